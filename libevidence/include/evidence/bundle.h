@@ -1,0 +1,373 @@
+/**
+ * @file evidence/bundle.h
+ * @brief Create, open, verify, inspect, extract and amend evidence bundles.
+ * @defgroup ev_bundle Evidence bundles
+ * @{
+ *
+ * A bundle is a BagIt 1.0 bag (RFC 8493), either serialised as one ZIP file
+ * holding a single top folder, or kept as a plain folder. See docs/bundle.md.
+ *
+ * Thread-safety: a handle (ev_writer, ev_bundle, ev_report) is used by one
+ * thread at a time; different handles may be used in parallel.
+ */
+#ifndef EVIDENCE_BUNDLE_H
+#define EVIDENCE_BUNDLE_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Writing                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** Output form of a new bundle. */
+typedef enum ev_bundle_format {
+    EV_FORMAT_ZIP = 0, /**< one ZIP file holding the bag folder (default) */
+    EV_FORMAT_DIR = 1  /**< a plain folder bag */
+} ev_bundle_format;
+
+/** Digest algorithms (OR-able, passed as uint32_t). */
+#define EV_ALG_SHA256 0x1u
+#define EV_ALG_SHA512 0x2u
+#define EV_ALG_SHA1   0x4u /**< verification of legacy bags only */
+#define EV_ALG_MD5    0x8u /**< verification of legacy bags only */
+
+/** What media content hashes pack computes (see docs/content-hashes.md). */
+typedef enum ev_content_hash_mode {
+    EV_CONTENT_HASH_DEFAULT = 0, /**< packets and decoded */
+    EV_CONTENT_HASH_NONE = 1,
+    EV_CONTENT_HASH_PACKETS = 2,
+    EV_CONTENT_HASH_DECODED = 3,
+    EV_CONTENT_HASH_BOTH = 4
+} ev_content_hash_mode;
+
+/** Writer flags. */
+#define EV_WRITER_NO_MEDIA 0x1u /**< skip media analysis entirely */
+
+typedef struct ev_writer ev_writer;
+
+typedef struct ev_writer_options {
+    unsigned int version;        /**< EV_WRITER_OPTIONS_VERSION */
+    uint32_t flags;              /**< EV_WRITER_* */
+    ev_bundle_format format;
+    uint32_t algorithms;         /**< EV_ALG_SHA256 | EV_ALG_SHA512; 0 = SHA-256 */
+    const char *case_ref;        /**< External-Identifier; may be NULL */
+    const char *organisation;    /**< Source-Organization; may be NULL */
+    const char *officer;         /**< Contact-Name; may be NULL */
+    const char *officer_id;      /**< exported_by.identifier; may be NULL */
+    const char *operation;       /**< case.operation; may be NULL */
+    const char *description;     /**< External-Description; may be NULL */
+    const char *source_system;   /**< source_system.name; may be NULL */
+    int content_hash;            /**< ev_content_hash_mode */
+    unsigned int threads;        /**< worker threads; 0 = number of cores */
+    ev_progress_cb progress_cb;
+    void *progress_payload;
+    ev_log_cb log_cb;
+    void *log_payload;
+} ev_writer_options;
+
+#define EV_WRITER_OPTIONS_VERSION 1
+#define EV_WRITER_OPTIONS_INIT { EV_WRITER_OPTIONS_VERSION }
+
+/**
+ * Initialise options to their defaults.
+ * @param opts     Options to fill; must not be NULL.
+ * @param version  EV_WRITER_OPTIONS_VERSION.
+ * @return EV_OK, EV_EINVAL or EV_EVERSION.
+ */
+EV_EXTERN int ev_writer_options_init(ev_writer_options *opts, unsigned int version);
+
+/**
+ * Create a bundle writer. CONSTRUCTOR.
+ * @param out   Receives the writer; NULL on failure (nothing to free).
+ * @param opts  Options, or NULL for defaults; strings are copied.
+ * @return EV_OK, EV_ENOMEM, EV_EINVAL or EV_EVERSION.
+ */
+EV_EXTERN int ev_writer_new(ev_writer **out, const ev_writer_options *opts);
+
+/**
+ * Add a file, or a folder recursively, as master items of one exhibit.
+ * Folders keep their relative structure under data/<exhibit>/. Only the
+ * file list and sizes are read now; contents are read once, by seal.
+ * @param w        Writer; must not be NULL.
+ * @param path     File or folder; copied.
+ * @param exhibit  Exhibit reference (e.g. "JS/1"); NULL means "1".
+ * @return EV_OK, EV_ENOTFOUND, EV_EIO, EV_EINVAL, or another negative
+ *         ev_status; the message is in ev_writer_last_error(w).
+ */
+EV_EXTERN int ev_writer_add(ev_writer *w, const char *path, const char *exhibit);
+
+/**
+ * Derivative (working copy) requested for every master of an exhibit added
+ * afterwards; runs the named profile at seal time. See evidence/transcode.h.
+ * @return EV_OK or a negative ev_status.
+ */
+EV_EXTERN int ev_writer_add_profile(ev_writer *w, const char *profile_name);
+
+/**
+ * Write the bundle to out_path: everything is written under a temporary name
+ * in the same folder and renamed into place only when complete, so a failure
+ * or an interruption never leaves a file at out_path.
+ * @param w         Writer; must not be NULL.
+ * @param out_path  ZIP file (or folder for EV_FORMAT_DIR); must not exist.
+ * @return EV_OK, EV_EEXISTS, EV_EIO, EV_ECANCELED, EV_EFORMAT (an input
+ *         changed while being packed) or another negative ev_status.
+ */
+EV_EXTERN int ev_writer_seal(ev_writer *w, const char *out_path);
+
+/**
+ * Message of the last failed call on this writer.
+ * @return Text owned by the writer, valid until the next call on it.
+ */
+EV_EXTERN const char *ev_writer_last_error(const ev_writer *w);
+
+/** Free a writer. DESTRUCTOR. Does nothing when w is NULL. */
+EV_EXTERN void ev_writer_free(ev_writer *w);
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ev_bundle ev_bundle;
+
+typedef struct ev_bundle_options {
+    unsigned int version;       /**< EV_BUNDLE_OPTIONS_VERSION */
+    uint32_t flags;             /**< reserved, 0 */
+    uint64_t max_entries;       /**< refuse bundles with more; 0 = 1,000,000 */
+    uint64_t max_total_size;    /**< refuse bigger claimed totals; 0 = 1 TiB */
+    uint64_t max_ratio;         /**< max expansion of deflated entries; 0 = 200 */
+    unsigned int threads;       /**< hashing threads; 0 = number of cores */
+    ev_progress_cb progress_cb;
+    void *progress_payload;
+    ev_log_cb log_cb;
+    void *log_payload;
+} ev_bundle_options;
+
+#define EV_BUNDLE_OPTIONS_VERSION 1
+#define EV_BUNDLE_OPTIONS_INIT { EV_BUNDLE_OPTIONS_VERSION }
+
+/** Initialise options to their defaults. @return EV_OK or EV_EVERSION. */
+EV_EXTERN int ev_bundle_options_init(ev_bundle_options *opts, unsigned int version);
+
+/**
+ * Create a bundle reader. CONSTRUCTOR.
+ * @param out   Receives the handle; NULL on failure.
+ * @param opts  Options or NULL for defaults.
+ * @return EV_OK, EV_ENOMEM, EV_EINVAL or EV_EVERSION.
+ */
+EV_EXTERN int ev_bundle_new(ev_bundle **out, const ev_bundle_options *opts);
+
+/**
+ * Open a bundle: a ZIP file or a folder. Reads the entry list and the tag
+ * files; treats every name and size inside as hostile. A bag that is
+ * damaged but readable opens successfully: its problems are reported by
+ * ev_bundle_verify().
+ * @param b     Handle from ev_bundle_new().
+ * @param path  ZIP file or bag folder; copied.
+ * @return EV_OK, EV_ENOTFOUND, EV_EIO, EV_EFORMAT (not a ZIP, no single top
+ *         folder), EV_EUNSAFE or EV_EUNSUPPORTED; the message is in
+ *         ev_bundle_last_error(b).
+ */
+EV_EXTERN int ev_bundle_open(ev_bundle *b, const char *path);
+
+/** Message of the last failed call on this handle; owned by the handle. */
+EV_EXTERN const char *ev_bundle_last_error(const ev_bundle *b);
+
+/** Free a bundle handle. DESTRUCTOR. Does nothing when b is NULL. */
+EV_EXTERN void ev_bundle_free(ev_bundle *b);
+
+/** Name of the bag (the top folder). Borrowed; valid while b is open. */
+EV_EXTERN const char *ev_bundle_name(const ev_bundle *b);
+
+/** True when the bundle is a ZIP, false for a folder. */
+EV_EXTERN bool ev_bundle_is_zip(const ev_bundle *b);
+
+/** One item of the record (evidence.json). Borrowed; valid while b is open. */
+typedef struct ev_item {
+    unsigned int version;        /**< EV_ITEM_VERSION */
+    const char *id;
+    const char *exhibit;
+    const char *role;            /**< "master" or "derivative" */
+    const char *path;            /**< bundle path, "data/..." */
+    const char *original_name;
+    uint64_t size;
+    const char *sha256;          /**< lower-case hex, or NULL */
+    const char *mime;
+    const char *derived_from;    /**< source item id, or NULL */
+} ev_item;
+#define EV_ITEM_VERSION 1
+
+/** Number of items in the record; 0 when there is no readable record. */
+EV_EXTERN size_t ev_bundle_item_count(const ev_bundle *b);
+
+/** Item i (0-based), or NULL when out of range. Borrowed. */
+EV_EXTERN const ev_item *ev_bundle_item(const ev_bundle *b, size_t i);
+
+/**
+ * A summary of the bundle as JSON ("format": "evidence.inspect"): bag-info,
+ * case, items, custody events, signatures. See docs/schema/.
+ * @param out  Receives a string; free with ev_free().
+ * @return EV_OK, EV_ENOMEM or EV_ERROR (message in the handle).
+ */
+EV_EXTERN int ev_bundle_inspect_json(char **out, ev_bundle *b);
+
+/**
+ * Read a whole tag file (any file outside data/) into memory.
+ * @param out      Receives the bytes (plus a NUL terminator not counted in
+ *                 out_len); free with ev_free().
+ * @param out_len  Receives the length.
+ * @param path     Path relative to the bag root, e.g. "custody.jsonl".
+ * @param max_len  Refuse larger files with EV_EUNSAFE; 0 = 64 MiB.
+ * @return EV_OK, EV_ENOTFOUND, EV_EUNSAFE, EV_EIO.
+ */
+EV_EXTERN int ev_bundle_read_file(uint8_t **out, size_t *out_len, ev_bundle *b,
+                                  const char *path, size_t max_len);
+
+/* ------------------------------------------------------------------------ */
+/* Verification reports                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef enum ev_severity {
+    EV_SEVERITY_ERROR = 0,   /**< the bag is not valid */
+    EV_SEVERITY_WARNING = 1, /**< valid, but worth a look */
+    EV_SEVERITY_INFO = 2
+} ev_severity;
+
+/** One problem found. Borrowed from the report. */
+typedef struct ev_problem {
+    unsigned int version;   /**< EV_PROBLEM_VERSION */
+    ev_severity severity;
+    const char *code;       /**< stable identifier, see docs/verify-codes.md */
+    const char *path;       /**< file concerned (bag-relative), or NULL */
+    const char *message;    /**< human text: what, where, what to do */
+} ev_problem;
+#define EV_PROBLEM_VERSION 1
+
+/** Per-file result of a verification or extraction. Borrowed. */
+typedef enum ev_file_status {
+    EV_FILE_OK = 0,
+    EV_FILE_MODIFIED = 1,   /**< content differs from a manifest */
+    EV_FILE_MISSING = 2,    /**< listed but absent */
+    EV_FILE_EXTRA = 3,      /**< present but not listed */
+    EV_FILE_ERROR = 4,      /**< could not be read */
+    EV_FILE_UNCHECKED = 5   /**< not hashed (e.g. --fast) */
+} ev_file_status;
+
+typedef struct ev_file_result {
+    unsigned int version;   /**< EV_FILE_RESULT_VERSION */
+    const char *path;       /**< bag-relative path */
+    const char *item_id;    /**< record item id, or NULL */
+    bool is_tag;            /**< tag file (outside data/) */
+    ev_file_status status;
+    uint64_t size;
+    const char *sha256;     /**< computed digest (hex) or NULL */
+} ev_file_result;
+#define EV_FILE_RESULT_VERSION 1
+
+typedef struct ev_report ev_report;
+
+/** Overall verdict. */
+typedef enum ev_verdict {
+    EV_VERDICT_VALID = 0,      /**< complete and valid */
+    EV_VERDICT_INVALID = 1,    /**< ran; at least one check failed */
+    EV_VERDICT_UNREADABLE = 3  /**< could not be checked (input error) */
+} ev_verdict;
+
+EV_EXTERN ev_verdict ev_report_verdict(const ev_report *r);
+EV_EXTERN size_t ev_report_problem_count(const ev_report *r);
+/** Problem i, or NULL when out of range. Borrowed from r. */
+EV_EXTERN const ev_problem *ev_report_problem(const ev_report *r, size_t i);
+EV_EXTERN size_t ev_report_file_count(const ev_report *r);
+/** File result i, or NULL when out of range. Borrowed from r. */
+EV_EXTERN const ev_file_result *ev_report_file(const ev_report *r, size_t i);
+
+/**
+ * The report as one JSON document ("format": "evidence.verify" or
+ * "evidence.extract"), as described in docs/schema/.
+ * @param out  Receives the text with a trailing newline; free with ev_free().
+ */
+EV_EXTERN int ev_report_json(char **out, const ev_report *r);
+
+/** Free a report. DESTRUCTOR. Does nothing when r is NULL. */
+EV_EXTERN void ev_report_free(ev_report *r);
+
+/** Verify flags. */
+#define EV_VERIFY_FAST 0x1u /**< Payload-Oxum and file lists only, no hashing */
+#define EV_VERIFY_DEEP 0x2u /**< also recompute media content hashes */
+
+typedef struct ev_verify_options {
+    unsigned int version; /**< EV_VERIFY_OPTIONS_VERSION */
+    uint32_t flags;       /**< EV_VERIFY_* */
+} ev_verify_options;
+#define EV_VERIFY_OPTIONS_VERSION 1
+#define EV_VERIFY_OPTIONS_INIT { EV_VERIFY_OPTIONS_VERSION }
+
+/**
+ * Check completeness and validity (RFC 8493 section 3), path safety, and that
+ * the record agrees with the manifests. Reports every problem, not the first.
+ * A mismatch is data, not an error: the call returns EV_OK and the verdict
+ * is in the report.
+ * @param out   Receives the report (also on EV_OK with problems); free with
+ *              ev_report_free(). NULL on failure.
+ * @return EV_OK when the checks ran, else a negative ev_status.
+ */
+EV_EXTERN int ev_bundle_verify(ev_report **out, ev_bundle *b, const ev_verify_options *opts);
+
+/**
+ * Extract the bag into dest (created if needed; must be empty if it exists).
+ * Every byte is checked against the manifests as it is written; a file that
+ * fails its check is removed, never left in place, and the report names it.
+ * Nothing is written outside dest.
+ * @return EV_OK when extraction ran (see the report's verdict), else a
+ *         negative ev_status.
+ */
+EV_EXTERN int ev_bundle_extract(ev_report **out, ev_bundle *b, const char *dest);
+
+/* ------------------------------------------------------------------------ */
+/* Amending: custody events and extra tag files                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ev_custody_event {
+    unsigned int version;       /**< EV_CUSTODY_EVENT_VERSION */
+    const char *action;         /**< received|verified|transcoded|exported|note|signed */
+    const char *actor;
+    const char *organisation;
+    const char *note;           /**< may be NULL */
+} ev_custody_event;
+#define EV_CUSTODY_EVENT_VERSION 1
+
+/** A tag file to add or replace (outside data/ and not a manifest). */
+typedef struct ev_tag_file {
+    const char *path;           /**< bag-relative, e.g. "signatures/0002-x.p7s" */
+    const uint8_t *data;
+    size_t len;
+} ev_tag_file;
+
+/**
+ * Rewrite the bundle atomically with an optional new custody event appended
+ * and tag files added or replaced, then re-seal the tag manifests. Payload
+ * bytes are copied, never re-encoded. On success b is reopened on the new
+ * bundle; on failure the bundle on disk is unchanged.
+ * @param event   Event to append, or NULL.
+ * @param files   Tag files to add or replace; may be NULL when nfiles is 0.
+ * @return EV_OK, EV_EINVAL, EV_EIO, or another negative ev_status.
+ */
+EV_EXTERN int ev_bundle_amend(ev_bundle *b, const ev_custody_event *event,
+                              const ev_tag_file *files, size_t nfiles);
+
+/**
+ * The custody log with the check of each link, as JSON
+ * ("format": "evidence.custody").
+ * @param out       Receives the text; free with ev_free().
+ * @param all_ok    Receives true when every link checks; may be NULL.
+ */
+EV_EXTERN int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b);
+
+#ifdef __cplusplus
+}
+#endif
+/** @} */
+#endif

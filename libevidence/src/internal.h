@@ -1,0 +1,60 @@
+/*
+ * Internal helpers shared by the library modules. Not part of the API.
+ * Symbols shared between files are named ev_<module>__<name>.
+ */
+#ifndef EV_INTERNAL_H
+#define EV_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "evidence/common.h"
+
+#define EV_ERRMSG_SIZE 1024
+
+/* Per-handle error message buffer. */
+typedef struct ev_errbuf {
+    char msg[EV_ERRMSG_SIZE];
+} ev_errbuf;
+
+/* Format a message into the buffer and return status (for `return ev_fail(...)`). */
+int ev_err__set(ev_errbuf *e, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int ev_err__vset(ev_errbuf *e, int status, const char *fmt, va_list ap);
+/* Copy the buffer's message into another buffer (keeps the status). */
+int ev_err__copy(ev_errbuf *dst, const ev_errbuf *src, int status);
+/* Map errno to an ev_status. */
+int ev_err__from_errno(int err);
+
+/* Allocation helpers: NULL-safe, overflow-checked. */
+void *ev__calloc(size_t n, size_t size);
+void *ev__reallocarray(void *p, size_t n, size_t size);
+char *ev__strdup(const char *s);      /* NULL -> NULL */
+char *ev__strndup(const char *s, size_t n);
+char *ev__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable byte buffer. */
+typedef struct ev_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} ev_buf;
+int ev_buf__append(ev_buf *b, const void *data, size_t len);
+int ev_buf__puts(ev_buf *b, const char *s);
+int ev_buf__printf(ev_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ev_buf__free(ev_buf *b);
+
+/* RFC 3339 UTC time ("2024-05-01T10:20:30Z") of a Unix time; buf >= 32. */
+void ev__time_rfc3339(char *buf, size_t len, int64_t t);
+/* Same with nanoseconds where non-zero ("...:30.123456789Z"). */
+void ev__time_rfc3339_ns(char *buf, size_t len, int64_t sec, long nsec);
+/* A random urn:uuid: (version 4). buf >= 46. Returns 0 or -1. */
+int ev__uuid_urn(char *buf, size_t len);
+
+/* {"libevidence": ..., "libavformat": ...}: versions of the libraries in use. */
+int ev_common__versions(json_t **out);
+
+#endif

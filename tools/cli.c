@@ -1,0 +1,193 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+volatile sig_atomic_t cli_interrupted = 0;
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+    fputs("evidence: ", stderr);
+    if (prefix)
+        fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg(NULL, fmt, ap);
+    va_end(ap);
+}
+
+void cli_warning(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg(NULL, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "See 'evidence help %s'.\n", cmd);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_exit_for_status(int status)
+{
+    switch (status) {
+    case EV_OK:
+        return CLI_EXIT_OK;
+    case EV_EINVAL:
+        return CLI_EXIT_USAGE;
+    case EV_ENOTFOUND:
+    case EV_EFORMAT:
+    case EV_EUNSUPPORTED:
+    case EV_EUNSAFE:
+        return CLI_EXIT_INPUT;
+    case EV_ECANCELED:
+        return CLI_EXIT_INTERRUPTED;
+    case EV_EIO:
+    case EV_EEXISTS:
+    case EV_ENOMEM:
+    default:
+        return CLI_EXIT_INTERNAL;
+    }
+}
+
+static int rank(int code)
+{
+    switch (code) {
+    case CLI_EXIT_INTERRUPTED: return 5;
+    case CLI_EXIT_INTERNAL: return 4;
+    case CLI_EXIT_INPUT: return 3;
+    case CLI_EXIT_USAGE: return 2;
+    case CLI_EXIT_FAILED: return 1;
+    default: return 0;
+    }
+}
+
+int cli_worst(int a, int b)
+{
+    return rank(a) >= rank(b) ? a : b;
+}
+
+int cli_progress(const ev_progress *p, void *payload)
+{
+    (void)payload;
+    if (cli_interrupted)
+        return 1;
+    if (!isatty(STDERR_FILENO))
+        return 0;
+    if (p->bytes_total)
+        fprintf(stderr, "\r%s: %3.0f%% (%llu/%llu files)   ", p->stage,
+                100.0 * (double)p->bytes_done / (double)p->bytes_total,
+                (unsigned long long)p->files_done, (unsigned long long)p->files_total);
+    else
+        fprintf(stderr, "\r%s: %llu files   ", p->stage, (unsigned long long)p->files_done);
+    if (p->bytes_total && p->bytes_done >= p->bytes_total && p->files_done >= p->files_total)
+        fputc('\n', stderr);
+    return 0;
+}
+
+void cli_log(ev_log_level level, const char *msg, void *payload)
+{
+    (void)payload;
+    if (level == EV_LOG_ERROR)
+        fprintf(stderr, "evidence: %s\n", msg);
+    else if (level == EV_LOG_WARNING)
+        fprintf(stderr, "evidence: warning: %s\n", msg);
+}
+
+void cli_parser_init(cli_parser *p, const char *cmd, int argc, char **argv)
+{
+    p->argc = argc;
+    p->argv = argv;
+    p->i = 1;
+    p->only_positional = false;
+    p->cmd = cmd;
+}
+
+int cli_next(cli_parser *p, const cli_opt *opts, const char **arg)
+{
+    *arg = NULL;
+    while (p->i < p->argc) {
+        char *a = p->argv[p->i++];
+        if (p->only_positional || a[0] != '-' || a[1] == '\0') {
+            *arg = a;
+            return -1;
+        }
+        if (strcmp(a, "--") == 0) {
+            p->only_positional = true;
+            continue;
+        }
+        const char *eq = NULL;
+        size_t nlen = strlen(a);
+        if (a[1] == '-' && (eq = strchr(a, '=')) != NULL)
+            nlen = (size_t)(eq - a);
+        for (int k = 0; opts[k].name; k++) {
+            bool match = (strlen(opts[k].name) == nlen && strncmp(opts[k].name, a, nlen) == 0) ||
+                         (opts[k].alias && !eq && strcmp(opts[k].alias, a) == 0);
+            if (!match)
+                continue;
+            if (opts[k].takes_value) {
+                if (eq) {
+                    *arg = eq + 1;
+                } else if (p->i < p->argc) {
+                    *arg = p->argv[p->i++];
+                } else {
+                    cli_usage_error(p->cmd, "option '%s' needs a value", opts[k].name);
+                    return -3;
+                }
+            } else if (eq) {
+                cli_usage_error(p->cmd, "option '%.*s' takes no value", (int)nlen, a);
+                return -3;
+            }
+            return k;
+        }
+        cli_usage_error(p->cmd, "unknown option '%s' for '%s'", a, p->cmd);
+        return -3;
+    }
+    return -2;
+}
+
+int cli_write_stdout(const char *s)
+{
+    if (fputs(s, stdout) == EOF || fflush(stdout) == EOF) {
+        cli_error("cannot write to standard output");
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct cli_help_entry {
+    const char *name;
+    const char *text;
+} cli_help_entry;
+
+static const cli_help_entry help_texts[] = {
+#include "cli_help.inc"
+    { NULL, NULL }
+};
+
+int cli_help(const char *cmd)
+{
+    for (const cli_help_entry *h = help_texts; h->name; h++) {
+        if (strcmp(h->name, cmd) == 0) {
+            fputs(h->text, stdout);
+            return CLI_EXIT_OK;
+        }
+    }
+    printf("evidence %s: no help text (docs/cli/evidence-%s.md is missing)\n", cmd, cmd);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,73 @@
+/*
+ * Shared helpers for the evidence subcommands. The CLI uses only the public
+ * API in <evidence/...>.
+ */
+#ifndef EVIDENCE_CLI_H
+#define EVIDENCE_CLI_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <evidence.h>
+
+/* Exit codes: stable forever, see docs/cli/exit-codes.md. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILED 1
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_INPUT 3
+#define CLI_EXIT_INTERNAL 4
+#define CLI_EXIT_INTERRUPTED 130
+
+/* Set by the SIGINT/SIGTERM handler; progress callbacks return nonzero. */
+extern volatile sig_atomic_t cli_interrupted;
+
+/* "evidence: <message>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One usage line plus a hint, on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print the help text of a command (from docs/cli/evidence-<cmd>.md) on
+ * stdout; returns CLI_EXIT_OK. */
+int cli_help(const char *cmd);
+
+/* Map an ev_status to the exit code. */
+int cli_exit_for_status(int status);
+
+/* Worst of two exit codes by precedence 4 > 3 > 1 > 0 (130 wins). */
+int cli_worst(int a, int b);
+
+/* Progress callback printing to stderr, only when it is a terminal; also
+ * returns nonzero when interrupted. payload is unused. */
+int cli_progress(const ev_progress *p, void *payload);
+
+/* Log callback: warnings and errors to stderr with the evidence: prefix. */
+void cli_log(ev_log_level level, const char *msg, void *payload);
+
+/* Simple long-option parser. Options are recognised anywhere before "--".
+ * Returns the option index in opts, -1 for a positional argument (in *arg),
+ * -2 at the end, -3 on an error (message already printed, exit 2). */
+typedef struct cli_opt {
+    const char *name;  /* "--output" */
+    const char *alias; /* "-o" or NULL */
+    bool takes_value;
+} cli_opt;
+
+typedef struct cli_parser {
+    int argc;
+    char **argv;
+    int i;
+    bool only_positional;
+    const char *cmd;
+} cli_parser;
+
+void cli_parser_init(cli_parser *p, const char *cmd, int argc, char **argv);
+int cli_next(cli_parser *p, const cli_opt *opts, const char **arg);
+
+/* Write a string to stdout, checking for errors. Returns 0 or -1. */
+int cli_write_stdout(const char *s);
+
+#endif
