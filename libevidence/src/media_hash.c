@@ -1,0 +1,606 @@
+/*
+ * media_hash: content hashes (docs/content-hashes.md).
+ * - packets: SHA-256 over every packet payload of a stream, in demux order,
+ *   exactly what `ffmpeg -i F -map 0 -c copy -f streamhash -hash sha256 -`
+ *   hashes (with -copyinitialnonkeyframes);
+ * - decoded: SHA-256 over every decoded frame: video in its native pixel
+ *   format packed with align 1 (as -c:v rawvideo), audio interleaved at its
+ *   native depth (as -c:a pcm_s16le / pcm_s24le / pcm_s32le / pcm_f32le ...),
+ *   bit-exact decoder flags (+bitexact, idct simple), threads on;
+ * - per-frame lists (text) for both; deep verification that names the
+ *   frames that differ.
+ * All hashing is OpenSSL EVP through src/hash.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+
+#include "hash.h"
+#include "internal.h"
+#include "media_int.h"
+
+#define MAX_RECEIVE_ERRORS 64
+#define MAX_EAGAIN 10000
+#define MAX_REPORTED_FRAMES 10000
+#define LIST_VERSION_LINE "# evidence-frame-hashes 1\n"
+
+typedef struct sstate {
+    ev_media__stream *r;
+    AVStream *st;
+    ev_hasher *ph;  /* whole-stream packet hash */
+    ev_hasher *dh;  /* whole-stream decoded hash */
+    ev_hasher *fh;  /* one packet or frame, for the lists */
+    AVCodecContext *dec;
+    uint8_t *scratch;
+    size_t scratch_cap;
+} sstate;
+
+typedef struct scan_ctx {
+    ev_media__src *src;
+    const ev_media__scan_opts *o;
+    sstate *ss;
+    unsigned int n;
+    AVFrame *frame;
+} scan_ctx;
+
+static int h_update(ev_hasher *a, ev_hasher *b, const void *p, size_t n)
+{
+    if (a && ev_hash__update(a, p, n))
+        return EV_ERROR;
+    if (b && ev_hash__update(b, p, n))
+        return EV_ERROR;
+    return EV_OK;
+}
+
+static void ts_str(char *buf, size_t len, int64_t ts)
+{
+    if (ts == AV_NOPTS_VALUE)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%" PRId64, ts);
+}
+
+static int list_line(ev_media__list *l, const ev_media__limits *lim, const char *line)
+{
+    if (l->entries >= lim->max_list_entries) {
+        l->truncated = true;
+        return EV_OK;
+    }
+    l->entries++;
+    return ev_buf__puts(&l->text, line) ? EV_ENOMEM : EV_OK;
+}
+
+static int list_header(ev_media__list *l, const ev_media__stream *r, const AVStream *st,
+                       const char *kind, const char *columns)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf),
+             LIST_VERSION_LINE "# stream %d %s %s kind %s time_base %d/%d\n# %s\n", r->index,
+             av_get_media_type_string((enum AVMediaType)r->type) ? av_get_media_type_string((enum AVMediaType)r->type) : "unknown",
+             avcodec_get_name(st->codecpar->codec_id), kind, st->time_base.num,
+             st->time_base.den, columns);
+    return ev_buf__puts(&l->text, buf) ? EV_ENOMEM : EV_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Decoders                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static int open_decoder(sstate *s, const ev_media__limits *lim)
+{
+    const AVCodecParameters *par = s->st->codecpar;
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+    if (!codec) {
+        s->r->decoder_missing = true;
+        snprintf(s->r->first_error, sizeof(s->r->first_error),
+                 "no decoder for codec '%s' in this FFmpeg build", avcodec_get_name(par->codec_id));
+        return EV_OK;
+    }
+    s->dec = avcodec_alloc_context3(codec);
+    if (!s->dec)
+        return EV_ENOMEM;
+    int ret = avcodec_parameters_to_context(s->dec, par);
+    if (ret < 0)
+        return ret == AVERROR(ENOMEM) ? EV_ENOMEM : EV_ERROR;
+    s->dec->pkt_timebase = s->st->time_base;
+    s->dec->thread_count = (int)lim->threads;
+    s->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    s->dec->flags |= AV_CODEC_FLAG_BITEXACT;
+    s->dec->idct_algo = FF_IDCT_SIMPLE;
+    if (lim->max_pixels > 0)
+        s->dec->max_pixels = lim->max_pixels;
+    ret = avcodec_open2(s->dec, codec, NULL);
+    if (ret < 0) {
+        if (ret == AVERROR(ENOMEM))
+            return EV_ENOMEM;
+        char e[AV_ERROR_MAX_STRING_SIZE] = "";
+        av_strerror(ret, e, sizeof(e));
+        snprintf(s->r->first_error, sizeof(s->r->first_error),
+                 "cannot open decoder '%s': %s", codec->name, e);
+        s->r->decoder_missing = true;
+        avcodec_free_context(&s->dec);
+        return EV_OK;
+    }
+    snprintf(s->r->decoder, sizeof(s->r->decoder), "%s (libavcodec %s) flags=+bitexact idct=simple",
+             codec->name, AV_STRINGIFY(LIBAVCODEC_VERSION));
+    return EV_OK;
+}
+
+/* Bytes of plane p for a frame packed with align 1, and its row count. */
+static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
+    if (!d || (d->flags & AV_PIX_FMT_FLAG_HWACCEL) || f->width <= 0 || f->height <= 0)
+        return EV_EFORMAT;
+    int ls[4];
+    if (av_image_fill_linesizes(ls, (enum AVPixelFormat)f->format, f->width) < 0)
+        return EV_EFORMAT;
+    int nb_planes = 0;
+    for (int i = 0; i < d->nb_components; i++)
+        if (d->comp[i].plane > nb_planes)
+            nb_planes = d->comp[i].plane;
+    nb_planes++;
+    uint64_t total = 0;
+    ev_hasher *fh = s->fh;
+    for (int p = 0; p < nb_planes && p < 4; p++) {
+        int shift = (p == 1 || p == 2) ? d->log2_chroma_h : 0;
+        int h = (f->height + (1 << shift) - 1) >> shift;
+        const uint8_t *row = f->data[p];
+        if (!row || ls[p] <= 0)
+            return EV_EFORMAT;
+        for (int y = 0; y < h; y++) {
+            if (h_update(s->dh, fh, row, (size_t)ls[p]))
+                return EV_ERROR;
+            row += f->linesize[p];
+        }
+        total += (uint64_t)ls[p] * (uint64_t)h;
+    }
+    if (d->flags & AV_PIX_FMT_FLAG_PAL) {
+        /* av_image_copy_to_buffer: palette at the next 4-byte boundary */
+        static const uint8_t zero[4] = { 0 };
+        size_t pad = (size_t)((4 - (total & 3)) & 3);
+        if (pad && h_update(s->dh, fh, zero, pad))
+            return EV_ERROR;
+        uint8_t pal[1024];
+        for (int i = 0; i < 256; i++) {
+            uint32_t v;
+            memcpy(&v, f->data[1] + 4 * i, 4);
+            pal[4 * i] = (uint8_t)v;
+            pal[4 * i + 1] = (uint8_t)(v >> 8);
+            pal[4 * i + 2] = (uint8_t)(v >> 16);
+            pal[4 * i + 3] = (uint8_t)(v >> 24);
+        }
+        if (h_update(s->dh, fh, pal, sizeof(pal)))
+            return EV_ERROR;
+        total += pad + sizeof(pal);
+    }
+    if (!s->r->decoded_format[0]) {
+        snprintf(s->r->decoded_format, sizeof(s->r->decoded_format), "%s", d->name);
+        snprintf(s->r->decoded_as, sizeof(s->r->decoded_as), "rawvideo");
+    }
+    *bytes = total;
+    return EV_OK;
+}
+
+/* The raw PCM codec matching a decoded sample format at its native depth. */
+static const char *pcm_name(enum AVSampleFormat fmt, int raw_bits, int *out_bytes, bool *pack24)
+{
+    *pack24 = false;
+    switch (av_get_packed_sample_fmt(fmt)) {
+    case AV_SAMPLE_FMT_U8:
+        *out_bytes = 1;
+        return "pcm_u8";
+    case AV_SAMPLE_FMT_S16:
+        *out_bytes = 2;
+        return "pcm_s16le";
+    case AV_SAMPLE_FMT_S32:
+        if (raw_bits > 0 && raw_bits <= 24) {
+            *pack24 = true;
+            *out_bytes = 3;
+            return "pcm_s24le";
+        }
+        *out_bytes = 4;
+        return "pcm_s32le";
+    case AV_SAMPLE_FMT_FLT:
+        *out_bytes = 4;
+        return "pcm_f32le";
+    case AV_SAMPLE_FMT_DBL:
+        *out_bytes = 8;
+        return "pcm_f64le";
+    case AV_SAMPLE_FMT_S64:
+        *out_bytes = 8;
+        return "pcm_s64le";
+    default:
+        return NULL;
+    }
+}
+
+static int audio_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
+{
+    enum AVSampleFormat fmt = (enum AVSampleFormat)f->format;
+    int ch = f->ch_layout.nb_channels;
+    int ns = f->nb_samples;
+    int in_bytes = av_get_bytes_per_sample(fmt);
+    int out_bytes = 0;
+    bool pack24;
+    const char *as = pcm_name(fmt, s->dec->bits_per_raw_sample, &out_bytes, &pack24);
+    if (!as || ch <= 0 || ns < 0 || in_bytes <= 0)
+        return EV_EFORMAT;
+    if (!s->r->decoded_format[0]) {
+        snprintf(s->r->decoded_format, sizeof(s->r->decoded_format), "%s",
+                 av_get_sample_fmt_name(fmt));
+        snprintf(s->r->decoded_as, sizeof(s->r->decoded_as), "%s", as);
+    }
+    ev_hasher *fh = s->fh;
+    size_t total;
+    if (__builtin_mul_overflow((size_t)ns, (size_t)ch, &total) ||
+        __builtin_mul_overflow(total, (size_t)out_bytes, &total))
+        return EV_EFORMAT;
+    bool planar = av_sample_fmt_is_planar(fmt) && ch > 1;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    bool native_ok = !pack24;
+#else
+    bool native_ok = false || (in_bytes == 1 && !pack24);
+#endif
+    if (!planar && native_ok) {
+        if (!f->extended_data[0])
+            return EV_EFORMAT;
+        if (h_update(s->dh, fh, f->extended_data[0], total))
+            return EV_ERROR;
+        *bytes = total;
+        return EV_OK;
+    }
+    if (total > s->scratch_cap) {
+        uint8_t *p = realloc(s->scratch, total);
+        if (!p)
+            return EV_ENOMEM;
+        s->scratch = p;
+        s->scratch_cap = total;
+    }
+    uint8_t *o = s->scratch;
+    for (int i = 0; i < ns; i++) {
+        for (int c = 0; c < ch; c++) {
+            const uint8_t *src = planar ? f->extended_data[c] + (size_t)i * (size_t)in_bytes
+                                        : f->extended_data[0] +
+                                              ((size_t)i * (size_t)ch + (size_t)c) * (size_t)in_bytes;
+            /* little-endian output: value bytes from least significant */
+            uint64_t v = 0;
+            memcpy(&v, src, (size_t)in_bytes); /* host order into the low bytes */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            v >>= 8 * (8 - in_bytes);
+#endif
+            if (pack24) {
+                uint32_t x = (uint32_t)v >> 8;
+                o[0] = (uint8_t)x;
+                o[1] = (uint8_t)(x >> 8);
+                o[2] = (uint8_t)(x >> 16);
+                o += 3;
+            } else {
+                for (int b = 0; b < out_bytes; b++)
+                    *o++ = (uint8_t)(v >> (8 * b));
+            }
+        }
+    }
+    if (h_update(s->dh, fh, s->scratch, total))
+        return EV_ERROR;
+    *bytes = total;
+    return EV_OK;
+}
+
+static int on_frame(scan_ctx *c, sstate *s, const AVFrame *f)
+{
+    uint64_t bytes = 0;
+    int rc = s->r->type == AVMEDIA_TYPE_VIDEO ? video_frame_hash(s, f, &bytes)
+                                              : audio_frame_hash(s, f, &bytes);
+    if (rc == EV_ENOMEM || rc == EV_ERROR)
+        return rc;
+    if (rc != EV_OK) {
+        s->r->decode_errors++;
+        if (!s->r->first_error[0])
+            snprintf(s->r->first_error, sizeof(s->r->first_error),
+                     "frame %" PRIu64 " has an unusable format", s->r->frames);
+        /* a frame we cannot hash must still be visible in the list */
+        if (s->fh)
+            ev_hash__reset(s->fh);
+    }
+    uint64_t idx = s->r->frames++;
+    s->r->decoded_bytes += bytes;
+    if (c->o->lists) {
+        ev_digests dg;
+        if (ev_hash__final(s->fh, &dg))
+            return EV_ERROR;
+        char pts[24], dur[24], line[320];
+        ts_str(pts, sizeof(pts), f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp);
+        ts_str(dur, sizeof(dur), f->pkt_duration > 0 ? f->pkt_duration : AV_NOPTS_VALUE);
+        snprintf(line, sizeof(line), "%" PRIu64 " %s %s %" PRIu64 " %s\n", idx, pts, dur, bytes,
+                 rc == EV_OK ? dg.hex[EV_HASH_SHA256] : "-");
+        if (list_line(&s->r->decoded_list, c->o->lim, line))
+            return EV_ENOMEM;
+    }
+    return EV_OK;
+}
+
+static void decode_error(sstate *s, int ret, const char *what)
+{
+    s->r->decode_errors++;
+    if (!s->r->first_error[0]) {
+        char e[AV_ERROR_MAX_STRING_SIZE] = "";
+        av_strerror(ret, e, sizeof(e));
+        snprintf(s->r->first_error, sizeof(s->r->first_error), "%s after packet %" PRIu64 ": %s",
+                 what, s->r->packets, e);
+    }
+}
+
+static int receive_all(scan_ctx *c, sstate *s)
+{
+    int errors = 0;
+    for (;;) {
+        int ret = avcodec_receive_frame(s->dec, c->frame);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return EV_OK;
+        if (ret == AVERROR(ENOMEM))
+            return EV_ENOMEM;
+        if (ret < 0) {
+            decode_error(s, ret, "decoding");
+            if (++errors >= MAX_RECEIVE_ERRORS)
+                return EV_OK;
+            continue;
+        }
+        int rc = on_frame(c, s, c->frame);
+        av_frame_unref(c->frame);
+        if (rc)
+            return rc;
+    }
+}
+
+static int decode_packet(scan_ctx *c, sstate *s, const AVPacket *pkt)
+{
+    int ret = avcodec_send_packet(s->dec, pkt);
+    if (ret == AVERROR(EAGAIN)) {
+        int rc = receive_all(c, s);
+        if (rc)
+            return rc;
+        ret = avcodec_send_packet(s->dec, pkt);
+    }
+    if (ret == AVERROR(ENOMEM))
+        return EV_ENOMEM;
+    if (ret < 0 && ret != AVERROR_EOF)
+        decode_error(s, ret, "sending");
+    return receive_all(c, s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The scan                                                                  */
+/* ------------------------------------------------------------------------ */
+
+void ev_media__scan_free(ev_media__scan *sc)
+{
+    if (!sc)
+        return;
+    for (unsigned int i = 0; i < sc->nstreams; i++) {
+        ev_buf__free(&sc->streams[i].packet_list.text);
+        ev_buf__free(&sc->streams[i].decoded_list.text);
+    }
+    free(sc->streams);
+    memset(sc, 0, sizeof(*sc));
+}
+
+static int on_packet(scan_ctx *c, sstate *s, const AVPacket *pkt)
+{
+    ev_media__stream *r = s->r;
+    uint64_t idx = r->packets++;
+    r->packet_bytes += (uint64_t)(pkt->size > 0 ? pkt->size : 0);
+    if (c->o->packets) {
+        if (pkt->size > 0 && h_update(s->ph, c->o->lists ? s->fh : NULL, pkt->data, (size_t)pkt->size))
+            return EV_ERROR;
+        if (c->o->lists) {
+            ev_digests dg;
+            if (ev_hash__final(s->fh, &dg))
+                return EV_ERROR;
+            char dts[24], pts[24], dur[24], flags[8], line[320];
+            int k = 0;
+            if (pkt->flags & AV_PKT_FLAG_KEY)
+                flags[k++] = 'K';
+            if (pkt->flags & AV_PKT_FLAG_DISCARD)
+                flags[k++] = 'D';
+            if (pkt->flags & AV_PKT_FLAG_CORRUPT)
+                flags[k++] = 'C';
+            if (!k)
+                flags[k++] = '_';
+            flags[k] = '\0';
+            ts_str(dts, sizeof(dts), pkt->dts);
+            ts_str(pts, sizeof(pts), pkt->pts);
+            ts_str(dur, sizeof(dur), pkt->duration > 0 ? pkt->duration : AV_NOPTS_VALUE);
+            snprintf(line, sizeof(line), "%" PRIu64 " %s %s %s %d %s %s\n", idx, dts, pts, dur,
+                     pkt->size, flags, dg.hex[EV_HASH_SHA256]);
+            if (list_line(&r->packet_list, c->o->lim, line))
+                return EV_ENOMEM;
+        }
+    }
+    if (c->o->decoded && s->dec)
+        return decode_packet(c, s, pkt);
+    return EV_OK;
+}
+
+int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__scan_opts *o)
+{
+    memset(out, 0, sizeof(*out));
+    AVFormatContext *fmt = src->fmt;
+    const ev_media__limits *lim = o->lim;
+    unsigned int n = fmt->nb_streams < lim->max_streams ? fmt->nb_streams : lim->max_streams;
+    int rc = EV_ENOMEM;
+    scan_ctx c = { src, o, NULL, n, NULL };
+    AVPacket *pkt = av_packet_alloc();
+    c.frame = av_frame_alloc();
+    out->streams = ev__calloc(n ? n : 1, sizeof(*out->streams));
+    c.ss = ev__calloc(n ? n : 1, sizeof(*c.ss));
+    if (!pkt || !c.frame || !out->streams || !c.ss)
+        goto done;
+    out->nstreams = n;
+    for (unsigned int i = 0; i < n; i++) {
+        sstate *s = &c.ss[i];
+        s->r = &out->streams[i];
+        s->st = fmt->streams[i];
+        s->r->index = (int)i;
+        s->r->type = s->st->codecpar->codec_type;
+        bool av = s->r->type == AVMEDIA_TYPE_VIDEO || s->r->type == AVMEDIA_TYPE_AUDIO;
+        if (!av) {
+            s->st->discard = AVDISCARD_ALL; /* subtitles/data: not hashed, not read */
+            continue;
+        }
+        if (o->packets) {
+            if ((rc = ev_hash__new(&s->ph, EV_ALG_SHA256)))
+                goto done;
+            s->r->have_packets = true;
+        }
+        if (o->lists && (rc = ev_hash__new(&s->fh, EV_ALG_SHA256)))
+            goto done;
+        if (o->lists && o->packets &&
+            (rc = list_header(&s->r->packet_list, s->r, s->st, "packets",
+                              "index dts pts duration size flags sha256")))
+            goto done;
+        if (o->decoded) {
+            if ((rc = open_decoder(s, lim)))
+                goto done;
+            if (s->dec) {
+                if ((rc = ev_hash__new(&s->dh, EV_ALG_SHA256)))
+                    goto done;
+                if (o->lists && (rc = list_header(&s->r->decoded_list, s->r, s->st, "decoded",
+                                                  "index pts duration size sha256")))
+                    goto done;
+            }
+        }
+    }
+    for (unsigned int i = n; i < fmt->nb_streams; i++)
+        fmt->streams[i]->discard = AVDISCARD_ALL;
+
+    uint64_t total = 0;
+    unsigned int eagain = 0;
+    out->complete = false;
+    for (;;) {
+        if (total >= lim->max_packets) {
+            snprintf(out->stop_reason, sizeof(out->stop_reason),
+                     "packet limit (%" PRIu64 ") reached", lim->max_packets);
+            break;
+        }
+        if (src->deadline > 0 && ev_media__now() > src->deadline) {
+            src->timed_out = true;
+            snprintf(out->stop_reason, sizeof(out->stop_reason), "time limit reached after %" PRIu64
+                     " packets", total);
+            break;
+        }
+        int ret = av_read_frame(fmt, pkt);
+        if (ret == AVERROR(EAGAIN)) {
+            if (++eagain > MAX_EAGAIN) {
+                snprintf(out->stop_reason, sizeof(out->stop_reason), "demuxer made no progress");
+                break;
+            }
+            continue;
+        }
+        eagain = 0;
+        if (ret < 0) {
+            int f = ev_media__src_fatal(src, ret);
+            if (f) {
+                rc = f;
+                goto done;
+            }
+            if (ret == AVERROR_EOF && !src->timed_out && !src->budget_exceeded) {
+                out->complete = true;
+            } else {
+                char e[256];
+                ev_media__averr(src, ret, e, sizeof(e));
+                snprintf(out->stop_reason, sizeof(out->stop_reason),
+                         "%s after %" PRIu64 " packets (byte %" PRId64 ")", e, total,
+                         (int64_t)src->pos);
+            }
+            break;
+        }
+        total++;
+        if (pkt->stream_index >= 0 && (unsigned int)pkt->stream_index < n) {
+            sstate *s = &c.ss[pkt->stream_index];
+            if (s->ph || s->dec || s->r->type == AVMEDIA_TYPE_VIDEO ||
+                s->r->type == AVMEDIA_TYPE_AUDIO) {
+                rc = on_packet(&c, s, pkt);
+                if (rc) {
+                    av_packet_unref(pkt);
+                    goto done;
+                }
+            }
+        }
+        av_packet_unref(pkt);
+    }
+    /* flush the decoders */
+    for (unsigned int i = 0; i < n; i++) {
+        sstate *s = &c.ss[i];
+        if (!s->dec)
+            continue;
+        int ret = avcodec_send_packet(s->dec, NULL);
+        if (ret == AVERROR(ENOMEM)) {
+            rc = EV_ENOMEM;
+            goto done;
+        }
+        if ((rc = receive_all(&c, s)))
+            goto done;
+    }
+    for (unsigned int i = 0; i < n; i++) {
+        sstate *s = &c.ss[i];
+        ev_digests dg;
+        if (s->ph) {
+            if (ev_hash__final(s->ph, &dg)) {
+                rc = EV_ERROR;
+                goto done;
+            }
+            memcpy(s->r->packets_sha256, dg.hex[EV_HASH_SHA256], 65);
+        }
+        if (s->dh) {
+            if (ev_hash__final(s->dh, &dg)) {
+                rc = EV_ERROR;
+                goto done;
+            }
+            memcpy(s->r->decoded_sha256, dg.hex[EV_HASH_SHA256], 65);
+            s->r->have_decoded = true;
+            if (!s->r->decoded_format[0])
+                snprintf(s->r->decoded_format, sizeof(s->r->decoded_format), "none");
+            if (!s->r->decoded_as[0])
+                snprintf(s->r->decoded_as, sizeof(s->r->decoded_as), "%s",
+                         s->r->type == AVMEDIA_TYPE_VIDEO ? "rawvideo" : "pcm");
+        }
+    }
+    rc = EV_OK;
+done:
+    if (c.ss) {
+        for (unsigned int i = 0; i < n; i++) {
+            ev_hash__free(c.ss[i].ph);
+            ev_hash__free(c.ss[i].dh);
+            ev_hash__free(c.ss[i].fh);
+            avcodec_free_context(&c.ss[i].dec);
+            free(c.ss[i].scratch);
+        }
+        free(c.ss);
+    }
+    av_packet_free(&pkt);
+    av_frame_free(&c.frame);
+    if (rc != EV_OK)
+        ev_media__scan_free(out);
+    return rc;
+}
+
+int ev_media__deep_verify(json_t **out_findings, const json_t *item, const ev_io *io,
+                          const ev_media__file *meta, size_t nmeta, ev_errbuf *err)
+{
+    (void)item;
+    (void)io;
+    (void)meta;
+    (void)nmeta;
+    *out_findings = NULL;
+    return ev_err__set(err, EV_EUNSUPPORTED, "deep verification: not implemented yet");
+}
