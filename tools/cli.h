@@ -9,7 +9,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include <evidence.h>
+
+/* int cmd_<name>(int argc, char **argv) for every tools/cmd_<name>.c */
+#define EV_CLI_COMMAND(n) int cmd_##n(int argc, char **argv);
+#include "cli_commands.inc"
+#undef EV_CLI_COMMAND
 
 /* Exit codes: stable forever, see docs/cli/exit-codes.md. */
 #define CLI_EXIT_OK 0

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -53,6 +54,15 @@ void ev__time_rfc3339(char *buf, size_t len, int64_t t);
 void ev__time_rfc3339_ns(char *buf, size_t len, int64_t sec, long nsec);
 /* A random urn:uuid: (version 4). buf >= 46. Returns 0 or -1. */
 int ev__uuid_urn(char *buf, size_t len);
+
+/* A JSON string of s; invalid UTF-8 bytes are written as \xNN text.
+ * NULL -> JSON null. Never returns NULL except on ENOMEM. */
+json_t *ev__json_str(const char *s);
+/* true when s is valid UTF-8 */
+bool ev__utf8_valid(const char *s, size_t len);
+
+/* rm -rf without following symlinks. */
+int ev__rm_tree(const char *path);
 
 /* {"libevidence": ..., "libavformat": ...}: versions of the libraries in use. */
 int ev_common__versions(json_t **out);

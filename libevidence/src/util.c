@@ -200,3 +200,60 @@ int ev__uuid_urn(char *buf, size_t len)
              u[12], u[13], u[14], u[15]);
     return 0;
 }
+
+bool ev__utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + len;
+    while (p < e) {
+        unsigned c = *p;
+        size_t n;
+        unsigned min;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1; min = 0x80; c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2; min = 0x800; c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3; min = 0x10000; c &= 0x07;
+        } else {
+            return false;
+        }
+        if ((size_t)(e - p) <= n)
+            return false;
+        for (size_t i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+            c = (c << 6) | (p[i] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+json_t *ev__json_str(const char *s)
+{
+    if (!s)
+        return json_null();
+    size_t len = strlen(s);
+    if (ev__utf8_valid(s, len))
+        return json_stringn(s, len);
+    ev_buf b = { 0 };
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        /* keep valid multi-byte sequences, escape the rest */
+        size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (n && i + n <= len && ev__utf8_valid(s + i, n)) {
+            ev_buf__append(&b, s + i, n);
+            i += n - 1;
+        } else {
+            ev_buf__printf(&b, "\\x%02X", c);
+        }
+    }
+    json_t *j = b.data ? json_stringn(b.data, b.len) : json_string("");
+    ev_buf__free(&b);
+    return j;
+}

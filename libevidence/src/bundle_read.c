@@ -1,0 +1,1585 @@
+/*
+ * bundle (reader): open, verify, extract, inspect and amend a bag. The
+ * checks follow RFC 8493 section 3 (complete, valid), section 5 (security)
+ * and section 6 (interoperability warnings); then the record (evidence.json)
+ * and the custody log are checked against the manifests.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bag.h"
+#include "bundle_int.h"
+#include "container.h"
+#include "hash.h"
+#include "internal.h"
+#include "record.h"
+
+#define TAG_MAX ((size_t)512 << 20)
+#define SEAL_NAME "tagseal-sha256.txt"
+
+struct ev_bundle {
+    ev_bundle_options o;
+    ev_errbuf err;
+    ev_store *store;
+    ev_report *open_report;   /* entry-level problems found when opening */
+    json_t *record;           /* evidence.json when readable */
+    ev_item *items;
+    size_t nitems;
+};
+
+int ev_bundle_options_init(ev_bundle_options *opts, unsigned int version)
+{
+    if (!opts)
+        return EV_EINVAL;
+    if (version != EV_BUNDLE_OPTIONS_VERSION)
+        return EV_EVERSION;
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return EV_OK;
+}
+
+int ev_bundle_new(ev_bundle **out, const ev_bundle_options *opts)
+{
+    if (!out)
+        return EV_EINVAL;
+    *out = NULL;
+    ev_bundle_options def = EV_BUNDLE_OPTIONS_INIT;
+    if (!opts)
+        opts = &def;
+    if (opts->version != EV_BUNDLE_OPTIONS_VERSION)
+        return EV_EVERSION;
+    ev_bundle *b = calloc(1, sizeof(*b));
+    if (!b)
+        return EV_ENOMEM;
+    b->o = *opts;
+    if (!b->o.max_entries)
+        b->o.max_entries = 1000000;
+    if (!b->o.max_total_size)
+        b->o.max_total_size = (uint64_t)1 << 40;
+    if (!b->o.max_ratio)
+        b->o.max_ratio = 1000;
+    if (!b->o.threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        b->o.threads = n > 0 ? (unsigned)(n > 16 ? 16 : n) : 1;
+    }
+    *out = b;
+    return EV_OK;
+}
+
+static void close_bundle(ev_bundle *b)
+{
+    ev_store__free(b->store);
+    b->store = NULL;
+    ev_report_free(b->open_report);
+    b->open_report = NULL;
+    json_decref(b->record);
+    b->record = NULL;
+    free(b->items);
+    b->items = NULL;
+    b->nitems = 0;
+}
+
+void ev_bundle_free(ev_bundle *b)
+{
+    if (!b)
+        return;
+    close_bundle(b);
+    free(b);
+}
+
+const char *ev_bundle_last_error(const ev_bundle *b)
+{
+    return b ? b->err.msg : "no bundle handle";
+}
+
+const char *ev_bundle_name(const ev_bundle *b)
+{
+    return b && b->store ? ev_store__bag_name(b->store) : NULL;
+}
+
+bool ev_bundle_is_zip(const ev_bundle *b)
+{
+    return b && b->store && ev_store__is_zip(b->store);
+}
+
+size_t ev_bundle_item_count(const ev_bundle *b)
+{
+    return b ? b->nitems : 0;
+}
+
+const ev_item *ev_bundle_item(const ev_bundle *b, size_t i)
+{
+    return b && i < b->nitems ? &b->items[i] : NULL;
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void load_record(ev_bundle *b)
+{
+    long i = ev_store__find(b->store, "evidence.json");
+    if (i < 0)
+        return;
+    char *buf = NULL;
+    size_t len = 0;
+    ev_errbuf e;
+    if (ev_store__read_all(&buf, &len, b->store, (size_t)i, 256u << 20, &e) != EV_OK)
+        return;
+    json_error_t je;
+    b->record = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    free(buf);
+    if (!b->record || !json_is_object(b->record)) {
+        json_decref(b->record);
+        b->record = NULL;
+        return;
+    }
+    json_t *items = json_object_get(b->record, "items");
+    if (!json_is_array(items))
+        return;
+    size_t n = json_array_size(items);
+    b->items = ev__calloc(n, sizeof(*b->items));
+    if (!b->items)
+        return;
+    for (size_t k = 0; k < n; k++) {
+        json_t *it = json_array_get(items, k);
+        if (!json_is_object(it))
+            continue;
+        ev_item *x = &b->items[b->nitems++];
+        x->version = EV_ITEM_VERSION;
+        x->id = jstr(it, "id");
+        x->exhibit = jstr(it, "exhibit");
+        x->role = jstr(it, "role");
+        x->path = jstr(it, "path");
+        x->original_name = jstr(it, "original_name");
+        json_t *sz = json_object_get(it, "size");
+        x->size = json_is_integer(sz) && json_integer_value(sz) >= 0
+                      ? (uint64_t)json_integer_value(sz) : 0;
+        x->sha256 = jstr(json_object_get(it, "hashes"), "sha256");
+        x->mime = jstr(it, "mime");
+        const json_t *df = json_object_get(it, "derived_from");
+        x->derived_from = json_is_object(df) ? jstr(df, "item") : NULL;
+    }
+}
+
+int ev_bundle_open(ev_bundle *b, const char *path)
+{
+    if (!b || !path)
+        return EV_EINVAL;
+    close_bundle(b);
+    b->err.msg[0] = '\0';
+    int rc = ev_report__new(&b->open_report, "evidence.verify");
+    if (rc)
+        return rc;
+    ev_store_limits lim = { b->o.max_entries, b->o.max_total_size, b->o.max_ratio };
+    rc = ev_store__open(&b->store, path, &lim, b->open_report, &b->err);
+    if (rc != EV_OK) {
+        ev_report_free(b->open_report);
+        b->open_report = NULL;
+        return rc;
+    }
+    load_record(b);
+    return EV_OK;
+}
+
+int ev_bundle_read_file(uint8_t **out, size_t *out_len, ev_bundle *b, const char *path,
+                        size_t max_len)
+{
+    if (!out || !out_len || !b || !path || !b->store)
+        return EV_EINVAL;
+    *out = NULL;
+    *out_len = 0;
+    long i = ev_store__find(b->store, path);
+    if (i < 0)
+        return ev_err__set(&b->err, EV_ENOTFOUND, "'%s' is not in the bundle", path);
+    char *buf = NULL;
+    int rc = ev_store__read_all(&buf, out_len, b->store, (size_t)i,
+                                max_len ? max_len : (size_t)64 << 20, &b->err);
+    *out = (uint8_t *)buf;
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* verification                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct vfile {
+    size_t entry;
+    uint32_t algs;                        /* what to compute */
+    const char *expect[EV_HASH_COUNT];    /* expected digests (borrowed) */
+    const char *expect_src[EV_HASH_COUNT];/* manifest that says so */
+    bool is_tag, listed;
+    ev_digests got;
+    int status;                           /* EV_OK or a read failure */
+    char errmsg[EV_ERRMSG_SIZE + 8];
+    bool extracted;
+    bool mismatch;
+} vfile;
+
+typedef struct vctx {
+    ev_bundle *b;
+    ev_report *r;
+    uint32_t flags;
+    const char *dest;                     /* extract: destination root */
+    int destfd;
+    vfile *files;                         /* indexed like store entries */
+    size_t *todo;
+    size_t ntodo;
+    atomic_size_t next;
+    atomic_uint_fast64_t bytes;
+    atomic_int cancel;
+    ev_progress_state progress;
+    ev_manifest *mf;
+    size_t nmf;
+} vctx;
+
+static int mkparents_at(int dfd, const char *rel)
+{
+    char *p = ev__strdup(rel);
+    if (!p)
+        return -1;
+    for (char *q = p; *q; q++) {
+        if (*q == '/') {
+            *q = '\0';
+            if (mkdirat(dfd, p, 0755) != 0 && errno != EEXIST) {
+                free(p);
+                return -1;
+            }
+            *q = '/';
+        }
+    }
+    free(p);
+    return 0;
+}
+
+static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size_t buflen)
+{
+    const ev_store_entry *e = ev_store__entry(c->b->store, f->entry);
+    ev_errbuf err;
+    err.msg[0] = '\0';
+    ev_entry_reader *er = NULL;
+    ev_hasher *h = NULL;
+    int out = -1;
+    char *tmpname = NULL;
+    uint32_t algs = f->algs ? f->algs : EV_ALG_SHA256;
+    int rc = ev_hash__new(&h, algs);
+    if (rc == EV_OK)
+        rc = ev_store__entry_open(&er, cur, f->entry, &err);
+    if (rc == EV_OK && c->dest) {
+        tmpname = ev__asprintf("%s.evidence-partial", e->name);
+        if (!tmpname || mkparents_at(c->destfd, e->name) != 0) {
+            rc = ev_err__set(&err, EV_EIO, "cannot create folders for '%s' in '%s': %s",
+                             e->name, c->dest, strerror(errno));
+        } else {
+            out = openat(c->destfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                         0644);
+            if (out < 0)
+                rc = ev_err__set(&err, EV_EIO, "cannot create '%s/%s': %s", c->dest, e->name,
+                                 strerror(errno));
+        }
+    }
+    uint64_t total = 0;
+    while (rc == EV_OK) {
+        if (atomic_load(&c->cancel)) {
+            rc = EV_ECANCELED;
+            break;
+        }
+        int64_t n = ev_store__entry_read(er, buf, buflen, &err);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        if (n == 0)
+            break;
+        total += (uint64_t)n;
+        if (total > e->size && ev_store__is_zip(c->b->store)) {
+            rc = ev_err__set(&err, EV_EFORMAT, "'%s' holds more data than its ZIP header "
+                             "claims", e->name);
+            break;
+        }
+        ev_hash__update(h, buf, (size_t)n);
+        if (out >= 0) {
+            const uint8_t *p = buf;
+            size_t left = (size_t)n;
+            while (left) {
+                ssize_t w = write(out, p, left);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w < 0) {
+                    rc = ev_err__set(&err, EV_EIO, "cannot write '%s/%s': %s", c->dest, e->name,
+                                     strerror(errno));
+                    break;
+                }
+                p += w;
+                left -= (size_t)w;
+            }
+        }
+        atomic_fetch_add(&c->bytes, (uint64_t)n);
+    }
+    if (rc == EV_OK && ev_store__is_zip(c->b->store) && total != e->size)
+        rc = ev_err__set(&err, EV_EFORMAT, "'%s' holds %llu bytes but its ZIP header claims %llu",
+                         e->name, (unsigned long long)total, (unsigned long long)e->size);
+    if (rc == EV_OK)
+        ev_hash__final(h, &f->got);
+    f->status = rc;
+    if (rc != EV_OK)
+        snprintf(f->errmsg, sizeof(f->errmsg), "%s", err.msg[0] ? err.msg : ev_strerror(rc));
+    /* compare now, so that extraction can keep or drop the file */
+    f->mismatch = false;
+    if (rc == EV_OK) {
+        for (int s = 0; s < EV_HASH_COUNT; s++)
+            if (f->expect[s] && !ev_hash__hex_equal(f->expect[s], f->got.hex[s]))
+                f->mismatch = true;
+    }
+    if (out >= 0) {
+        bool keep = rc == EV_OK && !f->mismatch && (f->listed || f->is_tag);
+        if (close(out) != 0)
+            keep = false;
+        if (keep && e->mtime > 0) {
+            struct timespec ts[2] = { { (time_t)e->mtime, 0 }, { (time_t)e->mtime, 0 } };
+            utimensat(c->destfd, tmpname, ts, AT_SYMLINK_NOFOLLOW);
+        }
+        if (keep && renameat(c->destfd, tmpname, c->destfd, e->name) == 0)
+            f->extracted = true;
+        else
+            unlinkat(c->destfd, tmpname, 0);
+    }
+    free(tmpname);
+    ev_store__entry_close(er);
+    ev_hash__free(h);
+}
+
+typedef struct worker_arg {
+    vctx *c;
+    bool main_thread;
+} worker_arg;
+
+static void *worker(void *arg)
+{
+    worker_arg *wa = arg;
+    vctx *c = wa->c;
+    ev_store_cursor *cur = NULL;
+    ev_errbuf err;
+    size_t buflen = 1u << 20;
+    uint8_t *buf = malloc(buflen);
+    if (!buf || ev_store__cursor_new(&cur, c->b->store, &err) != EV_OK) {
+        free(buf);
+        return NULL; /* the remaining files are picked up by other workers */
+    }
+    uint64_t reported = 0;
+    for (;;) {
+        size_t k = atomic_fetch_add(&c->next, 1);
+        if (k >= c->ntodo)
+            break;
+        hash_one(c, cur, &c->files[c->todo[k]], buf, buflen);
+        if (wa->main_thread) {
+            uint64_t now = atomic_load(&c->bytes);
+            if (ev_progress__add(&c->progress, now - reported, 1, NULL, false) != EV_OK)
+                atomic_store(&c->cancel, 1);
+            reported = now;
+        }
+    }
+    ev_store__cursor_free(cur);
+    free(buf);
+    return NULL;
+}
+
+static int run_hashing(vctx *c)
+{
+    unsigned nth = c->b->o.threads;
+    if (nth > c->ntodo)
+        nth = c->ntodo ? (unsigned)c->ntodo : 1;
+    pthread_t th[16];
+    worker_arg wa[16];
+    unsigned started = 0;
+    for (unsigned i = 1; i < nth && i < 16; i++) {
+        wa[i].c = c;
+        wa[i].main_thread = false;
+        if (pthread_create(&th[i], NULL, worker, &wa[i]) == 0)
+            started = i;
+        else
+            break;
+    }
+    wa[0].c = c;
+    wa[0].main_thread = true;
+    worker(&wa[0]);
+    for (unsigned i = 1; i <= started; i++)
+        pthread_join(th[i], NULL);
+    /* anything a failed worker left behind */
+    for (size_t k = 0; k < c->ntodo; k++) {
+        vfile *f = &c->files[c->todo[k]];
+        (void)f;
+    }
+    ev_progress__add(&c->progress, 0, 0, NULL, true);
+    return atomic_load(&c->cancel) ? EV_ECANCELED : EV_OK;
+}
+
+typedef struct name_idx {
+    const char *name;
+    size_t idx;
+} name_idx;
+
+static int ni_cmp(const void *a, const void *b)
+{
+    return strcmp(((const name_idx *)a)->name, ((const name_idx *)b)->name);
+}
+
+static long ni_find(const name_idx *v, size_t n, const char *name)
+{
+    name_idx key = { name, 0 };
+    const name_idx *r = bsearch(&key, v, n, sizeof(*v), ni_cmp);
+    return r ? (long)r->idx : -1;
+}
+
+static const char *manifest_slot_name(int slot)
+{
+    return slot >= 0 ? ev_hash__slot_name(slot) : "unknown";
+}
+
+/* Does another source vouch for a tag file's current bytes? Used to blame a
+ * modified tag manifest rather than the file it lists. */
+static bool corroborated(const char *path, const vfile *f, const json_t *last_event,
+                         const char *bagit_bytes)
+{
+    if (strcmp(path, "bagit.txt") == 0)
+        return bagit_bytes && strcmp(bagit_bytes, EV_BAGIT_TXT) == 0;
+    if (!last_event || f->status != EV_OK || !f->got.hex[EV_HASH_SHA256][0])
+        return false;
+    const char *key = strcmp(path, "manifest-sha256.txt") == 0 ? "manifest_sha256"
+                      : strcmp(path, "evidence.json") == 0     ? "record_sha256"
+                                                               : NULL;
+    const char *v = key ? jstr(last_event, key) : NULL;
+    return v && ev_hash__hex_equal(v, f->got.hex[EV_HASH_SHA256]);
+}
+
+static int check_record(vctx *c, const name_idx *payload, size_t npayload)
+{
+    ev_bundle *b = c->b;
+    ev_report *r = c->r;
+    json_t *items = json_object_get(b->record, "items");
+    if (!json_is_array(items)) {
+        return ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
+                              "evidence.json has no 'items' array");
+    }
+    char *seen = calloc(npayload ? npayload : 1, 1);
+    if (!seen)
+        return EV_ENOMEM;
+    size_t k;
+    json_t *it;
+    json_array_foreach(items, k, it) {
+        const char *path = jstr(it, "path");
+        const char *id = jstr(it, "id");
+        if (!path || !id) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
+                           "evidence.json item %zu has no id or path", k);
+            continue;
+        }
+        long e = ni_find(payload, npayload, path);
+        if (e < 0) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-item-missing", path,
+                           "evidence.json item %s names '%s', which is not a payload file of "
+                           "the bag", id, path);
+            continue;
+        }
+        for (size_t q = 0; q < npayload; q++)
+            if (payload[q].idx == (size_t)e)
+                seen[q] = 1;
+        vfile *f = &c->files[e];
+        const ev_store_entry *se = ev_store__entry(b->store, (size_t)e);
+        json_t *sz = json_object_get(it, "size");
+        if (!json_is_integer(sz) || (uint64_t)json_integer_value(sz) != se->size)
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-size-mismatch", path,
+                           "evidence.json gives %s a size of %lld bytes; the file has %llu",
+                           id, json_is_integer(sz) ? (long long)json_integer_value(sz) : -1LL,
+                           (unsigned long long)se->size);
+        const char *rs = jstr(json_object_get(it, "hashes"), "sha256");
+        const char *ms = f->expect[EV_HASH_SHA256];
+        if (!rs)
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-hash-missing", path,
+                           "evidence.json item %s has no hashes.sha256", id);
+        else if (ms && !ev_hash__hex_equal(rs, ms))
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-hash-mismatch", path,
+                           "evidence.json and manifest-sha256.txt disagree on the SHA-256 of "
+                           "'%s' (item %s)", path, id);
+    }
+    for (size_t q = 0; q < npayload; q++)
+        if (!seen[q])
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-missing-item", payload[q].name,
+                           "payload file '%s' has no item in evidence.json", payload[q].name);
+    free(seen);
+    return EV_OK;
+}
+
+static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *dest)
+{
+    *out = NULL;
+    if (!b || !b->store)
+        return EV_EINVAL;
+    ev_report *r = NULL;
+    int rc = ev_report__new(&r, dest ? "evidence.extract" : "evidence.verify");
+    if (rc)
+        return rc;
+    r->bundle_path = ev__strdup(ev_store__path(b->store));
+    r->bag_name = ev__strdup(ev_store__bag_name(b->store));
+    r->fast = flags & EV_VERIFY_FAST;
+    r->deep = flags & EV_VERIFY_DEEP;
+    for (size_t i = 0; i < b->open_report->nproblems; i++) {
+        const ev_problem *p = &b->open_report->problems[i];
+        ev_report__add(r, p->severity, p->code, p->path, "%s", p->message);
+    }
+    ev_store *s = b->store;
+    size_t n = ev_store__count(s);
+    vctx c;
+    memset(&c, 0, sizeof(c));
+    c.b = b;
+    c.r = r;
+    c.flags = flags;
+    c.dest = dest;
+    c.destfd = -1;
+    c.files = ev__calloc(n, sizeof(*c.files));
+    c.todo = ev__calloc(n, sizeof(*c.todo));
+    name_idx *payload = ev__calloc(n, sizeof(*payload));
+    name_idx *all = ev__calloc(n, sizeof(*all));
+    ev_baginfo bi = { 0 };
+    ev_fetch_entry *fetch = NULL;
+    size_t nfetch = 0, npayload = 0, nall = 0;
+    char *bagit = NULL, *tmp = NULL;
+    size_t bagit_len = 0, tmplen = 0;
+    json_t *last_event = NULL;
+    uint64_t payload_bytes = 0;
+    if (!c.files || !c.todo || !payload || !all) {
+        rc = EV_ENOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ev_store_entry *e = ev_store__entry(s, i);
+        c.files[i].entry = i;
+        if (e->unsafe || e->type != EV_ENTRY_FILE)
+            continue;
+        all[nall++] = (name_idx){ e->name, i };
+        if (ev_bag__is_payload(e->name)) {
+            payload[npayload++] = (name_idx){ e->name, i };
+            payload_bytes += e->size;
+        }
+    }
+    qsort(all, nall, sizeof(*all), ni_cmp);
+    qsort(payload, npayload, sizeof(*payload), ni_cmp);
+    r->payload_files = npayload;
+    r->payload_bytes = payload_bytes;
+
+    /* extraction target */
+    if (dest) {
+        struct stat st;
+        if (stat(dest, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                rc = ev_err__set(&b->err, EV_EEXISTS, "'%s' exists and is not a folder", dest);
+                goto done;
+            }
+        } else if (mkdir(dest, 0755) != 0) {
+            rc = ev_err__set(&b->err, EV_EIO, "cannot create '%s': %s", dest, strerror(errno));
+            goto done;
+        }
+        c.destfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (c.destfd < 0) {
+            rc = ev_err__set(&b->err, EV_EIO, "cannot open '%s': %s", dest, strerror(errno));
+            goto done;
+        }
+        int probe = dup(c.destfd);
+        DIR *d = probe >= 0 ? fdopendir(probe) : NULL;
+        int entries = 0;
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL)
+            if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+                entries++;
+        if (d)
+            closedir(d);
+        if (entries) {
+            rc = ev_err__set(&b->err, EV_EEXISTS, "'%s' is not empty; extract into a new or "
+                             "empty folder", dest);
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const ev_store_entry *e = ev_store__entry(s, i);
+            if (!e->unsafe && e->type == EV_ENTRY_DIR && e->name[0]) {
+                char *p = ev__asprintf("%s/", e->name);
+                if (p) {
+                    mkparents_at(c.destfd, p);
+                    free(p);
+                }
+            }
+        }
+    }
+
+    /* bagit.txt */
+    long bi_txt = ev_store__find(s, "bagit.txt");
+    int vmaj = 1, vmin = 0;
+    if (bi_txt < 0) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "bagit-txt-missing", "bagit.txt",
+                       "bagit.txt is missing: this is not a BagIt bag (or the file was "
+                       "removed)");
+        r->unreadable = true;
+    } else {
+        ev_errbuf e;
+        if (ev_store__read_all(&bagit, &bagit_len, s, (size_t)bi_txt, 4096, &e) != EV_OK) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "bagit-txt-invalid", "bagit.txt", "%s", e.msg);
+        } else {
+            int prc = ev_bag__parse_bagit_txt(bagit, bagit_len, &vmaj, &vmin, r);
+            if (prc == EV_EUNSUPPORTED)
+                r->unreadable = true;
+        }
+    }
+    bool legacy = vmaj < 1;
+
+    /* data/ */
+    bool has_data = npayload > 0;
+    for (size_t i = 0; i < n && !has_data; i++) {
+        const ev_store_entry *e = ev_store__entry(s, i);
+        has_data = !e->unsafe && e->type == EV_ENTRY_DIR && strcmp(e->name, "data") == 0;
+    }
+    if (!has_data)
+        ev_report__add(r, EV_SEVERITY_ERROR, "data-dir-missing", "data",
+                       "the bag has no data/ folder (RFC 8493 2.1.2)");
+
+    /* manifests */
+    c.mf = ev__calloc(n, sizeof(*c.mf));
+    if (!c.mf) {
+        rc = EV_ENOMEM;
+        goto done;
+    }
+    size_t n_payload_mf = 0;
+    for (size_t i = 0; i < nall; i++) {
+        bool is_tag;
+        char alg[32];
+        if (!ev_bag__is_manifest_name(all[i].name, &is_tag, alg, sizeof(alg)))
+            continue;
+        ev_errbuf e;
+        free(tmp);
+        tmp = NULL;
+        if (ev_store__read_all(&tmp, &tmplen, s, all[i].idx, TAG_MAX, &e) != EV_OK) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "tag-unreadable", all[i].name, "%s", e.msg);
+            continue;
+        }
+        if (!ev_bag__check_text(all[i].name, tmp, tmplen, r))
+            continue;
+        ev_manifest *m = &c.mf[c.nmf++];
+        m->filename = ev__strdup(all[i].name);
+        m->is_tag = is_tag;
+        ev_bag__normalize_alg(m->alg, sizeof(m->alg), alg);
+        if (strcmp(m->alg, alg) != 0)
+            ev_report__add(r, EV_SEVERITY_WARNING, "manifest-name-not-normalized", all[i].name,
+                           "'%s': the algorithm in the name should be written '%s' (RFC 8493 "
+                           "2.4)", all[i].name, m->alg);
+        m->slot = ev_hash__slot_from_name(m->alg);
+        if (m->slot < 0)
+            ev_report__add(r, EV_SEVERITY_WARNING, "manifest-algorithm-unsupported", all[i].name,
+                           "'%s' uses algorithm '%s', which this tool cannot compute; its "
+                           "file list is checked but not its checksums", all[i].name, m->alg);
+        if ((rc = ev_bag__parse_manifest(m, tmp, tmplen, r)) != EV_OK)
+            goto done;
+        if (!is_tag)
+            n_payload_mf++;
+    }
+    if (n_payload_mf == 0)
+        ev_report__add(r, EV_SEVERITY_ERROR, "payload-manifest-missing", NULL,
+                       "the bag has no payload manifest (manifest-<algorithm>.txt); it "
+                       "cannot be checked");
+
+    /* fetch.txt */
+    long fi = ev_store__find(s, "fetch.txt");
+    if (fi >= 0) {
+        ev_errbuf e;
+        free(tmp);
+        tmp = NULL;
+        if (ev_store__read_all(&tmp, &tmplen, s, (size_t)fi, TAG_MAX, &e) == EV_OK &&
+            ev_bag__check_text("fetch.txt", tmp, tmplen, r)) {
+            ev_bag__parse_fetch(&fetch, &nfetch, tmp, tmplen, r);
+            ev_report__add(r, EV_SEVERITY_WARNING, "fetch-present", "fetch.txt",
+                           "fetch.txt lists %zu file(s) to be fetched from elsewhere; this tool "
+                           "never fetches. Files it names that are not in the bag make the bag "
+                           "incomplete", nfetch);
+            for (size_t k = 0; k < nfetch; k++) {
+                const char *why = ev_bag__unsafe_reason(fetch[k].path, strlen(fetch[k].path));
+                if (why || !ev_bag__is_payload(fetch[k].path))
+                    ev_report__add(r, EV_SEVERITY_ERROR, "fetch-bad-path", "fetch.txt",
+                                   "fetch.txt names '%s', %s", fetch[k].path,
+                                   why ? why : "which is outside data/");
+            }
+        }
+    }
+
+    /* bag-info.txt */
+    long bii = ev_store__find(s, "bag-info.txt");
+    if (bii >= 0) {
+        ev_errbuf e;
+        free(tmp);
+        tmp = NULL;
+        if (ev_store__read_all(&tmp, &tmplen, s, (size_t)bii, TAG_MAX, &e) == EV_OK &&
+            ev_bag__check_text("bag-info.txt", tmp, tmplen, r)) {
+            ev_bag__parse_baginfo(&bi, tmp, tmplen, legacy, r);
+            size_t nox = ev_bag__baginfo_count(&bi, "Payload-Oxum");
+            const char *ox = ev_bag__baginfo_get(&bi, "Payload-Oxum");
+            uint64_t ob, of;
+            if (nox > 1)
+                ev_report__add(r, EV_SEVERITY_ERROR, "oxum-repeated", "bag-info.txt",
+                               "Payload-Oxum appears %zu times in bag-info.txt; it must appear "
+                               "at most once", nox);
+            if (ox && !ev_bag__parse_oxum(ox, &ob, &of))
+                ev_report__add(r, EV_SEVERITY_ERROR, "oxum-invalid", "bag-info.txt",
+                               "Payload-Oxum '%s' is not 'OctetCount.StreamCount'", ox);
+            else if (ox && (ob != payload_bytes || of != npayload))
+                ev_report__add(r, EV_SEVERITY_ERROR, "oxum-mismatch", "bag-info.txt",
+                               "Payload-Oxum says %llu bytes in %llu files; the payload has "
+                               "%llu bytes in %zu files: files were added, removed, truncated "
+                               "or extended", (unsigned long long)ob, (unsigned long long)of,
+                               (unsigned long long)payload_bytes, npayload);
+        }
+    }
+
+    /* completeness: every manifest line names a present, safe file */
+    uint32_t *in_manifests = ev__calloc(n, sizeof(uint32_t)); /* bit per payload manifest */
+    if (!in_manifests) {
+        rc = EV_ENOMEM;
+        goto done;
+    }
+    size_t pm_index = 0;
+    for (size_t mi = 0; mi < c.nmf; mi++) {
+        ev_manifest *m = &c.mf[mi];
+        name_idx *seen = ev__calloc(m->n, sizeof(*seen));
+        size_t nseen = 0;
+        for (size_t k = 0; k < m->n; k++) {
+            ev_manifest_entry *me = &m->entries[k];
+            const char *why = ev_bag__unsafe_reason(me->path, strlen(me->path));
+            if (why) {
+                ev_report__add(r, EV_SEVERITY_ERROR, "manifest-unsafe-path", m->filename,
+                               "%s line %zu names '%s': %s; refused (RFC 8493 5.1)",
+                               m->filename, me->line, me->path, why);
+                continue;
+            }
+            if (!m->is_tag && !ev_bag__is_payload(me->path)) {
+                ev_report__add(r, EV_SEVERITY_ERROR, "manifest-outside-data", m->filename,
+                               "%s line %zu names '%s', which is outside data/; a payload "
+                               "manifest may only list payload files", m->filename, me->line,
+                               me->path);
+                continue;
+            }
+            if (m->is_tag) {
+                bool t;
+                char a2[32];
+                if (ev_bag__is_payload(me->path)) {
+                    ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-lists-payload",
+                                   m->filename, "%s line %zu lists payload file '%s'; tag "
+                                   "manifests list tag files only", m->filename, me->line,
+                                   me->path);
+                    continue;
+                }
+                if (ev_bag__is_manifest_name(me->path, &t, a2, sizeof(a2)) && t) {
+                    ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-lists-tagmanifest",
+                                   m->filename, "%s lists the tag manifest '%s'; it must not",
+                                   m->filename, me->path);
+                    continue;
+                }
+            }
+            if (seen) {
+                seen[nseen++] = (name_idx){ me->path, k };
+            }
+            long e = ni_find(all, nall, me->path);
+            if (e < 0) {
+                /* RFC 8493 6.1.1.3: compare after normalizing both sides */
+                char *nfc = ev_bag__nfc(me->path);
+                for (size_t q = 0; nfc && q < nall && e < 0; q++) {
+                    char *o = ev_bag__nfc(all[q].name);
+                    if (o && strcmp(o, nfc) == 0) {
+                        e = (long)all[q].idx;
+                        ev_report__add(r, EV_SEVERITY_WARNING, "normalization-mismatch",
+                                       all[q].name, "%s names '%s' in a different Unicode "
+                                       "normalization than the file '%s'; matched, but "
+                                       "tools that compare bytes will not find it",
+                                       m->filename, me->path, all[q].name);
+                    }
+                    free(o);
+                }
+                free(nfc);
+            }
+            if (e < 0) {
+                bool fetched = false;
+                for (size_t q = 0; q < nfetch && !fetched; q++)
+                    fetched = strcmp(fetch[q].path, me->path) == 0;
+                ev_report__add(r, EV_SEVERITY_ERROR, fetched ? "fetch-not-fetched" : "missing",
+                               me->path,
+                               fetched ? "'%s' is listed in fetch.txt but is not in the bag; "
+                                         "fetch it with a trusted tool, then verify again"
+                                       : "'%s' is listed in %s but is missing from the bag",
+                               me->path, m->filename);
+                ev_report__add_file(r, me->path, m->is_tag, EV_FILE_MISSING, 0, NULL);
+                continue;
+            }
+            vfile *f = &c.files[e];
+            f->listed = true;
+            f->is_tag = m->is_tag;
+            if (!m->is_tag && pm_index < 32)
+                in_manifests[e] |= 1u << pm_index;
+            if (m->slot >= 0) {
+                if (f->expect[m->slot] && !ev_hash__hex_equal(f->expect[m->slot], me->digest))
+                    ev_report__add(r, EV_SEVERITY_ERROR, "manifest-conflict", me->path,
+                                   "'%s' has different %s checksums in %s and %s", me->path,
+                                   m->alg, f->expect_src[m->slot], m->filename);
+                f->expect[m->slot] = me->digest;
+                f->expect_src[m->slot] = m->filename;
+                f->algs |= ev_hash__slot_alg(m->slot);
+            }
+        }
+        if (seen) {
+            qsort(seen, nseen, sizeof(*seen), ni_cmp);
+            for (size_t q = 1; q < nseen; q++)
+                if (strcmp(seen[q].name, seen[q - 1].name) == 0)
+                    ev_report__add(r, EV_SEVERITY_ERROR, "manifest-duplicate", seen[q].name,
+                                   "'%s' is listed more than once in %s (RFC 8493 2.1.3)",
+                                   seen[q].name, m->filename);
+            free(seen);
+        }
+        if (!m->is_tag)
+            pm_index++;
+    }
+    /* every payload file in every payload manifest */
+    for (size_t q = 0; q < npayload; q++) {
+        size_t e = payload[q].idx;
+        uint32_t want = pm_index >= 32 ? 0xFFFFFFFFu : ((1u << pm_index) - 1);
+        if (in_manifests[e] == want)
+            continue;
+        if (in_manifests[e] == 0) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "extra", payload[q].name,
+                           "'%s' is in the bag but in no payload manifest: it was added after "
+                           "the bag was made", payload[q].name);
+            ev_report__add_file(r, payload[q].name, false, EV_FILE_EXTRA,
+                                ev_store__entry(s, e)->size, NULL);
+        } else {
+            size_t pi = 0;
+            for (size_t mi = 0; mi < c.nmf; mi++) {
+                if (c.mf[mi].is_tag)
+                    continue;
+                if (!(in_manifests[e] & (1u << pi)))
+                    ev_report__add(r, EV_SEVERITY_ERROR, "not-in-manifest", payload[q].name,
+                                   "'%s' is not listed in %s; every payload file must be in "
+                                   "every payload manifest", payload[q].name,
+                                   c.mf[mi].filename);
+                pi++;
+            }
+        }
+    }
+    free(in_manifests);
+    /* every tag manifest lists every payload manifest */
+    for (size_t mi = 0; mi < c.nmf; mi++) {
+        if (!c.mf[mi].is_tag)
+            continue;
+        for (size_t mj = 0; mj < c.nmf; mj++) {
+            if (c.mf[mj].is_tag)
+                continue;
+            bool found = false;
+            for (size_t k = 0; k < c.mf[mi].n && !found; k++)
+                found = strcmp(c.mf[mi].entries[k].path, c.mf[mj].filename) == 0;
+            if (!found)
+                ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-incomplete", c.mf[mi].filename,
+                               "%s does not list the payload manifest %s", c.mf[mi].filename,
+                               c.mf[mj].filename);
+        }
+    }
+
+    /* hashing (skipped with --fast, except for extraction) */
+    if (!(flags & EV_VERIFY_FAST) || dest) {
+        uint64_t total = 0;
+        for (size_t i = 0; i < n; i++) {
+            const ev_store_entry *e = ev_store__entry(s, i);
+            if (e->unsafe || e->type != EV_ENTRY_FILE)
+                continue;
+            bool payload_file = ev_bag__is_payload(e->name);
+            if (!c.files[i].listed && !dest)
+                continue;
+            if (dest && payload_file && !c.files[i].listed)
+                continue; /* unlisted payload is never extracted */
+            if (!c.files[i].listed)
+                c.files[i].is_tag = true;
+            c.todo[c.ntodo++] = i;
+            total += e->size;
+        }
+        /* the record and the manifest are needed by the custody check */
+        long mi = ev_store__find(s, "manifest-sha256.txt");
+        if (mi >= 0)
+            c.files[mi].algs |= EV_ALG_SHA256;
+        long ri = ev_store__find(s, "evidence.json");
+        if (ri >= 0)
+            c.files[ri].algs |= EV_ALG_SHA256;
+        ev_progress__init(&c.progress, b->o.progress_cb, b->o.progress_payload,
+                          dest ? "extracting" : "verifying", total, c.ntodo);
+        rc = run_hashing(&c);
+        if (rc != EV_OK) {
+            ev_err__set(&b->err, rc, "canceled by callback");
+            goto done;
+        }
+    }
+
+    /* custody log (read before blaming tag files) */
+    long ci = ev_store__find(s, "custody.jsonl");
+    if (ci >= 0) {
+        ev_errbuf e;
+        free(tmp);
+        tmp = NULL;
+        if (ev_store__read_all(&tmp, &tmplen, s, (size_t)ci, TAG_MAX, &e) == EV_OK) {
+            size_t nev, bad;
+            char last_sha[65];
+            ev_custody__check(tmp, tmplen, r, &nev, last_sha, &last_event, NULL, &bad);
+            if (nev == 0)
+                ev_report__add(r, EV_SEVERITY_ERROR, "custody-empty", "custody.jsonl",
+                               "custody.jsonl holds no events");
+        }
+    } else if (b->record) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "custody-missing", "custody.jsonl",
+                       "the bundle has evidence.json but no custody.jsonl");
+    }
+
+    /* results per file */
+    for (size_t k = 0; k < c.ntodo; k++) {
+        vfile *f = &c.files[c.todo[k]];
+        const ev_store_entry *e = ev_store__entry(s, f->entry);
+        ev_file_status st = EV_FILE_OK;
+        if (f->status != EV_OK) {
+            st = EV_FILE_ERROR;
+            ev_report__add(r, EV_SEVERITY_ERROR, "unreadable", e->name, "'%s' cannot be read: "
+                           "%s", e->name, f->errmsg);
+        } else {
+            for (int sl = 0; sl < EV_HASH_COUNT; sl++) {
+                if (!f->expect[sl] || ev_hash__hex_equal(f->expect[sl], f->got.hex[sl]))
+                    continue;
+                st = EV_FILE_MODIFIED;
+                bool tagm = strncmp(f->expect_src[sl], "tagmanifest-", 12) == 0;
+                if (tagm && corroborated(e->name, f, last_event, bagit)) {
+                    ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-modified",
+                                   f->expect_src[sl], "%s was modified: its %s checksum for "
+                                   "'%s' is wrong, while the custody log vouches for the file",
+                                   f->expect_src[sl], manifest_slot_name(sl), e->name);
+                    st = EV_FILE_OK;
+                } else {
+                    ev_report__add(r, EV_SEVERITY_ERROR, tagm ? "tag-modified" : "modified",
+                                   e->name, "'%s' was modified: its %s is %s, but %s says %s",
+                                   e->name, manifest_slot_name(sl), f->got.hex[sl],
+                                   f->expect_src[sl], f->expect[sl]);
+                }
+            }
+        }
+        if (dest && !f->extracted && f->status == EV_OK && st == EV_FILE_OK && f->mismatch)
+            st = EV_FILE_MODIFIED;
+        long idx = ev_report__add_file(r, e->name, !ev_bag__is_payload(e->name), st, e->size,
+                                       f->got.hex[EV_HASH_SHA256][0] ? f->got.hex[EV_HASH_SHA256]
+                                                                     : NULL);
+        if (idx >= 0 && dest && !f->extracted && st == EV_FILE_OK && f->status == EV_OK)
+            r->files[idx].status = EV_FILE_ERROR;
+    }
+
+    /* the seal over the tag manifest */
+    long si = ev_store__find(s, SEAL_NAME);
+    if (si >= 0 && !(flags & EV_VERIFY_FAST)) {
+        ev_errbuf e;
+        free(tmp);
+        tmp = NULL;
+        if (ev_store__read_all(&tmp, &tmplen, s, (size_t)si, 4096, &e) == EV_OK) {
+            ev_manifest sm = { 0 };
+            sm.filename = ev__strdup(SEAL_NAME);
+            sm.slot = EV_HASH_SHA256;
+            snprintf(sm.alg, sizeof(sm.alg), "sha256");
+            ev_report tmpr = { 0 };
+            ev_bag__parse_manifest(&sm, tmp, tmplen, &tmpr);
+            for (size_t k = 0; k < tmpr.nproblems; k++) {
+                free((char *)tmpr.problems[k].code);
+                free((char *)tmpr.problems[k].path);
+                free((char *)tmpr.problems[k].message);
+            }
+            free(tmpr.problems);
+            bool seal_ok = tmpr.nproblems == 0 && sm.n > 0;
+            for (size_t k = 0; k < sm.n && seal_ok; k++) {
+                long t = ni_find(all, nall, sm.entries[k].path);
+                if (t < 0) {
+                    seal_ok = false;
+                    break;
+                }
+                char *tm = NULL;
+                size_t tml = 0;
+                char sha[65];
+                if (ev_store__read_all(&tm, &tml, s, (size_t)t, TAG_MAX, &e) != EV_OK) {
+                    seal_ok = false;
+                    break;
+                }
+                ev_hash__sha256_hex(sha, tm, tml);
+                free(tm);
+                if (!ev_hash__hex_equal(sha, sm.entries[k].digest)) {
+                    /* the tag manifest changed, unless it verified every file */
+                    bool tm_clean = ev_report__count_code(r, "tag-modified") == 0 &&
+                                    ev_report__count_code(r, "tagmanifest-modified") == 0 &&
+                                    ev_report__count_code(r, "manifest-bad-line") == 0 &&
+                                    ev_report__count_code(r, "manifest-bad-digest") == 0;
+                    if (tm_clean)
+                        ev_report__add(r, EV_SEVERITY_ERROR, "seal-modified", SEAL_NAME,
+                                       "%s was modified: it does not match %s, which itself "
+                                       "verifies every tag file", SEAL_NAME, sm.entries[k].path);
+                    else if (ev_report__count_code(r, "tagmanifest-modified") == 0)
+                        ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-modified",
+                                       sm.entries[k].path, "%s was modified: its checksum no "
+                                       "longer matches %s", sm.entries[k].path, SEAL_NAME);
+                    seal_ok = true; /* reported */
+                }
+            }
+            if (!seal_ok)
+                ev_report__add(r, EV_SEVERITY_ERROR, "seal-invalid", SEAL_NAME,
+                               "%s is damaged or names a missing tag manifest", SEAL_NAME);
+            ev_bag__manifest_free(&sm);
+        }
+    }
+
+    /* custody log against the current manifest and record */
+    if (last_event && !(flags & EV_VERIFY_FAST)) {
+        long mi = ev_store__find(s, "manifest-sha256.txt");
+        long ri = ev_store__find(s, "evidence.json");
+        const char *lm = jstr(last_event, "manifest_sha256");
+        const char *lr = jstr(last_event, "record_sha256");
+        if (mi >= 0 && c.files[mi].status == EV_OK && c.files[mi].got.hex[0][0] && lm &&
+            !ev_hash__hex_equal(lm, c.files[mi].got.hex[EV_HASH_SHA256]))
+            ev_report__add(r, EV_SEVERITY_ERROR, "custody-manifest-mismatch", "manifest-sha256.txt",
+                           "manifest-sha256.txt differs from the version recorded by the last "
+                           "custody event: it was changed without a custody event");
+        if (ri >= 0 && c.files[ri].status == EV_OK && c.files[ri].got.hex[0][0] && lr &&
+            !ev_hash__hex_equal(lr, c.files[ri].got.hex[EV_HASH_SHA256]))
+            ev_report__add(r, EV_SEVERITY_ERROR, "custody-record-mismatch", "evidence.json",
+                           "evidence.json differs from the version recorded by the last "
+                           "custody event: it was changed without a custody event");
+    }
+
+    /* the record against the manifests */
+    if (ev_store__find(s, "evidence.json") >= 0) {
+        if (!b->record)
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
+                           "evidence.json is not a valid JSON object (or has duplicate keys)");
+        else if ((rc = check_record(&c, payload, npayload)) != EV_OK)
+            goto done;
+    }
+
+    /* unlisted tag files: RFC 8493 says to ignore their contents */
+    for (size_t i = 0; i < nall; i++) {
+        const char *nm = all[i].name;
+        bool t;
+        char a2[32];
+        if (c.files[all[i].idx].listed || ev_bag__is_payload(nm) ||
+            ev_bag__is_manifest_name(nm, &t, a2, sizeof(a2)) || strcmp(nm, SEAL_NAME) == 0 ||
+            strncmp(nm, "signatures/", 11) == 0 || strcmp(nm, "bagit.txt") == 0)
+            continue;
+        if (c.nmf && n_payload_mf < c.nmf)
+            ev_report__add(r, EV_SEVERITY_INFO, "tag-unlisted", nm,
+                           "tag file '%s' is not in any tag manifest; its content is not "
+                           "checked", nm);
+    }
+    rc = EV_OK;
+done:
+    if (c.destfd >= 0)
+        close(c.destfd);
+    for (size_t i = 0; i < c.nmf; i++)
+        ev_bag__manifest_free(&c.mf[i]);
+    free(c.mf);
+    free(c.files);
+    free(c.todo);
+    free(payload);
+    free(all);
+    free(bagit);
+    free(tmp);
+    ev_bag__baginfo_free(&bi);
+    ev_bag__fetch_free(fetch, nfetch);
+    json_decref(last_event);
+    if (rc != EV_OK) {
+        ev_report_free(r);
+        return rc;
+    }
+    *out = r;
+    return EV_OK;
+}
+
+int ev_bundle_verify(ev_report **out, ev_bundle *b, const ev_verify_options *opts)
+{
+    if (!out)
+        return EV_EINVAL;
+    *out = NULL;
+    if (opts && opts->version != EV_VERIFY_OPTIONS_VERSION)
+        return EV_EVERSION;
+    return do_verify(out, b, opts ? opts->flags : 0, NULL);
+}
+
+int ev_bundle_extract(ev_report **out, ev_bundle *b, const char *dest)
+{
+    if (!out || !dest)
+        return EV_EINVAL;
+    return do_verify(out, b, 0, dest);
+}
+
+/* ------------------------------------------------------------------------ */
+/* inspect                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static json_t *baginfo_json(ev_bundle *b)
+{
+    json_t *o = json_object();
+    long i = ev_store__find(b->store, "bag-info.txt");
+    char *buf = NULL;
+    size_t len = 0;
+    ev_errbuf e;
+    if (i < 0 || ev_store__read_all(&buf, &len, b->store, (size_t)i, TAG_MAX, &e) != EV_OK)
+        return o;
+    ev_baginfo bi = { 0 };
+    ev_report *tmp = NULL;
+    ev_report__new(&tmp, "tmp");
+    if (tmp && ev__utf8_valid(buf, len))
+        ev_bag__parse_baginfo(&bi, buf, len, false, tmp);
+    ev_report_free(tmp);
+    for (size_t k = 0; k < bi.n; k++) {
+        json_t *prev = json_object_get(o, bi.e[k].label);
+        json_t *v = ev__json_str(bi.e[k].value);
+        if (!prev) {
+            json_object_set_new(o, bi.e[k].label, v);
+        } else if (json_is_array(prev)) {
+            json_array_append_new(prev, v);
+        } else {
+            json_t *a = json_array();
+            json_array_append(a, prev);
+            json_array_append_new(a, v);
+            json_object_set_new(o, bi.e[k].label, a);
+        }
+    }
+    ev_bag__baginfo_free(&bi);
+    free(buf);
+    return o;
+}
+
+int ev_bundle_inspect_json(char **out, ev_bundle *b)
+{
+    if (!out || !b || !b->store)
+        return EV_EINVAL;
+    *out = NULL;
+    json_t *o = json_object();
+    json_object_set_new(o, "format", json_string("evidence.inspect"));
+    json_object_set_new(o, "format_version", json_integer(1));
+    json_object_set_new(o, "bundle", ev__json_str(ev_store__path(b->store)));
+    json_object_set_new(o, "bag", ev__json_str(ev_store__bag_name(b->store)));
+    json_object_set_new(o, "container", json_string(ev_store__is_zip(b->store) ? "zip" : "folder"));
+    json_object_set_new(o, "bag_info", baginfo_json(b));
+    uint64_t bytes = 0, files = 0;
+    json_t *sigs = json_array();
+    json_t *tags = json_array();
+    for (size_t i = 0; i < ev_store__count(b->store); i++) {
+        const ev_store_entry *e = ev_store__entry(b->store, i);
+        if (e->unsafe || e->type != EV_ENTRY_FILE)
+            continue;
+        if (ev_bag__is_payload(e->name)) {
+            bytes += e->size;
+            files++;
+        } else if (strncmp(e->name, "signatures/", 11) == 0) {
+            json_array_append_new(sigs, ev__json_str(e->name));
+        } else {
+            json_array_append_new(tags, ev__json_str(e->name));
+        }
+    }
+    json_object_set_new(o, "payload", json_pack("{s:I, s:I}", "files", (json_int_t)files,
+                                                "bytes", (json_int_t)bytes));
+    if (b->record) {
+        json_object_set(o, "bundle_id", json_object_get(b->record, "bundle_id"));
+        json_object_set(o, "created", json_object_get(b->record, "created"));
+        json_object_set(o, "case", json_object_get(b->record, "case"));
+        json_object_set(o, "exported_by", json_object_get(b->record, "exported_by"));
+        json_t *ex = json_array();
+        json_t *items = json_object_get(b->record, "items");
+        size_t k;
+        json_t *it;
+        json_array_foreach(items, k, it) {
+            json_t *e = json_object_get(it, "exhibit");
+            bool seen = false;
+            size_t q;
+            json_t *x;
+            json_array_foreach(ex, q, x) seen = seen || json_equal(x, e);
+            if (!seen && e)
+                json_array_append(ex, e);
+        }
+        json_object_set_new(o, "exhibits", ex);
+        json_object_set(o, "items", items ? items : json_null());
+    } else {
+        json_object_set_new(o, "items", json_null());
+    }
+    char *cj = NULL;
+    bool ok = false;
+    if (ev_bundle_custody_json(&cj, &ok, b) == EV_OK && cj) {
+        json_t *cust = json_loads(cj, 0, NULL);
+        json_object_set_new(o, "custody", cust ? json_incref(json_object_get(cust, "events"))
+                                               : json_null());
+        json_decref(cust);
+        free(cj);
+    }
+    json_object_set_new(o, "signatures", sigs);
+    json_object_set_new(o, "tag_files", tags);
+    char *s = ev_record__dump(o, NULL);
+    json_decref(o);
+    if (!s)
+        return EV_ENOMEM;
+    *out = s;
+    return EV_OK;
+}
+
+int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b)
+{
+    if (!out || !b || !b->store)
+        return EV_EINVAL;
+    *out = NULL;
+    if (all_ok)
+        *all_ok = false;
+    long ci = ev_store__find(b->store, "custody.jsonl");
+    if (ci < 0)
+        return ev_err__set(&b->err, EV_ENOTFOUND, "the bundle has no custody.jsonl");
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = ev_store__read_all(&buf, &len, b->store, (size_t)ci, TAG_MAX, &b->err);
+    if (rc)
+        return rc;
+    size_t nev, bad;
+    char last_sha[65];
+    json_t *events = NULL, *last = NULL;
+    ev_custody__check(buf, len, NULL, &nev, last_sha, &last, &events, &bad);
+    free(buf);
+    json_t *o = json_object();
+    json_object_set_new(o, "format", json_string("evidence.custody"));
+    json_object_set_new(o, "format_version", json_integer(1));
+    json_object_set_new(o, "bundle", ev__json_str(ev_store__path(b->store)));
+    json_object_set_new(o, "chain_ok", json_boolean(bad == 0 && nev > 0));
+    json_object_set_new(o, "events", events ? events : json_array());
+    json_decref(last);
+    char *s = ev_record__dump(o, NULL);
+    json_decref(o);
+    if (!s)
+        return EV_ENOMEM;
+    if (all_ok)
+        *all_ok = bad == 0 && nev > 0;
+    *out = s;
+    return EV_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* amend                                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct am_tag {
+    char *path;
+    char sha[EV_HASH_COUNT][EV_HASH_HEX_MAX];
+} am_tag;
+
+typedef struct amend_state {
+    am_tag *t;
+    size_t n, cap;
+    uint32_t algs;
+} amend_state;
+
+static int am_register(amend_state *a, const char *path, const void *data, size_t len)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 32;
+        am_tag *t = ev__reallocarray(a->t, cap, sizeof(*t));
+        if (!t)
+            return EV_ENOMEM;
+        a->t = t;
+        a->cap = cap;
+    }
+    ev_hasher *h = NULL;
+    ev_digests d;
+    if (ev_hash__new(&h, a->algs) != EV_OK)
+        return EV_ENOMEM;
+    ev_hash__update(h, data, len);
+    ev_hash__final(h, &d);
+    ev_hash__free(h);
+    am_tag *t = &a->t[a->n];
+    memcpy(t->sha, d.hex, sizeof(t->sha));
+    if (!(t->path = ev__strdup(path)))
+        return EV_ENOMEM;
+    a->n++;
+    return EV_OK;
+}
+
+static bool is_generated_tag(const char *name)
+{
+    bool t;
+    char alg[32];
+    return (ev_bag__is_manifest_name(name, &t, alg, sizeof(alg)) && t) ||
+           strcmp(name, SEAL_NAME) == 0;
+}
+
+static int add_buf(ev_sink *sink, const char *path, const void *data, size_t len, bool compress,
+                   ev_errbuf *err)
+{
+    ev_producer p;
+    int rc = ev_producer__buffer(&p, data, len);
+    if (rc == EV_OK)
+        rc = ev_sink__add(sink, path, &p, compress, 0, err);
+    return rc;
+}
+
+/* Append the tag manifests and the seal for the registered tag files. */
+int ev_bundle__write_tagmanifests(ev_sink *sink, const am_tag *t, size_t n, uint32_t algs,
+                                  ev_errbuf *err);
+int ev_bundle__write_tagmanifests(ev_sink *sink, const am_tag *t, size_t n, uint32_t algs,
+                                  ev_errbuf *err)
+{
+    ev_buf seal = { 0 };
+    int rc = EV_OK;
+    for (int sl = 0; sl < 2 && rc == EV_OK; sl++) {
+        if (!(algs & ev_hash__slot_alg(sl)))
+            continue;
+        ev_buf b = { 0 };
+        for (size_t i = 0; i < n && rc == EV_OK; i++) {
+            char *enc = ev_bag__encode_path(t[i].path);
+            if (!enc || ev_buf__printf(&b, "%s  %s\n", t[i].sha[sl], enc))
+                rc = EV_ENOMEM;
+            free(enc);
+        }
+        char name[64];
+        snprintf(name, sizeof(name), "tagmanifest-%s.txt", ev_hash__slot_name(sl));
+        char sha[65];
+        ev_hash__sha256_hex(sha, b.data ? b.data : "", b.len);
+        if (rc == EV_OK && ev_buf__printf(&seal, "%s  %s\n", sha, name))
+            rc = EV_ENOMEM;
+        if (rc == EV_OK)
+            rc = add_buf(sink, name, b.data ? b.data : "", b.len, true, err);
+        ev_buf__free(&b);
+    }
+    if (rc == EV_OK)
+        rc = add_buf(sink, SEAL_NAME, seal.data ? seal.data : "", seal.len, true, err);
+    ev_buf__free(&seal);
+    return rc;
+}
+
+static bool amend_path_ok(const char *p)
+{
+    if (ev_bag__unsafe_reason(p, strlen(p)) || ev_bag__is_payload(p))
+        return false;
+    bool t;
+    char alg[32];
+    if (ev_bag__is_manifest_name(p, &t, alg, sizeof(alg)))
+        return false;
+    return strcmp(p, "bagit.txt") && strcmp(p, "custody.jsonl") && strcmp(p, SEAL_NAME) &&
+           strcmp(p, "bag-info.txt") && strcmp(p, "evidence.json") && strcmp(p, "fetch.txt");
+}
+
+int ev_bundle_amend(ev_bundle *b, const ev_custody_event *event, const ev_tag_file *files,
+                    size_t nfiles)
+{
+    if (!b || !b->store || (nfiles && !files))
+        return EV_EINVAL;
+    if (event && (event->version != EV_CUSTODY_EVENT_VERSION || !event->action || !event->actor ||
+                  !event->organisation))
+        return ev_err__set(&b->err, EV_EINVAL, "a custody event needs an action, an actor and an "
+                           "organisation");
+    for (size_t i = 0; i < nfiles; i++)
+        if (!files[i].path || !amend_path_ok(files[i].path) || (files[i].len && !files[i].data))
+            return ev_err__set(&b->err, EV_EINVAL, "'%s' cannot be added as a tag file",
+                               files[i].path ? files[i].path : "(null)");
+    /* never add to a bundle that does not verify */
+    ev_report *vr = NULL;
+    int rc = ev_bundle_verify(&vr, b, NULL);
+    if (rc != EV_OK)
+        return rc;
+    if (ev_report_verdict(vr) != EV_VERDICT_VALID) {
+        const ev_problem *p = NULL;
+        for (size_t i = 0; i < vr->nproblems && !p; i++)
+            if (vr->problems[i].severity == EV_SEVERITY_ERROR)
+                p = &vr->problems[i];
+        rc = ev_err__set(&b->err, EV_EFORMAT, "the bundle fails verification (%s); it was not "
+                         "changed. Run 'evidence verify' for every problem",
+                         p ? p->message : "unreadable");
+        ev_report_free(vr);
+        return rc;
+    }
+    ev_report_free(vr);
+
+    ev_store *s = b->store;
+    const char *path = ev_store__path(s);
+    char *dir = NULL, *tmp = NULL, *backup = NULL, *custody = NULL, *line = NULL;
+    size_t clen = 0;
+    ev_sink *sink = NULL;
+    amend_state a = { NULL, 0, 0, EV_ALG_SHA256 };
+    for (size_t i = 0; i < ev_store__count(s); i++) {
+        bool t;
+        char alg[32];
+        const ev_store_entry *e = ev_store__entry(s, i);
+        if (!e->unsafe && ev_bag__is_manifest_name(e->name, &t, alg, sizeof(alg)) && t &&
+            strcmp(alg, "sha512") == 0)
+            a.algs |= EV_ALG_SHA512;
+    }
+    {
+        const char *slash = strrchr(path, '/');
+        dir = slash ? ev__strndup(path, (size_t)(slash - path)) : ev__strdup(".");
+        const char *base = slash ? slash + 1 : path;
+        char rnd[16];
+        unsigned char rb[6];
+        FILE *ur = fopen("/dev/urandom", "rb");
+        if (!ur || fread(rb, 1, sizeof(rb), ur) != sizeof(rb)) {
+            memset(rb, 0, sizeof(rb));
+            rb[0] = (unsigned char)getpid();
+        }
+        if (ur)
+            fclose(ur);
+        snprintf(rnd, sizeof(rnd), "%02x%02x%02x%02x%02x%02x", rb[0], rb[1], rb[2], rb[3], rb[4],
+                 rb[5]);
+        tmp = dir ? ev__asprintf("%s/.%s.amend-%s", dir, base, rnd) : NULL;
+        backup = dir ? ev__asprintf("%s/.%s.old-%s", dir, base, rnd) : NULL;
+        if (!tmp || !backup) {
+            rc = EV_ENOMEM;
+            goto done;
+        }
+    }
+    rc = ev_sink__open(&sink, tmp, ev_store__is_zip(s) ? EV_FORMAT_ZIP : EV_FORMAT_DIR,
+                       ev_store__bag_name(s), &b->err);
+    if (rc != EV_OK)
+        goto done;
+    for (size_t i = 0; i < ev_store__count(s) && rc == EV_OK; i++) {
+        const ev_store_entry *e = ev_store__entry(s, i);
+        if (e->unsafe || !e->name[0])
+            continue;
+        if (e->type == EV_ENTRY_DIR) {
+            rc = ev_sink__add_dir(sink, e->name, &b->err);
+            continue;
+        }
+        if (ev_bag__is_payload(e->name)) {
+            ev_producer p;
+            rc = ev_producer__store_entry(&p, s, i);
+            if (rc == EV_OK)
+                rc = ev_sink__add(sink, e->name, &p, e->deflated, e->mtime, &b->err);
+            continue;
+        }
+        if (is_generated_tag(e->name))
+            continue;
+        bool replaced = false;
+        for (size_t k = 0; k < nfiles && !replaced; k++)
+            replaced = strcmp(files[k].path, e->name) == 0;
+        if (replaced)
+            continue;
+        char *buf = NULL;
+        size_t len = 0;
+        rc = ev_store__read_all(&buf, &len, s, i, TAG_MAX, &b->err);
+        if (rc != EV_OK)
+            break;
+        if (strcmp(e->name, "custody.jsonl") == 0) {
+            custody = buf;
+            clen = len;
+            continue; /* written last, after the new event */
+        }
+        if (strncmp(e->name, "signatures/", 11) != 0)
+            rc = am_register(&a, e->name, buf, len);
+        if (rc == EV_OK)
+            rc = add_buf(sink, e->name, buf, len, !e->deflated ? false : true, &b->err);
+        free(buf);
+    }
+    for (size_t k = 0; k < nfiles && rc == EV_OK; k++) {
+        if (strncmp(files[k].path, "signatures/", 11) != 0)
+            rc = am_register(&a, files[k].path, files[k].data, files[k].len);
+        if (rc == EV_OK)
+            rc = add_buf(sink, files[k].path, files[k].data, files[k].len,
+                         strncmp(files[k].path, "signatures/", 11) != 0, &b->err);
+    }
+    if (rc != EV_OK)
+        goto done;
+    if (!custody) {
+        rc = ev_err__set(&b->err, EV_EFORMAT, "the bundle has no custody.jsonl; it cannot be "
+                         "amended");
+        goto done;
+    }
+    if (event) {
+        size_t nev, bad;
+        char last_sha[65];
+        json_t *last = NULL;
+        ev_custody__check(custody, clen, NULL, &nev, last_sha, &last, NULL, &bad);
+        json_decref(last);
+        char msha[65] = "", rsha[65] = "";
+        char *buf = NULL;
+        size_t len = 0;
+        long mi = ev_store__find(s, "manifest-sha256.txt");
+        long ri = ev_store__find(s, "evidence.json");
+        if (mi >= 0 && ev_store__read_all(&buf, &len, s, (size_t)mi, TAG_MAX, &b->err) == EV_OK)
+            ev_hash__sha256_hex(msha, buf, len);
+        free(buf);
+        buf = NULL;
+        if (ri >= 0 && ev_store__read_all(&buf, &len, s, (size_t)ri, TAG_MAX, &b->err) == EV_OK)
+            ev_hash__sha256_hex(rsha, buf, len);
+        free(buf);
+        char now[40];
+        ev__time_rfc3339(now, sizeof(now), (int64_t)time(NULL));
+        line = ev_custody__line((long)nev + 1, now, event, msha, rsha, nev ? last_sha : NULL);
+        if (!line) {
+            rc = EV_ENOMEM;
+            goto done;
+        }
+        size_t ll = strlen(line);
+        char *nc = realloc(custody, clen + ll + 1);
+        if (!nc) {
+            rc = EV_ENOMEM;
+            goto done;
+        }
+        custody = nc;
+        memcpy(custody + clen, line, ll + 1);
+        clen += ll;
+    }
+    rc = am_register(&a, "custody.jsonl", custody, clen);
+    if (rc == EV_OK)
+        rc = add_buf(sink, "custody.jsonl", custody, clen, true, &b->err);
+    if (rc == EV_OK)
+        rc = ev_bundle__write_tagmanifests(sink, a.t, a.n, a.algs, &b->err);
+    if (rc == EV_OK)
+        rc = ev_sink__commit(sink, &b->err);
+    if (rc != EV_OK)
+        goto done;
+    /* move into place */
+    if (ev_store__is_zip(s)) {
+        if (rename(tmp, path) != 0) {
+            rc = ev_err__set(&b->err, EV_EIO, "cannot replace '%s': %s", path, strerror(errno));
+            unlink(tmp);
+            goto done;
+        }
+    } else {
+        if (rename(path, backup) != 0 || rename(tmp, path) != 0) {
+            rc = ev_err__set(&b->err, EV_EIO, "cannot replace '%s': %s", path, strerror(errno));
+            rename(backup, path);
+            ev__rm_tree(tmp);
+            goto done;
+        }
+        ev__rm_tree(backup);
+    }
+    {
+        char *p = ev__strdup(path);
+        if (!p) {
+            rc = EV_ENOMEM;
+            goto done;
+        }
+        ev_sink__free(sink);
+        sink = NULL;
+        rc = ev_bundle_open(b, p);
+        free(p);
+    }
+done:
+    ev_sink__free(sink);
+    for (size_t i = 0; i < a.n; i++)
+        free(a.t[i].path);
+    free(a.t);
+    free(custody);
+    free(line);
+    free(dir);
+    free(tmp);
+    free(backup);
+    return rc;
+}

@@ -1,0 +1,847 @@
+/*
+ * bundle (writer): ev_writer_* — builds a bag from files and folders and
+ * writes it through the container sink. Payload bytes are read once, hashed
+ * while stored; manifests, the record, the custody log and the tag manifests
+ * are generated after the payload, inside the same single pass.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <magic.h>
+
+#include "bag.h"
+#include "bundle_int.h"
+#include "container.h"
+#include "hash.h"
+#include "internal.h"
+#include "record.h"
+
+typedef struct wr_item {
+    char *src;            /* path on disk */
+    char *rel;            /* original path relative to the exhibit root (may be non-UTF-8) */
+    char *exhibit;        /* exact reference */
+    char *bag_path;       /* data/<exhibit-folder>/<safe path> */
+    char *name_note;      /* why the name was changed, or NULL */
+    uint64_t size;
+    struct timespec mtime;
+    char mime[128];
+    ev_filehash_result res;
+    char id[32];
+} wr_item;
+
+typedef struct tag_digest {
+    char *path;
+    ev_digests d;
+} tag_digest;
+
+struct ev_writer {
+    ev_writer_options o;
+    ev_errbuf err;
+    wr_item *items;
+    size_t n, cap;
+    tag_digest *tags;
+    size_t ntags, captags;
+    char **profiles;
+    size_t nprofiles;
+    /* seal state */
+    char bundle_id[64];
+    char created[40];
+    char *manifest_sha256;   /* of manifest-sha256.txt as written */
+    char *record_sha256;
+    char tm_sha[2][65];      /* SHA-256 of each tag manifest, for the seal */
+    ev_progress_state progress;
+};
+
+static char *opt_dup(const char *s) { return s ? ev__strdup(s) : NULL; }
+
+int ev_writer_options_init(ev_writer_options *opts, unsigned int version)
+{
+    if (!opts)
+        return EV_EINVAL;
+    if (version != EV_WRITER_OPTIONS_VERSION)
+        return EV_EVERSION;
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return EV_OK;
+}
+
+int ev_writer_new(ev_writer **out, const ev_writer_options *opts)
+{
+    if (!out)
+        return EV_EINVAL;
+    *out = NULL;
+    ev_writer_options def = EV_WRITER_OPTIONS_INIT;
+    if (!opts)
+        opts = &def;
+    if (opts->version != EV_WRITER_OPTIONS_VERSION)
+        return EV_EVERSION;
+    if (opts->format != EV_FORMAT_ZIP && opts->format != EV_FORMAT_DIR)
+        return EV_EINVAL;
+    uint32_t algs = opts->algorithms ? opts->algorithms : EV_ALG_SHA256;
+    if (algs & ~(EV_ALG_SHA256 | EV_ALG_SHA512))
+        return EV_EINVAL;
+    ev_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return EV_ENOMEM;
+    w->o = *opts;
+    /* SHA-256 is always written: the record and custody log refer to it. */
+    w->o.algorithms = algs | EV_ALG_SHA256;
+    w->o.case_ref = opt_dup(opts->case_ref);
+    w->o.organisation = opt_dup(opts->organisation);
+    w->o.officer = opt_dup(opts->officer);
+    w->o.officer_id = opt_dup(opts->officer_id);
+    w->o.operation = opt_dup(opts->operation);
+    w->o.description = opt_dup(opts->description);
+    w->o.source_system = opt_dup(opts->source_system);
+    *out = w;
+    return EV_OK;
+}
+
+const char *ev_writer_last_error(const ev_writer *w)
+{
+    return w ? w->err.msg : "no writer";
+}
+
+void ev_writer_free(ev_writer *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->items[i].src);
+        free(w->items[i].rel);
+        free(w->items[i].exhibit);
+        free(w->items[i].bag_path);
+        free(w->items[i].name_note);
+    }
+    free(w->items);
+    for (size_t i = 0; i < w->ntags; i++)
+        free(w->tags[i].path);
+    free(w->tags);
+    for (size_t i = 0; i < w->nprofiles; i++)
+        free(w->profiles[i]);
+    free(w->profiles);
+    free((char *)w->o.case_ref);
+    free((char *)w->o.organisation);
+    free((char *)w->o.officer);
+    free((char *)w->o.officer_id);
+    free((char *)w->o.operation);
+    free((char *)w->o.description);
+    free((char *)w->o.source_system);
+    free(w->manifest_sha256);
+    free(w->record_sha256);
+    free(w);
+}
+
+int ev_writer_add_profile(ev_writer *w, const char *profile_name)
+{
+    if (!w || !profile_name)
+        return EV_EINVAL;
+    char **p = ev__reallocarray(w->profiles, w->nprofiles + 1, sizeof(*p));
+    if (!p)
+        return EV_ENOMEM;
+    w->profiles = p;
+    if (!(p[w->nprofiles] = ev__strdup(profile_name)))
+        return EV_ENOMEM;
+    w->nprofiles++;
+    return EV_OK;
+}
+
+/* "JS/1" -> "JS_1": a folder name that is safe everywhere. */
+char *ev_bundle__exhibit_folder(const char *exhibit)
+{
+    size_t n = strlen(exhibit);
+    char *f = malloc(n + 8);
+    if (!f)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n && o < 100; i++) {
+        unsigned char c = (unsigned char)exhibit[i];
+        f[o++] = (char)((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                c == '-' || c == '.' || c == '_'
+                            ? c
+                            : '_');
+    }
+    f[o] = '\0';
+    if (o == 0 || strcmp(f, ".") == 0 || strcmp(f, "..") == 0)
+        snprintf(f, n + 8, "exhibit");
+    return f;
+}
+
+/* Make one path component safe for a bag: valid UTF-8, no control
+ * characters other than CR/LF (percent-encoded in manifests), no '\'. */
+static char *safe_component(const char *c, bool *changed)
+{
+    ev_buf b = { 0 };
+    size_t len = strlen(c);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)c[i];
+        size_t n = ch < 0x80 ? 1 : (ch & 0xE0) == 0xC0 ? 2 : (ch & 0xF0) == 0xE0 ? 3
+                 : (ch & 0xF8) == 0xF0 ? 4 : 0;
+        if (n > 1 && i + n <= len && ev__utf8_valid(c + i, n)) {
+            ev_buf__append(&b, c + i, n);
+            i += n - 1;
+            continue;
+        }
+        if (n != 1 || ch == '\\' || (ch < 0x20 && ch != '\n' && ch != '\r') || ch == 0x7F) {
+            ev_buf__append(&b, "_", 1);
+            *changed = true;
+            continue;
+        }
+        ev_buf__append(&b, c + i, 1);
+    }
+    if (!b.data)
+        return ev__strdup("_");
+    if (strcmp(b.data, ".") == 0 || strcmp(b.data, "..") == 0) {
+        ev_buf__free(&b);
+        *changed = true;
+        return ev__strdup("_");
+    }
+    return b.data;
+}
+
+static char *safe_rel(const char *rel, bool *changed)
+{
+    ev_buf b = { 0 };
+    const char *p = rel;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        char *comp = ev__strndup(p, n);
+        char *s = comp ? safe_component(comp, changed) : NULL;
+        free(comp);
+        if (!s) {
+            ev_buf__free(&b);
+            return NULL;
+        }
+        if (b.len)
+            ev_buf__append(&b, "/", 1);
+        ev_buf__puts(&b, s);
+        free(s);
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    if (!b.data)
+        return ev__strdup("_");
+    /* NFC, so that the same name never appears in two normalizations */
+    char *nfc = ev_bag__nfc(b.data);
+    if (nfc && strcmp(nfc, b.data) != 0) {
+        /* keep the original bytes: NFD names from macOS are preserved as-is;
+         * collisions are handled by the caller */
+        free(nfc);
+        nfc = NULL;
+    }
+    free(nfc);
+    return b.data;
+}
+
+static int add_item(ev_writer *w, const char *src, const char *rel, const char *exhibit,
+                    const struct stat *st)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 64;
+        wr_item *it = ev__reallocarray(w->items, cap, sizeof(*it));
+        if (!it)
+            return EV_ENOMEM;
+        w->items = it;
+        w->cap = cap;
+    }
+    wr_item *it = &w->items[w->n];
+    memset(it, 0, sizeof(*it));
+    it->src = ev__strdup(src);
+    it->rel = ev__strdup(rel);
+    it->exhibit = ev__strdup(exhibit);
+    it->size = (uint64_t)st->st_size;
+    it->mtime = st->st_mtim;
+    if (!it->src || !it->rel || !it->exhibit) {
+        free(it->src);
+        free(it->rel);
+        free(it->exhibit);
+        return EV_ENOMEM;
+    }
+    w->n++;
+    return EV_OK;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk(ev_writer *w, const char *dir, const char *rel, const char *exhibit, int depth)
+{
+    if (depth > 128)
+        return ev_err__set(&w->err, EV_EINVAL, "'%s': folders nested too deeply", dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return ev_err__set(&w->err, ev_err__from_errno(errno), "cannot read folder '%s': %s",
+                           dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    int rc = EV_OK;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = ev__reallocarray(names, cap, sizeof(*nn));
+            if (!nn) {
+                rc = EV_ENOMEM;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = ev__strdup(de->d_name))) {
+            rc = EV_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc == EV_OK)
+        qsort(names, n, sizeof(*names), name_cmp);
+    for (size_t i = 0; i < n && rc == EV_OK; i++) {
+        char *p = ev__asprintf("%s/%s", dir, names[i]);
+        char *r = ev__asprintf("%s/%s", rel, names[i]);
+        struct stat st;
+        if (!p || !r) {
+            rc = EV_ENOMEM;
+        } else if (lstat(p, &st) != 0) {
+            rc = ev_err__set(&w->err, ev_err__from_errno(errno), "'%s': %s", p, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = walk(w, p, r, exhibit, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            rc = add_item(w, p, r, exhibit, &st);
+        } else if (w->o.log_cb) {
+            char msg[600];
+            snprintf(msg, sizeof(msg), "skipped '%s': %s, not a regular file", p,
+                     S_ISLNK(st.st_mode) ? "a symbolic link" : "a special file");
+            w->o.log_cb(EV_LOG_WARNING, msg, w->o.log_payload);
+        }
+        free(p);
+        free(r);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+int ev_writer_add(ev_writer *w, const char *path, const char *exhibit)
+{
+    if (!w || !path)
+        return EV_EINVAL;
+    if (!exhibit || !*exhibit)
+        exhibit = "1";
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return ev_err__set(&w->err, ev_err__from_errno(errno), "cannot read '%s': %s", path,
+                           strerror(errno));
+    /* base name of the argument, without trailing slashes */
+    char *tmp = ev__strdup(path);
+    if (!tmp)
+        return EV_ENOMEM;
+    size_t l = strlen(tmp);
+    while (l > 1 && tmp[l - 1] == '/')
+        tmp[--l] = '\0';
+    const char *base = strrchr(tmp, '/');
+    base = base ? base + 1 : tmp;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        base = "files";
+    int rc;
+    if (S_ISDIR(st.st_mode))
+        rc = walk(w, path, base, exhibit, 0);
+    else if (S_ISREG(st.st_mode))
+        rc = add_item(w, path, base, exhibit, &st);
+    else
+        rc = ev_err__set(&w->err, EV_EINVAL, "'%s' is not a regular file or folder", path);
+    free(tmp);
+    return rc;
+}
+
+/* ---- sealing --------------------------------------------------------------- */
+
+static int register_tag(ev_writer *w, const char *path, const char *data, size_t len)
+{
+    if (w->ntags == w->captags) {
+        size_t cap = w->captags ? w->captags * 2 : 32;
+        tag_digest *t = ev__reallocarray(w->tags, cap, sizeof(*t));
+        if (!t)
+            return EV_ENOMEM;
+        w->tags = t;
+        w->captags = cap;
+    }
+    ev_hasher *h = NULL;
+    int rc = ev_hash__new(&h, w->o.algorithms);
+    if (rc)
+        return rc;
+    tag_digest *t = &w->tags[w->ntags];
+    ev_hash__update(h, data, len);
+    ev_hash__final(h, &t->d);
+    ev_hash__free(h);
+    if (!(t->path = ev__strdup(path)))
+        return EV_ENOMEM;
+    w->ntags++;
+    return EV_OK;
+}
+
+static int add_tag_buffer(ev_writer *w, ev_sink *s, const char *path, const char *data,
+                          size_t len)
+{
+    ev_producer p;
+    int rc = register_tag(w, path, data, len);
+    if (rc == EV_OK)
+        rc = ev_producer__buffer(&p, data, len);
+    if (rc == EV_OK)
+        rc = ev_sink__add(s, path, &p, true, 0, &w->err);
+    return rc;
+}
+
+typedef struct lazy_ctx {
+    ev_writer *w;
+    int kind;        /* 0 manifest, 1 record, 2 custody, 3 tagmanifest */
+    int slot;        /* hash slot for manifests */
+    const char *path;
+} lazy_ctx;
+
+static char *gen_manifest(ev_writer *w, int slot, size_t *len)
+{
+    ev_buf b = { 0 };
+    for (size_t i = 0; i < w->n; i++) {
+        char *enc = ev_bag__encode_path(w->items[i].bag_path);
+        if (!enc || ev_buf__printf(&b, "%s  %s\n", w->items[i].res.digests.hex[slot], enc)) {
+            free(enc);
+            ev_buf__free(&b);
+            return NULL;
+        }
+        free(enc);
+    }
+    *len = b.len;
+    return b.data ? b.data : ev__strdup("");
+}
+
+static char *gen_tagmanifest(ev_writer *w, int slot, size_t *len)
+{
+    ev_buf b = { 0 };
+    for (size_t i = 0; i < w->ntags; i++) {
+        char *enc = ev_bag__encode_path(w->tags[i].path);
+        if (!enc || ev_buf__printf(&b, "%s  %s\n", w->tags[i].d.hex[slot], enc)) {
+            free(enc);
+            ev_buf__free(&b);
+            return NULL;
+        }
+        free(enc);
+    }
+    *len = b.len;
+    return b.data ? b.data : ev__strdup("");
+}
+
+static json_t *item_json(const ev_writer *w, const wr_item *it)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(it->id));
+    json_object_set_new(o, "exhibit", ev__json_str(it->exhibit));
+    json_object_set_new(o, "role", json_string("master"));
+    json_object_set_new(o, "path", ev__json_str(it->bag_path));
+    const char *base = strrchr(it->rel, '/');
+    json_object_set_new(o, "original_name", ev__json_str(base ? base + 1 : it->rel));
+    json_object_set_new(o, "original_path", ev__json_str(it->rel));
+    if (it->name_note)
+        json_object_set_new(o, "name_changed", json_string(it->name_note));
+    json_object_set_new(o, "size", json_integer((json_int_t)it->size));
+    json_t *h = json_object();
+    for (int s = 0; s < EV_HASH_COUNT; s++)
+        if (w->o.algorithms & ev_hash__slot_alg(s))
+            json_object_set_new(h, ev_hash__slot_name(s), json_string(it->res.digests.hex[s]));
+    json_object_set_new(o, "hashes", h);
+    json_object_set_new(o, "mime", json_string(it->mime));
+    char t[64];
+    ev__time_rfc3339_ns(t, sizeof(t), (int64_t)it->mtime.tv_sec, it->mtime.tv_nsec);
+    json_object_set_new(o, "times", json_pack("{s:s}", "modified", t));
+    return o;
+}
+
+static char *gen_record(ev_writer *w, size_t *len)
+{
+    json_t *r = json_object();
+    json_object_set_new(r, "format", json_string(EV_RECORD_FORMAT));
+    json_object_set_new(r, "format_version", json_integer(EV_RECORD_FORMAT_VERSION));
+    json_object_set_new(r, "bundle_id", json_string(w->bundle_id));
+    json_object_set_new(r, "created", json_string(w->created));
+    json_t *libs = NULL;
+    ev_common__versions(&libs);
+    json_object_set_new(r, "tool", json_pack("{s:s, s:s, s:o}", "name", "evidence", "version",
+                                             EV_VERSION_STRING, "libraries",
+                                             libs ? libs : json_object()));
+    json_t *c = json_object();
+    json_object_set_new(c, "reference", ev__json_str(w->o.case_ref));
+    json_object_set_new(c, "organisation", ev__json_str(w->o.organisation));
+    json_object_set_new(c, "operation", ev__json_str(w->o.operation));
+    json_object_set_new(c, "description", ev__json_str(w->o.description));
+    json_object_set_new(r, "case", c);
+    json_t *e = json_object();
+    json_object_set_new(e, "name", ev__json_str(w->o.officer));
+    json_object_set_new(e, "identifier", ev__json_str(w->o.officer_id));
+    json_object_set_new(e, "organisation", ev__json_str(w->o.organisation));
+    json_object_set_new(r, "exported_by", e);
+    json_object_set_new(r, "source_system",
+                        json_pack("{s:o}", "name", ev__json_str(w->o.source_system)));
+    json_t *items = json_array();
+    for (size_t i = 0; i < w->n; i++)
+        json_array_append_new(items, item_json(w, &w->items[i]));
+    json_object_set_new(r, "items", items);
+    char *s = ev_record__dump(r, len);
+    json_decref(r);
+    return s;
+}
+
+static int gen_lazy(void *vctx, char **data, size_t *len, ev_errbuf *err)
+{
+    lazy_ctx *c = vctx;
+    ev_writer *w = c->w;
+    char *s = NULL;
+    *len = 0;
+    switch (c->kind) {
+    case 0:
+        s = gen_manifest(w, c->slot, len);
+        break;
+    case 1:
+        s = gen_record(w, len);
+        break;
+    case 2: {
+        ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, "created",
+                               w->o.officer ? w->o.officer : "unknown",
+                               w->o.organisation ? w->o.organisation : "unknown", NULL };
+        s = ev_custody__line(1, w->created, &e, w->manifest_sha256, w->record_sha256, NULL);
+        if (s)
+            *len = strlen(s);
+        break;
+    }
+    case 3:
+        s = gen_tagmanifest(w, c->slot, len);
+        if (s)
+            ev_hash__sha256_hex(w->tm_sha[c->slot], s, *len);
+        break;
+    default: {
+        ev_buf b = { 0 };
+        for (int sl = 0; sl < 2; sl++)
+            if (w->o.algorithms & ev_hash__slot_alg(sl))
+                ev_buf__printf(&b, "%s  tagmanifest-%s.txt\n", w->tm_sha[sl],
+                               ev_hash__slot_name(sl));
+        s = b.data;
+        *len = b.len;
+        break;
+    }
+    }
+    if (!s)
+        return ev_err__set(err, EV_ENOMEM, "out of memory while writing %s", c->path);
+    if (c->kind < 3) {
+        int rc = register_tag(w, c->path, s, *len);
+        if (rc) {
+            free(s);
+            return rc;
+        }
+        char sha[65];
+        ev_hash__sha256_hex(sha, s, *len);
+        if (c->kind == 0 && c->slot == EV_HASH_SHA256)
+            w->manifest_sha256 = ev__strdup(sha);
+        else if (c->kind == 1)
+            w->record_sha256 = ev__strdup(sha);
+    }
+    *data = s;
+    return EV_OK;
+}
+
+static int add_lazy(ev_writer *w, ev_sink *s, lazy_ctx *c)
+{
+    ev_producer p;
+    int rc = ev_producer__lazy(&p, gen_lazy, c);
+    if (rc == EV_OK)
+        rc = ev_sink__add(s, c->path, &p, true, 0, &w->err);
+    return rc;
+}
+
+/* Give every item a unique, safe bag path; record why a name changed. */
+static int assign_paths(ev_writer *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        wr_item *it = &w->items[i];
+        snprintf(it->id, sizeof(it->id), "item-%04zu", i + 1);
+        char *folder = ev_bundle__exhibit_folder(it->exhibit);
+        bool changed = false;
+        char *rel = safe_rel(it->rel, &changed);
+        if (!folder || !rel) {
+            free(folder);
+            free(rel);
+            return EV_ENOMEM;
+        }
+        char *p = ev__asprintf("data/%s/%s", folder, rel);
+        if (!p) {
+            free(folder);
+            free(rel);
+            return EV_ENOMEM;
+        }
+        /* unique, also ignoring case and Unicode normalization */
+        for (int k = 2;; k++) {
+            bool clash = false;
+            char *key = ev_bag__nfc(p);
+            for (size_t j = 0; j < i && !clash; j++) {
+                char *kj = ev_bag__nfc(w->items[j].bag_path);
+                if (key && kj && strcasecmp(key, kj) == 0)
+                    clash = true;
+                free(kj);
+            }
+            free(key);
+            if (!clash)
+                break;
+            free(p);
+            const char *dot = strrchr(rel, '.');
+            const char *slash = strrchr(rel, '/');
+            if (dot && (!slash || dot > slash) && dot != rel && dot[-1] != '/')
+                p = ev__asprintf("data/%s/%.*s (%d)%s", folder, (int)(dot - rel), rel, k, dot);
+            else
+                p = ev__asprintf("data/%s/%s (%d)", folder, rel, k);
+            if (!p) {
+                free(folder);
+                free(rel);
+                return EV_ENOMEM;
+            }
+            changed = true;
+            if (k > 100000)
+                break;
+        }
+        if (changed && !it->name_note)
+            it->name_note = ev__strdup("the original name was unsafe or clashed with another "
+                                       "item; original_path keeps it");
+        it->bag_path = p;
+        free(folder);
+        free(rel);
+    }
+    return EV_OK;
+}
+
+static void detect_mime(magic_t mg, wr_item *it)
+{
+    snprintf(it->mime, sizeof(it->mime), "application/octet-stream");
+    if (it->size == 0) {
+        snprintf(it->mime, sizeof(it->mime), "application/x-empty");
+        return;
+    }
+    if (!mg)
+        return;
+    int fd = open(it->src, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char head[16384];
+    ssize_t n = read(fd, head, sizeof(head));
+    close(fd);
+    if (n <= 0)
+        return;
+    const char *m = magic_buffer(mg, head, (size_t)n);
+    if (m && *m)
+        snprintf(it->mime, sizeof(it->mime), "%s", m);
+}
+
+static bool is_text_mime(const char *m)
+{
+    return strncmp(m, "text/", 5) == 0 || strcmp(m, "application/json") == 0 ||
+           strcmp(m, "application/xml") == 0 || strcmp(m, "application/csv") == 0;
+}
+
+static void human_size(char *buf, size_t len, uint64_t b)
+{
+    const char *u[] = { "bytes", "KB", "MB", "GB", "TB", "PB" };
+    double v = (double)b;
+    int i = 0;
+    while (v >= 1000.0 && i < 5) {
+        v /= 1000.0;
+        i++;
+    }
+    if (i == 0)
+        snprintf(buf, len, "%llu bytes", (unsigned long long)b);
+    else
+        snprintf(buf, len, "%.1f %s", v, u[i]);
+}
+
+int ev_writer_seal(ev_writer *w, const char *out_path)
+{
+    if (!w || !out_path)
+        return EV_EINVAL;
+    int rc = EV_OK;
+    ev_sink *sink = NULL;
+    magic_t mg = NULL;
+    lazy_ctx *lazy = NULL;
+    ev_baginfo bi = { 0 };
+    char *bi_txt = NULL;
+    char *bag_name = NULL;
+
+    if (w->ntags) {
+        return ev_err__set(&w->err, EV_EINVAL, "this writer was already sealed; create a new one");
+    }
+    /* bag name: the output's file name without .zip */
+    {
+        const char *base = strrchr(out_path, '/');
+        base = base ? base + 1 : out_path;
+        size_t bl = strlen(base);
+        if (w->o.format == EV_FORMAT_ZIP && bl > 4 && strcasecmp(base + bl - 4, ".zip") == 0)
+            bl -= 4;
+        bag_name = ev__strndup(base, bl);
+        if (!bag_name)
+            return EV_ENOMEM;
+        bool ch = false;
+        char *safe = safe_component(bag_name, &ch);
+        if (!safe || ch || !*bag_name) {
+            free(safe);
+            free(bag_name);
+            return ev_err__set(&w->err, EV_EINVAL,
+                               "'%s': the output name must be a plain, printable UTF-8 file "
+                               "name", out_path);
+        }
+        free(safe);
+    }
+    if (ev__uuid_urn(w->bundle_id, sizeof(w->bundle_id)) != 0) {
+        rc = ev_err__set(&w->err, EV_ERROR, "no random numbers for the bundle id");
+        goto done;
+    }
+    ev__time_rfc3339(w->created, sizeof(w->created), (int64_t)time(NULL));
+    if ((rc = assign_paths(w)) != EV_OK)
+        goto done;
+
+    mg = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+    if (mg && magic_load(mg, NULL) != 0) {
+        magic_close(mg);
+        mg = NULL;
+    }
+    uint64_t total = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        detect_mime(mg, &w->items[i]);
+        total += w->items[i].size;
+    }
+    ev_progress__init(&w->progress, w->o.progress_cb, w->o.progress_payload, "packing", total,
+                      w->n);
+
+    rc = ev_sink__open(&sink, out_path, w->o.format, bag_name, &w->err);
+    if (rc != EV_OK)
+        goto done;
+
+    /* bagit.txt and bag-info.txt first, so streaming readers see them early */
+    if ((rc = add_tag_buffer(w, sink, "bagit.txt", EV_BAGIT_TXT, strlen(EV_BAGIT_TXT))))
+        goto done;
+    {
+        char date[16], oxum[64], size[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+        snprintf(oxum, sizeof(oxum), "%llu.%zu", (unsigned long long)total, w->n);
+        human_size(size, sizeof(size), total);
+        char agent[64];
+        snprintf(agent, sizeof(agent), "evidence %s (libevidence)", EV_VERSION_STRING);
+        if (w->o.organisation)
+            ev_bag__baginfo_add(&bi, "Source-Organization", w->o.organisation);
+        if (w->o.officer)
+            ev_bag__baginfo_add(&bi, "Contact-Name", w->o.officer);
+        if (w->o.case_ref)
+            ev_bag__baginfo_add(&bi, "External-Identifier", w->o.case_ref);
+        if (w->o.description)
+            ev_bag__baginfo_add(&bi, "External-Description", w->o.description);
+        ev_bag__baginfo_add(&bi, "Bagging-Date", date);
+        ev_bag__baginfo_add(&bi, "Bag-Size", size);
+        ev_bag__baginfo_add(&bi, "Payload-Oxum", oxum);
+        ev_bag__baginfo_add(&bi, "Bag-Software-Agent", agent);
+        ev_bag__baginfo_add(&bi, "Evidence-Bundle-Id", w->bundle_id);
+        ev_bag__baginfo_add(&bi, "Evidence-Format-Version", "1");
+        if (w->o.case_ref)
+            ev_bag__baginfo_add(&bi, "Evidence-Case-Reference", w->o.case_ref);
+        if (w->o.operation)
+            ev_bag__baginfo_add(&bi, "Evidence-Operation", w->o.operation);
+        if (w->o.officer_id)
+            ev_bag__baginfo_add(&bi, "Evidence-Officer-Identifier", w->o.officer_id);
+        /* exhibits, in order of first appearance */
+        for (size_t i = 0; i < w->n; i++) {
+            bool seen = false;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = strcmp(w->items[j].exhibit, w->items[i].exhibit) == 0;
+            if (!seen)
+                ev_bag__baginfo_add(&bi, "Evidence-Exhibit", w->items[i].exhibit);
+        }
+        ev_bag__baginfo_add(&bi, "Evidence-Record", "evidence.json");
+        ev_bag__baginfo_add(&bi, "Evidence-Custody-Log", "custody.jsonl");
+        bi_txt = ev_bag__baginfo_format(&bi);
+        if (!bi_txt) {
+            rc = EV_ENOMEM;
+            goto done;
+        }
+        if ((rc = add_tag_buffer(w, sink, "bag-info.txt", bi_txt, strlen(bi_txt))))
+            goto done;
+    }
+    if ((rc = ev_sink__add_dir(sink, "data", &w->err)))
+        goto done;
+    for (size_t i = 0; i < w->n; i++) {
+        wr_item *it = &w->items[i];
+        ev_producer p;
+        rc = ev_producer__file(&p, it->src, it->size, w->o.algorithms, &it->res, &w->progress);
+        if (rc == EV_OK)
+            rc = ev_sink__add(sink, it->bag_path, &p, is_text_mime(it->mime),
+                              (int64_t)it->mtime.tv_sec, &w->err);
+        if (rc != EV_OK)
+            goto done;
+    }
+    /* lazy tag files, computed after the payload has been written */
+    lazy = calloc(2 * EV_HASH_COUNT + 4, sizeof(*lazy));
+    if (!lazy) {
+        rc = EV_ENOMEM;
+        goto done;
+    }
+    size_t nl = 0;
+    static const char *const mnames[EV_HASH_COUNT] = { "manifest-sha256.txt",
+                                                       "manifest-sha512.txt", NULL, NULL };
+    static const char *const tnames[EV_HASH_COUNT] = { "tagmanifest-sha256.txt",
+                                                       "tagmanifest-sha512.txt", NULL, NULL };
+    for (int sl = 0; sl < 2; sl++) {
+        if (!(w->o.algorithms & ev_hash__slot_alg(sl)))
+            continue;
+        lazy[nl] = (lazy_ctx){ w, 0, sl, mnames[sl] };
+        if ((rc = add_lazy(w, sink, &lazy[nl++])))
+            goto done;
+    }
+    lazy[nl] = (lazy_ctx){ w, 1, 0, "evidence.json" };
+    if ((rc = add_lazy(w, sink, &lazy[nl++])))
+        goto done;
+    lazy[nl] = (lazy_ctx){ w, 2, 0, "custody.jsonl" };
+    if ((rc = add_lazy(w, sink, &lazy[nl++])))
+        goto done;
+    for (int sl = 0; sl < 2; sl++) {
+        if (!(w->o.algorithms & ev_hash__slot_alg(sl)))
+            continue;
+        lazy[nl] = (lazy_ctx){ w, 3, sl, tnames[sl] };
+        if ((rc = add_lazy(w, sink, &lazy[nl++])))
+            goto done;
+    }
+    /* the seal: SHA-256 of each tag manifest (docs/bundle.md) */
+    lazy[nl] = (lazy_ctx){ w, 4, 0, "tagseal-sha256.txt" };
+    if ((rc = add_lazy(w, sink, &lazy[nl++])))
+        goto done;
+    rc = ev_sink__commit(sink, &w->err);
+    if (rc == EV_OK)
+        ev_progress__add(&w->progress, 0, 0, NULL, true);
+done:
+    ev_sink__free(sink);
+    free(lazy);
+    if (mg)
+        magic_close(mg);
+    ev_bag__baginfo_free(&bi);
+    free(bi_txt);
+    free(bag_name);
+    if (rc == EV_ENOMEM && !w->err.msg[0])
+        ev_err__set(&w->err, rc, "out of memory");
+    return rc;
+}

@@ -1,0 +1,1658 @@
+/*
+ * container: reading and writing a bag as a ZIP (libzip) or as a folder.
+ *
+ * Reading treats every entry name and size as hostile: names are checked
+ * for absolute paths, "..", backslashes, control characters, symlinks,
+ * duplicates and case/normalization collisions; sizes are claims, capped
+ * and checked while reading.
+ *
+ * Writing is atomic: a ZIP is written by libzip to a temporary file beside
+ * the target and renamed by zip_close(); a folder bag is written to a
+ * temporary folder and renamed. Each payload byte is read once: a reader
+ * thread reads ahead and hashes while libzip (on the calling thread) computes
+ * the CRC and writes.
+ */
+#include "container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <unicase.h>
+#include <uninorm.h>
+#include <zip.h>
+
+#include "bag.h"
+
+/* ------------------------------------------------------------------------ */
+/* progress                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ev_progress__init(ev_progress_state *st, ev_progress_cb cb, void *payload, const char *stage,
+                       uint64_t bytes_total, uint64_t files_total)
+{
+    memset(st, 0, sizeof(*st));
+    st->cb = cb;
+    st->payload = payload;
+    st->p.version = EV_PROGRESS_VERSION;
+    st->p.stage = stage;
+    st->p.bytes_total = bytes_total;
+    st->p.files_total = files_total;
+}
+
+int ev_progress__add(ev_progress_state *st, uint64_t bytes, uint64_t files, const char *current,
+                     bool force)
+{
+    if (!st)
+        return EV_OK;
+    st->p.bytes_done += bytes;
+    st->p.files_done += files;
+    if (!st->cb)
+        return EV_OK;
+    int64_t t = now_ms();
+    if (!force && t - st->last_ms < 100)
+        return EV_OK;
+    st->last_ms = t;
+    st->p.current = current;
+    return st->cb(&st->p, st->payload) ? EV_ECANCELED : EV_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* reading                                                                   */
+/* ------------------------------------------------------------------------ */
+
+struct ev_store {
+    char *path;
+    char *bag_name;
+    bool is_zip;
+    zip_t *za;               /* the opening thread's archive handle */
+    ev_store_entry *e;
+    size_t n, cap;
+};
+
+struct ev_store_cursor {
+    const ev_store *s;
+    zip_t *za;               /* own handle: libzip handles are not thread-safe */
+};
+
+struct ev_entry_reader {
+    const ev_store_entry *entry;
+    zip_file_t *zf;
+    int fd;
+    uint64_t pos;
+    uint64_t claimed;
+};
+
+static const char *zip_err_text(int code, char *buf, size_t len)
+{
+    zip_error_t ze;
+    zip_error_init_with_code(&ze, code);
+    snprintf(buf, len, "%s", zip_error_strerror(&ze));
+    zip_error_fini(&ze);
+    return buf;
+}
+
+static int push_entry(ev_store *s, ev_store_entry *e)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        ev_store_entry *ne = ev__reallocarray(s->e, cap, sizeof(*ne));
+        if (!ne)
+            return EV_ENOMEM;
+        s->e = ne;
+        s->cap = cap;
+    }
+    s->e[s->n++] = *e;
+    return EV_OK;
+}
+
+/* Keys used to find entries that collide: exact, NFC, and case-folded NFC. */
+typedef struct name_key {
+    char *key;
+    size_t idx;
+} name_key;
+
+static int key_cmp(const void *a, const void *b)
+{
+    const name_key *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c)
+        return c;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static char *casefold_nfc(const char *s)
+{
+    size_t len = strlen(s), outlen = 0;
+    if (!ev__utf8_valid(s, len))
+        return ev__strdup(s);
+    uint8_t *r = u8_casefold((const uint8_t *)s, len, NULL, UNINORM_NFC, NULL, &outlen);
+    if (!r)
+        return ev__strdup(s);
+    char *out = ev__strndup((const char *)r, outlen);
+    free(r);
+    return out;
+}
+
+static int check_collisions(ev_store *s, ev_report *r)
+{
+    name_key *k = ev__reallocarray(NULL, s->n ? s->n : 1, sizeof(*k));
+    if (!k)
+        return EV_ENOMEM;
+    static const char *const codes[3] = { "duplicate-entry", "normalization-collision",
+                                          "case-collision" };
+    int rc = EV_OK;
+    for (int pass = 0; pass < 3 && rc == EV_OK; pass++) {
+        size_t m = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            if (s->e[i].unsafe)
+                continue;
+            char *key = pass == 0 ? ev__strdup(s->e[i].name)
+                        : pass == 1 ? ev_bag__nfc(s->e[i].name)
+                                    : casefold_nfc(s->e[i].name);
+            if (!key)
+                key = ev__strdup(s->e[i].name);
+            if (!key) {
+                rc = EV_ENOMEM;
+                break;
+            }
+            k[m].key = key;
+            k[m].idx = i;
+            m++;
+        }
+        qsort(k, m, sizeof(*k), key_cmp);
+        for (size_t i = 1; i < m && rc == EV_OK; i++) {
+            if (strcmp(k[i].key, k[i - 1].key) != 0)
+                continue;
+            ev_store_entry *a = &s->e[k[i - 1].idx], *b = &s->e[k[i].idx];
+            if (a->unsafe || b->unsafe)
+                continue;
+            if (pass > 0 && strcmp(a->name, b->name) == 0)
+                continue;
+            b->unsafe = true;
+            char msg[600];
+            if (pass == 0)
+                snprintf(msg, sizeof(msg), "appears more than once in the bundle");
+            else if (pass == 1)
+                snprintf(msg, sizeof(msg),
+                         "differs from '%s' only in Unicode normalization (NFC/NFD)", a->name);
+            else
+                snprintf(msg, sizeof(msg), "differs from '%s' only in letter case", a->name);
+            rc = ev_report__add(r, EV_SEVERITY_ERROR, codes[pass], b->name,
+                                "'%s' %s; refused, since extracting it could overwrite "
+                                "another file. Rename one of them and re-pack.", b->name, msg);
+        }
+        for (size_t i = 0; i < m; i++)
+            free(k[i].key);
+    }
+    free(k);
+    return rc;
+}
+
+static int open_zip(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_errbuf *err)
+{
+    int zerr = 0;
+    char tmp[256];
+    s->za = zip_open(s->path, ZIP_RDONLY, &zerr);
+    if (!s->za) {
+        switch (zerr) {
+        case ZIP_ER_NOENT:
+            return ev_err__set(err, EV_ENOTFOUND, "'%s': no such file", s->path);
+        case ZIP_ER_OPEN:
+        case ZIP_ER_READ:
+        case ZIP_ER_SEEK:
+            return ev_err__set(err, EV_EIO, "'%s': cannot read: %s", s->path,
+                               zip_err_text(zerr, tmp, sizeof(tmp)));
+        case ZIP_ER_NOZIP:
+            return ev_err__set(err, EV_EFORMAT,
+                               "'%s' is not a ZIP file, or it is truncated (no end of central "
+                               "directory record was found); copy it again from its source",
+                               s->path);
+        default:
+            return ev_err__set(err, EV_EFORMAT,
+                               "'%s' is a damaged ZIP file (%s); copy it again from its source",
+                               s->path, zip_err_text(zerr, tmp, sizeof(tmp)));
+        }
+    }
+    zip_int64_t n = zip_get_num_entries(s->za, 0);
+    if (n < 0)
+        return ev_err__set(err, EV_EFORMAT, "'%s': cannot list the ZIP entries", s->path);
+    if ((uint64_t)n > lim->max_entries)
+        return ev_err__set(err, EV_EUNSAFE,
+                           "'%s' has %lld entries, more than the limit of %llu; refused",
+                           s->path, (long long)n, (unsigned long long)lim->max_entries);
+    uint64_t total = 0;
+    struct stat zst;
+    uint64_t archive_size = stat(s->path, &zst) == 0 ? (uint64_t)zst.st_size : 0;
+    char *top = NULL;
+    size_t toplen = 0;
+    bool top_conflict = false;
+    for (zip_int64_t i = 0; i < n; i++) {
+        const char *raw = zip_get_name(s->za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+        zip_stat_t st;
+        if (!raw || zip_stat_index(s->za, (zip_uint64_t)i, ZIP_FL_ENC_RAW, &st) != 0) {
+            free(top);
+            return ev_err__set(err, EV_EFORMAT, "'%s': entry %lld cannot be read; the ZIP "
+                               "central directory is damaged", s->path, (long long)i);
+        }
+        size_t rlen = strlen(raw);
+        ev_store_entry e;
+        memset(&e, 0, sizeof(e));
+        e.index = (uint64_t)i;
+        e.size = (st.valid & ZIP_STAT_SIZE) ? st.size : 0;
+        e.comp_size = (st.valid & ZIP_STAT_COMP_SIZE) ? st.comp_size : 0;
+        e.deflated = (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method != ZIP_CM_STORE;
+        e.mtime = (st.valid & ZIP_STAT_MTIME) ? (int64_t)st.mtime : 0;
+        e.type = (rlen > 0 && raw[rlen - 1] == '/') ? EV_ENTRY_DIR : EV_ENTRY_FILE;
+        zip_uint8_t opsys;
+        zip_uint32_t attr;
+        if (zip_file_get_external_attributes(s->za, (zip_uint64_t)i, 0, &opsys, &attr) == 0 &&
+            opsys == ZIP_OPSYS_UNIX) {
+            mode_t mode = (mode_t)(attr >> 16);
+            if (S_ISLNK(mode))
+                e.type = EV_ENTRY_SYMLINK;
+            else if (mode && !S_ISREG(mode) && !S_ISDIR(mode) && (mode & S_IFMT))
+                e.type = EV_ENTRY_OTHER;
+        }
+        const char *why = ev_bag__unsafe_reason(raw, e.type == EV_ENTRY_DIR ? rlen - 1 : rlen);
+        if (e.type == EV_ENTRY_DIR && rlen == 1)
+            why = "absolute path";
+        /* top folder: everything must live under one folder */
+        const char *slash = memchr(raw, '/', rlen);
+        if (!why && !slash) {
+            why = "a file at the top of the ZIP, outside the bag folder";
+            top_conflict = true;
+        }
+        if (!why) {
+            size_t tl = (size_t)(slash - raw);
+            if (!top) {
+                top = ev__strndup(raw, tl);
+                toplen = tl;
+                if (!top)
+                    return EV_ENOMEM;
+            } else if (tl != toplen || memcmp(raw, top, tl) != 0) {
+                top_conflict = true;
+                ev_report__add(r, EV_SEVERITY_ERROR, "second-top-folder", raw,
+                               "'%s' is outside the bag folder '%s/': a bundle holds exactly "
+                               "one top folder", raw, top);
+                why = "";
+            }
+        }
+        e.name = ev__strdup(why || !slash ? raw : slash + 1);
+        if (!e.name) {
+            free(top);
+            return EV_ENOMEM;
+        }
+        if (e.type == EV_ENTRY_DIR && e.name[0]) {
+            size_t l = strlen(e.name);
+            if (l && e.name[l - 1] == '/')
+                e.name[l - 1] = '\0';
+        }
+        if (why && *why) {
+            e.unsafe = true;
+            ev_report__add(r, EV_SEVERITY_ERROR, "unsafe-path", raw,
+                           "ZIP entry '%s' refused: %s. It was not read or extracted; the "
+                           "bundle was not made by a conforming tool or has been tampered with",
+                           raw, why);
+        } else if (why) {
+            e.unsafe = true;
+        } else if (e.type == EV_ENTRY_SYMLINK || e.type == EV_ENTRY_OTHER) {
+            e.unsafe = true;
+            ev_report__add(r, EV_SEVERITY_ERROR, "unsafe-entry-type", e.name,
+                           "ZIP entry '%s' is a %s; refused: bundles hold only regular files "
+                           "and folders", raw,
+                           e.type == EV_ENTRY_SYMLINK ? "symbolic link" : "special file");
+        } else if (e.type == EV_ENTRY_FILE && !e.deflated && e.size != e.comp_size) {
+            e.unsafe = true;
+            ev_report__add(r, EV_SEVERITY_ERROR, "zip-size-mismatch", e.name,
+                           "stored ZIP entry '%s' claims %llu bytes but holds %llu; the ZIP is "
+                           "damaged or forged", e.name, (unsigned long long)e.size,
+                           (unsigned long long)e.comp_size);
+        } else if (e.type == EV_ENTRY_FILE && e.deflated && e.size > (1u << 20) &&
+                   (e.comp_size == 0 || e.size / e.comp_size > lim->max_ratio)) {
+            e.unsafe = true;
+            ev_report__add(r, EV_SEVERITY_ERROR, "zip-bomb", e.name,
+                           "ZIP entry '%s' claims to expand from %llu to %llu bytes (more than "
+                           "%llux); refused as a possible ZIP bomb", e.name,
+                           (unsigned long long)e.comp_size, (unsigned long long)e.size,
+                           (unsigned long long)lim->max_ratio);
+        } else if (e.type == EV_ENTRY_FILE && e.comp_size > archive_size) {
+            e.unsafe = true;
+            ev_report__add(r, EV_SEVERITY_ERROR, "zip-size-mismatch", e.name,
+                           "ZIP entry '%s' claims %llu compressed bytes, more than the whole "
+                           "file (%llu); the ZIP is truncated or forged", e.name,
+                           (unsigned long long)e.comp_size, (unsigned long long)archive_size);
+        }
+        if (!e.unsafe && e.type == EV_ENTRY_FILE) {
+            if (__builtin_add_overflow(total, e.size, &total) || total > lim->max_total_size) {
+                free(e.name);
+                free(top);
+                return ev_err__set(err, EV_EUNSAFE,
+                                   "'%s' claims more than %llu bytes of content in total; "
+                                   "refused (limit)", s->path,
+                                   (unsigned long long)lim->max_total_size);
+            }
+        }
+        /* the top folder's own entry is not part of the bag */
+        if (!e.unsafe && e.name[0] == '\0') {
+            free(e.name);
+            continue;
+        }
+        if (push_entry(s, &e) != EV_OK) {
+            free(e.name);
+            free(top);
+            return EV_ENOMEM;
+        }
+    }
+    if (!top) {
+        return ev_err__set(err, EV_EFORMAT,
+                           "'%s' holds no bag folder: a bundle ZIP must contain exactly one top "
+                           "folder with bagit.txt inside", s->path);
+    }
+    if (top_conflict) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "no-single-top-folder", NULL,
+                       "the ZIP does not hold exactly one top folder; only '%s/' was read", top);
+    }
+    s->bag_name = top;
+    return EV_OK;
+}
+
+static int walk_dir(ev_store *s, int dfd, const char *prefix, int depth, const ev_store_limits *lim,
+                    ev_report *r, ev_errbuf *err)
+{
+    if (depth > 256)
+        return ev_err__set(err, EV_EUNSAFE, "'%s': folders nested too deeply under '%s'", s->path,
+                           prefix);
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return ev_err__set(err, EV_EIO, "'%s/%s': cannot list folder: %s", s->path, prefix,
+                           strerror(errno));
+    }
+    struct dirent *de;
+    int rc = EV_OK;
+    while (rc == EV_OK && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char *name = *prefix ? ev__asprintf("%s/%s", prefix, de->d_name) : ev__strdup(de->d_name);
+        if (!name) {
+            rc = EV_ENOMEM;
+            break;
+        }
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            rc = ev_err__set(err, EV_EIO, "'%s/%s': %s", s->path, name, strerror(errno));
+            free(name);
+            break;
+        }
+        ev_store_entry e;
+        memset(&e, 0, sizeof(e));
+        e.name = name;
+        e.size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+        e.comp_size = e.size;
+        e.mtime = (int64_t)st.st_mtime;
+        e.type = S_ISREG(st.st_mode) ? EV_ENTRY_FILE : S_ISDIR(st.st_mode) ? EV_ENTRY_DIR
+                 : S_ISLNK(st.st_mode) ? EV_ENTRY_SYMLINK : EV_ENTRY_OTHER;
+        if (e.type == EV_ENTRY_SYMLINK || e.type == EV_ENTRY_OTHER) {
+            e.unsafe = true;
+            ev_report__add(r, EV_SEVERITY_ERROR, "unsafe-entry-type", name,
+                           "'%s' is a %s inside the bag; it is not followed or read", name,
+                           e.type == EV_ENTRY_SYMLINK ? "symbolic link" : "special file");
+        }
+        if (s->n >= lim->max_entries) {
+            free(name);
+            rc = ev_err__set(err, EV_EUNSAFE, "'%s' holds more than %llu files; refused",
+                             s->path, (unsigned long long)lim->max_entries);
+            break;
+        }
+        if (push_entry(s, &e) != EV_OK) {
+            free(name);
+            rc = EV_ENOMEM;
+            break;
+        }
+        if (e.type == EV_ENTRY_DIR) {
+            int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0) {
+                rc = ev_err__set(err, EV_EIO, "'%s/%s': cannot open folder: %s", s->path,
+                                 s->e[s->n - 1].name, strerror(errno));
+                break;
+            }
+            char *sub_prefix = ev__strdup(s->e[s->n - 1].name);
+            if (!sub_prefix) {
+                close(sub);
+                rc = EV_ENOMEM;
+                break;
+            }
+            rc = walk_dir(s, sub, sub_prefix, depth + 1, lim, r, err);
+            free(sub_prefix);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static int open_dir(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_errbuf *err)
+{
+    int fd = open(s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ev_err__set(err, ev_err__from_errno(errno), "'%s': cannot open folder: %s",
+                           s->path, strerror(errno));
+    /* bag name: last component of the path */
+    char *p = ev__strdup(s->path);
+    if (!p) {
+        close(fd);
+        return EV_ENOMEM;
+    }
+    size_t l = strlen(p);
+    while (l > 1 && p[l - 1] == '/')
+        p[--l] = '\0';
+    char *base = strrchr(p, '/');
+    s->bag_name = ev__strdup(base ? base + 1 : p);
+    free(p);
+    if (!s->bag_name) {
+        close(fd);
+        return EV_ENOMEM;
+    }
+    return walk_dir(s, fd, "", 0, lim, r, err);
+}
+
+int ev_store__open(ev_store **out, const char *path, const ev_store_limits *lim, ev_report *r,
+                   ev_errbuf *err)
+{
+    *out = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return ev_err__set(err, ev_err__from_errno(errno), "'%s': %s", path, strerror(errno));
+    ev_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return EV_ENOMEM;
+    s->path = ev__strdup(path);
+    if (!s->path) {
+        free(s);
+        return EV_ENOMEM;
+    }
+    int rc;
+    if (S_ISDIR(st.st_mode)) {
+        rc = open_dir(s, lim, r, err);
+    } else if (S_ISREG(st.st_mode)) {
+        s->is_zip = true;
+        rc = open_zip(s, lim, r, err);
+    } else {
+        rc = ev_err__set(err, EV_EUNSUPPORTED, "'%s' is neither a ZIP file nor a folder", path);
+    }
+    if (rc == EV_OK)
+        rc = check_collisions(s, r);
+    if (rc != EV_OK) {
+        ev_store__free(s);
+        return rc;
+    }
+    *out = s;
+    return EV_OK;
+}
+
+void ev_store__free(ev_store *s)
+{
+    if (!s)
+        return;
+    if (s->za)
+        zip_discard(s->za);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->e[i].name);
+    free(s->e);
+    free(s->path);
+    free(s->bag_name);
+    free(s);
+}
+
+bool ev_store__is_zip(const ev_store *s) { return s->is_zip; }
+const char *ev_store__bag_name(const ev_store *s) { return s->bag_name; }
+const char *ev_store__path(const ev_store *s) { return s->path; }
+size_t ev_store__count(const ev_store *s) { return s->n; }
+
+const ev_store_entry *ev_store__entry(const ev_store *s, size_t i)
+{
+    return i < s->n ? &s->e[i] : NULL;
+}
+
+long ev_store__find(const ev_store *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!s->e[i].unsafe && strcmp(s->e[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+int ev_store__cursor_new(ev_store_cursor **out, const ev_store *s, ev_errbuf *err)
+{
+    *out = NULL;
+    ev_store_cursor *c = calloc(1, sizeof(*c));
+    if (!c)
+        return EV_ENOMEM;
+    c->s = s;
+    if (s->is_zip) {
+        int zerr = 0;
+        c->za = zip_open(s->path, ZIP_RDONLY, &zerr);
+        if (!c->za) {
+            char tmp[128];
+            free(c);
+            return ev_err__set(err, EV_EIO, "'%s': cannot reopen: %s", s->path,
+                               zip_err_text(zerr, tmp, sizeof(tmp)));
+        }
+    }
+    *out = c;
+    return EV_OK;
+}
+
+void ev_store__cursor_free(ev_store_cursor *c)
+{
+    if (!c)
+        return;
+    if (c->za)
+        zip_discard(c->za);
+    free(c);
+}
+
+int ev_store__entry_open(ev_entry_reader **out, ev_store_cursor *c, size_t i, ev_errbuf *err)
+{
+    *out = NULL;
+    const ev_store *s = c->s;
+    if (i >= s->n || s->e[i].unsafe || s->e[i].type != EV_ENTRY_FILE)
+        return ev_err__set(err, EV_EINVAL, "entry %zu cannot be opened", i);
+    ev_entry_reader *er = calloc(1, sizeof(*er));
+    if (!er)
+        return EV_ENOMEM;
+    er->entry = &s->e[i];
+    er->claimed = s->e[i].size;
+    er->fd = -1;
+    if (s->is_zip) {
+        /* Stored entries are read raw: the SHA-256 check is stronger than the
+         * CRC, and skipping the CRC keeps reads at hashing speed. */
+        zip_flags_t fl = s->e[i].deflated ? 0 : ZIP_FL_COMPRESSED;
+        er->zf = zip_fopen_index(c->za, s->e[i].index, fl);
+        if (!er->zf) {
+            int rc = ev_err__set(err, EV_EFORMAT, "'%s': cannot open entry '%s': %s", s->path,
+                                 s->e[i].name, zip_strerror(c->za));
+            free(er);
+            return rc;
+        }
+    } else {
+        char *p = ev__asprintf("%s/%s", s->path, s->e[i].name);
+        if (!p) {
+            free(er);
+            return EV_ENOMEM;
+        }
+        er->fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (er->fd < 0) {
+            int rc = ev_err__set(err, ev_err__from_errno(errno), "'%s': %s", p, strerror(errno));
+            free(p);
+            free(er);
+            return rc;
+        }
+        free(p);
+        posix_fadvise(er->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    *out = er;
+    return EV_OK;
+}
+
+int64_t ev_store__entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err)
+{
+    int64_t n;
+    if (er->zf) {
+        n = zip_fread(er->zf, buf, len);
+        if (n < 0) {
+            zip_error_t *ze = zip_file_get_error(er->zf);
+            return ev_err__set(err, EV_EFORMAT, "'%s': data of '%s' cannot be read (%s); the "
+                               "bundle is damaged", "bundle", er->entry->name,
+                               ze ? zip_error_strerror(ze) : "unknown error");
+        }
+    } else {
+        ssize_t r;
+        do {
+            r = read(er->fd, buf, len);
+        } while (r < 0 && errno == EINTR);
+        if (r < 0)
+            return ev_err__set(err, EV_EIO, "'%s': read error: %s", er->entry->name,
+                               strerror(errno));
+        n = r;
+    }
+    if ((uint64_t)n > er->claimed - er->pos && er->entry->deflated)
+        return ev_err__set(err, EV_EFORMAT, "'%s': data is longer than the %llu bytes its "
+                           "header claims; refused", er->entry->name,
+                           (unsigned long long)er->claimed);
+    er->pos += (uint64_t)n;
+    return n;
+}
+
+int64_t ev_store__entry_seek(ev_entry_reader *er, int64_t off, int whence)
+{
+    if (er->zf) {
+        if (er->entry->deflated)
+            return -1;
+        if (zip_fseek(er->zf, off, whence) != 0)
+            return -1;
+        int64_t p = zip_ftell(er->zf);
+        if (p >= 0)
+            er->pos = (uint64_t)p;
+        return p;
+    }
+    off_t p = lseek(er->fd, (off_t)off, whence);
+    if (p >= 0)
+        er->pos = (uint64_t)p;
+    return p;
+}
+
+void ev_store__entry_close(ev_entry_reader *er)
+{
+    if (!er)
+        return;
+    if (er->zf)
+        zip_fclose(er->zf);
+    if (er->fd >= 0)
+        close(er->fd);
+    free(er);
+}
+
+static int64_t io_read(void *opaque, uint8_t *buf, size_t len)
+{
+    return ev_store__entry_read(opaque, buf, len, NULL);
+}
+
+static int64_t io_seek(void *opaque, int64_t off, int whence)
+{
+    return ev_store__entry_seek(opaque, off, whence);
+}
+
+void ev_store__entry_io(ev_io *io, ev_entry_reader *er)
+{
+    memset(io, 0, sizeof(*io));
+    io->version = EV_IO_VERSION;
+    io->opaque = er;
+    io->read = io_read;
+    io->seek = er->entry->deflated ? NULL : io_seek;
+    io->size = er->claimed;
+}
+
+int ev_store__read_all(char **out, size_t *out_len, const ev_store *s, size_t i, size_t max,
+                       ev_errbuf *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    const ev_store_entry *e = ev_store__entry(s, i);
+    if (!e || e->unsafe || e->type != EV_ENTRY_FILE)
+        return ev_err__set(err, EV_ENOTFOUND, "entry %zu is not a readable file", i);
+    if (e->size > max)
+        return ev_err__set(err, EV_EUNSAFE, "'%s' is %llu bytes, more than the %zu allowed for "
+                           "a tag file; refused", e->name, (unsigned long long)e->size, max);
+    ev_store_cursor *c = NULL;
+    ev_entry_reader *er = NULL;
+    int rc = ev_store__cursor_new(&c, s, err);
+    if (rc == EV_OK)
+        rc = ev_store__entry_open(&er, c, i, err);
+    char *buf = NULL;
+    size_t len = 0;
+    if (rc == EV_OK) {
+        buf = malloc((size_t)e->size + 1);
+        if (!buf)
+            rc = EV_ENOMEM;
+    }
+    while (rc == EV_OK) {
+        char tmp[65536];
+        int64_t n = ev_store__entry_read(er, tmp, sizeof(tmp), err);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (len + (size_t)n > e->size) {
+            rc = ev_err__set(err, EV_EFORMAT, "'%s' holds more data than its header claims; the "
+                             "bundle is damaged", e->name);
+            break;
+        }
+        memcpy(buf + len, tmp, (size_t)n);
+        len += (size_t)n;
+    }
+    if (rc == EV_OK && len != e->size)
+        rc = ev_err__set(err, EV_EFORMAT, "'%s' holds %zu bytes but its header claims %llu; the "
+                         "bundle is damaged", e->name, len, (unsigned long long)e->size);
+    ev_store__entry_close(er);
+    ev_store__cursor_free(c);
+    if (rc != EV_OK) {
+        free(buf);
+        return rc;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return EV_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* producers                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct buf_prod {
+    char *data;
+    size_t len, pos;
+    ev_gen_fn gen;
+    void *gen_ctx;
+} buf_prod;
+
+static int buf_open(void *ctx, uint64_t *size, ev_errbuf *err)
+{
+    buf_prod *b = ctx;
+    if (b->gen && !b->data) {
+        int rc = b->gen(b->gen_ctx, &b->data, &b->len, err);
+        if (rc != EV_OK)
+            return rc;
+    }
+    b->pos = 0;
+    *size = b->len;
+    return EV_OK;
+}
+
+static int64_t buf_read(void *ctx, void *out, size_t len, ev_errbuf *err)
+{
+    (void)err;
+    buf_prod *b = ctx;
+    size_t n = b->len - b->pos < len ? b->len - b->pos : len;
+    if (n)
+        memcpy(out, b->data + b->pos, n);
+    b->pos += n;
+    return (int64_t)n;
+}
+
+static int buf_close(void *ctx, bool ok, ev_errbuf *err)
+{
+    (void)ok;
+    (void)err;
+    (void)ctx;
+    return EV_OK;
+}
+
+static void buf_free(void *ctx)
+{
+    buf_prod *b = ctx;
+    if (b) {
+        free(b->data);
+        free(b);
+    }
+}
+
+int ev_producer__lazy(ev_producer *out, ev_gen_fn gen, void *gen_ctx)
+{
+    buf_prod *b = calloc(1, sizeof(*b));
+    if (!b)
+        return EV_ENOMEM;
+    b->gen = gen;
+    b->gen_ctx = gen_ctx;
+    out->open = buf_open;
+    out->read = buf_read;
+    out->close = buf_close;
+    out->ctx = b;
+    return EV_OK;
+}
+
+int ev_producer__buffer(ev_producer *out, const void *data, size_t len)
+{
+    buf_prod *b = calloc(1, sizeof(*b));
+    if (!b)
+        return EV_ENOMEM;
+    b->data = malloc(len ? len : 1);
+    if (!b->data) {
+        free(b);
+        return EV_ENOMEM;
+    }
+    if (len)
+        memcpy(b->data, data, len);
+    b->len = len;
+    out->open = buf_open;
+    out->read = buf_read;
+    out->close = buf_close;
+    out->ctx = b;
+    return EV_OK;
+}
+
+/* Copy of an entry from an existing store (used when amending). */
+typedef struct entry_prod {
+    const ev_store *s;
+    size_t i;
+    ev_store_cursor *c;
+    ev_entry_reader *er;
+} entry_prod;
+
+static int entry_open(void *ctx, uint64_t *size, ev_errbuf *err)
+{
+    entry_prod *p = ctx;
+    int rc = ev_store__cursor_new(&p->c, p->s, err);
+    if (rc == EV_OK)
+        rc = ev_store__entry_open(&p->er, p->c, p->i, err);
+    *size = p->s->e[p->i].size;
+    return rc;
+}
+
+static int64_t entry_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
+{
+    entry_prod *p = ctx;
+    return ev_store__entry_read(p->er, buf, len, err);
+}
+
+static int entry_close(void *ctx, bool ok, ev_errbuf *err)
+{
+    (void)ok;
+    (void)err;
+    entry_prod *p = ctx;
+    ev_store__entry_close(p->er);
+    ev_store__cursor_free(p->c);
+    p->er = NULL;
+    p->c = NULL;
+    return EV_OK;
+}
+
+int ev_producer__store_entry(ev_producer *out, const ev_store *s, size_t i)
+{
+    entry_prod *p = calloc(1, sizeof(*p));
+    if (!p)
+        return EV_ENOMEM;
+    p->s = s;
+    p->i = i;
+    out->open = entry_open;
+    out->read = entry_read;
+    out->close = entry_close;
+    out->ctx = p;
+    return EV_OK;
+}
+
+static void entry_free(void *ctx)
+{
+    entry_prod *p = ctx;
+    if (p) {
+        ev_store__entry_close(p->er);
+        ev_store__cursor_free(p->c);
+        free(p);
+    }
+}
+
+/* A disk file, hashed while read. Files over SMALL_FILE are read ahead by a
+ * thread that also hashes, so hashing overlaps the CRC and the writing done
+ * on the calling thread. */
+#define RING_SLOTS 4
+#define RING_CHUNK (1u << 20)
+#define SMALL_FILE (1u << 20)
+
+typedef struct file_prod {
+    char *path;
+    uint64_t expect;
+    uint32_t algs;
+    ev_filehash_result *res;
+    ev_progress_state *progress;
+    int fd;
+    ev_hasher *h;
+    struct stat st0;
+    /* synchronous mode */
+    uint8_t *sbuf;
+    size_t slen, spos;
+    /* threaded mode */
+    bool threaded, thread_started;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t *ring[RING_SLOTS];
+    size_t ring_len[RING_SLOTS];
+    uint64_t produced, consumed;
+    size_t cur_pos;
+    bool eof, stop;
+    int th_errno;
+    uint64_t total;          /* bytes read from the file */
+    uint64_t served;         /* bytes handed to the consumer */
+} file_prod;
+
+static ssize_t read_full(int fd, uint8_t *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, buf + got, len - got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+static void keep_head(file_prod *f, const uint8_t *data, size_t n)
+{
+    ev_filehash_result *res = f->res;
+    if (res->head_len < sizeof(res->head)) {
+        size_t k = sizeof(res->head) - res->head_len;
+        if (k > n)
+            k = n;
+        memcpy(res->head + res->head_len, data, k);
+        res->head_len += k;
+    }
+}
+
+static void *reader_main(void *arg)
+{
+    file_prod *f = arg;
+    for (;;) {
+        pthread_mutex_lock(&f->mu);
+        while (!f->stop && f->produced - f->consumed >= RING_SLOTS)
+            pthread_cond_wait(&f->cv, &f->mu);
+        bool stop = f->stop;
+        unsigned slot = (unsigned)(f->produced % RING_SLOTS);
+        pthread_mutex_unlock(&f->mu);
+        if (stop)
+            break;
+        ssize_t n = read_full(f->fd, f->ring[slot], RING_CHUNK);
+        int e = n < 0 ? errno : 0;
+        if (n > 0) {
+            ev_hash__update(f->h, f->ring[slot], (size_t)n);
+            if (f->produced == 0)
+                keep_head(f, f->ring[slot], (size_t)n);
+        }
+        pthread_mutex_lock(&f->mu);
+        if (n < 0) {
+            f->th_errno = e ? e : EIO;
+            f->eof = true;
+        } else {
+            f->ring_len[slot] = (size_t)n;
+            f->total += (uint64_t)n;
+            if (n > 0)
+                f->produced++;
+            if ((size_t)n < RING_CHUNK)
+                f->eof = true;
+        }
+        bool done = f->eof;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        if (done)
+            break;
+    }
+    return NULL;
+}
+
+static int file_fail_changed(file_prod *f, ev_errbuf *err, const char *how)
+{
+    return ev_err__set(err, EV_EFORMAT,
+                       "'%s' changed while it was being packed (%s); nothing was written. "
+                       "Make sure no program is writing to it, then pack again", f->path, how);
+}
+
+static int file_open(void *ctx, uint64_t *size, ev_errbuf *err)
+{
+    file_prod *f = ctx;
+    if (f->fd >= 0) {
+        *size = f->expect;
+        return EV_OK;
+    }
+    f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0) {
+        if (errno == ENOENT)
+            return ev_err__set(err, EV_ENOTFOUND,
+                               "'%s' vanished while it was being packed; nothing was written. "
+                               "Check the source and pack again", f->path);
+        return ev_err__set(err, ev_err__from_errno(errno), "'%s': cannot open: %s", f->path,
+                           strerror(errno));
+    }
+    if (fstat(f->fd, &f->st0) != 0 || !S_ISREG(f->st0.st_mode))
+        return ev_err__set(err, EV_EIO, "'%s' is no longer a regular file", f->path);
+    if ((uint64_t)f->st0.st_size != f->expect)
+        return file_fail_changed(f, err, "its size changed");
+    posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    int rc = ev_hash__new(&f->h, f->algs);
+    if (rc != EV_OK)
+        return ev_err__set(err, rc, "cannot set up hashing");
+    f->threaded = f->expect > SMALL_FILE;
+    if (f->threaded) {
+        for (int i = 0; i < RING_SLOTS; i++) {
+            f->ring[i] = malloc(RING_CHUNK);
+            if (!f->ring[i])
+                return EV_ENOMEM;
+        }
+        pthread_mutex_init(&f->mu, NULL);
+        pthread_cond_init(&f->cv, NULL);
+        if (pthread_create(&f->th, NULL, reader_main, f) != 0) {
+            pthread_mutex_destroy(&f->mu);
+            pthread_cond_destroy(&f->cv);
+            f->threaded = false;
+            return ev_err__set(err, EV_ERROR, "cannot start a reader thread");
+        }
+        f->thread_started = true;
+    } else {
+        /* small file: read it whole (one byte more, to see growth) */
+        f->sbuf = malloc((size_t)f->expect + 1);
+        if (!f->sbuf)
+            return EV_ENOMEM;
+        ssize_t n = read_full(f->fd, f->sbuf, (size_t)f->expect + 1);
+        if (n < 0)
+            return ev_err__set(err, EV_EIO, "'%s': read error: %s", f->path, strerror(errno));
+        if ((uint64_t)n != f->expect)
+            return file_fail_changed(f, err, "its size changed");
+        f->slen = (size_t)n;
+        f->total = (uint64_t)n;
+        ev_hash__update(f->h, f->sbuf, f->slen);
+        keep_head(f, f->sbuf, f->slen);
+    }
+    *size = f->expect;
+    return EV_OK;
+}
+
+static int file_finish(file_prod *f, ev_errbuf *err)
+{
+    if (f->total != f->expect)
+        return file_fail_changed(f, err, "its size changed");
+    struct stat st1;
+    if (fstat(f->fd, &st1) != 0 || (uint64_t)st1.st_size != f->expect ||
+        st1.st_mtim.tv_sec != f->st0.st_mtim.tv_sec || st1.st_mtim.tv_nsec != f->st0.st_mtim.tv_nsec)
+        return file_fail_changed(f, err, "it was modified");
+    int rc = ev_hash__final(f->h, &f->res->digests);
+    if (rc != EV_OK)
+        return ev_err__set(err, rc, "hashing failed for '%s'", f->path);
+    f->res->bytes = f->total;
+    f->res->done = true;
+    return ev_progress__add(f->progress, 0, 1, f->path, false) == EV_OK
+               ? EV_OK
+               : ev_err__set(err, EV_ECANCELED, "canceled by callback");
+}
+
+static int64_t file_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
+{
+    file_prod *f = ctx;
+    if (!f->threaded) {
+        size_t n = f->slen - f->spos < len ? f->slen - f->spos : len;
+        if (n == 0) {
+            int rc = f->res->done ? EV_OK : file_finish(f, err);
+            return rc == EV_OK ? 0 : rc;
+        }
+        memcpy(buf, f->sbuf + f->spos, n);
+        f->spos += n;
+        f->served += n;
+        if (ev_progress__add(f->progress, n, 0, f->path, false) != EV_OK)
+            return ev_err__set(err, EV_ECANCELED, "canceled by callback");
+        return (int64_t)n;
+    }
+    pthread_mutex_lock(&f->mu);
+    while (f->produced == f->consumed && !f->eof)
+        pthread_cond_wait(&f->cv, &f->mu);
+    if (f->th_errno) {
+        int e = f->th_errno;
+        pthread_mutex_unlock(&f->mu);
+        return ev_err__set(err, EV_EIO, "'%s': read error: %s", f->path, strerror(e));
+    }
+    if (f->produced == f->consumed) {
+        /* end of file */
+        pthread_mutex_unlock(&f->mu);
+        int rc = f->res->done ? EV_OK : file_finish(f, err);
+        return rc == EV_OK ? 0 : rc;
+    }
+    unsigned slot = (unsigned)(f->consumed % RING_SLOTS);
+    size_t avail = f->ring_len[slot] - f->cur_pos;
+    pthread_mutex_unlock(&f->mu);
+    size_t n = avail < len ? avail : len;
+    memcpy(buf, f->ring[slot] + f->cur_pos, n);
+    f->cur_pos += n;
+    f->served += n;
+    if (f->served > f->expect) {
+        return file_fail_changed(f, err, "it grew");
+    }
+    if (f->cur_pos == f->ring_len[slot]) {
+        pthread_mutex_lock(&f->mu);
+        f->consumed++;
+        f->cur_pos = 0;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+    }
+    if (ev_progress__add(f->progress, n, 0, f->path, false) != EV_OK)
+        return ev_err__set(err, EV_ECANCELED, "canceled by callback");
+    return (int64_t)n;
+}
+
+static void file_stop(file_prod *f)
+{
+    if (f->thread_started) {
+        pthread_mutex_lock(&f->mu);
+        f->stop = true;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        pthread_join(f->th, NULL);
+        pthread_mutex_destroy(&f->mu);
+        pthread_cond_destroy(&f->cv);
+        f->thread_started = false;
+    }
+    for (int i = 0; i < RING_SLOTS; i++) {
+        free(f->ring[i]);
+        f->ring[i] = NULL;
+    }
+    free(f->sbuf);
+    f->sbuf = NULL;
+    ev_hash__free(f->h);
+    f->h = NULL;
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+}
+
+static int file_close(void *ctx, bool ok, ev_errbuf *err)
+{
+    (void)ok;
+    (void)err;
+    file_stop(ctx);
+    return EV_OK;
+}
+
+static void file_free(void *ctx)
+{
+    file_prod *f = ctx;
+    if (!f)
+        return;
+    file_stop(f);
+    free(f->path);
+    free(f);
+}
+
+int ev_producer__file(ev_producer *out, const char *path, uint64_t expect_size, uint32_t algs,
+                      ev_filehash_result *res, ev_progress_state *progress)
+{
+    file_prod *f = calloc(1, sizeof(*f));
+    if (!f)
+        return EV_ENOMEM;
+    f->path = ev__strdup(path);
+    if (!f->path) {
+        free(f);
+        return EV_ENOMEM;
+    }
+    f->fd = -1;
+    f->expect = expect_size;
+    f->algs = algs;
+    f->res = res;
+    f->progress = progress;
+    memset(res, 0, sizeof(*res));
+    out->open = file_open;
+    out->read = file_read;
+    out->close = file_close;
+    out->ctx = f;
+    return EV_OK;
+}
+
+static void producer_free(const ev_producer *p)
+{
+    if (!p->ctx)
+        return;
+    if (p->open == buf_open)
+        buf_free(p->ctx);
+    else if (p->open == file_open)
+        file_free(p->ctx);
+    else if (p->open == entry_open)
+        entry_free(p->ctx);
+}
+
+/* ------------------------------------------------------------------------ */
+/* sinks                                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sink_entry {
+    char *path;
+    ev_producer p;
+    bool compress;
+    bool is_dir;
+    int64_t mtime;
+} sink_entry;
+
+typedef struct zsrc_ctx {
+    struct ev_sink *s;
+    size_t idx;
+    bool opened, eof;
+    uint64_t size;
+    zip_error_t zerr;
+} zsrc_ctx;
+
+struct ev_sink {
+    ev_bundle_format fmt;
+    char *final_path;
+    char *bag_name;
+    zip_t *za;
+    char *tmpdir;
+    sink_entry *e;
+    size_t n, cap;
+    int status;          /* first failure reported by a producer */
+    ev_errbuf cb_err;
+    bool committed;
+};
+
+static char *parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return ev__strdup(".");
+    if (slash == path)
+        return ev__strdup("/");
+    return ev__strndup(path, (size_t)(slash - path));
+}
+
+int ev_sink__open(ev_sink **out, const char *final_path, ev_bundle_format fmt,
+                  const char *bag_name, ev_errbuf *err)
+{
+    *out = NULL;
+    struct stat st;
+    if (lstat(final_path, &st) == 0)
+        return ev_err__set(err, EV_EEXISTS, "'%s' already exists; choose another output name or "
+                           "remove it first", final_path);
+    char *parent = parent_dir(final_path);
+    if (!parent)
+        return EV_ENOMEM;
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        int rc = ev_err__set(err, EV_EIO, "cannot write '%s': folder '%s' does not exist",
+                             final_path, parent);
+        free(parent);
+        return rc;
+    }
+    if (access(parent, W_OK | X_OK) != 0) {
+        int rc = ev_err__set(err, EV_EIO, "cannot write '%s': folder '%s' is not writable (%s)",
+                             final_path, parent, strerror(errno));
+        free(parent);
+        return rc;
+    }
+    ev_sink *s = calloc(1, sizeof(*s));
+    if (!s) {
+        free(parent);
+        return EV_ENOMEM;
+    }
+    s->fmt = fmt;
+    s->final_path = ev__strdup(final_path);
+    s->bag_name = ev__strdup(bag_name);
+    if (!s->final_path || !s->bag_name) {
+        free(parent);
+        ev_sink__free(s);
+        return EV_ENOMEM;
+    }
+    if (fmt == EV_FORMAT_ZIP) {
+        int zerr = 0;
+        s->za = zip_open(final_path, ZIP_CREATE | ZIP_EXCL, &zerr);
+        if (!s->za) {
+            char tmp[128];
+            int rc = ev_err__set(err, EV_EIO, "cannot create '%s': %s", final_path,
+                                 zip_err_text(zerr, tmp, sizeof(tmp)));
+            free(parent);
+            ev_sink__free(s);
+            return rc;
+        }
+    } else {
+        const char *base = strrchr(final_path, '/');
+        base = base ? base + 1 : final_path;
+        s->tmpdir = ev__asprintf("%s/.%s.partial-XXXXXX", parent, base);
+        if (!s->tmpdir || !mkdtemp(s->tmpdir)) {
+            int rc = ev_err__set(err, EV_EIO, "cannot create a temporary folder in '%s': %s",
+                                 parent, strerror(errno));
+            free(s->tmpdir);
+            s->tmpdir = NULL;
+            free(parent);
+            ev_sink__free(s);
+            return rc;
+        }
+    }
+    free(parent);
+    *out = s;
+    return EV_OK;
+}
+
+#define ENT(c) (&(c)->s->e[(c)->idx])
+
+static zip_int64_t zsrc_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+    zsrc_ctx *c = ud;
+    ev_sink *s = c->s;
+    switch (cmd) {
+    case ZIP_SOURCE_SUPPORTS:
+        return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE,
+                                              ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
+                                              -1);
+    case ZIP_SOURCE_STAT:
+    case ZIP_SOURCE_OPEN: {
+        if (!c->opened) {
+            /* libzip asks for the size right before writing the entry, so lazy
+             * content (manifests, record) is computed after the payload. */
+            if (s->status == EV_OK) {
+                uint64_t size = UINT64_MAX;
+                int rc = ENT(c)->p.open(ENT(c)->p.ctx, &size, &s->cb_err);
+                if (rc != EV_OK) {
+                    s->status = rc;
+                    zip_error_set(&c->zerr, rc == EV_ECANCELED ? ZIP_ER_CANCELLED : ZIP_ER_READ, 0);
+                    return -1;
+                }
+                c->size = size;
+            } else {
+                zip_error_set(&c->zerr, ZIP_ER_CANCELLED, 0);
+                return -1;
+            }
+            c->opened = true;
+        }
+        if (cmd == ZIP_SOURCE_STAT) {
+            zip_stat_t *st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &c->zerr);
+            if (!st)
+                return -1;
+            zip_stat_init(st);
+            if (c->size != UINT64_MAX) {
+                st->size = c->size;
+                st->valid |= ZIP_STAT_SIZE;
+            }
+            if (ENT(c)->mtime > 0) {
+                st->mtime = (time_t)ENT(c)->mtime;
+                st->valid |= ZIP_STAT_MTIME;
+            }
+            return sizeof(*st);
+        }
+        return 0;
+    }
+    case ZIP_SOURCE_READ: {
+        int64_t n = ENT(c)->p.read(ENT(c)->p.ctx, data, (size_t)len, &s->cb_err);
+        if (n < 0) {
+            if (s->status == EV_OK)
+                s->status = (int)n;
+            zip_error_set(&c->zerr, n == EV_ECANCELED ? ZIP_ER_CANCELLED : ZIP_ER_READ, 0);
+            return -1;
+        }
+        return n;
+    }
+    case ZIP_SOURCE_CLOSE:
+        ENT(c)->p.close(ENT(c)->p.ctx, s->status == EV_OK, &s->cb_err);
+        return 0;
+    case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&c->zerr, data, len);
+    case ZIP_SOURCE_FREE:
+        zip_error_fini(&c->zerr);
+        free(c);
+        return 0;
+    default:
+        zip_error_set(&c->zerr, ZIP_ER_OPNOTSUPP, 0);
+        return -1;
+    }
+}
+
+static int sink_push(ev_sink *s, sink_entry *e)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        sink_entry *ne = ev__reallocarray(s->e, cap, sizeof(*ne));
+        if (!ne)
+            return EV_ENOMEM;
+        s->e = ne;
+        s->cap = cap;
+    }
+    s->e[s->n++] = *e;
+    return EV_OK;
+}
+
+int ev_sink__add_dir(ev_sink *s, const char *path, ev_errbuf *err)
+{
+    sink_entry e;
+    memset(&e, 0, sizeof(e));
+    e.is_dir = true;
+    e.path = ev__strdup(path);
+    if (!e.path || sink_push(s, &e) != EV_OK) {
+        free(e.path);
+        return EV_ENOMEM;
+    }
+    if (s->za) {
+        char *name = *path ? ev__asprintf("%s/%s/", s->bag_name, path)
+                           : ev__asprintf("%s/", s->bag_name);
+        if (!name)
+            return EV_ENOMEM;
+        zip_int64_t idx = zip_dir_add(s->za, name, ZIP_FL_ENC_UTF_8);
+        free(name);
+        if (idx < 0)
+            return ev_err__set(err, EV_ERROR, "cannot add folder '%s': %s", path,
+                               zip_strerror(s->za));
+        zip_file_set_external_attributes(s->za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX,
+                                         (zip_uint32_t)(040755u << 16));
+    }
+    return EV_OK;
+}
+
+int ev_sink__add(ev_sink *s, const char *path, const ev_producer *p, bool compress,
+                 int64_t mtime, ev_errbuf *err)
+{
+    sink_entry e;
+    memset(&e, 0, sizeof(e));
+    e.path = ev__strdup(path);
+    e.p = *p;
+    e.compress = compress;
+    e.mtime = mtime;
+    if (!e.path || sink_push(s, &e) != EV_OK) {
+        free(e.path);
+        producer_free(p);
+        return EV_ENOMEM;
+    }
+    if (!s->za)
+        return EV_OK;
+    zsrc_ctx *c = calloc(1, sizeof(*c));
+    if (!c)
+        return EV_ENOMEM;
+    c->s = s;
+    c->idx = s->n - 1; /* an index: s->e may move while entries are added */
+    zip_error_init(&c->zerr);
+    zip_source_t *src = zip_source_function(s->za, zsrc_cb, c);
+    if (!src) {
+        free(c);
+        return ev_err__set(err, EV_ERROR, "cannot add '%s': %s", path, zip_strerror(s->za));
+    }
+    char *name = ev__asprintf("%s/%s", s->bag_name, path);
+    if (!name) {
+        zip_source_free(src);
+        return EV_ENOMEM;
+    }
+    zip_int64_t idx = zip_file_add(s->za, name, src, ZIP_FL_ENC_UTF_8);
+    free(name);
+    if (idx < 0) {
+        zip_source_free(src);
+        return ev_err__set(err, EV_ERROR, "cannot add '%s': %s", path, zip_strerror(s->za));
+    }
+    zip_set_file_compression(s->za, (zip_uint64_t)idx, compress ? ZIP_CM_DEFLATE : ZIP_CM_STORE,
+                             compress ? 6 : 0);
+    zip_file_set_external_attributes(s->za, (zip_uint64_t)idx, 0, ZIP_OPSYS_UNIX,
+                                     (zip_uint32_t)(0100644u << 16));
+    if (mtime > 0)
+        zip_file_set_mtime(s->za, (zip_uint64_t)idx, (time_t)mtime, 0);
+    return EV_OK;
+}
+
+static int mkdirs_in(const char *root, const char *rel)
+{
+    char *p = ev__asprintf("%s/%s", root, rel);
+    if (!p)
+        return EV_ENOMEM;
+    size_t rootlen = strlen(root);
+    for (char *q = p + rootlen + 1; *q; q++) {
+        if (*q == '/') {
+            *q = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+                free(p);
+                return EV_EIO;
+            }
+            *q = '/';
+        }
+    }
+    free(p);
+    return EV_OK;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *b = buf;
+    while (len) {
+        ssize_t w = write(fd, b, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        b += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int commit_dir(ev_sink *s, ev_errbuf *err)
+{
+    enum { CHUNK = 1 << 20 };
+    uint8_t *buf = malloc(CHUNK);
+    if (!buf)
+        return EV_ENOMEM;
+    int rc = EV_OK;
+    for (size_t i = 0; i < s->n && rc == EV_OK; i++) {
+        sink_entry *e = &s->e[i];
+        char *p = ev__asprintf("%s/%s", s->tmpdir, e->path);
+        if (!p) {
+            rc = EV_ENOMEM;
+            break;
+        }
+        if (mkdirs_in(s->tmpdir, e->path) != EV_OK) {
+            rc = ev_err__set(err, EV_EIO, "cannot create folders for '%s': %s", p, strerror(errno));
+            free(p);
+            break;
+        }
+        if (e->is_dir) {
+            if (mkdir(p, 0755) != 0 && errno != EEXIST)
+                rc = ev_err__set(err, EV_EIO, "cannot create '%s': %s", p, strerror(errno));
+            free(p);
+            continue;
+        }
+        int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            rc = ev_err__set(err, EV_EIO, "cannot create '%s': %s", p, strerror(errno));
+            free(p);
+            break;
+        }
+        uint64_t size = UINT64_MAX;
+        rc = e->p.open(e->p.ctx, &size, err);
+        while (rc == EV_OK) {
+            int64_t n = e->p.read(e->p.ctx, buf, CHUNK, err);
+            if (n < 0) {
+                rc = (int)n;
+                break;
+            }
+            if (n == 0)
+                break;
+            if (write_all(fd, buf, (size_t)n) != 0)
+                rc = ev_err__set(err, EV_EIO, "cannot write '%s': %s", p, strerror(errno));
+        }
+        e->p.close(e->p.ctx, rc == EV_OK, err);
+        if (close(fd) != 0 && rc == EV_OK)
+            rc = ev_err__set(err, EV_EIO, "cannot write '%s': %s", p, strerror(errno));
+        if (rc == EV_OK && e->mtime > 0) {
+            struct timespec ts[2] = { { (time_t)e->mtime, 0 }, { (time_t)e->mtime, 0 } };
+            utimensat(AT_FDCWD, p, ts, 0);
+        }
+        free(p);
+    }
+    free(buf);
+    if (rc == EV_OK && rename(s->tmpdir, s->final_path) != 0)
+        rc = ev_err__set(err, errno == EEXIST || errno == ENOTEMPTY ? EV_EEXISTS : EV_EIO,
+                         "cannot move the finished bag to '%s': %s", s->final_path,
+                         strerror(errno));
+    return rc;
+}
+
+static int rm_tree(const char *path)
+{
+    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return unlink(path);
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return -1;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char *p = ev__asprintf("%s/%s", path, de->d_name);
+        if (!p)
+            break;
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            rm_tree(p);
+        else
+            unlink(p);
+        free(p);
+    }
+    closedir(d);
+    return rmdir(path);
+}
+
+int ev__rm_tree(const char *path)
+{
+    return rm_tree(path);
+}
+
+int ev_sink__commit(ev_sink *s, ev_errbuf *err)
+{
+    int rc;
+    if (s->fmt == EV_FORMAT_ZIP) {
+        if (zip_close(s->za) != 0) {
+            if (s->status != EV_OK) {
+                rc = ev_err__copy(err, &s->cb_err, s->status);
+            } else {
+                zip_error_t *ze = zip_get_error(s->za);
+                int se = zip_error_code_system(ze);
+                rc = ev_err__set(err, EV_EIO, "cannot write '%s': %s%s", s->final_path,
+                                 zip_error_strerror(ze),
+                                 se == ENOSPC ? " (the disk is full: free some space and pack "
+                                                "again)" : "");
+            }
+            zip_discard(s->za);
+            s->za = NULL;
+            return rc;
+        }
+        s->za = NULL;
+        s->committed = true;
+        return EV_OK;
+    }
+    rc = commit_dir(s, err);
+    if (rc == EV_OK) {
+        free(s->tmpdir);
+        s->tmpdir = NULL;
+        s->committed = true;
+    }
+    return rc;
+}
+
+void ev_sink__free(ev_sink *s)
+{
+    if (!s)
+        return;
+    if (s->za)
+        zip_discard(s->za); /* frees the sources; nothing was written */
+    if (s->tmpdir) {
+        rm_tree(s->tmpdir);
+        free(s->tmpdir);
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->e[i].path);
+        if (!s->e[i].is_dir)
+            producer_free(&s->e[i].p);
+    }
+    free(s->e);
+    free(s->final_path);
+    free(s->bag_name);
+    free(s);
+}

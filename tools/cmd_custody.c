@@ -1,0 +1,145 @@
+/* evidence custody add|show: the hash-chained custody log. */
+#include "cli.h"
+
+#include <string.h>
+
+static int open_bundle(ev_bundle **b, const char *path)
+{
+    int st = ev_bundle_new(b, NULL);
+    if (st == EV_OK)
+        st = ev_bundle_open(*b, path);
+    if (st != EV_OK) {
+        cli_error("%s", *b ? ev_bundle_last_error(*b) : ev_strerror(st));
+        ev_bundle_free(*b);
+        *b = NULL;
+        int code = cli_exit_for_status(st);
+        return code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int custody_show(int argc, char **argv)
+{
+    static const cli_opt opts[] = { { "--json", NULL, false }, { NULL, NULL, false } };
+    bool json = false;
+    const char *path = NULL;
+    cli_parser p;
+    cli_parser_init(&p, "custody", argc, argv);
+    const char *arg;
+    int k;
+    while ((k = cli_next(&p, opts, &arg)) != -2) {
+        if (k == -3)
+            return CLI_EXIT_USAGE;
+        if (k == -1) {
+            if (path)
+                return cli_usage_error("custody", "custody show takes one bundle");
+            path = arg;
+        } else {
+            json = true;
+        }
+    }
+    if (!path)
+        return cli_usage_error("custody", "usage: evidence custody show [--json] BUNDLE");
+    ev_bundle *b = NULL;
+    int code = open_bundle(&b, path);
+    if (code)
+        return code;
+    char *s = NULL;
+    bool ok = false;
+    int st = ev_bundle_custody_json(&s, &ok, b);
+    if (st != EV_OK) {
+        cli_error("%s", ev_bundle_last_error(b));
+        ev_bundle_free(b);
+        return CLI_EXIT_INPUT;
+    }
+    ev_bundle_free(b);
+    if (json) {
+        cli_write_stdout(s);
+    } else {
+        json_t *o = json_loads(s, 0, NULL);
+        json_t *evs = json_object_get(o, "events");
+        size_t i;
+        json_t *e;
+        json_array_foreach(evs, i, e) {
+            json_t *x = json_object_get(e, "event");
+            const char *prob = json_string_value(json_object_get(e, "problem"));
+            printf("%3lld  %s  %-10s %s (%s)  %s\n",
+                   (long long)json_integer_value(json_object_get(e, "line")),
+                   json_string_value(json_object_get(x, "time")),
+                   json_string_value(json_object_get(x, "action")),
+                   json_string_value(json_object_get(x, "actor")),
+                   json_string_value(json_object_get(x, "organisation")),
+                   prob ? prob : "link ok");
+            const char *note = json_string_value(json_object_get(x, "note"));
+            if (note)
+                printf("     note: %s\n", note);
+        }
+        printf("chain: %s\n", ok ? "intact" : "BROKEN");
+        json_decref(o);
+    }
+    ev_free(s);
+    return ok ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+}
+
+static int custody_add(int argc, char **argv)
+{
+    static const cli_opt opts[] = { { "--action", NULL, true }, { "--actor", NULL, true },
+                                    { "--org", NULL, true },    { "--note", NULL, true },
+                                    { NULL, NULL, false } };
+    ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, NULL, NULL, NULL, NULL };
+    const char *path = NULL;
+    cli_parser p;
+    cli_parser_init(&p, "custody", argc, argv);
+    const char *arg;
+    int k;
+    while ((k = cli_next(&p, opts, &arg)) != -2) {
+        if (k == -3)
+            return CLI_EXIT_USAGE;
+        if (k == -1) {
+            if (path)
+                return cli_usage_error("custody", "custody add takes one bundle");
+            path = arg;
+            continue;
+        }
+        if (k == 0) e.action = arg;
+        else if (k == 1) e.actor = arg;
+        else if (k == 2) e.organisation = arg;
+        else e.note = arg;
+    }
+    static const char *const actions[] = { "received", "verified", "transcoded", "exported",
+                                           "note", NULL };
+    if (!path || !e.action || !e.actor || !e.organisation)
+        return cli_usage_error("custody", "usage: evidence custody add BUNDLE --action ACTION "
+                               "--actor NAME --org NAME [--note TEXT]");
+    bool known = false;
+    for (int i = 0; actions[i]; i++)
+        known = known || strcmp(actions[i], e.action) == 0;
+    if (!known)
+        return cli_usage_error("custody", "--action must be received, verified, transcoded, "
+                               "exported or note, not '%s'", e.action);
+    ev_bundle *b = NULL;
+    int code = open_bundle(&b, path);
+    if (code)
+        return code;
+    int st = ev_bundle_amend(b, &e, NULL, 0);
+    if (st != EV_OK) {
+        cli_error("%s", ev_bundle_last_error(b));
+        cli_error("'%s' was not changed", path);
+        ev_bundle_free(b);
+        return st == EV_EFORMAT ? CLI_EXIT_FAILED : cli_exit_for_status(st);
+    }
+    printf("added a '%s' event to %s\n", e.action, path);
+    ev_bundle_free(b);
+    return CLI_EXIT_OK;
+}
+
+int cmd_custody(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error("custody", "usage: evidence custody add|show ...");
+    if (strcmp(argv[1], "show") == 0)
+        return custody_show(argc - 1, argv + 1);
+    if (strcmp(argv[1], "add") == 0)
+        return custody_add(argc - 1, argv + 1);
+    return cli_usage_error("custody", "unknown custody command '%s' (add or show)", argv[1]);
+}

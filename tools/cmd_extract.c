@@ -1,0 +1,83 @@
+/* evidence extract: write the bag into DEST, checking every byte. */
+#include "cli.h"
+
+#include <string.h>
+
+int cmd_extract(int argc, char **argv)
+{
+    static const cli_opt opts[] = { { "--json", NULL, false }, { NULL, NULL, false } };
+    bool json = false;
+    const char *pos[3] = { NULL, NULL, NULL };
+    int npos = 0;
+    cli_parser p;
+    cli_parser_init(&p, "extract", argc, argv);
+    const char *arg;
+    int k;
+    while ((k = cli_next(&p, opts, &arg)) != -2) {
+        if (k == -3)
+            return CLI_EXIT_USAGE;
+        if (k == -1) {
+            if (npos >= 2)
+                return cli_usage_error("extract", "too many arguments: extract BUNDLE DEST");
+            pos[npos++] = arg;
+        } else {
+            json = true;
+        }
+    }
+    if (npos != 2)
+        return cli_usage_error("extract", "usage: evidence extract [--json] BUNDLE DEST");
+    ev_bundle_options bo;
+    ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
+    bo.progress_cb = cli_progress;
+    ev_bundle *b = NULL;
+    int st = ev_bundle_new(&b, &bo);
+    if (st == EV_OK)
+        st = ev_bundle_open(b, pos[0]);
+    if (st != EV_OK) {
+        cli_error("%s", b ? ev_bundle_last_error(b) : ev_strerror(st));
+        ev_bundle_free(b);
+        int code = cli_exit_for_status(st);
+        return code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
+    }
+    ev_report *r = NULL;
+    st = ev_bundle_extract(&r, b, pos[1]);
+    if (st != EV_OK) {
+        cli_error("%s", ev_bundle_last_error(b));
+        ev_bundle_free(b);
+        return cli_interrupted ? CLI_EXIT_INTERRUPTED : cli_exit_for_status(st);
+    }
+    int code = CLI_EXIT_OK;
+    ev_verdict v = ev_report_verdict(r);
+    if (v == EV_VERDICT_INVALID)
+        code = CLI_EXIT_FAILED;
+    else if (v == EV_VERDICT_UNREADABLE)
+        code = CLI_EXIT_INPUT;
+    if (json) {
+        char *s = NULL;
+        if (ev_report_json(&s, r) == EV_OK) {
+            cli_write_stdout(s);
+            ev_free(s);
+        }
+    } else {
+        size_t written = 0;
+        for (size_t i = 0; i < ev_report_file_count(r); i++) {
+            const ev_file_result *f = ev_report_file(r, i);
+            if (f->status == EV_FILE_OK)
+                written++;
+            else if (f->status == EV_FILE_MODIFIED || f->status == EV_FILE_ERROR)
+                cli_error("'%s' failed its check and was not extracted", f->path);
+        }
+        for (size_t i = 0; i < ev_report_problem_count(r); i++) {
+            const ev_problem *pr = ev_report_problem(r, i);
+            if (pr->severity != EV_SEVERITY_INFO)
+                fprintf(stderr, "evidence: %s: [%s] %s\n",
+                        pr->severity == EV_SEVERITY_ERROR ? "error" : "warning", pr->code,
+                        pr->message);
+        }
+        printf("extracted %zu file(s) into %s: %s\n", written, pos[1],
+               code == CLI_EXIT_OK ? "all checked" : "SOME FILES FAILED (see above)");
+    }
+    ev_report_free(r);
+    ev_bundle_free(b);
+    return code;
+}

@@ -1,0 +1,154 @@
+/* evidence pack: package files and folders into a bundle. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_algs(const char *s, uint32_t *out)
+{
+    *out = 0;
+    char *dup = strdup(s);
+    if (!dup)
+        return -1;
+    char *save = NULL;
+    for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (strcmp(t, "sha256") == 0)
+            *out |= EV_ALG_SHA256;
+        else if (strcmp(t, "sha512") == 0)
+            *out |= EV_ALG_SHA512;
+        else {
+            free(dup);
+            return -1;
+        }
+    }
+    free(dup);
+    return *out ? 0 : -1;
+}
+
+int cmd_pack(int argc, char **argv)
+{
+    static const cli_opt opts[] = {
+        { "--output", "-o", true },   { "--format", NULL, true },  { "--case", NULL, true },
+        { "--exhibit", NULL, true },  { "--officer", NULL, true }, { "--org", NULL, true },
+        { "--algorithm", NULL, true }, { "--json", NULL, false },  { "--officer-id", NULL, true },
+        { "--operation", NULL, true }, { "--description", NULL, true },
+        { "--content-hash", NULL, true }, { "--no-media", NULL, false },
+        { "--profile", NULL, true },  { "--source-system", NULL, true },
+        { NULL, NULL, false }
+    };
+    ev_writer_options o;
+    ev_writer_options_init(&o, EV_WRITER_OPTIONS_VERSION);
+    const char *out = NULL, *exhibit = NULL;
+    const char **paths = calloc((size_t)argc, sizeof(*paths));
+    const char **profiles = calloc((size_t)argc, sizeof(*profiles));
+    size_t npaths = 0, nprof = 0;
+    bool json = false;
+    int rc = CLI_EXIT_OK;
+    if (!paths || !profiles) {
+        cli_error("out of memory");
+        free(paths);
+        free(profiles);
+        return CLI_EXIT_INTERNAL;
+    }
+    cli_parser p;
+    cli_parser_init(&p, "pack", argc, argv);
+    const char *arg;
+    int k;
+    while ((k = cli_next(&p, opts, &arg)) != -2) {
+        if (k == -3) {
+            rc = CLI_EXIT_USAGE;
+            goto done;
+        }
+        if (k == -1) {
+            paths[npaths++] = arg;
+            continue;
+        }
+        const char *name = opts[k].name;
+        if (!strcmp(name, "--output")) out = arg;
+        else if (!strcmp(name, "--format")) {
+            if (!strcmp(arg, "zip")) o.format = EV_FORMAT_ZIP;
+            else if (!strcmp(arg, "dir")) o.format = EV_FORMAT_DIR;
+            else { rc = cli_usage_error("pack", "--format must be 'zip' or 'dir', not '%s'", arg); goto done; }
+        } else if (!strcmp(name, "--case")) o.case_ref = arg;
+        else if (!strcmp(name, "--exhibit")) exhibit = arg;
+        else if (!strcmp(name, "--officer")) o.officer = arg;
+        else if (!strcmp(name, "--officer-id")) o.officer_id = arg;
+        else if (!strcmp(name, "--org")) o.organisation = arg;
+        else if (!strcmp(name, "--operation")) o.operation = arg;
+        else if (!strcmp(name, "--description")) o.description = arg;
+        else if (!strcmp(name, "--source-system")) o.source_system = arg;
+        else if (!strcmp(name, "--json")) json = true;
+        else if (!strcmp(name, "--no-media")) o.flags |= EV_WRITER_NO_MEDIA;
+        else if (!strcmp(name, "--profile")) profiles[nprof++] = arg;
+        else if (!strcmp(name, "--algorithm")) {
+            if (parse_algs(arg, &o.algorithms) != 0) {
+                rc = cli_usage_error("pack", "--algorithm takes sha256, sha512 or sha256,sha512, not '%s'", arg);
+                goto done;
+            }
+        } else if (!strcmp(name, "--content-hash")) {
+            if (!strcmp(arg, "none")) o.content_hash = EV_CONTENT_HASH_NONE;
+            else if (!strcmp(arg, "packets")) o.content_hash = EV_CONTENT_HASH_PACKETS;
+            else if (!strcmp(arg, "decoded")) o.content_hash = EV_CONTENT_HASH_DECODED;
+            else if (!strcmp(arg, "both")) o.content_hash = EV_CONTENT_HASH_BOTH;
+            else { rc = cli_usage_error("pack", "--content-hash must be none, packets, decoded or both"); goto done; }
+        }
+    }
+    if (!out) {
+        rc = cli_usage_error("pack", "no output given: use -o OUT.zip");
+        goto done;
+    }
+    if (npaths == 0) {
+        rc = cli_usage_error("pack", "nothing to pack: name at least one file or folder");
+        goto done;
+    }
+    o.progress_cb = cli_progress;
+    o.log_cb = cli_log;
+    ev_writer *w = NULL;
+    int st = ev_writer_new(&w, &o);
+    if (st != EV_OK) {
+        cli_error("cannot start packing: %s", ev_strerror(st));
+        rc = cli_exit_for_status(st);
+        goto done;
+    }
+    for (size_t i = 0; i < nprof && st == EV_OK; i++)
+        st = ev_writer_add_profile(w, profiles[i]);
+    for (size_t i = 0; i < npaths && st == EV_OK; i++)
+        st = ev_writer_add(w, paths[i], exhibit);
+    if (st == EV_OK)
+        st = ev_writer_seal(w, out);
+    if (st != EV_OK) {
+        cli_error("%s", ev_writer_last_error(w));
+        if (st == EV_ECANCELED || cli_interrupted)
+            cli_error("interrupted: nothing was written to '%s'", out);
+        else if (st != EV_EEXISTS)
+            cli_error("nothing was written to '%s'", out);
+        rc = cli_interrupted ? CLI_EXIT_INTERRUPTED
+             : (st == EV_ENOTFOUND || st == EV_EFORMAT) ? CLI_EXIT_INPUT
+             : cli_exit_for_status(st);
+        ev_writer_free(w);
+        goto done;
+    }
+    ev_writer_free(w);
+    /* summary from the finished bundle */
+    ev_bundle *b = NULL;
+    if (ev_bundle_new(&b, NULL) == EV_OK && ev_bundle_open(b, out) == EV_OK) {
+        if (json) {
+            char *s = NULL;
+            if (ev_bundle_inspect_json(&s, b) == EV_OK) {
+                cli_write_stdout(s);
+                ev_free(s);
+            }
+        } else {
+            uint64_t bytes = 0;
+            for (size_t i = 0; i < ev_bundle_item_count(b); i++)
+                bytes += ev_bundle_item(b, i)->size;
+            printf("packed %zu item(s), %llu bytes, into %s (bag '%s')\n",
+                   ev_bundle_item_count(b), (unsigned long long)bytes, out, ev_bundle_name(b));
+        }
+    }
+    ev_bundle_free(b);
+done:
+    free(paths);
+    free(profiles);
+    return rc;
+}
