@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <unicase.h>
 #include <uninorm.h>
 
 char *ev_bag__encode_path(const char *path)
@@ -111,6 +112,19 @@ char *ev_bag__nfc(const char *s)
     uint8_t *r = u8_normalize(UNINORM_NFC, (const uint8_t *)s, len, NULL, &outlen);
     if (!r)
         return NULL;
+    char *out = ev__strndup((const char *)r, outlen);
+    free(r);
+    return out;
+}
+
+char *ev_bag__fold_key(const char *s)
+{
+    size_t len = strlen(s), outlen = 0;
+    if (!ev__utf8_valid(s, len))
+        return ev__strdup(s);
+    uint8_t *r = u8_casefold((const uint8_t *)s, len, NULL, UNINORM_NFC, NULL, &outlen);
+    if (!r)
+        return ev__strdup(s);
     char *out = ev__strndup((const char *)r, outlen);
     free(r);
     return out;

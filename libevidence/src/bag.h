@@ -30,6 +30,10 @@ const char *ev_bag__unsafe_reason(const char *path, size_t len);
 /* NFC form of a UTF-8 string (caller frees), or NULL when not UTF-8/ENOMEM. */
 char *ev_bag__nfc(const char *s);
 
+/* Case-folded NFC key for collision checks (caller frees); the input
+ * itself when it is not UTF-8. */
+char *ev_bag__fold_key(const char *s);
+
 /* Normalise an algorithm name per RFC 8493 2.4 ("SHA-256" -> "sha256"). */
 void ev_bag__normalize_alg(char *dst, size_t dstlen, const char *src);
 

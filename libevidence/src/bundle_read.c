@@ -222,7 +222,7 @@ typedef struct vfile {
     bool is_tag, listed;
     ev_digests got;
     int status;                           /* EV_OK or a read failure */
-    char errmsg[EV_ERRMSG_SIZE + 8];
+    char *errmsg;                         /* on failure; freed with the context */
     bool extracted;
     bool mismatch;
 } vfile;
@@ -334,7 +334,7 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
         ev_hash__final(h, &f->got);
     f->status = rc;
     if (rc != EV_OK)
-        snprintf(f->errmsg, sizeof(f->errmsg), "%s", err.msg[0] ? err.msg : ev_strerror(rc));
+        f->errmsg = ev__strdup(err.msg[0] ? err.msg : ev_strerror(rc));
     /* compare now, so that extraction can keep or drop the file */
     f->mismatch = false;
     if (rc == EV_OK) {
@@ -955,7 +955,7 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
         if (f->status != EV_OK) {
             st = EV_FILE_ERROR;
             ev_report__add(r, EV_SEVERITY_ERROR, "unreadable", e->name, "'%s' cannot be read: "
-                           "%s", e->name, f->errmsg);
+                           "%s", e->name, f->errmsg ? f->errmsg : "read error");
         } else {
             for (int sl = 0; sl < EV_HASH_COUNT; sl++) {
                 if (!f->expect[sl] || ev_hash__hex_equal(f->expect[sl], f->got.hex[sl]))
@@ -1092,6 +1092,8 @@ done:
     for (size_t i = 0; i < c.nmf; i++)
         ev_bag__manifest_free(&c.mf[i]);
     free(c.mf);
+    for (size_t i = 0; c.files && i < n; i++)
+        free(c.files[i].errmsg);
     free(c.files);
     free(c.todo);
     free(payload);

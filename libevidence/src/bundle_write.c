@@ -572,6 +572,7 @@ static int add_lazy(ev_writer *w, ev_sink *s, lazy_ctx *c)
 /* Give every item a unique, safe bag path; record why a name changed. */
 static int assign_paths(ev_writer *w)
 {
+    ev_strset keys = { 0 };
     for (size_t i = 0; i < w->n; i++) {
         wr_item *it = &w->items[i];
         snprintf(it->id, sizeof(it->id), "item-%04zu", i + 1);
@@ -591,13 +592,15 @@ static int assign_paths(ev_writer *w)
         }
         /* unique, also ignoring case and Unicode normalization */
         for (int k = 2;; k++) {
+            char *key = ev_bag__fold_key(p);
             bool clash = false;
-            char *key = ev_bag__nfc(p);
-            for (size_t j = 0; j < i && !clash; j++) {
-                char *kj = ev_bag__nfc(w->items[j].bag_path);
-                if (key && kj && strcasecmp(key, kj) == 0)
-                    clash = true;
-                free(kj);
+            if (!key || ev_strset__add(&keys, key, &clash) != EV_OK) {
+                free(key);
+                free(folder);
+                free(rel);
+                free(p);
+                ev_strset__free(&keys);
+                return EV_ENOMEM;
             }
             free(key);
             if (!clash)
@@ -612,11 +615,10 @@ static int assign_paths(ev_writer *w)
             if (!p) {
                 free(folder);
                 free(rel);
+                ev_strset__free(&keys);
                 return EV_ENOMEM;
             }
             changed = true;
-            if (k > 100000)
-                break;
         }
         if (changed && !it->name_note)
             it->name_note = ev__strdup("the original name was unsafe or clashed with another "
@@ -625,6 +627,7 @@ static int assign_paths(ev_writer *w)
         free(folder);
         free(rel);
     }
+    ev_strset__free(&keys);
     return EV_OK;
 }
 

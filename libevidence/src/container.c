@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <unicase.h>
 #include <uninorm.h>
 #include <zip.h>
 
@@ -134,18 +133,6 @@ static int key_cmp(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static char *casefold_nfc(const char *s)
-{
-    size_t len = strlen(s), outlen = 0;
-    if (!ev__utf8_valid(s, len))
-        return ev__strdup(s);
-    uint8_t *r = u8_casefold((const uint8_t *)s, len, NULL, UNINORM_NFC, NULL, &outlen);
-    if (!r)
-        return ev__strdup(s);
-    char *out = ev__strndup((const char *)r, outlen);
-    free(r);
-    return out;
-}
 
 static int check_collisions(ev_store *s, ev_report *r)
 {
@@ -162,7 +149,7 @@ static int check_collisions(ev_store *s, ev_report *r)
                 continue;
             char *key = pass == 0 ? ev__strdup(s->e[i].name)
                         : pass == 1 ? ev_bag__nfc(s->e[i].name)
-                                    : casefold_nfc(s->e[i].name);
+                                    : ev_bag__fold_key(s->e[i].name);
             if (!key)
                 key = ev__strdup(s->e[i].name);
             if (!key) {
@@ -938,18 +925,6 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len)
     return (ssize_t)got;
 }
 
-static void keep_head(file_prod *f, const uint8_t *data, size_t n)
-{
-    ev_filehash_result *res = f->res;
-    if (res->head_len < sizeof(res->head)) {
-        size_t k = sizeof(res->head) - res->head_len;
-        if (k > n)
-            k = n;
-        memcpy(res->head + res->head_len, data, k);
-        res->head_len += k;
-    }
-}
-
 static void *reader_main(void *arg)
 {
     file_prod *f = arg;
@@ -966,8 +941,6 @@ static void *reader_main(void *arg)
         int e = n < 0 ? errno : 0;
         if (n > 0) {
             ev_hash__update(f->h, f->ring[slot], (size_t)n);
-            if (f->produced == 0)
-                keep_head(f, f->ring[slot], (size_t)n);
         }
         pthread_mutex_lock(&f->mu);
         if (n < 0) {
@@ -1050,7 +1023,6 @@ static int file_open(void *ctx, uint64_t *size, ev_errbuf *err)
         f->slen = (size_t)n;
         f->total = (uint64_t)n;
         ev_hash__update(f->h, f->sbuf, f->slen);
-        keep_head(f, f->sbuf, f->slen);
     }
     *size = f->expect;
     return EV_OK;

@@ -121,8 +121,6 @@ int ev_producer__store_entry(ev_producer *out, const ev_store *s, size_t i);
 typedef struct ev_file_result_internal {
     ev_digests digests;
     uint64_t bytes;
-    char head[4096];       /* first bytes, for content-type detection */
-    size_t head_len;
     bool done;
 } ev_filehash_result;
 

@@ -61,6 +61,15 @@ json_t *ev__json_str(const char *s);
 /* true when s is valid UTF-8 */
 bool ev__utf8_valid(const char *s, size_t len);
 
+/* A set of strings (copied). */
+typedef struct ev_strset {
+    char **keys;
+    size_t n, cap;
+} ev_strset;
+int ev_strset__add(ev_strset *set, const char *s, bool *existed);
+bool ev_strset__has(const ev_strset *set, const char *s);
+void ev_strset__free(ev_strset *set);
+
 /* rm -rf without following symlinks. */
 int ev__rm_tree(const char *path);
 

@@ -257,3 +257,72 @@ json_t *ev__json_str(const char *s)
     ev_buf__free(&b);
     return j;
 }
+
+/* ---- string set (open addressing, FNV-1a) -------------------------------- */
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+int ev_strset__add(ev_strset *set, const char *s, bool *existed)
+{
+    if (existed)
+        *existed = false;
+    if ((set->n + 1) * 2 > set->cap) {
+        size_t ncap = set->cap ? set->cap * 2 : 64;
+        char **nk = calloc(ncap, sizeof(*nk));
+        if (!nk)
+            return EV_ENOMEM;
+        for (size_t i = 0; i < set->cap; i++) {
+            if (!set->keys[i])
+                continue;
+            size_t j = (size_t)(fnv1a(set->keys[i]) & (ncap - 1));
+            while (nk[j])
+                j = (j + 1) & (ncap - 1);
+            nk[j] = set->keys[i];
+        }
+        free(set->keys);
+        set->keys = nk;
+        set->cap = ncap;
+    }
+    size_t j = (size_t)(fnv1a(s) & (set->cap - 1));
+    while (set->keys[j]) {
+        if (strcmp(set->keys[j], s) == 0) {
+            if (existed)
+                *existed = true;
+            return EV_OK;
+        }
+        j = (j + 1) & (set->cap - 1);
+    }
+    if (!(set->keys[j] = ev__strdup(s)))
+        return EV_ENOMEM;
+    set->n++;
+    return EV_OK;
+}
+
+bool ev_strset__has(const ev_strset *set, const char *s)
+{
+    if (!set->cap)
+        return false;
+    size_t j = (size_t)(fnv1a(s) & (set->cap - 1));
+    while (set->keys[j]) {
+        if (strcmp(set->keys[j], s) == 0)
+            return true;
+        j = (j + 1) & (set->cap - 1);
+    }
+    return false;
+}
+
+void ev_strset__free(ev_strset *set)
+{
+    for (size_t i = 0; i < set->cap; i++)
+        free(set->keys[i]);
+    free(set->keys);
+    memset(set, 0, sizeof(*set));
+}
