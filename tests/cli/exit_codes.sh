@@ -1,7 +1,7 @@
 #!/bin/bash
 # Every documented exit code of the bundle commands (docs/cli/exit-codes.md).
 set -uo pipefail
-T=$(mktemp -d "${EV_TEST_TMP:-/tmp}/ec.XXXXXX"); trap 'rm -rf "$T"' EXIT
+mkdir -p "${EV_TEST_TMP:-/tmp}"; T=$(mktemp -d "${EV_TEST_TMP:-/tmp}/ec.XXXXXX"); trap 'rm -rf "$T"' EXIT
 E=$EVIDENCE
 fails=0
 expect() { local want=$1; shift; "$@" >"$T/out" 2>"$T/err"; local got=$?

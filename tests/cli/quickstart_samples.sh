@@ -1,7 +1,7 @@
 #!/bin/bash
 # The quick start's main job on samples/: pack, verify, inspect, extract.
 set -euo pipefail
-T=$(mktemp -d "${EV_TEST_TMP:-/tmp}/qs.XXXXXX"); mkdir -p "$T"; trap 'rm -rf "$T"' EXIT
+mkdir -p "${EV_TEST_TMP:-/tmp}"; T=$(mktemp -d "${EV_TEST_TMP:-/tmp}/qs.XXXXXX"); trap 'rm -rf "$T"' EXIT
 E=$EVIDENCE
 "$E" pack -o "$T/CASE.zip" --case "SAMPLE/1" --exhibit "QS/1" --officer "Quick Start" \
   --org "Example Constabulary" "$EV_SOURCE_DIR/samples/media" > "$T/pack.out"
