@@ -21,6 +21,7 @@
 #include "container.h"
 #include "hash.h"
 #include "internal.h"
+#include "media.h"
 #include "record.h"
 
 #define TAG_MAX ((size_t)512 << 20)
@@ -445,6 +446,107 @@ static long ni_find(const name_idx *v, size_t n, const char *name)
 static const char *manifest_slot_name(int slot)
 {
     return slot >= 0 ? ev_hash__slot_name(slot) : "unknown";
+}
+
+/* verify --deep: recompute the media content hashes of every item that has
+ * them and name the streams and frames that differ. */
+static int deep_check(vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_report *r = c->r;
+    json_t *items = json_object_get(b->record, "items");
+    json_t *out = json_array();
+    size_t k;
+    json_t *it;
+    ev_store_cursor *cur = NULL;
+    ev_errbuf err;
+    if (!out || ev_store__cursor_new(&cur, b->store, &err) != EV_OK) {
+        json_decref(out);
+        return ev_report__add(r, EV_SEVERITY_ERROR, "deep-unavailable", NULL,
+                              "content hashes could not be checked: %s", err.msg);
+    }
+    json_array_foreach(items, k, it) {
+        json_t *ch = json_object_get(it, "content_hashes");
+        const char *path = jstr(it, "path");
+        if (!json_is_array(ch) || !json_array_size(ch) || !path)
+            continue;
+        long e = ev_store__find(b->store, path);
+        if (e < 0)
+            continue; /* already reported as missing */
+        /* meta files listed by the item */
+        json_t *metas = json_object_get(it, "meta");
+        size_t nm = json_array_size(metas);
+        ev_media__file *mf = ev__calloc(nm, sizeof(*mf));
+        size_t got = 0;
+        for (size_t q = 0; mf && q < nm; q++) {
+            const char *mp = json_string_value(json_array_get(metas, q));
+            long mi = mp ? ev_store__find(b->store, mp) : -1;
+            char *buf = NULL;
+            size_t len = 0;
+            if (mi < 0 || ev_store__read_all(&buf, &len, b->store, (size_t)mi, TAG_MAX, &err))
+                continue;
+            const char *slash = strrchr(mp, '/');
+            mf[got].name = ev__strdup(slash ? slash + 1 : mp);
+            mf[got].data = (uint8_t *)buf;
+            mf[got].len = len;
+            got++;
+        }
+        ev_entry_reader *er = NULL;
+        json_t *findings = NULL;
+        int rc = ev_store__entry_open(&er, cur, (size_t)e, &err);
+        if (rc == EV_OK) {
+            ev_io io;
+            ev_store__entry_io(&io, er);
+            rc = ev_media__deep_verify(&findings, it, &io, mf, got, &err);
+        }
+        ev_store__entry_close(er);
+        ev_media__files_free(mf, got);
+        if (rc != EV_OK) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "content-check-error", path,
+                           "content hashes of '%s' could not be recomputed: %s", path, err.msg);
+            continue;
+        }
+        size_t q;
+        json_t *f;
+        json_array_foreach(findings, q, f) {
+            const char *st = jstr(f, "status");
+            if (!st || strcmp(st, "ok") == 0)
+                continue;
+            ev_buf frames = { 0 };
+            json_t *fr = json_object_get(f, "frames");
+            size_t z;
+            json_t *v;
+            json_array_foreach(fr, z, v) {
+                if (z == 20) {
+                    ev_buf__printf(&frames, ", ... (%zu in all)", json_array_size(fr));
+                    break;
+                }
+                ev_buf__printf(&frames, "%s%lld", z ? ", " : "", (long long)json_integer_value(v));
+            }
+            const char *msg = jstr(f, "message");
+            if (strcmp(st, "mismatch") == 0)
+                ev_report__add(r, EV_SEVERITY_ERROR, "content-mismatch", path,
+                               "'%s' stream %lld: %s content hash differs%s%s%s%s", path,
+                               (long long)json_integer_value(json_object_get(f, "stream")),
+                               jstr(f, "kind") ? jstr(f, "kind") : "?",
+                               frames.len ? "; frames " : "", frames.len ? frames.data : "",
+                               msg ? ": " : "", msg ? msg : "");
+            else
+                ev_report__add(r, EV_SEVERITY_WARNING, "content-check-error", path,
+                               "'%s' stream %lld: %s", path,
+                               (long long)json_integer_value(json_object_get(f, "stream")),
+                               msg ? msg : "could not be checked");
+            ev_buf__free(&frames);
+        }
+        json_array_append_new(out, json_pack("{s:s, s:o, s:o}", "item", jstr(it, "id") ? jstr(it, "id") : "",
+                                             "path", ev__json_str(path), "findings",
+                                             findings ? findings : json_array()));
+    }
+    ev_store__cursor_free(cur);
+    if (!r->extra)
+        r->extra = json_object();
+    json_object_set_new(r->extra, "deep", out);
+    return EV_OK;
 }
 
 /* Does another source vouch for a tag file's current bytes? Used to blame a
@@ -1068,6 +1170,8 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
             ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
                            "evidence.json is not a valid JSON object (or has duplicate keys)");
         else if ((rc = check_record(&c, payload, npayload)) != EV_OK)
+            goto done;
+        else if ((flags & EV_VERIFY_DEEP) && (rc = deep_check(&c)) != EV_OK)
             goto done;
     }
 

@@ -21,6 +21,7 @@
 #include "container.h"
 #include "hash.h"
 #include "internal.h"
+#include "media.h"
 #include "record.h"
 
 typedef struct wr_item {
@@ -34,6 +35,9 @@ typedef struct wr_item {
     char mime[128];
     ev_filehash_result res;
     char id[32];
+    json_t *media, *capture, *content;   /* media analysis, or NULL */
+    ev_media__file *meta;                /* meta/<id>/... files */
+    size_t nmeta;
 } wr_item;
 
 typedef struct tag_digest {
@@ -119,6 +123,10 @@ void ev_writer_free(ev_writer *w)
         free(w->items[i].exhibit);
         free(w->items[i].bag_path);
         free(w->items[i].name_note);
+        json_decref(w->items[i].media);
+        json_decref(w->items[i].capture);
+        json_decref(w->items[i].content);
+        ev_media__files_free(w->items[i].meta, w->items[i].nmeta);
     }
     free(w->items);
     for (size_t i = 0; i < w->ntags; i++)
@@ -466,6 +474,21 @@ static json_t *item_json(const ev_writer *w, const wr_item *it)
     char t[64];
     ev__time_rfc3339_ns(t, sizeof(t), (int64_t)it->mtime.tv_sec, it->mtime.tv_nsec);
     json_object_set_new(o, "times", json_pack("{s:s}", "modified", t));
+    if (it->media)
+        json_object_set(o, "media", it->media);
+    if (it->capture)
+        json_object_set(o, "capture", it->capture);
+    if (it->content)
+        json_object_set(o, "content_hashes", it->content);
+    if (it->nmeta) {
+        json_t *m = json_array();
+        for (size_t k = 0; k < it->nmeta; k++) {
+            char *p = ev__asprintf("meta/%s/%s", it->id, it->meta[k].name);
+            json_array_append_new(m, ev__json_str(p));
+            free(p);
+        }
+        json_object_set_new(o, "meta", m);
+    }
     return o;
 }
 
@@ -653,6 +676,37 @@ static void detect_mime(magic_t mg, wr_item *it)
         snprintf(it->mime, sizeof(it->mime), "%s", m);
 }
 
+/* Media analysis for items whose content type can be media. Never fails
+ * because of bad media: the analyser records media.error instead. */
+static bool wants_media(const char *m)
+{
+    return strncmp(m, "image/", 6) == 0 || strncmp(m, "video/", 6) == 0 ||
+           strncmp(m, "audio/", 6) == 0 || strcmp(m, "application/octet-stream") == 0 ||
+           strcmp(m, "application/ogg") == 0 || strstr(m, "matroska") || strstr(m, "mp4") ||
+           strstr(m, "mpeg") || strstr(m, "riff");
+}
+
+static int analyze_item(ev_writer *w, wr_item *it)
+{
+    int fd = open(it->src, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ev_err__set(&w->err, ev_err__from_errno(errno),
+                           "'%s' vanished while it was being packed: %s", it->src,
+                           strerror(errno));
+    ev_io io;
+    uint64_t state[8];
+    int rc = ev_media__io_from_fd(&io, fd, it->size, state);
+    ev_errbuf e;
+    e.msg[0] = '\0';
+    if (rc == EV_OK)
+        rc = ev_media__analyze(&it->media, &it->capture, &it->content, &it->meta, &it->nmeta,
+                               &io, it->rel, w->o.content_hash, &e);
+    close(fd);
+    if (rc != EV_OK)
+        return ev_err__set(&w->err, rc, "media analysis of '%s' failed: %s", it->src, e.msg);
+    return EV_OK;
+}
+
 static bool is_text_mime(const char *m)
 {
     return strncmp(m, "text/", 5) == 0 || strcmp(m, "application/json") == 0 ||
@@ -728,6 +782,20 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         detect_mime(mg, &w->items[i]);
         total += w->items[i].size;
     }
+    if (!(w->o.flags & EV_WRITER_NO_MEDIA)) {
+        ev_progress_state ap;
+        ev_progress__init(&ap, w->o.progress_cb, w->o.progress_payload, "analysing media", 0, w->n);
+        for (size_t i = 0; i < w->n; i++) {
+            if (!wants_media(w->items[i].mime))
+                continue;
+            if ((rc = analyze_item(w, &w->items[i])) != EV_OK)
+                goto done;
+            if (ev_progress__add(&ap, 0, 1, w->items[i].src, false) != EV_OK) {
+                rc = ev_err__set(&w->err, EV_ECANCELED, "canceled by callback");
+                goto done;
+            }
+        }
+    }
     ev_progress__init(&w->progress, w->o.progress_cb, w->o.progress_payload, "packing", total,
                       w->n);
 
@@ -797,6 +865,21 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
                               (int64_t)it->mtime.tv_sec, &w->err);
         if (rc != EV_OK)
             goto done;
+    }
+    /* per-item extras from the media analysis */
+    for (size_t i = 0; i < w->n; i++) {
+        wr_item *it = &w->items[i];
+        for (size_t k = 0; k < it->nmeta; k++) {
+            char *p = ev__asprintf("meta/%s/%s", it->id, it->meta[k].name);
+            if (!p) {
+                rc = EV_ENOMEM;
+                goto done;
+            }
+            rc = add_tag_buffer(w, sink, p, (const char *)it->meta[k].data, it->meta[k].len);
+            free(p);
+            if (rc)
+                goto done;
+        }
     }
     /* lazy tag files, computed after the payload has been written */
     lazy = calloc(2 * EV_HASH_COUNT + 4, sizeof(*lazy));
