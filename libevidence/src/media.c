@@ -452,6 +452,8 @@ int ev_media__src_open(ev_media__src *s, const ev_io *io, const char *name_hint,
     /* Seeking on I/O errors and external references stay off (defaults),
      * said explicitly for the formats that have the options. */
     av_dict_set(&opts, "enable_drefs", "0", 0);
+    /* as ffmpeg/ffprobe do: find every program of an MPEG-TS */
+    av_dict_set(&opts, "scan_all_pmts", "1", 0);
     int ret = avformat_open_input(&s->fmt, url, NULL, &opts);
     av_dict_free(&opts);
     if (ret < 0) {

@@ -594,13 +594,429 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Frame lists: parse and compare (verify --deep)                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct lentry {
+    int64_t pts; /* AV_NOPTS_VALUE when unknown */
+    int64_t dur;
+    uint64_t size;
+    char sha[65]; /* "" when the frame could not be hashed */
+} lentry;
+
+typedef struct plist {
+    lentry *v;
+    size_t n;
+    size_t cap;
+    bool malformed;
+} plist;
+
+static bool parse_i64(const char *t, size_t len, int64_t *out)
+{
+    if (len == 1 && t[0] == '-') {
+        *out = AV_NOPTS_VALUE;
+        return true;
+    }
+    if (len == 0 || len > 20)
+        return false;
+    char buf[24];
+    memcpy(buf, t, len);
+    buf[len] = '\0';
+    char *end;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (errno || *end || end == buf)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Parse a list made by this module. Lines that do not fit stop the parse
+ * (p->malformed); what was read before stays usable. */
+static int list_parse(plist *p, const uint8_t *text, size_t len, bool packets, uint64_t max)
+{
+    memset(p, 0, sizeof(*p));
+    size_t pos = 0;
+    const size_t want = packets ? 7 : 5;
+    while (pos < len) {
+        size_t end = pos;
+        while (end < len && text[end] != '\n')
+            end++;
+        const char *line = (const char *)text + pos;
+        size_t ll = end - pos;
+        pos = end + 1;
+        if (ll == 0 || line[0] == '#')
+            continue;
+        const char *tok[8];
+        size_t tl[8], nt = 0;
+        size_t i = 0;
+        while (i < ll && nt < 8) {
+            while (i < ll && line[i] == ' ')
+                i++;
+            if (i >= ll)
+                break;
+            tok[nt] = line + i;
+            while (i < ll && line[i] != ' ')
+                i++;
+            tl[nt] = (size_t)(line + i - tok[nt]);
+            nt++;
+        }
+        int64_t idx, pts, dur, size;
+        if (nt != want || !parse_i64(tok[0], tl[0], &idx) || idx < 0 || (uint64_t)idx != p->n) {
+            p->malformed = true;
+            break;
+        }
+        const char *tp = packets ? tok[2] : tok[1];
+        size_t lp = packets ? tl[2] : tl[1];
+        if (!parse_i64(tp, lp, &pts) || !parse_i64(tok[packets ? 3 : 2], tl[packets ? 3 : 2], &dur) ||
+            !parse_i64(tok[packets ? 4 : 3], tl[packets ? 4 : 3], &size) || size < 0) {
+            p->malformed = true;
+            break;
+        }
+        const char *h = tok[want - 1];
+        size_t hl = tl[want - 1];
+        if (!(hl == 64 || (hl == 1 && h[0] == '-'))) {
+            p->malformed = true;
+            break;
+        }
+        if (p->n >= max) {
+            p->malformed = true;
+            break;
+        }
+        if (p->n == p->cap) {
+            size_t nc = p->cap ? p->cap * 2 : 256;
+            lentry *nv = ev__reallocarray(p->v, nc, sizeof(*nv));
+            if (!nv)
+                return EV_ENOMEM;
+            p->v = nv;
+            p->cap = nc;
+        }
+        lentry *e = &p->v[p->n++];
+        e->pts = pts;
+        e->dur = dur;
+        e->size = (uint64_t)size;
+        if (hl == 64)
+            memcpy(e->sha, h, 64);
+        e->sha[hl == 64 ? 64 : 0] = '\0';
+    }
+    return EV_OK;
+}
+
+static bool same_entry(const lentry *a, const lentry *b)
+{
+    return a->size == b->size && a->sha[0] && strcmp(a->sha, b->sha) == 0;
+}
+
+static const ev_media__file *find_meta(const ev_media__file *meta, size_t n, const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (meta[i].name && strcmp(meta[i].name, name) == 0)
+            return &meta[i];
+    return NULL;
+}
+
+static AVRational parse_tb(const char *s)
+{
+    AVRational r = { 0, 1 };
+    int num, den;
+    if (s && sscanf(s, "%d/%d", &num, &den) == 2 && num > 0 && den > 0) {
+        r.num = num;
+        r.den = den;
+    }
+    return r;
+}
+
+typedef struct span {
+    double t0, t1;
+} span;
+
+static int cmp_span(const void *x, const void *y)
+{
+    const span *a = x, *b = y;
+    return a->t0 < b->t0 ? -1 : a->t0 > b->t0 ? 1 : 0;
+}
+
+typedef struct rank_ent {
+    int64_t pts;
+    size_t idx;
+} rank_ent;
+
+static int cmp_rank(const void *x, const void *y)
+{
+    const rank_ent *a = x, *b = y;
+    if (a->pts != b->pts)
+        return a->pts < b->pts ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx ? 1 : 0;
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/* Display-order number of every entry (rank of its pts), or NULL when a pts
+ * is unknown (then demux order is used). */
+static size_t *display_ranks(const plist *p)
+{
+    if (p->n == 0)
+        return NULL;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].pts == AV_NOPTS_VALUE)
+            return NULL;
+    rank_ent *r = ev__reallocarray(NULL, p->n, sizeof(*r));
+    size_t *out = ev__reallocarray(NULL, p->n, sizeof(*out));
+    if (!r || !out) {
+        free(r);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        r[i].pts = p->v[i].pts;
+        r[i].idx = i;
+    }
+    qsort(r, p->n, sizeof(*r), cmp_rank);
+    for (size_t i = 0; i < p->n; i++)
+        out[r[i].idx] = i;
+    free(r);
+    return out;
+}
+
+/* Fill frames/time_ranges/message of a mismatch finding from the lists.
+ * Frame numbers are 0-based in display (pts) order; for packet lists the
+ * 0-based demux-order indexes go to "packets" as well. */
+static int diff_lists(json_t *finding, const ev_media__file *old_file, const ev_buf *new_text,
+                      bool packets, AVRational tb, const char *unit)
+{
+    json_t *frames = json_object_get(finding, "frames");
+    json_t *ranges = json_object_get(finding, "time_ranges");
+    char msg[512];
+    if (!old_file) {
+        snprintf(msg, sizeof(msg), "%s hash differs; the recorded %s list is not available, "
+                 "so the changed %ss cannot be named", unit, unit, unit);
+        return ev_media__set_str(finding, "message", msg) ? EV_ENOMEM : EV_OK;
+    }
+    plist a, b;
+    int rc = list_parse(&a, old_file->data, old_file->len, packets, EV_MEDIA_MAX_LIST);
+    if (rc)
+        return rc;
+    rc = list_parse(&b, (const uint8_t *)new_text->data, new_text->len, packets, EV_MEDIA_MAX_LIST);
+    if (rc) {
+        free(a.v);
+        return rc;
+    }
+    rc = EV_ENOMEM;
+    size_t *ra = display_ranks(&a), *rb = display_ranks(&b);
+    int64_t *nums = NULL;
+    span *spans = NULL;
+    json_t *pk = NULL;
+    size_t common = a.n < b.n ? a.n : b.n, maxn = a.n > b.n ? a.n : b.n;
+    uint64_t ndiff = 0;
+    size_t nn = 0, ns = 0;
+    if (maxn) {
+        nums = ev__reallocarray(NULL, maxn, sizeof(*nums));
+        spans = ev__reallocarray(NULL, maxn, sizeof(*spans));
+        if (!nums || !spans)
+            goto done;
+    }
+    if (packets && !(pk = json_array()))
+        goto done;
+    double q = av_q2d(tb);
+    for (size_t i = 0; i < maxn; i++) {
+        if (i < common && same_entry(&a.v[i], &b.v[i]))
+            continue;
+        ndiff++;
+        const plist *src = i < a.n ? &a : &b;
+        const size_t *rk = i < a.n ? ra : rb;
+        nums[nn++] = (int64_t)(rk ? rk[i] : i);
+        if (pk && json_array_size(pk) < MAX_REPORTED_FRAMES &&
+            json_array_append_new(pk, json_integer((json_int_t)i)))
+            goto done;
+        const lentry *e = &src->v[i];
+        if (tb.num && e->pts != AV_NOPTS_VALUE) {
+            int64_t end = e->pts;
+            if (e->dur != AV_NOPTS_VALUE && e->dur > 0 && end <= INT64_MAX - e->dur)
+                end += e->dur;
+            spans[ns].t0 = (double)e->pts * q;
+            spans[ns].t1 = (double)end * q;
+            ns++;
+        }
+    }
+    qsort(nums, nn, sizeof(*nums), cmp_i64);
+    for (size_t i = 0; i < nn && i < MAX_REPORTED_FRAMES; i++)
+        if (json_array_append_new(frames, json_integer((json_int_t)nums[i])))
+            goto done;
+    if (nn > MAX_REPORTED_FRAMES && json_object_set_new(finding, "frames_truncated", json_true()))
+        goto done;
+    /* merge touching or overlapping spans (1 µs slack for rounding) */
+    qsort(spans, ns, sizeof(*spans), cmp_span);
+    for (size_t i = 0; i < ns;) {
+        double t0 = spans[i].t0, t1 = spans[i].t1;
+        size_t j = i + 1;
+        while (j < ns && spans[j].t0 <= t1 + 1e-6) {
+            if (spans[j].t1 > t1)
+                t1 = spans[j].t1;
+            j++;
+        }
+        if (json_array_size(ranges) < MAX_REPORTED_FRAMES) {
+            json_t *r = json_pack("[ff]", ev_media__round_us(t0), ev_media__round_us(t1));
+            if (!r || json_array_append_new(ranges, r))
+                goto done;
+        }
+        i = j;
+    }
+    if (pk) {
+        if (json_object_set(finding, "packets", pk))
+            goto done;
+    }
+    int k = snprintf(msg, sizeof(msg), "%" PRIu64 " of %zu recorded %ss differ", ndiff, a.n, unit);
+    if (a.n != b.n && k > 0 && (size_t)k < sizeof(msg))
+        k += snprintf(msg + k, sizeof(msg) - (size_t)k, "; recorded %zu %ss, found %zu", a.n, unit,
+                      b.n);
+    if ((a.malformed || b.malformed) && k > 0 && (size_t)k < sizeof(msg))
+        snprintf(msg + k, sizeof(msg) - (size_t)k, "; the %s list is malformed after entry %zu",
+                 a.malformed ? "recorded" : "new", a.malformed ? a.n : b.n);
+    if (ndiff == 0 && !a.malformed && !b.malformed)
+        snprintf(msg, sizeof(msg), "%s hash differs but every listed %s matches (the list may "
+                 "be truncated)", unit, unit);
+    if (ev_media__set_str(finding, "message", msg))
+        goto done;
+    rc = EV_OK;
+done:
+    json_decref(pk);
+    free(nums);
+    free(spans);
+    free(ra);
+    free(rb);
+    free(a.v);
+    free(b.v);
+    return rc;
+}
+
+static json_t *new_finding(int stream, const char *kind, const char *status)
+{
+    return json_pack("{s:i, s:s, s:s, s:[], s:[]}", "stream", stream, "kind", kind, "status",
+                     status, "frames", "time_ranges");
+}
+
 int ev_media__deep_verify(json_t **out_findings, const json_t *item, const ev_io *io,
                           const ev_media__file *meta, size_t nmeta, ev_errbuf *err)
 {
-    (void)item;
-    (void)io;
-    (void)meta;
-    (void)nmeta;
-    *out_findings = NULL;
-    return ev_err__set(err, EV_EUNSUPPORTED, "deep verification: not implemented yet");
+    if (out_findings)
+        *out_findings = NULL;
+    if (!out_findings || !item || !io || !io->read)
+        return ev_err__set(err, EV_EINVAL, "deep verification: missing item, io or output");
+    json_t *findings = json_array();
+    if (!findings)
+        return ev_err__set(err, EV_ENOMEM, "deep verification: out of memory");
+    const json_t *ch = json_object_get(item, "content_hashes");
+    bool want_p = false, want_d = false;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(ch, i, e)
+    {
+        if (json_is_string(json_object_get(json_object_get(e, "packets"), "sha256")))
+            want_p = true;
+        if (json_is_string(json_object_get(json_object_get(e, "decoded"), "sha256")))
+            want_d = true;
+    }
+    if (!want_p && !want_d) {
+        *out_findings = findings;
+        return EV_OK;
+    }
+    int rc = EV_ENOMEM;
+    ev_media__limits lim;
+    ev_media__limits_default(&lim, io->size);
+    ev_media__src src = { 0 };
+    ev_media__scan sc = { 0 };
+    char why[EV_MEDIA_WHY] = "";
+    double rb = (double)io->size * lim.read_factor + (double)EV_MEDIA_READ_SLACK;
+    src.read_budget = rb >= 1.8e19 ? UINT64_MAX : (uint64_t)rb;
+    src.deadline = ev_media__now() + lim.time_budget_s;
+    const char *hint = json_string_value(json_object_get(item, "original_name"));
+    if (!hint)
+        hint = json_string_value(json_object_get(item, "path"));
+    int orc = ev_media__src_open(&src, io, hint, &lim, why, sizeof(why));
+    bool opened = orc == EV_OK;
+    if (orc == EV_ENOMEM || orc == EV_EIO || orc == EV_ECANCELED) {
+        rc = orc;
+        goto done;
+    }
+    if (opened) {
+        ev_media__scan_opts so = { want_p, want_d, true, &lim };
+        rc = ev_media__scan_run(&sc, &src, &so);
+        if (rc)
+            goto done;
+        rc = EV_ENOMEM;
+    }
+    json_array_foreach(ch, i, e)
+    {
+        json_int_t stream = json_integer_value(json_object_get(e, "stream"));
+        AVRational tb = parse_tb(json_string_value(json_object_get(e, "time_base")));
+        for (int k = 0; k < 2; k++) {
+            const char *kind = k == 0 ? "packets" : "decoded";
+            const json_t *rec = json_object_get(e, kind);
+            const char *want = json_string_value(json_object_get(rec, "sha256"));
+            if (!want)
+                continue;
+            const ev_media__stream *r =
+                opened && stream >= 0 && (json_int_t)sc.nstreams > stream ? &sc.streams[stream] : NULL;
+            const char *got = NULL;
+            if (r)
+                got = k == 0 ? (r->have_packets ? r->packets_sha256 : NULL)
+                             : (r->have_decoded ? r->decoded_sha256 : NULL);
+            json_t *f = NULL;
+            char msg[EV_MEDIA_WHY + 128];
+            if (!opened) {
+                f = new_finding((int)stream, kind, "error");
+                snprintf(msg, sizeof(msg), "cannot read the media any more: %s", why);
+            } else if (!got) {
+                f = new_finding((int)stream, kind, "error");
+                snprintf(msg, sizeof(msg), "stream %lld: no %s hash could be computed%s%s",
+                         (long long)stream, kind, r && r->first_error[0] ? ": " : "",
+                         r && r->first_error[0] ? r->first_error : "");
+            } else if (ev_hash__hex_equal(want, got)) {
+                f = new_finding((int)stream, kind, "ok");
+                snprintf(msg, sizeof(msg), "%s hash matches (%" PRIu64 " %s)", kind,
+                         k == 0 ? r->packets : r->frames, k == 0 ? "packets" : "frames");
+            } else {
+                f = new_finding((int)stream, kind, "mismatch");
+                msg[0] = '\0';
+            }
+            if (!f || json_array_append_new(findings, f))
+                goto done;
+            if (msg[0]) {
+                if (!sc.complete && opened && sc.stop_reason[0]) {
+                    size_t l = strlen(msg);
+                    snprintf(msg + l, sizeof(msg) - l, " (reading stopped early: %s)",
+                             sc.stop_reason);
+                }
+                if (ev_media__set_str(f, "message", msg))
+                    goto done;
+                continue;
+            }
+            const ev_media__file *old =
+                find_meta(meta, nmeta, json_string_value(json_object_get(rec, "list")));
+            int drc = diff_lists(f, old, k == 0 ? &r->packet_list.text : &r->decoded_list.text,
+                                 k == 0, tb, k == 0 ? "packet" : "frame");
+            if (drc) {
+                rc = drc;
+                goto done;
+            }
+        }
+    }
+    *out_findings = findings;
+    findings = NULL;
+    rc = EV_OK;
+done:
+    if (rc != EV_OK)
+        ev_err__set(err, rc, "deep verification: %s",
+                    rc == EV_ENOMEM ? "out of memory" : rc == EV_EIO ? "read error" : "canceled");
+    json_decref(findings);
+    ev_media__scan_free(&sc);
+    ev_media__src_close(&src);
+    return rc;
 }
