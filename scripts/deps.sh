@@ -8,7 +8,7 @@ PKGS=(
   libzip-dev libjansson-dev libunistring-dev libexif-dev libmagic-dev libssl-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavfilter-dev libswresample-dev
   libcmocka-dev
-  ffmpeg libimage-exiftool-perl openssl zip unzip python3 file
+  ffmpeg libimage-exiftool-perl openssl zip unzip python3 file bc time
 )
 
 missing=()

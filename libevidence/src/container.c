@@ -902,6 +902,9 @@ typedef struct file_prod {
     size_t ring_len[RING_SLOTS];
     uint64_t produced, consumed;
     size_t cur_pos;
+    bool have_slot;
+    unsigned slot;
+    size_t slot_len;
     bool eof, stop;
     int th_errno;
     uint64_t total;          /* bytes read from the file */
@@ -1062,36 +1065,42 @@ static int64_t file_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
             return ev_err__set(err, EV_ECANCELED, "canceled by callback");
         return (int64_t)n;
     }
-    pthread_mutex_lock(&f->mu);
-    while (f->produced == f->consumed && !f->eof)
-        pthread_cond_wait(&f->cv, &f->mu);
-    if (f->th_errno) {
-        int e = f->th_errno;
+    /* The lock is taken only at slot boundaries: within a slot the data is
+     * ours until we release it. */
+    if (!f->have_slot) {
+        pthread_mutex_lock(&f->mu);
+        while (f->produced == f->consumed && !f->eof)
+            pthread_cond_wait(&f->cv, &f->mu);
+        if (f->th_errno) {
+            int e = f->th_errno;
+            pthread_mutex_unlock(&f->mu);
+            return ev_err__set(err, EV_EIO, "'%s': read error: %s", f->path, strerror(e));
+        }
+        if (f->produced == f->consumed) {
+            /* end of file */
+            pthread_mutex_unlock(&f->mu);
+            int rc = f->res->done ? EV_OK : file_finish(f, err);
+            return rc == EV_OK ? 0 : rc;
+        }
+        f->slot = (unsigned)(f->consumed % RING_SLOTS);
+        f->slot_len = f->ring_len[f->slot];
         pthread_mutex_unlock(&f->mu);
-        return ev_err__set(err, EV_EIO, "'%s': read error: %s", f->path, strerror(e));
+        f->have_slot = true;
+        f->cur_pos = 0;
     }
-    if (f->produced == f->consumed) {
-        /* end of file */
-        pthread_mutex_unlock(&f->mu);
-        int rc = f->res->done ? EV_OK : file_finish(f, err);
-        return rc == EV_OK ? 0 : rc;
-    }
-    unsigned slot = (unsigned)(f->consumed % RING_SLOTS);
-    size_t avail = f->ring_len[slot] - f->cur_pos;
-    pthread_mutex_unlock(&f->mu);
+    size_t avail = f->slot_len - f->cur_pos;
     size_t n = avail < len ? avail : len;
-    memcpy(buf, f->ring[slot] + f->cur_pos, n);
+    memcpy(buf, f->ring[f->slot] + f->cur_pos, n);
     f->cur_pos += n;
     f->served += n;
-    if (f->served > f->expect) {
+    if (f->served > f->expect)
         return file_fail_changed(f, err, "it grew");
-    }
-    if (f->cur_pos == f->ring_len[slot]) {
+    if (f->cur_pos == f->slot_len) {
         pthread_mutex_lock(&f->mu);
         f->consumed++;
-        f->cur_pos = 0;
         pthread_cond_broadcast(&f->cv);
         pthread_mutex_unlock(&f->mu);
+        f->have_slot = false;
     }
     if (ev_progress__add(f->progress, n, 0, f->path, false) != EV_OK)
         return ev_err__set(err, EV_ECANCELED, "canceled by callback");
@@ -1197,6 +1206,264 @@ typedef struct zsrc_ctx {
     zip_error_t zerr;
 } zsrc_ctx;
 
+/* The archive itself is written through our own source: big buffered
+ * writes to a hidden temporary file beside the target, renamed into place
+ * with RENAME_NOREPLACE only when libzip commits. */
+#define OUT_BUF (4u << 20)
+
+/* Output is double-buffered: libzip fills one buffer while a writer thread
+ * hands the other to the kernel, so the copy into the page cache overlaps
+ * the CRC and the hashing. */
+typedef struct out_src {
+    char *final_path;
+    char *tmp_path;
+    int fd;
+    uint8_t *buf[2];
+    size_t blen;         /* bytes in buf[cur] */
+    int cur;
+    uint64_t pos;        /* file offset of buf[cur][0] */
+    zip_error_t zerr;
+    /* writer thread */
+    bool th_started, th_stop, pending;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const uint8_t *w_data;
+    size_t w_len;
+    uint64_t w_pos;
+    int w_errno;
+} out_src;
+
+static int write_at(int fd, const uint8_t *d, size_t len, uint64_t pos)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = pwrite(fd, d + off, len - off, (off_t)(pos + off));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno ? errno : EIO;
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+static void *out_writer(void *arg)
+{
+    out_src *o = arg;
+    pthread_mutex_lock(&o->mu);
+    for (;;) {
+        while (!o->pending && !o->th_stop)
+            pthread_cond_wait(&o->cv, &o->mu);
+        if (!o->pending && o->th_stop)
+            break;
+        const uint8_t *d = o->w_data;
+        size_t len = o->w_len;
+        uint64_t pos = o->w_pos;
+        pthread_mutex_unlock(&o->mu);
+        int e = write_at(o->fd, d, len, pos);
+        pthread_mutex_lock(&o->mu);
+        if (e && !o->w_errno)
+            o->w_errno = e;
+        o->pending = false;
+        pthread_cond_broadcast(&o->cv);
+    }
+    pthread_mutex_unlock(&o->mu);
+    return NULL;
+}
+
+/* Wait until the writer thread is idle; report its first error. */
+static int out_sync(out_src *o)
+{
+    if (!o->th_started)
+        return 0;
+    pthread_mutex_lock(&o->mu);
+    while (o->pending)
+        pthread_cond_wait(&o->cv, &o->mu);
+    int e = o->w_errno;
+    pthread_mutex_unlock(&o->mu);
+    if (e) {
+        zip_error_set(&o->zerr, ZIP_ER_WRITE, e);
+        return -1;
+    }
+    return 0;
+}
+
+/* Hand the current buffer to the writer thread (or write it here). */
+static int out_flush(out_src *o, bool wait)
+{
+    if (o->blen) {
+        if (out_sync(o) != 0)
+            return -1;
+        if (o->th_started) {
+            pthread_mutex_lock(&o->mu);
+            o->w_data = o->buf[o->cur];
+            o->w_len = o->blen;
+            o->w_pos = o->pos;
+            o->pending = true;
+            pthread_cond_broadcast(&o->cv);
+            pthread_mutex_unlock(&o->mu);
+            o->cur ^= 1;
+        } else {
+            int e = write_at(o->fd, o->buf[o->cur], o->blen, o->pos);
+            if (e) {
+                zip_error_set(&o->zerr, ZIP_ER_WRITE, e);
+                return -1;
+            }
+        }
+        o->pos += o->blen;
+        o->blen = 0;
+    }
+    return wait ? out_sync(o) : 0;
+}
+
+static void out_stop(out_src *o)
+{
+    if (!o->th_started)
+        return;
+    pthread_mutex_lock(&o->mu);
+    o->th_stop = true;
+    pthread_cond_broadcast(&o->cv);
+    pthread_mutex_unlock(&o->mu);
+    pthread_join(o->th, NULL);
+    pthread_mutex_destroy(&o->mu);
+    pthread_cond_destroy(&o->cv);
+    o->th_started = false;
+}
+
+static zip_int64_t out_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+    out_src *o = ud;
+    switch (cmd) {
+    case ZIP_SOURCE_SUPPORTS:
+        return ZIP_SOURCE_SUPPORTS_WRITABLE;
+    case ZIP_SOURCE_STAT:
+        /* the archive does not exist yet: libzip starts a new one */
+        zip_error_set(&o->zerr, ZIP_ER_READ, ENOENT);
+        return -1;
+    case ZIP_SOURCE_BEGIN_WRITE: {
+        const char *slash = strrchr(o->final_path, '/');
+        size_t dl = slash ? (size_t)(slash - o->final_path + 1) : 0;
+        free(o->tmp_path);
+        o->tmp_path = ev__asprintf("%.*s.%s.partial-XXXXXX", (int)dl, o->final_path,
+                                   o->final_path + dl);
+        if (!o->tmp_path) {
+            zip_error_set(&o->zerr, ZIP_ER_MEMORY, 0);
+            return -1;
+        }
+        o->fd = mkostemp(o->tmp_path, O_CLOEXEC);
+        if (o->fd < 0) {
+            zip_error_set(&o->zerr, ZIP_ER_TMPOPEN, errno);
+            return -1;
+        }
+        fchmod(o->fd, 0644);
+        o->buf[0] = malloc(OUT_BUF);
+        o->buf[1] = malloc(OUT_BUF);
+        if (!o->buf[0] || !o->buf[1]) {
+            zip_error_set(&o->zerr, ZIP_ER_MEMORY, 0);
+            return -1;
+        }
+        o->blen = 0;
+        o->pos = 0;
+        o->cur = 0;
+        o->w_errno = 0;
+        pthread_mutex_init(&o->mu, NULL);
+        pthread_cond_init(&o->cv, NULL);
+        o->th_stop = false;
+        o->pending = false;
+        if (pthread_create(&o->th, NULL, out_writer, o) == 0) {
+            o->th_started = true;
+        } else {
+            pthread_mutex_destroy(&o->mu);
+            pthread_cond_destroy(&o->cv);
+        }
+        return 0;
+    }
+    case ZIP_SOURCE_WRITE: {
+        const uint8_t *d = data;
+        zip_uint64_t left = len;
+        while (left) {
+            size_t n = OUT_BUF - o->blen < left ? OUT_BUF - o->blen : (size_t)left;
+            memcpy(o->buf[o->cur] + o->blen, d, n);
+            o->blen += n;
+            d += n;
+            left -= n;
+            if (o->blen == OUT_BUF && out_flush(o, false) != 0)
+                return -1;
+        }
+        return (zip_int64_t)len;
+    }
+    case ZIP_SOURCE_TELL_WRITE:
+        return (zip_int64_t)(o->pos + o->blen);
+    case ZIP_SOURCE_SEEK_WRITE: {
+        zip_source_args_seek_t *a = ZIP_SOURCE_GET_ARGS(zip_source_args_seek_t, data, len,
+                                                        &o->zerr);
+        if (!a || out_flush(o, true) != 0)
+            return -1;
+        int64_t base = a->whence == SEEK_SET ? 0 : a->whence == SEEK_CUR ? (int64_t)o->pos
+                                                                         : (int64_t)lseek(o->fd, 0, SEEK_END);
+        int64_t np = base + a->offset;
+        if (np < 0) {
+            zip_error_set(&o->zerr, ZIP_ER_INVAL, 0);
+            return -1;
+        }
+        o->pos = (uint64_t)np;
+        return 0;
+    }
+    case ZIP_SOURCE_COMMIT_WRITE:
+        if (out_flush(o, true) != 0)
+            return -1;
+        out_stop(o);
+        if (close(o->fd) != 0) {
+            o->fd = -1;
+            zip_error_set(&o->zerr, ZIP_ER_WRITE, errno);
+            return -1;
+        }
+        o->fd = -1;
+        if (renameat2(AT_FDCWD, o->tmp_path, AT_FDCWD, o->final_path, RENAME_NOREPLACE) != 0) {
+            zip_error_set(&o->zerr, ZIP_ER_RENAME, errno);
+            return -1;
+        }
+        free(o->tmp_path);
+        o->tmp_path = NULL;
+        return 0;
+    case ZIP_SOURCE_ROLLBACK_WRITE:
+        out_stop(o);
+        if (o->fd >= 0)
+            close(o->fd);
+        o->fd = -1;
+        if (o->tmp_path)
+            unlink(o->tmp_path);
+        free(o->tmp_path);
+        o->tmp_path = NULL;
+        return 0;
+    case ZIP_SOURCE_REMOVE:
+        return 0;
+    case ZIP_SOURCE_OPEN:
+    case ZIP_SOURCE_CLOSE:
+        return 0;
+    case ZIP_SOURCE_ERROR:
+        return zip_error_to_data(&o->zerr, data, len);
+    case ZIP_SOURCE_FREE:
+        out_stop(o);
+        if (o->fd >= 0)
+            close(o->fd);
+        if (o->tmp_path)
+            unlink(o->tmp_path);
+        free(o->tmp_path);
+        free(o->final_path);
+        free(o->buf[0]);
+        free(o->buf[1]);
+        zip_error_fini(&o->zerr);
+        free(o);
+        return 0;
+    default:
+        zip_error_set(&o->zerr, ZIP_ER_OPNOTSUPP, 0);
+        return -1;
+    }
+}
+
 struct ev_sink {
     ev_bundle_format fmt;
     char *final_path;
@@ -1257,16 +1524,37 @@ int ev_sink__open(ev_sink **out, const char *final_path, ev_bundle_format fmt,
         return EV_ENOMEM;
     }
     if (fmt == EV_FORMAT_ZIP) {
-        int zerr = 0;
-        s->za = zip_open(final_path, ZIP_CREATE | ZIP_EXCL, &zerr);
+        out_src *o = calloc(1, sizeof(*o));
+        zip_source_t *src = NULL;
+        zip_error_t ze;
+        zip_error_init(&ze);
+        if (o) {
+            o->fd = -1;
+            zip_error_init(&o->zerr);
+            o->final_path = ev__strdup(final_path);
+            if (o->final_path)
+                src = zip_source_function_create(out_cb, o, &ze);
+        }
+        if (!src) {
+            if (o) {
+                free(o->final_path);
+                free(o);
+            }
+            free(parent);
+            ev_sink__free(s);
+            return EV_ENOMEM;
+        }
+        s->za = zip_open_from_source(src, ZIP_CREATE | ZIP_TRUNCATE, &ze);
         if (!s->za) {
-            char tmp[128];
             int rc = ev_err__set(err, EV_EIO, "cannot create '%s': %s", final_path,
-                                 zip_err_text(zerr, tmp, sizeof(tmp)));
+                                 zip_error_strerror(&ze));
+            zip_source_free(src);
+            zip_error_fini(&ze);
             free(parent);
             ev_sink__free(s);
             return rc;
         }
+        zip_error_fini(&ze);
     } else {
         const char *base = strrchr(final_path, '/');
         base = base ? base + 1 : final_path;
