@@ -276,10 +276,20 @@ typedef enum ev_verdict {
     EV_VERDICT_UNREADABLE = 3  /**< could not be checked (input error) */
 } ev_verdict;
 
+/**
+ * Overall verdict of a report.
+ * @param r  Report; NULL gives EV_VERDICT_UNREADABLE.
+ * @return EV_VERDICT_VALID, EV_VERDICT_INVALID or EV_VERDICT_UNREADABLE.
+ */
 EV_EXTERN ev_verdict ev_report_verdict(const ev_report *r);
+
+/** Number of problems in the report (errors, warnings and notes). */
 EV_EXTERN size_t ev_report_problem_count(const ev_report *r);
+
 /** Problem i, or NULL when out of range. Borrowed from r. */
 EV_EXTERN const ev_problem *ev_report_problem(const ev_report *r, size_t i);
+
+/** Number of per-file results in the report. */
 EV_EXTERN size_t ev_report_file_count(const ev_report *r);
 /** File result i, or NULL when out of range. Borrowed from r. */
 EV_EXTERN const ev_file_result *ev_report_file(const ev_report *r, size_t i);
