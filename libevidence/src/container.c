@@ -78,6 +78,7 @@ struct ev_store {
     char *bag_name;
     bool is_zip;
     zip_t *za;               /* the opening thread's archive handle */
+    uint8_t *nul_map;        /* entries whose raw names hold NUL */
     ev_store_entry *e;
     size_t n, cap;
 };
@@ -189,6 +190,81 @@ static int check_collisions(ev_store *s, ev_report *r)
     return rc;
 }
 
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+
+/*
+ * libzip replaces NUL bytes in entry names with spaces, which would hide a
+ * forged name. This reads the raw names from the central directory (only to
+ * find NULs; libzip remains the parser of record) and returns a bitmap of
+ * the entry indices whose names hold a NUL. Any inconsistency: no bitmap.
+ */
+static uint8_t *names_with_nul(const char *path, uint64_t nentries)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    uint8_t *map = NULL, *tail = NULL, *cd = NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < 22)
+        goto out;
+    uint64_t fsize = (uint64_t)st.st_size;
+    size_t tlen = fsize < 65557 ? (size_t)fsize : 65557;
+    tail = malloc(tlen);
+    if (!tail || pread(fd, tail, tlen, (off_t)(fsize - tlen)) != (ssize_t)tlen)
+        goto out;
+    size_t eocd = SIZE_MAX;
+    for (size_t i = tlen - 22 + 1; i-- > 0;) {
+        if (rd32(tail + i) == 0x06054b50 && i + 22 + rd16(tail + i + 20) == tlen) {
+            eocd = i;
+            break;
+        }
+    }
+    if (eocd == SIZE_MAX)
+        goto out;
+    uint64_t cd_size = rd32(tail + eocd + 12), cd_off = rd32(tail + eocd + 16);
+    if ((cd_size == 0xFFFFFFFFu || cd_off == 0xFFFFFFFFu || rd16(tail + eocd + 10) == 0xFFFF) &&
+        eocd >= 20 && rd32(tail + eocd - 20) == 0x07064b50) {
+        uint64_t z64 = rd64(tail + eocd - 20 + 8);
+        uint8_t rec[56];
+        if (z64 > fsize - 56 || pread(fd, rec, 56, (off_t)z64) != 56 || rd32(rec) != 0x06064b50)
+            goto out;
+        cd_size = rd64(rec + 40);
+        cd_off = rd64(rec + 48);
+    }
+    if (cd_size > ((uint64_t)256 << 20) || cd_off > fsize || cd_size > fsize - cd_off)
+        goto out;
+    cd = malloc(cd_size ? (size_t)cd_size : 1);
+    if (!cd || pread(fd, cd, (size_t)cd_size, (off_t)cd_off) != (ssize_t)cd_size)
+        goto out;
+    map = calloc((size_t)(nentries / 8 + 1), 1);
+    if (!map)
+        goto out;
+    size_t pos = 0;
+    for (uint64_t i = 0; i < nentries; i++) {
+        if (cd_size - pos < 46 || rd32(cd + pos) != 0x02014b50) {
+            free(map);
+            map = NULL;
+            goto out;
+        }
+        size_t nl = rd16(cd + pos + 28), el = rd16(cd + pos + 30), cl = rd16(cd + pos + 32);
+        if (cd_size - pos - 46 < nl + el + cl) {
+            free(map);
+            map = NULL;
+            goto out;
+        }
+        if (memchr(cd + pos + 46, 0, nl))
+            map[i / 8] |= (uint8_t)(1u << (i % 8));
+        pos += 46 + nl + el + cl;
+    }
+out:
+    free(tail);
+    free(cd);
+    close(fd);
+    return map;
+}
+
 static int open_zip(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_errbuf *err)
 {
     int zerr = 0;
@@ -221,6 +297,7 @@ static int open_zip(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_er
         return ev_err__set(err, EV_EUNSAFE,
                            "'%s' has %lld entries, more than the limit of %llu; refused",
                            s->path, (long long)n, (unsigned long long)lim->max_entries);
+    uint8_t *nul_map = s->nul_map = names_with_nul(s->path, (uint64_t)n);
     uint64_t total = 0;
     struct stat zst;
     uint64_t archive_size = stat(s->path, &zst) == 0 ? (uint64_t)zst.st_size : 0;
@@ -257,6 +334,8 @@ static int open_zip(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_er
         const char *why = ev_bag__unsafe_reason(raw, e.type == EV_ENTRY_DIR ? rlen - 1 : rlen);
         if (e.type == EV_ENTRY_DIR && rlen == 1)
             why = "absolute path";
+        if (nul_map && (nul_map[i / 8] & (1u << (i % 8))))
+            why = "its name contains a NUL byte (shown here as a space)";
         /* top folder: everything must live under one folder */
         const char *slash = memchr(raw, '/', rlen);
         if (!why && !slash) {
@@ -501,6 +580,7 @@ void ev_store__free(ev_store *s)
     free(s->e);
     free(s->path);
     free(s->bag_name);
+    free(s->nul_map);
     free(s);
 }
 
