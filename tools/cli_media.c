@@ -1,11 +1,106 @@
-/* 'evidence inspect FILE' for a single media file. */
+/* 'evidence inspect FILE' for a single media file (not a bundle). */
 #include "cli_media.h"
+
+#include <string.h>
 
 #include "cli.h"
 
+static const char *s_(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void print_human(const json_t *o)
+{
+    const json_t *f = json_object_get(o, "file");
+    printf("file:      %s\n", s_(f, "name") ? s_(f, "name") : "-");
+    printf("size:      %lld bytes\n", (long long)json_integer_value(json_object_get(f, "size")));
+    if (s_(f, "sha256"))
+        printf("sha256:    %s\n", s_(f, "sha256"));
+    if (s_(f, "mime"))
+        printf("mime:      %s\n", s_(f, "mime"));
+    const json_t *m = json_object_get(o, "media");
+    if (s_(m, "error"))
+        printf("media:     not analysed: %s\n", s_(m, "error"));
+    if (s_(m, "container"))
+        printf("container: %s%s%s\n", s_(m, "container"), s_(m, "container_long") ? " - " : "",
+               s_(m, "container_long") ? s_(m, "container_long") : "");
+    const json_t *d = json_object_get(m, "duration");
+    if (json_is_number(d))
+        printf("duration:  %.3f s\n", json_number_value(d));
+    size_t i;
+    json_t *st;
+    json_array_foreach(json_object_get(m, "streams"), i, st) {
+        const char *type = s_(st, "type");
+        printf("stream %zu:  %s %s", i, type ? type : "?", s_(st, "codec") ? s_(st, "codec") : "?");
+        if (type && strcmp(type, "video") == 0) {
+            printf(" %lldx%lld", (long long)json_integer_value(json_object_get(st, "width")),
+                   (long long)json_integer_value(json_object_get(st, "height")));
+            if (s_(st, "pix_fmt"))
+                printf(" %s", s_(st, "pix_fmt"));
+            if (s_(st, "avg_frame_rate"))
+                printf(" %s fps", s_(st, "avg_frame_rate"));
+            const json_t *rot = json_object_get(st, "rotation");
+            if (json_is_number(rot) && json_number_value(rot) != 0)
+                printf(" rotation %g", json_number_value(rot));
+        } else if (type && strcmp(type, "audio") == 0) {
+            printf(" %lld Hz %lld ch", (long long)json_integer_value(json_object_get(st, "sample_rate")),
+                   (long long)json_integer_value(json_object_get(st, "channels")));
+            if (s_(st, "sample_fmt"))
+                printf(" %s", s_(st, "sample_fmt"));
+        }
+        const json_t *fr = json_object_get(st, "frames");
+        if (json_is_integer(fr))
+            printf(", %lld frames", (long long)json_integer_value(fr));
+        printf("\n");
+    }
+    const json_t *c = json_object_get(o, "capture");
+    if (c) {
+        if (s_(c, "datetime_original"))
+            printf("captured:  %s\n", s_(c, "datetime_original"));
+        if (s_(c, "make") || s_(c, "model"))
+            printf("camera:    %s %s%s%s\n", s_(c, "make") ? s_(c, "make") : "",
+                   s_(c, "model") ? s_(c, "model") : "", s_(c, "serial") ? " serial " : "",
+                   s_(c, "serial") ? s_(c, "serial") : "");
+        const json_t *g = json_object_get(c, "gps");
+        if (g)
+            printf("gps:       %.6f, %.6f\n", json_number_value(json_object_get(g, "latitude")),
+                   json_number_value(json_object_get(g, "longitude")));
+    }
+    json_t *h;
+    json_array_foreach(json_object_get(o, "content_hashes"), i, h) {
+        const char *pk = s_(h, "packets_sha256") ? s_(h, "packets_sha256") : s_(json_object_get(h, "packets"), "sha256");
+        const char *dc = s_(h, "decoded_sha256") ? s_(h, "decoded_sha256") : s_(json_object_get(h, "decoded"), "sha256");
+        printf("stream %lld content: packets %s  decoded %s\n",
+               (long long)json_integer_value(json_object_get(h, "stream")), pk ? pk : "-", dc ? dc : "-");
+    }
+}
+
 int cli_inspect_media(const char *path, bool json)
 {
-    (void)json;
-    cli_error("'%s' is not a bundle (not a ZIP file or bag folder)", path);
-    return CLI_EXIT_INPUT;
+    ev_media *m = NULL;
+    int st = ev_media_new(&m, NULL);
+    char *out = NULL;
+    if (st == EV_OK)
+        st = ev_media_analyze_file(&out, m, path);
+    if (st != EV_OK) {
+        cli_error("%s", m ? ev_media_last_error(m) : ev_strerror(st));
+        ev_media_free(m);
+        int code = cli_exit_for_status(st);
+        return code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
+    }
+    ev_media_free(m);
+    if (json) {
+        cli_write_stdout(out);
+        if (out[0] && out[strlen(out) - 1] != '\n')
+            cli_write_stdout("\n");
+    } else {
+        json_t *o = json_loads(out, 0, NULL);
+        if (o)
+            print_human(o);
+        json_decref(o);
+    }
+    ev_free(out);
+    return CLI_EXIT_OK;
 }
