@@ -354,11 +354,12 @@ static int refuse_io_open(struct AVFormatContext *s, AVIOContext **pb, const cha
 
 int ev_media__src_fatal(const ev_media__src *s, int averr)
 {
-    if (s->io_status)
-        return s->io_status;
-    if (averr == AVERROR(ENOMEM))
-        return EV_ENOMEM;
-    return EV_OK;
+    /* Only a failing io is fatal. FFmpeg's ENOMEM is not trusted as a real
+     * out-of-memory: demuxers also return it for their own limits (more
+     * streams than max_streams, absurd claimed sizes), so it becomes
+     * media.error like any other parser failure. */
+    (void)averr;
+    return s->io_status;
 }
 
 void ev_media__averr(const ev_media__src *s, int averr, char *buf, size_t len)
@@ -454,7 +455,26 @@ int ev_media__src_open(ev_media__src *s, const ev_io *io, const char *name_hint,
     av_dict_set(&opts, "enable_drefs", "0", 0);
     /* as ffmpeg/ffprobe do: find every program of an MPEG-TS */
     av_dict_set(&opts, "scan_all_pmts", "1", 0);
-    int ret = avformat_open_input(&s->fmt, url, NULL, &opts);
+    /* Probe first, so that a header failure can be told apart from "not
+     * media" in the message. The probe rewinds the AVIOContext. */
+    const AVInputFormat *ifmt = NULL;
+    int ret = av_probe_input_buffer2(s->avio, &ifmt, url, s->fmt, 0, 0);
+    if (ret < 0 || !ifmt) {
+        avformat_free_context(s->fmt);
+        s->fmt = NULL;
+        av_dict_free(&opts);
+        int f = ev_media__src_fatal(s, ret);
+        if (f)
+            return f;
+        ev_media__averr(s, ret < 0 ? ret : AVERROR_INVALIDDATA, e, sizeof(e));
+        snprintf(why, whylen,
+                 "not recognised as media: %s (no demuxer of this FFmpeg build "
+                 "accepted the first %llu bytes); the file is kept as bytes only",
+                 e, (unsigned long long)s->bytes_read);
+        return EV_EFORMAT;
+    }
+    int score = ret;
+    ret = avformat_open_input(&s->fmt, url, ifmt, &opts);
     av_dict_free(&opts);
     if (ret < 0) {
         /* avformat_open_input freed fmt; our AVIOContext is still ours */
@@ -462,10 +482,20 @@ int ev_media__src_open(ev_media__src *s, const ev_io *io, const char *name_hint,
         if (f)
             return f;
         ev_media__averr(s, ret, e, sizeof(e));
-        snprintf(why, whylen,
-                 "not recognised as media: %s (no demuxer of this FFmpeg build "
-                 "accepted the first %llu bytes); the file is kept as bytes only",
-                 e, (unsigned long long)s->bytes_read);
+        if (ret == AVERROR(ENOMEM) && !s->timed_out && !s->budget_exceeded)
+            snprintf(e + strlen(e), sizeof(e) - strlen(e),
+                     " (libavformat says this when a file declares more than %d streams "
+                     "or impossible sizes)",
+                     EV_MEDIA_MAX_STREAMS_OPEN);
+        if (score <= AVPROBE_SCORE_EXTENSION)
+            snprintf(why, whylen,
+                     "not recognised as media: only the file name suggested %s, and its "
+                     "header cannot be read: %s; the file is kept as bytes only",
+                     ifmt->name, e);
+        else
+            snprintf(why, whylen,
+                     "%s (%s): the header cannot be read: %s; the file is kept as bytes only",
+                     ifmt->name, ifmt->long_name ? ifmt->long_name : "", e);
         return EV_EFORMAT;
     }
     ret = avformat_find_stream_info(s->fmt, NULL);
@@ -1144,8 +1174,22 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
     }
     if (why[0])
         snprintf(error, sizeof(error), "%s", why);
+    else if (src.fmt->nb_streams == 0)
+        snprintf(error, sizeof(error), "%s: the container holds no streams", src.fmt->iformat->name);
     if (ev_media__facts(&media, &src, lim.max_streams))
         goto done;
+
+    for (unsigned int i = 0; i < src.fmt->nb_streams && i < lim.max_streams; i++) {
+        const AVCodecParameters *par = src.fmt->streams[i]->codecpar;
+        bool unknown = (par->codec_type == AVMEDIA_TYPE_VIDEO &&
+                        (par->width <= 0 || par->height <= 0 || par->format < 0)) ||
+                       (par->codec_type == AVMEDIA_TYPE_AUDIO &&
+                        (par->sample_rate <= 0 || par->ch_layout.nb_channels <= 0));
+        if (unknown && note(notes, "stream %u (%s): codec parameters unknown (size, pixel or "
+                                   "sample format, rate or channels missing)",
+                            i, avcodec_get_name(par->codec_id)))
+            goto done;
+    }
 
     /* 3. Content hashes (one pass over every packet). */
     if (want_packets || want_decoded) {
@@ -1162,6 +1206,22 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
         }
         if (!sc.complete && sc.stop_reason[0] && !error[0])
             snprintf(error, sizeof(error), "reading stopped early: %s", sc.stop_reason);
+        uint64_t total = 0;
+        for (unsigned int i = 0; i < sc.nstreams; i++)
+            total += sc.streams[i].packets;
+        if (total == 0 && sc.nstreams > 0 && !error[0])
+            snprintf(error, sizeof(error), "%s: no packet could be read from any stream",
+                     src.fmt->iformat->name);
+        for (unsigned int i = 0; want_decoded && !error[0] && i < sc.nstreams; i++) {
+            const ev_media__stream *r = &sc.streams[i];
+            if ((r->type == AVMEDIA_TYPE_VIDEO || r->type == AVMEDIA_TYPE_AUDIO) &&
+                r->packets > 0 && r->frames == 0 && !r->decoder_missing)
+                snprintf(error, sizeof(error),
+                         "stream %d (%s): none of its %llu packets could be decoded%s%s",
+                         r->index, avcodec_get_name(src.fmt->streams[i]->codecpar->codec_id),
+                         (unsigned long long)r->packets, r->first_error[0] ? ": " : "",
+                         r->first_error);
+        }
         for (unsigned int i = 0; i < sc.nstreams; i++) {
             ev_media__stream *r = &sc.streams[i];
             if (r->decode_errors &&

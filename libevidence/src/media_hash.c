@@ -108,9 +108,18 @@ static int open_decoder(sstate *s, const ev_media__limits *lim)
     s->dec = avcodec_alloc_context3(codec);
     if (!s->dec)
         return EV_ENOMEM;
+    /* FFmpeg's ENOMEM here is no proof of a real out-of-memory (huge claimed
+     * extradata, decoder limits): the stream is reported as not decodable */
     int ret = avcodec_parameters_to_context(s->dec, par);
-    if (ret < 0)
-        return ret == AVERROR(ENOMEM) ? EV_ENOMEM : EV_ERROR;
+    if (ret < 0) {
+        char e[AV_ERROR_MAX_STRING_SIZE] = "";
+        av_strerror(ret, e, sizeof(e));
+        snprintf(s->r->first_error, sizeof(s->r->first_error),
+                 "cannot set up decoder '%s': %s", codec->name, e);
+        s->r->decoder_missing = true;
+        avcodec_free_context(&s->dec);
+        return EV_OK;
+    }
     s->dec->pkt_timebase = s->st->time_base;
     s->dec->thread_count = (int)lim->threads;
     s->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
@@ -120,8 +129,6 @@ static int open_decoder(sstate *s, const ev_media__limits *lim)
         s->dec->max_pixels = lim->max_pixels;
     ret = avcodec_open2(s->dec, codec, NULL);
     if (ret < 0) {
-        if (ret == AVERROR(ENOMEM))
-            return EV_ENOMEM;
         char e[AV_ERROR_MAX_STRING_SIZE] = "";
         av_strerror(ret, e, sizeof(e));
         snprintf(s->r->first_error, sizeof(s->r->first_error),
@@ -347,8 +354,6 @@ static int receive_all(scan_ctx *c, sstate *s)
         int ret = avcodec_receive_frame(s->dec, c->frame);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return EV_OK;
-        if (ret == AVERROR(ENOMEM))
-            return EV_ENOMEM;
         if (ret < 0) {
             decode_error(s, ret, "decoding");
             if (++errors >= MAX_RECEIVE_ERRORS)
@@ -371,8 +376,6 @@ static int decode_packet(scan_ctx *c, sstate *s, const AVPacket *pkt)
             return rc;
         ret = avcodec_send_packet(s->dec, pkt);
     }
-    if (ret == AVERROR(ENOMEM))
-        return EV_ENOMEM;
     if (ret < 0 && ret != AVERROR_EOF)
         decode_error(s, ret, "sending");
     return receive_all(c, s);
@@ -544,10 +547,8 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
         if (!s->dec)
             continue;
         int ret = avcodec_send_packet(s->dec, NULL);
-        if (ret == AVERROR(ENOMEM)) {
-            rc = EV_ENOMEM;
-            goto done;
-        }
+        if (ret < 0 && ret != AVERROR_EOF)
+            decode_error(s, ret, "flushing");
         if ((rc = receive_all(&c, s)))
             goto done;
     }
