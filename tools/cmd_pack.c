@@ -117,7 +117,8 @@ int cmd_pack(int argc, char **argv)
     if (st == EV_OK)
         st = ev_writer_seal(w, out);
     if (st != EV_OK) {
-        cli_error("%s", ev_writer_last_error(w));
+        if (!(st == EV_ECANCELED && cli_interrupted))
+            cli_error("%s", ev_writer_last_error(w));
         if (st == EV_ECANCELED || cli_interrupted)
             cli_error("interrupted: nothing was written to '%s'", out);
         else if (st != EV_EEXISTS)
