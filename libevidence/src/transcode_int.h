@@ -1,0 +1,112 @@
+/*
+ * Helpers shared by the transcode, verification and conformance files
+ * (transcode*.c, conform.c). Not part of any API.
+ */
+#ifndef EV_TRANSCODE_INT_H
+#define EV_TRANSCODE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+
+#include "internal.h"
+#include "transcode.h"
+
+/* Limits applied to every input (hostile files must not hang us). */
+#define EV_TC_MAX_STREAMS 64
+#define EV_TC_MAX_PIXELS (1LL << 28)   /* per picture */
+#define EV_TC_MAX_EXIF (1u << 20)      /* EXIF block we copy */
+#define EV_TC_PROBE_SIZE (16 << 20)
+
+/* Record an FFmpeg failure: "<what>: <av_strerror text>", mapped to an
+ * ev_status (ENOENT -> EV_ENOTFOUND, ENOMEM -> EV_ENOMEM, EIO -> EV_EIO,
+ * invalid data/EOF -> EV_EFORMAT, else EV_ERROR). Returns the status. */
+int ev_transcode__averr(ev_errbuf *err, int averr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Open and probe an input file with our limits. On failure *out is NULL and
+ * err says what, where and what to do. EV_ENOTFOUND, EV_EIO, EV_EFORMAT. */
+int ev_transcode__open_input(AVFormatContext **out, const char *path, ev_errbuf *err);
+
+/* Normalised container name: "mp4", "mov", "3gp", "m4a", "matroska", "webm",
+ * "png", "jpeg", "wav", "flac", ... (the demuxer's first name otherwise). */
+void ev_transcode__container_name(char *buf, size_t n, const AVFormatContext *fc,
+                                  const char *path);
+
+/* True for a cover-art picture stream (not real video). */
+bool ev_transcode__is_attached_pic(const AVStream *st);
+
+/* Open a decoder for a stream: threads auto, bit-exact flags (simple IDCT),
+ * size limits. `careful` adds CRC checks and error explosion (conformance). */
+int ev_transcode__open_decoder(AVCodecContext **out, const AVStream *st, bool careful,
+                               ev_errbuf *err);
+
+/* Bytes per interleaved sample frame of a decoded audio frame. */
+size_t ev_transcode__audio_frame_bytes(const AVFrame *f);
+
+/* Append the interleaved (packed) bytes of a decoded audio frame at native
+ * depth to buf. */
+int ev_transcode__audio_interleave(ev_buf *buf, const AVFrame *f);
+
+/* Copy a decoded picture into one packed buffer (align 1), as hashed by the
+ * content hashes. *out is malloc'd. */
+int ev_transcode__picture_bytes(uint8_t **out, size_t *len, const AVFrame *f);
+
+/* EXIF helpers (still images). The returned blocks start at the TIFF header
+ * ("II*\0" / "MM\0*"), without the "Exif\0\0" prefix. *out is malloc'd,
+ * NULL/0 when there is no EXIF. Return EV_OK, EV_ENOMEM or EV_EFORMAT
+ * (a malformed container walk), EV_EIO. */
+int ev_transcode__file_exif(uint8_t **out, size_t *len, const char *path, ev_errbuf *err);
+
+/* Insert an eXIf chunk after IHDR into a PNG held in memory. */
+int ev_transcode__png_add_exif(uint8_t **png, size_t *png_len, const uint8_t *exif,
+                               size_t exif_len);
+
+/* SHA-256 of a whole file into hex; size too. EV_OK, EV_ENOTFOUND, EV_EIO. */
+int ev_transcode__file_sha256(char hex[65], uint64_t *size, const char *path,
+                              ev_errbuf *err);
+
+/* Output pixel format for a video/still rule and an encoder. */
+typedef struct ev_fmt_choice {
+    int fmt;          /* format the encoder is fed */
+    bool convert;     /* frames are converted (libswscale) */
+    bool repack;      /* ...but only rearranged: lossless by construction */
+    bool declared;    /* the conversion is the profile's (pix_fmt or fallback_pix_fmt) */
+    char why[200];    /* refusal message, or a note */
+} ev_fmt_choice;
+
+/* Choose the output pixel format: the rule's pix_fmt; else the source's if
+ * the encoder takes it; else its full-range alias; else a lossless repack;
+ * else the rule's fallback_pix_fmt. Returns EV_OK or EV_EUNSUPPORTED (why). */
+int ev_transcode__choose_pix_fmt(ev_fmt_choice *c, const AVCodec *enc, int src_fmt,
+                                 const ev_profile_rule *r);
+
+/* Two formats hold the same components at the same depths and subsampling,
+ * only arranged differently (packed/planar, order, endianness, padding). */
+bool ev_transcode__is_repack(int a, int b);
+
+/* Still pictures (transcode_still.c). */
+typedef struct ev_still_out {
+    json_t *settings;        /* stream settings for the record */
+    ev_vstream vs;           /* how to verify */
+    uint8_t *src_exif;       /* source EXIF (TIFF structure), or NULL */
+    size_t src_exif_len;
+    int orientation;         /* source EXIF orientation (0 = none) */
+    bool orientation_applied;
+} ev_still_out;
+
+/* Decode the one picture of in_path, encode PNG, add the EXIF, write to fd. */
+int ev_transcode__still(ev_still_out *o, const ev_profile *p, const char *in_path, int fd,
+                        uint32_t flags, ev_errbuf *err);
+void ev_transcode__still_free(ev_still_out *o);
+
+/* Compare the EXIF of source and copy: {"source_bytes", "output_bytes",
+ * "identical", "changed_tags": [...], "allowed_changes": [...]}; changes
+ * outside the allow-list are added to problems. */
+json_t *ev_transcode__exif_report(const uint8_t *a, size_t al, const uint8_t *b, size_t bl,
+                                  bool orientation_reset, json_t *problems);
+
+#endif
