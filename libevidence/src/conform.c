@@ -559,6 +559,10 @@ static int packet_pass(facts *fx, AVFormatContext *fc, bool decode, ev_errbuf *e
             if (!first && fx->s[i].dec_errors)
                 first = fx->s[i].first_error;
         }
+        ev_errbuf e3;
+        if (!demux_error[0] && fc->iformat &&
+            ev_transcode__container_complete(fc->url, fc->iformat->name, &e3) != EV_OK)
+            snprintf(demux_error, sizeof(demux_error), "%.190s", e3.msg);
         if (demux_error[0])
             errors++;
         fx->file[EV_CHECK_DECODES_CLEANLY] = json_boolean(errors == 0);

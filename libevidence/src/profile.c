@@ -995,6 +995,7 @@ static int parse_conformance(pctx *c, const json_t *root)
                 continue;
             found++;
             r->op = (ev_check_op)op;
+            json_decref(r->value);
             r->value = json_incref(v);
         }
         if (found != 1)

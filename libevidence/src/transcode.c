@@ -356,7 +356,7 @@ static int setup_video(job *j, ost *o)
     if (!codec)
         return ev_err__set(j->err, EV_EUNSUPPORTED, "encoder '%s' is not in this FFmpeg build",
                            o->rule->encoder);
-    if ((rc = ev_transcode__open_decoder(&o->dec, o->ist, false, j->err)) != EV_OK)
+    if ((rc = ev_transcode__open_decoder(&o->dec, o->ist, true, j->err)) != EV_OK)
         return rc;
     o->src_fmt = o->dec->pix_fmt;
     o->width = o->dec->width;
@@ -468,7 +468,7 @@ static int setup_audio(job *j, ost *o)
     const ev_profile *p = j->p;
     bool lossless = p->level == EV_LEVEL_DECODED;
     bool precheck = !(j->o.flags & EV_TRANSCODE__NO_PRECHECK);
-    if ((rc = ev_transcode__open_decoder(&o->dec, o->ist, false, j->err)) != EV_OK)
+    if ((rc = ev_transcode__open_decoder(&o->dec, o->ist, true, j->err)) != EV_OK)
         return rc;
     AVCodecContext *d = o->dec;
     int sf = d->sample_fmt;
@@ -1195,6 +1195,11 @@ static int do_av(job *j, json_t **streams_json, ev_vplan *vp)
     AVDictionary *mo = NULL;
     if ((rc = ev_transcode__open_input(&j->ic, j->in, j->err)) != EV_OK)
         return rc;
+    if ((rc = ev_transcode__container_complete(j->in, j->ic->iformat->name, j->err)) != EV_OK) {
+        size_t l = strlen(j->err->msg);
+        snprintf(j->err->msg + l, sizeof(j->err->msg) - l, "; no copy was made");
+        return rc;
+    }
     if ((rc = plan(j)) != EV_OK)
         return rc;
     int e = avformat_alloc_output_context2(&j->oc, NULL, j->p->container, j->tmp);
@@ -1282,10 +1287,14 @@ static int do_av(job *j, json_t **streams_json, ev_vplan *vp)
             vs->packet_fallback = j->p->packet_fallback == EV_LEVEL_DECODED;
         } else if (j->p->level == EV_LEVEL_DECODED) {
             vs->level = EV_LEVEL_DECODED;
+            /* A lossless repack is compared back in the source's format; a
+             * conversion the profile declares as its fallback is compared
+             * through the same conversion of the source (and recorded so);
+             * anything else is compared natively, and so fails. */
             if (o->type == EV_ST_VIDEO && o->fmt.convert) {
                 if (o->fmt.repack)
                     vs->out_cmp_pix_fmt = o->src_fmt;
-                else
+                else if (o->rule->fallback_pix_fmt && !o->rule->pix_fmt)
                     vs->cmp_pix_fmt = o->fmt.fmt;
             }
         } else {

@@ -65,6 +65,12 @@ int ev_transcode__file_exif(uint8_t **out, size_t *len, const char *path, ev_err
 int ev_transcode__png_add_exif(uint8_t **png, size_t *png_len, const uint8_t *exif,
                                size_t exif_len);
 
+/* Does the container structure reach the end the file claims? Checks the
+ * Matroska Segment size, the MP4/MOV top-level boxes and the WAV RIFF size
+ * against the file size. Returns EV_OK, or EV_EFORMAT with a message in err
+ * when the file is truncated (or its structure is broken). */
+int ev_transcode__container_complete(const char *path, const char *demuxer, ev_errbuf *err);
+
 /* SHA-256 of a whole file into hex; size too. EV_OK, EV_ENOTFOUND, EV_EIO. */
 int ev_transcode__file_sha256(char hex[65], uint64_t *size, const char *path,
                               ev_errbuf *err);

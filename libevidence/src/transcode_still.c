@@ -308,7 +308,7 @@ int ev_transcode__still(ev_still_out *o, const ev_profile *p, const char *in_pat
                          rule->message);
         goto done;
     }
-    if ((rc = ev_transcode__open_decoder(&dec, st, false, err)) != EV_OK)
+    if ((rc = ev_transcode__open_decoder(&dec, st, true, err)) != EV_OK)
         goto done;
     /* decode every packet: exactly one picture is expected */
     int frames = 0;
