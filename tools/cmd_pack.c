@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef EV_INSTALL_DATADIR
+#define EV_INSTALL_DATADIR "/usr/local/share"
+#endif
+
 static int parse_algs(const char *s, uint32_t *out)
 {
     *out = 0;
@@ -34,6 +38,7 @@ int cmd_pack(int argc, char **argv)
         { "--operation", NULL, true }, { "--description", NULL, true },
         { "--content-hash", NULL, true }, { "--no-media", NULL, false },
         { "--profile", NULL, true },  { "--source-system", NULL, true },
+        { "--profile-dir", NULL, true },
         { NULL, NULL, false }
     };
     ev_writer_options o;
@@ -41,13 +46,16 @@ int cmd_pack(int argc, char **argv)
     const char *out = NULL, *exhibit = NULL;
     const char **paths = calloc((size_t)argc, sizeof(*paths));
     const char **profiles = calloc((size_t)argc, sizeof(*profiles));
-    size_t npaths = 0, nprof = 0;
+    const char **pdirs = calloc((size_t)argc, sizeof(*pdirs));
+    size_t npaths = 0, nprof = 0, npdirs = 0;
+    ev_profile_catalog *cat = NULL;
     bool json = false;
     int rc = CLI_EXIT_OK;
-    if (!paths || !profiles) {
+    if (!paths || !profiles || !pdirs) {
         cli_error("out of memory");
         free(paths);
         free(profiles);
+        free(pdirs);
         return CLI_EXIT_INTERNAL;
     }
     cli_parser p;
@@ -80,6 +88,7 @@ int cmd_pack(int argc, char **argv)
         else if (!strcmp(name, "--json")) json = true;
         else if (!strcmp(name, "--no-media")) o.flags |= EV_WRITER_NO_MEDIA;
         else if (!strcmp(name, "--profile")) profiles[nprof++] = arg;
+        else if (!strcmp(name, "--profile-dir")) pdirs[npdirs++] = arg;
         else if (!strcmp(name, "--algorithm")) {
             if (parse_algs(arg, &o.algorithms) != 0) {
                 rc = cli_usage_error("pack", "--algorithm takes sha256, sha512 or sha256,sha512, not '%s'", arg);
@@ -110,8 +119,29 @@ int cmd_pack(int argc, char **argv)
         rc = cli_exit_for_status(st);
         goto done;
     }
-    for (size_t i = 0; i < nprof && st == EV_OK; i++)
-        st = ev_writer_add_profile(w, profiles[i]);
+    if (nprof) {
+        /* search path as for 'evidence profiles': --profile-dir, then
+         * EVIDENCE_PROFILE_PATH, then beside the binary, then the prefix */
+        const char *env = getenv("EVIDENCE_PROFILE_PATH");
+        st = ev_profile_catalog_new(&cat);
+        for (size_t i = 0; i < npdirs && st == EV_OK; i++)
+            st = ev_profile_catalog_add_dir(cat, pdirs[i]);
+        if (st == EV_OK && env && *env)
+            st = ev_profile_catalog_add_path_list(cat, env);
+        if (st == EV_OK)
+            st = ev_profile_catalog_add_default_dirs(cat, NULL, EV_INSTALL_DATADIR "/evidence/profiles");
+        for (size_t i = 0; i < nprof && st == EV_OK; i++) {
+            const ev_profile *pr = NULL;
+            st = ev_profile_catalog_find(&pr, cat, profiles[i]);
+            if (st != EV_OK) {
+                cli_error("%s", ev_profile_catalog_last_error(cat));
+                ev_writer_free(w);
+                rc = st == EV_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_INPUT;
+                goto done;
+            }
+            st = ev_writer_add_profile(w, pr);
+        }
+    }
     for (size_t i = 0; i < npaths && st == EV_OK; i++)
         st = ev_writer_add(w, paths[i], exhibit);
     if (st == EV_OK)
@@ -149,7 +179,9 @@ int cmd_pack(int argc, char **argv)
     }
     ev_bundle_free(b);
 done:
+    ev_profile_catalog_free(cat);
     free(paths);
     free(profiles);
+    free(pdirs);
     return rc;
 }

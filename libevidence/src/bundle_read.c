@@ -23,6 +23,7 @@
 #include "internal.h"
 #include "media.h"
 #include "record.h"
+#include "transcode.h"
 
 #define TAG_MAX ((size_t)512 << 20)
 #define SEAL_NAME "tagseal-sha256.txt"
@@ -620,6 +621,176 @@ static int check_record(vctx *c, const name_idx *payload, size_t npayload)
             ev_report__add(r, EV_SEVERITY_ERROR, "record-missing-item", payload[q].name,
                            "payload file '%s' has no item in evidence.json", payload[q].name);
     free(seen);
+    /* the derivation chain: each working copy names a master whose hash it
+     * recorded, and its derivation record agrees with both */
+    json_array_foreach(items, k, it) {
+        json_t *df = json_object_get(it, "derived_from");
+        if (!df)
+            continue;
+        const char *id = jstr(it, "id") ? jstr(it, "id") : "?";
+        const char *path = jstr(it, "path");
+        const char *src_id = jstr(df, "item");
+        const json_t *src = NULL;
+        size_t q;
+        json_t *x;
+        json_array_foreach(items, q, x) if (src_id && jstr(x, "id") && !strcmp(jstr(x, "id"), src_id))
+            src = x;
+        if (!src) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "derivation-source-missing", path,
+                           "item %s is derived from '%s', which is not in evidence.json", id,
+                           src_id ? src_id : "(none)");
+            continue;
+        }
+        const char *want = jstr(df, "source_sha256");
+        const char *have = jstr(json_object_get(src, "hashes"), "sha256");
+        if (!want || !have || !ev_hash__hex_equal(want, have))
+            ev_report__add(r, EV_SEVERITY_ERROR, "derivation-source-mismatch", path,
+                           "item %s was made from %s with SHA-256 %s, but %s now has %s", id,
+                           src_id, want ? want : "(none)", src_id, have ? have : "(none)");
+        const char *rec = jstr(df, "record");
+        long ri = rec ? ev_store__find(b->store, rec) : -1;
+        if (ri < 0) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "derivation-record-missing", path,
+                           "item %s has no derivation record (%s)", id, rec ? rec : "none named");
+            continue;
+        }
+        char *buf = NULL;
+        size_t len = 0;
+        ev_errbuf e;
+        json_t *d = NULL;
+        if (ev_store__read_all(&buf, &len, b->store, (size_t)ri, TAG_MAX, &e) == EV_OK)
+            d = json_loadb(buf, len, 0, NULL);
+        free(buf);
+        const char *ds = jstr(json_object_get(d, "source"), "sha256");
+        const char *dout = jstr(json_object_get(d, "output"), "sha256");
+        const char *mine = jstr(json_object_get(it, "hashes"), "sha256");
+        if (!d || !ds || !dout || !have || !mine || !ev_hash__hex_equal(ds, have) ||
+            !ev_hash__hex_equal(dout, mine))
+            ev_report__add(r, EV_SEVERITY_ERROR, "derivation-record-mismatch", rec,
+                           "the derivation record of item %s does not match the hashes of %s "
+                           "and of the copy", id, src_id);
+        json_decref(d);
+    }
+    return EV_OK;
+}
+
+/* Copy one entry to a file (for tools that need a path). */
+static int entry_to_file(ev_store *s, size_t i, const char *dst, ev_errbuf *err)
+{
+    ev_store_cursor *c = NULL;
+    ev_entry_reader *er = NULL;
+    int fd = -1;
+    int rc = ev_store__cursor_new(&c, s, err);
+    if (rc == EV_OK)
+        rc = ev_store__entry_open(&er, c, i, err);
+    if (rc == EV_OK && (fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+        rc = ev_err__set(err, EV_EIO, "cannot create '%s': %s", dst, strerror(errno));
+    uint8_t buf[65536];
+    while (rc == EV_OK) {
+        int64_t n = ev_store__entry_read(er, buf, sizeof(buf), err);
+        if (n <= 0) {
+            rc = n < 0 ? (int)n : EV_OK;
+            break;
+        }
+        if (write(fd, buf, (size_t)n) != n)
+            rc = ev_err__set(err, EV_EIO, "cannot write '%s': %s", dst, strerror(errno));
+    }
+    if (fd >= 0)
+        close(fd);
+    ev_store__entry_close(er);
+    ev_store__cursor_free(c);
+    return rc;
+}
+
+/* verify --deep for working copies: repeat each copy's verification
+ * against its master from the derivation record. */
+static int deep_derivations(vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_report *r = c->r;
+    json_t *items = json_object_get(b->record, "items");
+    json_t *out = json_array();
+    char *tmpdir = NULL;
+    size_t k;
+    json_t *it;
+    json_array_foreach(items, k, it) {
+        json_t *df = json_object_get(it, "derived_from");
+        if (!df)
+            continue;
+        const char *path = jstr(it, "path"), *rec = jstr(df, "record"), *src_id = jstr(df, "item");
+        const char *src_path = NULL;
+        size_t q;
+        json_t *x;
+        json_array_foreach(items, q, x) if (src_id && jstr(x, "id") && !strcmp(jstr(x, "id"), src_id))
+            src_path = jstr(x, "path");
+        long ei = path ? ev_store__find(b->store, path) : -1;
+        long mi = src_path ? ev_store__find(b->store, src_path) : -1;
+        long ri = rec ? ev_store__find(b->store, rec) : -1;
+        if (ei < 0 || mi < 0 || ri < 0)
+            continue; /* reported by the record check */
+        ev_errbuf e;
+        char *dj = NULL;
+        size_t dlen = 0;
+        if (ev_store__read_all(&dj, &dlen, b->store, (size_t)ri, TAG_MAX, &e) != EV_OK)
+            continue;
+        json_t *d = json_loadb(dj, dlen, 0, NULL);
+        free(dj);
+        char *mp = NULL, *cp = NULL;
+        int rc = EV_OK;
+        if (ev_store__is_zip(b->store)) {
+            if (!tmpdir) {
+                tmpdir = ev__strdup(P_tmpdir "/evidence-deep-XXXXXX");
+                if (!tmpdir || !mkdtemp(tmpdir)) {
+                    free(tmpdir);
+                    tmpdir = NULL;
+                    json_decref(d);
+                    ev_report__add(r, EV_SEVERITY_ERROR, "content-check-error", path,
+                                   "no temporary folder to re-check working copies");
+                    break;
+                }
+            }
+            mp = ev__asprintf("%s/m%zu", tmpdir, k);
+            cp = ev__asprintf("%s/c%zu", tmpdir, k);
+            rc = (!mp || !cp) ? EV_ENOMEM : entry_to_file(b->store, (size_t)mi, mp, &e);
+            if (rc == EV_OK)
+                rc = entry_to_file(b->store, (size_t)ei, cp, &e);
+        } else {
+            mp = ev__asprintf("%s/%s", ev_store__path(b->store), src_path);
+            cp = ev__asprintf("%s/%s", ev_store__path(b->store), path);
+            rc = (!mp || !cp) ? EV_ENOMEM : EV_OK;
+        }
+        json_t *res = NULL;
+        if (rc == EV_OK)
+            rc = ev_transcode__recheck(&res, d, mp, cp, &e);
+        if (ev_store__is_zip(b->store)) {
+            if (mp)
+                unlink(mp);
+            if (cp)
+                unlink(cp);
+        }
+        free(mp);
+        free(cp);
+        json_decref(d);
+        if (rc != EV_OK) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "derivation-recheck-error", path,
+                           "the working copy '%s' could not be re-checked: %s", path, e.msg);
+            continue;
+        }
+        const char *verdict = jstr(res, "verdict");
+        if (!verdict || strcmp(verdict, "pass") != 0)
+            ev_report__add(r, EV_SEVERITY_ERROR, "derivation-recheck-failed", path,
+                           "the working copy '%s' no longer passes its verification against "
+                           "%s (%s)", path, src_path, verdict ? verdict : "no verdict");
+        json_array_append_new(out, json_pack("{s:o, s:o}", "path", ev__json_str(path), "recheck",
+                                             res ? res : json_null()));
+    }
+    if (tmpdir) {
+        ev__rm_tree(tmpdir);
+        free(tmpdir);
+    }
+    if (!r->extra)
+        r->extra = json_object();
+    json_object_set_new(r->extra, "derivations", out);
     return EV_OK;
 }
 
@@ -1172,6 +1343,8 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
         else if ((rc = check_record(&c, payload, npayload)) != EV_OK)
             goto done;
         else if ((flags & EV_VERIFY_DEEP) && (rc = deep_check(&c)) != EV_OK)
+            goto done;
+        else if ((flags & EV_VERIFY_DEEP) && (rc = deep_derivations(&c)) != EV_OK)
             goto done;
     }
 

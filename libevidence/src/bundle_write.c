@@ -5,6 +5,7 @@
  * are generated after the payload, inside the same single pass.
  */
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -22,7 +23,9 @@
 #include "hash.h"
 #include "internal.h"
 #include "media.h"
+#include "profile.h"
 #include "record.h"
+#include "transcode.h"
 
 typedef struct wr_item {
     char *src;            /* path on disk */
@@ -38,6 +41,10 @@ typedef struct wr_item {
     json_t *media, *capture, *content;   /* media analysis, or NULL */
     ev_media__file *meta;                /* meta/<id>/... files */
     size_t nmeta;
+    /* derivatives */
+    long source;                         /* index of the master, or -1 */
+    const ev_profile *profile;
+    json_t *derivation;                  /* the derivation record */
 } wr_item;
 
 typedef struct tag_digest {
@@ -52,8 +59,10 @@ struct ev_writer {
     size_t n, cap;
     tag_digest *tags;
     size_t ntags, captags;
-    char **profiles;
+    const ev_profile **profiles;
     size_t nprofiles;
+    ev_strset keys;          /* case/normalization-folded bag paths in use */
+    char *derived_dir;       /* temporary folder for working copies */
     /* seal state */
     char bundle_id[64];
     char created[40];
@@ -127,13 +136,17 @@ void ev_writer_free(ev_writer *w)
         json_decref(w->items[i].capture);
         json_decref(w->items[i].content);
         ev_media__files_free(w->items[i].meta, w->items[i].nmeta);
+        json_decref(w->items[i].derivation);
     }
     free(w->items);
+    ev_strset__free(&w->keys);
+    if (w->derived_dir) {
+        ev__rm_tree(w->derived_dir);
+        free(w->derived_dir);
+    }
     for (size_t i = 0; i < w->ntags; i++)
         free(w->tags[i].path);
     free(w->tags);
-    for (size_t i = 0; i < w->nprofiles; i++)
-        free(w->profiles[i]);
     free(w->profiles);
     free((char *)w->o.case_ref);
     free((char *)w->o.organisation);
@@ -147,17 +160,15 @@ void ev_writer_free(ev_writer *w)
     free(w);
 }
 
-int ev_writer_add_profile(ev_writer *w, const char *profile_name)
+int ev_writer_add_profile(ev_writer *w, const struct ev_profile *profile)
 {
-    if (!w || !profile_name)
+    if (!w || !profile)
         return EV_EINVAL;
-    char **p = ev__reallocarray(w->profiles, w->nprofiles + 1, sizeof(*p));
+    const ev_profile **p = ev__reallocarray(w->profiles, w->nprofiles + 1, sizeof(*p));
     if (!p)
         return EV_ENOMEM;
     w->profiles = p;
-    if (!(p[w->nprofiles] = ev__strdup(profile_name)))
-        return EV_ENOMEM;
-    w->nprofiles++;
+    p[w->nprofiles++] = profile;
     return EV_OK;
 }
 
@@ -268,6 +279,7 @@ static int add_item(ev_writer *w, const char *src, const char *rel, const char *
     it->exhibit = ev__strdup(exhibit);
     it->size = (uint64_t)st->st_size;
     it->mtime = st->st_mtim;
+    it->source = -1;
     if (!it->src || !it->rel || !it->exhibit) {
         free(it->src);
         free(it->rel);
@@ -457,7 +469,7 @@ static json_t *item_json(const ev_writer *w, const wr_item *it)
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(it->id));
     json_object_set_new(o, "exhibit", ev__json_str(it->exhibit));
-    json_object_set_new(o, "role", json_string("master"));
+    json_object_set_new(o, "role", json_string(it->source >= 0 ? "derivative" : "master"));
     json_object_set_new(o, "path", ev__json_str(it->bag_path));
     const char *base = strrchr(it->rel, '/');
     json_object_set_new(o, "original_name", ev__json_str(base ? base + 1 : it->rel));
@@ -474,6 +486,28 @@ static json_t *item_json(const ev_writer *w, const wr_item *it)
     char t[64];
     ev__time_rfc3339_ns(t, sizeof(t), (int64_t)it->mtime.tv_sec, it->mtime.tv_nsec);
     json_object_set_new(o, "times", json_pack("{s:s}", "modified", t));
+    if (it->source >= 0) {
+        const wr_item *src = &w->items[it->source];
+        json_t *d = json_object();
+        json_object_set_new(d, "item", json_string(src->id));
+        json_object_set_new(d, "profile", ev__json_str(it->profile->name));
+        json_object_set_new(d, "profile_sha256", json_string(it->profile->sha256));
+        json_object_set_new(d, "action", ev__json_str(it->profile->action ? it->profile->action
+                                                                          : "transcoded"));
+        json_object_set_new(d, "source_sha256", json_string(src->res.digests.hex[EV_HASH_SHA256]));
+        json_t *ver = json_object_get(it->derivation, "verification");
+        json_t *vd = json_object_get(ver, "verdict");
+        json_t *lv = json_object_get(ver, "level");
+        json_object_set_new(d, "level", lv ? json_incref(lv) : json_null());
+        json_object_set_new(d, "verdict", vd ? json_incref(vd) : json_null());
+        json_object_set(d, "settings", json_object_get(it->derivation, "settings")
+                                           ? json_object_get(it->derivation, "settings")
+                                           : json_null());
+        char *rp = ev__asprintf("meta/%s/derivation.json", it->id);
+        json_object_set_new(d, "record", ev__json_str(rp));
+        free(rp);
+        json_object_set_new(o, "derived_from", d);
+    }
     if (it->media)
         json_object_set(o, "media", it->media);
     if (it->capture)
@@ -544,6 +578,31 @@ static int gen_lazy(void *vctx, char **data, size_t *len, ev_errbuf *err)
                                w->o.officer ? w->o.officer : "unknown",
                                w->o.organisation ? w->o.organisation : "unknown", NULL };
         s = ev_custody__line(1, w->created, &e, w->manifest_sha256, w->record_sha256, NULL);
+        long seq = 2;
+        for (size_t i = 0; s && i < w->n; i++) {
+            const wr_item *it = &w->items[i];
+            if (it->source < 0)
+                continue;
+            char prev[65], *note = NULL, *line = NULL;
+            const char *last = strrchr(s, '\n');
+            const char *start = s;
+            for (const char *q = s; q < last; q++)
+                if (*q == '\n')
+                    start = q + 1;
+            ev_hash__sha256_hex(prev, start, (size_t)(last - start));
+            note = ev__asprintf("%s made from %s by profile %s", it->id,
+                                w->items[it->source].id, it->profile->name);
+            ev_custody_event te = e;
+            te.action = "transcoded";
+            te.note = note;
+            line = note ? ev_custody__line(seq++, w->created, &te, w->manifest_sha256,
+                                           w->record_sha256, prev) : NULL;
+            char *joined = line ? ev__asprintf("%s%s", s, line) : NULL;
+            free(note);
+            free(line);
+            free(s);
+            s = joined;
+        }
         if (s)
             *len = strlen(s);
         break;
@@ -593,10 +652,10 @@ static int add_lazy(ev_writer *w, ev_sink *s, lazy_ctx *c)
 }
 
 /* Give every item a unique, safe bag path; record why a name changed. */
-static int assign_paths(ev_writer *w)
+static int assign_paths(ev_writer *w, size_t from)
 {
-    ev_strset keys = { 0 };
-    for (size_t i = 0; i < w->n; i++) {
+    ev_strset keys = w->keys;
+    for (size_t i = from; i < w->n; i++) {
         wr_item *it = &w->items[i];
         snprintf(it->id, sizeof(it->id), "item-%04zu", i + 1);
         char *folder = ev_bundle__exhibit_folder(it->exhibit);
@@ -622,7 +681,7 @@ static int assign_paths(ev_writer *w)
                 free(folder);
                 free(rel);
                 free(p);
-                ev_strset__free(&keys);
+                w->keys = keys;
                 return EV_ENOMEM;
             }
             free(key);
@@ -638,7 +697,7 @@ static int assign_paths(ev_writer *w)
             if (!p) {
                 free(folder);
                 free(rel);
-                ev_strset__free(&keys);
+                w->keys = keys;
                 return EV_ENOMEM;
             }
             changed = true;
@@ -650,7 +709,7 @@ static int assign_paths(ev_writer *w)
         free(folder);
         free(rel);
     }
-    ev_strset__free(&keys);
+    w->keys = keys;
     return EV_OK;
 }
 
@@ -705,6 +764,119 @@ static int analyze_item(ev_writer *w, wr_item *it)
     if (rc != EV_OK)
         return ev_err__set(&w->err, rc, "media analysis of '%s' failed: %s", it->src, e.msg);
     return EV_OK;
+}
+
+static void wlog(ev_writer *w, ev_log_level lv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void wlog(ev_writer *w, ev_log_level lv, const char *fmt, ...)
+{
+    if (!w->o.log_cb)
+        return;
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    w->o.log_cb(lv, msg, w->o.log_payload);
+}
+
+/* Working copies: run every requested profile over every master it accepts,
+ * into a temporary folder beside the output; each verified copy becomes a
+ * derivative item. */
+static int make_derivatives(ev_writer *w, const char *out_path, magic_t mg)
+{
+    size_t nmasters = w->n;
+    char *parent = NULL;
+    {
+        const char *slash = strrchr(out_path, '/');
+        parent = slash ? ev__strndup(out_path, (size_t)(slash - out_path + (slash == out_path))) : ev__strdup(".");
+        const char *base = slash ? slash + 1 : out_path;
+        w->derived_dir = parent ? ev__asprintf("%s/.%s.derived-XXXXXX", parent, base) : NULL;
+        free(parent);
+        if (!w->derived_dir)
+            return EV_ENOMEM;
+        if (!mkdtemp(w->derived_dir)) {
+            int rc = ev_err__set(&w->err, EV_EIO, "cannot create a folder for working copies "
+                                 "beside '%s': %s", out_path, strerror(errno));
+            free(w->derived_dir);
+            w->derived_dir = NULL;
+            return rc;
+        }
+    }
+    for (size_t pi = 0; pi < w->nprofiles; pi++) {
+        const ev_profile *p = w->profiles[pi];
+        if (p->kind == EV_KIND_COPY || !strcmp(p->name, "master"))
+            continue; /* the master itself is already in the bundle */
+        for (size_t i = 0; i < nmasters; i++) {
+            wr_item *m = &w->items[i];
+            if (!wants_media(m->mime) || !m->media || json_object_get(m->media, "error"))
+                continue;
+            /* a photo gets no video working copy, and a clip no still */
+            const char *kind = json_string_value(json_object_get(m->media, "kind"));
+            bool is_image = kind && !strcmp(kind, "image");
+            if ((p->kind == EV_KIND_AV && is_image) || (p->kind == EV_KIND_STILL && !is_image))
+                continue;
+            const char *ext = p->extension ? p->extension : "bin";
+            char *out = ev__asprintf("%s/%s-%zu.%s", w->derived_dir, m->id, pi, ext);
+            if (!out)
+                return EV_ENOMEM;
+            json_t *der = NULL;
+            ev_errbuf e;
+            e.msg[0] = '\0';
+            ev_transcode__opts to;
+            memset(&to, 0, sizeof(to));
+            to.threads = w->o.threads;
+            int rc = ev_transcode__run(&der, p, m->src, out, &to, &e);
+            if (rc == EV_EUNSUPPORTED) {
+                wlog(w, EV_LOG_WARNING, "no '%s' copy of '%s': %s", p->name, m->src, e.msg);
+                free(out);
+                continue;
+            }
+            if (rc != EV_OK) {
+                free(out);
+                return ev_err__set(&w->err, rc, "working copy '%s' of '%s' failed: %s", p->name,
+                                   m->src, e.msg);
+            }
+            const char *verdict = json_string_value(
+                json_object_get(json_object_get(der, "verification"), "verdict"));
+            struct stat st;
+            if (!verdict || strcmp(verdict, "pass") != 0 || stat(out, &st) != 0) {
+                json_decref(der);
+                free(out);
+                return ev_err__set(&w->err, EV_EFORMAT,
+                                   "the '%s' copy of '%s' failed its verification (%s); nothing "
+                                   "was written. 'evidence transcode --profile %s' shows the "
+                                   "figures", p->name, m->src, verdict ? verdict : "no verdict",
+                                   p->name);
+            }
+            /* derived/<profile>/<original path with the profile's extension> */
+            const char *rel = m->rel;
+            const char *slash = strrchr(rel, '/');
+            const char *dot = strrchr(rel, '.');
+            int stem = (int)(dot && (!slash || dot > slash + 1) ? dot - rel : (long)strlen(rel));
+            char *drel = ev__asprintf("derived/%s/%.*s.%s", p->name, stem, rel, ext);
+            if (!drel || add_item(w, out, drel, m->exhibit, &st) != EV_OK) {
+                free(drel);
+                free(out);
+                json_decref(der);
+                return EV_ENOMEM;
+            }
+            free(drel);
+            free(out);
+            m = &w->items[i]; /* add_item may move the array */
+            wr_item *d = &w->items[w->n - 1];
+            d->source = (long)i;
+            d->profile = p;
+            d->derivation = der;
+        }
+    }
+    int rc = assign_paths(w, nmasters);
+    for (size_t i = nmasters; rc == EV_OK && i < w->n; i++) {
+        detect_mime(mg, &w->items[i]);
+        if (!(w->o.flags & EV_WRITER_NO_MEDIA) && wants_media(w->items[i].mime))
+            rc = analyze_item(w, &w->items[i]);
+    }
+    return rc;
 }
 
 static bool is_text_mime(const char *m)
@@ -769,7 +941,7 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         goto done;
     }
     ev__time_rfc3339(w->created, sizeof(w->created), (int64_t)time(NULL));
-    if ((rc = assign_paths(w)) != EV_OK)
+    if ((rc = assign_paths(w, 0)) != EV_OK)
         goto done;
 
     mg = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
@@ -796,6 +968,11 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
             }
         }
     }
+    if (w->nprofiles && (rc = make_derivatives(w, out_path, mg)) != EV_OK)
+        goto done;
+    total = 0;
+    for (size_t i = 0; i < w->n; i++)
+        total += w->items[i].size;
     ev_progress__init(&w->progress, w->o.progress_cb, w->o.progress_payload, "packing", total,
                       w->n);
 
@@ -866,9 +1043,19 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         if (rc != EV_OK)
             goto done;
     }
-    /* per-item extras from the media analysis */
+    /* per-item extras from the media analysis, and derivation records */
     for (size_t i = 0; i < w->n; i++) {
         wr_item *it = &w->items[i];
+        if (it->derivation) {
+            size_t dl = 0;
+            char *dj = ev_record__dump(it->derivation, &dl);
+            char *p = ev__asprintf("meta/%s/derivation.json", it->id);
+            rc = (dj && p) ? add_tag_buffer(w, sink, p, dj, dl) : EV_ENOMEM;
+            free(dj);
+            free(p);
+            if (rc)
+                goto done;
+        }
         for (size_t k = 0; k < it->nmeta; k++) {
             char *p = ev__asprintf("meta/%s/%s", it->id, it->meta[k].name);
             if (!p) {

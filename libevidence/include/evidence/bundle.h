@@ -100,12 +100,23 @@ EV_EXTERN int ev_writer_new(ev_writer **out, const ev_writer_options *opts);
  */
 EV_EXTERN int ev_writer_add(ev_writer *w, const char *path, const char *exhibit);
 
+struct ev_profile; /* evidence/profile.h */
+
 /**
- * Derivative (working copy) requested for every master of an exhibit added
- * afterwards; runs the named profile at seal time. See evidence/transcode.h.
- * @return EV_OK or a negative ev_status.
+ * Ask for a working copy of every master made with a profile (see
+ * evidence/profile.h). At seal time each master that the profile accepts is
+ * transcoded and verified (evidence/transcode.h); the copy is added as a
+ * derivative under data/<exhibit>/derived/<profile>/ with derived_from in
+ * the record, its derivation record under meta/<item>/derivation.json and a
+ * "transcoded" custody event. Masters the profile does not accept are left
+ * without that copy (a warning goes to the log callback). A copy that fails
+ * its verification fails the seal: nothing is written.
+ * @param w        Writer; must not be NULL.
+ * @param profile  Profile; borrowed: it must stay valid until
+ *                 ev_writer_seal() returns.
+ * @return EV_OK, EV_EINVAL or EV_ENOMEM.
  */
-EV_EXTERN int ev_writer_add_profile(ev_writer *w, const char *profile_name);
+EV_EXTERN int ev_writer_add_profile(ev_writer *w, const struct ev_profile *profile);
 
 /**
  * Write the bundle to out_path: everything is written under a temporary name
