@@ -601,7 +601,11 @@ static void exif_log_cb(ExifLog *log, ExifLogCode code, const char *domain,
         return;
     }
     char msg[256];
+    /* libexif's own format strings (log callback contract) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
     vsnprintf(msg, sizeof(msg), format, args);
+#pragma GCC diagnostic pop
     char line[320];
     snprintf(line, sizeof(line), "libexif %s: %s", domain ? domain : "", msg);
     json_t *s = ev_media__jstr(line, sizeof(line));

@@ -846,14 +846,16 @@ static int diff_lists(json_t *finding, const ev_media__file *old_file, const ev_
             ns++;
         }
     }
-    qsort(nums, nn, sizeof(*nums), cmp_i64);
+    if (nn > 1)
+        qsort(nums, nn, sizeof(*nums), cmp_i64);
     for (size_t i = 0; i < nn && i < MAX_REPORTED_FRAMES; i++)
         if (json_array_append_new(frames, json_integer((json_int_t)nums[i])))
             goto done;
     if (nn > MAX_REPORTED_FRAMES && json_object_set_new(finding, "frames_truncated", json_true()))
         goto done;
     /* merge touching or overlapping spans (1 µs slack for rounding) */
-    qsort(spans, ns, sizeof(*spans), cmp_span);
+    if (ns > 1)
+        qsort(spans, ns, sizeof(*spans), cmp_span);
     for (size_t i = 0; i < ns;) {
         double t0 = spans[i].t0, t1 = spans[i].t1;
         size_t j = i + 1;

@@ -195,7 +195,7 @@ static void media_bad_random_bytes(void **state)
         out_free(&o);
         /* random bytes behind real magic numbers */
         static const char *const magic[] = { "\x1a\x45\xdf\xa3", "RIFF\x00\x00\x01\x00WAVEfmt ",
-                                             "\x00\x00\x00\x18" "ftypisom", "\x47",
+                                             ("\x00\x00\x00\x18" "ftypisom"), "\x47",
                                              "\x00\x00\x00\x01\x67", "fLaC", "ID3\x03" };
         for (size_t m = 0; m < sizeof(magic) / sizeof(magic[0]); m++) {
             size_t ml = strlen(magic[m]) ? strlen(magic[m]) : 1;
