@@ -111,8 +111,11 @@ int cmd_check(int argc, char **argv)
     ev_profile_catalog *c = NULL;
     ev_transcode *t = NULL;
     int code = CLI_EXIT_OK;
+    ev_transcode_options to;
+    ev_transcode_options_init(&to, EV_TRANSCODE_OPTIONS_VERSION);
+    to.progress_cb = cli_progress;
     if (ev_profile_catalog_new(&c) != EV_OK || add_search_path(c, dirs, n_dirs) != 0 ||
-        ev_transcode_new(&t, NULL) != EV_OK) {
+        ev_transcode_new(&t, &to) != EV_OK) {
         cli_error("out of memory");
         code = CLI_EXIT_INTERNAL;
         goto done;
@@ -127,6 +130,11 @@ int cmd_check(int argc, char **argv)
     json_t *reports = json_array();
     for (int i = 0; i < n_files; i++) {
         rc = ev_transcode_check(t, p, files[i]);
+        if (rc == EV_ECANCELED) {
+            cli_error("interrupted");
+            code = CLI_EXIT_INTERRUPTED;
+            break;
+        }
         if (rc != EV_OK) {
             cli_error("%s", ev_transcode_last_error(t));
             code = cli_worst(code, cli_exit_for_status(rc));

@@ -115,8 +115,11 @@ static int recheck(const char *record, const char *in, const char *out, bool jso
     char *text = json_dumps(d, JSON_COMPACT);
     json_decref(d);
     ev_transcode *t = NULL;
+    ev_transcode_options to;
+    ev_transcode_options_init(&to, EV_TRANSCODE_OPTIONS_VERSION);
+    to.progress_cb = cli_progress;
     int code;
-    if (!text || ev_transcode_new(&t, NULL) != EV_OK) {
+    if (!text || ev_transcode_new(&t, &to) != EV_OK) {
         free(text);
         cli_error("out of memory");
         return CLI_EXIT_INTERNAL;
@@ -124,7 +127,7 @@ static int recheck(const char *record, const char *in, const char *out, bool jso
     int rc = ev_transcode_recheck(t, text, in, out);
     free(text);
     if (rc != EV_OK) {
-        cli_error("%s", ev_transcode_last_error(t));
+        cli_error("%s", rc == EV_ECANCELED ? "interrupted" : ev_transcode_last_error(t));
         code = cli_exit_for_status(rc);
     } else {
         const char *res = ev_transcode_result_json(t);
@@ -242,6 +245,11 @@ int cmd_transcode(int argc, char **argv)
         return CLI_EXIT_INTERNAL;
     }
     rc = ev_transcode_run(t, p, pos[0], pos[1]);
+    if (rc == EV_ECANCELED) {
+        cli_error("interrupted; '%s' was not written", pos[1]);
+        code = CLI_EXIT_INTERRUPTED;
+        goto done;
+    }
     if (rc != EV_OK) {
         cli_error("%s", ev_transcode_last_error(t));
         code = cli_exit_for_status(rc);

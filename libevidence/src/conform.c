@@ -16,6 +16,7 @@
 #include <libavutil/crc.h>
 #include <libavutil/intreadwrite.h>
 #include <libavutil/pixdesc.h>
+#include <libavutil/time.h>
 
 #include "transcode_int.h"
 
@@ -415,7 +416,7 @@ static void note_decode_error(sfacts *sf, int64_t pkt, double t, const char *wha
 {
     if (sf->dec_errors++ == 0)
         snprintf(sf->first_error, sizeof(sf->first_error), "stream #%d packet %lld "
-                 "(t=%.3fs): %s", sf->index, (long long)pkt, t, what);
+                 "(t=%.3fs): %.120s", sf->index, (long long)pkt, t, what);
 }
 
 static void drain(sfacts *sf, AVFrame *fr, int64_t pkt, double t)
@@ -436,8 +437,10 @@ static void drain(sfacts *sf, AVFrame *fr, int64_t pkt, double t)
     }
 }
 
-static int packet_pass(facts *fx, AVFormatContext *fc, bool decode, ev_errbuf *err)
+static int packet_pass(facts *fx, AVFormatContext *fc, bool decode, ev_progress_cb cb,
+                       void *payload, ev_errbuf *err)
 {
+    int64_t last = av_gettime_relative(), total = avio_size(fc->pb);
     AVPacket *pkt = av_packet_alloc();
     AVFrame *fr = av_frame_alloc();
     int rc = EV_OK;
@@ -508,6 +511,17 @@ static int packet_pass(facts *fx, AVFormatContext *fc, bool decode, ev_errbuf *e
         }
         sf->packets++;
         av_packet_unref(pkt);
+        if (cb && av_gettime_relative() - last > 100000) {
+            last = av_gettime_relative();
+            int64_t pos = avio_tell(fc->pb);
+            ev_progress pr = { EV_PROGRESS_VERSION, "checking", fc->url,
+                               (uint64_t)(pos > 0 ? pos : 0), (uint64_t)(total > 0 ? total : 0),
+                               0, 1 };
+            if (cb(&pr, payload)) {
+                rc = ev_err__set(err, EV_ECANCELED, "canceled by callback");
+                goto done;
+            }
+        }
     }
     for (unsigned i = 0; i < fx->n; i++) {
         sfacts *sf = &fx->s[i];
@@ -631,6 +645,12 @@ static json_t *result_obj(const ev_check_rule *r, int stream, const json_t *m, c
 
 int ev_conform__check(json_t **out, const ev_profile *p, const char *path, ev_errbuf *err)
 {
+    return ev_conform__check_ex(out, p, path, NULL, NULL, err);
+}
+
+int ev_conform__check_ex(json_t **out, const ev_profile *p, const char *path,
+                         ev_progress_cb progress_cb, void *payload, ev_errbuf *err)
+{
     AVFormatContext *fc = NULL;
     facts fx;
     memset(&fx, 0, sizeof(fx));
@@ -702,7 +722,7 @@ int ev_conform__check(json_t **out, const ev_profile *p, const char *path, ev_er
     bool decode = needs(p, EV_CHECK_DECODES_CLEANLY);
     if (decode || needs(p, EV_CHECK_GOP) || needs(p, EV_CHECK_FFV1_SLICES) ||
         needs(p, EV_CHECK_FFV1_SLICE_CRC)) {
-        if ((rc = packet_pass(&fx, fc, decode, err)) != EV_OK)
+        if ((rc = packet_pass(&fx, fc, decode, progress_cb, payload, err)) != EV_OK)
             goto done;
     }
 

@@ -30,6 +30,11 @@
  */
 int ev_conform__check(json_t **out, const ev_profile *p, const char *path, ev_errbuf *err);
 
+/* Same, with a progress callback (stage "checking"; returning nonzero
+ * cancels with EV_ECANCELED). progress_cb may be NULL. */
+int ev_conform__check_ex(json_t **out, const ev_profile *p, const char *path,
+                         ev_progress_cb progress_cb, void *payload, ev_errbuf *err);
+
 /* FFV1 configuration record (extradata, version >= 2), as far as needed. */
 typedef struct ev_ffv1_config {
     int version;

@@ -237,7 +237,7 @@ static int check_keys(pctx *c, const json_t *obj, const char *field,
                 len += (size_t)n;
             }
             char f[320];
-            snprintf(f, sizeof(f), "%s%s%s", field, *field ? "." : "", key);
+            snprintf(f, sizeof(f), "%.250s%s%.64s", field, *field ? "." : "", key);
             return bad(c, f, "unknown key; expected one of: %s (or a key starting with x-)",
                        list);
         }
@@ -252,7 +252,7 @@ static int get_string(pctx *c, const json_t *obj, const char *key, const char *f
     *out = NULL;
     json_t *v = json_object_get(obj, key);
     char f[320];
-    snprintf(f, sizeof(f), "%s%s%s", field, *field ? "." : "", key);
+    snprintf(f, sizeof(f), "%.250s%s%.64s", field, *field ? "." : "", key);
     if (!v) {
         if (required)
             return bad(c, f, "missing; this field is required");
@@ -308,7 +308,7 @@ static int get_enum(pctx *c, const json_t *obj, const char *key, const char *fie
         len += (size_t)n;
     }
     char f[320];
-    snprintf(f, sizeof(f), "%s%s%s", field, *field ? "." : "", key);
+    snprintf(f, sizeof(f), "%.250s%s%.64s", field, *field ? "." : "", key);
     return bad(c, f, "'%.100s' is not allowed; use one of: %s", s, list);
 }
 
@@ -332,7 +332,7 @@ static int get_kv(pctx *c, const json_t *obj, const char *key, const char *field
     *n_out = 0;
     json_t *v = json_object_get(obj, key);
     char f[320];
-    snprintf(f, sizeof(f), "%s%s%s", field, *field ? "." : "", key);
+    snprintf(f, sizeof(f), "%.250s%s%.64s", field, *field ? "." : "", key);
     if (!v)
         return EV_OK;
     if (!json_is_object(v))
@@ -401,7 +401,7 @@ static int get_strlist(pctx *c, const json_t *obj, const char *key, const char *
     out->n = 0;
     json_t *v = json_object_get(obj, key);
     char f[320];
-    snprintf(f, sizeof(f), "%s%s%s", field, *field ? "." : "", key);
+    snprintf(f, sizeof(f), "%.250s%s%.64s", field, *field ? "." : "", key);
     if (!v)
         return EV_OK;
     if (!json_is_array(v))
@@ -442,7 +442,7 @@ static int get_number(pctx *c, const json_t *obj, const char *key, const char *f
 {
     json_t *v = json_object_get(obj, key);
     char f[320];
-    snprintf(f, sizeof(f), "%s%s%s", field, *field ? "." : "", key);
+    snprintf(f, sizeof(f), "%.250s%s%.64s", field, *field ? "." : "", key);
     if (!v) {
         *out = def;
         return EV_OK;
@@ -462,7 +462,7 @@ static int stype_mask(pctx *c, const json_t *obj, const char *key, const char *f
     *out = 0;
     json_t *v = json_object_get(obj, key);
     char f[320];
-    snprintf(f, sizeof(f), "%s%s%s", field, *field ? "." : "", key);
+    snprintf(f, sizeof(f), "%.250s%s%.64s", field, *field ? "." : "", key);
     if (!v)
         return EV_OK;
     if (!json_is_array(v))

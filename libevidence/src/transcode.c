@@ -1429,9 +1429,8 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
     ev_still_out still;
     memset(&still, 0, sizeof(still));
     json_t *streams = NULL, *verification = NULL, *metadata = NULL, *exif = NULL;
-    json_t *problems = json_array();
     pthread_t th;
-    bool th_started = false, out_done = false, kept = false;
+    bool th_started = false, kept = false;
     int fd = -1, rc;
     char out_hex[65] = "";
     uint64_t out_size = 0;
@@ -1442,8 +1441,6 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
         *out_derivation = NULL;
     if (!out_derivation || !p || !in_path || !out_path)
         return ev_err__set(err, EV_EINVAL, "transcode: NULL argument");
-    if (!problems)
-        return ev_err__set(err, EV_ENOMEM, "out of memory");
     j.p = p;
     j.in = in_path;
     j.out = out_path;
@@ -1543,7 +1540,6 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
     vp.max_ts_delta_frames = p->max_ts_delta_frames;
     if ((rc = sync_file(j.tmp, err)) != EV_OK)
         goto done;
-    out_done = true;
     if ((rc = ev_transcode__file_sha256(out_hex, &out_size, j.tmp, err)) != EV_OK)
         goto done;
 
@@ -1686,7 +1682,6 @@ done:
         close(fd);
     if (rc != EV_OK && j.tmp)
         unlink(j.tmp);
-    (void)out_done;
     if (j.oc) {
         if (j.oc->pb)
             avio_closep(&j.oc->pb);
@@ -1713,7 +1708,6 @@ done:
     json_decref(verification);
     json_decref(metadata);
     json_decref(exif);
-    json_decref(problems);
     ev_transcode__still_free(&still);
     free(vp.s);
     free(j.tmp);
@@ -1740,6 +1734,13 @@ static double num_or(const json_t *o, const char *k, double def)
 
 int ev_transcode__recheck(json_t **out, const json_t *d, const char *master_path,
                           const char *copy_path, ev_errbuf *err)
+{
+    return ev_transcode__recheck_ex(out, d, master_path, copy_path, NULL, err);
+}
+
+int ev_transcode__recheck_ex(json_t **out, const json_t *d, const char *master_path,
+                             const char *copy_path, const ev_transcode__opts *opts,
+                             ev_errbuf *err)
 {
     if (!out)
         return ev_err__set(err, EV_EINVAL, "recheck: out is NULL");
@@ -1829,7 +1830,7 @@ int ev_transcode__recheck(json_t **out, const json_t *d, const char *master_path
                                    "derivation record is invalid", i);
             }
         }
-        rc = ev_transcode__verify(&v, &vp, level, master_path, copy_path, NULL, err);
+        rc = ev_transcode__verify(&v, &vp, level, master_path, copy_path, opts, err);
         free(vp.s);
         if (rc != EV_OK) {
             json_decref(probs);
@@ -1954,7 +1955,8 @@ int ev_transcode_check(ev_transcode *t, const ev_profile *p, const char *path)
         return EV_EINVAL;
     clear_result(t);
     json_t *doc = NULL;
-    int rc = ev_conform__check(&doc, p, path, &t->err);
+    int rc = ev_conform__check_ex(&doc, p, path, t->opts.progress_cb, t->opts.progress_payload,
+                                  &t->err);
     if (rc != EV_OK)
         return rc;
     char vv[16];
@@ -1976,7 +1978,9 @@ int ev_transcode_recheck(ev_transcode *t, const char *derivation_json, const cha
         return ev_err__set(&t->err, EV_EFORMAT, "derivation record: not valid JSON at line %d: "
                            "%s", je.line, je.text);
     json_t *doc = NULL;
-    int rc = ev_transcode__recheck(&doc, d, master_path, copy_path, &t->err);
+    ev_transcode__opts o = { t->opts.flags, t->opts.threads, t->opts.progress_cb,
+                             t->opts.progress_payload };
+    int rc = ev_transcode__recheck_ex(&doc, d, master_path, copy_path, &o, &t->err);
     json_decref(d);
     if (rc != EV_OK)
         return rc;

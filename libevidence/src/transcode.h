@@ -88,6 +88,12 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
 int ev_transcode__recheck(json_t **out, const json_t *derivation, const char *master_path,
                           const char *copy_path, ev_errbuf *err);
 
+/* Same, with options (progress_cb and its payload are used; returning
+ * nonzero from the callback cancels with EV_ECANCELED). opts may be NULL. */
+int ev_transcode__recheck_ex(json_t **out, const json_t *derivation, const char *master_path,
+                             const char *copy_path, const ev_transcode__opts *opts,
+                             ev_errbuf *err);
+
 /* ------------------------------------------------------------------------ */
 /* Verification (transcode_verify.c)                                         */
 /* ------------------------------------------------------------------------ */
