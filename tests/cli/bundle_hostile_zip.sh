@@ -1,0 +1,168 @@
+# Hostile bundles (tests/tools/hostile_zip.py): unsafe names (absolute,
+# "..", backslashes, NUL, drive letters, control characters, "~"), symlink
+# and special entries, duplicates and case/normalization collisions, sizes
+# that lie, ZIP bombs, encrypted and unknown-method entries, very deep and
+# very long names, no top folder or two, truncated and empty ZIPs; and a
+# folder bag with a symlink pointing outside. For each: the exact exit code
+# of verify and extract, the problem code, no crash (ASan/UBSan), a bounded
+# run time, and nothing written outside DEST.
+. "$(dirname "$0")/lib.sh"
+
+CANARY="$T/canary"
+mkdir -p "$CANARY"
+
+# hostile CASE VERIFY_EXIT EXTRACT_EXIT [CODE PATH]...
+hostile() {
+    local c=$1 vexit=$2 xexit=$3
+    shift 3
+    local z="$T/$c.zip" sb="$T/sb/$c" t0 t1
+    python3 "$TOOLS/hostile_zip.py" "$c" "$z" "$CANARY" || {
+        fail "hostile_zip.py could not write $c"
+        return
+    }
+    t0=$(date +%s)
+    expect_exit "$vexit" timeout 120 "$EVIDENCE" verify --json "$z"
+    t1=$(date +%s)
+    [ $((t1 - t0)) -le 20 ] && pass || fail "$c: verify took $((t1 - t0)) s"
+    if [ "$vexit" -ne 3 ]; then
+        local args=() i=1
+        for a in "$@"; do
+            args+=("$a")
+            [ $((i % 2)) -eq 0 ] && args+=(error)
+            i=$((i + 1))
+        done
+        local verdict=invalid
+        [ "$vexit" -eq 0 ] && verdict=valid
+        python3 "$TOOLS/evjson.py" check "$OUT" "$verdict" "${args[@]}" >"$T/check.txt" 2>&1 &&
+            pass || fail "$c: $(cat "$T/check.txt")"
+    else
+        # unreadable: said in the JSON (and on stderr when the ZIP cannot be opened)
+        python3 "$TOOLS/evjson.py" check "$OUT" unreadable >"$T/check.txt" 2>&1 &&
+            pass || fail "$c: $(cat "$T/check.txt")"
+    fi
+    mkdir -p "$sb/x"
+    t0=$(date +%s)
+    expect_exit "$xexit" timeout 120 "$EVIDENCE" extract "$z" "$sb/x/dest"
+    t1=$(date +%s)
+    [ $((t1 - t0)) -le 20 ] && pass || fail "$c: extract took $((t1 - t0)) s"
+    [ "$xexit" -ne 0 ] && expect_message
+    only_dest_in "$sb" "$sb/x/dest"
+    # no links, no special files, no bomb output in DEST
+    if [ -d "$sb/x/dest" ]; then
+        local odd size
+        odd=$(find "$sb/x/dest" ! -type f ! -type d | head -3)
+        [ -z "$odd" ] && pass || fail "$c: extract made non-regular files: $odd"
+        size=$(du -sk "$sb/x/dest" | cut -f1)
+        [ "$size" -le 20480 ] && pass || fail "$c: extract wrote $size KiB"
+        # a partial file never stays behind
+        odd=$(find "$sb/x/dest" -name '*partial*' | head -3)
+        [ -z "$odd" ] && pass || fail "$c: temporary files left in DEST: $odd"
+        # anything extracted as data/a.txt is the good payload
+        if [ -f "$sb/x/dest/data/a.txt" ]; then
+            [ "$(cat "$sb/x/dest/data/a.txt")" = "good payload" ] && pass ||
+                fail "$c: data/a.txt extracted with the wrong content"
+        fi
+    fi
+    local left
+    left=$(find "$CANARY" "$T" -maxdepth 1 -name 'canary-*' | head -3)
+    [ -z "$left" ] && pass || fail "$c: wrote outside the destination: $left"
+}
+
+hostile valid 0 0
+# names
+hostile abs-path 1 1 unsafe-path "$CANARY/canary-abs"
+hostile dotdot 1 1 unsafe-path "bag/../canary-dotdot" unsafe-path "../canary-dotdot2" \
+    unsafe-path "bag/data/../../canary-dotdot3"
+hostile dotdot-listed 1 1 unsafe-path "bag/data/../../canary-listed" manifest-unsafe-path manifest-sha256.txt
+hostile backslash 1 1 unsafe-path 'bag/data/x\y.txt'
+hostile nul-name 1 1 unsafe-path ""
+hostile drive-letter 1 1 unsafe-path "C:/canary-drive"
+hostile control-chars 1 1 unsafe-path ""
+hostile tilde 1 1 unsafe-path "~/canary-tilde"
+hostile invalid-utf8-name 3 3
+# entry types
+hostile symlink 1 1 unsafe-entry-type data/link
+hostile symlink-listed 1 1 unsafe-entry-type data/link
+hostile symlink-escape 1 1 unsafe-entry-type data/d
+hostile special-file 1 1 unsafe-entry-type data/fifo
+# duplicates and collisions
+hostile duplicate 1 1 duplicate-entry data/a.txt
+hostile duplicate-first-evil 1 1 duplicate-entry data/a.txt
+hostile case-collision 1 1 case-collision data/A.txt
+hostile normalization-collision 1 1 normalization-collision ""
+# sizes that lie, bombs, unreadable entries
+hostile stored-size-lie 1 1 zip-size-mismatch data/a.txt
+hostile deflate-longer-than-claimed 1 1 unreadable data/a.txt
+hostile deflate-shorter-than-claimed 1 1 unreadable data/a.txt
+hostile csize-beyond-file 1 1 zip-size-mismatch data/a.txt
+hostile crc-wrong 1 1 "unreadable|modified" data/a.txt
+hostile huge-claim 1 1 "zip-size-mismatch|zip-bomb" data/huge.bin
+hostile bomb 1 1 zip-bomb data/zeros.bin
+hostile bomb-listed 1 1 zip-bomb data/zeros.bin
+hostile bomb-lying 1 1 unreadable data/zeros.bin
+hostile encrypted 1 1 unreadable data/a.txt
+hostile unknown-method 1 1 unreadable data/a.txt
+# a valid bag whose names the file system cannot hold: verify is fine,
+# extract fails naming the file
+hostile deep-path 0 1
+hostile long-component 0 1
+# not a single top folder (bundle.h: ev_bundle_open gives EV_EFORMAT)
+hostile no-top-folder 3 3
+hostile two-top-folders 3 3
+hostile top-level-file 3 3
+hostile empty-zip 3 3
+
+# --- truncated, damaged and non-ZIP files --------------------------------------------
+mkdir -p "$T/src"
+head -c 100000 /dev/urandom >"$T/src/blob.bin"
+echo text >"$T/src/t.txt"
+expect_exit 0 "$EVIDENCE" pack -o "$T/good.zip" "$T/src" || die "pack failed"
+size=$(stat -c %s "$T/good.zip")
+n=0
+for cut in 0 100 $((size / 2)) $((size - 200)) $((size - 22)) $((size - 1)); do
+    n=$((n + 1))
+    head -c "$cut" "$T/good.zip" >"$T/cut$n.zip"
+    expect_exit 3 timeout 60 "$EVIDENCE" verify "$T/cut$n.zip" && expect_message
+    expect_exit 3 timeout 60 "$EVIDENCE" extract "$T/cut$n.zip" "$T/cutx$n"
+    # inspect describes a file that is not a bundle as a plain file
+    expect_exit 0 timeout 60 "$EVIDENCE" inspect --json "$T/cut$n.zip" &&
+        ok "inspect of a damaged ZIP does not present it as a bundle" \
+            test "$(json_get "$OUT" format)" != evidence.inspect
+done
+# the end record claims a central directory beyond the file
+python3 - "$T/good.zip" "$T/cd-lie.zip" <<'EOF'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+i = d.rfind(b"PK\x05\x06")
+d[i + 16:i + 20] = (len(d) * 4).to_bytes(4, "little")
+open(sys.argv[2], "wb").write(d)
+EOF
+expect_exit 3 timeout 60 "$EVIDENCE" verify "$T/cd-lie.zip" && expect_message
+printf 'this is not a zip\n' >"$T/text.zip"
+expect_exit 3 "$EVIDENCE" verify "$T/text.zip" && expect_message
+expect_exit 3 "$EVIDENCE" verify "$T/does-not-exist.zip" && expect_message
+mkfifo "$T/fifo.zip"
+expect_exit 3 timeout 60 "$EVIDENCE" verify "$T/fifo.zip" && expect_message
+
+# --- a folder bag with a symlink out of the bag --------------------------------------
+python3 "$TOOLS/mkbag.py" valid-basic "$T/fbag" || die "mkbag failed"
+mkfifo "$T/outside-fifo"
+ln -s "$T/outside-fifo" "$T/fbag/data/link"
+# listed in the manifest as if it were a file
+printf '%s  data/link\n' "$(printf '' | sha256sum | cut -d' ' -f1)" >>"$T/fbag/manifest-sha256.txt"
+expect_exit 1 timeout 60 "$EVIDENCE" verify --json "$T/fbag" &&
+    ok "symlink in a folder bag" python3 "$TOOLS/evjson.py" check "$OUT" invalid unsafe-entry-type data/link error
+mkdir -p "$T/sb2/x"
+expect_exit 1 timeout 60 "$EVIDENCE" extract "$T/fbag" "$T/sb2/x/dest"
+only_dest_in "$T/sb2" "$T/sb2/x/dest"
+[ -z "$(find "$T/sb2/x/dest" -type l)" ] && pass || fail "extract copied a symlink"
+# a symlinked folder inside the bag is not followed either
+rm "$T/fbag/data/link"
+mkdir -p "$T/elsewhere"
+echo secret >"$T/elsewhere/secret.txt"
+ln -s "$T/elsewhere" "$T/fbag/data/linkdir"
+expect_exit 1 timeout 60 "$EVIDENCE" verify --json "$T/fbag" &&
+    ok "folder symlink in a folder bag" python3 "$TOOLS/evjson.py" check "$OUT" invalid unsafe-entry-type data/linkdir error
+lacks_problem "$OUT" "" data/linkdir/secret.txt || fail "verify looked inside a symlinked folder"
+
+finish

@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""Hostile ZIP files for the bundle reader: each holds a small valid bag plus
+one hostile element (a name, an entry type, a lying size, a ZIP bomb...).
+
+usage:
+  hostile_zip.py --list
+  hostile_zip.py CASE OUT.zip [CANARY_DIR]
+      CANARY_DIR: an absolute folder; cases that try to write outside the
+      destination aim at files in it (their names start with "canary").
+
+A tiny ZIP writer of its own (not zipfile), so that every byte of every
+header can lie. The ZIP bomb (2 GiB of zeros) is built from one deflated
+block of 1 MiB of zeros repeated with full flushes, so it takes
+milliseconds to make. Standard library only.
+"""
+import hashlib
+import os
+import struct
+import sys
+import unicodedata
+import zlib
+
+BAGIT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+GOOD = b"good payload\n"
+EVIL = b"EVIL payload\n"
+S_IFREG, S_IFDIR, S_IFLNK = 0o100000, 0o040000, 0o120000
+
+
+class Entry:
+    def __init__(self, name, data=b"", method=0, mode=S_IFREG | 0o644, comp=None,
+                 size=None, csize=None, crc=None, flags=0, zip64=False):
+        self.name = name if isinstance(name, bytes) else name.encode("utf-8")
+        self.data = data                       # uncompressed bytes (for crc/size)
+        self.method = method
+        self.mode = mode
+        if comp is None:
+            if method == 8:
+                c = zlib.compressobj(6, zlib.DEFLATED, -15)
+                comp = c.compress(data) + c.flush()
+            else:
+                comp = data
+        self.comp = comp                       # bytes as stored in the file
+        self.size = len(data) if size is None else size
+        self.csize = len(comp) if csize is None else csize
+        self.crc = (zlib.crc32(data) & 0xFFFFFFFF) if crc is None else crc
+        self.flags = flags | (0x800 if any(b > 0x7F for b in self.name) else 0)
+        self.zip64 = zip64 or self.size >= 0xFFFFFFFF or self.csize >= 0xFFFFFFFF
+
+
+def write_zip(path, entries):
+    out = open(path, "wb")
+    central = []
+    for e in entries:
+        off = out.tell()
+        extra = b""
+        size32, csize32 = e.size, e.csize
+        if e.zip64:
+            extra = struct.pack("<HHQQ", 1, 16, e.size, e.csize)
+            size32 = csize32 = 0xFFFFFFFF
+        need = 45 if e.zip64 else 20
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, need, e.flags, e.method, 0, 0x21,
+                              e.crc, csize32, size32, len(e.name), len(extra)))
+        out.write(e.name)
+        out.write(extra)
+        out.write(e.comp)
+        central.append((e, off, need))
+    cd_start = out.tell()
+    for e, off, need in central:
+        extra = b""
+        size32, csize32, off32 = e.size, e.csize, off
+        if e.zip64:
+            extra = struct.pack("<HHQQ", 1, 16, e.size, e.csize)
+            size32 = csize32 = 0xFFFFFFFF
+        out.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | 45, need, e.flags,
+                              e.method, 0, 0x21, e.crc, csize32, size32, len(e.name),
+                              len(extra), 0, 0, 0, (e.mode << 16) & 0xFFFFFFFF, off32))
+        out.write(e.name)
+        out.write(extra)
+    cd_size = out.tell() - cd_start
+    n = len(entries)
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, cd_size, cd_start, 0))
+    out.close()
+
+
+def bag(top="bag", extra_manifest=(), payload=None):
+    """Entries of a small valid bag; extra_manifest: (path, data) to list too."""
+    payload = dict(payload or {"data/a.txt": GOOD})
+    lines = ["%s  %s\n" % (hashlib.sha256(d).hexdigest(), p) for p, d in sorted(payload.items())]
+    lines += ["%s  %s\n" % (hashlib.sha256(d).hexdigest(), p) for p, d in extra_manifest]
+    es = [Entry(top + "/"  , mode=S_IFDIR | 0o755),
+          Entry(top + "/bagit.txt", BAGIT),
+          Entry(top + "/data/", mode=S_IFDIR | 0o755)]
+    es += [Entry(top + "/" + p, d) for p, d in sorted(payload.items())]
+    es.append(Entry(top + "/manifest-sha256.txt", "".join(lines).encode("utf-8"), method=8))
+    return es
+
+
+def bomb_stream(total):
+    """Raw deflate of `total` zero bytes (a multiple of 1 MiB)."""
+    chunk = bytes(1 << 20)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+    again = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+    assert block == again
+    tail = c.flush(zlib.Z_FINISH)
+    n = total >> 20
+    crc = 0
+    for _ in range(n):
+        crc = zlib.crc32(chunk, crc)
+    return block * n + tail, crc & 0xFFFFFFFF
+
+
+CASES = {}
+
+
+def case(fn):
+    CASES[fn.__name__.replace("_", "-")] = fn
+    return fn
+
+
+@case
+def valid(c):
+    return bag()
+
+
+@case
+def abs_path(c):
+    return bag() + [Entry(c + "/canary-abs", EVIL)]
+
+
+@case
+def dotdot(c):
+    return bag() + [Entry("bag/../canary-dotdot", EVIL), Entry("../canary-dotdot2", EVIL),
+                    Entry("bag/data/../../canary-dotdot3", EVIL)]
+
+
+@case
+def dotdot_listed(c):
+    # the escaping name is also in the manifest
+    return bag(extra_manifest=[("data/../../canary-listed", EVIL)]) + \
+        [Entry("bag/data/../../canary-listed", EVIL)]
+
+
+@case
+def backslash(c):
+    return bag() + [Entry("bag\\..\\..\\canary-bs", EVIL), Entry("bag/data\\..\\..\\canary-bs2", EVIL),
+                    Entry("bag/data/x\\y.txt", EVIL)]
+
+
+@case
+def nul_name(c):
+    return bag() + [Entry(b"bag/data/evil\x00.txt", EVIL), Entry(b"bag/data/a.txt\x00/../../canary-nul", EVIL)]
+
+
+@case
+def drive_letter(c):
+    return bag() + [Entry("C:/canary-drive", EVIL), Entry("C:canary-drive2", EVIL)]
+
+
+@case
+def control_chars(c):
+    return bag() + [Entry("bag/data/\x1b[2J\x1b[31mred", EVIL), Entry("bag/data/bell\x07", EVIL)]
+
+
+@case
+def tilde(c):
+    return bag() + [Entry("~/canary-tilde", EVIL)]
+
+
+@case
+def symlink(c):
+    return bag() + [Entry("bag/data/link", b"/etc/passwd", mode=S_IFLNK | 0o777)]
+
+
+@case
+def symlink_listed(c):
+    # a symlink whose target text is listed in the manifest as if it were content
+    return bag(extra_manifest=[("data/link", b"/etc/passwd")]) + \
+        [Entry("bag/data/link", b"/etc/passwd", mode=S_IFLNK | 0o777)]
+
+
+@case
+def symlink_escape(c):
+    # a folder symlink out of the destination, then a file "inside" it
+    return bag(extra_manifest=[("data/d/canary-symlink", EVIL)]) + \
+        [Entry("bag/data/d", c.encode(), mode=S_IFLNK | 0o777),
+         Entry("bag/data/d/canary-symlink", EVIL)]
+
+
+@case
+def special_file(c):
+    return bag() + [Entry("bag/data/fifo", b"", mode=0o010644)]
+
+
+@case
+def duplicate(c):
+    return bag() + [Entry("bag/data/a.txt", EVIL)]
+
+
+@case
+def duplicate_first_evil(c):
+    es = bag()
+    i = next(k for k, e in enumerate(es) if e.name == b"bag/data/a.txt")
+    return es[:i] + [Entry("bag/data/a.txt", EVIL)] + es[i:]
+
+
+@case
+def case_collision(c):
+    return bag(extra_manifest=[("data/A.txt", EVIL)]) + [Entry("bag/data/A.txt", EVIL)]
+
+
+@case
+def normalization_collision(c):
+    nfc = unicodedata.normalize("NFC", "data/caf\u00e9")
+    nfd = unicodedata.normalize("NFD", "data/caf\u00e9")
+    return bag(payload={"data/a.txt": GOOD, nfc: GOOD},
+               extra_manifest=[(nfd, EVIL)]) + [Entry("bag/" + nfd, EVIL)]
+
+
+@case
+def stored_size_lie(c):
+    # stored entry: claims 1000 bytes, holds 13
+    es = bag()
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            e.size = 1000
+    return es
+
+
+@case
+def deflate_longer_than_claimed(c):
+    es = bag()
+    big = GOOD * 1000
+    for i, e in enumerate(es):
+        if e.name == b"bag/data/a.txt":
+            es[i] = Entry("bag/data/a.txt", big, method=8, size=len(GOOD), crc=zlib.crc32(GOOD))
+    return es
+
+
+@case
+def deflate_shorter_than_claimed(c):
+    es = bag()
+    for i, e in enumerate(es):
+        if e.name == b"bag/data/a.txt":
+            es[i] = Entry("bag/data/a.txt", GOOD, method=8, size=1000)
+    return es
+
+
+@case
+def csize_beyond_file(c):
+    es = bag()
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            e.csize = 10 * 1000 * 1000
+            e.size = 10 * 1000 * 1000
+    return es
+
+
+@case
+def crc_wrong(c):
+    es = bag()
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            e.crc ^= 0xFFFF
+    return es
+
+
+@case
+def bomb(c):
+    # 2 GiB of zeros, honest headers: ~2 MB in the file
+    comp, crc = bomb_stream(2 << 30)
+    return bag() + [Entry("bag/data/zeros.bin", b"", method=8, comp=comp, size=2 << 30, crc=crc)]
+
+
+@case
+def bomb_listed(c):
+    # the same, listed in the manifest with the right checksum
+    comp, crc = bomb_stream(2 << 30)
+    h = hashlib.sha256()
+    z = bytes(1 << 20)
+    for _ in range(2048):
+        h.update(z)
+    es = bag()
+    for i, e in enumerate(es):
+        if e.name == b"bag/manifest-sha256.txt":
+            text = e.data + ("%s  data/zeros.bin\n" % h.hexdigest()).encode()
+            es[i] = Entry("bag/manifest-sha256.txt", text, method=8)
+    return es + [Entry("bag/data/zeros.bin", b"", method=8, comp=comp, size=2 << 30, crc=crc)]
+
+
+@case
+def bomb_lying(c):
+    # 2 GiB of zeros whose headers claim 1000 bytes
+    comp, crc = bomb_stream(2 << 30)
+    return bag(extra_manifest=[("data/zeros.bin", bytes(1000))]) + \
+        [Entry("bag/data/zeros.bin", b"", method=8, comp=comp, size=1000, crc=zlib.crc32(bytes(1000)))]
+
+
+@case
+def huge_claim(c):
+    # ZIP64 sizes claiming 1 PiB
+    return bag() + [Entry("bag/data/huge.bin", b"x", size=1 << 50, csize=1, zip64=True)]
+
+
+@case
+def encrypted(c):
+    es = bag()
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            e.flags |= 1
+    return es
+
+
+@case
+def unknown_method(c):
+    es = bag()
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            e.method = 97
+    return es
+
+
+@case
+def deep_path(c):
+    name = "data/" + "d/" * 2100 + "leaf"
+    return bag(payload={"data/a.txt": GOOD, name: GOOD})
+
+
+@case
+def long_component(c):
+    name = "data/" + "L" * 300
+    return bag(payload={"data/a.txt": GOOD, name: GOOD})
+
+
+@case
+def invalid_utf8_name(c):
+    return bag() + [Entry(b"bag/data/\xff\xfe.txt", EVIL, flags=0x800)]
+
+
+@case
+def no_top_folder(c):
+    return [Entry("bagit.txt", BAGIT), Entry("data/a.txt", GOOD),
+            Entry("manifest-sha256.txt", ("%s  data/a.txt\n" % hashlib.sha256(GOOD).hexdigest()).encode())]
+
+
+@case
+def two_top_folders(c):
+    return bag("bagA") + bag("bagB")
+
+
+@case
+def top_level_file(c):
+    return bag() + [Entry("README.txt", b"outside the bag\n")]
+
+
+@case
+def empty_zip(c):
+    return []
+
+
+def main(argv):
+    if len(argv) == 2 and argv[1] == "--list":
+        print("\n".join(sorted(CASES)))
+        return 0
+    if len(argv) not in (3, 4) or argv[1] not in CASES:
+        sys.stderr.write(__doc__)
+        return 2
+    canary = os.path.abspath(argv[3]) if len(argv) == 4 else "/nonexistent-canary-dir"
+    write_zip(argv[2], CASES[argv[1]](canary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
