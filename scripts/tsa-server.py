@@ -4,7 +4,7 @@
     scripts/tsa-server.py --config PKI/tsa.cnf --port-file FILE [--port N]
 
 Listens on 127.0.0.1 only (port 0 = a free port, written to FILE once the
-server is ready). Answers HTTP POSTs of application/timestamp-query. The path
+server is ready, followed by a line with the server's process id). Answers HTTP POSTs of application/timestamp-query. The path
 chooses the behaviour, so one server covers every test case:
 
     /            a good reply (also /tsa)
@@ -175,8 +175,8 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % srv.server_address[1])
+    with open(tmp, "w") as f:  # the port, then our pid (a launcher may stand between)
+        f.write("%d\n%d\n" % (srv.server_address[1], os.getpid()))
     os.replace(tmp, a.port_file)
     srv.serve_forever(poll_interval=0.2)
     srv.server_close()

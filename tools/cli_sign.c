@@ -1,11 +1,360 @@
-/* Signature checks for 'evidence verify'. */
+/* Signature checks for 'evidence verify', and helpers for sign / timestamp. */
 #include "cli_sign.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* ---- evidence verify --------------------------------------------------------------- */
+
+static const char *severity_name(ev_severity s)
+{
+    return s == EV_SEVERITY_ERROR ? "error" : s == EV_SEVERITY_WARNING ? "warning" : "note";
+}
+
+static const char *status_of(ev_sig_verdict v)
+{
+    switch (v) {
+    case EV_SIG_VALID:
+    case EV_SIG_UNVERIFIED:
+        return "ok";
+    case EV_SIG_INVALID:
+        return "mismatch";
+    default:
+        return "error";
+    }
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static bool is_p7s(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 4 && strcmp(path + n - 4, ".p7s") == 0;
+}
+
+static json_t *result_json(const ev_sig_result *r)
+{
+    json_t *o = json_object();
+    json_t *probs = json_array();
+    if (!o || !probs) {
+        json_decref(o);
+        json_decref(probs);
+        return NULL;
+    }
+    json_object_set_new(o, "path", jstr_or_null(r->path));
+    json_object_set_new(o, "token", jstr_or_null(r->token_path));
+    json_object_set_new(o, "events", json_integer((json_int_t)r->events));
+    json_object_set_new(o, "signer", jstr_or_null(r->signer));
+    json_object_set_new(o, "signing_time", jstr_or_null(r->signing_time));
+    json_object_set_new(o, "tsa_time", jstr_or_null(r->tsa_time));
+    json_object_set_new(o, "tsa", jstr_or_null(r->tsa));
+    json_object_set_new(o, "tsa_verified", json_boolean(r->tsa_verified));
+    json_object_set_new(o, "verdict", json_string(ev_sig_verdict_name(r->verdict)));
+    json_object_set_new(o, "status", json_string(status_of(r->verdict)));
+    for (size_t k = 0; k < r->problem_count; k++) {
+        const ev_sig_problem *p = &r->problems[k];
+        json_array_append_new(probs, json_pack("{s:s, s:s, s:s}", "severity",
+                                               severity_name(p->severity), "code", p->code,
+                                               "message", p->message));
+    }
+    json_object_set_new(o, "problems", probs);
+    return o;
+}
+
+static void print_result(const ev_sig_result *r)
+{
+    const char *v = ev_sig_verdict_name(r->verdict);
+    if (is_p7s(r->path))
+        printf("signature %s (custody events 1-%llu): %s\n", r->path,
+               (unsigned long long)r->events,
+               r->verdict == EV_SIG_VALID       ? "valid"
+               : r->verdict == EV_SIG_UNVERIFIED ? "unverified (matches the log; no --ca given)"
+               : r->verdict == EV_SIG_INVALID    ? "INVALID"
+                                                 : "UNREADABLE");
+    else
+        printf("signature file %s: %s\n", r->path,
+               r->verdict == EV_SIG_UNVERIFIED ? "ignored" : v);
+    if (r->signer)
+        printf("    signer:    %s\n", r->signer);
+    if (r->signing_time)
+        printf("    signed:    %s (claimed by the signer)\n", r->signing_time);
+    if (r->tsa_time)
+        printf("    timestamp: %s by %s (%s)\n", r->tsa_time, r->tsa ? r->tsa : "?",
+               r->tsa_verified ? "verified" : "not verified");
+    else if (is_p7s(r->path))
+        printf("    timestamp: none\n");
+    for (size_t k = 0; k < r->problem_count; k++) {
+        const ev_sig_problem *p = &r->problems[k];
+        printf("    %s: [%s] %s\n", severity_name(p->severity), p->code, p->message);
+    }
+}
 
 int cli_verify_signatures(json_t **out_json, ev_bundle *b, const cli_trust_args *args, bool json)
 {
-    (void)b;
-    (void)args;
-    (void)json;
     *out_json = NULL;
+    ev_trust *t = NULL;
+    int st = ev_trust_new(&t, NULL);
+    if (st != EV_OK) {
+        cli_error("cannot check signatures: %s", ev_strerror(st));
+        return CLI_EXIT_INTERNAL;
+    }
+    struct {
+        const char *path;
+        int (*add)(ev_trust *, const char *);
+        const char *opt;
+    } files[] = { { args ? args->ca : NULL, ev_trust_add_ca, "--ca" },
+                  { args ? args->tsa_ca : NULL, ev_trust_add_tsa_ca, "--tsa-ca" },
+                  { args ? args->crl : NULL, ev_trust_add_crl, "--crl" } };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        if (!files[i].path)
+            continue;
+        st = files[i].add(t, files[i].path);
+        if (st != EV_OK) {
+            cli_error("%s: %s", files[i].opt, ev_trust_last_error(t));
+            ev_trust_free(t);
+            int code = cli_exit_for_status(st);
+            return code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
+        }
+    }
+    ev_sig_report *rep = NULL;
+    st = ev_sign_verify(&rep, t, b);
+    if (st != EV_OK) {
+        cli_error("cannot check the signatures: %s", ev_trust_last_error(t));
+        ev_trust_free(t);
+        return cli_exit_for_status(st);
+    }
+    size_t n = ev_sig_report_count(rep), present = 0;
+    bool trusted = ev_sig_report_trusted(rep);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const ev_sig_result *r = ev_sig_report_result(rep, i);
+        if (is_p7s(r->path))
+            present++;
+        json_t *o = result_json(r);
+        if (o)
+            json_array_append_new(list, o);
+        if (!json)
+            print_result(r);
+    }
+    ev_sig_verdict v = ev_sig_report_verdict(rep);
+    int code;
+    switch (v) {
+    case EV_SIG_VALID:
+        code = CLI_EXIT_OK;
+        break;
+    case EV_SIG_UNVERIFIED:
+        code = CLI_SIGN_UNVERIFIED;
+        break;
+    default: /* a damaged signature inside the bundle fails verification */
+        code = CLI_EXIT_FAILED;
+        break;
+    }
+    if (!json && present > 0 && !trusted)
+        printf("%zu signature(s) present, not verified: give --ca ROOTS.pem (and --tsa-ca "
+               "TSA_ROOTS.pem) to check who signed and when\n", present);
+    else if (!json && present == 0 && trusted)
+        printf("no signatures in this bundle (--ca given, nothing to check)\n");
+    *out_json = json_pack("{s:I, s:b, s:s, s:o}", "present", (json_int_t)present, "verified",
+                          trusted, "verdict", ev_sig_verdict_name(v), "signatures", list);
+    ev_sig_report_free(rep);
+    ev_trust_free(t);
+    if (!*out_json)
+        return CLI_EXIT_INTERNAL;
+    return code;
+}
+
+/* ---- passphrases ------------------------------------------------------------------------ */
+
+static int read_line_from(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (;;) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0 || c == '\n')
+            break;
+        if (n < size)
+            buf[n++] = c;
+        else
+            return -1;
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    return (int)n;
+}
+
+int cli_passphrase_cb(char *buf, size_t size, const char *what, void *payload)
+{
+    cli_passphrase *pp = payload;
+    if (pp->file) {
+        int fd = open(pp->file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            cli_error("cannot read the passphrase file '%s': %s", pp->file, strerror(errno));
+            pp->failed = true;
+            return -1;
+        }
+        int n = read_line_from(fd, buf, size);
+        close(fd);
+        if (n < 0) {
+            cli_error("the passphrase in '%s' is too long", pp->file);
+            pp->failed = true;
+        }
+        return n;
+    }
+    /* Only on a terminal, with echo off. */
+    int tty = isatty(STDIN_FILENO) ? open("/dev/tty", O_RDWR | O_CLOEXEC) : -1;
+    if (tty < 0) {
+        pp->no_terminal = true;
+        return -1;
+    }
+    struct termios old, quiet;
+    bool restore = tcgetattr(tty, &old) == 0;
+    if (restore) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(tty, TCSAFLUSH, &quiet);
+    }
+    dprintf(tty, "Passphrase for %s: ", what ? what : "the key");
+    int n = read_line_from(tty, buf, size);
+    dprintf(tty, "\n");
+    if (restore)
+        tcsetattr(tty, TCSAFLUSH, &old);
+    close(tty);
+    return n;
+}
+
+/* Parse --tsa-timeout: whole seconds, 1..3600. */
+int cli_sign_parse_timeout(const char *cmd, const char *arg, unsigned int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || !end || *end || end == arg || v < 1 || v > 3600)
+        return cli_usage_error(cmd, "--tsa-timeout takes whole seconds from 1 to 3600, not '%s'",
+                               arg);
+    *out = (unsigned int)v;
+    return 0;
+}
+
+/* ---- files ---------------------------------------------------------------------------------- */
+
+int cli_read_small_file(uint8_t **out, size_t *len, const char *path, size_t max,
+                        const char *what)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("cannot open the %s '%s': %s", what, path, strerror(errno));
+        return CLI_EXIT_INPUT;
+    }
+    size_t cap = 4096, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf) {
+        if (n == cap) {
+            if (cap > max) {
+                cli_error("the %s '%s' is too big (over %zu bytes)", what, path, max);
+                free(buf);
+                fclose(f);
+                return CLI_EXIT_INPUT;
+            }
+            uint8_t *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    bool err = ferror(f);
+    fclose(f);
+    if (!buf) {
+        cli_error("out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    if (err || n > max) {
+        cli_error(err ? "cannot read the %s '%s'" : "the %s '%s' is too big", what, path);
+        free(buf);
+        return CLI_EXIT_INPUT;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+int cli_write_file_atomic(const char *path, const uint8_t *data, size_t len)
+{
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 16);
+    if (!tmp) {
+        cli_error("out of memory");
+        return CLI_EXIT_INTERNAL;
+    }
+    snprintf(tmp, pl + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        cli_error("cannot write '%s': %s", path, strerror(errno));
+        free(tmp);
+        return CLI_EXIT_INTERNAL;
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    int saved = errno;
+    bool ok = done == len && fsync(fd) == 0;
+    if (close(fd) != 0)
+        ok = false;
+    if (!ok || chmod(tmp, 0644) != 0 || rename(tmp, path) != 0) {
+        cli_error("cannot write '%s': %s", path, strerror(ok ? errno : saved));
+        unlink(tmp);
+        free(tmp);
+        return CLI_EXIT_INTERNAL;
+    }
+    free(tmp);
+    return 0;
+}
+
+int cli_open_bundle(ev_bundle **out, const char *path)
+{
+    *out = NULL;
+    ev_bundle_options bo;
+    ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
+    bo.progress_cb = cli_progress;
+    ev_bundle *b = NULL;
+    int st = ev_bundle_new(&b, &bo);
+    if (st == EV_OK)
+        st = ev_bundle_open(b, path);
+    if (st != EV_OK) {
+        cli_error("%s", b ? ev_bundle_last_error(b) : ev_strerror(st));
+        ev_bundle_free(b);
+        int code = cli_exit_for_status(st);
+        return code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
+    }
+    *out = b;
     return 0;
 }

@@ -180,18 +180,20 @@ void ev_sign__slug(char *out, const char *cn)
 {
     size_t n = 0;
     bool dash = false;
+    /* The same as: lower-case, every run of other bytes to one '-', trimmed,
+     * cut to EV_SIGN__SLUG_MAX bytes, trimmed again (docs/signing.md). */
     for (const char *p = cn ? cn : ""; *p && n < EV_SIGN__SLUG_MAX; p++) {
         unsigned char c = (unsigned char)*p;
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
         if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            if (dash && n > 0 && n + 1 < EV_SIGN__SLUG_MAX)
+            if (dash && n > 0) {
+                if (n + 1 >= EV_SIGN__SLUG_MAX)
+                    break;
                 out[n++] = '-';
+            }
             dash = false;
             out[n++] = (char)c;
-        } else if (c >= 'A' && c <= 'Z') {
-            if (dash && n > 0 && n + 1 < EV_SIGN__SLUG_MAX)
-                out[n++] = '-';
-            dash = false;
-            out[n++] = (char)(c - 'A' + 'a');
         } else {
             dash = true;
         }
