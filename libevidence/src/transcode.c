@@ -1127,6 +1127,19 @@ static int sync_file(const char *path, ev_errbuf *err)
     return EV_OK;
 }
 
+typedef struct sync_job {
+    const char *path;
+    int rc;
+    ev_errbuf err;
+} sync_job;
+
+static void *sync_thread(void *arg)
+{
+    sync_job *s = arg;
+    s->rc = sync_file(s->path, &s->err);
+    return NULL;
+}
+
 static int sync_dir_of(const char *path)
 {
     char *d = ev__strdup(path);
@@ -1429,8 +1442,10 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
     ev_still_out still;
     memset(&still, 0, sizeof(still));
     json_t *streams = NULL, *verification = NULL, *metadata = NULL, *exif = NULL;
-    pthread_t th;
-    bool th_started = false, kept = false;
+    pthread_t th, sync_th;
+    bool th_started = false, sync_started = false, kept = false;
+    sync_job sy;
+    memset(&sy, 0, sizeof(sy));
     int fd = -1, rc;
     char out_hex[65] = "";
     uint64_t out_size = 0;
@@ -1538,8 +1553,12 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
     vp.ssim_min = p->ssim_min;
     vp.ssim_mean_min = p->ssim_mean_min;
     vp.max_ts_delta_frames = p->max_ts_delta_frames;
-    if ((rc = sync_file(j.tmp, err)) != EV_OK)
-        goto done;
+    /* Flush the copy to disk in the background while it is hashed and
+     * verified (from the page cache); joined before it is renamed. */
+    sy.path = j.tmp;
+    sync_started = pthread_create(&sync_th, NULL, sync_thread, &sy) == 0;
+    if (!sync_started)
+        sync_thread(&sy);
     if ((rc = ev_transcode__file_sha256(out_hex, &out_size, j.tmp, err)) != EV_OK)
         goto done;
 
@@ -1610,6 +1629,14 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
                                           "pass") == 0)
         json_object_set_new(verification, "verdict", json_string("fail"));
     const char *verdict = json_string_value(json_object_get(verification, "verdict"));
+    if (sync_started) {
+        pthread_join(sync_th, NULL);
+        sync_started = false;
+    }
+    if (sy.rc != EV_OK) {
+        rc = ev_err__copy(err, &sy.err, sy.rc);
+        goto done;
+    }
     if (strcmp(verdict, "fail") != 0) {
         if ((rc = publish(j.tmp, out_path, (j.o.flags & EV_TRANSCODE__OVERWRITE) != 0, err)) !=
             EV_OK)
@@ -1678,6 +1705,8 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
 done:
     if (th_started)
         pthread_join(th, NULL);
+    if (sync_started)
+        pthread_join(sync_th, NULL);
     if (fd >= 0)
         close(fd);
     if (rc != EV_OK && j.tmp)
