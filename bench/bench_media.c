@@ -2,16 +2,18 @@
  * bench_media: time the media analysis of one file, mode by mode, and the
  * parts it is made of. Used by bench/media.sh; prints "key seconds" lines.
  *
- * usage: bench_media FILE [REPEAT]
+ * usage: bench_media FILE [REPEAT [MEASURE...]]
  *   probe      ev_media__analyze, content hashes off (probe + facts + capture)
  *   packets    content hashes: packets (+ per-packet list)
  *   decoded    content hashes: decoded (+ per-frame list)
  *   both       packets and decoded in one pass (the default of pack)
+ *   both_nolists  the same without per-frame lists (stream hashes only)
  *   demux      open + read every packet, nothing else
  *   decode     open + read + decode every A/V packet with the same decoder
  *              settings (threads auto, +bitexact, idct simple), no hashing
  *   sha256     OpenSSL EVP SHA-256 of the decoded byte count, from memory
- * The best of REPEAT runs (default 3) is printed for each.
+ * The best of REPEAT runs (default 3) is printed for each; with MEASUREs
+ * given, only those are run, in that order.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -49,7 +51,7 @@ static void file_io(file *f)
     ev_media__io_from_fd(&f->io, f->fd, f->size, f->st);
 }
 
-static double run_mode(file *f, int mode, uint64_t *decoded_bytes)
+static double run_mode_ex(file *f, int mode, uint64_t *decoded_bytes, bool lists)
 {
     json_t *m = NULL, *c = NULL, *h = NULL;
     ev_media__file *meta = NULL;
@@ -57,7 +59,10 @@ static double run_mode(file *f, int mode, uint64_t *decoded_bytes)
     ev_errbuf err;
     file_io(f);
     double t0 = now();
-    int rc = ev_media__analyze(&m, &c, &h, &meta, &n, &f->io, "bench.mp4", mode, &err);
+    ev_media__limits lim;
+    ev_media__limits_default(&lim, f->size);
+    lim.frame_lists = lists;
+    int rc = ev_media__analyze_ex(&m, &c, &h, &meta, &n, &f->io, "bench.mp4", mode, &lim, &err);
     double t = now() - t0;
     if (rc) {
         fprintf(stderr, "analyze failed: %s\n", err.msg);
@@ -80,6 +85,11 @@ static double run_mode(file *f, int mode, uint64_t *decoded_bytes)
     json_decref(h);
     ev_media__files_free(meta, n);
     return t;
+}
+
+static double run_mode(file *f, int mode, uint64_t *decoded_bytes)
+{
+    return run_mode_ex(f, mode, decoded_bytes, true);
 }
 
 /* open + read (+ decode) with the module's own input layer */
@@ -186,23 +196,40 @@ int main(int argc, char **argv)
     }
     f.size = (uint64_t)sb.st_size;
     uint64_t decoded_bytes = 0;
-    double probe, packets, decoded, both, demux, decode, sha;
-    BEST(probe, run_mode(&f, EV_CONTENT_HASH_NONE, NULL));
-    BEST(packets, run_mode(&f, EV_CONTENT_HASH_PACKETS, NULL));
-    BEST(decoded, run_mode(&f, EV_CONTENT_HASH_DECODED, &decoded_bytes));
-    BEST(both, run_mode(&f, EV_CONTENT_HASH_BOTH, NULL));
-    BEST(demux, run_raw(&f, false));
-    BEST(decode, run_raw(&f, true));
-    BEST(sha, run_sha(decoded_bytes));
+    static const char *const all[] = { "probe", "packets", "decoded", "both", "both_nolists",
+                                       "demux", "decode", "sha256", NULL };
+    const char *const *keys = argc > 3 ? (const char *const *)(argv + 3) : all;
     printf("file_bytes %llu\n", (unsigned long long)f.size);
-    printf("decoded_bytes %llu\n", (unsigned long long)decoded_bytes);
-    printf("probe %.3f\n", probe);
-    printf("packets %.3f\n", packets);
-    printf("decoded %.3f\n", decoded);
-    printf("both %.3f\n", both);
-    printf("demux %.3f\n", demux);
-    printf("decode %.3f\n", decode);
-    printf("sha256 %.3f\n", sha);
+    for (int k = 0; keys[k]; k++) {
+        const char *key = keys[k];
+        double t;
+        if (strcmp(key, "probe") == 0)
+            BEST(t, run_mode(&f, EV_CONTENT_HASH_NONE, NULL));
+        else if (strcmp(key, "packets") == 0)
+            BEST(t, run_mode(&f, EV_CONTENT_HASH_PACKETS, NULL));
+        else if (strcmp(key, "decoded") == 0)
+            BEST(t, run_mode(&f, EV_CONTENT_HASH_DECODED, &decoded_bytes));
+        else if (strcmp(key, "both") == 0)
+            BEST(t, run_mode(&f, EV_CONTENT_HASH_BOTH, &decoded_bytes));
+        else if (strcmp(key, "both_nolists") == 0)
+            BEST(t, run_mode_ex(&f, EV_CONTENT_HASH_BOTH, NULL, false));
+        else if (strcmp(key, "demux") == 0)
+            BEST(t, run_raw(&f, false));
+        else if (strcmp(key, "decode") == 0)
+            BEST(t, run_raw(&f, true));
+        else if (strcmp(key, "sha256") == 0) {
+            if (!decoded_bytes)
+                run_mode(&f, EV_CONTENT_HASH_DECODED, &decoded_bytes);
+            BEST(t, run_sha(decoded_bytes));
+        } else {
+            fprintf(stderr, "unknown measure '%s'\n", key);
+            return 2;
+        }
+        printf("%s %.3f\n", key, t);
+        fflush(stdout);
+    }
+    if (decoded_bytes)
+        printf("decoded_bytes %llu\n", (unsigned long long)decoded_bytes);
     close(f.fd);
     return 0;
 }
