@@ -70,6 +70,9 @@ int cmd_sign(int argc, char **argv)
         return cli_usage_error("sign", "no bundle given");
     if (!key || !cert)
         return cli_usage_error("sign", "--key KEY.pem and --cert CERT.pem are required");
+    if (so.tsa_url && strncmp(so.tsa_url, "http://", 7) != 0 &&
+        strncmp(so.tsa_url, "https://", 8) != 0)
+        return cli_usage_error("sign", "'%s' is not a TSA URL (http://...)", so.tsa_url);
     if (so.tsa_url && query_out)
         return cli_usage_error("sign", "--tsa-url and --tsa-query cannot be combined (online "
                                "or offline timestamp, not both)");
@@ -100,8 +103,8 @@ int cmd_sign(int argc, char **argv)
         report_failure("", ev_signer_last_error(s), st, &pp, so.tsa_url != NULL);
         ev_bundle_free(b);
         ev_signer_free(s);
-        if (st == EV_EINVAL || st == EV_EEXISTS)
-            return CLI_EXIT_INPUT; /* unusable input, not a bad option */
+        if (st == EV_EEXISTS)
+            return CLI_EXIT_INPUT; /* that signature is there already */
         return cli_interrupted ? CLI_EXIT_INTERRUPTED : cli_exit_for_status(st);
     }
     const ev_sign_info *info = ev_signer_info(s);

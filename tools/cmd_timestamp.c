@@ -53,6 +53,9 @@ int cmd_timestamp(int argc, char **argv)
     if (modes != 1)
         return cli_usage_error("timestamp", "give exactly one of --tsa-url URL, --tsa-query "
                                "OUT.tsq or --tsa-reply IN.tsr");
+    if (so.tsa_url && strncmp(so.tsa_url, "http://", 7) != 0 &&
+        strncmp(so.tsa_url, "https://", 8) != 0)
+        return cli_usage_error("timestamp", "'%s' is not a TSA URL (http://...)", so.tsa_url);
     if (query_in && !reply_in)
         return cli_usage_error("timestamp", "--query goes with --tsa-reply");
     if (sig && reply_in)
@@ -101,8 +104,8 @@ int cmd_timestamp(int argc, char **argv)
     }
     if (st != EV_OK) {
         cli_error("%s", ev_signer_last_error(s));
-        /* unusable input (or a signature that has its token) is an input error */
-        code = st == EV_EINVAL || st == EV_EEXISTS ? CLI_EXIT_INPUT : cli_exit_for_status(st);
+        /* a signature that has its token already: the input cannot be used */
+        code = st == EV_EEXISTS ? CLI_EXIT_INPUT : cli_exit_for_status(st);
         if (cli_interrupted)
             code = CLI_EXIT_INTERRUPTED;
         goto done;

@@ -440,8 +440,8 @@ int ev_sign__ts_check_reply(const ev_sign__ts *t, const uint8_t *data, size_t le
             return rc;
         if (!match)
             return ev_err__set(e, EV_EFORMAT,
-                               "the timestamp reply answers another query (nonce mismatch); "
-                               "give the reply to this query");
+                               "the timestamp reply answers another query (nonce mismatch): "
+                               "a stale or misdirected reply; ask the TSA again");
     }
     return EV_OK;
 }
