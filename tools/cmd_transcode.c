@@ -160,11 +160,12 @@ int cmd_transcode(int argc, char **argv)
         { "--profile-dir", NULL, true },
         { "--threads", NULL, true },
         { "--recheck", NULL, true },
+        { "--no-sync", NULL, false },
         { NULL, NULL, false },
     };
     cli_parser ps;
     const char *arg, *profile = NULL, *record = NULL, *pos[3] = { NULL, NULL, NULL };
-    bool json = false, no_verify = false, overwrite = false;
+    bool json = false, no_verify = false, overwrite = false, no_sync = false;
     unsigned threads = 0;
     int n_pos = 0, k, n_dirs = 0;
     const char **dirs = calloc((size_t)argc + 1, sizeof(char *));
@@ -194,6 +195,7 @@ int cmd_transcode(int argc, char **argv)
             break;
         }
         case 6: record = arg; break;
+        case 7: no_sync = true; break;
         default:
             if (n_pos >= 2) {
                 free(dirs);
@@ -236,7 +238,8 @@ int cmd_transcode(int argc, char **argv)
     }
     ev_transcode_options to;
     ev_transcode_options_init(&to, EV_TRANSCODE_OPTIONS_VERSION);
-    to.flags = (no_verify ? EV_TRANSCODE_NO_VERIFY : 0) | (overwrite ? EV_TRANSCODE_OVERWRITE : 0);
+    to.flags = (no_verify ? EV_TRANSCODE_NO_VERIFY : 0) | (overwrite ? EV_TRANSCODE_OVERWRITE : 0) |
+               (no_sync ? EV_TRANSCODE_NO_SYNC : 0);
     to.threads = threads;
     to.progress_cb = cli_progress;
     if (ev_transcode_new(&t, &to) != EV_OK) {

@@ -1160,7 +1160,8 @@ static int sync_dir_of(const char *path)
     return EV_OK;
 }
 
-static int publish(const char *tmp, const char *out, bool overwrite, ev_errbuf *err)
+static int publish(const char *tmp, const char *out, bool overwrite, bool sync,
+                   ev_errbuf *err)
 {
     int r;
     if (overwrite) {
@@ -1179,7 +1180,8 @@ static int publish(const char *tmp, const char *out, bool overwrite, ev_errbuf *
         return ev_err__set(err, e == EEXIST ? EV_EEXISTS : EV_EIO, "cannot move the copy into "
                            "place as '%s': %s", out, strerror(e));
     }
-    sync_dir_of(out);
+    if (sync)
+        sync_dir_of(out);
     return EV_OK;
 }
 
@@ -1556,9 +1558,11 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
     /* Flush the copy to disk in the background while it is hashed and
      * verified (from the page cache); joined before it is renamed. */
     sy.path = j.tmp;
-    sync_started = pthread_create(&sync_th, NULL, sync_thread, &sy) == 0;
-    if (!sync_started)
-        sync_thread(&sy);
+    if (!(j.o.flags & EV_TRANSCODE__NO_SYNC)) {
+        sync_started = pthread_create(&sync_th, NULL, sync_thread, &sy) == 0;
+        if (!sync_started)
+            sync_thread(&sy);
+    }
     if ((rc = ev_transcode__file_sha256(out_hex, &out_size, j.tmp, err)) != EV_OK)
         goto done;
 
@@ -1638,8 +1642,8 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
         goto done;
     }
     if (strcmp(verdict, "fail") != 0) {
-        if ((rc = publish(j.tmp, out_path, (j.o.flags & EV_TRANSCODE__OVERWRITE) != 0, err)) !=
-            EV_OK)
+        if ((rc = publish(j.tmp, out_path, (j.o.flags & EV_TRANSCODE__OVERWRITE) != 0,
+                          !(j.o.flags & EV_TRANSCODE__NO_SYNC), err)) != EV_OK)
             goto done;
         kept = true;
     }
@@ -1911,7 +1915,8 @@ int ev_transcode_new(ev_transcode **out, const ev_transcode_options *opts)
     *out = NULL;
     if (opts && opts->version != EV_TRANSCODE_OPTIONS_VERSION)
         return EV_EVERSION;
-    if (opts && (opts->flags & ~(EV_TRANSCODE_NO_VERIFY | EV_TRANSCODE_OVERWRITE)))
+    if (opts && (opts->flags & ~(EV_TRANSCODE_NO_VERIFY | EV_TRANSCODE_OVERWRITE |
+                                  EV_TRANSCODE_NO_SYNC)))
         return EV_EINVAL;
     ev_transcode *t = calloc(1, sizeof(*t));
     if (!t)

@@ -24,6 +24,7 @@
 /* Flags for ev_transcode__run (same bits as the public EV_TRANSCODE_*). */
 #define EV_TRANSCODE__NO_VERIFY EV_TRANSCODE_NO_VERIFY
 #define EV_TRANSCODE__OVERWRITE EV_TRANSCODE_OVERWRITE
+#define EV_TRANSCODE__NO_SYNC EV_TRANSCODE_NO_SYNC
 /* Tests only: skip the lossless pre-checks so that the verifier itself is
  * exercised with a conversion that cannot be lossless. */
 #define EV_TRANSCODE__NO_PRECHECK 0x80000000u
@@ -40,7 +41,8 @@ typedef struct ev_transcode__opts {
  * against in_path at the profile's level (unless EV_TRANSCODE__NO_VERIFY).
  *
  * The output is written to a temporary name in out_path's folder
- * (".<name>.partial-<random>"), flushed to disk, verified, and renamed to
+ * (".<name>.partial-<random>"), flushed to disk (unless
+ * EV_TRANSCODE__NO_SYNC), verified, and renamed to
  * out_path only when everything succeeded; on any failure, and when the
  * verification fails, nothing is left at out_path and the temporary file is
  * removed.
