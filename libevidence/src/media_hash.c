@@ -164,10 +164,16 @@ static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
         const uint8_t *row = f->data[p];
         if (!row || ls[p] <= 0)
             return EV_EFORMAT;
-        for (int y = 0; y < h; y++) {
-            if (h_update(s->dh, fh, row, (size_t)ls[p]))
+        if (f->linesize[p] == ls[p]) {
+            /* rows without padding: one update for the whole plane */
+            if (h_update(s->dh, fh, row, (size_t)ls[p] * (size_t)h))
                 return EV_ERROR;
-            row += f->linesize[p];
+        } else {
+            for (int y = 0; y < h; y++) {
+                if (h_update(s->dh, fh, row, (size_t)ls[p]))
+                    return EV_ERROR;
+                row += f->linesize[p];
+            }
         }
         total += (uint64_t)ls[p] * (uint64_t)h;
     }
