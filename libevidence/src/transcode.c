@@ -995,7 +995,9 @@ static int progress(job *j, bool final)
 static int run_pass(job *j)
 {
     int rc = EV_OK;
-    int64_t *read_pkts = ev__calloc(j->ic->nb_streams ? j->ic->nb_streams : 1, sizeof(int64_t));
+    /* streams that appear after the header (MPEG-TS) are not in the plan */
+    unsigned n0 = j->ic->nb_streams;
+    int64_t *read_pkts = ev__calloc(n0 ? n0 : 1, sizeof(int64_t));
     if (!read_pkts)
         return ev_err__set(j->err, EV_ENOMEM, "out of memory");
     for (;;) {
@@ -1011,8 +1013,8 @@ static int run_pass(job *j)
             goto done;
         }
         unsigned si = (unsigned)j->pkt->stream_index;
-        int k = si < j->ic->nb_streams ? j->map[si] : -1;
-        if (si < j->ic->nb_streams)
+        int k = si < n0 && si < EV_TC_MAX_STREAMS ? j->map[si] : -1;
+        if (si < n0)
             read_pkts[si]++;
         if (k < 0) {
             av_packet_unref(j->pkt);
