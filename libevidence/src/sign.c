@@ -319,8 +319,8 @@ int ev_sign__load_key(EVP_PKEY **out, const uint8_t *pem, size_t len, const char
                              "its passphrase", where);
         else if (pc->asked)
             rc = ev_err__set(e, EV_EFORMAT,
-                             "cannot decrypt the key '%s': wrong passphrase?; check the "
-                             "passphrase", where);
+                             "cannot decrypt the key '%s' (wrong passphrase?); give the "
+                             "right passphrase", where);
         else
             rc = ev_err__set(e, EV_EFORMAT,
                              "no readable private key in '%s' (is it a certificate or a "

@@ -95,6 +95,20 @@ ok "offline: token verified" python3 -c 'import json,sys; s=[x for x in json.loa
 expect_exit 3 "$EVIDENCE" timestamp "$B" --tsa-reply "$T/r.tsr"
 expect_stderr "has a timestamp token already"
 
+# The passphrase asked on a terminal (a pseudo-terminal from script(1)), not echoed.
+if command -v script >/dev/null 2>&1; then
+    PT="$T/prompt.zip"
+    make_bundle "$PT"
+    (sleep 2; printf 'correct horse battery staple\n') | timeout 60 script -qec \
+        "'$EVIDENCE' sign '$PT' --key '$PKI/signer-enc.key' --cert '$PKI/signer.pem' --chain '$PKI/chain.pem'" \
+        /dev/null > "$T/prompt.out" 2>&1
+    ok "prompt: asked on the terminal" grep -q "Passphrase for .*signer-enc.key" "$T/prompt.out"
+    ok "prompt: signed" grep -q "signatures/0001-jane-smith.p7s" "$T/prompt.out"
+    ok "prompt: the passphrase is not echoed" bash -c "! grep -q 'correct horse' '$T/prompt.out'"
+else
+    skip_case "no script(1) to test the passphrase prompt"
+fi
+
 # A signature made without a TSA gets its token later, online.
 expect_exit 0 "$EVIDENCE" sign "$B" --key "$PKI/signer-rsa.key" --cert "$PKI/signer-rsa.pem" \
     --chain "$PKI/chain.pem"

@@ -654,7 +654,9 @@ static void sign_ts_query_reply(void **state)
     size_t ql = 0, rl = 0;
     assert_int_equal(ev_sign__ts_query(&q, &ql, data, sizeof(data), "1.3.6.1.4.1.99999.1.1", &e),
                      EV_OK);
+    free(q);
     assert_int_equal(ev_sign__ts_query(&q, &ql, data, sizeof(data), "not an oid", &e), EV_EINVAL);
+    assert_null(q);
     assert_int_equal(ev_sign__ts_query(&q, &ql, data, sizeof(data), NULL, &e), EV_OK);
     reply_opts o = { NULL, NULL, 1700000000 };
     uint8_t *r = make_reply(&rl, q, ql, &o);
