@@ -1,0 +1,557 @@
+/* Unit tests for src/bag.c: the BagIt 1.0 (RFC 8493) model, independent of
+ * storage. Section numbers are RFC 8493's. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bag.h"
+#include "report.h"
+#include "testutil.h"
+
+static ev_report *new_report(void)
+{
+    ev_report *r = NULL;
+    assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+    return r;
+}
+
+static bool has_code(const ev_report *r, const char *code, ev_severity sev)
+{
+    for (size_t i = 0; i < r->nproblems; i++)
+        if (strcmp(r->problems[i].code, code) == 0 && r->problems[i].severity == sev)
+            return true;
+    return false;
+}
+
+/* ---- path encoding (2.1.3) ------------------------------------------------ */
+
+static void bag_encode_path_only_pct_cr_lf(void **state)
+{
+    (void)state;
+    char *s = ev_bag__encode_path("data/a%b\nc\rd e\t~%7E");
+    assert_string_equal(s, "data/a%25b%0Ac%0Dd e\t~%257E");
+    free(s);
+    s = ev_bag__encode_path("");
+    assert_string_equal(s, "");
+    free(s);
+}
+
+static void bag_decode_path_only_three_escapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        { "data/a%25b", "data/a%b" },     { "data/%0A%0a", "data/\n\n" },
+        { "data/%0D%0d", "data/\r\r" },   { "data/%7E", "data/%7E" },
+        { "data/%2525", "data/%25" },     { "data/%41", "data/%41" },
+        { "data/%", "data/%" },           { "data/%2", "data/%2" },
+        { "data/%0", "data/%0" },         { "data/%0G", "data/%0G" },
+        { "%25%25%25", "%%%" },           { "", "" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *s = ev_bag__decode_path(cases[i].in, strlen(cases[i].in));
+        assert_non_null(s);
+        assert_string_equal(s, cases[i].out);
+        free(s);
+    }
+    /* the length is honoured: input need not be NUL-terminated */
+    char *s = ev_bag__decode_path("data/x%25yyyy", 9);
+    assert_string_equal(s, "data/x%");
+    free(s);
+}
+
+static void bag_encode_decode_round_trip(void **state)
+{
+    (void)state;
+    unsigned seed = 12345;
+    for (int n = 0; n < 2000; n++) {
+        char in[64];
+        size_t len = (size_t)(n % 60);
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 1103515245u + 12345u;
+            static const char alphabet[] = "%\r\n0AaDd25/ x";
+            in[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        in[len] = '\0';
+        char *enc = ev_bag__encode_path(in);
+        assert_non_null(enc);
+        assert_null(strchr(enc, '\n'));
+        assert_null(strchr(enc, '\r'));
+        char *dec = ev_bag__decode_path(enc, strlen(enc));
+        assert_string_equal(dec, in);
+        free(enc);
+        free(dec);
+    }
+}
+
+/* ---- path safety (5.1) ------------------------------------------------------ */
+
+static void bag_unsafe_reason_refuses_escapes(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "", "/etc/passwd", "data/../../x", "..", "data/..", "./data/x", "data/./x",
+        "data//x", "~/x", "~root/x", "C:/x", "c:x", "data\\x", "data/\x01x",
+        "data/x\x1b[2J",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *why = ev_bag__unsafe_reason(bad[i], strlen(bad[i]));
+        if (!why)
+            fail_msg("'%s' was accepted as safe", bad[i]);
+    }
+    /* an embedded NUL is visible through the length */
+    assert_non_null(ev_bag__unsafe_reason("data/a\0b", 8));
+    static const char *const good[] = {
+        "data/x", "data/ lead", "data/trail ", "data/%25", "data/caf\xc3\xa9", "data/a~b",
+        "data/line\nfeed", "data/cr\rret", "data/tab\tx", "data/...", "data/.hidden",
+        "bagit.txt", "meta/item-0001/x.txt",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        const char *why = ev_bag__unsafe_reason(good[i], strlen(good[i]));
+        if (why)
+            fail_msg("'%s' was refused: %s", good[i], why);
+    }
+}
+
+/* ---- Unicode and algorithm names (6.1.1.3, 2.4) ------------------------------- */
+
+static void bag_nfc_normalizes_and_rejects_bad_utf8(void **state)
+{
+    (void)state;
+    char *s = ev_bag__nfc("cafe\xcc\x81"); /* e + combining acute */
+    assert_string_equal(s, "caf\xc3\xa9");
+    free(s);
+    s = ev_bag__nfc("caf\xc3\xa9");
+    assert_string_equal(s, "caf\xc3\xa9");
+    free(s);
+    assert_null(ev_bag__nfc("bad\xff"));
+    assert_null(ev_bag__nfc("\xc3"));
+}
+
+static void bag_normalize_alg_per_rfc(void **state)
+{
+    (void)state;
+    char a[32];
+    ev_bag__normalize_alg(a, sizeof(a), "SHA-512");
+    assert_string_equal(a, "sha512");
+    ev_bag__normalize_alg(a, sizeof(a), "Sha_256");
+    assert_string_equal(a, "sha256");
+    ev_bag__normalize_alg(a, sizeof(a), "MD5");
+    assert_string_equal(a, "md5");
+    char tiny[4];
+    ev_bag__normalize_alg(tiny, sizeof(tiny), "sha512");
+    assert_string_equal(tiny, "sha");
+}
+
+static void bag_manifest_names(void **state)
+{
+    (void)state;
+    bool tag = true;
+    char alg[32];
+    assert_true(ev_bag__is_manifest_name("manifest-sha256.txt", &tag, alg, sizeof(alg)));
+    assert_false(tag);
+    assert_string_equal(alg, "sha256");
+    assert_true(ev_bag__is_manifest_name("tagmanifest-sha512.txt", &tag, alg, sizeof(alg)));
+    assert_true(tag);
+    assert_string_equal(alg, "sha512");
+    assert_false(ev_bag__is_manifest_name("manifest-.txt", &tag, alg, sizeof(alg)));
+    assert_false(ev_bag__is_manifest_name("manifest-sha256.txt.bak", &tag, alg, sizeof(alg)));
+    assert_false(ev_bag__is_manifest_name("manifest-a/b.txt", &tag, alg, sizeof(alg)));
+    assert_false(ev_bag__is_manifest_name("data/manifest-sha256.txt", &tag, alg, sizeof(alg)));
+    assert_false(ev_bag__is_manifest_name("manifest-sha256", &tag, alg, sizeof(alg)));
+    char small[4];
+    assert_false(ev_bag__is_manifest_name("manifest-sha256.txt", &tag, small, sizeof(small)));
+    assert_true(ev_bag__is_payload("data/x"));
+    assert_false(ev_bag__is_payload("data"));
+    assert_false(ev_bag__is_payload("datax/y"));
+    assert_false(ev_bag__is_payload("meta/data/x"));
+}
+
+/* ---- text tag files (2.3) --------------------------------------------------------- */
+
+typedef struct lines_seen {
+    char text[8][32];
+    size_t lineno[8];
+    size_t n;
+} lines_seen;
+
+static int collect_line(const char *line, size_t len, size_t lineno, void *ctx)
+{
+    lines_seen *s = ctx;
+    if (s->n < 8) {
+        snprintf(s->text[s->n], sizeof(s->text[0]), "%.*s", (int)len, line);
+        s->lineno[s->n] = lineno;
+    }
+    s->n++;
+    return 0;
+}
+
+static int stop_at_two(const char *line, size_t len, size_t lineno, void *ctx)
+{
+    (void)line;
+    (void)len;
+    (void)ctx;
+    return lineno == 2 ? 42 : 0;
+}
+
+static void bag_lines_accept_lf_cr_crlf(void **state)
+{
+    (void)state;
+    lines_seen s;
+    memset(&s, 0, sizeof(s));
+    const char *t = "a\nb\r\nc\rd";
+    assert_int_equal(ev_bag__lines(t, strlen(t), collect_line, &s), 0);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.text[0], "a");
+    assert_string_equal(s.text[1], "b");
+    assert_string_equal(s.text[2], "c");
+    assert_string_equal(s.text[3], "d");
+    assert_int_equal(s.lineno[3], 4);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(ev_bag__lines("", 0, collect_line, &s), 0);
+    assert_int_equal(s.n, 0);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(ev_bag__lines("x\r\n", 3, collect_line, &s), 0);
+    assert_int_equal(s.n, 1);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(ev_bag__lines("\n\n", 2, collect_line, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(ev_bag__lines("a\nb\nc\n", 6, stop_at_two, NULL), 42);
+}
+
+static void bag_check_text_bom_utf8_nul(void **state)
+{
+    (void)state;
+    ev_report *r = new_report();
+    assert_true(ev_bag__check_text("x.txt", "plain caf\xc3\xa9\n", 11, r));
+    assert_int_equal(r->nproblems, 0);
+    assert_false(ev_bag__check_text("bom.txt", "\xef\xbb\xbfhello", 8, r));
+    assert_true(has_code(r, "tag-bom", EV_SEVERITY_ERROR));
+    assert_false(ev_bag__check_text("latin1.txt", "Jos\xe9\n", 5, r));
+    assert_true(has_code(r, "tag-not-utf8", EV_SEVERITY_ERROR));
+    ev_report_free(r);
+    r = new_report();
+    assert_false(ev_bag__check_text("nul.txt", "a\0b", 3, r));
+    assert_true(has_code(r, "tag-not-utf8", EV_SEVERITY_ERROR));
+    assert_string_equal(r->problems[0].path, "nul.txt");
+    ev_report_free(r);
+}
+
+/* ---- bagit.txt (2.1.1) ---------------------------------------------------------------- */
+
+static int parse_bagit(const char *text, int *maj, int *min, ev_report **r)
+{
+    *r = new_report();
+    return ev_bag__parse_bagit_txt(text, strlen(text), maj, min, *r);
+}
+
+static void bag_bagit_txt_rules(void **state)
+{
+    (void)state;
+    int maj = -1, min = -1;
+    ev_report *r;
+    assert_int_equal(parse_bagit(EV_BAGIT_TXT, &maj, &min, &r), EV_OK);
+    assert_int_equal(maj, 1);
+    assert_int_equal(min, 0);
+    assert_int_equal(r->nproblems, 0);
+    ev_report_free(r);
+    assert_int_equal(parse_bagit("BagIt-Version: 1.0\r\nTag-File-Character-Encoding: UTF-8\r\n",
+                                 &maj, &min, &r), EV_OK);
+    ev_report_free(r);
+    assert_int_equal(parse_bagit("BagIt-Version: 1.0\nTag-File-Character-Encoding: utf-8", &maj,
+                                 &min, &r), EV_OK);
+    ev_report_free(r);
+    assert_int_equal(parse_bagit("BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n", &maj,
+                                 &min, &r), EV_OK);
+    assert_true(has_code(r, "bagit-version-legacy", EV_SEVERITY_WARNING));
+    ev_report_free(r);
+    static const char *const invalid[] = {
+        "BagIt-Version: .97\nTag-File-Character-Encoding: UTF-8\n",
+        "BagIt-Version: 1.0 \nTag-File-Character-Encoding: UTF-8\n",
+        "BagIt-Version : 1.0\nTag-File-Character-Encoding: UTF-8\n",
+        "BagIt-Version:1.0\nTag-File-Character-Encoding: UTF-8\n",
+        "Tag-File-Character-Encoding: UTF-8\nBagIt-Version: 1.0\n",
+        "BagIt-Version: 1.0\n",
+        "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\nX: y\n",
+        "BagIt-Version: 1\nTag-File-Character-Encoding: UTF-8\n",
+        "BagIt-Version: 1.\nTag-File-Character-Encoding: UTF-8\n",
+        "BagIt-Version: 99999999999999999999.0\nTag-File-Character-Encoding: UTF-8\n",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+        int rc = parse_bagit(invalid[i], &maj, &min, &r);
+        if (rc != EV_EFORMAT)
+            fail_msg("bagit.txt %zu: %d, expected EV_EFORMAT", i, rc);
+        assert_true(has_code(r, "bagit-txt-invalid", EV_SEVERITY_ERROR));
+        ev_report_free(r);
+    }
+    assert_int_equal(parse_bagit("BagIt-Version: 2.0\nTag-File-Character-Encoding: UTF-8\n", &maj,
+                                 &min, &r), EV_EUNSUPPORTED);
+    assert_true(has_code(r, "bagit-version-unsupported", EV_SEVERITY_ERROR));
+    ev_report_free(r);
+    assert_int_equal(parse_bagit("BagIt-Version: 1.0\nTag-File-Character-Encoding: ISO-8859-1\n",
+                                 &maj, &min, &r), EV_EUNSUPPORTED);
+    assert_true(has_code(r, "bagit-encoding-unsupported", EV_SEVERITY_ERROR));
+    ev_report_free(r);
+    assert_int_equal(parse_bagit("\xef\xbb\xbf" EV_BAGIT_TXT, &maj, &min, &r), EV_EFORMAT);
+    assert_true(has_code(r, "tag-bom", EV_SEVERITY_ERROR));
+    ev_report_free(r);
+}
+
+/* ---- manifests (2.1.3, 6.1.3) ----------------------------------------------------------- */
+
+#define H64 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define H64U "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
+
+static void bag_manifest_parses_rfc_lines(void **state)
+{
+    (void)state;
+    ev_manifest m;
+    memset(&m, 0, sizeof(m));
+    m.filename = strdup("manifest-sha256.txt");
+    strcpy(m.alg, "sha256");
+    m.slot = EV_HASH_SHA256;
+    const char *text = H64 "  data/two spaces\n"
+                       H64U "\tdata/tab\r\n"
+                       H64 " \t  data/mixed\r"
+                       H64 "  data/ lead and trail  \n"
+                       H64 "  data/100%25 %0A%0d%7E\n"
+                       "\n"
+                       H64 " *data/md5sum-style\n";
+    ev_report *r = new_report();
+    assert_int_equal(ev_bag__parse_manifest(&m, text, strlen(text), r), EV_OK);
+    assert_int_equal(m.n, 6);
+    assert_string_equal(m.entries[0].path, "data/two spaces");
+    assert_string_equal(m.entries[1].path, "data/tab");
+    assert_string_equal(m.entries[1].digest, H64U);
+    assert_string_equal(m.entries[2].path, "data/mixed");
+    assert_string_equal(m.entries[3].path, "data/ lead and trail  ");
+    assert_string_equal(m.entries[4].path, "data/100% \n\r%7E");
+    assert_string_equal(m.entries[5].path, "data/md5sum-style");
+    assert_int_equal(m.entries[5].line, 7);
+    assert_true(has_code(r, "manifest-md5sum-style", EV_SEVERITY_WARNING));
+    assert_false(has_code(r, "manifest-bad-line", EV_SEVERITY_ERROR));
+    ev_report_free(r);
+    ev_bag__manifest_free(&m);
+}
+
+static void bag_manifest_reports_bad_lines(void **state)
+{
+    (void)state;
+    ev_manifest m;
+    memset(&m, 0, sizeof(m));
+    m.filename = strdup("manifest-sha256.txt");
+    strcpy(m.alg, "sha256");
+    m.slot = EV_HASH_SHA256;
+    const char *text = H64 "\n"                   /* no path */
+                       "abc123  data/short\n"      /* wrong length */
+                       "zz" H64 "  data/nonhex\n"  /* not hex, too long */
+                       "  data/nodigest\n"
+                       H64 "  data/ok\n";
+    ev_report *r = new_report();
+    assert_int_equal(ev_bag__parse_manifest(&m, text, strlen(text), r), EV_OK);
+    assert_int_equal(m.n, 1);
+    assert_string_equal(m.entries[0].path, "data/ok");
+    assert_int_equal(ev_report__count_code(r, "manifest-bad-line"), 2);
+    assert_int_equal(ev_report__count_code(r, "manifest-bad-digest"), 2);
+    ev_report_free(r);
+    ev_bag__manifest_free(&m);
+    /* an unknown algorithm: any hex length is kept (names still checked) */
+    memset(&m, 0, sizeof(m));
+    m.filename = strdup("manifest-blake3.txt");
+    strcpy(m.alg, "blake3");
+    m.slot = -1;
+    r = new_report();
+    assert_int_equal(ev_bag__parse_manifest(&m, "abcd  data/x\n", 13, r), EV_OK);
+    assert_int_equal(m.n, 1);
+    ev_report_free(r);
+    ev_bag__manifest_free(&m);
+    ev_bag__manifest_free(NULL);
+}
+
+/* ---- bag-info.txt (2.2.2) ------------------------------------------------------------------ */
+
+static void bag_baginfo_parse_rules(void **state)
+{
+    (void)state;
+    ev_baginfo bi = { 0 };
+    const char *text = "Source-Organization: Org\n"
+                       "External-Description: long text\n"
+                       "  folded once\n"
+                       "\tand twice\n"
+                       "Contact-Name: A\r\n"
+                       "contact-name: B\r"
+                       "Payload-Oxum: 12.3\n"
+                       "Empty:\n"
+                       "Colon: a: b\n";
+    ev_report *r = new_report();
+    assert_int_equal(ev_bag__parse_baginfo(&bi, text, strlen(text), false, r), EV_OK);
+    assert_int_equal(r->nproblems, 0);
+    assert_string_equal(ev_bag__baginfo_get(&bi, "source-organization"), "Org");
+    assert_string_equal(ev_bag__baginfo_get(&bi, "External-Description"),
+                        "long text folded once and twice");
+    assert_int_equal(ev_bag__baginfo_count(&bi, "CONTACT-NAME"), 2);
+    assert_string_equal(ev_bag__baginfo_get(&bi, "Colon"), "a: b");
+    assert_string_equal(ev_bag__baginfo_get(&bi, "Empty"), "");
+    assert_null(ev_bag__baginfo_get(&bi, "Bag-Size"));
+    /* order is kept */
+    assert_string_equal(bi.e[0].label, "Source-Organization");
+    assert_string_equal(bi.e[3].value, "B");
+    ev_bag__baginfo_free(&bi);
+    ev_report_free(r);
+
+    r = new_report();
+    const char *bad = "  continues nothing\n"
+                      "No colon here\n"
+                      "Trailing-Space : x\n"
+                      ": no label\n"
+                      "Label:nospace\n";
+    assert_int_equal(ev_bag__parse_baginfo(&bi, bad, strlen(bad), false, r), EV_OK);
+    assert_int_equal(ev_report__count_code(r, "baginfo-bad-line"), 4);
+    assert_true(has_code(r, "baginfo-no-space", EV_SEVERITY_WARNING));
+    ev_bag__baginfo_free(&bi);
+    ev_report_free(r);
+
+    /* before 1.0, whitespace around the colon is allowed */
+    r = new_report();
+    assert_int_equal(ev_bag__parse_baginfo(&bi, "Label  :   value\n", 17, true, r), EV_OK);
+    assert_int_equal(r->nproblems, 0);
+    assert_string_equal(ev_bag__baginfo_get(&bi, "Label"), "value");
+    ev_bag__baginfo_free(&bi);
+    ev_report_free(r);
+    ev_bag__baginfo_free(NULL);
+}
+
+static void bag_baginfo_write_is_one_line_per_element(void **state)
+{
+    (void)state;
+    ev_baginfo bi = { 0 };
+    assert_int_equal(ev_bag__baginfo_add(&bi, "Contact-Name", "Jo\nSmith\rX"), EV_OK);
+    assert_int_equal(ev_bag__baginfo_add(&bi, "External-Identifier", NULL), EV_OK);
+    char *s = ev_bag__baginfo_format(&bi);
+    assert_string_equal(s, "Contact-Name: Jo Smith X\nExternal-Identifier: \n");
+    free(s);
+    ev_bag__baginfo_free(&bi);
+    char *e = ev_bag__baginfo_format(&bi);
+    assert_string_equal(e, "");
+    free(e);
+}
+
+static void bag_oxum_parse_and_overflow(void **state)
+{
+    (void)state;
+    uint64_t b = 1, f = 1;
+    assert_true(ev_bag__parse_oxum("0.0", &b, &f));
+    assert_true(b == 0 && f == 0);
+    assert_true(ev_bag__parse_oxum("5368709126.2", &b, &f));
+    assert_true(b == 5368709126ull && f == 2);
+    assert_true(ev_bag__parse_oxum("18446744073709551615.1", &b, &f));
+    assert_true(b == UINT64_MAX);
+    static const char *const bad[] = {
+        "18446744073709551616.1", "1.18446744073709551616", "1.", ".1", "1", "1.2.3", "a.b",
+        "1.2 ", " 1.2", "-1.2", "1,2", "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (ev_bag__parse_oxum(bad[i], &b, &f))
+            fail_msg("Payload-Oxum '%s' was accepted", bad[i]);
+}
+
+/* ---- fetch.txt (2.2.3) ------------------------------------------------------------------------ */
+
+static void bag_fetch_parse(void **state)
+{
+    (void)state;
+    ev_fetch_entry *e = NULL;
+    size_t n = 0;
+    const char *text = "http://127.0.0.1:9/a 12 data/a b\n"
+                       "https://127.0.0.1/x\t-\tdata/100%25\r\n"
+                       "no-length data/x\n"
+                       "\n";
+    ev_report *r = new_report();
+    assert_int_equal(ev_bag__parse_fetch(&e, &n, text, strlen(text), r), EV_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(e[0].url, "http://127.0.0.1:9/a");
+    assert_string_equal(e[0].length, "12");
+    assert_string_equal(e[0].path, "data/a b");
+    assert_string_equal(e[1].length, "-");
+    assert_string_equal(e[1].path, "data/100%");
+    assert_int_equal(ev_report__count_code(r, "fetch-bad-line"), 1);
+    ev_bag__fetch_free(e, n);
+    ev_report_free(r);
+}
+
+/* ---- hostile input: the parsers never crash --------------------------------------------------- */
+
+static void bag_parsers_survive_random_input(void **state)
+{
+    (void)state;
+    unsigned seed = 99;
+    static const char *const pieces[] = { "\n", "\r", "\r\n", ":", " ", "\t", "%", "%0", "%25",
+                                       "data/", "..", "/", "\xff", "\xc3", "\xef\xbb\xbf", "0",
+                                       H64 "", "*", "BagIt-", "Payload-Oxum", "1.0", "" };
+    for (int round = 0; round < 3000; round++) {
+        char buf[600];
+        size_t len = 0;
+        int parts = round % 40;
+        for (int k = 0; k < parts; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *p = pieces[(seed >> 16) % (sizeof(pieces) / sizeof(pieces[0]))];
+            size_t pl = strlen(p);
+            if (len + pl >= sizeof(buf))
+                break;
+            memcpy(buf + len, p, pl);
+            len += pl;
+        }
+        ev_report *r = new_report();
+        int maj, min;
+        ev_bag__parse_bagit_txt(buf, len, &maj, &min, r);
+        ev_manifest m;
+        memset(&m, 0, sizeof(m));
+        m.filename = strdup("manifest-sha256.txt");
+        strcpy(m.alg, "sha256");
+        m.slot = EV_HASH_SHA256;
+        ev_bag__parse_manifest(&m, buf, len, r);
+        ev_bag__manifest_free(&m);
+        ev_baginfo bi = { 0 };
+        ev_bag__parse_baginfo(&bi, buf, len, round & 1, r);
+        ev_bag__baginfo_free(&bi);
+        ev_fetch_entry *fe = NULL;
+        size_t fn = 0;
+        ev_bag__parse_fetch(&fe, &fn, buf, len, r);
+        ev_bag__fetch_free(fe, fn);
+        char *d = ev_bag__decode_path(buf, len);
+        free(d);
+        ev_bag__unsafe_reason(buf, len);
+        ev_report_free(r);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bag_encode_path_only_pct_cr_lf),
+        cmocka_unit_test(bag_decode_path_only_three_escapes),
+        cmocka_unit_test(bag_encode_decode_round_trip),
+        cmocka_unit_test(bag_unsafe_reason_refuses_escapes),
+        cmocka_unit_test(bag_nfc_normalizes_and_rejects_bad_utf8),
+        cmocka_unit_test(bag_normalize_alg_per_rfc),
+        cmocka_unit_test(bag_manifest_names),
+        cmocka_unit_test(bag_lines_accept_lf_cr_crlf),
+        cmocka_unit_test(bag_check_text_bom_utf8_nul),
+        cmocka_unit_test(bag_bagit_txt_rules),
+        cmocka_unit_test(bag_manifest_parses_rfc_lines),
+        cmocka_unit_test(bag_manifest_reports_bad_lines),
+        cmocka_unit_test(bag_baginfo_parse_rules),
+        cmocka_unit_test(bag_baginfo_write_is_one_line_per_element),
+        cmocka_unit_test(bag_oxum_parse_and_overflow),
+        cmocka_unit_test(bag_fetch_parse),
+        cmocka_unit_test(bag_parsers_survive_random_input),
+    };
+    return cmocka_run_group_tests_name("bag", tests, NULL, NULL);
+}
