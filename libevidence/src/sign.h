@@ -24,6 +24,9 @@
 
 /* Refuse larger key, certificate, CRL, signature or token files. */
 #define EV_SIGN__MAX_FILE (4u * 1024u * 1024u)
+/* At most this many files, and bytes, under signatures/ are read. */
+#define EV_SIGN__MAX_FILES 10000u
+#define EV_SIGN__MAX_TOTAL (256u * 1024u * 1024u)
 /* Largest TSA reply accepted over HTTP. */
 #define EV_SIGN__MAX_REPLY (1024u * 1024u)
 #define EV_SIGN__DEFAULT_TIMEOUT 10

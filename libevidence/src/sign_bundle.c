@@ -259,6 +259,13 @@ static int read_sigfiles(sigfiles *sf, ev_bundle *b, ev_errbuf *e)
         return ev_err__set(e, EV_EUNSUPPORTED, "the bundle summary has no signature list");
     }
     size_t n = json_array_size(list);
+    if (n > EV_SIGN__MAX_FILES) {
+        json_decref(o);
+        return ev_err__set(e, EV_EUNSAFE,
+                           "the bundle has %zu files under signatures/ (limit %u); it was "
+                           "not checked", n, EV_SIGN__MAX_FILES);
+    }
+    uint64_t total = 0;
     sf->f = ev__calloc(n ? n : 1, sizeof(*sf->f));
     if (!sf->f) {
         json_decref(o);
@@ -282,6 +289,15 @@ static int read_sigfiles(sigfiles *sf, ev_bundle *b, ev_errbuf *e)
             json_decref(o);
             sigfiles_free(sf);
             return rc;
+        }
+        total += len;
+        if (total > EV_SIGN__MAX_TOTAL) {
+            ev_free(data);
+            json_decref(o);
+            sigfiles_free(sf);
+            return ev_err__set(e, EV_EUNSAFE,
+                               "the files under signatures/ hold more than %u MiB; they were "
+                               "not checked", EV_SIGN__MAX_TOTAL >> 20);
         }
         sf->f[sf->n].path = ev__strdup(name);
         sf->f[sf->n].data = data;

@@ -280,7 +280,13 @@ static int cmp_entry(const void *a, const void *b)
 }
 
 /* Steps 1-2: parse and compare the signed digest with the log. */
-static int check_parse_and_prefix(sig_entry *se, const uint8_t *custody, size_t clen)
+/* Searches that scan the whole log or every file (to name a renamed file or
+ * the damaged line) run for at most this many failing items per report, so
+ * a hostile bundle with thousands of bad signatures stays linear. */
+#define SEARCH_BUDGET 64
+
+static int check_parse_and_prefix(sig_entry *se, const uint8_t *custody, size_t clen,
+                                  size_t *budget)
 {
     ev_errbuf e = { "" };
     if (ev_sign__cms_parse(&se->cms, se->p7s->data, se->p7s->len, &e) != EV_OK)
@@ -303,15 +309,17 @@ static int check_parse_and_prefix(sig_entry *se, const uint8_t *custody, size_t 
             se->content_ok = true;
         EVP_MD_free(md);
     }
-    if (!se->content_ok)
+    if (!se->content_ok && *budget > 0) {
+        (*budget)--;
         se->matches_k = find_prefix(custody, clen, se->cms.digest, se->cms.digest_len,
                                     se->pub.events);
+    }
     return EV_OK;
 }
 
 /* Step 2, messages (needs every signature's outcome for the bounds). */
 static int report_prefix(sig_entry *se, const sig_entry *all, size_t n, const uint8_t *custody,
-                         size_t clen)
+                         size_t clen, size_t *budget)
 {
     uint64_t N = se->pub.events;
     if (!custody)
@@ -330,7 +338,15 @@ static int report_prefix(sig_entry *se, const sig_entry *all, size_t n, const ui
     char where[200] = "";
     uint64_t upto = N < count ? N : count;
     /* Links up to line N+1 (when present) show which signed line changed. */
-    if (!ev_sign__custody_damage(where, sizeof(where), custody, clen, upto < count ? upto + 1 : upto)) {
+    bool located = false, searched = *budget > 0;
+    if (searched) {
+        (*budget)--;
+        located = ev_sign__custody_damage(where, sizeof(where), custody, clen,
+                                          upto < count ? upto + 1 : upto);
+    }
+    if (!searched) {
+        snprintf(where, sizeof(where), "not located (too many failing signatures to search)");
+    } else if (!located) {
         /* Bounds from the other signatures: events up to `lo` still match a
          * signature, so the change lies after them. */
         uint64_t lo = 0;
@@ -387,7 +403,7 @@ static int check_value_and_name(sig_entry *se, const uint8_t *custody, size_t cl
 }
 
 /* Step 5. Sets *trusted_time when the token chains to a TSA root. */
-static int check_token(sig_entry *se, const ev_sign__file *files, size_t nfiles,
+static int check_token(sig_entry *se, const ev_sign__file *files, size_t nfiles, size_t *budget,
                        STACK_OF(X509) *tsa_roots, bool *trusted_time, int64_t *tsa_time)
 {
     *trusted_time = false;
@@ -409,7 +425,10 @@ static int check_token(sig_entry *se, const ev_sign__file *files, size_t nfiles,
         se->pub.tsa = ev_sign__subject(ts.tsa_cert);
     if (!ev_sign__ts_imprint_matches(&ts, se->p7s->data, se->p7s->len)) {
         const char *other = NULL;
-        for (size_t i = 0; i < nfiles && !other; i++) {
+        size_t limit = *budget > 0 ? nfiles : 0;
+        if (*budget > 0)
+            (*budget)--;
+        for (size_t i = 0; i < limit && !other; i++) {
             size_t pl = strlen(files[i].path);
             if (files[i].data != se->p7s->data && pl > 4 &&
                 strcmp(files[i].path + pl - 4, ".p7s") == 0 &&
@@ -531,6 +550,7 @@ int ev_sign__verify_set(ev_sig_report **out, const uint8_t *custody, size_t cust
     if (a)
         tsa_roots = a->tsa_ca && sk_X509_num(a->tsa_ca) > 0 ? a->tsa_ca : a->ca;
     int rc = EV_OK;
+    size_t budget = SEARCH_BUDGET;
 
     /* Entries: every .p7s, every .tsr without its .p7s, every other file. */
     for (size_t i = 0; i < nfiles; i++) {
@@ -590,7 +610,8 @@ int ev_sign__verify_set(ev_sig_report **out, const uint8_t *custody, size_t cust
     qsort(r->e, r->n, sizeof(sig_entry), cmp_entry);
 
     for (size_t i = 0; i < r->n; i++)
-        if (r->e[i].p7s && (rc = check_parse_and_prefix(&r->e[i], custody, custody_len)) != EV_OK)
+        if (r->e[i].p7s &&
+            (rc = check_parse_and_prefix(&r->e[i], custody, custody_len, &budget)) != EV_OK)
             goto oom;
 
     for (size_t i = 0; i < r->n; i++) {
@@ -601,13 +622,13 @@ int ev_sign__verify_set(ev_sig_report **out, const uint8_t *custody, size_t cust
             se->pub.verdict = EV_SIG_UNREADABLE;
             continue;
         }
-        if ((rc = report_prefix(se, r->e, r->n, custody, custody_len)) != EV_OK ||
+        if ((rc = report_prefix(se, r->e, r->n, custody, custody_len, &budget)) != EV_OK ||
             (rc = check_value_and_name(se, custody, custody_len)) != EV_OK)
             goto oom;
         bool time_trusted = false;
         int64_t at = a ? a->now : 0;
         if (se->tsr &&
-            (rc = check_token(se, files, nfiles, tsa_roots, &time_trusted, &at)) != EV_OK)
+            (rc = check_token(se, files, nfiles, &budget, tsa_roots, &time_trusted, &at)) != EV_OK)
             goto oom;
         if (r->trusted) {
             if ((rc = check_trust(se, a, time_trusted, time_trusted ? at : a->now)) != EV_OK)

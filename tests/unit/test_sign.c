@@ -1262,6 +1262,47 @@ static void sign_verify_expired_and_revoked(void **state)
     free(log);
 }
 
+
+/* Many failing signatures over a long log: the whole-log searches stop after
+ * a budget, so the check stays fast; later ones say "not located". */
+static void sign_verify_many_bad_signatures(void **state)
+{
+    (void)state;
+    char *log = make_log(3000, "many");
+    size_t l = 0;
+    uint8_t *s5 = sign_prefix(&l, log, 5, P.signer, P.signer_key);
+    enum { NSIG = 150 };
+    ev_sign__file *files = calloc(NSIG, sizeof(*files));
+    char (*names)[64] = calloc(NSIG, 64);
+    for (int i = 0; i < NSIG; i++) {
+        snprintf(names[i], 64, "signatures/%04d-jane-smith.p7s", 1000 + i);
+        files[i].path = names[i];
+        files[i].data = s5;
+        files[i].len = l;
+    }
+    ev_sign__anchors a = { NULL, NULL, NULL, (int64_t)time(NULL) };
+    ev_sig_report *rep = NULL;
+    ev_errbuf e = { "" };
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(ev_sign__verify_set(&rep, (const uint8_t *)log, strlen(log), files, NSIG, &a, &e),
+                     EV_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(secs < 20.0);
+    assert_int_equal(ev_sig_report_count(rep), NSIG);
+    const ev_sig_result *first = ev_sig_report_result(rep, 0);
+    assert_true(has_code(first, "signature-misnamed"));
+    const ev_sig_result *last = ev_sig_report_result(rep, NSIG - 1);
+    assert_int_equal(last->verdict, EV_SIG_INVALID);
+    assert_non_null(strstr(msg_of(last, "custody-mismatch"), "not located"));
+    ev_sig_report_free(rep);
+    free(names);
+    free(files);
+    free(s5);
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1279,6 +1320,7 @@ int main(void)
         cmocka_unit_test(sign_verify_custody_tampering),
         cmocka_unit_test(sign_verify_swaps_and_bad_files),
         cmocka_unit_test(sign_verify_expired_and_revoked),
+        cmocka_unit_test(sign_verify_many_bad_signatures),
     };
     return cmocka_run_group_tests_name("sign", tests, group_setup, group_teardown);
 }
