@@ -670,6 +670,11 @@ int ev_transcode__container_complete(const char *path, const char *demuxer, ev_e
                 break;
             }
             uint64_t bs = AV_RB32(b), hl = 8;
+            bool printable = true;
+            for (int k = 4; k < 8; k++)
+                printable = printable && b[k] >= 0x20 && b[k] < 0x7F;
+            if (!printable && pos > 0)
+                break; /* trailing bytes after the last box: not our concern here */
             if (bs == 1) {
                 if (fread(b + 8, 1, 8, f) != 8) {
                     rc = ev_err__set(err, EV_EFORMAT, "'%s' is truncated at byte %llu", path,
