@@ -6,26 +6,28 @@
 #   DIR holds files named media-*.json, capture-*.json, content_hashes-*.json,
 #   deep_findings-*.json (validated against the $defs of the same name) and
 #   doc-*.json (validated against the top-level evidence.media schema).
-# ajv is installed with npm into $EV_AJV_DIR (default: <EV_TEST_TMP>/../npm-ajv,
-# i.e. inside the build folder) when missing.
-# Exit: 0 valid, 1 invalid or install failed, 77 npm is not available (skip).
+# The validator comes from scripts/ajv.sh (installed with npm on first use
+# into $EV_BUILD_DIR/node, or build/node); a lock keeps parallel tests from
+# installing it twice at the same time.
+# Exit: 0 valid, 1 invalid, 77 npm (or the install) is not available (skip).
 set -euo pipefail
 
 schema=${1:?usage: media-validate.sh SCHEMA DIR}
 dir=${2:?usage: media-validate.sh SCHEMA DIR}
-ajvdir=${EV_AJV_DIR:-${EV_TEST_TMP:-/tmp}/../npm-ajv}
-
-ajv="$ajvdir/node_modules/.bin/ajv"
-if [ ! -x "$ajv" ]; then
-    if ! command -v npm >/dev/null 2>&1; then
-        echo "media-validate: npm is not available; schema validation skipped" >&2
-        exit 77
-    fi
-    mkdir -p "$ajvdir"
-    if ! (cd "$ajvdir" && npm install --silent --no-audit --no-fund ajv-cli@5 ajv-formats@2 >&2); then
-        echo "media-validate: 'npm install ajv-cli ajv-formats' failed in $ajvdir" >&2
-        exit 1
-    fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+nodedir=${EV_BUILD_DIR:-$root/build}/node
+mkdir -p "$nodedir"
+ajv() {
+    (
+        flock 9
+        bash "$root/scripts/ajv.sh" "$@"
+    ) 9>"$nodedir.lock"
+}
+rc=0
+ajv help >/dev/null 2>&1 || rc=$?
+if [ "$rc" -eq 77 ]; then
+    echo "media-validate: npm or ajv is not available; schema validation skipped" >&2
+    exit 77
 fi
 
 work=$(mktemp -d)
@@ -47,7 +49,7 @@ for def in media capture content_hashes deep_findings doc; do
         refs=(-r "$schema")
     fi
     # one validator run per kind: ajv takes a glob and reports every invalid file
-    if ! out=$("$ajv" validate --spec=draft2020 --strict=false -c ajv-formats \
+    if ! out=$(ajv validate --spec=draft2020 --strict=false -c ajv-formats \
                -s "$main" "${refs[@]}" -d "$dir/$def-*.json" 2>&1); then
         echo "media-validate: invalid $def:" >&2
         echo "$out" | grep -v ' valid$' >&2
