@@ -713,6 +713,17 @@ int ev_signer_timestamp(ev_signer *s, ev_bundle *b, const char *sig_path)
 
 /* ---- trust and verification -------------------------------------------------------- */
 
+int ev_trust_options_init(ev_trust_options *opts, unsigned int version)
+{
+    if (!opts)
+        return EV_EINVAL;
+    if (version != EV_TRUST_OPTIONS_VERSION)
+        return EV_EVERSION;
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return EV_OK;
+}
+
 int ev_trust_new(ev_trust **out, const ev_trust_options *opts)
 {
     if (!out)

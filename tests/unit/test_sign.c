@@ -1303,6 +1303,71 @@ static void sign_verify_many_bad_signatures(void **state)
     free(log);
 }
 
+/* The public handles: options, versions, loading from files, misuse. */
+static void sign_public_api_basics(void **state)
+{
+    (void)state;
+    ev_signer_options so;
+    assert_int_equal(ev_signer_options_init(&so, 99), EV_EVERSION);
+    assert_int_equal(ev_signer_options_init(NULL, EV_SIGNER_OPTIONS_VERSION), EV_EINVAL);
+    assert_int_equal(ev_signer_options_init(&so, EV_SIGNER_OPTIONS_VERSION), EV_OK);
+    ev_signer *s = NULL;
+    so.version = 7;
+    assert_int_equal(ev_signer_new(&s, &so), EV_EVERSION);
+    assert_null(s);
+    assert_int_equal(ev_signer_new(NULL, NULL), EV_EINVAL);
+    so.version = EV_SIGNER_OPTIONS_VERSION;
+    so.tsa_timeout = 100000;
+    assert_int_equal(ev_signer_new(&s, &so), EV_EINVAL);
+    so.tsa_timeout = 0;
+    so.passphrase_cb = pass_ok;
+    so.passphrase_payload = "correct horse battery staple";
+    assert_int_equal(ev_signer_new(&s, &so), EV_OK);
+    assert_null(ev_signer_info(s));
+    const uint8_t *q = NULL;
+    size_t ql = 0;
+    assert_int_equal(ev_signer_tsa_query(s, &q, &ql), EV_ENOTFOUND);
+
+    char *key = pki_path("signer-enc.key"), *cert = pki_path("signer.pem");
+    char *chain = pki_path("chain.pem"), *rsa = pki_path("signer-rsa.key");
+    char *none = pki_path("no-such-file.pem");
+    assert_int_equal(ev_signer_load(s, none, cert, NULL), EV_ENOTFOUND);
+    assert_non_null(strstr(ev_signer_last_error(s), "no-such-file.pem"));
+    assert_int_equal(ev_signer_load(s, rsa, cert, chain), EV_EINVAL);
+    assert_non_null(strstr(ev_signer_last_error(s), "does not belong"));
+    assert_int_equal(ev_signer_load(s, key, cert, none), EV_ENOTFOUND);
+    assert_int_equal(ev_signer_load(s, key, cert, chain), EV_OK);
+    assert_int_equal(ev_signer_load(s, NULL, cert, chain), EV_EINVAL);
+    ev_signer_free(s);
+    ev_signer_free(NULL);
+
+    ev_trust *t = NULL;
+    ev_trust_options to;
+    assert_int_equal(ev_trust_options_init(&to, EV_TRUST_OPTIONS_VERSION), EV_OK);
+    to.version = 3;
+    assert_int_equal(ev_trust_new(&t, &to), EV_EVERSION);
+    assert_int_equal(ev_trust_new(&t, NULL), EV_OK);
+    assert_int_equal(ev_trust_add_ca(t, none), EV_ENOTFOUND);
+    assert_int_equal(ev_trust_add_ca(t, key), EV_EFORMAT);
+    assert_int_equal(ev_trust_add_crl(t, cert), EV_EFORMAT);
+    assert_non_null(strstr(ev_trust_last_error(t), "no CRL"));
+    assert_int_equal(ev_trust_add_ca(t, chain), EV_OK);
+    assert_int_equal(ev_trust_add_ca(t, chain), EV_OK); /* twice: appended */
+    assert_int_equal(ev_sign_verify(NULL, t, NULL), EV_EINVAL);
+    ev_trust_free(t);
+    ev_trust_free(NULL);
+    ev_sig_report_free(NULL);
+    assert_int_equal(ev_sig_report_count(NULL), 0);
+    assert_null(ev_sig_report_result(NULL, 0));
+    assert_string_equal(ev_sig_verdict_name(EV_SIG_UNVERIFIED), "unverified");
+    assert_string_equal(ev_sig_verdict_name((ev_sig_verdict)42), "unknown");
+    free(key);
+    free(cert);
+    free(chain);
+    free(rsa);
+    free(none);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1321,6 +1386,7 @@ int main(void)
         cmocka_unit_test(sign_verify_swaps_and_bad_files),
         cmocka_unit_test(sign_verify_expired_and_revoked),
         cmocka_unit_test(sign_verify_many_bad_signatures),
+        cmocka_unit_test(sign_public_api_basics),
     };
     return cmocka_run_group_tests_name("sign", tests, group_setup, group_teardown);
 }

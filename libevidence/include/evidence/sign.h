@@ -213,6 +213,14 @@ typedef struct ev_trust_options {
 #define EV_TRUST_OPTIONS_INIT { EV_TRUST_OPTIONS_VERSION }
 
 /**
+ * Initialise options to their defaults.
+ * @param opts     Options to fill; must not be NULL.
+ * @param version  EV_TRUST_OPTIONS_VERSION.
+ * @return EV_OK, EV_EINVAL or EV_EVERSION.
+ */
+EV_EXTERN int ev_trust_options_init(ev_trust_options *opts, unsigned int version);
+
+/**
  * Create an empty set of trust anchors. CONSTRUCTOR. With no CA added,
  * ev_sign_verify() still checks integrity (each signature against the log,
  * each token against its signature) but reports signatures as unverified.
