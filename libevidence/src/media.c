@@ -378,6 +378,29 @@ void ev_media__averr(const ev_media__src *s, int averr, char *buf, size_t len)
     snprintf(buf, len, "%s", e);
 }
 
+uint64_t ev_media__io_size(const ev_io *io)
+{
+    if (io->size || !io->seek)
+        return io->size;
+    int64_t end = io->seek(io->opaque, 0, 2);
+    if (io->seek(io->opaque, 0, 0) != 0 || end < 0)
+        return 0;
+    return (uint64_t)end;
+}
+
+void ev_media__src_budget(ev_media__src *s, const ev_media__limits *lim, uint64_t size)
+{
+    s->deadline = lim->time_budget_s > 0 ? ev_media__now() + lim->time_budget_s : 0;
+    if (size == 0) {
+        /* unknown size: only the time limit bounds the reading */
+        s->read_budget = UINT64_MAX;
+        return;
+    }
+    double f = lim->read_factor > 0 ? lim->read_factor : EV_MEDIA_READ_FACTOR;
+    double rb = (double)size * f + (double)EV_MEDIA_READ_SLACK;
+    s->read_budget = rb >= 1.8e19 ? UINT64_MAX : (uint64_t)rb;
+}
+
 /* "input.<ext>" with a safe extension from the hint (probe scoring only). */
 static void hint_url(char *url, size_t len, const char *hint)
 {
@@ -1063,11 +1086,12 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
         return ev_err__set(err, EV_EINVAL, "media analysis: unknown content hash mode %d",
                            content_mode);
     }
+    uint64_t size = ev_media__io_size(io);
     ev_media__limits lim;
     if (limits)
         lim = *limits;
     else
-        ev_media__limits_default(&lim, io->size);
+        ev_media__limits_default(&lim, size);
 
     int rc = EV_ENOMEM;
     json_t *media = NULL, *capture = NULL, *content = NULL, *notes = json_array();
@@ -1078,11 +1102,7 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
     char error[EV_MEDIA_WHY + 64] = "";
     if (!notes)
         goto done;
-    double t0 = ev_media__now();
-    src.deadline = lim.time_budget_s > 0 ? t0 + lim.time_budget_s : 0;
-    double rb = (double)io->size * (lim.read_factor > 0 ? lim.read_factor : EV_MEDIA_READ_FACTOR) +
-                (double)EV_MEDIA_READ_SLACK;
-    src.read_budget = rb >= 1.8e19 ? UINT64_MAX : (uint64_t)rb;
+    ev_media__src_budget(&src, &lim, size);
 
     /* 1. What is it (first bytes), and EXIF for stills. */
     ev_exif_container still = EV_EXIF_NONE;

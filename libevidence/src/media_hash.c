@@ -937,14 +937,13 @@ int ev_media__deep_verify(json_t **out_findings, const json_t *item, const ev_io
         return EV_OK;
     }
     int rc = EV_ENOMEM;
+    uint64_t size = ev_media__io_size(io);
     ev_media__limits lim;
-    ev_media__limits_default(&lim, io->size);
+    ev_media__limits_default(&lim, size);
     ev_media__src src = { 0 };
     ev_media__scan sc = { 0 };
     char why[EV_MEDIA_WHY] = "";
-    double rb = (double)io->size * lim.read_factor + (double)EV_MEDIA_READ_SLACK;
-    src.read_budget = rb >= 1.8e19 ? UINT64_MAX : (uint64_t)rb;
-    src.deadline = ev_media__now() + lim.time_budget_s;
+    ev_media__src_budget(&src, &lim, size);
     const char *hint = json_string_value(json_object_get(item, "original_name"));
     if (!hint)
         hint = json_string_value(json_object_get(item, "path"));

@@ -51,6 +51,13 @@ typedef struct ev_media__src {
 /* Monotonic clock in seconds. */
 double ev_media__now(void);
 
+/* Size of the source: io->size, else found by seeking to the end (the
+ * position is then back at 0), else 0 (unknown). */
+uint64_t ev_media__io_size(const ev_io *io);
+/* Deadline and read budget of a source from the limits (unknown size: no
+ * read budget, the time limit still applies). */
+void ev_media__src_budget(ev_media__src *s, const ev_media__limits *lim, uint64_t size);
+
 /* Open and probe. EV_OK: s->fmt is ready (stream info read). EV_EFORMAT: not
  * readable as media, reason in why. Other negative values are fatal
  * (EV_ENOMEM, EV_EIO, EV_ECANCELED). s is always safe to close. */

@@ -552,6 +552,25 @@ static void media_bad_unseekable(void **state)
     out_free(&o);
     out_free(&o2);
     free(d);
+    /* a seekable source that does not say its size: found by seeking */
+    {
+        size_t l2;
+        uint8_t *d2 = read_fixture("v_h264.mp4", &l2);
+        failing f2 = { d2, l2, 0, SIZE_MAX, EV_EIO, true };
+        ev_io io = { EV_IO_VERSION, &f2, f_read, f_seek, 0 };
+        ev_errbuf err;
+        memset(&o, 0, sizeof(o));
+        assert_int_equal(ev_media__analyze_ex(&o.media, &o.capture, &o.content, &o.meta,
+                                              &o.nmeta, &io, "v_h264.mp4",
+                                              EV_CONTENT_HASH_BOTH, NULL, &err),
+                         EV_OK);
+        assert_null(media_error(&o));
+        assert_int_equal(analyze_mem(&o2, d2, l2, "v_h264.mp4", NULL), EV_OK);
+        assert_true(json_equal(o.content, o2.content));
+        out_free(&o);
+        out_free(&o2);
+        free(d2);
+    }
     /* a JPEG: no EXIF without seeking, and a note saying so */
     d = read_fixture("i.jpg", &len);
     f = (failing){ d, len, 0, SIZE_MAX, EV_EIO, false };
