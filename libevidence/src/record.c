@@ -8,7 +8,7 @@
 
 char *ev_record__dump(const json_t *j, size_t *len)
 {
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     if (!s)
         return NULL;
     size_t n = strlen(s);

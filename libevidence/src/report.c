@@ -223,7 +223,7 @@ int ev_report_json(char **out, const ev_report *r)
         json_t *val;
         json_object_foreach(r->extra, k, val) json_object_set(o, k, val);
     }
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(o);
     if (!s)
         return EV_ENOMEM;
