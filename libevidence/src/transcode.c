@@ -55,6 +55,8 @@ typedef struct ost {
     struct SwsContext *sws;
     int width, height, src_fmt;
     int64_t last_pts;
+    int64_t last_mux_dts;    /* copy: last DTS written, output time base */
+    int64_t ts_fixed;        /* copy: packets whose DTS had to be raised */
     /* audio */
     AVFilterGraph *graph;
     AVFilterContext *asrc, *asink;
@@ -224,6 +226,7 @@ static int plan(job *j)
         o->rule = rule;
         o->ist = st;
         o->last_pts = AV_NOPTS_VALUE;
+        o->last_mux_dts = AV_NOPTS_VALUE;
         j->map[i] = (int)j->n_os;
         j->n_os++;
     }
@@ -861,6 +864,27 @@ static int drain_encoder(job *j, ost *o)
     }
 }
 
+/* Copied packets whose DTS does not increase (a damaged or spliced source)
+ * would make the muxer refuse the whole copy. They are kept, with the DTS
+ * raised to the smallest value the muxer accepts, as the ffmpeg command line
+ * does; the count is recorded. Payloads are never touched. */
+static void fix_dts(job *j, ost *o, AVPacket *pkt)
+{
+    if (pkt->dts != AV_NOPTS_VALUE && pkt->pts != AV_NOPTS_VALUE && pkt->dts > pkt->pts)
+        pkt->dts = pkt->pts;
+    if (pkt->dts != AV_NOPTS_VALUE && o->last_mux_dts != AV_NOPTS_VALUE) {
+        int64_t max = o->last_mux_dts + !(j->oc->oformat->flags & AVFMT_TS_NONSTRICT);
+        if (pkt->dts < max) {
+            if (pkt->pts != AV_NOPTS_VALUE && pkt->pts >= pkt->dts)
+                pkt->pts = FFMAX(pkt->pts, max);
+            pkt->dts = max;
+            o->ts_fixed++;
+        }
+    }
+    if (pkt->dts != AV_NOPTS_VALUE)
+        o->last_mux_dts = pkt->dts;
+}
+
 static int encode_frame(job *j, ost *o, AVFrame *f)
 {
     int e = avcodec_send_frame(o->enc, f);
@@ -1026,6 +1050,7 @@ static int run_pass(job *j)
             if (j->pkt->pts != AV_NOPTS_VALUE)
                 o->last_pts = j->pkt->pts;
             av_packet_rescale_ts(j->pkt, o->ist->time_base, o->st->time_base);
+            fix_dts(j, o, j->pkt);
             rc = write_pkt(j, o, j->pkt);
             av_packet_unref(j->pkt);
         } else {
@@ -1285,6 +1310,12 @@ static int do_av(job *j, json_t **streams_json, ev_vplan *vp)
     }
     for (size_t i = 0; i < j->n_os; i++) {
         ost *o = &j->os[i];
+        if (o->ts_fixed) {
+            json_object_set_new(o->settings, "timestamps_adjusted", json_integer(o->ts_fixed));
+            note(j, "stream #%d: %lld copied packets had a decoding timestamp that did not "
+                 "increase; it was raised to the smallest value the muxer accepts (payloads "
+                 "unchanged)", o->in_idx, (long long)o->ts_fixed);
+        }
         json_object_set_new(o->settings, "packets_in", json_integer(o->packets_in));
         json_object_set_new(o->settings, "packets_out", json_integer(o->packets_out));
         if (o->action == EV_ACTION_ENCODE) {
