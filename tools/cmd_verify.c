@@ -58,6 +58,11 @@ static int verify_one(const char *path, uint32_t flags, bool json, const cli_tru
             json_t *o = json_loads(s, 0, NULL);
             if (o && sig)
                 json_object_set(o, "signatures", sig);
+            /* the verdict covers the signatures too */
+            if (o && sc == CLI_EXIT_FAILED && v == EV_VERDICT_VALID) {
+                json_object_set_new(o, "verdict", json_string("invalid"));
+                json_object_set_new(o, "valid", json_false());
+            }
             if (o)
                 json_array_append_new(all, o);
             ev_free(s);

@@ -51,6 +51,7 @@ typedef struct ev_manifest {
     bool is_tag;         /* a tag manifest */
     ev_manifest_entry *entries;
     size_t n, cap;
+    size_t problems;     /* problems found in or through this manifest */
 } ev_manifest;
 
 /* Parse a manifest; problems are added to r (code, filename, line). */

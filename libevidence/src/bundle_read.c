@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -227,6 +228,7 @@ typedef struct vfile {
     char *errmsg;                         /* on failure; freed with the context */
     bool extracted;
     bool mismatch;
+    bool write_failed;                    /* extraction could not write it */
 } vfile;
 
 typedef struct vctx {
@@ -279,7 +281,10 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
     if (rc == EV_OK)
         rc = ev_store__entry_open(&er, cur, f->entry, &err);
     if (rc == EV_OK && c->dest) {
-        tmpname = ev__asprintf("%s.evidence-partial", e->name);
+        /* a short temporary name beside the target: names may be NAME_MAX long */
+        const char *slash = strrchr(e->name, '/');
+        tmpname = ev__asprintf("%.*s.evidence-partial-%zu", slash ? (int)(slash - e->name + 1) : 0,
+                               e->name, f->entry);
         if (!tmpname || mkparents_at(c->destfd, e->name) != 0) {
             rc = ev_err__set(&err, EV_EIO, "cannot create folders for '%s' in '%s': %s",
                              e->name, c->dest, strerror(errno));
@@ -335,8 +340,10 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
     if (rc == EV_OK)
         ev_hash__final(h, &f->got);
     f->status = rc;
-    if (rc != EV_OK)
+    if (rc != EV_OK) {
         f->errmsg = ev__strdup(err.msg[0] ? err.msg : ev_strerror(rc));
+        f->write_failed = c->dest && out < 0;
+    }
     /* compare now, so that extraction can keep or drop the file */
     f->mismatch = false;
     if (rc == EV_OK) {
@@ -352,10 +359,18 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
             struct timespec ts[2] = { { (time_t)e->mtime, 0 }, { (time_t)e->mtime, 0 } };
             utimensat(c->destfd, tmpname, ts, AT_SYMLINK_NOFOLLOW);
         }
-        if (keep && renameat(c->destfd, tmpname, c->destfd, e->name) == 0)
+        if (keep && renameat(c->destfd, tmpname, c->destfd, e->name) == 0) {
             f->extracted = true;
-        else
+        } else {
+            if (keep) {
+                f->status = EV_EIO;
+                f->write_failed = true;
+                free(f->errmsg);
+                f->errmsg = ev__asprintf("cannot create '%s/%s': %s", c->dest, e->name,
+                                         strerror(errno));
+            }
             unlinkat(c->destfd, tmpname, 0);
+        }
     }
     free(tmpname);
     ev_store__entry_close(er);
@@ -548,6 +563,33 @@ static int deep_check(vctx *c)
         r->extra = json_object();
     json_object_set_new(r->extra, "deep", out);
     return EV_OK;
+}
+
+/* A tag manifest that parsed cleanly, lists every tag file, and whose every
+ * line matched its file: the seal, not the tag manifest, is then the odd one
+ * out. */
+static bool tagmanifest_clean(const vctx *c, const char *name, const name_idx *all, size_t nall)
+{
+    const ev_manifest *m = NULL;
+    for (size_t i = 0; i < c->nmf && !m; i++)
+        if (c->mf[i].is_tag && !strcmp(c->mf[i].filename, name))
+            m = &c->mf[i];
+    if (!m || m->problems)
+        return false;
+    for (size_t i = 0; i < nall; i++) {
+        const char *nm = all[i].name;
+        bool t;
+        char a2[32];
+        if (ev_bag__is_payload(nm) || ev_bag__is_manifest_name(nm, &t, a2, sizeof(a2)) ||
+            !strcmp(nm, SEAL_NAME) || !strncmp(nm, "signatures/", 11))
+            continue;
+        bool listed = false;
+        for (size_t k = 0; k < m->n && !listed; k++)
+            listed = !strcmp(m->entries[k].path, nm);
+        if (!listed)
+            return false;
+    }
+    return true;
 }
 
 /* Does another source vouch for a tag file's current bytes? Used to blame a
@@ -810,6 +852,9 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
     for (size_t i = 0; i < b->open_report->nproblems; i++) {
         const ev_problem *p = &b->open_report->problems[i];
         ev_report__add(r, p->severity, p->code, p->path, "%s", p->message);
+        /* not one bag folder: the ZIP cannot be checked as a bundle */
+        if (!strcmp(p->code, "no-single-top-folder"))
+            r->unreadable = true;
     }
     ev_store *s = b->store;
     size_t n = ev_store__count(s);
@@ -897,6 +942,7 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
     /* bagit.txt */
     long bi_txt = ev_store__find(s, "bagit.txt");
     int vmaj = 1, vmin = 0;
+    bool bagit_unsupported = false;
     if (bi_txt < 0) {
         ev_report__add(r, EV_SEVERITY_ERROR, "bagit-txt-missing", "bagit.txt",
                        "bagit.txt is missing: this is not a BagIt bag (or the file was "
@@ -908,8 +954,13 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
             ev_report__add(r, EV_SEVERITY_ERROR, "bagit-txt-invalid", "bagit.txt", "%s", e.msg);
         } else {
             int prc = ev_bag__parse_bagit_txt(bagit, bagit_len, &vmaj, &vmin, r);
-            if (prc == EV_EUNSUPPORTED)
-                r->unreadable = true;
+            if (prc == EV_EUNSUPPORTED) {
+                /* checked as 1.0 anyway: if a tag manifest shows that
+                 * bagit.txt was changed, the bag is damaged, not unsupported */
+                bagit_unsupported = true;
+                vmaj = 1;
+                vmin = 0;
+            }
         }
     }
     bool legacy = vmaj < 1;
@@ -950,16 +1001,19 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
         m->is_tag = is_tag;
         ev_bag__normalize_alg(m->alg, sizeof(m->alg), alg);
         if (strcmp(m->alg, alg) != 0)
-            ev_report__add(r, EV_SEVERITY_WARNING, "manifest-name-not-normalized", all[i].name,
-                           "'%s': the algorithm in the name should be written '%s' (RFC 8493 "
-                           "2.4)", all[i].name, m->alg);
+            ev_report__add(r, EV_SEVERITY_ERROR, "manifest-name-not-normalized", all[i].name,
+                           "'%s': the algorithm in a manifest name must be written in "
+                           "normalized form, '%s' (RFC 8493 2.4); rename the file", all[i].name,
+                           m->alg);
         m->slot = ev_hash__slot_from_name(m->alg);
         if (m->slot < 0)
             ev_report__add(r, EV_SEVERITY_WARNING, "manifest-algorithm-unsupported", all[i].name,
                            "'%s' uses algorithm '%s', which this tool cannot compute; its "
                            "file list is checked but not its checksums", all[i].name, m->alg);
+        size_t before = r->nproblems;
         if ((rc = ev_bag__parse_manifest(m, tmp, tmplen, r)) != EV_OK)
             goto done;
+        m->problems += r->nproblems - before;
         if (!is_tag)
             n_payload_mf++;
     }
@@ -967,6 +1021,17 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
         ev_report__add(r, EV_SEVERITY_ERROR, "payload-manifest-missing", NULL,
                        "the bag has no payload manifest (manifest-<algorithm>.txt); it "
                        "cannot be checked");
+    else {
+        bool usable = false;
+        for (size_t mi = 0; mi < c.nmf; mi++)
+            usable = usable || (!c.mf[mi].is_tag && c.mf[mi].slot >= 0);
+        if (!usable) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "manifest-algorithm-unsupported", NULL,
+                           "no payload manifest uses an algorithm this tool can compute "
+                           "(sha256, sha512, sha1, md5); the payload cannot be checked");
+            r->unreadable = true;
+        }
+    }
 
     /* fetch.txt */
     long fi = ev_store__find(s, "fetch.txt");
@@ -1028,6 +1093,7 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
     size_t pm_index = 0;
     for (size_t mi = 0; mi < c.nmf; mi++) {
         ev_manifest *m = &c.mf[mi];
+        size_t before_m = r->nproblems;
         name_idx *seen = ev__calloc(m->n, sizeof(*seen));
         size_t nseen = 0;
         for (size_t k = 0; k < m->n; k++) {
@@ -1121,6 +1187,9 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
                                    seen[q].name, m->filename);
             free(seen);
         }
+        for (size_t q = before_m; q < r->nproblems; q++)
+            if (r->problems[q].severity == EV_SEVERITY_ERROR)
+                m->problems++;
         if (!m->is_tag)
             pm_index++;
     }
@@ -1225,7 +1294,11 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
         vfile *f = &c.files[c.todo[k]];
         const ev_store_entry *e = ev_store__entry(s, f->entry);
         ev_file_status st = EV_FILE_OK;
-        if (f->status != EV_OK) {
+        if (f->status != EV_OK && f->write_failed) {
+            st = EV_FILE_ERROR;
+            ev_report__add(r, EV_SEVERITY_ERROR, "extract-failed", e->name, "'%s' was not "
+                           "extracted: %s", e->name, f->errmsg ? f->errmsg : "write error");
+        } else if (f->status != EV_OK) {
             st = EV_FILE_ERROR;
             ev_report__add(r, EV_SEVERITY_ERROR, "unreadable", e->name, "'%s' cannot be read: "
                            "%s", e->name, f->errmsg ? f->errmsg : "read error");
@@ -1235,6 +1308,9 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
                     continue;
                 st = EV_FILE_MODIFIED;
                 bool tagm = strncmp(f->expect_src[sl], "tagmanifest-", 12) == 0;
+                for (size_t mi = 0; mi < c.nmf; mi++)
+                    if (!strcmp(c.mf[mi].filename, f->expect_src[sl]))
+                        c.mf[mi].problems++;
                 if (tagm && corroborated(e->name, f, last_event, bagit)) {
                     ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-modified",
                                    f->expect_src[sl], "%s was modified: its %s checksum for "
@@ -1295,10 +1371,7 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
                 free(tm);
                 if (!ev_hash__hex_equal(sha, sm.entries[k].digest)) {
                     /* the tag manifest changed, unless it verified every file */
-                    bool tm_clean = ev_report__count_code(r, "tag-modified") == 0 &&
-                                    ev_report__count_code(r, "tagmanifest-modified") == 0 &&
-                                    ev_report__count_code(r, "manifest-bad-line") == 0 &&
-                                    ev_report__count_code(r, "manifest-bad-digest") == 0;
+                    bool tm_clean = tagmanifest_clean(&c, sm.entries[k].path, all, nall);
                     if (tm_clean)
                         ev_report__add(r, EV_SEVERITY_ERROR, "seal-modified", SEAL_NAME,
                                        "%s was modified: it does not match %s, which itself "
@@ -1346,6 +1419,15 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
             goto done;
         else if ((flags & EV_VERIFY_DEEP) && (rc = deep_derivations(&c)) != EV_OK)
             goto done;
+    }
+
+    if (bagit_unsupported) {
+        bool tampered = false;
+        for (size_t i = 0; i < r->nproblems && !tampered; i++)
+            tampered = r->problems[i].path && !strcmp(r->problems[i].path, "bagit.txt") &&
+                       (!strcmp(r->problems[i].code, "tag-modified"));
+        if (!tampered)
+            r->unreadable = true;
     }
 
     /* unlisted tag files: RFC 8493 says to ignore their contents */
@@ -1656,6 +1738,9 @@ static bool amend_path_ok(const char *p)
            strcmp(p, "bag-info.txt") && strcmp(p, "evidence.json") && strcmp(p, "fetch.txt");
 }
 
+static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_tag_file *files,
+                        size_t nfiles);
+
 int ev_bundle_amend(ev_bundle *b, const ev_custody_event *event, const ev_tag_file *files,
                     size_t nfiles)
 {
@@ -1669,6 +1754,62 @@ int ev_bundle_amend(ev_bundle *b, const ev_custody_event *event, const ev_tag_fi
         if (!files[i].path || !amend_path_ok(files[i].path) || (files[i].len && !files[i].data))
             return ev_err__set(&b->err, EV_EINVAL, "'%s' cannot be added as a tag file",
                                files[i].path ? files[i].path : "(null)");
+    /* One writer at a time: lock the bundle (the file, or the bag folder),
+     * then make sure the lock is on what the path names now (an earlier
+     * writer may have renamed a new bundle into place), and re-read it. */
+    int lockfd = -1;
+    {
+        char *path0 = ev__strdup(ev_store__path(b->store));
+        if (!path0)
+            return EV_ENOMEM;
+        for (int tries = 0;; tries++) {
+            lockfd = open(path0, O_RDONLY | O_CLOEXEC);
+            int lr = lockfd < 0 ? -1 : flock(lockfd, LOCK_EX | LOCK_NB);
+            /* another writer: wait for it, but not for ever (10 s) */
+            for (int w = 0; lr != 0 && lockfd >= 0 && errno == EWOULDBLOCK && w < 200; w++) {
+                struct timespec ts = { 0, 50 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+                lr = flock(lockfd, LOCK_EX | LOCK_NB);
+            }
+            if (lr != 0) {
+                int busy = lockfd >= 0 && errno == EWOULDBLOCK;
+                int rc0 = busy ? ev_err__set(&b->err, EV_EIO, "'%s' is being changed by another "
+                                             "process; nothing was changed. Try again when it "
+                                             "has finished", path0)
+                               : ev_err__set(&b->err, EV_EIO, "cannot lock '%s': %s", path0,
+                                             strerror(errno));
+                if (lockfd >= 0)
+                    close(lockfd);
+                free(path0);
+                return rc0;
+            }
+            struct stat a, c;
+            if (fstat(lockfd, &a) == 0 && stat(path0, &c) == 0 && a.st_ino == c.st_ino &&
+                a.st_dev == c.st_dev)
+                break;
+            close(lockfd);
+            lockfd = -1;
+            if (tries > 100) {
+                int rc0 = ev_err__set(&b->err, EV_EIO, "'%s' keeps changing; try again", path0);
+                free(path0);
+                return rc0;
+            }
+        }
+        int rc0 = ev_bundle_open(b, path0);
+        free(path0);
+        if (rc0 != EV_OK) {
+            close(lockfd);
+            return rc0;
+        }
+    }
+    int rc = amend_locked(b, event, files, nfiles);
+    close(lockfd);
+    return rc;
+}
+
+static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_tag_file *files,
+                        size_t nfiles)
+{
     /* never add to a bundle that does not verify */
     ev_report *vr = NULL;
     int rc = ev_bundle_verify(&vr, b, NULL);

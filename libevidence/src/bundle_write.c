@@ -382,7 +382,8 @@ int ev_writer_add(ev_writer *w, const char *path, const char *exhibit)
     else if (S_ISREG(st.st_mode))
         rc = add_item(w, path, base, exhibit, &st);
     else
-        rc = ev_err__set(&w->err, EV_EINVAL, "'%s' is not a regular file or folder", path);
+        rc = ev_err__set(&w->err, EV_EUNSUPPORTED, "'%s' is not a regular file or folder (a "
+                         "device, pipe or socket cannot be packed)", path);
     free(tmp);
     return rc;
 }

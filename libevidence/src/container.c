@@ -26,6 +26,7 @@
 
 #include <uninorm.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include "bag.h"
 
@@ -94,6 +95,11 @@ struct ev_entry_reader {
     int fd;
     uint64_t pos;
     uint64_t claimed;
+    /* deflated entries are inflated here, strictly: the stream must end
+     * exactly at the end of the entry's compressed data */
+    bool inflating, z_end, z_in_eof;
+    z_stream z;
+    uint8_t *zin;
 };
 
 static const char *zip_err_text(int code, char *buf, size_t len)
@@ -645,10 +651,30 @@ int ev_store__entry_open(ev_entry_reader **out, ev_store_cursor *c, size_t i, ev
     er->claimed = s->e[i].size;
     er->fd = -1;
     if (s->is_zip) {
-        /* Stored entries are read raw: the SHA-256 check is stronger than the
-         * CRC, and skipping the CRC keeps reads at hashing speed. */
-        zip_flags_t fl = s->e[i].deflated ? 0 : ZIP_FL_COMPRESSED;
-        er->zf = zip_fopen_index(c->za, s->e[i].index, fl);
+        /* Entries are read raw: stored data is hashed as it is (the SHA-256
+         * check is stronger than the CRC, and skipping the CRC keeps reads at
+         * hashing speed); deflated data is inflated below, strictly, so that
+         * a change to the compressed bytes can never go unseen. */
+        er->zf = zip_fopen_index(c->za, s->e[i].index, ZIP_FL_COMPRESSED);
+        if (er->zf && s->e[i].deflated) {
+            zip_stat_t zs;
+            if (zip_stat_index(c->za, s->e[i].index, 0, &zs) != 0 ||
+                !(zs.valid & ZIP_STAT_COMP_METHOD) || zs.comp_method != ZIP_CM_DEFLATE) {
+                zip_fclose(er->zf);
+                free(er);
+                return ev_err__set(err, EV_EUNSUPPORTED, "'%s': entry '%s' uses a compression "
+                                   "method other than deflate; not supported", s->path,
+                                   s->e[i].name);
+            }
+            er->zin = malloc(65536);
+            if (!er->zin || inflateInit2(&er->z, -MAX_WBITS) != Z_OK) {
+                free(er->zin);
+                zip_fclose(er->zf);
+                free(er);
+                return EV_ENOMEM;
+            }
+            er->inflating = true;
+        }
         if (!er->zf) {
             int rc = ev_err__set(err, EV_EFORMAT, "'%s': cannot open entry '%s': %s", s->path,
                                  s->e[i].name, zip_strerror(c->za));
@@ -675,10 +701,61 @@ int ev_store__entry_open(ev_entry_reader **out, ev_store_cursor *c, size_t i, ev
     return EV_OK;
 }
 
+static int64_t inflate_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err)
+{
+    if (er->z_end)
+        return 0;
+    er->z.next_out = buf;
+    er->z.avail_out = (uInt)(len > (1u << 30) ? (1u << 30) : len);
+    while (er->z.avail_out) {
+        if (er->z.avail_in == 0 && !er->z_in_eof) {
+            int64_t n = zip_fread(er->zf, er->zin, 65536);
+            if (n < 0)
+                return ev_err__set(err, EV_EFORMAT, "data of '%s' cannot be read; the bundle "
+                                   "is damaged", er->entry->name);
+            if (n == 0)
+                er->z_in_eof = true;
+            er->z.next_in = er->zin;
+            er->z.avail_in = (uInt)n;
+        }
+        int zr = inflate(&er->z, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END) {
+            /* nothing may follow the end of the stream */
+            uint8_t extra;
+            if (er->z.avail_in != 0 || (!er->z_in_eof && zip_fread(er->zf, &extra, 1) != 0))
+                return ev_err__set(err, EV_EFORMAT, "the compressed data of '%s' continues "
+                                   "after its end; the bundle is damaged or tampered with",
+                                   er->entry->name);
+            er->z_end = true;
+            break;
+        }
+        if (zr != Z_OK && !(zr == Z_BUF_ERROR && er->z.avail_in == 0 && !er->z_in_eof))
+            return ev_err__set(err, EV_EFORMAT, "the compressed data of '%s' is damaged (%s); "
+                               "the bundle is damaged or tampered with", er->entry->name,
+                               er->z.msg ? er->z.msg : "inflate error");
+        if (er->z.avail_in == 0 && er->z_in_eof && zr != Z_STREAM_END &&
+            er->z.avail_out == (uInt)(len > (1u << 30) ? (1u << 30) : len))
+            return ev_err__set(err, EV_EFORMAT, "the compressed data of '%s' ends before its "
+                               "stream does; the bundle is damaged or tampered with",
+                               er->entry->name);
+        if (er->z.avail_in == 0 && er->z_in_eof)
+            break;
+    }
+    size_t got = (size_t)((uint8_t *)er->z.next_out - (uint8_t *)buf);
+    if (got == 0 && !er->z_end)
+        return ev_err__set(err, EV_EFORMAT, "the compressed data of '%s' ends before its stream "
+                           "does; the bundle is damaged or tampered with", er->entry->name);
+    return (int64_t)got;
+}
+
 int64_t ev_store__entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err)
 {
     int64_t n;
-    if (er->zf) {
+    if (er->inflating) {
+        n = inflate_read(er, buf, len, err);
+        if (n < 0)
+            return n;
+    } else if (er->zf) {
         n = zip_fread(er->zf, buf, len);
         if (n < 0) {
             zip_error_t *ze = zip_file_get_error(er->zf);
@@ -726,6 +803,9 @@ void ev_store__entry_close(ev_entry_reader *er)
 {
     if (!er)
         return;
+    if (er->inflating)
+        inflateEnd(&er->z);
+    free(er->zin);
     if (er->zf)
         zip_fclose(er->zf);
     if (er->fd >= 0)
