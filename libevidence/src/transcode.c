@@ -1477,13 +1477,13 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
     ev_still_out still;
     memset(&still, 0, sizeof(still));
     json_t *streams = NULL, *verification = NULL, *metadata = NULL, *exif = NULL;
-    pthread_t th, sync_th;
-    bool th_started = false, sync_started = false, kept = false;
+    pthread_t th, sync_th, oh_th;
+    bool th_started = false, sync_started = false, oh_started = false, kept = false;
+    src_hash oh;
+    memset(&oh, 0, sizeof(oh));
     sync_job sy;
     memset(&sy, 0, sizeof(sy));
     int fd = -1, rc;
-    char out_hex[65] = "";
-    uint64_t out_size = 0;
     char created[40];
     ev__time_rfc3339(created, sizeof(created), (int64_t)time(NULL));
 
@@ -1596,8 +1596,25 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
         if (!sync_started)
             sync_thread(&sy);
     }
-    if ((rc = ev_transcode__file_sha256(out_hex, &out_size, j.tmp, err)) != EV_OK)
+    /* The copy's SHA-256: computed by a thread while it is verified; not at
+     * all with --no-verify (the record then says so), except for byte copies
+     * where it is the verification. */
+    oh.path = j.tmp;
+    if (p->kind == EV_KIND_COPY) {
+        hash_thread(&oh);
+    } else if (!(j.o.flags & EV_TRANSCODE__NO_VERIFY)) {
+        oh_started = pthread_create(&oh_th, NULL, hash_thread, &oh) == 0;
+        if (!oh_started)
+            hash_thread(&oh);
+    } else {
+        struct stat tst;
+        if (stat(j.tmp, &tst) == 0)
+            oh.size = (uint64_t)tst.st_size;
+    }
+    if (!oh_started && oh.rc != EV_OK) {
+        rc = ev_err__copy(err, &oh.err, oh.rc);
         goto done;
+    }
 
     if (th_started) {
         pthread_join(th, NULL);
@@ -1613,10 +1630,10 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
         verification = json_pack("{s:s, s:s, s:[]}", "level", ev_profile__level_name(p->level),
                                  "verdict", "not-run", "problems");
     } else if (p->kind == EV_KIND_COPY) {
-        bool same = strcmp(sh.hex, out_hex) == 0 && sh.size == out_size;
+        bool same = strcmp(sh.hex, oh.hex) == 0 && sh.size == oh.size;
         verification = json_pack("{s:s, s:s, s:s, s:s, s:[]}", "level", "byte-identical",
                                  "verdict", same ? "pass" : "fail", "source_sha256", sh.hex,
-                                 "output_sha256", out_hex, "problems");
+                                 "output_sha256", oh.hex, "problems");
         if (!same)
             json_array_append_new(json_object_get(verification, "problems"),
                                   json_string("the copy's SHA-256 differs from the source's"));
@@ -1665,6 +1682,14 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
                                                                             "verdict")),
                                           "pass") == 0)
         json_object_set_new(verification, "verdict", json_string("fail"));
+    if (oh_started) {
+        pthread_join(oh_th, NULL);
+        oh_started = false;
+        if (oh.rc != EV_OK) {
+            rc = ev_err__copy(err, &oh.err, oh.rc);
+            goto done;
+        }
+    }
     const char *verdict = json_string_value(json_object_get(verification, "verdict"));
     if (sync_started) {
         pthread_join(sync_th, NULL);
@@ -1710,8 +1735,13 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
     if (srcc[0])
         json_object_set_new(src, "container", json_string(srcc));
     json_object_set_new(rec, "source", src);
-    json_t *outo = json_pack("{s:s, s:I, s:s, s:b}", "path", out_path, "size",
-                             (json_int_t)out_size, "sha256", out_hex, "kept", kept);
+    json_t *outo = json_pack("{s:s, s:I}", "path", out_path, "size", (json_int_t)oh.size);
+    if (oh.hex[0])
+        json_object_set_new(outo, "sha256", json_string(oh.hex));
+    else
+        json_object_set_new(outo, "sha256_note",
+                            json_string("not computed: the copy was not verified (--no-verify)"));
+    json_object_set_new(outo, "kept", json_boolean(kept));
     snprintf(outc, sizeof(outc), "%s", p->container ? p->container : srcc);
     if (outc[0])
         json_object_set_new(outo, "container", json_string(outc));
@@ -1742,6 +1772,8 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
 done:
     if (th_started)
         pthread_join(th, NULL);
+    if (oh_started)
+        pthread_join(oh_th, NULL);
     if (sync_started)
         pthread_join(sync_th, NULL);
     if (fd >= 0)
@@ -1820,7 +1852,7 @@ int ev_transcode__recheck_ex(json_t **out, const json_t *d, const char *master_p
     const char *osha = json_string_value(json_object_get(json_object_get(d, "output"), "sha256"));
     ev_level level = level_from(json_string_value(json_object_get(ver, "level")));
     if (!json_is_string(fmt) || strcmp(json_string_value(fmt), "evidence.derivation") != 0 ||
-        !json_is_object(ver) || !ssha || !osha || level == EV_LEVEL_NONE)
+        !json_is_object(ver) || !ssha || level == EV_LEVEL_NONE)
         return ev_err__set(err, EV_EFORMAT, "not a derivation record (format "
                            "\"evidence.derivation\" with source, output and verification)");
     char mh[65], ch[65];
@@ -1834,7 +1866,8 @@ int ev_transcode__recheck_ex(json_t **out, const json_t *d, const char *master_p
         json_decref(doc);
         return ev_err__set(err, EV_ENOMEM, "out of memory");
     }
-    bool sm = ev_hash__hex_equal(mh, ssha), om = ev_hash__hex_equal(ch, osha);
+    /* a record made with --no-verify has no output hash to compare */
+    bool sm = ev_hash__hex_equal(mh, ssha), om = !osha || ev_hash__hex_equal(ch, osha);
     if (!sm)
         json_array_append_new(probs, json_string("the master's SHA-256 differs from the record's "
                                                  "source.sha256: the master changed"));
@@ -1912,7 +1945,7 @@ int ev_transcode__recheck_ex(json_t **out, const json_t *d, const char *master_p
     json_object_set_new(doc, "format_version", json_integer(1));
     json_object_set_new(doc, "verdict", json_string(json_array_size(probs) ? "fail" : "pass"));
     json_object_set_new(doc, "source_sha256_match", json_boolean(sm));
-    json_object_set_new(doc, "output_sha256_match", json_boolean(om));
+    json_object_set_new(doc, "output_sha256_match", osha ? json_boolean(om) : json_null());
     json_object_set_new(doc, "verification", v ? v : json_null());
     json_object_set_new(doc, "problems", probs);
     *out = doc;

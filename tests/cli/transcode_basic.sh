@@ -71,7 +71,13 @@ schema_ok r.json ""
 expect_exit 0 "$EVIDENCE" transcode --profile remux-mp4 --no-verify --json src.mov nv.mp4
 cp "$OUT" nv.json
 ok "--no-verify says not-run" test "$(json_get nv.json verification.verdict)" = not-run
+ok "--no-verify: the copy is not hashed, and the record says so" json_get nv.json output.sha256_note
 schema_ok nv.json ""
+# a record made without verification can be re-checked later
+expect_exit 0 "$EVIDENCE" transcode --recheck nv.json --json src.mov nv.mp4
+cp "$OUT" nvr.json
+ok "recheck of a --no-verify copy passes" test "$(json_get nvr.json verdict)" = pass
+ok "no output hash to compare" test "$(json_get nvr.json output_sha256_match)" = null
 
 # --recheck: pass, then the copy is changed and the recheck fails (exit 1)
 expect_exit 0 "$EVIDENCE" transcode --recheck wc.mp4.derivation.json src.mov wc.mp4
