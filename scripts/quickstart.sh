@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
-cmake --preset release >/dev/null
+cmake --preset release -DEVIDENCE_BUILD_TESTS=OFF >/dev/null
 cmake --build --preset release -j"$(nproc)" >/dev/null
 EVIDENCE=build/release/tools/evidence
 
