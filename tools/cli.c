@@ -9,6 +9,8 @@
 volatile sig_atomic_t cli_interrupted = 0;
 
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
     fputs("evidence: ", stderr);
     if (prefix)
@@ -159,6 +161,27 @@ int cli_next(cli_parser *p, const cli_opt *opts, const char **arg)
         return -3;
     }
     return -2;
+}
+
+int cli_open_bundle(ev_bundle **out, const char *path, bool progress)
+{
+    ev_bundle_options bo;
+    ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
+    if (progress)
+        bo.progress_cb = cli_progress;
+    ev_bundle *b = NULL;
+    int st = ev_bundle_new(&b, &bo);
+    if (st == EV_OK)
+        st = ev_bundle_open(b, path);
+    if (st == EV_OK) {
+        *out = b;
+        return CLI_EXIT_OK;
+    }
+    cli_error("%s", b ? ev_bundle_last_error(b) : ev_strerror(st));
+    ev_bundle_free(b);
+    *out = NULL;
+    int code = cli_exit_for_status(st);
+    return code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
 }
 
 int cli_write_stdout(const char *s)

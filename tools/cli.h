@@ -74,6 +74,11 @@ typedef struct cli_parser {
 void cli_parser_init(cli_parser *p, const char *cmd, int argc, char **argv);
 int cli_next(cli_parser *p, const cli_opt *opts, const char **arg);
 
+/* Open a bundle (ZIP or folder); on failure print the reason and return
+ * the exit code (3 for bad input, 4 for internal), with *out NULL. With
+ * progress, the handle reports progress on a terminal. */
+int cli_open_bundle(ev_bundle **out, const char *path, bool progress);
+
 /* Write a string to stdout, checking for errors. Returns 0 or -1. */
 int cli_write_stdout(const char *s);
 

@@ -339,22 +339,3 @@ int cli_write_file_atomic(const char *path, const uint8_t *data, size_t len)
     return 0;
 }
 
-int cli_open_bundle(ev_bundle **out, const char *path)
-{
-    *out = NULL;
-    ev_bundle_options bo;
-    ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
-    bo.progress_cb = cli_progress;
-    ev_bundle *b = NULL;
-    int st = ev_bundle_new(&b, &bo);
-    if (st == EV_OK)
-        st = ev_bundle_open(b, path);
-    if (st != EV_OK) {
-        cli_error("%s", b ? ev_bundle_last_error(b) : ev_strerror(st));
-        ev_bundle_free(b);
-        int code = cli_exit_for_status(st);
-        return code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
-    }
-    *out = b;
-    return 0;
-}

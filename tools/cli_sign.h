@@ -58,10 +58,6 @@ int cli_read_small_file(uint8_t **out, size_t *len, const char *path, size_t max
  * Returns 0 or an exit code. */
 int cli_write_file_atomic(const char *path, const uint8_t *data, size_t len);
 
-/* Open a bundle with the CLI's progress callback; prints the error.
- * Returns 0 or an exit code (*out NULL then). */
-int cli_open_bundle(ev_bundle **out, const char *path);
-
 /* Parse --tsa-timeout: whole seconds, 1..3600. Returns 0, or prints a usage
  * error and returns CLI_EXIT_USAGE. */
 int cli_sign_parse_timeout(const char *cmd, const char *arg, unsigned int *out);

@@ -3,21 +3,6 @@
 
 #include <string.h>
 
-static int open_bundle(ev_bundle **b, const char *path)
-{
-    int st = ev_bundle_new(b, NULL);
-    if (st == EV_OK)
-        st = ev_bundle_open(*b, path);
-    if (st != EV_OK) {
-        cli_error("%s", *b ? ev_bundle_last_error(*b) : ev_strerror(st));
-        ev_bundle_free(*b);
-        *b = NULL;
-        int code = cli_exit_for_status(st);
-        return code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
-    }
-    return CLI_EXIT_OK;
-}
-
 static int custody_show(int argc, char **argv)
 {
     static const cli_opt opts[] = { { "--json", NULL, false }, { NULL, NULL, false } };
@@ -41,7 +26,7 @@ static int custody_show(int argc, char **argv)
     if (!path)
         return cli_usage_error("custody", "usage: evidence custody show [--json] BUNDLE");
     ev_bundle *b = NULL;
-    int code = open_bundle(&b, path);
+    int code = cli_open_bundle(&b, path, false);
     if (code)
         return code;
     char *s = NULL;
@@ -74,6 +59,9 @@ static int custody_show(int argc, char **argv)
             if (note)
                 printf("     note: %s\n", note);
         }
+        const char *prob = json_string_value(json_object_get(o, "problem"));
+        if (prob)
+            printf("problem: %s\n", prob);
         printf("chain: %s\n", ok ? "intact" : "BROKEN");
         json_decref(o);
     }
@@ -118,7 +106,7 @@ static int custody_add(int argc, char **argv)
         return cli_usage_error("custody", "--action must be received, verified, transcoded, "
                                "exported or note, not '%s'", e.action);
     ev_bundle *b = NULL;
-    int code = open_bundle(&b, path);
+    int code = cli_open_bundle(&b, path, false);
     if (code)
         return code;
     int st = ev_bundle_amend(b, &e, NULL, 0);

@@ -26,27 +26,17 @@ int cmd_extract(int argc, char **argv)
     }
     if (npos != 2)
         return cli_usage_error("extract", "usage: evidence extract [--json] BUNDLE DEST");
-    ev_bundle_options bo;
-    ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
-    bo.progress_cb = cli_progress;
     ev_bundle *b = NULL;
-    int st = ev_bundle_new(&b, &bo);
-    if (st == EV_OK)
-        st = ev_bundle_open(b, pos[0]);
-    if (st != EV_OK) {
-        cli_error("%s", b ? ev_bundle_last_error(b) : ev_strerror(st));
-        ev_bundle_free(b);
-        int code = cli_exit_for_status(st);
-        return code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
-    }
+    int code = cli_open_bundle(&b, pos[0], true);
+    if (code != CLI_EXIT_OK)
+        return code;
     ev_report *r = NULL;
-    st = ev_bundle_extract(&r, b, pos[1]);
+    int st = ev_bundle_extract(&r, b, pos[1]);
     if (st != EV_OK) {
         cli_error("%s", ev_bundle_last_error(b));
         ev_bundle_free(b);
         return cli_interrupted ? CLI_EXIT_INTERRUPTED : cli_exit_for_status(st);
     }
-    int code = CLI_EXIT_OK;
     ev_verdict v = ev_report_verdict(r);
     if (v == EV_VERDICT_INVALID)
         code = CLI_EXIT_FAILED;

@@ -3,6 +3,7 @@
 #include "cli_media.h"
 
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 static const char *js(const json_t *o, const char *k)
@@ -98,7 +99,9 @@ int cmd_inspect(int argc, char **argv)
         st = ev_bundle_open(b, path);
     if (st != EV_OK) {
         struct stat sb;
-        if (st == EV_EFORMAT && stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        size_t pl = strlen(path);
+        bool zipname = pl > 4 && strcasecmp(path + pl - 4, ".zip") == 0;
+        if (st == EV_EFORMAT && !zipname && stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) {
             /* not a bundle: describe it as a media file */
             ev_bundle_free(b);
             return cli_inspect_media(path, json);

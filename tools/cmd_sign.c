@@ -93,7 +93,7 @@ int cmd_sign(int argc, char **argv)
         return pp.failed || st == EV_EINVAL ? CLI_EXIT_INPUT : cli_exit_for_status(st);
     }
     ev_bundle *b = NULL;
-    int code = cli_open_bundle(&b, bundle);
+    int code = cli_open_bundle(&b, bundle, true);
     if (code) {
         ev_signer_free(s);
         return code;

@@ -81,7 +81,7 @@ int cmd_timestamp(int argc, char **argv)
         code = cli_exit_for_status(st);
         goto done;
     }
-    if ((code = cli_open_bundle(&b, bundle)))
+    if ((code = cli_open_bundle(&b, bundle, true)))
         goto done;
     if (query_out) {
         uint8_t *q = NULL;

@@ -80,7 +80,7 @@ const char *ev_bag__unsafe_reason(const char *path, size_t len)
         return "starts with a drive letter";
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)path[i];
-        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
             return "contains a control character";
     }
     /* component checks */
@@ -91,6 +91,8 @@ const char *ev_bag__unsafe_reason(const char *path, size_t len)
             const char *c = path + start;
             if (clen == 0 && i != len)
                 return "contains an empty path component ('//')";
+            if (clen == 0 && i == len && len > 0)
+                return "ends with '/'";
             if (clen == 1 && c[0] == '.')
                 return "contains a '.' component";
             if (clen == 2 && c[0] == '.' && c[1] == '.')

@@ -229,6 +229,7 @@ typedef struct vfile {
     bool extracted;
     bool mismatch;
     bool write_failed;                    /* extraction could not write it */
+    bool crc_mismatch;                    /* stored ZIP data no longer matches its CRC */
 } vfile;
 
 typedef struct vctx {
@@ -339,6 +340,10 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
                          e->name, (unsigned long long)total, (unsigned long long)e->size);
     if (rc == EV_OK)
         ev_hash__final(h, &f->got);
+    if (rc != EV_OK && ev_store__entry_crc_failed(er)) {
+        /* changed bytes in a stored entry: that is a modification */
+        f->crc_mismatch = true;
+    }
     f->status = rc;
     if (rc != EV_OK) {
         f->errmsg = ev__strdup(err.msg[0] ? err.msg : ev_strerror(rc));
@@ -1298,6 +1303,13 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
             st = EV_FILE_ERROR;
             ev_report__add(r, EV_SEVERITY_ERROR, "extract-failed", e->name, "'%s' was not "
                            "extracted: %s", e->name, f->errmsg ? f->errmsg : "write error");
+        } else if (f->status != EV_OK && f->crc_mismatch) {
+            st = EV_FILE_MODIFIED;
+            ev_report__add(r, EV_SEVERITY_ERROR, ev_bag__is_payload(e->name) ? "modified"
+                                                                            : "tag-modified",
+                           e->name, "'%s' was modified: its bytes no longer match the CRC "
+                           "recorded in the ZIP, so they cannot match its checksums either",
+                           e->name);
         } else if (f->status != EV_OK) {
             st = EV_FILE_ERROR;
             ev_report__add(r, EV_SEVERITY_ERROR, "unreadable", e->name, "'%s' cannot be read: "
@@ -1428,6 +1440,19 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
                        (!strcmp(r->problems[i].code, "tag-modified"));
         if (!tampered)
             r->unreadable = true;
+    }
+
+    /* file results carry the record's item id */
+    if (b->record) {
+        for (size_t i = 0; i < r->nfiles; i++) {
+            for (size_t k = 0; k < b->nitems; k++) {
+                if (b->items[k].path && b->items[k].id &&
+                    !strcmp(b->items[k].path, r->files[i].path)) {
+                    r->files[i].item_id = ev__strdup(b->items[k].id);
+                    break;
+                }
+            }
+        }
     }
 
     /* unlisted tag files: RFC 8493 says to ignore their contents */
@@ -1617,11 +1642,46 @@ int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b)
     json_t *events = NULL, *last = NULL;
     ev_custody__check(buf, len, NULL, &nev, last_sha, &last, &events, &bad);
     free(buf);
+    /* the last line has nothing after it to vouch for it: compare the whole
+     * log with its tag manifest entry too */
+    const char *tm_note = NULL;
+    long ti = ev_store__find(b->store, "tagmanifest-sha256.txt");
+    if (ti >= 0) {
+        char *tb = NULL, *cb = NULL;
+        size_t tl = 0, cl = 0;
+        ev_errbuf e2;
+        if (ev_store__read_all(&tb, &tl, b->store, (size_t)ti, TAG_MAX, &e2) == EV_OK &&
+            ev_store__read_all(&cb, &cl, b->store, (size_t)ci, TAG_MAX, &e2) == EV_OK &&
+            ev__utf8_valid(tb, tl)) {
+            ev_manifest m = { 0 };
+            m.slot = EV_HASH_SHA256;
+            m.filename = ev__strdup("tagmanifest-sha256.txt");
+            snprintf(m.alg, sizeof(m.alg), "sha256");
+            ev_report *tr = NULL;
+            if (ev_report__new(&tr, "tmp") == EV_OK)
+                ev_bag__parse_manifest(&m, tb, tl, tr);
+            ev_report_free(tr);
+            char sha[65];
+            ev_hash__sha256_hex(sha, cb, cl);
+            for (size_t k = 0; k < m.n; k++)
+                if (!strcmp(m.entries[k].path, "custody.jsonl") &&
+                    !ev_hash__hex_equal(m.entries[k].digest, sha))
+                    tm_note = "custody.jsonl does not match tagmanifest-sha256.txt: a line "
+                              "was changed (run 'evidence verify')";
+            ev_bag__manifest_free(&m);
+        }
+        free(tb);
+        free(cb);
+    }
+    if (tm_note)
+        bad++;
     json_t *o = json_object();
     json_object_set_new(o, "format", json_string("evidence.custody"));
     json_object_set_new(o, "format_version", json_integer(1));
     json_object_set_new(o, "bundle", ev__json_str(ev_store__path(b->store)));
     json_object_set_new(o, "chain_ok", json_boolean(bad == 0 && nev > 0));
+    if (tm_note)
+        json_object_set_new(o, "problem", json_string(tm_note));
     json_object_set_new(o, "events", events ? events : json_array());
     json_decref(last);
     char *s = ev_record__dump(o, NULL);
@@ -1810,6 +1870,11 @@ int ev_bundle_amend(ev_bundle *b, const ev_custody_event *event, const ev_tag_fi
 static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_tag_file *files,
                         size_t nfiles)
 {
+    if (ev_store__find(b->store, "custody.jsonl") < 0)
+        return ev_err__set(&b->err, EV_EUNSUPPORTED, "'%s' has no custody.jsonl: it is a BagIt "
+                           "bag but not an evidence bundle, so it cannot take custody events or "
+                           "signatures. Pack its data with 'evidence pack'",
+                           ev_store__path(b->store));
     /* never add to a bundle that does not verify */
     ev_report *vr = NULL;
     int rc = ev_bundle_verify(&vr, b, NULL);

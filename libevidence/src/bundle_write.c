@@ -208,6 +208,8 @@ static char *safe_component(const char *c, bool *changed)
             i += n - 1;
             continue;
         }
+        /* CR and LF are kept (percent-encoded in manifests); note that
+         * Info-ZIP unzip drops them from names (docs/bundle.md) */
         if (n != 1 || ch == '\\' || (ch < 0x20 && ch != '\n' && ch != '\r') || ch == 0x7F) {
             ev_buf__append(&b, "_", 1);
             *changed = true;

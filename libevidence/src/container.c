@@ -98,6 +98,7 @@ struct ev_entry_reader {
     /* deflated entries are inflated here, strictly: the stream must end
      * exactly at the end of the entry's compressed data */
     bool inflating, z_end, z_in_eof;
+    bool crc_failed;     /* the data does not match the CRC in its header */
     z_stream z;
     uint8_t *zin;
 };
@@ -651,10 +652,10 @@ int ev_store__entry_open(ev_entry_reader **out, ev_store_cursor *c, size_t i, ev
     er->claimed = s->e[i].size;
     er->fd = -1;
     if (s->is_zip) {
-        /* Entries are read raw: stored data is hashed as it is (the SHA-256
-         * check is stronger than the CRC, and skipping the CRC keeps reads at
-         * hashing speed); deflated data is inflated below, strictly, so that
-         * a change to the compressed bytes can never go unseen. */
+        /* Entries are read raw: stored data is hashed as it is (libzip also
+         * checks its CRC at the end); deflated data is inflated below,
+         * strictly, so that a change to the compressed bytes can never go
+         * unseen. */
         er->zf = zip_fopen_index(c->za, s->e[i].index, ZIP_FL_COMPRESSED);
         if (er->zf && s->e[i].deflated) {
             zip_stat_t zs;
@@ -759,8 +760,10 @@ int64_t ev_store__entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errb
         n = zip_fread(er->zf, buf, len);
         if (n < 0) {
             zip_error_t *ze = zip_file_get_error(er->zf);
-            return ev_err__set(err, EV_EFORMAT, "'%s': data of '%s' cannot be read (%s); the "
-                               "bundle is damaged", "bundle", er->entry->name,
+            if (ze && zip_error_code_zip(ze) == ZIP_ER_CRC)
+                er->crc_failed = true;
+            return ev_err__set(err, EV_EFORMAT, "data of '%s' cannot be read (%s); the bundle "
+                               "is damaged", er->entry->name,
                                ze ? zip_error_strerror(ze) : "unknown error");
         }
     } else {
@@ -797,6 +800,11 @@ int64_t ev_store__entry_seek(ev_entry_reader *er, int64_t off, int whence)
     if (p >= 0)
         er->pos = (uint64_t)p;
     return p;
+}
+
+bool ev_store__entry_crc_failed(const ev_entry_reader *er)
+{
+    return er && er->crc_failed;
 }
 
 void ev_store__entry_close(ev_entry_reader *er)

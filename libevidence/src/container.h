@@ -67,6 +67,9 @@ int ev_store__entry_open(ev_entry_reader **out, ev_store_cursor *c, size_t i, ev
 /* Returns bytes read (0 at end) or a negative ev_status (message in err).
  * Fails with EV_EFORMAT when the data runs past the claimed size. */
 int64_t ev_store__entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err);
+/* After a failed read: true when a stored entry's data did not match the CRC
+ * in its header, i.e. its bytes were changed. */
+bool ev_store__entry_crc_failed(const ev_entry_reader *er);
 /* Seek within the entry (stored ZIP entries and files only). */
 int64_t ev_store__entry_seek(ev_entry_reader *er, int64_t off, int whence);
 void ev_store__entry_close(ev_entry_reader *er);

@@ -24,7 +24,8 @@ typedef struct ev_errbuf {
 /* Format a message into the buffer and return status (for `return ev_fail(...)`). */
 int ev_err__set(ev_errbuf *e, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int ev_err__vset(ev_errbuf *e, int status, const char *fmt, va_list ap);
+int ev_err__vset(ev_errbuf *e, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Copy the buffer's message into another buffer (keeps the status). */
 int ev_err__copy(ev_errbuf *dst, const ev_errbuf *src, int status);
 /* Map errno to an ev_status. */

@@ -149,7 +149,7 @@ typedef struct ev_bundle_options {
     uint32_t flags;             /**< reserved, 0 */
     uint64_t max_entries;       /**< refuse bundles with more; 0 = 1,000,000 */
     uint64_t max_total_size;    /**< refuse bigger claimed totals; 0 = 1 TiB */
-    uint64_t max_ratio;         /**< max expansion of deflated entries; 0 = 200 */
+    uint64_t max_ratio;         /**< max expansion of deflated entries over 1 MiB; 0 = 1000 */
     unsigned int threads;       /**< hashing threads; 0 = number of cores */
     ev_progress_cb progress_cb;
     void *progress_payload;
