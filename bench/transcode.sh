@@ -25,25 +25,28 @@ mkdir -p "$W"
 export EVIDENCE_PROFILE_PATH=$SRC/profiles
 FF="ffmpeg -nostdin -hide_banner -v error -y"
 
-# fastest wall time (seconds) of REPEAT runs of "$@"
+# fastest wall time (seconds) of REPEAT runs of "$@"; the CPU time (user +
+# system, all threads) of that run is left in $W/.cpu
 timeit() {
-    local best="" i s e d
+    local best="" i d c
     for ((i = 0; i < REPEAT; i++)); do
         rm -f "$W"/out.* "$W"/out.*.derivation.json
-        s=$(date +%s.%N)
-        "$@" >/dev/null
-        e=$(date +%s.%N)
-        d=$(echo "$e - $s" | bc -l)
-        if [ -z "$best" ] || [ "$(echo "$d < $best" | bc -l)" = 1 ]; then best=$d; fi
+        /usr/bin/time -f '%e %U %S' -o "$W/.time" "$@" >/dev/null
+        read -r d u s <"$W/.time"
+        c=$(echo "$u + $s" | bc -l)
+        if [ -z "$best" ] || [ "$(echo "$d < $best" | bc -l)" = 1 ]; then
+            best=$d
+            printf '%.2f' "$c" >"$W/.cpu"
+        fi
     done
     printf '%.3f' "$best"
 }
 
 ratio() { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
 
-report() { # name ours anchor target
-    printf '%-34s evidence %8ss  ffmpeg %8ss  ratio %s  (target <= %s)\n' "$1" "$2" "$3" \
-        "$(ratio "$2" "$3")" "$4"
+report() { # name ours anchor target ours_cpu anchor_cpu
+    printf '%-34s evidence %8ss  ffmpeg %8ss  ratio %s  (target <= %s)  cpu %ss / %ss\n' \
+        "$1" "$2" "$3" "$(ratio "$2" "$3")" "$4" "$5" "$6"
 }
 
 src1080=$W/src-1080p-${DUR}s.mp4
@@ -55,14 +58,15 @@ if [ ! -s "$src1080" ]; then
         -movflags +faststart "$src1080.tmp.mp4"
     mv "$src1080.tmp.mp4" "$src1080"
 fi
-echo "machine: $(nproc) cores; repeat $REPEAT, fastest run counts" >&2
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); repeat $REPEAT, fastest run counts; cpu = user+system seconds of that run (evidence / ffmpeg)" >&2
 
 if [ -z "$ONLY" ] || [ "$ONLY" = h264 ]; then
     ff=$(timeit $FF -i "$src1080" -map 0:v:0 -map '0:a?' -c:v libx264 -preset medium -crf 18 \
         -profile:v high -pix_fmt yuv420p -c:a copy -fps_mode passthrough -map_metadata 0 \
         -movflags +faststart+use_metadata_tags "$W/out.mp4")
+    ffc=$(cat "$W/.cpu")
     ev=$(timeit "$E" transcode --no-verify --profile working-copy-h264 "$src1080" "$W/out.mp4")
-    report "working-copy-h264 --no-verify" "$ev" "$ff" 1.05
+    report "working-copy-h264 --no-verify" "$ev" "$ff" 1.05 "$(cat "$W/.cpu")" "$ffc"
     evv=$(timeit "$E" transcode --profile working-copy-h264 "$src1080" "$W/out.mp4")
     printf '%-34s evidence %8ss  verification overhead %ss (%s x the copy)\n' \
         "working-copy-h264 (verified)" "$evv" "$(printf '%.3f' "$(echo "$evv - $ev" | bc -l)")" \
@@ -72,8 +76,9 @@ fi
 if [ -z "$ONLY" ] || [ "$ONLY" = ffv1 ]; then
     ff=$(timeit $FF -i "$src1080" -map 0:v -map '0:a?' -c:v ffv1 -level 3 -g 1 -slices 16 \
         -slicecrc 1 -coder 1 -context 1 -c:a copy -map_metadata 0 "$W/out.mkv")
+    ffc=$(cat "$W/.cpu")
     ev=$(timeit "$E" transcode --no-verify --profile archive-ffv1 "$src1080" "$W/out.mkv")
-    report "archive-ffv1 --no-verify" "$ev" "$ff" 1.05
+    report "archive-ffv1 --no-verify" "$ev" "$ff" 1.05 "$(cat "$W/.cpu")" "$ffc"
     evv=$(timeit "$E" transcode --profile archive-ffv1 "$src1080" "$W/out.mkv")
     printf '%-34s evidence %8ss  verification overhead %ss (%s x the copy)\n' \
         "archive-ffv1 (verified)" "$evv" "$(printf '%.3f' "$(echo "$evv - $ev" | bc -l)")" \
@@ -93,19 +98,22 @@ if [ -z "$ONLY" ] || [ "$ONLY" = remux ]; then
     cat "$big" >/dev/null # page cache, for both sides alike
     ff=$(timeit $FF -i "$big" -map 0 -c copy -map_metadata 0 \
         -movflags +faststart+use_metadata_tags "$W/out.mp4")
+    ffc=$(cat "$W/.cpu")
     # evidence flushes the copy to disk before renaming it (ffmpeg does not):
     # measured with and without that flush (--no-sync).
     ev=$(timeit "$E" transcode --no-verify --profile remux-mp4 "$big" "$W/out.mp4")
-    report "remux-mp4 --no-verify ($(($(stat -c %s "$big") / 1048576)) MB)" "$ev" "$ff" 1.2
+    report "remux-mp4 --no-verify ($(($(stat -c %s "$big") / 1048576)) MB)" "$ev" "$ff" 1.2 \
+        "$(cat "$W/.cpu")" "$ffc"
     evn=$(timeit "$E" transcode --no-verify --no-sync --profile remux-mp4 "$big" "$W/out.mp4")
-    report "remux-mp4 --no-verify --no-sync" "$evn" "$ff" 1.2
+    report "remux-mp4 --no-verify --no-sync" "$evn" "$ff" 1.2 "$(cat "$W/.cpu")" "$ffc"
     evv=$(timeit "$E" transcode --profile remux-mp4 "$big" "$W/out.mp4")
     printf '%-34s evidence %8ss  verification overhead %ss\n' "remux-mp4 (verified)" "$evv" \
         "$(printf '%.3f' "$(echo "$evv - $ev" | bc -l)")"
     ff=$(timeit $FF -i "$big" -map 0 -c copy -map_metadata 0 "$W/out.mkv")
+    ffc=$(cat "$W/.cpu")
     ev=$(timeit "$E" transcode --no-verify --profile remux-mkv "$big" "$W/out.mkv")
-    report "remux-mkv --no-verify" "$ev" "$ff" 1.2
+    report "remux-mkv --no-verify" "$ev" "$ff" 1.2 "$(cat "$W/.cpu")" "$ffc"
     evn=$(timeit "$E" transcode --no-verify --no-sync --profile remux-mkv "$big" "$W/out.mkv")
-    report "remux-mkv --no-verify --no-sync" "$evn" "$ff" 1.2
+    report "remux-mkv --no-verify --no-sync" "$evn" "$ff" 1.2 "$(cat "$W/.cpu")" "$ffc"
 fi
 rm -f "$W"/out.*

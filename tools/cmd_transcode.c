@@ -30,7 +30,7 @@ static int add_search_path(ev_profile_catalog *c, const char *const *dirs, int n
 }
 
 /* Write text to path atomically (temporary name, then rename). */
-static int write_file_atomic(const char *path, const char *text, bool overwrite)
+static int write_file_atomic(const char *path, const char *text, bool overwrite, bool sync)
 {
     if (!overwrite && access(path, F_OK) == 0) {
         cli_error("'%s' already exists; the copy was made but its record was not written; "
@@ -46,7 +46,7 @@ static int write_file_atomic(const char *path, const char *text, bool overwrite)
     int rc = -1;
     if (f) {
         bool ok = fputs(text, f) != EOF && fputc('\n', f) != EOF;
-        ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+        ok = fflush(f) == 0 && (!sync || fsync(fileno(f)) == 0) && ok;
         ok = fclose(f) == 0 && ok;
         if (ok && rename(tmp, path) == 0)
             rc = 0;
@@ -279,7 +279,7 @@ int cmd_transcode(int argc, char **argv)
             code = CLI_EXIT_INTERNAL;
         } else {
             snprintf(rp, n, "%s.derivation.json", pos[1]);
-            if (write_file_atomic(rp, res, overwrite) != 0)
+            if (write_file_atomic(rp, res, overwrite, !no_sync) != 0)
                 code = CLI_EXIT_INTERNAL;
             print_summary(pos[1], rec);
             if (code == CLI_EXIT_OK)
