@@ -438,11 +438,6 @@ static int run_hashing(vctx *c)
     worker(&wa[0]);
     for (unsigned i = 1; i <= started; i++)
         pthread_join(th[i], NULL);
-    /* anything a failed worker left behind */
-    for (size_t k = 0; k < c->ntodo; k++) {
-        vfile *f = &c->files[c->todo[k]];
-        (void)f;
-    }
     ev_progress__add(&c->progress, 0, 0, NULL, true);
     return atomic_load(&c->cancel) ? EV_ECANCELED : EV_OK;
 }
