@@ -829,6 +829,9 @@ static int make_derivatives(ev_writer *w, const char *out_path, magic_t mg)
             ev_transcode__opts to;
             memset(&to, 0, sizeof(to));
             to.threads = w->o.threads;
+            /* the copy is a scratch file: it is read back into the bundle,
+             * whose own commit is what must be durable */
+            to.flags = EV_TRANSCODE__NO_SYNC;
             int rc = ev_transcode__run(&der, p, m->src, out, &to, &e);
             if (rc == EV_EUNSUPPORTED) {
                 wlog(w, EV_LOG_WARNING, "no '%s' copy of '%s': %s", p->name, m->src, e.msg);
