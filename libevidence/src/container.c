@@ -1377,7 +1377,7 @@ typedef struct zsrc_ctx {
 /* The archive itself is written through our own source: big buffered
  * writes to a hidden temporary file beside the target, renamed into place
  * with RENAME_NOREPLACE only when libzip commits. */
-#define OUT_BUF (4u << 20)
+#define OUT_BUF (2u << 20)
 
 /* Output is double-buffered: libzip fills one buffer while a writer thread
  * hands the other to the kernel, so the copy into the page cache overlaps
