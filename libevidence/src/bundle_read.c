@@ -25,6 +25,7 @@
 #include "media.h"
 #include "record.h"
 #include "transcode.h"
+#include "views.h"
 
 #define TAG_MAX ((size_t)512 << 20)
 #define SEAL_NAME "tagseal-sha256.txt"
@@ -1789,7 +1790,8 @@ static bool amend_path_ok(const char *p)
     char alg[32];
     if (ev_bag__is_manifest_name(p, &t, alg, sizeof(alg)))
         return false;
-    return strcmp(p, "bagit.txt") && strcmp(p, "custody.jsonl") && strcmp(p, SEAL_NAME) &&
+    return !ev_views__is_view(p) && strcmp(p, "bagit.txt") && strcmp(p, "custody.jsonl") &&
+           strcmp(p, SEAL_NAME) &&
            strcmp(p, "bag-info.txt") && strcmp(p, "evidence.json") && strcmp(p, "fetch.txt");
 }
 
@@ -1892,6 +1894,7 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
     const char *path = ev_store__path(s);
     char *dir = NULL, *tmp = NULL, *backup = NULL, *custody = NULL, *line = NULL;
     size_t clen = 0;
+    bool views[2] = { false, false }; /* case.jsonld, index.html: rebuilt after the event */
     ev_sink *sink = NULL;
     amend_state a = { NULL, 0, 0, EV_ALG_SHA256 };
     for (size_t i = 0; i < ev_store__count(s); i++) {
@@ -1945,6 +1948,10 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
         }
         if (is_generated_tag(e->name))
             continue;
+        if (ev_views__is_view(e->name)) {
+            views[strcmp(e->name, EV_VIEW_CASE) == 0 ? 0 : 1] = true;
+            continue;
+        }
         bool replaced = false;
         for (size_t k = 0; k < nfiles && !replaced; k++)
             replaced = strcmp(files[k].path, e->name) == 0;
@@ -2018,6 +2025,33 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
     rc = am_register(&a, "custody.jsonl", custody, clen);
     if (rc == EV_OK)
         rc = add_buf(sink, "custody.jsonl", custody, clen, true, &b->err);
+    /* the views show the custody log, so the ones the bundle has are built
+     * again from the record and the new log (docs/views.md) */
+    if (rc == EV_OK && (views[0] || views[1])) {
+        char *rec = NULL;
+        size_t rlen = 0;
+        long ri = ev_store__find(s, "evidence.json");
+        if (ri < 0)
+            rc = ev_err__set(&b->err, EV_EFORMAT, "the bundle has %s but no evidence.json to "
+                             "build it from", views[0] ? EV_VIEW_CASE : EV_VIEW_INDEX);
+        else
+            rc = ev_store__read_all(&rec, &rlen, s, (size_t)ri, TAG_MAX, &b->err);
+        for (int v = 0; v < 2 && rc == EV_OK; v++) {
+            if (!views[v])
+                continue;
+            const char *name = v == 0 ? EV_VIEW_CASE : EV_VIEW_INDEX;
+            char *out = NULL;
+            size_t olen = 0;
+            rc = (v == 0 ? ev_views__case_jsonld : ev_views__index_html)(&out, &olen, rec, rlen,
+                                                                        custody, clen, &b->err);
+            if (rc == EV_OK)
+                rc = am_register(&a, name, out, olen);
+            if (rc == EV_OK)
+                rc = add_buf(sink, name, out, olen, true, &b->err);
+            free(out);
+        }
+        free(rec);
+    }
     if (rc == EV_OK)
         rc = ev_bundle__write_tagmanifests(sink, a.t, a.n, a.algs, &b->err);
     if (rc == EV_OK)

@@ -26,6 +26,7 @@
 #include "profile.h"
 #include "record.h"
 #include "transcode.h"
+#include "views.h"
 
 typedef struct wr_item {
     char *src;            /* path on disk */
@@ -68,6 +69,8 @@ struct ev_writer {
     char created[40];
     char *manifest_sha256;   /* of manifest-sha256.txt as written */
     char *record_sha256;
+    char *record_txt, *custody_txt;   /* as written, for the views */
+    size_t record_len, custody_len;
     char tm_sha[2][65];      /* SHA-256 of each tag manifest, for the seal */
     ev_progress_state progress;
 };
@@ -157,6 +160,8 @@ void ev_writer_free(ev_writer *w)
     free((char *)w->o.source_system);
     free(w->manifest_sha256);
     free(w->record_sha256);
+    free(w->record_txt);
+    free(w->custody_txt);
     free(w);
 }
 
@@ -430,7 +435,8 @@ static int add_tag_buffer(ev_writer *w, ev_sink *s, const char *path, const char
 
 typedef struct lazy_ctx {
     ev_writer *w;
-    int kind;        /* 0 manifest, 1 record, 2 custody, 3 tagmanifest */
+    int kind;        /* 0 manifest, 1 record, 2 custody, 3 tagmanifest, 4 seal,
+                        5 case.jsonld, 6 index.html */
     int slot;        /* hash slot for manifests */
     const char *path;
 } lazy_ctx;
@@ -610,6 +616,16 @@ static int gen_lazy(void *vctx, char **data, size_t *len, ev_errbuf *err)
             *len = strlen(s);
         break;
     }
+    case 5:
+    case 6: {
+        /* the views, from the record and custody log just written */
+        int rc = (c->kind == 5 ? ev_views__case_jsonld : ev_views__index_html)(
+            &s, len, w->record_txt ? w->record_txt : "", w->record_len, w->custody_txt,
+            w->custody_len, err);
+        if (rc != EV_OK)
+            return rc;
+        break;
+    }
     case 3:
         s = gen_tagmanifest(w, c->slot, len);
         if (s)
@@ -628,7 +644,7 @@ static int gen_lazy(void *vctx, char **data, size_t *len, ev_errbuf *err)
     }
     if (!s)
         return ev_err__set(err, EV_ENOMEM, "out of memory while writing %s", c->path);
-    if (c->kind < 3) {
+    if (c->kind < 3 || c->kind >= 5) {
         int rc = register_tag(w, c->path, s, *len);
         if (rc) {
             free(s);
@@ -640,6 +656,18 @@ static int gen_lazy(void *vctx, char **data, size_t *len, ev_errbuf *err)
             w->manifest_sha256 = ev__strdup(sha);
         else if (c->kind == 1)
             w->record_sha256 = ev__strdup(sha);
+        if (c->kind == 1 || c->kind == 2) {
+            char *copy = malloc(*len + 1);
+            if (!copy) {
+                free(s);
+                return ev_err__set(err, EV_ENOMEM, "out of memory while writing %s", c->path);
+            }
+            memcpy(copy, s, *len);
+            copy[*len] = '\0';
+            free(c->kind == 1 ? w->record_txt : w->custody_txt);
+            *(c->kind == 1 ? &w->record_txt : &w->custody_txt) = copy;
+            *(c->kind == 1 ? &w->record_len : &w->custody_len) = *len;
+        }
     }
     *data = s;
     return EV_OK;
@@ -1075,7 +1103,7 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         }
     }
     /* lazy tag files, computed after the payload has been written */
-    lazy = calloc(2 * EV_HASH_COUNT + 4, sizeof(*lazy));
+    lazy = calloc(2 * EV_HASH_COUNT + 6, sizeof(*lazy));
     if (!lazy) {
         rc = EV_ENOMEM;
         goto done;
@@ -1096,6 +1124,13 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
     if ((rc = add_lazy(w, sink, &lazy[nl++])))
         goto done;
     lazy[nl] = (lazy_ctx){ w, 2, 0, "custody.jsonl" };
+    if ((rc = add_lazy(w, sink, &lazy[nl++])))
+        goto done;
+    /* the two views of the record (docs/views.md) */
+    lazy[nl] = (lazy_ctx){ w, 5, 0, EV_VIEW_CASE };
+    if ((rc = add_lazy(w, sink, &lazy[nl++])))
+        goto done;
+    lazy[nl] = (lazy_ctx){ w, 6, 0, EV_VIEW_INDEX };
     if ((rc = add_lazy(w, sink, &lazy[nl++])))
         goto done;
     for (int sl = 0; sl < 2; sl++) {
