@@ -1,0 +1,447 @@
+/* Unit tests for src/views.c: case.jsonld and index.html from a record and
+ * a custody log held in memory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "internal.h"
+#include "views.h"
+#include "testutil.h"
+
+#define NS "urn:uuid:12345678-1234-4234-8234-123456789abc"
+#define H1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define H2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define H5 "55555555555555555555555555555555555555555555555555555555555555555555555555555555" \
+           "555555555555555555555555555555555555555555555555"
+
+/* a record with a master photo (EXIF, GPS, SHA-256 and SHA-512), a working
+ * copy of it, and a text file */
+static const char *RECORD =
+    "{\"format\":\"evidence-bundle\",\"format_version\":1,\"bundle_id\":\"" NS "\","
+    "\"created\":\"2024-05-01T10:00:00Z\","
+    "\"tool\":{\"name\":\"evidence\",\"version\":\"0.1.0\",\"libraries\":{\"libzip\":\"1.7.3\"}},"
+    "\"case\":{\"reference\":\"23/1234\",\"organisation\":\"Example Police\","
+    "\"operation\":\"Op Test\",\"description\":null},"
+    "\"exported_by\":{\"name\":\"A. Example\",\"identifier\":\"PC 123\","
+    "\"organisation\":\"Example Police\"},\"source_system\":{\"name\":\"DEMS Y\"},"
+    "\"items\":["
+    "{\"id\":\"item-0001\",\"exhibit\":\"JS/1\",\"role\":\"master\","
+    "\"path\":\"data/JS_1/in/IMG 1.jpg\",\"original_name\":\"IMG 1.jpg\",\"size\":100,"
+    "\"hashes\":{\"sha256\":\"" H1 "\",\"sha512\":\"" H5 "\"},\"mime\":\"image/jpeg\","
+    "\"times\":{\"modified\":\"2024-05-01T09:00:00.5Z\"},"
+    "\"media\":{\"kind\":\"image\",\"streams\":[{\"type\":\"video\",\"codec\":\"mjpeg\","
+    "\"width\":64,\"height\":48}]},"
+    "\"capture\":{\"source\":\"exif\",\"datetime_original\":\"2024-05-01T11:20:30+01:00\","
+    "\"make\":\"ExampleCam\",\"model\":\"EC-1\",\"orientation\":6,"
+    "\"gps\":{\"latitude\":51.500729,\"longitude\":-0.124625,\"altitude\":12.5}}},"
+    "{\"id\":\"item-0002\",\"exhibit\":\"JS/1\",\"role\":\"derivative\","
+    "\"path\":\"data/JS_1/derived/still-png/in/IMG 1.png\",\"original_name\":\"IMG 1.png\","
+    "\"size\":200,\"hashes\":{\"sha256\":\"" H2 "\"},\"mime\":\"image/png\","
+    "\"derived_from\":{\"item\":\"item-0001\",\"profile\":\"still-png\","
+    "\"action\":\"transcoded\",\"level\":\"decoded-identical\",\"verdict\":\"pass\","
+    "\"settings\":{\"writer\":\"png\",\"streams\":[{\"a\":1}]}}},"
+    "{\"id\":\"item-0003\",\"exhibit\":\"JS/2\",\"role\":\"master\","
+    "\"path\":\"data/JS_2/notes.txt\",\"original_name\":\"notes.txt\",\"size\":5,"
+    "\"hashes\":{\"sha256\":\"" H1 "\"},\"mime\":\"text/plain\"}"
+    "]}";
+
+static const char *CUSTODY =
+    "{\"seq\":1,\"time\":\"2024-05-01T10:00:00Z\",\"action\":\"created\",\"actor\":\"A. Example\","
+    "\"organisation\":\"Example Police\",\"tool\":\"evidence\",\"tool_version\":\"0.1.0\","
+    "\"prev_sha256\":null}\n"
+    "not json\n"
+    "{\"seq\":3,\"time\":\"2024-05-02T10:00:00Z\",\"action\":\"received\",\"actor\":\"B. Lab\","
+    "\"organisation\":\"Lab\",\"tool\":\"evidence\",\"tool_version\":\"0.1.0\","
+    "\"prev_sha256\":\"x\",\"note\":\"seal intact\"}\n";
+
+static json_t *render_case(const char *rec, const char *cust, char **text)
+{
+    char *out = NULL;
+    size_t len = 0;
+    ev_errbuf e;
+    e.msg[0] = '\0';
+    int rc = ev_views__case_jsonld(&out, &len, rec, strlen(rec), cust, cust ? strlen(cust) : 0, &e);
+    assert_int_equal(rc, EV_OK);
+    assert_non_null(out);
+    assert_int_equal(len, strlen(out));
+    json_error_t je;
+    json_t *d = json_loads(out, 0, &je);
+    assert_non_null(d);
+    if (text)
+        *text = out;
+    else
+        free(out);
+    return d;
+}
+
+static char *render_html(const char *rec, const char *cust)
+{
+    char *out = NULL;
+    size_t len = 0;
+    ev_errbuf e;
+    e.msg[0] = '\0';
+    int rc = ev_views__index_html(&out, &len, rec, strlen(rec), cust, cust ? strlen(cust) : 0, &e);
+    assert_int_equal(rc, EV_OK);
+    assert_non_null(out);
+    assert_int_equal(len, strlen(out));
+    return out;
+}
+
+/* collect definitions (objects with @id and more) and references ({"@id"}) */
+static void walk(const json_t *o, json_t *defs, json_t *refs, json_t *types)
+{
+    if (json_is_array(o)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(o, i, v)
+            walk(v, defs, refs, types);
+        return;
+    }
+    if (!json_is_object(o))
+        return;
+    const char *id = json_string_value(json_object_get(o, "@id"));
+    if (id && json_object_size(o) == 1) {
+        json_array_append_new(refs, json_string(id));
+        return;
+    }
+    if (id) {
+        assert_null(json_object_get(defs, id)); /* defined once */
+        json_object_set(defs, id, (json_t *)o);
+    }
+    if (json_object_get(o, "@type"))
+        json_array_append(types, json_object_get(o, "@type"));
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v)
+        walk(v, defs, refs, types);
+}
+
+static const json_t *node_of_type(const json_t *graph, const char *type, size_t nth)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(graph, i, n) {
+        const char *t = json_string_value(json_object_get(n, "@type"));
+        if (t && !strcmp(t, type) && nth-- == 0)
+            return n;
+    }
+    return NULL;
+}
+
+static size_t count_type(const json_t *graph, const char *type)
+{
+    size_t c = 0;
+    while (node_of_type(graph, type, c))
+        c++;
+    return c;
+}
+
+static void views_case_is_closed_and_prefixed(void **state)
+{
+    (void)state;
+    json_t *d = render_case(RECORD, CUSTODY, NULL);
+    const json_t *ctx = json_object_get(d, "@context");
+    assert_string_equal(json_string_value(json_object_get(ctx, "kb")), NS "#");
+    json_t *defs = json_object(), *refs = json_array(), *types = json_array();
+    walk(json_object_get(d, "@graph"), defs, refs, types);
+    size_t i;
+    json_t *v;
+    json_array_foreach(refs, i, v)
+        assert_non_null(json_object_get(defs, json_string_value(v)));
+    assert_true(json_array_size(types) > 20);
+    json_array_foreach(types, i, v) {
+        const char *t = json_string_value(v);
+        assert_non_null(t);
+        const char *colon = strchr(t, ':');
+        assert_non_null(colon);
+        char pfx[64];
+        snprintf(pfx, sizeof(pfx), "%.*s", (int)(colon - t), t);
+        assert_non_null(json_object_get(ctx, pfx));
+    }
+    const char *k;
+    json_object_foreach(defs, k, v)
+        assert_memory_equal(k, "kb:", 3);
+    json_decref(defs);
+    json_decref(refs);
+    json_decref(types);
+    json_decref(d);
+}
+
+static void views_case_files_and_hashes(void **state)
+{
+    (void)state;
+    json_t *d = render_case(RECORD, CUSTODY, NULL);
+    const json_t *g = json_object_get(d, "@graph");
+    assert_int_equal(count_type(g, "uco-observable:File"), 3);
+    const json_t *f = node_of_type(g, "uco-observable:File", 0);
+    /* the documented UUIDv5 of "item/9:item-00010:" in the bundle's namespace
+     * (python: uuid.uuid5(UUID(bundle), key)) */
+    assert_string_equal(json_string_value(json_object_get(f, "@id")),
+                        "kb:file-cabed6ef-014a-5454-8311-de0d624a5310");
+    const json_t *facets = json_object_get(f, "uco-core:hasFacet");
+    const json_t *ff = json_array_get(facets, 0), *cd = json_array_get(facets, 1);
+    assert_string_equal(json_string_value(json_object_get(ff, "uco-observable:fileName")),
+                        "IMG 1.jpg");
+    assert_string_equal(json_string_value(json_object_get(ff, "uco-observable:extension")), "jpg");
+    assert_int_equal(json_integer_value(json_object_get(ff, "uco-observable:sizeInBytes")), 100);
+    assert_string_equal(json_string_value(json_object_get(cd, "uco-observable:mimeType")),
+                        "image/jpeg");
+    const json_t *hs = json_object_get(cd, "uco-observable:hash");
+    assert_int_equal(json_array_size(hs), 2);
+    const json_t *h0 = json_array_get(hs, 0), *h1 = json_array_get(hs, 1);
+    assert_string_equal(json_string_value(json_object_get(h0, "uco-types:hashMethod")), "SHA256");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(h0, "uco-types:hashValue"), "@value")), H1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(h0, "uco-types:hashValue"), "@type")), "xsd:hexBinary");
+    assert_string_equal(json_string_value(json_object_get(h1, "uco-types:hashMethod")), "SHA512");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(h1, "uco-types:hashValue"), "@value")), H5);
+    /* the copy has SHA-256 only */
+    const json_t *f2 = node_of_type(g, "uco-observable:File", 1);
+    const json_t *cd2 = json_array_get(json_object_get(f2, "uco-core:hasFacet"), 1);
+    assert_int_equal(json_array_size(json_object_get(cd2, "uco-observable:hash")), 1);
+    /* one provenance record per exhibit */
+    assert_int_equal(count_type(g, "case-investigation:ProvenanceRecord"), 2);
+    json_decref(d);
+}
+
+static void views_case_capture(void **state)
+{
+    (void)state;
+    json_t *d = render_case(RECORD, NULL, NULL);
+    const json_t *g = json_object_get(d, "@graph");
+    const json_t *ll = json_array_get(json_object_get(node_of_type(g, "uco-location:Location", 0),
+                                                      "uco-core:hasFacet"), 0);
+    assert_string_equal(json_string_value(json_object_get(ll, "@type")),
+                        "uco-location:LatLongCoordinatesFacet");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(ll, "uco-location:latitude"), "@value")), "51.500729");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(ll, "uco-location:longitude"), "@value")), "-0.124625");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(ll, "uco-location:altitude"), "@value")), "12.5");
+    const json_t *dev = json_array_get(json_object_get(node_of_type(g, "uco-observable:Device", 0),
+                                                       "uco-core:hasFacet"), 0);
+    assert_string_equal(json_string_value(json_object_get(dev, "uco-observable:model")), "EC-1");
+    const json_t *cap = node_of_type(g, "uco-action:Action", 0);
+    assert_string_equal(json_string_value(json_object_get(cap, "uco-core:name")), "captured");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(cap, "uco-action:startTime"), "@value")),
+                        "2024-05-01T11:20:30+01:00");
+    /* EXIF entries */
+    char *text = NULL;
+    json_decref(render_case(RECORD, NULL, &text));
+    assert_non_null(strstr(text, "\"uco-observable:EXIFFacet\""));
+    assert_non_null(strstr(text, "\"Orientation\""));
+    assert_non_null(strstr(text, "\"uco-observable:pictureWidth\": 64"));
+    free(text);
+    json_decref(d);
+}
+
+static void views_case_derivation_and_custody(void **state)
+{
+    (void)state;
+    json_t *d = render_case(RECORD, CUSTODY, NULL);
+    const json_t *g = json_object_get(d, "@graph");
+    const char *master = json_string_value(json_object_get(node_of_type(g, "uco-observable:File", 0), "@id"));
+    const char *copy = json_string_value(json_object_get(node_of_type(g, "uco-observable:File", 1), "@id"));
+    /* one derivation and two custody events (the line that is not JSON is skipped) */
+    assert_int_equal(count_type(g, "case-investigation:InvestigativeAction"), 3);
+    const json_t *der = node_of_type(g, "case-investigation:InvestigativeAction", 0);
+    assert_string_equal(json_string_value(json_object_get(der, "uco-core:name")), "transcoded");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(der, "uco-action:object"), 0), "@id")), master);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(der, "uco-action:result"), 0), "@id")), copy);
+    assert_string_equal(json_string_value(json_object_get(der, "uco-core:description")),
+                        "verification decoded-identical: pass");
+    assert_int_equal(count_type(g, "uco-tool:ConfiguredTool"), 1);
+    const json_t *cfg = node_of_type(g, "uco-configuration:Configuration", 0);
+    /* profile, level, writer, streams */
+    assert_int_equal(json_array_size(json_object_get(cfg, "uco-configuration:configurationEntry")), 4);
+    const json_t *rcv = node_of_type(g, "case-investigation:InvestigativeAction", 2);
+    assert_string_equal(json_string_value(json_object_get(rcv, "uco-core:name")), "received");
+    assert_string_equal(json_string_value(json_object_get(rcv, "uco-core:description")), "seal intact");
+    /* performers: two people, the exporter is the creator */
+    assert_int_equal(count_type(g, "uco-identity:Person"), 2);
+    const json_t *inv = node_of_type(g, "case-investigation:Investigation", 0);
+    assert_string_equal(json_string_value(json_object_get(inv, "uco-core:name")), "23/1234");
+    /* bundle + 2 provenance records + 3 actions */
+    assert_int_equal(json_array_size(json_object_get(inv, "uco-core:object")), 6);
+    json_decref(d);
+}
+
+static void views_are_deterministic(void **state)
+{
+    (void)state;
+    char *a = NULL, *b = NULL;
+    json_decref(render_case(RECORD, CUSTODY, &a));
+    json_decref(render_case(RECORD, CUSTODY, &b));
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    a = render_html(RECORD, CUSTODY);
+    b = render_html(RECORD, CUSTODY);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* another bundle id gives other ids; a bundle id that is not a UUID
+     * still gives stable ones, in the nil namespace */
+    char *other = ev__strdup(RECORD);
+    char *p = strstr(other, "12345678-1234");
+    p[0] = '9';
+    json_decref(render_case(other, NULL, &a));
+    assert_null(strstr(a, "cabed6ef-014a-5454-8311-de0d624a5310"));
+    free(a);
+    memcpy(p - 9, "xxx", 3);
+    json_t *d = render_case(other, NULL, NULL);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(d, "@context"), "kb")),
+                        "urn:uuid:dad084fe-cb6a-5f66-a3ef-449ed341b340#");
+    json_decref(d);
+    free(other);
+}
+
+static void views_html_escapes_everything(void **state)
+{
+    (void)state;
+    const char *rec =
+        "{\"bundle_id\":\"" NS "\",\"case\":{\"reference\":\"<b>23</b>&\\\"x\\\"\"},"
+        "\"exported_by\":{\"name\":\"<img src=x onerror=alert(1)>\",\"organisation\":\"O'Brien & Co\"},"
+        "\"items\":[{\"id\":\"a\\\"><script>\",\"exhibit\":\"<i>1</i>\","
+        "\"path\":\"data/1/<script>alert(1)</script> & 'q' \\\"d\\\" caf\xc3\xa9 100% #?.txt\","
+        "\"original_name\":\"<script>alert(1)</script>\",\"size\":1,\"mime\":\"text/<x>\","
+        "\"hashes\":{\"sha256\":\"<h>\"},"
+        "\"media\":{\"error\":\"<bad & worse>\"}}]}";
+    const char *cust = "{\"seq\":1,\"time\":\"<t>\",\"action\":\"<a>\",\"actor\":\"</td><script>\","
+                       "\"organisation\":\"&amp;\",\"tool\":\"<t>\",\"note\":\"l1\\nl2 <u>\"}\n";
+    char *h = render_html(rec, cust);
+    assert_null(strstr(h, "<script"));
+    assert_null(strstr(h, "<img"));
+    assert_null(strstr(h, "<b>23"));
+    assert_null(strstr(h, "<i>1"));
+    assert_null(strstr(h, "<x>"));
+    assert_null(strstr(h, "<u>"));
+    assert_non_null(strstr(h, "&lt;b&gt;23&lt;/b&gt;&amp;&quot;x&quot;"));
+    assert_non_null(strstr(h, "O&#39;Brien &amp; Co"));
+    assert_non_null(strstr(h, "&lt;/td&gt;&lt;script&gt;"));
+    assert_non_null(strstr(h, "&amp;amp;"));
+    assert_non_null(strstr(h, "id=\"a&quot;&gt;&lt;script&gt;\""));
+    assert_non_null(strstr(h, "not analysed: &lt;bad &amp; worse&gt;"));
+    /* the link: every unsafe byte percent-encoded, UTF-8 byte by byte */
+    assert_non_null(strstr(h, "href=\"data/1/%3Cscript%3Ealert%281%29%3C/script%3E%20%26%20%27q%27"
+                              "%20%22d%22%20caf%C3%A9%20100%25%20%23%3F.txt\""));
+    free(h);
+}
+
+static void views_html_links_only_into_data(void **state)
+{
+    (void)state;
+    const char *paths[] = { "../../etc/passwd", "/etc/passwd", "javascript:alert(1)",
+                            "data/../../x", "data/./x", "data//x", "data/x/", "meta/x",
+                            "http://example.org/x" };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
+        char *rec = ev__asprintf("{\"items\":[{\"id\":\"i\",\"path\":\"%s\"}]}", paths[i]);
+        char *h = render_html(rec, NULL);
+        /* only the two fixed links to the record remain */
+        size_t n = 0;
+        for (const char *p = h; (p = strstr(p, "href=")); p++)
+            n++;
+        assert_int_equal(n, 2);
+        free(h);
+        free(rec);
+    }
+    char *h = render_html("{\"items\":[{\"id\":\"i\",\"path\":\"data/a b/c\"}]}", NULL);
+    assert_non_null(strstr(h, "href=\"data/a%20b/c\""));
+    free(h);
+}
+
+static void views_html_masters_then_copies(void **state)
+{
+    (void)state;
+    char *h = render_html(RECORD, CUSTODY);
+    char *m = strstr(h, "id=\"item-0001\""), *c = strstr(h, "id=\"item-0002\"");
+    char *t = strstr(h, "id=\"item-0003\"");
+    assert_true(m && c && t && m < c && c < t);
+    assert_non_null(strstr(h, "class=\"derived\" id=\"item-0002\""));
+    assert_non_null(strstr(h, "by profile <b>still-png</b>"));
+    assert_non_null(strstr(h, "href=\"data/JS_1/in/IMG%201.jpg\""));
+    assert_non_null(strstr(h, "<td>seal intact</td>"));
+    assert_non_null(strstr(h, "<td>Op Test</td>"));
+    assert_non_null(strstr(h, "<td>PC 123</td>"));
+    assert_non_null(strstr(h, "GPS 51.500729, -0.124625"));
+    assert_non_null(strstr(h, "Content-Security-Policy"));
+    /* two custody rows: the line that is not JSON is skipped */
+    size_t rows = 0;
+    for (const char *p = h; (p = strstr(p, "<tr><td class=\"num\">")); p++)
+        rows++;
+    assert_int_equal(rows, 2);
+    free(h);
+}
+
+static void views_hostile_records(void **state)
+{
+    (void)state;
+    ev_errbuf e;
+    char *out = NULL;
+    size_t len = 7;
+    e.msg[0] = '\0';
+    assert_int_equal(ev_views__case_jsonld(&out, &len, "not json", 8, NULL, 0, &e), EV_EFORMAT);
+    assert_null(out);
+    assert_int_equal(len, 0);
+    assert_non_null(strstr(e.msg, "evidence.json"));
+    assert_int_equal(ev_views__index_html(&out, &len, "[1,2]", 5, NULL, 0, &e), EV_EFORMAT);
+    assert_null(out);
+    /* wrong types everywhere, a copy whose master is missing, a copy of
+     * itself, no bundle id: still a complete, closed document */
+    const char *recs[] = {
+        "{}",
+        "{\"items\":\"x\",\"case\":1,\"tool\":[],\"exported_by\":\"y\"}",
+        "{\"items\":[1,null,{\"id\":5,\"path\":7,\"size\":\"big\",\"hashes\":[],"
+        "\"capture\":{\"gps\":{\"latitude\":\"n\",\"longitude\":1e308}},\"media\":{\"streams\":3}}]}",
+        "{\"items\":[{\"id\":\"c\",\"derived_from\":{\"item\":\"gone\"}},"
+        "{\"id\":\"s\",\"derived_from\":{\"item\":\"s\",\"settings\":[1]}}]}",
+    };
+    for (size_t i = 0; i < sizeof(recs) / sizeof(*recs); i++) {
+        json_t *d = render_case(recs[i], "\n\n{\"seq\":\"x\"}\n[]\n", NULL);
+        json_t *defs = json_object(), *refs = json_array(), *types = json_array();
+        walk(json_object_get(d, "@graph"), defs, refs, types);
+        size_t k;
+        json_t *v;
+        json_array_foreach(refs, k, v)
+            assert_non_null(json_object_get(defs, json_string_value(v)));
+        json_decref(defs);
+        json_decref(refs);
+        json_decref(types);
+        json_decref(d);
+        char *h = render_html(recs[i], "{\"seq\":1}");
+        assert_non_null(strstr(h, "</html>\n"));
+        free(h);
+    }
+    assert_true(ev_views__is_view("case.jsonld"));
+    assert_true(ev_views__is_view("index.html"));
+    assert_false(ev_views__is_view("evidence.json"));
+    assert_false(ev_views__is_view(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(views_case_is_closed_and_prefixed),
+        cmocka_unit_test(views_case_files_and_hashes),
+        cmocka_unit_test(views_case_capture),
+        cmocka_unit_test(views_case_derivation_and_custody),
+        cmocka_unit_test(views_are_deterministic),
+        cmocka_unit_test(views_html_escapes_everything),
+        cmocka_unit_test(views_html_links_only_into_data),
+        cmocka_unit_test(views_html_masters_then_copies),
+        cmocka_unit_test(views_hostile_records),
+    };
+    return cmocka_run_group_tests_name("views", tests, NULL, NULL);
+}
