@@ -32,6 +32,30 @@ static const char *jstr(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
+/* {value: [index, ...]} of it[field] (or it[field][sub]) over the items, so
+ * that lookups stay linear in the number of items; jansson keeps keys in
+ * insertion order. NULL only when out of memory. */
+static json_t *group_by(const json_t *items, const char *field, const char *sub)
+{
+    json_t *g = json_object();
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        const json_t *v = json_object_get(it, field);
+        const char *k = sub ? jstr(v, sub) : json_string_value(v);
+        if (!k || !g)
+            continue;
+        json_t *a = json_object_get(g, k);
+        if (!a) {
+            a = json_array();
+            if (json_object_set_new(g, k, a) != 0)
+                continue;
+        }
+        json_array_append_new(a, json_integer((json_int_t)i));
+    }
+    return g;
+}
+
 static int load(json_t **rec, json_t **events, const char *record, size_t record_len,
                 const char *custody, size_t custody_len, ev_errbuf *err)
 {
@@ -673,14 +697,20 @@ static int build_case(json_t **out, const json_t *rec, const json_t *events)
     for (size_t i = 0; i < n; i++)
         if (fids[i])
             capture_nodes(&c, json_array_get(items, i), fids[i]);
+    json_t *by_id = group_by(items, "id", NULL);
+    json_t *by_exhibit = group_by(items, "exhibit", NULL);
+    if (!by_id || !by_exhibit)
+        c.rc = EV_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const json_t *it = json_array_get(items, i);
         const char *mid = jstr(json_object_get(it, "derived_from"), "item");
         if (!fids[i] || !mid)
             continue;
-        for (size_t j = 0; j < n; j++) {
-            const char *jid = jstr(json_array_get(items, j), "id");
-            if (j != i && fids[j] && jid && strcmp(jid, mid) == 0) {
+        size_t k;
+        json_t *jv;
+        json_array_foreach(json_object_get(by_id, mid), k, jv) {
+            size_t j = (size_t)json_integer_value(jv);
+            if (j != i && fids[j]) {
                 derivation_nodes(&c, it, fids[i], fids[j], actions);
                 break;
             }
@@ -718,9 +748,11 @@ static int build_case(json_t **out, const json_t *rec, const json_t *events)
             json_t *p = node(pid, "case-investigation:ProvenanceRecord");
             json_object_set_new(p, "case-investigation:exhibitNumber", json_string(exh));
             json_t *objs = json_array();
-            for (size_t j = i; j < n; j++) {
-                const char *e2 = jstr(json_array_get(items, j), "exhibit");
-                if (fids[j] && e2 && strcmp(e2, exh) == 0)
+            size_t k;
+            json_t *jv;
+            json_array_foreach(json_object_get(by_exhibit, exh), k, jv) {
+                size_t j = (size_t)json_integer_value(jv);
+                if (fids[j])
                     json_array_append_new(objs, ref(fids[j]));
             }
             json_object_set_new(p, "uco-core:object", objs);
@@ -810,6 +842,8 @@ static int build_case(json_t **out, const json_t *rec, const json_t *events)
     for (size_t i = 0; i < n; i++)
         free(fids[i]);
     free(fids);
+    json_decref(by_id);
+    json_decref(by_exhibit);
     json_decref(files);
     json_decref(masters);
     json_decref(actions);
@@ -1171,8 +1205,12 @@ static int build_html(hbuf *b, const json_t *rec, const json_t *events)
                     "<th>Media</th><th>SHA-256</th></tr>\n");
     size_t n = json_array_size(items);
     bool *shown = calloc(n ? n : 1, sizeof(*shown));
-    if (!shown)
+    json_t *kids = group_by(items, "derived_from", "item");
+    if (!shown || !kids) {
+        free(shown);
+        json_decref(kids);
         return EV_ENOMEM;
+    }
     for (size_t i = 0; i < n; i++) {
         const json_t *it = json_array_get(items, i);
         if (json_object_get(it, "derived_from"))
@@ -1180,11 +1218,12 @@ static int build_html(hbuf *b, const json_t *rec, const json_t *events)
         item_row(b, it, false);
         shown[i] = true;
         const char *id = jstr(it, "id");
-        for (size_t j = 0; id && j < n; j++) {
-            const json_t *d = json_array_get(items, j);
-            const char *src = jstr(json_object_get(d, "derived_from"), "item");
-            if (!shown[j] && src && strcmp(src, id) == 0) {
-                item_row(b, d, true);
+        size_t k;
+        json_t *jv;
+        json_array_foreach(id ? json_object_get(kids, id) : NULL, k, jv) {
+            size_t j = (size_t)json_integer_value(jv);
+            if (!shown[j]) {
+                item_row(b, json_array_get(items, j), true);
                 shown[j] = true;
             }
         }
@@ -1194,6 +1233,7 @@ static int build_html(hbuf *b, const json_t *rec, const json_t *events)
         if (!shown[i])
             item_row(b, json_array_get(items, i), true);
     free(shown);
+    json_decref(kids);
     hput(b, "</table>\n");
 
     hput(b, "<h2>Custody</h2>\n<table class=\"custody\">\n<tr><th>#</th><th>Time (UTC)"
