@@ -694,8 +694,9 @@ static int build_case(json_t **out, const json_t *rec, const json_t *events)
         if (!json_object_get(it, "derived_from"))
             json_array_append_new(masters, ref(fids[i]));
     }
+    /* capture facts of masters only: a copy's are the master's, carried over */
     for (size_t i = 0; i < n; i++)
-        if (fids[i])
+        if (fids[i] && !json_object_get(json_array_get(items, i), "derived_from"))
             capture_nodes(&c, json_array_get(items, i), fids[i]);
     json_t *by_id = group_by(items, "id", NULL);
     json_t *by_exhibit = group_by(items, "exhibit", NULL);
