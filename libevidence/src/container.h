@@ -7,6 +7,7 @@
 #define EV_CONTAINER_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "evidence/bundle.h"
@@ -93,6 +94,11 @@ typedef struct ev_producer {
      * (e.g. size changed while reading). */
     int (*close)(void *ctx, bool ok, ev_errbuf *err);
     void *ctx;
+    /* The size the entry will have, when known before open (UINT64_MAX
+     * otherwise). A stored ZIP entry with a known size is written in
+     * parallel with others at an offset fixed in advance; a producer that
+     * then yields a different size fails the commit. */
+    uint64_t size_hint;
 } ev_producer;
 
 typedef struct ev_sink ev_sink;
@@ -128,12 +134,16 @@ typedef struct ev_file_result_internal {
 } ev_filehash_result;
 
 /* Progress bookkeeping shared by long operations (calls the callback at
- * most ~10 times a second, on the calling thread). */
+ * most ~10 times a second, on the thread that called ev_progress__init;
+ * other threads only count). */
 typedef struct ev_progress_state {
     ev_progress_cb cb;
     void *payload;
     ev_progress p;
     int64_t last_ms;
+    pthread_mutex_t mu;      /* counts may come from worker threads */
+    pthread_t owner;         /* the only thread that calls cb */
+    bool canceled;
 } ev_progress_state;
 
 void ev_progress__init(ev_progress_state *st, ev_progress_cb cb, void *payload, const char *stage,

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -464,8 +465,13 @@ static void container_sink_producer_failure(void **state)
                          EV_OK);
         add_buf(s, "bagit.txt", BAGIT, true);
         fail_ctx fc = { 0 };
-        ev_producer p = { fail_open, fail_read, fail_close, &fc };
+        /* size unknown (written after the fixed entries) or known (written
+         * by the parallel workers): the read error wins either way */
+        ev_producer p = { fail_open, fail_read, fail_close, &fc, UINT64_MAX };
         assert_int_equal(ev_sink__add(s, "data/bad", &p, false, 0, &err), EV_OK);
+        fail_ctx fc2 = { 0 };
+        ev_producer p2 = { fail_open, fail_read, fail_close, &fc2, 100 };
+        assert_int_equal(ev_sink__add(s, "data/bad2", &p2, false, 0, &err), EV_OK);
         err.msg[0] = '\0';
         int rc = ev_sink__commit(s, &err);
         assert_int_equal(rc, EV_EIO);
@@ -611,6 +617,21 @@ static int stop_cb(const ev_progress *p, void *payload)
     return 1;
 }
 
+static int count_cb(const ev_progress *p, void *payload)
+{
+    (void)p;
+    (void)payload;
+    calls++;
+    return 0;
+}
+
+static void *add_from_thread(void *arg)
+{
+    for (int i = 0; i < 1000; i++)
+        ev_progress__add(arg, 1, 1, NULL, true);
+    return NULL;
+}
+
 static void container_progress_cancel_and_throttle(void **state)
 {
     (void)state;
@@ -619,12 +640,26 @@ static void container_progress_cancel_and_throttle(void **state)
     calls = 0;
     assert_int_equal(ev_progress__add(&st, 10, 0, "x", true), EV_ECANCELED);
     assert_int_equal(calls, 1);
-    /* within 100 ms and not forced: the callback is not called */
-    assert_int_equal(ev_progress__add(&st, 10, 1, "x", false), EV_OK);
+    /* a cancellation sticks, and the callback is not asked again */
+    assert_int_equal(ev_progress__add(&st, 10, 1, "x", true), EV_ECANCELED);
     assert_int_equal(calls, 1);
     assert_int_equal(st.p.bytes_done, 20);
     assert_int_equal(st.p.files_done, 1);
     assert_int_equal(ev_progress__add(NULL, 1, 1, NULL, true), EV_OK);
+
+    /* within 100 ms and not forced: the callback is not called */
+    ev_progress__init(&st, count_cb, NULL, "testing", 100, 2);
+    calls = 0;
+    assert_int_equal(ev_progress__add(&st, 1, 0, "x", true), EV_OK);
+    assert_int_equal(ev_progress__add(&st, 1, 0, "x", false), EV_OK);
+    assert_int_equal(calls, 1);
+    /* other threads only count: the callback runs on the owner's thread */
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, add_from_thread, &st), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(calls, 1);
+    assert_int_equal(st.p.bytes_done, 2 + 1000);
+    assert_int_equal(st.p.files_done, 1000);
 }
 
 int main(void)
