@@ -402,6 +402,54 @@ static void container_sink_zip_is_atomic(void **state)
     free(dir);
 }
 
+/* More than 65,535 entries: the ZIP64 end records must carry the count, and
+ * stored and deflated entries (the two write paths) must both read back. */
+static void container_sink_zip64_entry_count(void **state)
+{
+    (void)state;
+    enum { N = 70000 };
+    char *dir = tu_join(g_dir, "sinkmany");
+    mkdir(dir, 0755);
+    char *out = tu_join(dir, "many.zip");
+    ev_sink *s = NULL;
+    ev_errbuf err;
+    assert_int_equal(ev_sink__open(&s, out, EV_FORMAT_ZIP, "many", &err), EV_OK);
+    for (int i = 0; i < N; i++) {
+        char name[64], data[32];
+        snprintf(name, sizeof(name), "data/d%02d/f%05d", i / 1000, i);
+        snprintf(data, sizeof(data), "entry %d", i);
+        add_buf(s, name, data, i % 2 == 1);
+    }
+    assert_int_equal(ev_sink__commit(s, &err), EV_OK);
+    ev_sink__free(s);
+    ev_store *rs = NULL;
+    ev_report *r = new_report();
+    ev_store_limits lim = LIM;
+    lim.max_entries = 1000000;
+    assert_int_equal(open_store(&rs, out, &lim, r, &err), EV_OK);
+    assert_int_equal(r->nproblems, 0);
+    assert_int_equal(ev_store__count(rs), N);
+    const int probe[] = { 0, 1, 65534, 65535, 65536, N - 1 };
+    for (size_t k = 0; k < sizeof(probe) / sizeof(probe[0]); k++) {
+        char name[64], want[32];
+        snprintf(name, sizeof(name), "data/d%02d/f%05d", probe[k] / 1000, probe[k]);
+        snprintf(want, sizeof(want), "entry %d", probe[k]);
+        long i = ev_store__find(rs, name);
+        assert_true(i >= 0);
+        assert_int_equal(ev_store__entry(rs, (size_t)i)->deflated, probe[k] % 2 == 1);
+        char *buf = NULL;
+        size_t len;
+        assert_int_equal(ev_store__read_all(&buf, &len, rs, (size_t)i, 100, &err), EV_OK);
+        assert_string_equal(buf, want);
+        free(buf);
+    }
+    ev_store__free(rs);
+    ev_report_free(r);
+    unlink(out);
+    free(out);
+    free(dir);
+}
+
 static void container_sink_discard_leaves_nothing(void **state)
 {
     (void)state;
@@ -673,6 +721,7 @@ int main(void)
         cmocka_unit_test(container_folder_store),
         cmocka_unit_test(container_sink_zip_is_atomic),
         cmocka_unit_test(container_sink_discard_leaves_nothing),
+        cmocka_unit_test(container_sink_zip64_entry_count),
         cmocka_unit_test(container_sink_producer_failure),
         cmocka_unit_test(container_sink_folder),
         cmocka_unit_test(container_file_producer_hashes_once),
