@@ -63,6 +63,8 @@ typedef struct ost {
     char filter_desc[320];
     /* counters */
     int64_t frames_in, frames_out, packets_in, packets_out;
+    int nal_len;             /* copy: H.264/HEVC length-prefixed NAL units, bytes per
+                                length (1..4); 0 = not checked */
     json_t *settings;
 } ost;
 
@@ -73,6 +75,7 @@ typedef struct job {
     ev_transcode__opts o;
     ev_errbuf *err;
     AVFormatContext *ic, *oc;
+    ev_srcread *src;        /* the source, read once for demuxing and hashing */
     ost *os;
     size_t n_os;
     int map[EV_TC_MAX_STREAMS];
@@ -117,6 +120,20 @@ static int stype_idx(const AVStream *st)
     case AVMEDIA_TYPE_DATA: return EV_ST_DATA;
     default: return -1;
     }
+}
+
+/* Bytes per NAL unit length of length-prefixed H.264 (avcC) or HEVC (hvcC)
+ * packets, from the stream's extradata; 0 when the packets are not
+ * length-prefixed (Annex B start codes) or the codec is another. */
+static int nal_length_size(const AVCodecParameters *cp)
+{
+    const uint8_t *x = cp->extradata;
+    int n = cp->extradata_size;
+    if (cp->codec_id == AV_CODEC_ID_H264 && x && n >= 7 && x[0] == 1)
+        return (x[4] & 3) + 1;
+    if (cp->codec_id == AV_CODEC_ID_HEVC && x && n >= 23 && x[0] == 1)
+        return (x[21] & 3) + 1;
+    return 0;
 }
 
 static void drop(job *j, const AVStream *st, const char *why)
@@ -227,6 +244,8 @@ static int plan(job *j)
         o->ist = st;
         o->last_pts = AV_NOPTS_VALUE;
         o->last_mux_dts = AV_NOPTS_VALUE;
+        if (rule->action == EV_ACTION_COPY)
+            o->nal_len = nal_length_size(st->codecpar);
         j->map[i] = (int)j->n_os;
         j->n_os++;
     }
@@ -924,6 +943,88 @@ static int damaged(job *j, ost *o, const char *what)
                        (long long)o->frames_in, t, what);
 }
 
+/* Damaged input into a copy: refused (EV_EFORMAT), naming the file and what
+ * is wrong where, and what to do instead. */
+static int refuse_damaged(job *j, const char *what)
+{
+    return ev_err__set(j->err, EV_EFORMAT, "'%s' is damaged: %s; no copy was made, because "
+                       "it would not hold what the file claims to hold. Keep the file as it "
+                       "is with the master profile, or see the damage with 'evidence check "
+                       "--profile archive-ffv1 %s' (rule decodes_cleanly)", j->in, what, j->in);
+}
+
+/* A copied packet is passed on as it is, so the demuxer's and the codec
+ * packaging's own consistency are all there is to check without decoding:
+ * a packet the demuxer marks corrupt (a short read: the file ends inside it),
+ * and for length-prefixed H.264/HEVC, NAL unit lengths that must tile the
+ * packet exactly, each unit with its forbidden bit clear. */
+static int check_copied_packet(job *j, ost *o, const AVPacket *pkt)
+{
+    char what[400];
+    const char *codec = avcodec_get_name(o->ist->codecpar->codec_id);
+    if (pkt->flags & AV_PKT_FLAG_CORRUPT) {
+        snprintf(what, sizeof(what), "stream #%d (%s), packet %lld at byte %lld is cut short "
+                 "or corrupt (the demuxer could not read it whole)", o->in_idx, codec,
+                 (long long)o->packets_in, (long long)pkt->pos);
+        return refuse_damaged(j, what);
+    }
+    if (o->nal_len <= 0)
+        return EV_OK;
+    const uint8_t *p = pkt->data;
+    size_t left = (size_t)pkt->size, L = (size_t)o->nal_len;
+    int64_t unit = 0;
+    while (left >= L) {
+        size_t len = 0;
+        for (size_t i = 0; i < L; i++)
+            len = len << 8 | p[i];
+        p += L;
+        left -= L;
+        if (len > left) {
+            snprintf(what, sizeof(what), "stream #%d (%s), packet %lld at byte %lld: NAL unit "
+                     "%lld claims %zu bytes, but only %zu are left in the packet", o->in_idx,
+                     codec, (long long)o->packets_in, (long long)pkt->pos, (long long)unit,
+                     len, left);
+            return refuse_damaged(j, what);
+        }
+        if (len && (p[0] & 0x80)) {
+            snprintf(what, sizeof(what), "stream #%d (%s), packet %lld at byte %lld: NAL unit "
+                     "%lld has its forbidden bit set", o->in_idx, codec,
+                     (long long)o->packets_in, (long long)pkt->pos, (long long)unit);
+            return refuse_damaged(j, what);
+        }
+        p += len;
+        left -= len;
+        unit++;
+    }
+    return EV_OK;
+}
+
+/* MP4/MOV: every sample the index lists must lie inside the file. */
+static int check_index(job *j)
+{
+    if (strncmp(j->ic->iformat->name, "mov,", 4) != 0)
+        return EV_OK;
+    int64_t size = avio_size(j->ic->pb);
+    if (size <= 0)
+        return EV_OK;
+    for (unsigned i = 0; i < j->ic->nb_streams; i++) {
+        AVStream *st = j->ic->streams[i];
+        int n = avformat_index_get_entries_count(st);
+        for (int k = 0; k < n; k++) {
+            const AVIndexEntry *e = avformat_index_get_entry(st, k);
+            if (e && e->pos >= 0 && e->pos + e->size > size) {
+                char what[300];
+                snprintf(what, sizeof(what), "the file is truncated: stream #%u (%s), "
+                         "sample %d of %d lies at bytes %lld-%lld, but the file ends at byte "
+                         "%lld", i, avcodec_get_name(st->codecpar->codec_id), k, n,
+                         (long long)e->pos, (long long)(e->pos + e->size), (long long)size);
+                return refuse_damaged(j, what);
+            }
+        }
+    }
+    return EV_OK;
+}
+
 static int on_frame(job *j, ost *o, AVFrame *f)
 {
     if (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT))
@@ -1029,11 +1130,13 @@ static int run_pass(job *j)
         if (e == AVERROR_EOF)
             break;
         if (e < 0) {
-            rc = ev_transcode__averr(j->err, e, "'%s' is damaged or truncated: it cannot be read "
-                                     "to its end (after byte %lld); no copy was made", j->in,
-                                     (long long)avio_tell(j->ic->pb));
-            if (rc == EV_ERROR)
-                rc = EV_EFORMAT;
+            char eb[AV_ERROR_MAX_STRING_SIZE], what[300];
+            av_strerror(e, eb, sizeof(eb));
+            snprintf(what, sizeof(what), "it cannot be read to its end (the demuxer stopped "
+                     "after byte %lld: %s)", (long long)avio_tell(j->ic->pb), eb);
+            rc = e == AVERROR(ENOMEM) ? ev_err__set(j->err, EV_ENOMEM, "out of memory")
+               : e == AVERROR(EIO) ? ev_transcode__averr(j->err, e, "read error in '%s'", j->in)
+               : refuse_damaged(j, what);
             goto done;
         }
         unsigned si = (unsigned)j->pkt->stream_index;
@@ -1045,6 +1148,10 @@ static int run_pass(job *j)
             continue;
         }
         ost *o = &j->os[k];
+        if (o->action == EV_ACTION_COPY && (rc = check_copied_packet(j, o, j->pkt)) != EV_OK) {
+            av_packet_unref(j->pkt);
+            goto done;
+        }
         o->packets_in++;
         if (o->action == EV_ACTION_COPY) {
             if (j->pkt->pts != AV_NOPTS_VALUE)
@@ -1099,9 +1206,11 @@ static int run_pass(job *j)
         }
         int64_t idx = o->ist->nb_frames;
         if (strncmp(j->ic->iformat->name, "mov,", 4) == 0 && idx > 0 && read_pkts[o->in_idx] < idx) {
-            rc = ev_err__set(j->err, EV_EFORMAT, "'%s' is truncated: stream #%d has %lld of the "
-                             "%lld packets its index lists; no copy was made", j->in, o->in_idx,
-                             (long long)read_pkts[o->in_idx], (long long)idx);
+            char what[200];
+            snprintf(what, sizeof(what), "the file is truncated: stream #%d has %lld of the "
+                     "%lld packets its index lists", o->in_idx,
+                     (long long)read_pkts[o->in_idx], (long long)idx);
+            rc = refuse_damaged(j, what);
             goto done;
         }
     }
@@ -1231,17 +1340,72 @@ static void *hash_thread(void *arg)
 /* Kinds                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* The demuxer a file's first bytes point to, for the container check of a
+ * file FFmpeg could not open: "mov," (ISO BMFF box types), "matroska"
+ * (EBML), "wav" (RIFF WAVE), else NULL. */
+static const char *sniff_demuxer(const char *path)
+{
+    uint8_t h[12];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t got = fread(h, 1, sizeof(h), f);
+    fclose(f);
+    if (got < 12)
+        return NULL;
+    if (memcmp(h + 4, "ftyp", 4) == 0 || memcmp(h + 4, "moov", 4) == 0 ||
+        memcmp(h + 4, "mdat", 4) == 0 || memcmp(h + 4, "free", 4) == 0 ||
+        memcmp(h + 4, "wide", 4) == 0)
+        return "mov,";
+    if (h[0] == 0x1A && h[1] == 0x45 && h[2] == 0xDF && h[3] == 0xA3)
+        return "matroska";
+    if (memcmp(h, "RIFF", 4) == 0 && memcmp(h + 8, "WAVE", 4) == 0)
+        return "wav";
+    return NULL;
+}
+
+/* The container check's message ("'X' is truncated: ...") as a refusal. */
+static int refuse_container(job *j, int rc)
+{
+    if (rc != EV_EFORMAT)
+        return rc;
+    char what[EV_ERRMSG_SIZE];
+    const char *m = j->err->msg;
+    size_t il = strlen(j->in);
+    /* "'<path>' is truncated: ..." -> "the file is truncated: ..." */
+    if (m[0] == '\'' && strncmp(m + 1, j->in, il) == 0 && m[il + 1] == '\'' && m[il + 2] == ' ')
+        snprintf(what, sizeof(what), "the file %s", m + il + 3);
+    else
+        snprintf(what, sizeof(what), "%s", m);
+    return refuse_damaged(j, what);
+}
+
 static int do_av(job *j, json_t **streams_json, ev_vplan *vp)
 {
     int rc;
     AVDictionary *mo = NULL;
-    if ((rc = ev_transcode__open_input(&j->ic, j->in, j->err)) != EV_OK)
+    /* Matroska CRC-32s are checked when the copy is verified */
+    if ((rc = ev_transcode__srcread_open(&j->src, j->in, !(j->o.flags & EV_TRANSCODE__NO_VERIFY),
+                                         j->err)) != EV_OK)
         return rc;
-    if ((rc = ev_transcode__container_complete(j->in, j->ic->iformat->name, j->err)) != EV_OK) {
-        size_t l = strlen(j->err->msg);
-        snprintf(j->err->msg + l, sizeof(j->err->msg) - l, "; no copy was made");
+    if ((rc = ev_transcode__open_input_pb(&j->ic, j->in, ev_transcode__srcread_pb(j->src),
+                                          j->err)) != EV_OK) {
+        /* a file cut short before its index (MP4 with the moov box at the
+         * end): say so, rather than only that it cannot be read */
+        if (rc == EV_EFORMAT) {
+            ev_errbuf e2;
+            const char *dm = sniff_demuxer(j->in);
+            if (dm && ev_transcode__container_complete(j->in, dm, &e2) != EV_OK) {
+                ev_err__copy(j->err, &e2, EV_EFORMAT);
+                return refuse_container(j, EV_EFORMAT);
+            }
+        }
         return rc;
     }
+    if ((rc = ev_transcode__container_complete(j->in, j->ic->iformat->name, j->err)) != EV_OK)
+        return refuse_container(j, rc);
+    if ((rc = check_index(j)) != EV_OK)
+        return rc;
     if ((rc = plan(j)) != EV_OK)
         return rc;
     int e = avformat_alloc_output_context2(&j->oc, NULL, j->p->container, j->tmp);
@@ -1268,7 +1432,11 @@ static int do_av(job *j, json_t **streams_json, ev_vplan *vp)
     const AVDictionaryEntry *t = NULL;
     while ((t = av_dict_get(mo, "", t, AV_DICT_IGNORE_SUFFIX)))
         json_object_set_new(j->muxer_options, t->key, json_string(t->value));
-    e = avio_open(&j->oc->pb, j->tmp, AVIO_FLAG_WRITE);
+    AVDictionary *po = NULL;
+    av_dict_set(&po, "truncate", "0", 0);
+    av_dict_set(&po, "protocol_whitelist", "file", 0);
+    e = avio_open2(&j->oc->pb, j->tmp, AVIO_FLAG_WRITE, NULL, &po);
+    av_dict_free(&po);
     if (e < 0) {
         rc = ev_transcode__averr(j->err, e, "cannot write '%s'", j->tmp);
         rc = rc == EV_ENOTFOUND || rc == EV_EFORMAT || rc == EV_ERROR ? EV_EIO : rc;
@@ -1547,7 +1715,7 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
         fd = -1;
         goto done;
     }
-    if (p->kind != EV_KIND_COPY) {
+    if (p->kind == EV_KIND_STILL) {
         sh.path = in_path;
         th_started = pthread_create(&th, NULL, hash_thread, &sh) == 0;
         if (!th_started)
@@ -1580,6 +1748,13 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
         close(fd);
         fd = -1;
         rc = do_av(&j, &streams, &vp);
+        /* the source's SHA-256, from the bytes the demuxer read (and the
+         * structure walk over them) */
+        if (rc == EV_OK) {
+            sh.rc = ev_transcode__srcread_finish(j.src, sh.hex, &sh.size, &sh.err);
+            if (sh.rc == EV_EFORMAT)
+                rc = refuse_damaged(&j, sh.err.msg);
+        }
     }
     if (rc != EV_OK)
         goto done;
@@ -1795,6 +1970,7 @@ done:
     }
     free(j.os);
     avformat_close_input(&j.ic);
+    ev_transcode__srcread_free(j.src);
     av_packet_free(&j.pkt);
     av_packet_free(&j.epkt);
     av_frame_free(&j.frame);

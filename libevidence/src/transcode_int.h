@@ -31,6 +31,33 @@ int ev_transcode__averr(ev_errbuf *err, int averr, const char *fmt, ...)
  * err says what, where and what to do. EV_ENOTFOUND, EV_EIO, EV_EFORMAT. */
 int ev_transcode__open_input(AVFormatContext **out, const char *path, ev_errbuf *err);
 
+/* The same, reading through the caller's AVIOContext `pb` (which stays the
+ * caller's: closing the input does not free it). pb NULL = open path. */
+int ev_transcode__open_input_pb(AVFormatContext **out, const char *path, AVIOContext *pb,
+                                ev_errbuf *err);
+
+/*
+ * Source reader: an AVIOContext over a file whose reads also feed the
+ * file's SHA-256, computed by a thread, so that a demuxer reading the file
+ * reads it once for both. Reads that continue the bytes fed so far are
+ * copied to the thread; bytes the demuxer skips, or reads out of order, are
+ * read by the thread itself when finishing. For Matroska files the thread
+ * also walks the element structure (sizes against their parents and the
+ * file's end, element IDs where they may appear) and, with check_crc,
+ * checks the CRC-32 of every Cluster that carries one (about 0.5 s of CPU
+ * per GB, on the same thread).
+ */
+typedef struct ev_srcread ev_srcread;
+int ev_transcode__srcread_open(ev_srcread **out, const char *path, bool check_crc,
+                               ev_errbuf *err);
+AVIOContext *ev_transcode__srcread_pb(ev_srcread *s);
+/* Hash the rest of the file, join the thread. EV_OK with hex and size;
+ * EV_EFORMAT when the structure walk found damage (err: what and the byte
+ * offset); EV_EIO on a read error. Call once, after the demuxer is done. */
+int ev_transcode__srcread_finish(ev_srcread *s, char hex[65], uint64_t *size, ev_errbuf *err);
+/* Stops the thread (without finishing the digest) if it still runs. */
+void ev_transcode__srcread_free(ev_srcread *s);
+
 /* Normalised container name: "mp4", "mov", "3gp", "m4a", "matroska", "webm",
  * "png", "jpeg", "wav", "flac", ... (the demuxer's first name otherwise). */
 void ev_transcode__container_name(char *buf, size_t n, const AVFormatContext *fc,
