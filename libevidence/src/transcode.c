@@ -1384,9 +1384,7 @@ static int do_av(job *j, json_t **streams_json, ev_vplan *vp)
 {
     int rc;
     AVDictionary *mo = NULL;
-    /* Matroska CRC-32s are checked when the copy is verified */
-    if ((rc = ev_transcode__srcread_open(&j->src, j->in, !(j->o.flags & EV_TRANSCODE__NO_VERIFY),
-                                         j->err)) != EV_OK)
+    if ((rc = ev_transcode__srcread_open(&j->src, j->in, true, j->err)) != EV_OK)
         return rc;
     if ((rc = ev_transcode__open_input_pb(&j->ic, j->in, ev_transcode__srcread_pb(j->src),
                                           j->err)) != EV_OK) {

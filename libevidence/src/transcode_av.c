@@ -15,8 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
+#include <libdeflate.h>
 #include <libavutil/crc.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/intreadwrite.h>
@@ -769,7 +768,7 @@ typedef struct mkv_walk {
     uint64_t crc_at, crc_end; /* the Cluster's start and end */
     uint8_t crc_stored[4];
     int crc_got;
-    unsigned long crc;
+    uint32_t crc;
     char msg[400];
 } mkv_walk;
 
@@ -1001,7 +1000,7 @@ static void mkv_feed(mkv_walk *m, const uint8_t *p, size_t n)
             n--;
             if (m->crc_got == 4) {
                 m->crc_state = 2;
-                m->crc = crc32(0L, Z_NULL, 0);
+                m->crc = 0;
             }
             continue;
         }
@@ -1010,7 +1009,7 @@ static void mkv_feed(mkv_walk *m, const uint8_t *p, size_t n)
             if (m->crc_state == 2 && m->off + k > m->crc_end)
                 k = m->crc_end - m->off;
             if (m->crc_state == 2)
-                m->crc = crc32(m->crc, p, (uInt)k);
+                m->crc = libdeflate_crc32(m->crc, p, (size_t)k);
             m->skip -= k;
             m->off += k;
             p += k;
@@ -1018,7 +1017,7 @@ static void mkv_feed(mkv_walk *m, const uint8_t *p, size_t n)
             continue;
         }
         if (m->crc_state == 2)
-            m->crc = crc32(m->crc, p, 1);
+            m->crc = libdeflate_crc32(m->crc, p, 1);
         m->hdr[m->hl++] = *p++;
         m->off++;
         n--;
