@@ -1397,6 +1397,9 @@ static int do_av(job *j, json_t **streams_json, ev_vplan *vp)
                 ev_err__copy(j->err, &e2, EV_EFORMAT);
                 return refuse_container(j, EV_EFORMAT);
             }
+            size_t l = strlen(j->err->msg);
+            snprintf(j->err->msg + l, sizeof(j->err->msg) - l, "; no copy was made. Keep the "
+                     "file as it is with the master profile");
         }
         return rc;
     }

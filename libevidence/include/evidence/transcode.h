@@ -97,8 +97,9 @@ EV_EXTERN const char *ev_transcode_last_error(const ev_transcode *t);
  * @return EV_OK when the copy was made and the verification ran or was
  *         skipped (see ev_transcode_verdict(); the record is in
  *         ev_transcode_result_json()); EV_EUNSUPPORTED when the profile
- *         refuses this input; EV_EFORMAT when the input is damaged or has no
- *         frames; EV_ENOTFOUND, EV_EEXISTS, EV_EINVAL, EV_EIO, EV_ECANCELED
+ *         refuses this input; EV_EFORMAT when the input is damaged,
+ *         truncated or has no frames (a stream copy refuses the damage it
+ *         can see without decoding: docs/profiles.md); EV_ENOTFOUND, EV_EEXISTS, EV_EINVAL, EV_EIO, EV_ECANCELED
  *         or another negative ev_status, with the message in
  *         ev_transcode_last_error(t).
  */
