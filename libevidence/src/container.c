@@ -101,7 +101,18 @@ struct ev_store {
     uint8_t *nul_map;        /* entries whose raw names hold NUL */
     ev_store_entry *e;
     size_t n, cap;
+    struct cursor_pool *pool; /* cursors to reuse: reopening a ZIP reads its
+                                 whole central directory again */
 };
+
+#define CURSOR_POOL_MAX 8
+struct cursor_pool {
+    pthread_mutex_t mu;
+    ev_store_cursor *c[CURSOR_POOL_MAX];
+    size_t n;
+};
+
+static void cursor_destroy(ev_store_cursor *c);
 
 struct ev_store_cursor {
     const ev_store *s;
@@ -587,6 +598,11 @@ int ev_store__open(ev_store **out, const char *path, const ev_store_limits *lim,
     }
     if (rc == EV_OK)
         rc = check_collisions(s, r);
+    if (rc == EV_OK && s->is_zip) {
+        s->pool = calloc(1, sizeof(*s->pool));
+        if (s->pool)
+            pthread_mutex_init(&s->pool->mu, NULL); /* without a pool cursors are not reused */
+    }
     if (rc != EV_OK) {
         ev_store__free(s);
         return rc;
@@ -599,6 +615,12 @@ void ev_store__free(ev_store *s)
 {
     if (!s)
         return;
+    if (s->pool) {
+        for (size_t i = 0; i < s->pool->n; i++)
+            cursor_destroy(s->pool->c[i]);
+        pthread_mutex_destroy(&s->pool->mu);
+        free(s->pool);
+    }
     if (s->za)
         zip_discard(s->za);
     for (size_t i = 0; i < s->n; i++)
@@ -631,6 +653,15 @@ long ev_store__find(const ev_store *s, const char *name)
 int ev_store__cursor_new(ev_store_cursor **out, const ev_store *s, ev_errbuf *err)
 {
     *out = NULL;
+    if (s->pool) {
+        pthread_mutex_lock(&s->pool->mu);
+        ev_store_cursor *c = s->pool->n ? s->pool->c[--s->pool->n] : NULL;
+        pthread_mutex_unlock(&s->pool->mu);
+        if (c) {
+            *out = c;
+            return EV_OK;
+        }
+    }
     ev_store_cursor *c = calloc(1, sizeof(*c));
     if (!c)
         return EV_ENOMEM;
@@ -649,13 +680,28 @@ int ev_store__cursor_new(ev_store_cursor **out, const ev_store *s, ev_errbuf *er
     return EV_OK;
 }
 
+static void cursor_destroy(ev_store_cursor *c)
+{
+    if (c->za)
+        zip_discard(c->za);
+    free(c);
+}
+
 void ev_store__cursor_free(ev_store_cursor *c)
 {
     if (!c)
         return;
-    if (c->za)
-        zip_discard(c->za);
-    free(c);
+    struct cursor_pool *pool = c->s->pool;
+    if (pool) {
+        pthread_mutex_lock(&pool->mu);
+        bool kept = pool->n < CURSOR_POOL_MAX;
+        if (kept)
+            pool->c[pool->n++] = c;
+        pthread_mutex_unlock(&pool->mu);
+        if (kept)
+            return;
+    }
+    cursor_destroy(c);
 }
 
 int ev_store__entry_open(ev_entry_reader **out, ev_store_cursor *c, size_t i, ev_errbuf *err)
