@@ -792,6 +792,7 @@ struct ev_srcread {
     /* owned by the hashing thread until joined */
     ev_hasher *h;
     uint64_t hashed;
+    uint64_t own_reads;      /* bytes the thread read itself */
     int rc;
     ev_errbuf err;
     mkv_walk mkv;
@@ -1109,6 +1110,7 @@ static void *sr_thread(void *arg)
         }
         if (got == 0)
             break;
+        s->own_reads += (uint64_t)got;
         sr_consume(s, b, (size_t)got);
     }
     if (s->mkv.on)
@@ -1152,8 +1154,11 @@ static int sr_read(void *opaque, uint8_t *buf, int size)
         return AVERROR(errno);
     if (got == 0)
         return AVERROR_EOF;
-    if ((uint64_t)s->pos == s->fed && s->started)
-        sr_feed(s, buf, (size_t)got);
+    /* hand on what continues the bytes fed so far (a read that overlaps
+     * them, after a seek back, continues them too) */
+    uint64_t a = (uint64_t)s->pos, b = a + (uint64_t)got;
+    if (s->started && a <= s->fed && s->fed < b)
+        sr_feed(s, buf + (s->fed - a), (size_t)(b - s->fed));
     s->pos += got;
     return (int)got;
 }
@@ -1275,6 +1280,11 @@ int ev_transcode__srcread_finish(ev_srcread *s, char hex[65], uint64_t *size, ev
     memcpy(hex, d.hex[EV_HASH_SHA256], 65);
     *size = s->hashed;
     return EV_OK;
+}
+
+uint64_t ev_transcode__srcread_own_reads(const ev_srcread *s)
+{
+    return s ? s->own_reads : 0;
 }
 
 void ev_transcode__srcread_free(ev_srcread *s)

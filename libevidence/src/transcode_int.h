@@ -55,6 +55,9 @@ AVIOContext *ev_transcode__srcread_pb(ev_srcread *s);
  * EV_EFORMAT when the structure walk found damage (err: what and the byte
  * offset); EV_EIO on a read error. Call once, after the demuxer is done. */
 int ev_transcode__srcread_finish(ev_srcread *s, char hex[65], uint64_t *size, ev_errbuf *err);
+/* After finishing: bytes the thread had to read itself because the demuxer
+ * skipped them or read them out of order (tests, diagnostics). */
+uint64_t ev_transcode__srcread_own_reads(const ev_srcread *s);
 /* Stops the thread (without finishing the digest) if it still runs. */
 void ev_transcode__srcread_free(ev_srcread *s);
 

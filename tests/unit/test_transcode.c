@@ -528,6 +528,8 @@ static void transcode_bad_input_leaves_nothing(void **state)
 /* SHA-256 through the source reader, with the demuxer's reads replaced by a
  * pattern of reads and seeks given as (offset, length) pairs (offset -1 =
  * go on from where the last read stopped). */
+static uint64_t last_own_reads; /* bytes the reader's thread read itself */
+
 static int reader_sha(char hex[65], uint64_t *size, const char *name, const int64_t *pat,
                       size_t n, bool crc, ev_errbuf *err)
 {
@@ -552,6 +554,7 @@ static int reader_sha(char hex[65], uint64_t *size, const char *name, const int6
         }
     }
     rc = ev_transcode__srcread_finish(s, hex, size, err);
+    last_own_reads = ev_transcode__srcread_own_reads(s);
     ev_transcode__srcread_free(s);
     return rc;
 }
@@ -571,8 +574,12 @@ static void transcode_source_reader(void **state)
                               4096, 77, -1, -1 };
     const int64_t index_at_end[] = { 0, 40, 5600000, -1, 40, -1 };
     const int64_t rereads[] = { 0, 2500000, 1000000, 2000000, -1, -1, 0, 10 };
-    const struct { const int64_t *p; size_t n; } pats[] = {
-        { seq, 2 }, { none, 2 }, { jumpy, 12 }, { index_at_end, 6 }, { rereads, 8 },
+    /* and how much of the file the thread had to read itself: nothing when
+     * the demuxer reads it all in order, or jumps to an index at the end and
+     * comes back; the rest when the demuxer read nothing */
+    const struct { const int64_t *p; size_t n; int64_t own_max; } pats[] = {
+        { seq, 2, 0 }, { none, 2, 5767169 }, { jumpy, 12, 5767169 },
+        { index_at_end, 6, 0 }, { rereads, 8, 0 },
     };
     for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
         assert_int_equal(reader_sha(got, &gsize, "noise.bin", pats[i].p, pats[i].n, true, &err),
@@ -580,6 +587,9 @@ static void transcode_source_reader(void **state)
         if (strcmp(got, want) != 0 || gsize != wsize)
             fail_msg("pattern %zu: %s (%llu bytes), want %s (%llu)", i, got,
                      (unsigned long long)gsize, want, (unsigned long long)wsize);
+        if (last_own_reads > (uint64_t)pats[i].own_max)
+            fail_msg("pattern %zu: the thread read %llu bytes itself (at most %lld expected)", i,
+                     (unsigned long long)last_own_reads, (long long)pats[i].own_max);
     }
     /* stopped before finishing (a refusal): the thread ends, nothing leaks */
     ev_srcread *s = NULL;
