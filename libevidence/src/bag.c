@@ -260,16 +260,12 @@ static int manifest_line(const char *line, size_t len, size_t lineno, void *vctx
                        m->slot >= 0 ? ev_hash__hex_len(m->slot) : (size_t)0);
         return 0;
     }
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 64;
-        ev_manifest_entry *e = ev__reallocarray(m->entries, cap, sizeof(*e));
-        if (!e) {
-            c->rc = EV_ENOMEM;
-            return 1;
-        }
-        m->entries = e;
-        m->cap = cap;
+    ev_manifest_entry *grown = ev__grow(m->entries, &m->cap, m->n, sizeof(*grown), 64);
+    if (!grown) {
+        c->rc = EV_ENOMEM;
+        return 1;
     }
+    m->entries = grown;
     ev_manifest_entry *e = &m->entries[m->n];
     e->path = ev_bag__decode_path(p, plen);
     e->digest = ev__strndup(line, dlen);
@@ -405,14 +401,10 @@ typedef struct baginfo_ctx {
 
 static int baginfo_push(ev_baginfo *bi, char *label, char *value)
 {
-    if (bi->n == bi->cap) {
-        size_t cap = bi->cap ? bi->cap * 2 : 16;
-        ev_baginfo_elem *e = ev__reallocarray(bi->e, cap, sizeof(*e));
-        if (!e)
-            return EV_ENOMEM;
-        bi->e = e;
-        bi->cap = cap;
-    }
+    ev_baginfo_elem *grown = ev__grow(bi->e, &bi->cap, bi->n, sizeof(*grown), 16);
+    if (!grown)
+        return EV_ENOMEM;
+    bi->e = grown;
     bi->e[bi->n].label = label;
     bi->e[bi->n].value = value;
     bi->n++;
@@ -611,16 +603,12 @@ static int fetch_line(const char *line, size_t len, size_t lineno, void *vctx)
                        "fetch.txt line %zu is not '<url> <length> <path>'", lineno);
         return 0;
     }
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        ev_fetch_entry *e = ev__reallocarray(c->e, cap, sizeof(*e));
-        if (!e) {
-            c->rc = EV_ENOMEM;
-            return 1;
-        }
-        c->e = e;
-        c->cap = cap;
+    ev_fetch_entry *grown = ev__grow(c->e, &c->cap, c->n, sizeof(*grown), 16);
+    if (!grown) {
+        c->rc = EV_ENOMEM;
+        return 1;
     }
+    c->e = grown;
     ev_fetch_entry *e = &c->e[c->n];
     e->url = ev__strndup(line, a);
     e->length = ev__strndup(line + b, b2 - b);

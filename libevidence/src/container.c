@@ -144,14 +144,10 @@ static const char *zip_err_text(int code, char *buf, size_t len)
 
 static int push_entry(ev_store *s, ev_store_entry *e)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        ev_store_entry *ne = ev__reallocarray(s->e, cap, sizeof(*ne));
-        if (!ne)
-            return EV_ENOMEM;
-        s->e = ne;
-        s->cap = cap;
-    }
+    ev_store_entry *grown = ev__grow(s->e, &s->cap, s->n, sizeof(*grown), 256);
+    if (!grown)
+        return EV_ENOMEM;
+    s->e = grown;
     s->e[s->n++] = *e;
     return EV_OK;
 }
@@ -1539,14 +1535,10 @@ int ev_sink__open(ev_sink **out, const char *final_path, ev_bundle_format fmt,
 
 static int sink_push(ev_sink *s, sink_entry *e)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        sink_entry *ne = ev__reallocarray(s->e, cap, sizeof(*ne));
-        if (!ne)
-            return EV_ENOMEM;
-        s->e = ne;
-        s->cap = cap;
-    }
+    sink_entry *grown = ev__grow(s->e, &s->cap, s->n, sizeof(*grown), 256);
+    if (!grown)
+        return EV_ENOMEM;
+    s->e = grown;
     s->e[s->n++] = *e;
     return EV_OK;
 }

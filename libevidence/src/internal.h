@@ -34,6 +34,10 @@ int ev_err__from_errno(int err);
 /* Allocation helpers: NULL-safe, overflow-checked. */
 void *ev__calloc(size_t n, size_t size);
 void *ev__reallocarray(void *p, size_t n, size_t size);
+/* Room for one more element in an array p of *cap elements, n in use:
+ * returns p itself when there is room, else p grown (capacity doubled, or
+ * first when empty, *cap updated), or NULL on failure (p still valid). */
+void *ev__grow(void *p, size_t *cap, size_t n, size_t size, size_t first);
 char *ev__strdup(const char *s);      /* NULL -> NULL */
 char *ev__strndup(const char *s, size_t n);
 char *ev__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

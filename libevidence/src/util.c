@@ -64,6 +64,19 @@ void *ev__reallocarray(void *p, size_t n, size_t size)
     return realloc(p, total ? total : 1);
 }
 
+void *ev__grow(void *p, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap)
+        return p;
+    size_t ncap = *cap ? *cap * 2 : first;
+    if (ncap <= *cap)
+        return NULL;
+    void *np = ev__reallocarray(p, ncap, size);
+    if (np)
+        *cap = ncap;
+    return np;
+}
+
 char *ev__strdup(const char *s)
 {
     if (!s)
