@@ -163,6 +163,32 @@ int cli_next(cli_parser *p, const cli_opt *opts, const char **arg)
     return -2;
 }
 
+int cli_parse_json_path(const char *cmd, const char *usage, const char *what, int argc,
+                        char **argv, bool *json, const char **path)
+{
+    static const cli_opt opts[] = { { "--json", NULL, false }, { NULL, NULL, false } };
+    *json = false;
+    *path = NULL;
+    cli_parser p;
+    cli_parser_init(&p, cmd, argc, argv);
+    const char *arg;
+    int k;
+    while ((k = cli_next(&p, opts, &arg)) != -2) {
+        if (k == -3)
+            return CLI_EXIT_USAGE;
+        if (k == -1) {
+            if (*path)
+                return cli_usage_error(cmd, "%s takes one %s", cmd, what);
+            *path = arg;
+        } else {
+            *json = true;
+        }
+    }
+    if (!*path)
+        return cli_usage_error(cmd, "usage: %s", usage);
+    return 0;
+}
+
 int cli_open_bundle(ev_bundle **out, const char *path, bool progress)
 {
     ev_bundle_options bo;

@@ -41,6 +41,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
  * stdout; returns CLI_EXIT_OK. */
 int cli_help(const char *cmd);
 
+/* Arguments of the form "[--json] PATH" (exactly one PATH). Returns 0 with
+ * *json and *path set, or the exit code after printing the usage error.
+ * what: the kind of PATH for the message ("bundle", "bundle or file"). */
+int cli_parse_json_path(const char *cmd, const char *usage, const char *what, int argc,
+                        char **argv, bool *json, const char **path);
+
 /* Map an ev_status to the exit code. */
 int cli_exit_for_status(int status);
 

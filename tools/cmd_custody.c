@@ -5,28 +5,14 @@
 
 static int custody_show(int argc, char **argv)
 {
-    static const cli_opt opts[] = { { "--json", NULL, false }, { NULL, NULL, false } };
-    bool json = false;
-    const char *path = NULL;
-    cli_parser p;
-    cli_parser_init(&p, "custody", argc, argv);
-    const char *arg;
-    int k;
-    while ((k = cli_next(&p, opts, &arg)) != -2) {
-        if (k == -3)
-            return CLI_EXIT_USAGE;
-        if (k == -1) {
-            if (path)
-                return cli_usage_error("custody", "custody show takes one bundle");
-            path = arg;
-        } else {
-            json = true;
-        }
-    }
-    if (!path)
-        return cli_usage_error("custody", "usage: evidence custody show [--json] BUNDLE");
+    bool json;
+    const char *path;
+    int code = cli_parse_json_path("custody", "evidence custody show [--json] BUNDLE", "bundle",
+                                   argc, argv, &json, &path);
+    if (code)
+        return code;
     ev_bundle *b = NULL;
-    int code = cli_open_bundle(&b, path, false);
+    code = cli_open_bundle(&b, path, false);
     if (code)
         return code;
     char *s = NULL;

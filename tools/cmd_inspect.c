@@ -73,26 +73,12 @@ static void print_human(const json_t *o)
 
 int cmd_inspect(int argc, char **argv)
 {
-    static const cli_opt opts[] = { { "--json", NULL, false }, { NULL, NULL, false } };
-    bool json = false;
-    const char *path = NULL;
-    cli_parser p;
-    cli_parser_init(&p, "inspect", argc, argv);
-    const char *arg;
-    int k;
-    while ((k = cli_next(&p, opts, &arg)) != -2) {
-        if (k == -3)
-            return CLI_EXIT_USAGE;
-        if (k == -1) {
-            if (path)
-                return cli_usage_error("inspect", "inspect takes one bundle or file");
-            path = arg;
-        } else {
-            json = true;
-        }
-    }
-    if (!path)
-        return cli_usage_error("inspect", "usage: evidence inspect [--json] BUNDLE|FILE");
+    bool json;
+    const char *path;
+    int code = cli_parse_json_path("inspect", "evidence inspect [--json] BUNDLE|FILE",
+                                   "bundle or file", argc, argv, &json, &path);
+    if (code)
+        return code;
     ev_bundle *b = NULL;
     int st = ev_bundle_new(&b, NULL);
     if (st == EV_OK)
@@ -108,7 +94,7 @@ int cmd_inspect(int argc, char **argv)
         }
         cli_error("%s", b ? ev_bundle_last_error(b) : ev_strerror(st));
         ev_bundle_free(b);
-        int code = cli_exit_for_status(st);
+        code = cli_exit_for_status(st);
         return code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
     }
     char *s = NULL;
