@@ -178,7 +178,8 @@ int cli_parse_json_path(const char *cmd, const char *usage, const char *what, in
             return CLI_EXIT_USAGE;
         if (k == -1) {
             if (*path)
-                return cli_usage_error(cmd, "%s takes one %s", cmd, what);
+                return cli_usage_error(cmd, "one %s at a time ('%s' and '%s'); usage: %s", what,
+                                       *path, arg, usage);
             *path = arg;
         } else {
             *json = true;
