@@ -787,6 +787,7 @@ struct ev_srcread {
     bool ready[SR_NCHUNK];   /* filled: owned by the hashing thread */
     unsigned w, r;
     bool finish, abort;
+    bool dropped;            /* the producer stopped feeding (ring full) */
     pthread_t th;
     bool started, joined;
     /* owned by the hashing thread until joined */
@@ -1077,7 +1078,7 @@ static void *sr_thread(void *arg)
     ev_srcread *s = arg;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        while (!s->ready[s->r] && !s->finish && !s->abort)
+        while (!s->ready[s->r] && !s->finish && !s->abort && !s->dropped)
             pthread_cond_wait(&s->cv, &s->mu);
         bool have = s->ready[s->r] && !s->abort;
         pthread_mutex_unlock(&s->mu);
@@ -1096,8 +1097,8 @@ static void *sr_thread(void *arg)
     pthread_mutex_unlock(&s->mu);
     if (aborted)
         return NULL;
-    /* what the demuxer did not read in order: read it here (the producer is
-     * done, so a ring chunk is free to use) */
+    /* what the demuxer did not read in order, or was not fed: read it here
+     * (the producer no longer touches the ring, so a chunk is free to use) */
     uint8_t *b = s->buf[s->r];
     for (;;) {
         ssize_t got = pread(s->hfd, b, SR_CHUNK, (off_t)s->hashed);
@@ -1135,10 +1136,15 @@ static void sr_feed(ev_srcread *s, const uint8_t *p, size_t n)
             pthread_mutex_lock(&s->mu);
             s->ready[w] = true;
             s->w = (w + 1) % SR_NCHUNK;
+            /* The thread is behind (hashing is slower than this demuxer):
+             * rather than wait for it, stop feeding; it reads the rest of
+             * the file itself, at its own pace. */
+            if (s->ready[s->w])
+                s->dropped = true;
             pthread_cond_broadcast(&s->cv);
-            while (s->ready[s->w])
-                pthread_cond_wait(&s->cv, &s->mu);
             pthread_mutex_unlock(&s->mu);
+            if (s->dropped)
+                return;
         }
     }
 }
@@ -1157,7 +1163,7 @@ static int sr_read(void *opaque, uint8_t *buf, int size)
     /* hand on what continues the bytes fed so far (a read that overlaps
      * them, after a seek back, continues them too) */
     uint64_t a = (uint64_t)s->pos, b = a + (uint64_t)got;
-    if (s->started && a <= s->fed && s->fed < b)
+    if (s->started && !s->dropped && a <= s->fed && s->fed < b)
         sr_feed(s, buf + (s->fed - a), (size_t)(b - s->fed));
     s->pos += got;
     return (int)got;
