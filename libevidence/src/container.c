@@ -99,6 +99,9 @@ struct ev_store {
     bool is_zip;
     zip_t *za;               /* the opening thread's archive handle */
     uint8_t *nul_map;        /* entries whose raw names hold NUL */
+    struct raw_cd *raw;      /* our own reading of the central directory, by
+                                ZIP index, or NULL */
+    uint64_t nraw;
     ev_store_entry *e;
     size_t n, cap;
     struct cursor_pool *pool; /* cursors to reuse: reopening a ZIP reads its
@@ -114,9 +117,21 @@ struct cursor_pool {
 
 static void cursor_destroy(ev_store_cursor *c);
 
+/* What the central directory says of an entry, read by us (libzip does not
+ * give offsets): stored entries are then read with pread and checked with a
+ * fast CRC instead of going through libzip's buffers and zlib's CRC. */
+struct raw_cd {
+    uint64_t lho;            /* local header offset */
+    uint64_t csize;
+    uint32_t crc;
+    uint16_t method;
+    uint16_t flags;          /* general purpose bits */
+};
+
 struct ev_store_cursor {
     const ev_store *s;
     zip_t *za;               /* own handle: libzip handles are not thread-safe */
+    int fd;                  /* the ZIP file, for stored entries; -1 until needed */
 };
 
 struct ev_entry_reader {
@@ -131,6 +146,11 @@ struct ev_entry_reader {
     bool crc_failed;     /* the data does not match the CRC in its header */
     z_stream z;
     uint8_t *zin;
+    /* stored ZIP entry read directly */
+    bool direct, crc_skip;
+    int zfd;             /* borrowed from the cursor */
+    uint64_t data_off;
+    uint32_t crc, want_crc;
 };
 
 static const char *zip_err_text(int code, char *buf, size_t len)
@@ -233,8 +253,14 @@ static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd
  * find NULs; libzip remains the parser of record) and returns a bitmap of
  * the entry indices whose names hold a NUL. Any inconsistency: no bitmap.
  */
-static uint8_t *names_with_nul(const char *path, uint64_t nentries)
+/* Read the central directory ourselves: which raw names hold NUL (libzip
+ * hides them), and each entry's local header offset, sizes, method and CRC.
+ * Either result may be NULL when the directory cannot be read this way (then
+ * libzip's view is used alone). */
+static uint8_t *scan_cd(const char *path, uint64_t nentries, struct raw_cd **raw_out)
 {
+    *raw_out = NULL;
+    struct raw_cd *raw = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
@@ -272,7 +298,8 @@ static uint8_t *names_with_nul(const char *path, uint64_t nentries)
     if (!cd || pread(fd, cd, (size_t)cd_size, (off_t)cd_off) != (ssize_t)cd_size)
         goto out;
     map = calloc((size_t)(nentries / 8 + 1), 1);
-    if (!map)
+    raw = ev__calloc((size_t)(nentries ? nentries : 1), sizeof(*raw));
+    if (!map || !raw)
         goto out;
     size_t pos = 0;
     for (uint64_t i = 0; i < nentries; i++) {
@@ -289,9 +316,40 @@ static uint8_t *names_with_nul(const char *path, uint64_t nentries)
         }
         if (memchr(cd + pos + 46, 0, nl))
             map[i / 8] |= (uint8_t)(1u << (i % 8));
+        const uint8_t *h = cd + pos;
+        raw[i].flags = rd16(h + 8);
+        raw[i].method = rd16(h + 10);
+        raw[i].crc = rd32(h + 16);
+        raw[i].csize = rd32(h + 20);
+        raw[i].lho = rd32(h + 42);
+        uint64_t usize = rd32(h + 24);
+        /* ZIP64 extra field: only the fields that overflowed, in order */
+        const uint8_t *x = h + 46 + nl, *xe = x + el;
+        while (xe - x >= 4) {
+            uint16_t id = rd16(x), len = rd16(x + 2);
+            if ((size_t)(xe - x - 4) < len)
+                break;
+            if (id == 0x0001) {
+                const uint8_t *f = x + 4, *fe = f + len;
+                if (usize == 0xFFFFFFFFu && fe - f >= 8) {
+                    usize = rd64(f);
+                    f += 8;
+                }
+                if (raw[i].csize == 0xFFFFFFFFu && fe - f >= 8) {
+                    raw[i].csize = rd64(f);
+                    f += 8;
+                }
+                if (raw[i].lho == 0xFFFFFFFFu && fe - f >= 8)
+                    raw[i].lho = rd64(f);
+            }
+            x += 4 + len;
+        }
         pos += 46 + nl + el + cl;
     }
+    *raw_out = raw;
+    raw = NULL;
 out:
+    free(raw);
     free(tail);
     free(cd);
     close(fd);
@@ -330,7 +388,8 @@ static int open_zip(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_er
         return ev_err__set(err, EV_EUNSAFE,
                            "'%s' has %lld entries, more than the limit of %llu; refused",
                            s->path, (long long)n, (unsigned long long)lim->max_entries);
-    uint8_t *nul_map = s->nul_map = names_with_nul(s->path, (uint64_t)n);
+    uint8_t *nul_map = s->nul_map = scan_cd(s->path, (uint64_t)n, &s->raw);
+    s->nraw = (uint64_t)n;
     uint64_t total = 0;
     struct stat zst;
     uint64_t archive_size = stat(s->path, &zst) == 0 ? (uint64_t)zst.st_size : 0;
@@ -625,6 +684,7 @@ void ev_store__free(ev_store *s)
     free(s->path);
     free(s->bag_name);
     free(s->nul_map);
+    free(s->raw);
     free(s);
 }
 
@@ -662,6 +722,7 @@ int ev_store__cursor_new(ev_store_cursor **out, const ev_store *s, ev_errbuf *er
     if (!c)
         return EV_ENOMEM;
     c->s = s;
+    c->fd = -1;
     if (s->is_zip) {
         int zerr = 0;
         c->za = zip_open(s->path, ZIP_RDONLY, &zerr);
@@ -678,6 +739,8 @@ int ev_store__cursor_new(ev_store_cursor **out, const ev_store *s, ev_errbuf *er
 
 static void cursor_destroy(ev_store_cursor *c)
 {
+    if (c->fd >= 0)
+        close(c->fd);
     if (c->za)
         zip_discard(c->za);
     free(c);
@@ -700,6 +763,65 @@ void ev_store__cursor_free(ev_store_cursor *c)
     cursor_destroy(c);
 }
 
+/* A stored entry whose central directory record we read ourselves is read
+ * with pread from the ZIP file, and its CRC checked at the end. Returns
+ * false (nothing changed) when anything does not line up: libzip reads it. */
+static bool open_direct(ev_entry_reader *er, ev_store_cursor *c, const ev_store_entry *e)
+{
+    const ev_store *s = c->s;
+    if (!s->raw || e->deflated || e->index >= s->nraw)
+        return false;
+    const struct raw_cd *r = &s->raw[e->index];
+    /* plain stored data only: encrypted entries (bits 0 and 6) go to libzip,
+     * which refuses them */
+    if (r->method != 0 || (r->flags & 0x41) || r->csize != e->comp_size || r->csize != e->size)
+        return false;
+    if (c->fd < 0)
+        c->fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    if (c->fd < 0)
+        return false;
+    uint8_t h[30];
+    struct stat st;
+    if (fstat(c->fd, &st) != 0 || pread(c->fd, h, sizeof(h), (off_t)r->lho) != (ssize_t)sizeof(h) ||
+        rd32(h) != 0x04034b50u)
+        return false;
+    uint64_t off = r->lho + 30 + rd16(h + 26) + rd16(h + 28);
+    if (off > (uint64_t)st.st_size || r->csize > (uint64_t)st.st_size - off)
+        return false;
+    er->direct = true;
+    er->zfd = c->fd;
+    er->data_off = off;
+    er->want_crc = r->crc;
+    er->crc = 0;
+    return true;
+}
+
+static int64_t direct_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err)
+{
+    uint64_t left = er->claimed - er->pos;
+    if (left == 0) {
+        if (!er->crc_skip && er->crc != er->want_crc) {
+            er->crc_failed = true;
+            er->crc_skip = true; /* reported once */
+            return ev_err__set(err, EV_EFORMAT, "data of '%s' cannot be read (CRC error); the "
+                               "bundle is damaged", er->entry->name);
+        }
+        return 0;
+    }
+    size_t want = left < len ? (size_t)left : len;
+    ssize_t r;
+    do {
+        r = pread(er->zfd, buf, want, (off_t)(er->data_off + er->pos));
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return ev_err__set(err, EV_EIO, "'%s': read error: %s", er->entry->name, strerror(errno));
+    if (r == 0)
+        return ev_err__set(err, EV_EFORMAT, "data of '%s' ends early; the bundle is truncated",
+                           er->entry->name);
+    er->crc = libdeflate_crc32(er->crc, buf, (size_t)r);
+    return r;
+}
+
 int ev_store__entry_open(ev_entry_reader **out, ev_store_cursor *c, size_t i, ev_errbuf *err)
 {
     *out = NULL;
@@ -712,6 +834,10 @@ int ev_store__entry_open(ev_entry_reader **out, ev_store_cursor *c, size_t i, ev
     er->entry = &s->e[i];
     er->claimed = s->e[i].size;
     er->fd = -1;
+    if (s->is_zip && open_direct(er, c, &s->e[i])) {
+        *out = er;
+        return EV_OK;
+    }
     if (s->is_zip) {
         /* Entries are read raw: stored data is hashed as it is (libzip also
          * checks its CRC at the end); deflated data is inflated below,
@@ -813,7 +939,11 @@ static int64_t inflate_read(ev_entry_reader *er, void *buf, size_t len, ev_errbu
 int64_t ev_store__entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err)
 {
     int64_t n;
-    if (er->inflating) {
+    if (er->direct) {
+        n = direct_read(er, buf, len, err);
+        if (n < 0)
+            return n;
+    } else if (er->inflating) {
         n = inflate_read(er, buf, len, err);
         if (n < 0)
             return n;
@@ -847,6 +977,16 @@ int64_t ev_store__entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errb
 
 int64_t ev_store__entry_seek(ev_entry_reader *er, int64_t off, int whence)
 {
+    if (er->direct) {
+        int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (int64_t)er->pos
+                     : whence == SEEK_END ? (int64_t)er->claimed : -1;
+        if (base < 0 || off > INT64_MAX - base || base + off < 0 ||
+            (uint64_t)(base + off) > er->claimed)
+            return -1;
+        er->pos = (uint64_t)(base + off);
+        er->crc_skip = true; /* the CRC covers one pass from the start */
+        return (int64_t)er->pos;
+    }
     if (er->zf) {
         if (er->entry->deflated)
             return -1;
