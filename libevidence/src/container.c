@@ -1250,7 +1250,7 @@ static void entry_free(void *ctx)
  * thread that also hashes, so hashing overlaps the CRC and the writing done
  * on the calling thread. */
 #define RING_SLOTS 4
-#define RING_CHUNK (1u << 20)
+#define RING_CHUNK (512u << 10)
 #define SMALL_FILE (1u << 20)
 
 typedef struct file_prod {
