@@ -66,6 +66,8 @@ o_sp=$(t3 sp)
 o_sv=$(t3 t "$E" verify "$W/s.zip")
 printf '%-44s %8.3f s  %7.0f files/s (target >= 2000)\n' "evidence pack" "$o_sp" "$(echo "10000/$o_sp" | bc -l)"
 printf '%-44s %8.3f s  %7.0f files/s (target >= 2000)\n' "evidence verify" "$o_sv" "$(echo "10000/$o_sv" | bc -l)"
+o_sa=$(t "$E" custody add "$W/s.zip" --action received --actor Bench --org Bench)
+printf '%-44s %8.3f s  (rewrites the whole bundle, atomically)\n' "evidence custody add" "$o_sa"
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n1; }
 rm -f "$W/s.zip"
 echo "peak RSS pack 10,000 files:   $(rss "$E" pack -o "$W/s.zip" "$W/small") KiB"
