@@ -32,42 +32,226 @@ static const char *jstr(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-/* {value: [index, ...]} of it[field] (or it[field][sub]) over the items, so
- * that lookups stay linear in the number of items; jansson keeps keys in
- * insertion order. NULL only when out of memory. */
-static json_t *group_by(const json_t *items, const char *field, const char *sub)
+/* The record is read in pieces, so that a view never holds the whole
+ * record as a tree: the top-level members other than "items" are parsed
+ * into one small object (the head), and the items are parsed one at a time
+ * as they are rendered, each freed before the next. The bytes are checked
+ * as strictly as json_loadb() would check the whole document. */
+typedef struct rec_src {
+    const char *buf;
+    size_t len;
+    json_t *head;        /* every top-level member except an items array */
+    size_t items_at;     /* offset of the '[' of the (last) items array, or 0 */
+    size_t items_end;    /* offset just after its ']' */
+    size_t nitems;       /* its elements, counted while skipping it */
+} rec_src;
+
+static size_t skip_ws(const char *b, size_t len, size_t i)
 {
-    json_t *g = json_object();
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it) {
-        const json_t *v = json_object_get(it, field);
-        const char *k = sub ? jstr(v, sub) : json_string_value(v);
-        if (!k || !g)
-            continue;
-        json_t *a = json_object_get(g, k);
-        if (!a) {
-            a = json_array();
-            if (json_object_set_new(g, k, a) != 0)
-                continue;
-        }
-        json_array_append_new(a, json_integer((json_int_t)i));
-    }
-    return g;
+    while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r'))
+        i++;
+    return i;
 }
 
-static int load(json_t **rec, json_t **events, const char *record, size_t record_len,
-                const char *custody, size_t custody_len, ev_errbuf *err)
+/* Skip one array without building it, counting its elements; *end is just
+ * after the ']'. Only the structure is followed here: the elements
+ * themselves are checked by json_loadb() when they are read. */
+static bool skip_array(const char *b, size_t len, size_t i, size_t *end, size_t *count)
 {
-    *rec = NULL;
-    *events = NULL;
-    json_error_t je;
-    json_t *r = json_loadb(record, record_len, 0, &je);
-    if (!r || !json_is_object(r)) {
-        json_decref(r);
-        return ev_err__set(err, EV_EFORMAT, "evidence.json is not a JSON object (line %d: %s)",
-                           je.line, je.text);
+    size_t depth = 0, n = 0;
+    bool any = false;
+    for (; i < len; i++) {
+        char ch = b[i];
+        if (ch == '"') {
+            /* to the closing quote: one not preceded by an odd number of
+             * backslashes */
+            for (;;) {
+                const char *q = i + 1 < len ? memchr(b + i + 1, '"', len - i - 1) : NULL;
+                if (!q)
+                    return false;
+                i = (size_t)(q - b);
+                size_t bs = 0;
+                while (b[i - 1 - bs] == '\\')
+                    bs++;
+                if (bs % 2 == 0)
+                    break;
+            }
+            if (depth == 1)
+                any = true;
+        } else if (ch == '[' || ch == '{') {
+            if (depth == 1)
+                any = true;
+            depth++;
+        } else if (ch == ']' || ch == '}') {
+            if (depth == 0)
+                return false;
+            if (--depth == 0) {
+                *end = i + 1;
+                *count = any ? n + 1 : 0;
+                return true;
+            }
+        } else if (ch == ',' && depth == 1) {
+            n++;
+        } else if (depth == 1 && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
+            any = true;
+        }
     }
+    return false;
+}
+
+/* one JSON value at *pos (any type); *pos moves past it */
+static json_t *value_at(const char *b, size_t len, size_t *pos, json_error_t *je)
+{
+    json_t *v = json_loadb(b + *pos, len - *pos, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, je);
+    if (v)
+        *pos += (size_t)je->position;
+    return v;
+}
+
+static int rec_fail(ev_errbuf *err, const json_error_t *je, const char *what)
+{
+    if (je)
+        return ev_err__set(err, EV_EFORMAT, "evidence.json is not a JSON object (line %d: %s)",
+                           je->line, je->text);
+    return ev_err__set(err, EV_EFORMAT, "evidence.json is not a JSON object (%s)", what);
+}
+
+static void rec_free(rec_src *r)
+{
+    json_decref(r->head);
+    memset(r, 0, sizeof(*r));
+}
+
+/* The head of the record: the top-level object without its items. */
+static int rec_open(rec_src *r, const char *buf, size_t len, ev_errbuf *err)
+{
+    memset(r, 0, sizeof(*r));
+    r->buf = buf;
+    r->len = len;
+    json_error_t je;
+    size_t i = skip_ws(buf, len, 0);
+    if (i >= len || buf[i] != '{')
+        return rec_fail(err, NULL, "it does not start with '{'");
+    if (!(r->head = json_object()))
+        return EV_ENOMEM;
+    i = skip_ws(buf, len, i + 1);
+    if (i < len && buf[i] == '}') {
+        i++;
+    } else {
+        for (;;) {
+            if (i >= len || buf[i] != '"')
+                goto bad;
+            json_t *k = value_at(buf, len, &i, &je);
+            if (!k)
+                goto bad_je;
+            i = skip_ws(buf, len, i);
+            if (i >= len || buf[i] != ':') {
+                json_decref(k);
+                goto bad;
+            }
+            i = skip_ws(buf, len, i + 1);
+            const char *key = json_string_value(k);
+            if (strcmp(key, "items") == 0 && i < len && buf[i] == '[') {
+                size_t end = 0, n = 0;
+                if (!skip_array(buf, len, i, &end, &n)) {
+                    json_decref(k);
+                    goto bad;
+                }
+                json_object_del(r->head, "items");
+                r->items_at = i;
+                r->items_end = end;
+                r->nitems = n;
+                i = end;
+            } else {
+                json_t *v = value_at(buf, len, &i, &je);
+                if (!v) {
+                    json_decref(k);
+                    goto bad_je;
+                }
+                if (strcmp(key, "items") == 0)
+                    r->items_at = r->items_end = r->nitems = 0; /* the last one counts */
+                if (json_object_set_new(r->head, key, v) != 0) {
+                    json_decref(k);
+                    rec_free(r);
+                    return EV_ENOMEM;
+                }
+            }
+            json_decref(k);
+            i = skip_ws(buf, len, i);
+            if (i < len && buf[i] == ',') {
+                i = skip_ws(buf, len, i + 1);
+                continue;
+            }
+            if (i < len && buf[i] == '}') {
+                i++;
+                break;
+            }
+            goto bad;
+        }
+    }
+    if (skip_ws(buf, len, i) != len)
+        goto bad;
+    return EV_OK;
+bad_je:
+    rec_free(r);
+    return rec_fail(err, &je, NULL);
+bad:
+    rec_free(r);
+    return rec_fail(err, NULL, "malformed at the top level");
+}
+
+/* Items one at a time: *it is a new reference (any JSON type), NULL at the
+ * end; *at and *n give its bytes, so that it can be read again. */
+typedef struct item_iter {
+    const rec_src *r;
+    size_t pos, index;
+} item_iter;
+
+static void items_begin(item_iter *x, const rec_src *r)
+{
+    x->r = r;
+    x->pos = r->items_at ? r->items_at + 1 : 0;
+    x->index = 0;
+}
+
+static int items_next(item_iter *x, json_t **it, size_t *at, size_t *n, ev_errbuf *err)
+{
+    *it = NULL;
+    const rec_src *r = x->r;
+    if (!r->items_at)
+        return EV_OK;
+    size_t i = skip_ws(r->buf, r->items_end, x->pos);
+    if (i < r->items_end && r->buf[i] == ']' && i + 1 == r->items_end)
+        return EV_OK;
+    if (x->index) {
+        if (i >= r->items_end || r->buf[i] != ',')
+            return rec_fail(err, NULL, "malformed items");
+        i = skip_ws(r->buf, r->items_end, i + 1);
+    }
+    json_error_t je;
+    size_t start = i;
+    json_t *v = i < r->items_end ? value_at(r->buf, r->items_end - 1, &i, &je) : NULL;
+    if (!v)
+        return i < r->items_end ? rec_fail(err, &je, NULL) : rec_fail(err, NULL, "malformed items");
+    x->pos = i;
+    x->index++;
+    *it = v;
+    if (at)
+        *at = start;
+    if (n)
+        *n = i - start;
+    return EV_OK;
+}
+
+/* An item read again from its bytes (known to be valid JSON). */
+static json_t *item_again(const rec_src *r, size_t at, size_t n)
+{
+    return json_loadb(r->buf + at, n, JSON_DECODE_ANY, NULL);
+}
+
+/* The custody log's events: one object per line that is a JSON object. */
+static int load_events(json_t **events, const char *custody, size_t custody_len)
+{
     /* the custody log's own parser: one entry per line, "event" holds the
      * object (or null for a line that is not JSON) */
     json_t *all = NULL;
@@ -84,23 +268,19 @@ static int load(json_t **rec, json_t **events, const char *record, size_t record
             json_array_append(ev, o);
     }
     json_decref(all);
-    if (!ev) {
-        json_decref(r);
-        return EV_ENOMEM;
-    }
-    *rec = r;
     *events = ev;
-    return EV_OK;
+    return ev ? EV_OK : EV_ENOMEM;
 }
 
 /* ---- case.jsonld -------------------------------------------------------------- */
 
 typedef struct cctx {
     EVP_MD *sha1;
+    EVP_MD_CTX *md;
     unsigned char ns[16];   /* UUIDv5 namespace: the bundle's own UUID */
-    json_t *graph;          /* the @graph array */
-    json_t *seen;           /* @id -> true */
-    json_t *rec;
+    ev_buf *out;            /* the document, one graph node per line */
+    size_t nodes;           /* nodes written so far */
+    ev_strset seen;         /* @ids of the nodes written */
     const char *tool_id;    /* the tool that wrote the record */
     int rc;
 } cctx;
@@ -135,56 +315,64 @@ static bool parse_uuid(unsigned char out[16], const char *s)
 
 static void uuid_text(char out[37], const unsigned char u[16])
 {
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-             u[13], u[14], u[15]);
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[u[i] >> 4];
+        out[o++] = hex[u[i] & 15];
+    }
+    out[o] = '\0';
 }
 
 /* RFC 9562 UUID version 5 of name in namespace ns (SHA-1) */
-static void uuid5(char out[37], EVP_MD *sha1, const unsigned char ns[16], const char *name,
-                  size_t len)
+static void uuid5(char out[37], EVP_MD *sha1, EVP_MD_CTX *m, const unsigned char ns[16],
+                  const char *name, size_t len)
 {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
     if (!m || !sha1 || EVP_DigestInit_ex(m, sha1, NULL) != 1 ||
         EVP_DigestUpdate(m, ns, 16) != 1 || EVP_DigestUpdate(m, name, len) != 1 ||
         EVP_DigestFinal_ex(m, d, &dl) != 1 || dl < 16)
         memset(d, 0, sizeof(d));
-    EVP_MD_CTX_free(m);
     d[6] = (unsigned char)((d[6] & 0x0f) | 0x50);
     d[8] = (unsigned char)((d[8] & 0x3f) | 0x80);
     uuid_text(out, d);
 }
 
-/* "kb:<slug>-<uuid5(bundle, key)>"; key is "<kind>/<name>". Caller frees. */
-static char *node_id(cctx *c, const char *slug, const char *key)
-{
-    char u[37];
-    uuid5(u, c->sha1, c->ns, key, strlen(key));
-    char *s = ev__asprintf("kb:%s-%s", slug, u);
-    if (!s)
-        c->rc = EV_ENOMEM;
-    return s;
-}
-
-/* key from length-prefixed parts, so that no two part lists give one key */
-static char *key_of(cctx *c, const char *kind, const char *a, const char *b)
+/* "kb:<slug>-<uuid5(bundle, key)>" where the key is made of length-prefixed
+ * parts, "<kind>/<len(a)>:<a><len(b)>:<b>", so that no two part lists give
+ * one key. The key is hashed piece by piece. Caller frees. */
+static char *id_of(cctx *c, const char *slug, const char *kind, const char *a, const char *b)
 {
     a = a ? a : "";
     b = b ? b : "";
-    char *k = ev__asprintf("%s/%zu:%s%zu:%s", kind, strlen(a), a, strlen(b), b);
-    if (!k)
+    size_t la = strlen(a), lb = strlen(b);
+    char na[32], nb[32];
+    int nla = snprintf(na, sizeof(na), "/%zu:", la), nlb = snprintf(nb, sizeof(nb), "%zu:", lb);
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    EVP_MD_CTX *m = c->md;
+    if (!m || !c->sha1 || EVP_DigestInit_ex(m, c->sha1, NULL) != 1 ||
+        EVP_DigestUpdate(m, c->ns, 16) != 1 || EVP_DigestUpdate(m, kind, strlen(kind)) != 1 ||
+        EVP_DigestUpdate(m, na, (size_t)nla) != 1 || EVP_DigestUpdate(m, a, la) != 1 ||
+        EVP_DigestUpdate(m, nb, (size_t)nlb) != 1 || EVP_DigestUpdate(m, b, lb) != 1 ||
+        EVP_DigestFinal_ex(m, d, &dl) != 1 || dl < 16)
+        memset(d, 0, sizeof(d));
+    d[6] = (unsigned char)((d[6] & 0x0f) | 0x50);
+    d[8] = (unsigned char)((d[8] & 0x3f) | 0x80);
+    size_t ls = strlen(slug);
+    char *s = malloc(3 + ls + 1 + 36 + 1);
+    if (!s) {
         c->rc = EV_ENOMEM;
-    return k;
-}
-
-static char *id_of(cctx *c, const char *slug, const char *kind, const char *a, const char *b)
-{
-    char *k = key_of(c, kind, a, b);
-    char *id = k ? node_id(c, slug, k) : NULL;
-    free(k);
-    return id;
+        return NULL;
+    }
+    memcpy(s, "kb:", 3);
+    memcpy(s + 3, slug, ls);
+    s[3 + ls] = '-';
+    uuid_text(s + 4 + ls, d);
+    return s;
 }
 
 static json_t *ref(const char *id)
@@ -202,22 +390,31 @@ static json_t *node(const char *id, const char *type)
     return json_pack("{s:s, s:s}", "@id", id ? id : "", "@type", type);
 }
 
-/* Append a node to the graph unless one with its @id is already there.
- * Takes the reference. Returns true when it was added. */
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+    return ev_buf__append(data, buf, size) == EV_OK ? 0 : -1;
+}
+
+/* Write a node to the graph, on a line of its own, unless one with its @id
+ * was already written. Takes the reference. Returns true when written. */
 static bool add_node(cctx *c, json_t *n)
 {
     const char *id = jstr(n, "@id");
-    if (!n || !id) {
+    bool existed = false;
+    if (!n || !id || ev_strset__add(&c->seen, id, &existed) != EV_OK) {
         json_decref(n);
         c->rc = EV_ENOMEM;
         return false;
     }
-    if (json_object_get(c->seen, id)) {
+    if (existed) {
         json_decref(n);
         return false;
     }
-    json_object_set_new(c->seen, id, json_true());
-    json_array_append_new(c->graph, n);
+    if (ev_buf__puts(c->out, c->nodes++ ? ",\n    " : "    ") != EV_OK ||
+        json_dump_callback(n, dump_cb, c->out, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                                   JSON_REAL_PRECISION(15)) != 0)
+        c->rc = EV_ENOMEM;
+    json_decref(n);
     return true;
 }
 
@@ -269,7 +466,7 @@ static const char *org_node(cctx *c, const char *name, char **hold)
 
 /* A person known by name (and organisation); a membership relationship
  * to the organisation. Returns the person's @id (caller frees) or NULL. */
-static char *person_node(cctx *c, const char *name, const char *org)
+static char *person_node(cctx *c, const char *name, const char *org, const char *identifier)
 {
     if (!name)
         return NULL;
@@ -278,6 +475,15 @@ static char *person_node(cctx *c, const char *name, const char *org)
         return NULL;
     json_t *n = node(id, "uco-identity:Person");
     set_str(n, "uco-core:name", name);
+    if (identifier) {
+        /* the officer's identifier, as an external reference on the person */
+        char *xid = id_of(c, "external-reference", "officer-identifier", id, NULL);
+        json_t *x = node(xid, "uco-core:ExternalReference");
+        set_str(x, "uco-core:externalIdentifier", identifier);
+        set_str(x, "uco-core:definingContext", org);
+        json_object_set_new(n, "uco-core:externalReference", json_pack("[o]", x));
+        free(xid);
+    }
     add_node(c, n);
     char *oid = NULL;
     if (org_node(c, org, &oid)) {
@@ -604,122 +810,189 @@ static void derivation_nodes(cctx *c, const json_t *it, const char *fid, const c
     free(cfid);
 }
 
-static int build_case(json_t **out, const json_t *rec, const json_t *events)
+/* What case.jsonld keeps of each item once the item itself is freed. */
+typedef struct citem {
+    char *fid;     /* the File's @id */
+    long ex;       /* index of its exhibit, or -1 */
+    long next;     /* next item of the same exhibit, or -1 */
+    bool master;
+} citem;
+
+static const char CONTEXT[] =
+    "  \"@context\": {\n"
+    "    \"kb\": \"urn:uuid:%s#\",\n"
+    "    \"case-investigation\": \"https://ontology.caseontology.org/case/investigation/\",\n"
+    "    \"uco-action\": \"https://ontology.unifiedcyberontology.org/uco/action/\",\n"
+    "    \"uco-configuration\": \"https://ontology.unifiedcyberontology.org/uco/configuration/\",\n"
+    "    \"uco-core\": \"https://ontology.unifiedcyberontology.org/uco/core/\",\n"
+    "    \"uco-identity\": \"https://ontology.unifiedcyberontology.org/uco/identity/\",\n"
+    "    \"uco-location\": \"https://ontology.unifiedcyberontology.org/uco/location/\",\n"
+    "    \"uco-observable\": \"https://ontology.unifiedcyberontology.org/uco/observable/\",\n"
+    "    \"uco-tool\": \"https://ontology.unifiedcyberontology.org/uco/tool/\",\n"
+    "    \"uco-types\": \"https://ontology.unifiedcyberontology.org/uco/types/\",\n"
+    "    \"xsd\": \"http://www.w3.org/2001/XMLSchema#\"\n"
+    "  },\n";
+
+/* Is there an item other than the one with id own whose id is mid? */
+static bool master_known(const ev_strset *ids, const ev_strset *dups, const char *mid,
+                         const char *own)
 {
-    cctx c;
-    memset(&c, 0, sizeof(c));
-    c.rec = (json_t *)rec;
-    c.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-    c.graph = json_array();
-    c.seen = json_object();
-    json_t *doc = NULL;
+    return own && strcmp(own, mid) == 0 ? ev_strset__has(dups, mid) : ev_strset__has(ids, mid);
+}
+
+/* The graph is written node by node while the items are read one at a time:
+ * what later nodes need of an item (its File id, exhibit, role) is kept,
+ * the item itself is not. */
+static int build_case(cctx *c, const rec_src *r, const json_t *events, ev_errbuf *err)
+{
+    const json_t *rec = r->head;
     const char *bid = jstr(rec, "bundle_id");
     char buuid[37];
-    if (!parse_uuid(c.ns, bid)) {
+    if (!parse_uuid(c->ns, bid)) {
         /* not a urn:uuid: still stable: a UUIDv5 of the text in the nil namespace */
         unsigned char nil[16] = { 0 };
         const char *t = bid ? bid : "";
-        uuid5(buuid, c.sha1, nil, t, strlen(t));
+        uuid5(buuid, c->sha1, c->md, nil, t, strlen(t));
         unsigned char tmp[16];
         char urn[48];
         snprintf(urn, sizeof(urn), "urn:uuid:%s", buuid);
         if (parse_uuid(tmp, urn))
-            memcpy(c.ns, tmp, 16);
+            memcpy(c->ns, tmp, 16);
     }
-    uuid_text(buuid, c.ns);
-    if (!c.sha1 || !c.graph || !c.seen) {
-        c.rc = EV_ENOMEM;
-        goto done;
-    }
-    const json_t *items = json_object_get(rec, "items");
+    uuid_text(buuid, c->ns);
+    if (ev_buf__puts(c->out, "{\n") != EV_OK || ev_buf__printf(c->out, CONTEXT, buuid) != EV_OK ||
+        ev_buf__puts(c->out, "  \"@graph\": [\n") != EV_OK)
+        return EV_ENOMEM;
+
     const json_t *cs = json_object_get(rec, "case");
     const json_t *ex = json_object_get(rec, "exported_by");
     const json_t *tool = json_object_get(rec, "tool");
     const json_t *sys = json_object_get(rec, "source_system");
 
-    char *tool_id = tool_node(&c, jstr(tool, "name"), jstr(tool, "version"),
+    char *tool_id = tool_node(c, jstr(tool, "name"), jstr(tool, "version"),
                               json_object_get(tool, "libraries"));
-    c.tool_id = tool_id;
+    c->tool_id = tool_id;
     char *sys_id = NULL;
     if (jstr(sys, "name")) {
-        sys_id = id_of(&c, "tool", "source-system", jstr(sys, "name"), jstr(sys, "version"));
+        sys_id = id_of(c, "tool", "source-system", jstr(sys, "name"), jstr(sys, "version"));
         json_t *n = node(sys_id, "uco-tool:Tool");
         set_str(n, "uco-core:name", jstr(sys, "name"));
         json_object_set_new(n, "uco-tool:toolType", json_string("source system"));
         set_str(n, "uco-tool:version", jstr(sys, "version"));
-        add_node(&c, n);
+        add_node(c, n);
     }
-    char *exporter = person_node(&c, jstr(ex, "name"), jstr(ex, "organisation"));
-    if (exporter && jstr(ex, "identifier")) {
-        /* the officer's identifier, as an external reference on the person */
-        json_t *p = NULL;
-        size_t gi;
-        json_t *g;
-        json_array_foreach(c.graph, gi, g) {
-            if (!strcmp(jstr(g, "@id"), exporter))
-                p = g;
-        }
-        char *xid = id_of(&c, "external-reference", "officer-identifier", exporter, NULL);
-        json_t *x = node(xid, "uco-core:ExternalReference");
-        set_str(x, "uco-core:externalIdentifier", jstr(ex, "identifier"));
-        set_str(x, "uco-core:definingContext", jstr(ex, "organisation"));
-        if (p)
-            json_object_set_new(p, "uco-core:externalReference", json_pack("[o]", x));
-        else
-            json_decref(x);
-        free(xid);
-    }
+    char *exporter = person_node(c, jstr(ex, "name"), jstr(ex, "organisation"),
+                                 jstr(ex, "identifier"));
 
-    /* files, in record order */
-    size_t n = json_array_size(items);
-    char **fids = calloc(n ? n : 1, sizeof(*fids));
-    json_t *files = json_array(), *masters = json_array(), *actions = json_array();
-    if (!fids) {
-        c.rc = EV_ENOMEM;
-        free(tool_id);
-        free(sys_id);
-        free(exporter);
-        json_decref(files);
-        json_decref(masters);
-        json_decref(actions);
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const json_t *it = json_array_get(items, i);
-        fids[i] = file_id(&c, it, i);
-        if (!fids[i])
-            continue;
-        file_node(&c, it, fids[i]);
-        json_array_append_new(files, ref(fids[i]));
-        if (!json_object_get(it, "derived_from"))
-            json_array_append_new(masters, ref(fids[i]));
-    }
-    /* capture facts of masters only: a copy's are the master's, carried over */
-    for (size_t i = 0; i < n; i++)
-        if (fids[i] && !json_object_get(json_array_get(items, i), "derived_from"))
-            capture_nodes(&c, json_array_get(items, i), fids[i]);
-    json_t *by_id = group_by(items, "id", NULL);
-    json_t *by_exhibit = group_by(items, "exhibit", NULL);
-    if (!by_id || !by_exhibit)
-        c.rc = EV_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const json_t *it = json_array_get(items, i);
-        const char *mid = jstr(json_object_get(it, "derived_from"), "item");
-        if (!fids[i] || !mid)
-            continue;
-        size_t k;
-        json_t *jv;
-        json_array_foreach(json_object_get(by_id, mid), k, jv) {
-            size_t j = (size_t)json_integer_value(jv);
-            if (j != i && fids[j]) {
-                derivation_nodes(&c, it, fids[i], fids[j], actions);
-                break;
+    /* files, in record order, each with its capture facts (masters only: a
+     * copy's are the master's, carried over) and, once its master is
+     * known, its derivation */
+    citem *ci = NULL;
+    size_t n = 0, cap = 0;
+    ev_strset ids = { 0 }, dups = { 0 };
+    json_t *exhibits = json_object();   /* exhibit -> index, in order of first appearance */
+    long *ex_first = NULL, *ex_last = NULL;
+    size_t nex = 0, capex = 0;
+    size_t *deferred = NULL, ndef = 0, capdef = 0;  /* copies before their master: where */
+    json_t *actions = json_array();
+    json_t *it = NULL;
+    size_t at = 0, ilen = 0;
+    item_iter x;
+    items_begin(&x, r);
+    int rc = exhibits && actions ? EV_OK : EV_ENOMEM;
+    while (rc == EV_OK && c->rc == EV_OK && (rc = items_next(&x, &it, &at, &ilen, err)) == EV_OK &&
+           it) {
+        citem *grown = ev__grow(ci, &cap, n, sizeof(*ci), 64);
+        if (!grown) {
+            rc = EV_ENOMEM;
+            break;
+        }
+        ci = grown;
+        citem *e = &ci[n];
+        memset(e, 0, sizeof(*e));
+        e->ex = e->next = -1;
+        e->fid = file_id(c, it, n);
+        e->master = !json_object_get(it, "derived_from");
+        const char *own = jstr(it, "id");
+        if (own) {
+            bool had = false;
+            if (ev_strset__add(&ids, own, &had) != EV_OK || (had && ev_strset__add(&dups, own, NULL)))
+                rc = EV_ENOMEM;
+        }
+        if (e->fid) {
+            file_node(c, it, e->fid);
+            if (e->master)
+                capture_nodes(c, it, e->fid);
+            const char *exh = jstr(it, "exhibit");
+            if (exh) {
+                json_t *k = json_object_get(exhibits, exh);
+                if (!k) {
+                    long *f = ev__grow(ex_first, &capex, nex, sizeof(*f), 16);
+                    long *l = f ? ev__reallocarray(ex_last, capex, sizeof(*l)) : NULL;
+                    if (f)
+                        ex_first = f;
+                    if (!f || !l ||
+                        json_object_set_new(exhibits, exh, json_integer((json_int_t)nex))) {
+                        rc = EV_ENOMEM;
+                    } else {
+                        ex_last = l;
+                        ex_first[nex] = ex_last[nex] = (long)n;
+                        e->ex = (long)nex++;
+                    }
+                } else {
+                    e->ex = (long)json_integer_value(k);
+                    ci[ex_last[e->ex]].next = (long)n;
+                    ex_last[e->ex] = (long)n;
+                }
+            }
+            const char *mid = jstr(json_object_get(it, "derived_from"), "item");
+            if (mid && master_known(&ids, &dups, mid, own)) {
+                char *mfid = id_of(c, "file", "item", mid, NULL);
+                if (mfid)
+                    derivation_nodes(c, it, e->fid, mfid, actions);
+                free(mfid);
+            } else if (mid) {
+                size_t *d = ev__grow(deferred, &capdef, ndef, 3 * sizeof(*d), 16);
+                if (!d) {
+                    rc = EV_ENOMEM;
+                } else {
+                    deferred = d;
+                    deferred[3 * ndef] = at;
+                    deferred[3 * ndef + 1] = ilen;
+                    deferred[3 * ndef + 2] = n;
+                    ndef++;
+                }
             }
         }
+        n++;
+        json_decref(it);
+        it = NULL;
     }
+    json_decref(it);
+    /* copies listed before their master */
+    for (size_t k = 0; k < ndef && rc == EV_OK && c->rc == EV_OK; k++) {
+        json_t *d = item_again(r, deferred[3 * k], deferred[3 * k + 1]);
+        const char *mid = jstr(json_object_get(d, "derived_from"), "item");
+        const char *fid = ci[deferred[3 * k + 2]].fid;
+        if (mid && master_known(&ids, &dups, mid, jstr(d, "id"))) {
+            char *mfid = id_of(c, "file", "item", mid, NULL);
+            if (mfid)
+                derivation_nodes(c, d, fid, mfid, actions);
+            free(mfid);
+        }
+        json_decref(d);
+    }
+    free(deferred);
+    ev_strset__free(&ids);
+    ev_strset__free(&dups);
+
+    char *bundle_id = NULL;
+    json_t *prov = json_array();
+    if (rc != EV_OK || c->rc != EV_OK || !prov)
+        goto done;
 
     /* the bundle */
-    char *bundle_id = ev__asprintf("kb:bundle-%s", buuid);
+    bundle_id = ev__asprintf("kb:bundle-%s", buuid);
     json_t *b = node(bundle_id, "uco-core:Bundle");
     set_str(b, "uco-core:name", bid);
     if (jstr(rec, "format")) {
@@ -734,33 +1007,37 @@ static int build_case(json_t **out, const json_t *rec, const json_t *events)
     set_time(b, "uco-core:objectCreatedTime", jstr(rec, "created"));
     if (exporter)
         json_object_set_new(b, "uco-core:createdBy", ref(exporter));
-    if (json_array_size(files))
-        json_object_set(b, "uco-core:object", files);
-    add_node(&c, b);
+    {
+        json_t *files = json_array();
+        for (size_t i = 0; i < n; i++)
+            if (ci[i].fid)
+                json_array_append_new(files, ref(ci[i].fid));
+        if (json_array_size(files))
+            json_object_set_new(b, "uco-core:object", files);
+        else
+            json_decref(files);
+    }
+    add_node(c, b);
 
     /* one provenance record per exhibit, in order of first appearance */
-    json_t *prov = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const char *exh = jstr(json_array_get(items, i), "exhibit");
-        if (!exh || !fids[i])
-            continue;
-        char *pid = id_of(&c, "provenance-record", "exhibit", exh, NULL);
-        if (pid && !json_object_get(c.seen, pid)) {
-            json_t *p = node(pid, "case-investigation:ProvenanceRecord");
-            json_object_set_new(p, "case-investigation:exhibitNumber", json_string(exh));
-            json_t *objs = json_array();
-            size_t k;
-            json_t *jv;
-            json_array_foreach(json_object_get(by_exhibit, exh), k, jv) {
-                size_t j = (size_t)json_integer_value(jv);
-                if (fids[j])
-                    json_array_append_new(objs, ref(fids[j]));
+    {
+        const char *exh;
+        json_t *v;
+        json_object_foreach(exhibits, exh, v) {
+            size_t e = (size_t)json_integer_value(v);
+            char *pid = id_of(c, "provenance-record", "exhibit", exh, NULL);
+            if (pid && !ev_strset__has(&c->seen, pid)) {
+                json_t *p = node(pid, "case-investigation:ProvenanceRecord");
+                json_object_set_new(p, "case-investigation:exhibitNumber", json_string(exh));
+                json_t *objs = json_array();
+                for (long j = ex_first[e]; j >= 0; j = ci[j].next)
+                    json_array_append_new(objs, ref(ci[j].fid));
+                json_object_set_new(p, "uco-core:object", objs);
+                add_node(c, p);
+                json_array_append_new(prov, ref(pid));
             }
-            json_object_set_new(p, "uco-core:object", objs);
-            add_node(&c, p);
-            json_array_append_new(prov, ref(pid));
+            free(pid);
         }
-        free(pid);
     }
 
     /* custody events */
@@ -771,16 +1048,16 @@ static int build_case(json_t **out, const json_t *rec, const json_t *events)
         char sn[32];
         snprintf(sn, sizeof(sn), "%lld", json_is_integer(seq) ? (long long)json_integer_value(seq)
                                                               : (long long)ei + 1);
-        char *aid = id_of(&c, "investigative-action", "custody", sn, NULL);
+        char *aid = id_of(c, "investigative-action", "custody", sn, NULL);
         json_t *a = node(aid, "case-investigation:InvestigativeAction");
         const char *act = jstr(e, "action");
         set_str(a, "uco-core:name", act);
         set_str(a, "uco-core:description", jstr(e, "note"));
         set_time(a, "uco-action:startTime", jstr(e, "time"));
-        char *who = person_node(&c, jstr(e, "actor"), jstr(e, "organisation"));
+        char *who = person_node(c, jstr(e, "actor"), jstr(e, "organisation"), NULL);
         if (who)
             json_object_set_new(a, "uco-action:performer", ref(who));
-        char *tid = tool_node(&c, jstr(e, "tool"), jstr(e, "tool_version"), NULL);
+        char *tid = tool_node(c, jstr(e, "tool"), jstr(e, "tool_version"), NULL);
         bool created = act && strcmp(act, "created") == 0 && ei == 0;
         json_t *instr = json_array();
         if (tid)
@@ -792,15 +1069,21 @@ static int build_case(json_t **out, const json_t *rec, const json_t *events)
         else
             json_decref(instr);
         if (created) {
+            json_t *masters = json_array();
+            for (size_t i = 0; i < n; i++)
+                if (ci[i].fid && ci[i].master)
+                    json_array_append_new(masters, ref(ci[i].fid));
             if (json_array_size(masters))
-                json_object_set(a, "uco-action:object", masters);
+                json_object_set_new(a, "uco-action:object", masters);
+            else
+                json_decref(masters);
             json_t *res = json_pack("[o]", ref(bundle_id));
             json_array_extend(res, prov);
             json_object_set_new(a, "uco-action:result", res);
         } else {
             json_object_set_new(a, "uco-action:object", json_pack("[o]", ref(bundle_id)));
         }
-        add_node(&c, a);
+        add_node(c, a);
         json_array_append_new(actions, ref(aid));
         free(aid);
         free(who);
@@ -809,7 +1092,7 @@ static int build_case(json_t **out, const json_t *rec, const json_t *events)
 
     /* the investigation: the case, holding everything above */
     {
-        char *iid = id_of(&c, "investigation", "investigation", NULL, NULL);
+        char *iid = id_of(c, "investigation", "investigation", NULL, NULL);
         json_t *inv = node(iid, "case-investigation:Investigation");
         set_str(inv, "uco-core:name", jstr(cs, "reference"));
         set_str(inv, "uco-core:description", jstr(cs, "description"));
@@ -824,64 +1107,38 @@ static int build_case(json_t **out, const json_t *rec, const json_t *events)
         json_array_extend(objs, prov);
         json_array_extend(objs, actions);
         json_object_set_new(inv, "uco-core:object", objs);
-        add_node(&c, inv);
+        add_node(c, inv);
         char *oid = NULL;
-        if (org_node(&c, jstr(cs, "organisation"), &oid)) {
-            char *rid = id_of(&c, "relationship", "case-organisation", oid, NULL);
-            json_t *r = node(rid, "uco-core:Relationship");
-            json_object_set_new(r, "uco-core:source", json_pack("[o]", ref(iid)));
-            json_object_set_new(r, "uco-core:target", ref(oid));
-            json_object_set_new(r, "uco-core:kindOfRelationship", json_string("Conducted_By"));
-            json_object_set_new(r, "uco-core:isDirectional", json_true());
-            add_node(&c, r);
+        if (org_node(c, jstr(cs, "organisation"), &oid)) {
+            char *rid = id_of(c, "relationship", "case-organisation", oid, NULL);
+            json_t *rl = node(rid, "uco-core:Relationship");
+            json_object_set_new(rl, "uco-core:source", json_pack("[o]", ref(iid)));
+            json_object_set_new(rl, "uco-core:target", ref(oid));
+            json_object_set_new(rl, "uco-core:kindOfRelationship", json_string("Conducted_By"));
+            json_object_set_new(rl, "uco-core:isDirectional", json_true());
+            add_node(c, rl);
             free(rid);
         }
         free(oid);
         free(iid);
     }
+    if (ev_buf__puts(c->out, c->nodes ? "\n  ]\n}\n" : "  ]\n}\n") != EV_OK)
+        c->rc = EV_ENOMEM;
 
+done:
     for (size_t i = 0; i < n; i++)
-        free(fids[i]);
-    free(fids);
-    json_decref(by_id);
-    json_decref(by_exhibit);
-    json_decref(files);
-    json_decref(masters);
+        free(ci[i].fid);
+    free(ci);
+    free(ex_first);
+    free(ex_last);
+    json_decref(exhibits);
     json_decref(actions);
     json_decref(prov);
     free(bundle_id);
     free(tool_id);
     free(sys_id);
     free(exporter);
-
-    char *kb = ev__asprintf("urn:uuid:%s#", buuid);
-    doc = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}, s:O}",
-                    "@context",
-                    "kb", kb ? kb : "",
-                    "case-investigation", "https://ontology.caseontology.org/case/investigation/",
-                    "uco-action", "https://ontology.unifiedcyberontology.org/uco/action/",
-                    "uco-configuration", "https://ontology.unifiedcyberontology.org/uco/configuration/",
-                    "uco-core", "https://ontology.unifiedcyberontology.org/uco/core/",
-                    "uco-identity", "https://ontology.unifiedcyberontology.org/uco/identity/",
-                    "uco-location", "https://ontology.unifiedcyberontology.org/uco/location/",
-                    "uco-observable", "https://ontology.unifiedcyberontology.org/uco/observable/",
-                    "uco-tool", "https://ontology.unifiedcyberontology.org/uco/tool/",
-                    "uco-types", "https://ontology.unifiedcyberontology.org/uco/types/",
-                    "xsd", "http://www.w3.org/2001/XMLSchema#",
-                    "@graph", c.graph);
-    free(kb);
-    if (!doc || !kb)
-        c.rc = EV_ENOMEM;
-done:
-    EVP_MD_free(c.sha1);
-    json_decref(c.graph);
-    json_decref(c.seen);
-    if (c.rc) {
-        json_decref(doc);
-        doc = NULL;
-    }
-    *out = doc;
-    return c.rc ? c.rc : (doc ? EV_OK : EV_ENOMEM);
+    return rc != EV_OK ? rc : c->rc;
 }
 
 int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t record_len,
@@ -889,18 +1146,39 @@ int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t re
 {
     *out = NULL;
     *len = 0;
-    json_t *rec = NULL, *events = NULL, *doc = NULL;
-    int rc = load(&rec, &events, record, record_len, custody, custody_len, err);
-    if (rc == EV_OK)
-        rc = build_case(&doc, rec, events);
-    if (rc == EV_OK && !(*out = ev_record__dump(doc, len)))
-        rc = EV_ENOMEM;
-    json_decref(doc);
-    json_decref(rec);
+    rec_src r;
+    json_t *events = NULL;
+    ev_buf b = { 0 };
+    cctx c;
+    memset(&c, 0, sizeof(c));
+    c.out = &b;
+    int rc = rec_open(&r, record, record_len, err);
+    if (rc != EV_OK)
+        return rc;
+    rc = load_events(&events, custody, custody_len);
+    if (rc == EV_OK) {
+        c.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+        c.md = EVP_MD_CTX_new();
+        rc = c.sha1 && c.md ? build_case(&c, &r, events, err) : EV_ENOMEM;
+    }
+    EVP_MD_free(c.sha1);
+    EVP_MD_CTX_free(c.md);
+    ev_strset__free(&c.seen);
     json_decref(events);
-    if (rc == EV_ENOMEM)
-        ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_CASE);
-    return rc;
+    rec_free(&r);
+    if (rc == EV_OK && !b.data)
+        rc = EV_ENOMEM;
+    if (rc != EV_OK) {
+        ev_buf__free(&b);
+        if (rc == EV_ENOMEM)
+            ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_CASE);
+        return rc;
+    }
+    /* give back what the doubling buffer did not use */
+    char *t = realloc(b.data, b.len + 1);
+    *out = t ? t : b.data;
+    *len = b.len;
+    return EV_OK;
 }
 
 /* ---- index.html ---------------------------------------------------------------- */
@@ -977,9 +1255,9 @@ static void esc_or(hbuf *b, const char *s, const char *dflt)
 /* A relative link into the bag: only a plain relative path under data/
  * with no "." or ".." segment gets one; every byte outside
  * A-Z a-z 0-9 - . _ ~ / is percent-encoded (so ':' '?' '#' '%' never act). */
-static bool link_ok(const char *p)
+static bool link_ok(const char *p, const char *under)
 {
-    if (!p || strncmp(p, "data/", 5) != 0)
+    if (!p || strncmp(p, under, strlen(under)) != 0)
         return false;
     const char *s = p;
     while (*s) {
@@ -1093,6 +1371,34 @@ static char *media_summary(const json_t *it)
     return t.b.data ? t.b.data : ev__strdup("");
 }
 
+/* The item's thumbnail, when the record lists one among its meta files
+ * (meta/<item>/thumb.jpg): a relative image, percent-encoded like links. */
+static void thumb(hbuf *b, const json_t *it)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(it, "meta"), i, m) {
+        const char *p = json_string_value(m);
+        size_t n = p ? strlen(p) : 0;
+        if (n < 15 || strcmp(p + n - 10, "/thumb.jpg") != 0 || !link_ok(p, "meta/"))
+            continue;
+        const json_t *t = json_object_get(json_object_get(it, "media"), "thumbnail");
+        json_t *w = json_object_get(t, "width"), *h = json_object_get(t, "height");
+        hput(b, "<img src=\"");
+        href(b, p);
+        hput(b, "\" alt=\"thumbnail of ");
+        esc(b, jstr(it, "original_name") ? jstr(it, "original_name") : jstr(it, "id"));
+        hput(b, "\"");
+        if (json_is_integer(w) && json_is_integer(h) && json_integer_value(w) > 0 &&
+            json_integer_value(w) <= 4096 && json_integer_value(h) > 0 &&
+            json_integer_value(h) <= 4096)
+            hprintf(b, " width=\"%lld\" height=\"%lld\"", (long long)json_integer_value(w),
+                    (long long)json_integer_value(h));
+        hput(b, "><br>");
+        return;
+    }
+}
+
 static void item_row(hbuf *b, const json_t *it, bool derived)
 {
     const char *path = jstr(it, "path");
@@ -1103,7 +1409,7 @@ static void item_row(hbuf *b, const json_t *it, bool derived)
     hput(b, "</td><td class=\"path\">");
     if (derived)
         hput(b, "<span class=\"arrow\">&#8627;</span> ");
-    if (link_ok(path)) {
+    if (link_ok(path, "data/")) {
         hput(b, "<a href=\"");
         href(b, path);
         hput(b, "\">");
@@ -1139,6 +1445,7 @@ static void item_row(hbuf *b, const json_t *it, bool derived)
     hput(b, "</td><td>");
     esc(b, jstr(it, "mime"));
     hput(b, "</td><td>");
+    thumb(b, it);
     char *ms = media_summary(it);
     if (!ms)
         b->fail = true;
@@ -1161,15 +1468,31 @@ static const char STYLE[] =
     "tr.derived td{background:#f6f9ff}"
     "small{color:#444}p.note{color:#444;font-size:.9em}";
 
-static int build_html(hbuf *b, const json_t *rec, const json_t *events)
+/* The row of a working copy, kept until it is put in under its master. */
+typedef struct kid {
+    char *row;
+    size_t len;
+    size_t at;      /* where it goes in the page */
+    size_t index;   /* record order, among the copies */
+} kid;
+
+static int kid_cmp(const void *a, const void *b)
 {
+    const kid *x = a, *y = b;
+    if (x->at != y->at)
+        return x->at < y->at ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int build_html(hbuf *b, const rec_src *r, const json_t *events, ev_errbuf *err)
+{
+    const json_t *rec = r->head;
     const json_t *cs = json_object_get(rec, "case");
     const json_t *ex = json_object_get(rec, "exported_by");
     const json_t *tool = json_object_get(rec, "tool");
-    const json_t *items = json_object_get(rec, "items");
     hput(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-                    "style-src 'unsafe-inline'\">\n"
+                    "style-src 'unsafe-inline'; img-src 'self'\">\n"
                     "<meta name=\"referrer\" content=\"no-referrer\">\n<title>Evidence bundle ");
     esc(b, jstr(cs, "reference") ? jstr(cs, "reference") : jstr(rec, "bundle_id"));
     hprintf(b, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Evidence bundle ", STYLE);
@@ -1197,44 +1520,100 @@ static int build_html(hbuf *b, const json_t *rec, const json_t *events)
         free(t);
     }
     char cnt[32];
-    snprintf(cnt, sizeof(cnt), "%zu", json_array_size(items));
+    snprintf(cnt, sizeof(cnt), "%zu", r->nitems);
     row(b, "Items", cnt);
     hput(b, "</table>\n");
 
     hput(b, "<h2>Items</h2>\n<table class=\"items\">\n<tr><th>Exhibit</th><th>Path in "
                     "the bundle</th><th>Original name</th><th>Size (bytes)</th><th>MIME type</th>"
                     "<th>Media</th><th>SHA-256</th></tr>\n");
-    size_t n = json_array_size(items);
-    bool *shown = calloc(n ? n : 1, sizeof(*shown));
-    json_t *kids = group_by(items, "derived_from", "item");
-    if (!shown || !kids) {
-        free(shown);
-        json_decref(kids);
-        return EV_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const json_t *it = json_array_get(items, i);
-        if (json_object_get(it, "derived_from"))
-            continue;
-        item_row(b, it, false);
-        shown[i] = true;
-        const char *id = jstr(it, "id");
-        size_t k;
-        json_t *jv;
-        json_array_foreach(id ? json_object_get(kids, id) : NULL, k, jv) {
-            size_t j = (size_t)json_integer_value(jv);
-            if (!shown[j]) {
-                item_row(b, json_array_get(items, j), true);
-                shown[j] = true;
+    /* Masters are written as they come; each copy's row is kept aside and
+     * put in under its master at the end (or after the last row when its
+     * master is not in the record), moving the bytes in place. */
+    kid *kids = NULL;
+    size_t nk = 0, capk = 0, nitems = 0;
+    char **mids = NULL;                 /* each copy's derived_from.item */
+    json_t *masters = json_object();    /* id -> where the row of its first master ends */
+    json_t *it = NULL;
+    item_iter x;
+    items_begin(&x, r);
+    int rc = masters ? EV_OK : EV_ENOMEM;
+    while (rc == EV_OK && !b->fail && (rc = items_next(&x, &it, NULL, NULL, err)) == EV_OK &&
+           it) {
+        nitems++;
+        if (!json_object_get(it, "derived_from")) {
+            item_row(b, it, false);
+            const char *id = jstr(it, "id");
+            if (id && !json_object_get(masters, id) &&
+                json_object_set_new(masters, id, json_integer((json_int_t)b->b.len)))
+                rc = EV_ENOMEM;
+        } else {
+            kid *k = ev__grow(kids, &capk, nk, sizeof(*kids), 16);
+            char **m = k ? ev__reallocarray(mids, capk, sizeof(*mids)) : NULL;
+            if (k)
+                kids = k;
+            hbuf row = { { 0 }, false };
+            if (m) {
+                mids = m;
+                item_row(&row, it, true);
+            }
+            const char *mid = jstr(json_object_get(it, "derived_from"), "item");
+            if (!k || !m || row.fail || !(mids[nk] = mid ? ev__strdup(mid) : ev__strdup(""))) {
+                ev_buf__free(&row.b);
+                rc = EV_ENOMEM;
+            } else {
+                kids[nk] = (kid){ row.b.data, row.b.len, 0, nk };
+                nk++;
             }
         }
+        json_decref(it);
+        it = NULL;
     }
-    /* copies whose master is not in the record */
-    for (size_t i = 0; i < n; i++)
-        if (!shown[i])
-            item_row(b, json_array_get(items, i), true);
-    free(shown);
-    json_decref(kids);
+    json_decref(it);
+    if (rc == EV_OK && !b->fail && nk) {
+        size_t end = b->b.len, extra = 0;
+        for (size_t k = 0; k < nk; k++) {
+            json_t *at = *mids[k] ? json_object_get(masters, mids[k]) : NULL;
+            kids[k].at = at ? (size_t)json_integer_value(at) : end;
+            extra += kids[k].len;
+        }
+        qsort(kids, nk, sizeof(*kids), kid_cmp);
+        /* room for the copies, then from the back: move each stretch of
+         * master rows up, then copy the rows that go before it */
+        happ(b, "", 0);
+        if (!b->fail && b->b.cap < b->b.len + extra + 1) {
+            char *g = realloc(b->b.data, b->b.len + extra + 1);
+            if (!g)
+                b->fail = true;
+            else {
+                b->b.data = g;
+                b->b.cap = b->b.len + extra + 1;
+            }
+        }
+        if (!b->fail) {
+            char *d = b->b.data;
+            size_t src = end, dst = end + extra;
+            for (size_t k = nk; k-- > 0;) {
+                size_t seg = src - kids[k].at;
+                memmove(d + dst - seg, d + kids[k].at, seg);
+                dst -= seg;
+                src = kids[k].at;
+                dst -= kids[k].len;
+                memcpy(d + dst, kids[k].row, kids[k].len);
+            }
+            b->b.len = end + extra;
+            d[b->b.len] = '\0';
+        }
+    }
+    for (size_t k = 0; k < nk; k++) {
+        free(kids[k].row);
+        free(mids[k]);
+    }
+    free(kids);
+    free(mids);
+    json_decref(masters);
+    if (rc != EV_OK)
+        return rc;
     hput(b, "</table>\n");
 
     hput(b, "<h2>Custody</h2>\n<table class=\"custody\">\n<tr><th>#</th><th>Time (UTC)"
@@ -1273,14 +1652,18 @@ int ev_views__index_html(char **out, size_t *len, const char *record, size_t rec
 {
     *out = NULL;
     *len = 0;
-    json_t *rec = NULL, *events = NULL;
+    rec_src r;
+    json_t *events = NULL;
     hbuf b = { { 0 }, false };
-    int rc = load(&rec, &events, record, record_len, custody, custody_len, err);
+    int rc = rec_open(&r, record, record_len, err);
+    if (rc != EV_OK)
+        return rc;
+    rc = load_events(&events, custody, custody_len);
     if (rc == EV_OK)
-        rc = build_html(&b, rec, events);
+        rc = build_html(&b, &r, events, err);
     if (rc == EV_OK && (b.fail || !b.b.data))
         rc = EV_ENOMEM;
-    json_decref(rec);
+    rec_free(&r);
     json_decref(events);
     if (rc != EV_OK) {
         ev_buf__free(&b.b);
@@ -1288,7 +1671,8 @@ int ev_views__index_html(char **out, size_t *len, const char *record, size_t rec
             ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_INDEX);
         return rc;
     }
-    *out = b.b.data;
+    char *t = realloc(b.b.data, b.b.len + 1);
+    *out = t ? t : b.b.data;
     *len = b.b.len;
     return EV_OK;
 }

@@ -155,7 +155,7 @@ expect_exit 0 "$EVIDENCE" custody add "$T/c.zip" --action verified --actor "C. E
 expect_exit 0 "$EVIDENCE" verify "$T/c.zip"
 views_ok "after two custody events" "$T/c.zip"
 ok "index.html shows the new events" bash -c "unzip -p '$T/c.zip' z/index.html | grep -q 'seal 1234 intact'"
-ok "case.jsonld holds three custody actions" test "$(unzip -p "$T/c.zip" z/case.jsonld | grep -c '"uco-core:name": "\(created\|received\|verified\)"')" -eq 3
+ok "case.jsonld holds three custody actions" test "$(unzip -p "$T/c.zip" z/case.jsonld | grep -c '"uco-core:name":"\(created\|received\|verified\)"')" -eq 3
 ok "index.html changed" bash -c "! unzip -p '$T/c.zip' z/index.html | cmp -s - '$T/index-before.html'"
 ok "case.jsonld names the new actor" bash -c "unzip -p '$T/c.zip' z/case.jsonld | grep -q '\"B. Example\"'"
 rm -rf "$T/cx" && mkdir -p "$T/cx" && (cd "$T/cx" && unzip -q "$T/c.zip") || fail "unzip failed"

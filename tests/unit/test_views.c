@@ -240,7 +240,7 @@ static void views_case_capture(void **state)
     json_decref(render_case(RECORD, NULL, &text));
     assert_non_null(strstr(text, "\"uco-observable:EXIFFacet\""));
     assert_non_null(strstr(text, "\"Orientation\""));
-    assert_non_null(strstr(text, "\"uco-observable:pictureWidth\": 64"));
+    assert_non_null(strstr(text, "\"uco-observable:pictureWidth\":64"));
     free(text);
     json_decref(d);
 }
