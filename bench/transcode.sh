@@ -9,7 +9,9 @@
 # of the remux input, default 1024), BENCH_REPEAT (runs per command, the
 # fastest counts; default 2), BENCH_DIR (work folder, default
 # BUILD_DIR/bench-transcode; inputs are kept there and reused),
-# BENCH_ONLY (h264|ffv1|remux: run one part).
+# BENCH_ONLY (h264|ffv1|remux: run one part), BENCH_IDLE_WAIT (see wait_idle).
+# Each line ends with the idle share and load average measured just before
+# the fastest run of evidence.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 B=$(cd "$1" && pwd)
@@ -25,18 +27,45 @@ mkdir -p "$W"
 export EVIDENCE_PROFILE_PATH=$SRC/profiles
 FF="ffmpeg -nostdin -hide_banner -v error -y"
 
+# The machine is shared: before each timed run, wait (up to BENCH_IDLE_WAIT
+# seconds, default 300; 0 = never) until both cores were at least 95% idle
+# over the last 2 s. The idle share of the fastest run is left in $W/.idle.
+IDLE_WAIT=${BENCH_IDLE_WAIT:-300}
+idle_now() { # percent idle over the last 2 s
+    local a b tot k
+    read -r -a a </proc/stat
+    sleep 2
+    read -r -a b </proc/stat
+    tot=0
+    for k in 1 2 3 4 5 6 7 8; do tot=$((tot + b[k] - a[k])); done
+    echo $(((b[4] - a[4]) * 100 / (tot > 0 ? tot : 1)))
+}
+wait_idle() {
+    local start=$SECONDS idle
+    while :; do
+        idle=$(idle_now)
+        if [ "$idle" -ge 95 ] || [ $((SECONDS - start)) -ge "$IDLE_WAIT" ]; then
+            echo "$idle" >"$W/.idle_now"
+            return
+        fi
+    done
+}
+
 # fastest wall time (seconds) of REPEAT runs of "$@"; the CPU time (user +
 # system, all threads) of that run is left in $W/.cpu
 timeit() {
     local best="" i d c
     for ((i = 0; i < REPEAT; i++)); do
         rm -f "$W"/out.* "$W"/out.*.derivation.json
+        [ "$IDLE_WAIT" -gt 0 ] && wait_idle
         /usr/bin/time -f '%e %U %S' -o "$W/.time" "$@" >/dev/null
         read -r d u s <"$W/.time"
         c=$(echo "$u + $s" | bc -l)
         if [ -z "$best" ] || [ "$(echo "$d < $best" | bc -l)" = 1 ]; then
             best=$d
             printf '%.2f' "$c" >"$W/.cpu"
+            printf '%s%% idle, load %s' "$(cat "$W/.idle_now" 2>/dev/null || echo '?')" \
+                "$(cut -d' ' -f1 /proc/loadavg)" >"$W/.idle"
         fi
     done
     printf '%.3f' "$best"
@@ -45,8 +74,8 @@ timeit() {
 ratio() { printf '%.3f' "$(echo "$1 / $2" | bc -l)"; }
 
 report() { # name ours anchor target ours_cpu anchor_cpu
-    printf '%-34s evidence %8ss  ffmpeg %8ss  ratio %s  (target <= %s)  cpu %ss / %ss\n' \
-        "$1" "$2" "$3" "$(ratio "$2" "$3")" "$4" "$5" "$6"
+    printf '%-34s evidence %8ss  ffmpeg %8ss  ratio %s  (target <= %s)  cpu %ss / %ss  [%s]\n' \
+        "$1" "$2" "$3" "$(ratio "$2" "$3")" "$4" "$5" "$6" "$(cat "$W/.idle")"
 }
 
 src1080=$W/src-1080p-${DUR}s.mp4
