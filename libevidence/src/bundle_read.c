@@ -1748,6 +1748,56 @@ static int add_buf(ev_sink *sink, const char *path, const void *data, size_t len
     return rc;
 }
 
+/* A buffer handed to the sink without a copy and freed as soon as it has
+ * been written (ev_producer__buffer copies, and its copy lives as long as
+ * the sink). The sink does not free this producer: the caller owns the
+ * owned_buf and frees data (NULL once written) after the sink. */
+typedef struct owned_buf {
+    char *data;
+    size_t len, pos;
+} owned_buf;
+
+static int ob_open(void *ctx, uint64_t *size, ev_errbuf *err)
+{
+    owned_buf *o = ctx;
+    if (!o->data && o->len)
+        return ev_err__set(err, EV_ERROR, "a view was read twice");
+    o->pos = 0;
+    *size = o->len;
+    return EV_OK;
+}
+
+static int64_t ob_read(void *ctx, void *out, size_t len, ev_errbuf *err)
+{
+    (void)err;
+    owned_buf *o = ctx;
+    size_t n = o->len - o->pos < len ? o->len - o->pos : len;
+    if (n)
+        memcpy(out, o->data + o->pos, n);
+    o->pos += n;
+    return (int64_t)n;
+}
+
+static int ob_close(void *ctx, bool ok, ev_errbuf *err)
+{
+    (void)ok;
+    (void)err;
+    owned_buf *o = ctx;
+    free(o->data);
+    o->data = NULL;
+    return EV_OK;
+}
+
+static int add_owned(ev_sink *sink, owned_buf *o, const char *path, char *data, size_t len,
+                     ev_errbuf *err)
+{
+    o->data = data;
+    o->len = len;
+    o->pos = 0;
+    ev_producer p = { ob_open, ob_read, ob_close, o, UINT64_MAX };
+    return ev_sink__add(sink, path, &p, true, 0, err);
+}
+
 /* Append the tag manifests and the seal for the registered tag files. */
 int ev_bundle__write_tagmanifests(ev_sink *sink, const am_tag *t, size_t n, uint32_t algs,
                                   ev_errbuf *err);
@@ -1797,6 +1847,8 @@ static bool amend_path_ok(const char *p)
 
 static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_tag_file *files,
                         size_t nfiles);
+static int amend_write(ev_bundle *b, const ev_custody_event *event,
+                               const ev_tag_file *files, size_t nfiles);
 
 int ev_bundle_amend(ev_bundle *b, const ev_custody_event *event, const ev_tag_file *files,
                     size_t nfiles)
@@ -1889,11 +1941,29 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
         return rc;
     }
     ev_report_free(vr);
+    /* The parsed record is not needed to amend, and for a big bundle it is
+     * the biggest thing in memory: drop it now; the bundle is opened again
+     * at the end (or the record read again if the amendment fails). */
+    json_decref(b->record);
+    b->record = NULL;
+    free(b->items);
+    b->items = NULL;
+    b->nitems = 0;
+    rc = amend_write(b, event, files, nfiles);
+    if (rc != EV_OK && !b->record && b->store)
+        load_record(b);
+    return rc;
+}
 
+static int amend_write(ev_bundle *b, const ev_custody_event *event,
+                               const ev_tag_file *files, size_t nfiles)
+{
+    int rc = EV_OK;
     ev_store *s = b->store;
     const char *path = ev_store__path(s);
-    char *dir = NULL, *tmp = NULL, *backup = NULL, *custody = NULL, *line = NULL;
-    size_t clen = 0;
+    char *dir = NULL, *tmp = NULL, *backup = NULL, *custody = NULL, *line = NULL, *rec = NULL;
+    size_t clen = 0, rlen = 0;
+    owned_buf vp[2] = { { NULL, 0, 0 }, { NULL, 0, 0 } };
     bool views[2] = { false, false }; /* case.jsonld, index.html: rebuilt after the event */
     ev_sink *sink = NULL;
     amend_state a = { NULL, 0, 0, EV_ALG_SHA256 };
@@ -2002,9 +2072,9 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
             ev_hash__sha256_hex(msha, buf, len);
         free(buf);
         buf = NULL;
-        if (ri >= 0 && ev_store__read_all(&buf, &len, s, (size_t)ri, TAG_MAX, &b->err) == EV_OK)
-            ev_hash__sha256_hex(rsha, buf, len);
-        free(buf);
+        /* kept for the views below */
+        if (ri >= 0 && ev_store__read_all(&rec, &rlen, s, (size_t)ri, TAG_MAX, &b->err) == EV_OK)
+            ev_hash__sha256_hex(rsha, rec, rlen);
         char now[40];
         ev__time_rfc3339(now, sizeof(now), (int64_t)time(NULL));
         line = ev_custody__line((long)nev + 1, now, event, msha, rsha, nev ? last_sha : NULL);
@@ -2028,13 +2098,11 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
     /* the views show the custody log, so the ones the bundle has are built
      * again from the record and the new log (docs/views.md) */
     if (rc == EV_OK && (views[0] || views[1])) {
-        char *rec = NULL;
-        size_t rlen = 0;
         long ri = ev_store__find(s, "evidence.json");
         if (ri < 0)
             rc = ev_err__set(&b->err, EV_EFORMAT, "the bundle has %s but no evidence.json to "
                              "build it from", views[0] ? EV_VIEW_CASE : EV_VIEW_INDEX);
-        else
+        else if (!rec)
             rc = ev_store__read_all(&rec, &rlen, s, (size_t)ri, TAG_MAX, &b->err);
         for (int v = 0; v < 2 && rc == EV_OK; v++) {
             if (!views[v])
@@ -2046,12 +2114,15 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
                                                                         custody, clen, &b->err);
             if (rc == EV_OK)
                 rc = am_register(&a, name, out, olen);
+            /* handed to the sink without a copy, freed once written */
             if (rc == EV_OK)
-                rc = add_buf(sink, name, out, olen, true, &b->err);
-            free(out);
+                rc = add_owned(sink, &vp[v], name, out, olen, &b->err);
+            else
+                free(out);
         }
-        free(rec);
     }
+    free(rec);
+    rec = NULL;
     if (rc == EV_OK)
         rc = ev_bundle__write_tagmanifests(sink, a.t, a.n, a.algs, &b->err);
     if (rc == EV_OK)
@@ -2087,6 +2158,9 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
     }
 done:
     ev_sink__free(sink);
+    free(vp[0].data);
+    free(vp[1].data);
+    free(rec);
     for (size_t i = 0; i < a.n; i++)
         free(a.t[i].path);
     free(a.t);

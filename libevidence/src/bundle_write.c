@@ -36,7 +36,7 @@ typedef struct wr_item {
     char *name_note;      /* why the name was changed, or NULL */
     uint64_t size;
     struct timespec mtime;
-    char mime[128];
+    char *mime;           /* from the content (libmagic) */
     ev_filehash_result res;
     char id[32];
     json_t *media, *capture, *content;   /* media analysis, or NULL */
@@ -72,10 +72,16 @@ struct ev_writer {
     char *record_txt, *custody_txt;   /* as written, for the views */
     size_t record_len, custody_len;
     char tm_sha[2][65];      /* SHA-256 of each tag manifest, for the seal */
+    struct tag_prod *prods;  /* producers of tag files, freed after the sink */
     ev_progress_state progress;
 };
 
 static char *opt_dup(const char *s) { return s ? ev__strdup(s) : NULL; }
+
+static const char *mime_of(const wr_item *it)
+{
+    return it->mime ? it->mime : "application/octet-stream";
+}
 
 int ev_writer_options_init(ev_writer_options *opts, unsigned int version)
 {
@@ -135,6 +141,7 @@ void ev_writer_free(ev_writer *w)
         free(w->items[i].exhibit);
         free(w->items[i].bag_path);
         free(w->items[i].name_note);
+        free(w->items[i].mime);
         json_decref(w->items[i].media);
         json_decref(w->items[i].capture);
         json_decref(w->items[i].content);
@@ -441,6 +448,104 @@ typedef struct lazy_ctx {
     const char *path;
 } lazy_ctx;
 
+static int gen_lazy(void *vctx, char **data, size_t *len, ev_errbuf *err);
+
+/* The bytes of a tag file for the sink, without a copy: generated when the
+ * sink opens the entry (lazy) or handed over, and freed as soon as the sink
+ * has read them rather than when the sink is freed, so that the big tag
+ * files (record, views, meta files) are not all held until the end. The
+ * sink does not free this producer; the writer does, after the sink. */
+typedef struct tag_prod {
+    struct tag_prod *next;
+    lazy_ctx *lazy;          /* generate at open, or NULL */
+    char *data;
+    size_t len, pos;
+    uint8_t **owner;         /* where data is owned (set to NULL when freed), or NULL */
+    bool keep;               /* the writer keeps data (record and custody log) */
+    bool generated;
+} tag_prod;
+
+static void tag_prod_release(tag_prod *t)
+{
+    if (!t->keep) {
+        free(t->data);
+        if (t->owner)
+            *t->owner = NULL;
+    }
+    t->data = NULL;
+    t->owner = NULL;
+}
+
+static int tag_open(void *ctx, uint64_t *size, ev_errbuf *err)
+{
+    tag_prod *t = ctx;
+    if (t->lazy && !t->generated) {
+        int rc = gen_lazy(t->lazy, &t->data, &t->len, err);
+        if (rc != EV_OK)
+            return rc;
+        t->generated = true;
+        t->keep = t->lazy->kind == 1 || t->lazy->kind == 2;
+    }
+    if (!t->data && t->len)
+        return ev_err__set(err, EV_ERROR, "'%s' was read twice", t->lazy ? t->lazy->path : "a tag file");
+    t->pos = 0;
+    *size = t->len;
+    return EV_OK;
+}
+
+static int64_t tag_read(void *ctx, void *out, size_t len, ev_errbuf *err)
+{
+    (void)err;
+    tag_prod *t = ctx;
+    size_t n = t->len - t->pos < len ? t->len - t->pos : len;
+    if (n)
+        memcpy(out, t->data + t->pos, n);
+    t->pos += n;
+    return (int64_t)n;
+}
+
+static int tag_close(void *ctx, bool ok, ev_errbuf *err)
+{
+    (void)ok;
+    (void)err;
+    tag_prod_release(ctx);
+    return EV_OK;
+}
+
+static void tag_prods_free(ev_writer *w)
+{
+    while (w->prods) {
+        tag_prod *t = w->prods;
+        w->prods = t->next;
+        tag_prod_release(t);
+        free(t);
+    }
+}
+
+/* Add a tag file whose bytes are handed over (owner: where they are owned,
+ * or NULL when data itself was malloc'd for this) or generated later (lazy). */
+static int add_tag_prod(ev_writer *w, ev_sink *s, const char *path, char *data, size_t len,
+                        uint8_t **owner, lazy_ctx *lazy)
+{
+    tag_prod *t = calloc(1, sizeof(*t));
+    if (!t) {
+        if (!owner)
+            free(data);
+        return EV_ENOMEM;
+    }
+    t->data = data;
+    t->len = len;
+    t->owner = owner;
+    t->lazy = lazy;
+    t->next = w->prods;
+    w->prods = t;
+    int rc = lazy ? EV_OK : register_tag(w, path, data, len);
+    ev_producer p = { tag_open, tag_read, tag_close, t, lazy ? UINT64_MAX : (uint64_t)len };
+    if (rc == EV_OK)
+        rc = ev_sink__add(s, path, &p, true, 0, &w->err);
+    return rc;
+}
+
 static char *gen_manifest(ev_writer *w, int slot, size_t *len)
 {
     ev_buf b = { 0 };
@@ -491,7 +596,7 @@ static json_t *item_json(const ev_writer *w, const wr_item *it)
         if (w->o.algorithms & ev_hash__slot_alg(s))
             json_object_set_new(h, ev_hash__slot_name(s), json_string(it->res.digests.hex[s]));
     json_object_set_new(o, "hashes", h);
-    json_object_set_new(o, "mime", json_string(it->mime));
+    json_object_set_new(o, "mime", json_string(mime_of(it)));
     char t[64];
     ev__time_rfc3339_ns(t, sizeof(t), (int64_t)it->mtime.tv_sec, it->mtime.tv_nsec);
     json_object_set_new(o, "times", json_pack("{s:s}", "modified", t));
@@ -535,6 +640,30 @@ static json_t *item_json(const ev_writer *w, const wr_item *it)
     return o;
 }
 
+#define RECORD_DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
+/* Append an item of the record's items array as ev_record__dump() would
+ * write it there: its own dump with every line moved 4 spaces in (JSON
+ * strings hold no raw newline, so every newline is a line break). */
+static int append_nested(ev_buf *b, const json_t *o, const char *sep)
+{
+    char *t = json_dumps(o, RECORD_DUMP_FLAGS);
+    if (!t)
+        return EV_ENOMEM;
+    int rc = ev_buf__puts(b, sep);
+    const char *p = t;
+    while (rc == EV_OK && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
+        rc = ev_buf__append(b, "    ", 4);
+        if (rc == EV_OK)
+            rc = ev_buf__append(b, p, n);
+        p += n;
+    }
+    free(t);
+    return rc;
+}
+
 static char *gen_record(ev_writer *w, size_t *len)
 {
     json_t *r = json_object();
@@ -560,13 +689,43 @@ static char *gen_record(ev_writer *w, size_t *len)
     json_object_set_new(r, "exported_by", e);
     json_object_set_new(r, "source_system",
                         json_pack("{s:o}", "name", ev__json_str(w->o.source_system)));
-    json_t *items = json_array();
-    for (size_t i = 0; i < w->n; i++)
-        json_array_append_new(items, item_json(w, &w->items[i]));
-    json_object_set_new(r, "items", items);
-    char *s = ev_record__dump(r, len);
+    if (w->n == 0) {
+        json_object_set_new(r, "items", json_array());
+        char *s = ev_record__dump(r, len);
+        json_decref(r);
+        return s;
+    }
+    /* the items one at a time, each dumped and freed before the next, with
+     * the analysis trees they were made from: the same bytes as dumping the
+     * whole record at once, without the whole record as a tree */
+    char *head = json_dumps(r, RECORD_DUMP_FLAGS);
     json_decref(r);
-    return s;
+    size_t hl = head ? strlen(head) : 0;
+    ev_buf b = { 0 };
+    int rc = hl >= 2 && strcmp(head + hl - 2, "\n}") == 0 ? EV_OK : EV_ENOMEM;
+    if (rc == EV_OK)
+        rc = ev_buf__append(&b, head, hl - 2);
+    free(head);
+    if (rc == EV_OK)
+        rc = ev_buf__puts(&b, ",\n  \"items\": [\n");
+    for (size_t i = 0; i < w->n && rc == EV_OK; i++) {
+        wr_item *it = &w->items[i];
+        json_t *o = item_json(w, it);
+        rc = o ? append_nested(&b, o, i ? ",\n" : "") : EV_ENOMEM;
+        json_decref(o);
+        json_decref(it->media);
+        json_decref(it->capture);
+        json_decref(it->content);
+        it->media = it->capture = it->content = NULL;
+    }
+    if (rc == EV_OK)
+        rc = ev_buf__puts(&b, "\n  ]\n}\n");
+    if (rc != EV_OK) {
+        ev_buf__free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return b.data;
 }
 
 static int gen_lazy(void *vctx, char **data, size_t *len, ev_errbuf *err)
@@ -657,15 +816,9 @@ static int gen_lazy(void *vctx, char **data, size_t *len, ev_errbuf *err)
         else if (c->kind == 1)
             w->record_sha256 = ev__strdup(sha);
         if (c->kind == 1 || c->kind == 2) {
-            char *copy = malloc(*len + 1);
-            if (!copy) {
-                free(s);
-                return ev_err__set(err, EV_ENOMEM, "out of memory while writing %s", c->path);
-            }
-            memcpy(copy, s, *len);
-            copy[*len] = '\0';
+            /* kept by the writer for the views (its producer does not free it) */
             free(c->kind == 1 ? w->record_txt : w->custody_txt);
-            *(c->kind == 1 ? &w->record_txt : &w->custody_txt) = copy;
+            *(c->kind == 1 ? &w->record_txt : &w->custody_txt) = s;
             *(c->kind == 1 ? &w->record_len : &w->custody_len) = *len;
         }
     }
@@ -675,11 +828,7 @@ static int gen_lazy(void *vctx, char **data, size_t *len, ev_errbuf *err)
 
 static int add_lazy(ev_writer *w, ev_sink *s, lazy_ctx *c)
 {
-    ev_producer p;
-    int rc = ev_producer__lazy(&p, gen_lazy, c);
-    if (rc == EV_OK)
-        rc = ev_sink__add(s, c->path, &p, true, 0, &w->err);
-    return rc;
+    return add_tag_prod(w, s, c->path, NULL, 0, NULL, c);
 }
 
 /* Give every item a unique, safe bag path; record why a name changed. */
@@ -744,14 +893,19 @@ static int assign_paths(ev_writer *w, size_t from)
     return EV_OK;
 }
 
+static void set_mime(wr_item *it, const char *m)
+{
+    char *d = ev__strdup(m);
+    if (d) {
+        free(it->mime);
+        it->mime = d;
+    }
+}
+
 static void detect_mime(magic_t mg, wr_item *it)
 {
-    snprintf(it->mime, sizeof(it->mime), "application/octet-stream");
-    if (it->size == 0) {
-        snprintf(it->mime, sizeof(it->mime), "application/x-empty");
-        return;
-    }
-    if (!mg)
+    set_mime(it, it->size == 0 ? "application/x-empty" : "application/octet-stream");
+    if (it->size == 0 || !mg)
         return;
     int fd = open(it->src, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -763,7 +917,7 @@ static void detect_mime(magic_t mg, wr_item *it)
         return;
     const char *m = magic_buffer(mg, head, (size_t)n);
     if (m && *m)
-        snprintf(it->mime, sizeof(it->mime), "%s", m);
+        set_mime(it, m);
 }
 
 /* Media analysis for items whose content type can be media. Never fails
@@ -840,7 +994,7 @@ static int make_derivatives(ev_writer *w, const char *out_path, magic_t mg)
             continue; /* the master itself is already in the bundle */
         for (size_t i = 0; i < nmasters; i++) {
             wr_item *m = &w->items[i];
-            if (!wants_media(m->mime) || !m->media || json_object_get(m->media, "error"))
+            if (!wants_media(mime_of(m)) || !m->media || json_object_get(m->media, "error"))
                 continue;
             /* a photo gets no video working copy, and a clip no still */
             const char *kind = json_string_value(json_object_get(m->media, "kind"));
@@ -907,7 +1061,7 @@ static int make_derivatives(ev_writer *w, const char *out_path, magic_t mg)
     int rc = assign_paths(w, nmasters);
     for (size_t i = nmasters; rc == EV_OK && i < w->n; i++) {
         detect_mime(mg, &w->items[i]);
-        if (!(w->o.flags & EV_WRITER_NO_MEDIA) && wants_media(w->items[i].mime))
+        if (!(w->o.flags & EV_WRITER_NO_MEDIA) && wants_media(mime_of(&w->items[i])))
             rc = analyze_item(w, &w->items[i]);
     }
     return rc;
@@ -992,7 +1146,7 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         ev_progress_state ap;
         ev_progress__init(&ap, w->o.progress_cb, w->o.progress_payload, "analysing media", 0, w->n);
         for (size_t i = 0; i < w->n; i++) {
-            if (!wants_media(w->items[i].mime))
+            if (!wants_media(mime_of(&w->items[i])))
                 continue;
             if ((rc = analyze_item(w, &w->items[i])) != EV_OK)
                 goto done;
@@ -1072,7 +1226,7 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         ev_producer p;
         rc = ev_producer__file(&p, it->src, it->size, w->o.algorithms, &it->res, &w->progress);
         if (rc == EV_OK)
-            rc = ev_sink__add(sink, it->bag_path, &p, is_text_mime(it->mime),
+            rc = ev_sink__add(sink, it->bag_path, &p, is_text_mime(mime_of(it)),
                               (int64_t)it->mtime.tv_sec, &w->err);
         if (rc != EV_OK)
             goto done;
@@ -1084,19 +1238,22 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
             size_t dl = 0;
             char *dj = ev_record__dump(it->derivation, &dl);
             char *p = ev__asprintf("meta/%s/derivation.json", it->id);
-            rc = (dj && p) ? add_tag_buffer(w, sink, p, dj, dl) : EV_ENOMEM;
-            free(dj);
+            rc = (dj && p) ? add_tag_prod(w, sink, p, dj, dl, NULL, NULL) : EV_ENOMEM;
+            if (!p)
+                free(dj);
             free(p);
             if (rc)
                 goto done;
         }
+        /* handed over: each is freed once it has been written */
         for (size_t k = 0; k < it->nmeta; k++) {
             char *p = ev__asprintf("meta/%s/%s", it->id, it->meta[k].name);
             if (!p) {
                 rc = EV_ENOMEM;
                 goto done;
             }
-            rc = add_tag_buffer(w, sink, p, (const char *)it->meta[k].data, it->meta[k].len);
+            rc = add_tag_prod(w, sink, p, (char *)it->meta[k].data, it->meta[k].len,
+                              &it->meta[k].data, NULL);
             free(p);
             if (rc)
                 goto done;
@@ -1149,6 +1306,7 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         ev_progress__add(&w->progress, 0, 0, NULL, true);
 done:
     ev_sink__free(sink);
+    tag_prods_free(w);
     free(lazy);
     if (mg)
         magic_close(mg);
