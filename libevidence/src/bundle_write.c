@@ -942,9 +942,12 @@ static int analyze_item(ev_writer *w, wr_item *it)
     int rc = ev_media__io_from_fd(&io, fd, it->size, state);
     ev_errbuf e;
     e.msg[0] = '\0';
+    /* with a thumbnail (meta/<id>/thumb.jpg) for index.html */
+    ev_media__limits lim;
+    ev_media__limits_default(&lim, it->size);
     if (rc == EV_OK)
-        rc = ev_media__analyze(&it->media, &it->capture, &it->content, &it->meta, &it->nmeta,
-                               &io, it->rel, w->o.content_hash, &e);
+        rc = ev_media__analyze_ex(&it->media, &it->capture, &it->content, &it->meta,
+                                  &it->nmeta, &io, it->rel, w->o.content_hash, &lim, &e);
     close(fd);
     if (rc != EV_OK)
         return ev_err__set(&w->err, rc, "media analysis of '%s' failed: %s", it->src, e.msg);

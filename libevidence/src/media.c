@@ -25,6 +25,7 @@
 #include <libavutil/channel_layout.h>
 #include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
 
 #include "evidence/bundle.h"
 #include "exif.h"
@@ -864,6 +865,7 @@ void ev_media__limits_default(ev_media__limits *l, uint64_t size)
     l->read_factor = EV_MEDIA_READ_FACTOR;
     l->threads = 0;
     l->frame_lists = true;
+    l->thumbnail = true;
 }
 
 void ev_media__files_free(ev_media__file *f, size_t n)
@@ -1044,8 +1046,165 @@ int ev_media__analyze(json_t **out_media, json_t **out_capture, json_t **out_con
                       const ev_io *io, const char *name_hint, int content_mode,
                       ev_errbuf *err)
 {
+    ev_media__limits lim;
+    ev_media__limits_default(&lim, io ? ev_media__io_size(io) : 0);
+    lim.thumbnail = false;
     return ev_media__analyze_ex(out_media, out_capture, out_content, out_meta, out_nmeta, io,
-                                name_hint, content_mode, NULL, err);
+                                name_hint, content_mode, &lim, err);
+}
+
+/* ---- thumbnails ------------------------------------------------------- */
+
+#define EV_THUMB_SIDE 160
+
+/* EXIF orientation (1-8) that shows a picture stored with this display
+ * matrix upright (rotation only; a mirrored matrix is shown as stored). */
+static int orientation_of_matrix(const AVStream *st)
+{
+    const uint8_t *m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (!m)
+        return 1;
+    double r = -av_display_rotation_get((const int32_t *)m);
+    if (isnan(r))
+        return 1;
+    long q = lround(r / 90.0) % 4;
+    if (q < 0)
+        q += 4;
+    static const int o[4] = { 1, 6, 3, 8 };
+    return o[q];
+}
+
+/* Source pixel of display pixel (x, y) for an EXIF orientation, the stored
+ * picture being w x h. */
+static void oriented_src(int o, int x, int y, int w, int h, int *sx, int *sy)
+{
+    switch (o) {
+    case 2: *sx = w - 1 - x; *sy = y; break;
+    case 3: *sx = w - 1 - x; *sy = h - 1 - y; break;
+    case 4: *sx = x; *sy = h - 1 - y; break;
+    case 5: *sx = y; *sy = x; break;
+    case 6: *sx = y; *sy = h - 1 - x; break;
+    case 7: *sx = w - 1 - y; *sy = h - 1 - x; break;
+    case 8: *sx = w - 1 - y; *sy = x; break;
+    default: *sx = x; *sy = y; break;
+    }
+}
+
+/* A JPEG of frame f, longest side at most EV_THUMB_SIDE (never enlarged),
+ * in its display aspect (sample aspect ratio applied) and upright
+ * (orientation 1-8). On failure returns a status and says why. */
+static int make_thumb(uint8_t **out, size_t *out_len, int *tw, int *th, const AVFrame *f,
+                      AVRational sar, int orientation, char *why, size_t whylen)
+{
+    *out = NULL;
+    *out_len = 0;
+    int rc = EV_EUNSUPPORTED;
+    struct SwsContext *sws = NULL;
+    AVFrame *rgb = NULL, *rot = NULL, *yuv = NULL;
+    AVCodecContext *enc = NULL;
+    AVPacket *pkt = NULL;
+    if (f->width <= 0 || f->height <= 0 || f->format < 0 ||
+        !sws_isSupportedInput((enum AVPixelFormat)f->format)) {
+        snprintf(why, whylen, "the decoded pixel format %s cannot be scaled",
+                 av_get_pix_fmt_name((enum AVPixelFormat)f->format) ? av_get_pix_fmt_name(
+                     (enum AVPixelFormat)f->format) : "(none)");
+        return rc;
+    }
+    double dw = (double)f->width, dh = (double)f->height;
+    if (sar.num > 0 && sar.den > 0)
+        dw = dw * sar.num / sar.den;
+    double side = dw > dh ? dw : dh;
+    double k = side > EV_THUMB_SIDE ? EV_THUMB_SIDE / side : 1.0;
+    int sw = (int)lround(dw * k), sh = (int)lround(dh * k);
+    sw = sw < 1 ? 1 : sw > EV_THUMB_SIDE ? EV_THUMB_SIDE : sw;
+    sh = sh < 1 ? 1 : sh > EV_THUMB_SIDE ? EV_THUMB_SIDE : sh;
+    bool swap = orientation >= 5 && orientation <= 8;
+    int ow = swap ? sh : sw, oh = swap ? sw : sh;
+    rc = EV_ENOMEM;
+    rgb = av_frame_alloc();
+    rot = av_frame_alloc();
+    yuv = av_frame_alloc();
+    pkt = av_packet_alloc();
+    if (!rgb || !rot || !yuv || !pkt)
+        goto done;
+    rgb->format = rot->format = AV_PIX_FMT_RGB24;
+    rgb->width = sw;
+    rgb->height = sh;
+    rot->width = ow;
+    rot->height = oh;
+    yuv->format = AV_PIX_FMT_YUVJ420P;
+    yuv->width = ow;
+    yuv->height = oh;
+    if (av_frame_get_buffer(rgb, 0) < 0 || av_frame_get_buffer(rot, 0) < 0 ||
+        av_frame_get_buffer(yuv, 0) < 0)
+        goto done;
+    sws = sws_getContext(f->width, f->height, (enum AVPixelFormat)f->format, sw, sh,
+                         AV_PIX_FMT_RGB24, SWS_AREA, NULL, NULL, NULL);
+    if (!sws || sws_scale(sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height,
+                          rgb->data, rgb->linesize) != sh) {
+        rc = EV_EUNSUPPORTED;
+        snprintf(why, whylen, "the frame could not be scaled");
+        goto done;
+    }
+    sws_freeContext(sws);
+    for (int y = 0; y < oh; y++) {
+        uint8_t *d = rot->data[0] + (size_t)y * (size_t)rot->linesize[0];
+        for (int x = 0; x < ow; x++) {
+            int sx, sy;
+            oriented_src(orientation, x, y, sw, sh, &sx, &sy);
+            const uint8_t *p = rgb->data[0] + (size_t)sy * (size_t)rgb->linesize[0] + 3 * (size_t)sx;
+            memcpy(d + 3 * x, p, 3);
+        }
+    }
+    sws = sws_getContext(ow, oh, AV_PIX_FMT_RGB24, ow, oh, AV_PIX_FMT_YUVJ420P, SWS_POINT,
+                         NULL, NULL, NULL);
+    if (!sws || sws_scale(sws, (const uint8_t *const *)rot->data, rot->linesize, 0, oh,
+                          yuv->data, yuv->linesize) != oh) {
+        rc = EV_EUNSUPPORTED;
+        snprintf(why, whylen, "the frame could not be converted for JPEG");
+        goto done;
+    }
+    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+    if (!codec) {
+        rc = EV_EUNSUPPORTED;
+        snprintf(why, whylen, "no JPEG encoder in this build of libavcodec");
+        goto done;
+    }
+    if (!(enc = avcodec_alloc_context3(codec)))
+        goto done;
+    enc->width = ow;
+    enc->height = oh;
+    enc->pix_fmt = AV_PIX_FMT_YUVJ420P;
+    enc->time_base = (AVRational){ 1, 25 };
+    enc->thread_count = 1;
+    enc->flags |= AV_CODEC_FLAG_QSCALE | AV_CODEC_FLAG_BITEXACT;
+    enc->global_quality = FF_QP2LAMBDA * 4;
+    yuv->quality = enc->global_quality;
+    yuv->pts = 0;
+    if (avcodec_open2(enc, codec, NULL) < 0 || avcodec_send_frame(enc, yuv) < 0 ||
+        avcodec_send_frame(enc, NULL) < 0 || avcodec_receive_packet(enc, pkt) < 0 ||
+        pkt->size <= 0) {
+        rc = EV_EUNSUPPORTED;
+        snprintf(why, whylen, "the JPEG encoder failed");
+        goto done;
+    }
+    if (!(*out = malloc((size_t)pkt->size)))
+        goto done;
+    memcpy(*out, pkt->data, (size_t)pkt->size);
+    *out_len = (size_t)pkt->size;
+    *tw = ow;
+    *th = oh;
+    rc = EV_OK;
+done:
+    if (rc == EV_ENOMEM)
+        snprintf(why, whylen, "out of memory");
+    sws_freeContext(sws);
+    av_frame_free(&rgb);
+    av_frame_free(&rot);
+    av_frame_free(&yuv);
+    av_packet_free(&pkt);
+    avcodec_free_context(&enc);
+    return rc;
 }
 
 int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_content,
@@ -1213,7 +1372,8 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
 
     /* 3. Content hashes (one pass over every packet). */
     if (want_packets || want_decoded) {
-        ev_media__scan_opts so = { want_packets, want_decoded, lim.frame_lists, &lim };
+        ev_media__scan_opts so = { want_packets, want_decoded, lim.frame_lists, &lim,
+                                   lim.thumbnail };
         int src_rc = ev_media__scan_run(&sc, &src, &so);
         if (src_rc != EV_OK) {
             rc = src_rc;
@@ -1268,6 +1428,57 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
                     goto done;
             }
         }
+    }
+    /* 5. The thumbnail, from the frame the scan kept (never a failure of
+     * the analysis: a note says why there is none) */
+    if (lim.thumbnail && !error[0]) {
+        const char *kind = json_string_value(json_object_get(media, "kind"));
+        bool visual = kind && (!strcmp(kind, "image") || !strcmp(kind, "video"));
+        char twhy[EV_MEDIA_WHY] = "";
+        if (sc.thumb && sc.thumb->buf[0]) {
+            const AVStream *st = src.fmt->streams[sc.thumb_stream];
+            json_t *o = json_object_get(capture, "orientation");
+            int orient = json_is_integer(o) && json_integer_value(o) >= 1 &&
+                                 json_integer_value(o) <= 8
+                             ? (int)json_integer_value(o)
+                             : orientation_of_matrix(st);
+            AVRational sar = sc.thumb->sample_aspect_ratio.num > 0
+                                 ? sc.thumb->sample_aspect_ratio
+                                 : st->sample_aspect_ratio;
+            uint8_t *jpg = NULL;
+            size_t jlen = 0;
+            int tw = 0, th = 0;
+            int trc = make_thumb(&jpg, &jlen, &tw, &th, sc.thumb, sar, orient, twhy,
+                                 sizeof(twhy));
+            if (trc == EV_ENOMEM)
+                goto done;
+            if (trc == EV_OK) {
+                int64_t pts = sc.thumb->best_effort_timestamp != AV_NOPTS_VALUE
+                                  ? sc.thumb->best_effort_timestamp : sc.thumb->pts;
+                json_t *t = json_object();
+                if (!t || json_object_set_new(media, "thumbnail", t) ||
+                    ev_media__set_str(t, "file", "thumb.jpg") ||
+                    ev_media__set_int(t, "width", tw) || ev_media__set_int(t, "height", th) ||
+                    ev_media__set_int(t, "stream", sc.thumb_stream) ||
+                    (pts != AV_NOPTS_VALUE && set_seconds(t, "time", pts - (st->start_time !=
+                                                                             AV_NOPTS_VALUE
+                                                                             ? st->start_time
+                                                                             : 0),
+                                                          st->time_base)) ||
+                    (orient != 1 && ev_media__set_int(t, "orientation", orient))) {
+                    free(jpg);
+                    goto done;
+                }
+                if (files_add(&fs, "thumb.jpg", jpg, jlen))
+                    goto done;
+            }
+        } else if (visual) {
+            snprintf(twhy, sizeof(twhy), "%s", want_decoded ? "no video frame was decoded"
+                                                            : "frames are not decoded in this "
+                                                              "content hash mode");
+        }
+        if (twhy[0] && note(notes, "thumbnail: none, %s", twhy))
+            goto done;
     }
     if (error[0] && ev_media__set_str(media, "error", error))
         goto done;

@@ -90,6 +90,9 @@ typedef struct ev_media__limits {
     double read_factor;        /* bytes read <= size * factor + 256 MiB; default 16 */
     unsigned int threads;      /* decoder threads; 0 = automatic */
     bool frame_lists;          /* produce per-frame lists; default true */
+    bool thumbnail;            /* meta file thumb.jpg (longest side 160 px) from a frame
+                                  the content hash decodes anyway; default true, but
+                                  false in ev_media__analyze() */
 } ev_media__limits;
 
 /* Fill limits with the defaults for a file of `size` bytes (0 = unknown). */

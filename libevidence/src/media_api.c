@@ -213,6 +213,7 @@ int ev_media_analyze_io(char **out_json, ev_media *m, const ev_io *io, const cha
     ev_media__limits lim;
     ev_media__limits_default(&lim, io->size ? io->size : size);
     lim.threads = m->opts.threads;
+    lim.thumbnail = false; /* a pack-time view; not part of a file's facts */
     if (m->opts.time_limit_s)
         lim.time_budget_s = (double)m->opts.time_limit_s;
     rc = ev_media__analyze_ex(&media, &capture, &content, &meta, &nmeta, io, name_hint,

@@ -50,6 +50,7 @@ typedef struct scan_ctx {
     sstate *ss;
     unsigned int n;
     AVFrame *frame;
+    ev_media__scan *out;
 } scan_ctx;
 
 static int h_update(ev_hasher *a, ev_hasher *b, const void *p, size_t n)
@@ -309,8 +310,30 @@ static int audio_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
     return EV_OK;
 }
 
+/* The thumbnail frame: the last one at or before the target, else the
+ * first one after it (a reference, not a copy). */
+static int keep_thumb(scan_ctx *c, const sstate *s, const AVFrame *f)
+{
+    ev_media__scan *sc = c->out;
+    if (!sc->thumb || sc->thumb_done || s->r->index != sc->thumb_stream)
+        return EV_OK;
+    int64_t pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+    bool have = sc->thumb->buf[0] != NULL;
+    bool take = !have || (sc->thumb_target != AV_NOPTS_VALUE && pts != AV_NOPTS_VALUE &&
+                          pts <= sc->thumb_target);
+    if (have && (sc->thumb_target == AV_NOPTS_VALUE || (pts != AV_NOPTS_VALUE &&
+                                                        pts > sc->thumb_target)))
+        sc->thumb_done = true;
+    if (!take)
+        return EV_OK;
+    av_frame_unref(sc->thumb);
+    return av_frame_ref(sc->thumb, f) == 0 ? EV_OK : EV_ENOMEM;
+}
+
 static int on_frame(scan_ctx *c, sstate *s, const AVFrame *f)
 {
+    if (s->r->type == AVMEDIA_TYPE_VIDEO && keep_thumb(c, s, f) != EV_OK)
+        return EV_ENOMEM;
     uint64_t bytes = 0;
     int rc = s->r->type == AVMEDIA_TYPE_VIDEO ? video_frame_hash(s, f, &bytes)
                                               : audio_frame_hash(s, f, &bytes);
@@ -400,6 +423,7 @@ void ev_media__scan_free(ev_media__scan *sc)
         ev_buf__free(&sc->streams[i].decoded_list.text);
     }
     free(sc->streams);
+    av_frame_free(&sc->thumb);
     memset(sc, 0, sizeof(*sc));
 }
 
@@ -447,7 +471,7 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
     const ev_media__limits *lim = o->lim;
     unsigned int n = fmt->nb_streams < lim->max_streams ? fmt->nb_streams : lim->max_streams;
     int rc = EV_ENOMEM;
-    scan_ctx c = { src, o, NULL, n, NULL };
+    scan_ctx c = { src, o, NULL, n, NULL, out };
     AVPacket *pkt = av_packet_alloc();
     c.frame = av_frame_alloc();
     out->streams = ev__calloc(n ? n : 1, sizeof(*out->streams));
@@ -491,6 +515,24 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
     }
     for (unsigned int i = n; i < fmt->nb_streams; i++)
         fmt->streams[i]->discard = AVDISCARD_ALL;
+    out->thumb_stream = -1;
+    for (unsigned int i = 0; o->thumb && o->decoded && i < n && out->thumb_stream < 0; i++) {
+        const AVStream *st = c.ss[i].st;
+        if (c.ss[i].r->type != AVMEDIA_TYPE_VIDEO || !c.ss[i].dec ||
+            (st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            continue;
+        if (!(out->thumb = av_frame_alloc()))
+            goto done;
+        out->thumb_stream = (int)i;
+        /* 10% into the stream (its own duration, else the container's) */
+        int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+        out->thumb_target = AV_NOPTS_VALUE;
+        if (st->duration > 0 && st->duration != AV_NOPTS_VALUE)
+            out->thumb_target = start + st->duration / 10;
+        else if (fmt->duration > 0 && fmt->duration != AV_NOPTS_VALUE)
+            out->thumb_target = start + av_rescale_q(fmt->duration / 10, AV_TIME_BASE_Q,
+                                                     st->time_base);
+    }
 
     uint64_t total = 0;
     unsigned int eagain = 0;

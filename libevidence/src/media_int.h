@@ -102,12 +102,21 @@ typedef struct ev_media__scan_opts {
     bool decoded;
     bool lists;
     const ev_media__limits *lim;
+    bool thumb;               /* keep a decoded frame for the thumbnail */
 } ev_media__scan_opts;
 
 typedef struct ev_media__scan {
     ev_media__stream *streams; /* one per considered stream */
     unsigned int nstreams;
     bool complete;             /* read to the end without a stop */
+    /* With opts.thumb: a reference to one decoded frame of the first video
+     * stream (not cover art), the last one at or before 10% of its
+     * duration (the first one when the duration is unknown). No copy and no
+     * extra decoding: it is a frame the content hash decoded anyway. */
+    struct AVFrame *thumb;
+    int thumb_stream;          /* its stream, or -1 */
+    int64_t thumb_target;      /* its target pts, AV_NOPTS_VALUE for the first frame */
+    bool thumb_done;           /* a frame past the target was seen */
     char stop_reason[EV_MEDIA_WHY];
 } ev_media__scan;
 

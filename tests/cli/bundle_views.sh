@@ -52,6 +52,37 @@ ok "the samples have derivatives" grep -q '"derived_from"' "$T/s/evidence.json"
 ok "a derivative row in index.html" grep -q 'class="derived"' "$T/s/index.html"
 ok "GPS as LatLongCoordinatesFacet" grep -q '"uco-location:latitude"' "$T/s/case.jsonld"
 ok "EXIF make in case.jsonld" grep -q '"ExampleCam"' "$T/s/case.jsonld"
+# thumbnails: every master photo and video has meta/<item>/thumb.jpg, a JPEG whose
+# longest side is 160 px at most, as big as the record says, listed in the tag manifest
+thumbs_ok() {
+    python3 - "$1" <<'EOF'
+import json, struct, sys
+bag = sys.argv[1]
+rec = json.load(open(bag + "/evidence.json"))
+tm = open(bag + "/tagmanifest-sha256.txt").read()
+n = 0
+for it in rec["items"]:
+    m = it.get("media") or {}
+    if m.get("kind") not in ("image", "video") or m.get("error") or it.get("derived_from"):
+        continue
+    p = "meta/%s/thumb.jpg" % it["id"]
+    t = m.get("thumbnail") or {}
+    assert p in it.get("meta", []) and t.get("file") == "thumb.jpg", it["id"]
+    assert ("  " + p + "\n") in tm, p
+    d = open(bag + "/" + p, "rb").read()
+    assert d[:2] == b"\xff\xd8", p
+    i = 2
+    while d[i + 1] not in (0xC0, 0xC1, 0xC2):
+        i += 2 + struct.unpack(">H", d[i + 2:i + 4])[0]
+    h, w = struct.unpack(">HH", d[i + 5:i + 9])
+    assert max(w, h) <= 160 and (w, h) == (t["width"], t["height"]), (p, w, h, t)
+    n += 1
+assert n >= 2, n
+EOF
+}
+ok "a thumbnail for each master photo and video" thumbs_ok "$T/s"
+ok "index.html shows the thumbnails" test "$(grep -o '<img src="meta/item-[0-9]*/thumb.jpg" alt="thumbnail of [^"]*"' "$T/s/index.html" | wc -l)" -ge 2
+ok "the EXIF orientation is applied (64x48 stored, shown 48x64)" bash -c "grep -q 'alt=\"thumbnail of IMG_0001.jpg\" width=\"48\" height=\"64\"' '$T/s/index.html'"
 
 expect_exit 0 "$EVIDENCE" pack -o "$T/z.zip" --algorithm sha256,sha512 "${A[@]}" "$SAMPLES" ||
     die "pack of the samples as a ZIP failed"
@@ -93,6 +124,13 @@ elif edit == "external":
     h = h.replace("</body>", "<a href=\"https://example.org/x\">x</a></body>")
 elif edit == "bad-link":
     h = h.replace("href=\"data/", "href=\"data/nothing-", 1)
+elif edit == "img-external":
+    h = h.replace("<img src=\"meta/", "<img src=\"https://example.org/meta/", 1)
+elif edit == "img-dropped":
+    i = h.index("<img ")
+    h = h[:i] + h[h.index(">", i) + 1:]
+elif edit == "csp-no-img":
+    h = h.replace("; img-src 'self'", "")
 elif edit == "lost-event":
     i = h.rindex("<tr><td class=\"num\">")
     h = h[:i] + h[h.index("</tr>", i) + 6:]
@@ -113,6 +151,9 @@ broken "a script" html script
 broken "an external link" html external
 broken "a link to a missing file" html bad-link
 broken "a custody row removed" html lost-event
+broken "a thumbnail from elsewhere" html img-external
+broken "a thumbnail missing" html img-dropped
+broken "images not allowed by the CSP" html csp-no-img
 
 # --- hostile names and details ---------------------------------------------------------------
 mkdir -p "$T/h/in"

@@ -256,13 +256,26 @@ def check_html(bag):
     bad = []
     rec = json.loads(bag.read("evidence.json"))
     p = parse_page(bag)
+    imgs = []
     for tag, attrs in p.tags:
-        if tag in ("script", "iframe", "object", "embed", "link", "img", "base", "form"):
+        if tag in ("script", "iframe", "object", "embed", "link", "base", "form"):
             bad.append("<%s> in index.html" % tag)
+        a = dict(attrs)
+        if tag == "img":
+            # only thumbnails: a relative meta/<item>/thumb.jpg of the bag, with alt text
+            src = a.get("src") or ""
+            imgs.append(urllib.parse.unquote(src))
+            u = urllib.parse.urlsplit(src)
+            if u.scheme or u.netloc or u.query or u.fragment or not src.startswith("meta/") or \
+                    not src.endswith("/thumb.jpg") or \
+                    urllib.parse.unquote(src) not in bag.files:
+                bad.append("<img> that is not a thumbnail of the bag: %r" % src)
+            if not a.get("alt"):
+                bad.append("<img> without alt text: %r" % src)
         for k, v in attrs:
             if k.startswith("on"):
                 bad.append("event handler attribute %s on <%s>" % (k, tag))
-            if k in ("src", "srcset", "action", "formaction"):
+            if k in ("srcset", "action", "formaction") or (k == "src" and tag != "img"):
                 bad.append("%s= on <%s>" % (k, tag))
             if k == "http-equiv" and v.lower() == "refresh":
                 bad.append("meta refresh")
@@ -278,6 +291,15 @@ def check_html(bag):
         if target not in bag.files:
             bad.append("link to a file that is not in the bag: %r" % h)
     items = rec.get("items", [])
+    thumbs = ["meta/%s/thumb.jpg" % it["id"] for it in items
+              if "meta/%s/thumb.jpg" % it["id"] in (it.get("meta") or [])]
+    if sorted(imgs) != sorted(thumbs):
+        bad.append("thumbnails shown %s, listed in the record %s" % (sorted(imgs), sorted(thumbs)))
+    csp = [dict(a).get("content", "") for t, a in p.tags
+           if t == "meta" and dict(a).get("http-equiv", "").lower() == "content-security-policy"]
+    if len(csp) != 1 or "default-src 'none'" not in csp[0] or "script-src" in csp[0] or \
+            (thumbs and "img-src 'self'" not in csp[0]):
+        bad.append("Content-Security-Policy %r" % csp)
     rows = [r for r in p.rows if r["table"] == "items" and r["attrs"].get("id")]
     if [r["attrs"]["id"] for r in rows] != [r for r in order(items)]:
         bad.append("item rows are not masters each followed by their copies: %s"
