@@ -430,6 +430,81 @@ static void views_hostile_records(void **state)
     assert_false(ev_views__is_view(NULL));
 }
 
+static void views_html_thumbnails(void **state)
+{
+    (void)state;
+    const char *rec =
+        "{\"items\":[{\"id\":\"item-0001\",\"path\":\"data/1/a.jpg\",\"original_name\":\"<a>.jpg\","
+        "\"media\":{\"kind\":\"image\",\"thumbnail\":{\"file\":\"thumb.jpg\",\"width\":160,"
+        "\"height\":90}},\"meta\":[\"meta/item-0001/frames.txt\",\"meta/item-0001/thumb.jpg\"]},"
+        "{\"id\":\"x\",\"path\":\"data/1/b.jpg\",\"media\":{\"thumbnail\":{\"width\":99999,"
+        "\"height\":-1}},\"meta\":[\"meta/../etc/thumb.jpg\",\"data/1/thumb.jpg\","
+        "\"https://example.org/thumb.jpg\",\"meta/a b#/thumb.jpg\"]},"
+        "{\"id\":\"y\",\"meta\":[\"meta//thumb.jpg\",7]}]}";
+    char *h = render_html(rec, NULL);
+    assert_non_null(strstr(h, "<img src=\"meta/item-0001/thumb.jpg\" alt=\"thumbnail of "
+                              "&lt;a&gt;.jpg\" width=\"160\" height=\"90\">"));
+    /* a path outside meta/ or with . / .. / empty segments gives no image;
+     * a safe one is percent-encoded; sizes out of range are left out */
+    assert_non_null(strstr(h, "<img src=\"meta/a%20b%23/thumb.jpg\" alt=\"thumbnail of x\">"));
+    size_t n = 0;
+    for (const char *p = h; (p = strstr(p, "<img ")); p++)
+        n++;
+    assert_int_equal(n, 2);
+    assert_non_null(strstr(h, "img-src 'self'"));
+    free(h);
+}
+
+/* The record is read in pieces: members after the items, a second items
+ * member (the last one counts, as for json_loadb), copies before their
+ * master, and malformed bytes anywhere, including after the items. */
+static void views_streamed_record(void **state)
+{
+    (void)state;
+    const char *rec =
+        "{\"items\":[{\"id\":\"old\"}],\"items\" : [ "
+        "{\"id\":\"c2\",\"derived_from\":{\"item\":\"m2\",\"profile\":\"p\"}} , "
+        "{\"id\":\"m1\",\"exhibit\":\"A\"},{\"id\":\"c1\",\"derived_from\":{\"item\":\"m1\"}},"
+        "{\"id\":\"m2\",\"exhibit\":\"B\"},{\"id\":\"o\",\"derived_from\":{\"item\":\"gone\"}},"
+        "\"s\\\"]}\" ] ,\"case\":{\"reference\":\"after the items\"},\"bundle_id\":\"" NS "\"}";
+    char *h = render_html(rec, NULL);
+    const char *m1 = strstr(h, "id=\"m1\""), *c1 = strstr(h, "id=\"c1\"");
+    const char *m2 = strstr(h, "id=\"m2\""), *c2 = strstr(h, "id=\"c2\"");
+    const char *o = strstr(h, "id=\"o\"");
+    assert_true(m1 && c1 && m2 && c2 && o && m1 < c1 && c1 < m2 && m2 < c2 && c2 < o);
+    assert_null(strstr(h, "id=\"old\""));
+    assert_non_null(strstr(h, "<td>after the items</td>"));
+    assert_non_null(strstr(h, "<tr><th>Items</th><td>6</td></tr>"));
+    assert_non_null(strstr(h, "</table>\n<h2>Custody</h2>"));
+    free(h);
+    json_t *d = render_case(rec, NULL, NULL);
+    const json_t *g = json_object_get(d, "@graph");
+    /* c2 and c1 are derived (c2 before its master), o has no master */
+    assert_int_equal(count_type(g, "uco-configuration:Configuration"), 2);
+    assert_int_equal(count_type(g, "case-investigation:ProvenanceRecord"), 2);
+    assert_int_equal(count_type(g, "uco-observable:File"), 6);
+    json_decref(d);
+
+    const char *bad[] = {
+        "{\"items\":[{\"id\":1}]} x", "{\"items\":[{\"id\":1},]}", "{\"items\":[{\"id\":1}{}]}",
+        "{\"items\":[{\"id\":1},{\"id\":}]}", "{\"items\":[\"unterminated]}",
+        "{\"a\":1,}", "{\"a\" 1}", "{\"items\":[1]", "", "  ", "{\"items\":[1,2]]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        ev_errbuf e;
+        char *out = NULL;
+        size_t len = 0;
+        e.msg[0] = '\0';
+        assert_int_equal(ev_views__case_jsonld(&out, &len, bad[i], strlen(bad[i]), NULL, 0, &e),
+                         EV_EFORMAT);
+        assert_null(out);
+        assert_int_equal(ev_views__index_html(&out, &len, bad[i], strlen(bad[i]), NULL, 0, &e),
+                         EV_EFORMAT);
+        assert_null(out);
+        assert_non_null(strstr(e.msg, "evidence.json"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +517,8 @@ int main(void)
         cmocka_unit_test(views_html_links_only_into_data),
         cmocka_unit_test(views_html_masters_then_copies),
         cmocka_unit_test(views_hostile_records),
+        cmocka_unit_test(views_html_thumbnails),
+        cmocka_unit_test(views_streamed_record),
     };
     return cmocka_run_group_tests_name("views", tests, NULL, NULL);
 }
