@@ -33,8 +33,8 @@ typedef struct ev_transcode ev_transcode;
 /** Replace the output file if it exists (default: refuse with EV_EEXISTS). */
 #define EV_TRANSCODE_OVERWRITE 0x2u
 /** Do not flush the copy to disk before renaming it into place (faster;
- *  after a system crash the output may be incomplete). For copies that are
- *  packed into a bundle that is itself flushed. */
+ *  after a system crash the output may be incomplete). For scratch copies
+ *  that are read back, e.g. into a bundle. */
 #define EV_TRANSCODE_NO_SYNC 0x4u
 
 /** Options for ev_transcode_new(). Zero values are the defaults. */
