@@ -1587,7 +1587,6 @@ struct ev_sink {
     ev_progress_state *progress;
     sink_entry *e;
     size_t n, cap;
-    bool committed;
 };
 
 static char *parent_dir(const char *path)
@@ -1760,7 +1759,7 @@ static uint8_t *put64(uint8_t *p, uint64_t v)
 static void dos_time(int64_t t, uint16_t *dtime, uint16_t *ddate)
 {
     struct tm tm;
-    time_t tt = (time_t)(t > 0 ? t : time(NULL));
+    time_t tt = (time_t)t;
     if (!localtime_r(&tt, &tm) || tm.tm_year < 80) {
         *dtime = 0;
         *ddate = (uint16_t)((1 << 5) | 1); /* 1980-01-01 */
@@ -2294,6 +2293,12 @@ static int zw_central(zw_out *o, const size_t *order, size_t n, ev_errbuf *err)
 
 static int commit_zip(ev_sink *s, ev_errbuf *err)
 {
+    /* Entries without a time of their own (tag files, folders) get the time
+     * of the commit, once, so that local and central headers agree. */
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < s->n; i++)
+        if (s->e[i].mtime <= 0)
+            s->e[i].mtime = now;
     size_t *order = ev__reallocarray(NULL, s->n ? s->n : 1, sizeof(*order));
     if (!order)
         return EV_ENOMEM;
@@ -2503,7 +2508,6 @@ int ev_sink__commit(ev_sink *s, ev_errbuf *err)
     if (rc == EV_OK) {
         free(s->tmpdir);
         s->tmpdir = NULL;
-        s->committed = true;
     }
     return rc;
 }
