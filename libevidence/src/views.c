@@ -449,16 +449,33 @@ static json_t *decimal(double v)
     return typed("xsd:decimal", b);
 }
 
+/* A node known by its name (ids from slug, name and qualifier): sets *id
+ * (caller frees) and returns the node with its name, or NULL when there is
+ * no name. */
+static json_t *named_node(cctx *c, const char *slug, const char *type, const char *name,
+                          const char *qualifier, char **id)
+{
+    *id = name ? id_of(c, slug, slug, name, qualifier) : NULL;
+    if (!*id)
+        return NULL;
+    json_t *n = node(*id, type);
+    if (!n) {
+        c->rc = EV_ENOMEM;
+        free(*id);
+        *id = NULL;
+        return NULL;
+    }
+    set_str(n, "uco-core:name", name);
+    return n;
+}
+
 static const char *org_node(cctx *c, const char *name, char **hold)
 {
     *hold = NULL;
-    if (!name)
+    char *id;
+    json_t *n = named_node(c, "organization", "uco-identity:Organization", name, NULL, &id);
+    if (!n)
         return NULL;
-    char *id = id_of(c, "organization", "organization", name, NULL);
-    if (!id)
-        return NULL;
-    json_t *n = node(id, "uco-identity:Organization");
-    set_str(n, "uco-core:name", name);
     add_node(c, n);
     *hold = id;
     return id;
@@ -468,13 +485,10 @@ static const char *org_node(cctx *c, const char *name, char **hold)
  * to the organisation. Returns the person's @id (caller frees) or NULL. */
 static char *person_node(cctx *c, const char *name, const char *org, const char *identifier)
 {
-    if (!name)
+    char *id;
+    json_t *n = named_node(c, "person", "uco-identity:Person", name, org, &id);
+    if (!n)
         return NULL;
-    char *id = id_of(c, "person", "person", name, org);
-    if (!id)
-        return NULL;
-    json_t *n = node(id, "uco-identity:Person");
-    set_str(n, "uco-core:name", name);
     if (identifier) {
         /* the officer's identifier, as an external reference on the person */
         char *xid = id_of(c, "external-reference", "officer-identifier", id, NULL);
@@ -504,13 +518,10 @@ static char *person_node(cctx *c, const char *name, const char *org, const char 
 
 static char *tool_node(cctx *c, const char *name, const char *version, const json_t *libs)
 {
-    if (!name)
+    char *id;
+    json_t *n = named_node(c, "tool", "uco-tool:Tool", name, version, &id);
+    if (!n)
         return NULL;
-    char *id = id_of(c, "tool", "tool", name, version);
-    if (!id)
-        return NULL;
-    json_t *n = node(id, "uco-tool:Tool");
-    set_str(n, "uco-core:name", name);
     set_str(n, "uco-tool:version", version);
     if (json_is_object(libs) && json_object_size(libs)) {
         json_t *arr = json_array();
