@@ -45,15 +45,19 @@ int cmd_pack(int argc, char **argv)
     ev_writer_options_init(&o, EV_WRITER_OPTIONS_VERSION);
     const char *out = NULL, *exhibit = NULL;
     const char **paths = calloc((size_t)argc, sizeof(*paths));
+    const char **exhibits = calloc((size_t)argc, sizeof(*exhibits)); /* of each path */
+    const char *unused_exhibit = NULL; /* an --exhibit no path has followed yet */
+    size_t nexhibit_opts = 0;
     const char **profiles = calloc((size_t)argc, sizeof(*profiles));
     const char **pdirs = calloc((size_t)argc, sizeof(*pdirs));
     size_t npaths = 0, nprof = 0, npdirs = 0;
     ev_profile_catalog *cat = NULL;
     bool json = false;
     int rc = CLI_EXIT_OK;
-    if (!paths || !profiles || !pdirs) {
+    if (!paths || !exhibits || !profiles || !pdirs) {
         cli_error("out of memory");
         free(paths);
+        free(exhibits);
         free(profiles);
         free(pdirs);
         return CLI_EXIT_INTERNAL;
@@ -68,7 +72,10 @@ int cmd_pack(int argc, char **argv)
             goto done;
         }
         if (k == -1) {
+            /* each path belongs to the --exhibit that precedes it */
+            exhibits[npaths] = exhibit;
             paths[npaths++] = arg;
+            unused_exhibit = NULL;
             continue;
         }
         const char *name = opts[k].name;
@@ -78,7 +85,16 @@ int cmd_pack(int argc, char **argv)
             else if (!strcmp(arg, "dir")) o.format = EV_FORMAT_DIR;
             else { rc = cli_usage_error("pack", "--format must be 'zip' or 'dir', not '%s'", arg); goto done; }
         } else if (!strcmp(name, "--case")) o.case_ref = arg;
-        else if (!strcmp(name, "--exhibit")) exhibit = arg;
+        else if (!strcmp(name, "--exhibit")) {
+            if (unused_exhibit) {
+                rc = cli_usage_error("pack", "--exhibit '%s' is followed by no file or folder "
+                                     "before --exhibit '%s': name the files of each exhibit "
+                                     "after it", unused_exhibit, arg);
+                goto done;
+            }
+            exhibit = unused_exhibit = arg;
+            nexhibit_opts++;
+        }
         else if (!strcmp(name, "--officer")) o.officer = arg;
         else if (!strcmp(name, "--officer-id")) o.officer_id = arg;
         else if (!strcmp(name, "--org")) o.organisation = arg;
@@ -108,6 +124,16 @@ int cmd_pack(int argc, char **argv)
     }
     if (npaths == 0) {
         rc = cli_usage_error("pack", "nothing to pack: name at least one file or folder");
+        goto done;
+    }
+    if (unused_exhibit) {
+        rc = cli_usage_error("pack", "--exhibit '%s' is followed by no file or folder: "
+                             "--exhibit applies to the paths after it", unused_exhibit);
+        goto done;
+    }
+    if (nexhibit_opts && !exhibits[0]) {
+        rc = cli_usage_error("pack", "'%s' comes before any --exhibit: with --exhibit, name "
+                             "each exhibit before its files", paths[0]);
         goto done;
     }
     o.progress_cb = cli_progress;
@@ -143,7 +169,7 @@ int cmd_pack(int argc, char **argv)
         }
     }
     for (size_t i = 0; i < npaths && st == EV_OK; i++)
-        st = ev_writer_add(w, paths[i], exhibit);
+        st = ev_writer_add(w, paths[i], exhibits[i]);
     if (st == EV_OK)
         st = ev_writer_seal(w, out);
     if (st != EV_OK) {
@@ -181,6 +207,7 @@ int cmd_pack(int argc, char **argv)
 done:
     ev_profile_catalog_free(cat);
     free(paths);
+    free(exhibits);
     free(profiles);
     free(pdirs);
     return rc;

@@ -36,6 +36,9 @@ typedef struct wr_item {
     char *name_note;      /* why the name was changed, or NULL */
     uint64_t size;
     struct timespec mtime;
+    dev_t dev;            /* identity of the source file, to find a file */
+    ino_t ino;            /*   named by two arguments */
+    size_t arg;           /* which ev_writer_add() call named it (1-based) */
     char *mime;           /* from the content (libmagic) */
     ev_filehash_result res;
     char id[32];
@@ -63,6 +66,13 @@ struct ev_writer {
     const ev_profile **profiles;
     size_t nprofiles;
     ev_strset keys;          /* case/normalization-folded bag paths in use */
+    size_t nargs;            /* ev_writer_add() calls so far */
+    struct exhibit_slot {    /* exhibits in order of first appearance */
+        char *ref;           /*   the exact reference */
+        char *folder;        /*   its folder under data/, unique per exhibit */
+    } *exhibits;
+    size_t nexhibits, capexhibits, last_exhibit;
+    ev_strset folder_keys;   /* case-folded exhibit folders in use */
     char *derived_dir;       /* temporary folder for working copies */
     /* seal state */
     char bundle_id[64];
@@ -150,6 +160,12 @@ void ev_writer_free(ev_writer *w)
     }
     free(w->items);
     ev_strset__free(&w->keys);
+    for (size_t i = 0; i < w->nexhibits; i++) {
+        free(w->exhibits[i].ref);
+        free(w->exhibits[i].folder);
+    }
+    free(w->exhibits);
+    ev_strset__free(&w->folder_keys);
     if (w->derived_dir) {
         ev__rm_tree(w->derived_dir);
         free(w->derived_dir);
@@ -293,6 +309,9 @@ static int add_item(ev_writer *w, const char *src, const char *rel, const char *
     it->exhibit = ev__strdup(exhibit);
     it->size = (uint64_t)st->st_size;
     it->mtime = st->st_mtim;
+    it->dev = st->st_dev;
+    it->ino = st->st_ino;
+    it->arg = w->nargs;
     it->source = -1;
     if (!it->src || !it->rel || !it->exhibit) {
         free(it->src);
@@ -375,6 +394,7 @@ int ev_writer_add(ev_writer *w, const char *path, const char *exhibit)
         return EV_EINVAL;
     if (!exhibit || !*exhibit)
         exhibit = "1";
+    w->nargs++;
     struct stat st;
     if (stat(path, &st) != 0)
         return ev_err__set(&w->err, ev_err__from_errno(errno), "cannot read '%s': %s", path,
@@ -831,6 +851,97 @@ static int add_lazy(ev_writer *w, ev_sink *s, lazy_ctx *c)
     return add_tag_prod(w, s, c->path, NULL, 0, NULL, c);
 }
 
+/* The folder of an exhibit under data/, made once per exhibit in order of
+ * first appearance: "JS/1" -> "JS_1". Exhibits whose safe names coincide
+ * ("JS/1" and "JS_1", "a" and "A") get different folders ("JS_1",
+ * "JS_1-2"), so that no folder ever holds files of two exhibits. */
+static int exhibit_folder(ev_writer *w, const char *ref, const char **out)
+{
+    size_t i = w->last_exhibit;
+    if (i >= w->nexhibits || strcmp(w->exhibits[i].ref, ref) != 0)
+        for (i = 0; i < w->nexhibits && strcmp(w->exhibits[i].ref, ref) != 0; i++)
+            ;
+    if (i == w->nexhibits) {
+        struct exhibit_slot *x = ev__grow(w->exhibits, &w->capexhibits, w->nexhibits,
+                                          sizeof(*x), 8);
+        if (!x)
+            return EV_ENOMEM;
+        w->exhibits = x;
+        char *base = ev_bundle__exhibit_folder(ref);
+        char *f = base ? ev__strdup(base) : NULL;
+        for (int k = 2; f; k++) {
+            char *key = ev_bag__fold_key(f);
+            bool clash = false;
+            int rc = key ? ev_strset__add(&w->folder_keys, key, &clash) : EV_ENOMEM;
+            free(key);
+            if (rc != EV_OK) {
+                free(f);
+                f = NULL;
+                break;
+            }
+            if (!clash)
+                break;
+            free(f);
+            f = ev__asprintf("%s-%d", base, k);
+        }
+        free(base);
+        char *r = f ? ev__strdup(ref) : NULL;
+        if (!r) {
+            free(f);
+            return EV_ENOMEM;
+        }
+        x[i].ref = r;
+        x[i].folder = f;
+        w->nexhibits++;
+    }
+    w->last_exhibit = i;
+    *out = w->exhibits[i].folder;
+    return EV_OK;
+}
+
+static int by_file_identity(const void *a, const void *b)
+{
+    const wr_item *x = *(const wr_item *const *)a, *y = *(const wr_item *const *)b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return x->arg < y->arg ? -1 : x->arg > y->arg;
+}
+
+/* A file named by two arguments (given twice, or once alone and once inside
+ * a folder) would be packed twice, perhaps under two exhibits: refuse, and
+ * name both. Hard links met inside one folder are distinct names and are
+ * kept. O(n log n). */
+static int refuse_duplicates(ev_writer *w)
+{
+    if (w->n < 2)
+        return EV_OK;
+    const wr_item **v = ev__reallocarray(NULL, w->n, sizeof(*v));
+    if (!v)
+        return EV_ENOMEM;
+    for (size_t i = 0; i < w->n; i++)
+        v[i] = &w->items[i];
+    qsort(v, w->n, sizeof(*v), by_file_identity);
+    int rc = EV_OK;
+    for (size_t i = 1; i < w->n && rc == EV_OK; i++) {
+        const wr_item *a = v[i - 1], *b = v[i];
+        if (a->dev != b->dev || a->ino != b->ino || a->arg == b->arg)
+            continue;
+        if (strcmp(a->exhibit, b->exhibit) != 0)
+            rc = ev_err__set(&w->err, EV_EINVAL,
+                             "'%s' is listed under two exhibits, '%s' and '%s' (also as '%s'): "
+                             "name each file once, after the --exhibit it belongs to",
+                             a->src, a->exhibit, b->exhibit, b->src);
+        else
+            rc = ev_err__set(&w->err, EV_EINVAL,
+                             "'%s' is given twice for exhibit '%s' (also as '%s'): name each "
+                             "file once", a->src, a->exhibit, b->src);
+    }
+    free(v);
+    return rc;
+}
+
 /* Give every item a unique, safe bag path; record why a name changed. */
 static int assign_paths(ev_writer *w, size_t from)
 {
@@ -838,18 +949,18 @@ static int assign_paths(ev_writer *w, size_t from)
     for (size_t i = from; i < w->n; i++) {
         wr_item *it = &w->items[i];
         snprintf(it->id, sizeof(it->id), "item-%04zu", i + 1);
-        char *folder = ev_bundle__exhibit_folder(it->exhibit);
+        const char *folder = NULL;
         bool changed = false;
-        char *rel = safe_rel(it->rel, &changed);
-        if (!folder || !rel) {
-            free(folder);
-            free(rel);
+        int frc = exhibit_folder(w, it->exhibit, &folder);
+        char *rel = frc == EV_OK ? safe_rel(it->rel, &changed) : NULL;
+        if (!rel) {
+            w->keys = keys;
             return EV_ENOMEM;
         }
         char *p = ev__asprintf("data/%s/%s", folder, rel);
         if (!p) {
-            free(folder);
             free(rel);
+            w->keys = keys;
             return EV_ENOMEM;
         }
         /* unique, also ignoring case and Unicode normalization */
@@ -858,7 +969,6 @@ static int assign_paths(ev_writer *w, size_t from)
             bool clash = false;
             if (!key || ev_strset__add(&keys, key, &clash) != EV_OK) {
                 free(key);
-                free(folder);
                 free(rel);
                 free(p);
                 w->keys = keys;
@@ -875,7 +985,6 @@ static int assign_paths(ev_writer *w, size_t from)
             else
                 p = ev__asprintf("data/%s/%s (%d)", folder, rel, k);
             if (!p) {
-                free(folder);
                 free(rel);
                 w->keys = keys;
                 return EV_ENOMEM;
@@ -886,7 +995,6 @@ static int assign_paths(ev_writer *w, size_t from)
             it->name_note = ev__strdup("the original name was unsafe or clashed with another "
                                        "item; original_path keeps it");
         it->bag_path = p;
-        free(folder);
         free(rel);
     }
     w->keys = keys;
@@ -1132,7 +1240,7 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         goto done;
     }
     ev__time_rfc3339(w->created, sizeof(w->created), (int64_t)time(NULL));
-    if ((rc = assign_paths(w, 0)) != EV_OK)
+    if ((rc = refuse_duplicates(w)) != EV_OK || (rc = assign_paths(w, 0)) != EV_OK)
         goto done;
 
     mg = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
@@ -1205,13 +1313,8 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         if (w->o.officer_id)
             ev_bag__baginfo_add(&bi, "Evidence-Officer-Identifier", w->o.officer_id);
         /* exhibits, in order of first appearance */
-        for (size_t i = 0; i < w->n; i++) {
-            bool seen = false;
-            for (size_t j = 0; j < i && !seen; j++)
-                seen = strcmp(w->items[j].exhibit, w->items[i].exhibit) == 0;
-            if (!seen)
-                ev_bag__baginfo_add(&bi, "Evidence-Exhibit", w->items[i].exhibit);
-        }
+        for (size_t i = 0; i < w->nexhibits; i++)
+            ev_bag__baginfo_add(&bi, "Evidence-Exhibit", w->exhibits[i].ref);
         ev_bag__baginfo_add(&bi, "Evidence-Record", "evidence.json");
         ev_bag__baginfo_add(&bi, "Evidence-Custody-Log", "custody.jsonl");
         bi_txt = ev_bag__baginfo_format(&bi);
