@@ -1,6 +1,7 @@
 /* 'evidence inspect FILE' for a single media file (not a bundle). */
 #include "cli_media.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "cli.h"
@@ -22,7 +23,7 @@ static void print_human(const json_t *o)
         printf("mime:      %s\n", s_(f, "mime"));
     const json_t *m = json_object_get(o, "media");
     if (s_(m, "error"))
-        printf("media:     not analysed: %s\n", s_(m, "error"));
+        printf("media:     %s\n", s_(m, "error"));
     if (s_(m, "container"))
         printf("container: %s%s%s\n", s_(m, "container"), s_(m, "container_long") ? " - " : "",
                s_(m, "container_long") ? s_(m, "container_long") : "");
@@ -57,16 +58,36 @@ static void print_human(const json_t *o)
     }
     const json_t *c = json_object_get(o, "capture");
     if (c) {
+        const json_t *src = json_object_get(c, "sources");
+        const char *dsrc = s_(src, "datetime_original") ? s_(src, "datetime_original")
+                                                         : s_(c, "datetime_source");
+        const char *zone = s_(c, "datetime_original_zone");
         if (s_(c, "datetime_original"))
-            printf("captured:  %s\n", s_(c, "datetime_original"));
+            printf("captured:  %s%s%s%s%s\n", s_(c, "datetime_original"),
+                   zone && !strcmp(zone, "utc-by-format") ? " (UTC as the format defines it)" : "",
+                   dsrc ? " [" : "", dsrc ? dsrc : "", dsrc ? "]" : "");
+        else if (s_(c, "datetime_original_local"))
+            printf("captured:  %s local time, zone unknown%s%s%s\n",
+                   s_(c, "datetime_original_local"), dsrc ? " [" : "", dsrc ? dsrc : "",
+                   dsrc ? "]" : "");
         if (s_(c, "make") || s_(c, "model"))
             printf("camera:    %s %s%s%s\n", s_(c, "make") ? s_(c, "make") : "",
                    s_(c, "model") ? s_(c, "model") : "", s_(c, "serial") ? " serial " : "",
                    s_(c, "serial") ? s_(c, "serial") : "");
         const json_t *g = json_object_get(c, "gps");
-        if (g)
-            printf("gps:       %.6f, %.6f\n", json_number_value(json_object_get(g, "latitude")),
-                   json_number_value(json_object_get(g, "longitude")));
+        const json_t *lat = json_object_get(g, "latitude"), *lon = json_object_get(g, "longitude");
+        if (json_is_number(lat) && json_is_number(lon)) {
+            /* as many decimals as the source holds (at least 6, at most 12) */
+            double prec = json_number_value(json_object_get(g, "precision_deg"));
+            int dec = 6;
+            while (prec > 0 && dec < 12 && prec < 0.5 * pow(10.0, -dec))
+                dec++;
+            printf("gps:       %.*f, %.*f%s%s%s\n", dec, json_number_value(lat), dec,
+                   json_number_value(lon), s_(g, "format") ? " (" : "",
+                   s_(g, "format") ? s_(g, "format") : "", s_(g, "format") ? ")" : "");
+        } else if (json_is_true(json_object_get(g, "placeholder"))) {
+            printf("gps:       placeholder (the source holds no position)\n");
+        }
     }
     json_t *h;
     json_array_foreach(json_object_get(o, "content_hashes"), i, h) {

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "cli_media.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -10,6 +11,13 @@ static const char *js(const json_t *o, const char *k)
 {
     const json_t *v = json_object_get(o, k);
     return json_is_string(v) ? json_string_value(v) : "-";
+}
+
+static void bagit_path(char *dst, const char *dir)
+{
+    size_t n = strlen(dir);
+    memcpy(dst, dir, n);
+    memcpy(dst + n, "/bagit.txt", sizeof("/bagit.txt"));
 }
 
 static void print_human(const json_t *o)
@@ -79,6 +87,19 @@ int cmd_inspect(int argc, char **argv)
                                    "bundle or file", argc, argv, &json, &path);
     if (code)
         return code;
+    struct stat ps;
+    if (stat(path, &ps) == 0 && S_ISDIR(ps.st_mode)) {
+        /* a folder is described only when it is a bag */
+        char *decl = malloc(strlen(path) + sizeof("/bagit.txt"));
+        struct stat ds;
+        bool bag = decl && (bagit_path(decl, path), stat(decl, &ds) == 0);
+        free(decl);
+        if (!bag) {
+            cli_error("'%s' is a folder but not a bag (it has no bagit.txt): inspect describes "
+                      "a bundle (a ZIP or a bag folder) or a single file", path);
+            return CLI_EXIT_INPUT;
+        }
+    }
     ev_bundle *b = NULL;
     int st = ev_bundle_new(&b, NULL);
     if (st == EV_OK)

@@ -402,6 +402,24 @@ void ev_media__src_budget(ev_media__src *s, const ev_media__limits *lim, uint64_
     s->read_budget = rb >= 1.8e19 ? UINT64_MAX : (uint64_t)rb;
 }
 
+/* True when the bytes a probe saw look like text: no control characters
+ * other than tab, line and page breaks and ESC (ANSI art is text too).
+ * Media containers hold binary fields (sizes, NULs) in their first bytes. */
+static bool looks_like_text(const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return false;
+    if (n > 4096)
+        n = 4096;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r' &&
+             c != 0x1B) || c == 0x7F)
+            return false;
+    }
+    return true;
+}
+
 /* "input.<ext>" with a safe extension from the hint (probe scoring only). */
 static void hint_url(char *url, size_t len, const char *hint)
 {
@@ -498,6 +516,29 @@ int ev_media__src_open(ev_media__src *s, const ev_io *io, const char *name_hint,
         return EV_EFORMAT;
     }
     int score = ret;
+    /* A demuxer that took the file on its name alone, or as the last guess
+     * (score at most AVPROBE_SCORE_EXTENSION), does not make text into
+     * media: the teletype demuxer turns any .txt into "video". The probe
+     * left the bytes it looked at in the AVIOContext's buffer. */
+    bool tty = strcmp(ifmt->name, "tty") == 0; /* renders any text as pictures */
+    if ((tty || score <= AVPROBE_SCORE_EXTENSION) && s->avio->buf_ptr &&
+        looks_like_text(s->avio->buf_ptr, (size_t)(s->avio->buf_end - s->avio->buf_ptr))) {
+        avformat_free_context(s->fmt);
+        s->fmt = NULL;
+        av_dict_free(&opts);
+        if (tty)
+            snprintf(why, whylen,
+                     "not recognised as media: the content is text (FFmpeg's teletype "
+                     "demuxer would render it as video); the file is kept as bytes only");
+        else
+            snprintf(why, whylen,
+                     "not recognised as media: the content is text (only %s %s, with probe "
+                     "score %d of 100); the file is kept as bytes only",
+                     score >= AVPROBE_SCORE_EXTENSION ? "the file name suggested"
+                                                      : "a last-resort guess suggested",
+                     ifmt->name, score);
+        return EV_EFORMAT;
+    }
     ret = avformat_open_input(&s->fmt, url, ifmt, &opts);
     av_dict_free(&opts);
     if (ret < 0) {
@@ -522,7 +563,22 @@ int ev_media__src_open(ev_media__src *s, const ev_io *io, const char *name_hint,
                      ifmt->name, ifmt->long_name ? ifmt->long_name : "", e);
         return EV_EFORMAT;
     }
+    /* avformat_open_input() with a given format leaves probe_score at 0:
+     * keep the score the probe gave, which is what the record states */
+    s->fmt->probe_score = score;
     ret = avformat_find_stream_info(s->fmt, NULL);
+    if (score <= AVPROBE_SCORE_EXTENSION && s->fmt->nb_streams == 0) {
+        /* the name (or a last guess) chose the demuxer and it found nothing */
+        ev_media__averr(s, ret < 0 ? ret : AVERROR_INVALIDDATA, e, sizeof(e));
+        snprintf(why, whylen,
+                 "not recognised as media: only %s %s (probe score %d of 100) and no stream "
+                 "could be read: %s; the file is kept as bytes only",
+                 score >= AVPROBE_SCORE_EXTENSION ? "the file name suggested"
+                                                  : "a last-resort guess suggested",
+                 s->fmt->iformat->name, score, e);
+        avformat_close_input(&s->fmt);
+        return EV_EFORMAT;
+    }
     if (ret < 0) {
         int f = ev_media__src_fatal(s, ret);
         if (f)
@@ -655,8 +711,13 @@ static int add_side_data(json_t *sj, const AVStream *st)
     return 0;
 }
 
+static bool is_image_format(const char *name);
+
 static int stream_facts(json_t **out, AVFormatContext *fmt, AVStream *st)
 {
+    /* A still read by an image demuxer has no time: its 1/25 s time base,
+     * 25 fps and 0.04 s duration are FFmpeg's defaults, not facts. */
+    const bool still = is_image_format(fmt->iformat->name);
     const AVCodecParameters *par = st->codecpar;
     json_t *j = json_object();
     *out = j;
@@ -679,8 +740,8 @@ static int stream_facts(json_t **out, AVFormatContext *fmt, AVStream *st)
             return -1;
     }
     if (set_rational(j, "time_base", st->time_base) ||
-        set_seconds(j, "start_time", st->start_time, st->time_base) ||
-        set_seconds(j, "duration", st->duration, st->time_base))
+        (!still && set_seconds(j, "start_time", st->start_time, st->time_base)) ||
+        (!still && set_seconds(j, "duration", st->duration, st->time_base)))
         return -1;
     if (par->bit_rate > 0 && ev_media__set_int(j, "bit_rate", par->bit_rate))
         return -1;
@@ -705,8 +766,8 @@ static int stream_facts(json_t **out, AVFormatContext *fmt, AVStream *st)
             if (ev_media__set_str(j, "display_aspect_ratio", b))
                 return -1;
         }
-        if (set_rational(j, "r_frame_rate", st->r_frame_rate) ||
-            set_rational(j, "avg_frame_rate", st->avg_frame_rate))
+        if (!still && (set_rational(j, "r_frame_rate", st->r_frame_rate) ||
+                       set_rational(j, "avg_frame_rate", st->avg_frame_rate)))
             return -1;
         const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(par->format);
         if (pd) {
@@ -811,14 +872,16 @@ int ev_media__facts(json_t **out, const ev_media__src *s, unsigned int max_strea
         ev_media__set_str(m, "container", fmt->iformat->name) ||
         ev_media__set_str(m, "container_long", fmt->iformat->long_name))
         goto nomem;
-    if (fmt->duration != AV_NOPTS_VALUE && fmt->duration >= 0 &&
+    /* a still has no duration, start or bit rate (FFmpeg derives them from
+     * its default 25 fps) */
+    if (!image && fmt->duration != AV_NOPTS_VALUE && fmt->duration >= 0 &&
         ev_media__set_real(m, "duration", ev_media__round_us((double)fmt->duration / AV_TIME_BASE)))
         goto nomem;
-    if (fmt->start_time != AV_NOPTS_VALUE &&
+    if (!image && fmt->start_time != AV_NOPTS_VALUE &&
         ev_media__set_real(m, "start_time",
                            ev_media__round_us((double)fmt->start_time / AV_TIME_BASE)))
         goto nomem;
-    if (fmt->bit_rate > 0 && ev_media__set_int(m, "bit_rate", fmt->bit_rate))
+    if (!image && fmt->bit_rate > 0 && ev_media__set_int(m, "bit_rate", fmt->bit_rate))
         goto nomem;
     if (ev_media__set_int(m, "probe_score", fmt->probe_score) ||
         ev_media__set_int(m, "nb_streams", fmt->nb_streams))

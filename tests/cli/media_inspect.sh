@@ -56,7 +56,7 @@ ok "EXIF make" [ "$(json_get "$OUT" capture.make)" = "CliMake" ]
 expect_exit 0 "$EVIDENCE" inspect --json "$T/notes.mp4"
 ok "media.error for a text file" json_get "$OUT" media.error
 expect_exit 0 "$EVIDENCE" inspect "$T/notes.mp4"
-ok "human output says why" grep -q "not analysed" "$OUT"
+ok "human output says why" grep -q "not recognised as media" "$OUT"
 expect_exit 0 "$EVIDENCE" inspect "$T/clip.mp4"
 ok "human output shows the rotation" grep -q "rotation 90" "$OUT"
 
