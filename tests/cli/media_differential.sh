@@ -91,6 +91,55 @@ for f in gps make datetime_original_zone; do
         show_last
 done
 
+# --- the comparator can be satisfied ----------------------------------------
+# A wrapper that corrects today's output the way the contract asks (zone
+# basis, sources, gps.format, placeholder, out-of-range orientation, text
+# not media, Matroska DATE_RECORDED): these files must then agree in every
+# field, so a failure of the real run is the library's, not an impossible
+# demand of the comparator.
+mkdir -p "$T/fixed"
+for f in jpeg_iphone_exif_full.jpg jpeg_camera_exif_no_offset.jpg jpeg_gps_placeholder_zero.jpg \
+         jpeg_orientation_out_of_range.jpg mov_iphone_audio_editlist.mov avi_idit.avi \
+         mkv_dateutc_tags.mkv statement.txt; do
+    cp "$C/$f" "$T/fixed/"
+done
+cat >"$T/truthful" <<EOF
+#!/bin/bash
+"$EVIDENCE" "\$@" | "$EV_PYTHON" -c '
+import json, os, sys
+name = os.path.basename(sys.argv[1])
+d = json.load(sys.stdin)
+c = d.get("capture") or {}
+def local_only(local, src):
+    for k in ("datetime_original", "datetime_original_utc_offset"):
+        c.pop(k, None)
+    c.update(datetime_original_local=local, datetime_original_zone="unknown", sources={"datetime_original": src})
+if name == "jpeg_iphone_exif_full.jpg":
+    c.update(datetime_original_zone="stated", sources={"datetime_original": "exif:ExifIFD"})
+    c["gps"]["format"] = "exif-rational"
+elif name in ("jpeg_camera_exif_no_offset.jpg", "jpeg_gps_placeholder_zero.jpg", "jpeg_orientation_out_of_range.jpg"):
+    local_only(c["datetime_original_local"], "exif:ExifIFD")
+    if "gps" in c:
+        c["gps"] = {"placeholder": True, "format": "exif-rational", "raw": c["gps"]["raw"]}
+    if c.get("orientation") == 10825:
+        c.setdefault("warnings", []).append("EXIF Orientation 10825 is not 1..8: not interpreted")
+elif name == "mov_iphone_audio_editlist.mov":
+    c.update(datetime_original_local="2024-03-10T13:05:09", datetime_original_zone="utc-by-format",
+             sources={"datetime_original": "quicktime:mvhd"})
+elif name == "avi_idit.avi":
+    local_only("2024-03-11T10:20:30", "riff:IDIT")
+elif name == "mkv_dateutc_tags.mkv":
+    local_only("2022-10-11T14:13:14", "matroska:tag:DATE_RECORDED")
+elif name == "statement.txt":
+    d["media"] = {"kind": "other", "error": "not media"}
+if c:
+    d["capture"] = c
+json.dump(d, sys.stdout)' "\${@: -1}"
+EOF
+chmod +x "$T/truthful"
+run python3 "$TOOLS/differential.py" "$T/truthful" "$T/fixed"
+ok "output as the contract asks agrees in every field" [ "$RC" -eq 0 ] || show_last
+
 # --- the differential run ----------------------------------------------------
 run python3 "$TOOLS/differential.py" "$EVIDENCE" "$C" --json "$T/differential.json"
 cat "$OUT" >&2
