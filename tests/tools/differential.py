@@ -146,6 +146,12 @@ def pending(name, field):
 # ---------------------------------------------------------------------------
 
 
+def die(msg):
+    """A tool failed: exit 2, never 1 (1 means differences were found)."""
+    print("differential: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
 def run(cmd, timeout=120):
     try:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
@@ -159,7 +165,7 @@ def exiftool_all(paths):
     cmd = ["exiftool", "-j", "-n", "-G1:4", "-a", "-struct"] + paths
     p, err = run(cmd)
     if p is None or not p.stdout:
-        sys.exit("differential: exiftool failed: %s" % err)
+        die("exiftool failed: %s" % err)
     out = {}
     for doc in json.loads(p.stdout.decode("utf-8", "replace"),
                           object_pairs_hook=lambda pairs: pairs):
@@ -178,7 +184,7 @@ def exiftool_all(paths):
 def ffprobe(path):
     p, err = run(["ffprobe", "-v", "error", "-of", "json", "-show_format", "-show_streams", "-count_frames", path])
     if p is None:
-        sys.exit("differential: ffprobe failed: %s" % err)
+        die("ffprobe failed: %s" % err)
     try:
         return json.loads(p.stdout.decode("utf-8", "replace") or "{}")
     except ValueError:
@@ -188,9 +194,12 @@ def ffprobe(path):
 def ours(evidence, path):
     p, err = run([evidence, "inspect", "--json", path])
     if p is None or p.returncode != 0:
-        sys.exit("differential: %s inspect failed on %s (exit %s): %s" %
-                 (evidence, path, None if p is None else p.returncode, err[:2000]))
-    return json.loads(p.stdout.decode("utf-8"))
+        die("%s inspect failed on %s (exit %s): %s" %
+            (evidence, path, None if p is None else p.returncode, err[:2000]))
+    try:
+        return json.loads(p.stdout.decode("utf-8"))
+    except ValueError as e:
+        die("%s inspect --json %s: not one JSON document: %s" % (evidence, path, e))
 
 
 # ---------------------------------------------------------------------------
