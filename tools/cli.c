@@ -230,6 +230,23 @@ static const cli_help_entry help_texts[] = {
     { NULL, NULL }
 };
 
+const char *cli_summary(const char *cmd, size_t *len)
+{
+    for (const cli_help_entry *h = help_texts; h->name; h++) {
+        if (strcmp(h->name, cmd) != 0)
+            continue;
+        /* first line: "evidence <cmd> - <summary>" */
+        const char *dash = strstr(h->text, " - ");
+        const char *nl = strchr(h->text, '\n');
+        if (!dash || (nl && dash > nl))
+            break;
+        *len = nl ? (size_t)(nl - dash - 3) : strlen(dash + 3);
+        return dash + 3;
+    }
+    *len = 0;
+    return "";
+}
+
 int cli_help(const char *cmd)
 {
     for (const cli_help_entry *h = help_texts; h->name; h++) {

@@ -39,6 +39,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* Print the help text of a command (from docs/cli/evidence-<cmd>.md) on
  * stdout; returns CLI_EXIT_OK. */
+/* The one-line summary of a command (first line of its help, after " - "),
+ * not NUL-terminated: *len bytes. */
+const char *cli_summary(const char *cmd, size_t *len);
 int cli_help(const char *cmd);
 
 /* Arguments of the form "[--json] PATH" (exactly one PATH). Returns 0 with

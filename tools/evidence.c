@@ -37,8 +37,11 @@ static int usage(FILE *out)
 {
     fputs("usage: evidence [--version] [--help] <command> [<args>]\n\n"
           "Commands:\n", out);
-    for (const cli_cmd *c = commands; c->name; c++)
-        fprintf(out, "  %s\n", c->name);
+    for (const cli_cmd *c = commands; c->name; c++) {
+        size_t len;
+        const char *what = cli_summary(c->name, &len);
+        fprintf(out, "  %-11s %.*s\n", c->name, (int)len, what);
+    }
     fputs("\nSee 'evidence help <command>' for the options of a command.\n", out);
     return 0;
 }
