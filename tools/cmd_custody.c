@@ -82,9 +82,14 @@ static int custody_add(int argc, char **argv)
     }
     static const char *const actions[] = { "received", "verified", "transcoded", "exported",
                                            "note", NULL };
-    if (!path || !e.action || !e.actor || !e.organisation)
-        return cli_usage_error("custody", "usage: evidence custody add BUNDLE --action ACTION "
-                               "--actor NAME --org NAME [--note TEXT]");
+    const char *missing = !path ? "the bundle (BUNDLE)"
+                          : !e.action ? "--action ACTION"
+                          : !e.actor ? "--actor NAME"
+                          : !e.organisation ? "--org NAME" : NULL;
+    if (missing)
+        return cli_usage_error("custody", "custody add needs %s (usage: evidence custody add "
+                               "BUNDLE --action ACTION --actor NAME --org NAME [--note TEXT])",
+                               missing);
     bool known = false;
     for (int i = 0; actions[i]; i++)
         known = known || strcmp(actions[i], e.action) == 0;
