@@ -7,11 +7,27 @@
 #include <unistd.h>
 
 volatile sig_atomic_t cli_interrupted = 0;
+bool cli_quiet = false;
+cli_progress_mode cli_progress_how = CLI_PROGRESS_AUTO;
+
+/* the progress line drawn on the terminal, not yet ended */
+static bool progress_open = false;
+static struct timespec progress_t0;
+
+void cli_progress_end(void)
+{
+    if (progress_open) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        progress_open = false;
+    }
+}
 
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
+    cli_progress_end();
     fputs("evidence: ", stderr);
     if (prefix)
         fputs(prefix, stderr);
@@ -29,6 +45,8 @@ void cli_error(const char *fmt, ...)
 
 void cli_warning(const char *fmt, ...)
 {
+    if (cli_quiet)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vmsg("warning: ", fmt, ap);
@@ -84,21 +102,82 @@ int cli_worst(int a, int b)
     return rank(a) >= rank(b) ? a : b;
 }
 
+static double since_start(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (progress_t0.tv_sec == 0 && progress_t0.tv_nsec == 0)
+        progress_t0 = now;
+    return (double)(now.tv_sec - progress_t0.tv_sec) +
+           (double)(now.tv_nsec - progress_t0.tv_nsec) / 1e9;
+}
+
+static void human_bytes(char *out, size_t len, double b)
+{
+    static const char *const unit[] = { "B", "kB", "MB", "GB", "TB" };
+    int u = 0;
+    while (b >= 1000.0 && u < 4) {
+        b /= 1000.0;
+        u++;
+    }
+    snprintf(out, len, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+static void human_secs(char *out, size_t len, double s)
+{
+    if (s < 60)
+        snprintf(out, len, "%.0f s", s);
+    else if (s < 3600)
+        snprintf(out, len, "%d min %02d s", (int)(s / 60), (int)s % 60);
+    else
+        snprintf(out, len, "%d h %02d min", (int)(s / 3600), (int)(s / 60) % 60);
+}
+
 int cli_progress(const ev_progress *p, void *payload)
 {
     (void)payload;
     if (cli_interrupted)
         return 1;
-    if (!isatty(STDERR_FILENO))
+    double t = since_start();
+    if (cli_progress_how == CLI_PROGRESS_JSON) {
+        /* one JSON object per line on stderr, for a calling program */
+        fprintf(stderr,
+                "{\"event\":\"progress\",\"stage\":\"%s\",\"files_done\":%llu,"
+                "\"files_total\":%llu,\"bytes_done\":%llu,\"bytes_total\":%llu,"
+                "\"elapsed_s\":%.3f}\n",
+                p->stage ? p->stage : "", (unsigned long long)p->files_done,
+                (unsigned long long)p->files_total, (unsigned long long)p->bytes_done,
+                (unsigned long long)p->bytes_total, t);
+        fflush(stderr);
         return 0;
+    }
+    if (cli_quiet || cli_progress_how == CLI_PROGRESS_NONE || !isatty(STDERR_FILENO))
+        return 0;
+    char rate[32] = "", el[32], eta[48] = "";
+    human_secs(el, sizeof(el), t);
+    if (t > 0.5 && p->bytes_done) {
+        double r = (double)p->bytes_done / t;
+        human_bytes(rate, sizeof(rate), r);
+        snprintf(rate + strlen(rate), sizeof(rate) - strlen(rate), "/s, ");
+        if (p->bytes_total > p->bytes_done) {
+            char left[32];
+            human_secs(left, sizeof(left), (double)(p->bytes_total - p->bytes_done) / r);
+            snprintf(eta, sizeof(eta), ", about %s left", left);
+        }
+    }
     if (p->bytes_total)
-        fprintf(stderr, "\r%s: %3.0f%% (%llu/%llu files)   ", p->stage,
+        fprintf(stderr, "\r%s: %3.0f%% (%llu/%llu files), %s%s elapsed%s\033[K", p->stage,
                 100.0 * (double)p->bytes_done / (double)p->bytes_total,
-                (unsigned long long)p->files_done, (unsigned long long)p->files_total);
+                (unsigned long long)p->files_done, (unsigned long long)p->files_total, rate,
+                el, eta);
     else
-        fprintf(stderr, "\r%s: %llu files   ", p->stage, (unsigned long long)p->files_done);
+        fprintf(stderr, "\r%s: %llu files, %s elapsed\033[K", p->stage,
+                (unsigned long long)p->files_done, el);
+    fflush(stderr);
+    progress_open = true;
+    /* the line is erased when done, or before anything else is printed */
     if (p->bytes_total && p->bytes_done >= p->bytes_total && p->files_done >= p->files_total)
-        fputc('\n', stderr);
+        cli_progress_end();
     return 0;
 }
 
@@ -106,9 +185,9 @@ void cli_log(ev_log_level level, const char *msg, void *payload)
 {
     (void)payload;
     if (level == EV_LOG_ERROR)
-        fprintf(stderr, "evidence: %s\n", msg);
+        cli_error("%s", msg);
     else if (level == EV_LOG_WARNING)
-        fprintf(stderr, "evidence: warning: %s\n", msg);
+        cli_warning("%s", msg);
 }
 
 void cli_parser_init(cli_parser *p, const char *cmd, int argc, char **argv)
@@ -213,6 +292,7 @@ int cli_open_bundle(ev_bundle **out, const char *path, bool progress)
 
 int cli_write_stdout(const char *s)
 {
+    cli_progress_end();
     if (fputs(s, stdout) == EOF || fflush(stdout) == EOF) {
         cli_error("cannot write to standard output");
         return -1;

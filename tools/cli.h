@@ -28,6 +28,18 @@
 
 /* Set by the SIGINT/SIGTERM handler; progress callbacks return nonzero. */
 extern volatile sig_atomic_t cli_interrupted;
+/* Global options (evidence.c): --quiet silences progress and warnings;
+ * --progress=auto|json|none says how progress is shown on stderr (auto: a
+ * line on a terminal, nothing otherwise; json: one JSON object per line). */
+typedef enum cli_progress_mode {
+    CLI_PROGRESS_AUTO,
+    CLI_PROGRESS_JSON,
+    CLI_PROGRESS_NONE
+} cli_progress_mode;
+extern bool cli_quiet;
+extern cli_progress_mode cli_progress_how;
+/* Erase a progress line left on the terminal (before printing a result). */
+void cli_progress_end(void);
 
 /* "evidence: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -57,6 +57,7 @@ int cmd_extract(int argc, char **argv)
             else if (f->status == EV_FILE_MODIFIED || f->status == EV_FILE_ERROR)
                 cli_error("'%s' failed its check and was not extracted", f->path);
         }
+        cli_progress_end();
         for (size_t i = 0; i < ev_report_problem_count(r); i++) {
             const ev_problem *pr = ev_report_problem(r, i);
             if (pr->severity != EV_SEVERITY_INFO)

@@ -196,6 +196,7 @@ int cmd_pack(int argc, char **argv)
                 ev_free(s);
             }
         } else {
+            cli_progress_end();
             uint64_t bytes = 0;
             for (size_t i = 0; i < ev_bundle_item_count(b); i++)
                 bytes += ev_bundle_item(b, i)->size;

@@ -68,6 +68,7 @@ static int verify_one(const char *path, uint32_t flags, bool json, const cli_tru
             ev_free(s);
         }
     } else {
+        cli_progress_end();
         size_t nerr = 0, nwarn = 0;
         for (size_t i = 0; i < ev_report_problem_count(r); i++) {
             const ev_problem *p = ev_report_problem(r, i);

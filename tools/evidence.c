@@ -33,16 +33,48 @@ static void on_signal(int sig)
     cli_interrupted = 1;
 }
 
+/* Global options, accepted before or after the command: 1 taken, 0 not a
+ * global option, -1 a bad value (message printed). */
+static int global_opt(const char *a)
+{
+    if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+        cli_quiet = true;
+        return 1;
+    }
+    if (strncmp(a, "--progress=", 11) == 0) {
+        const char *v = a + 11;
+        if (strcmp(v, "auto") == 0)
+            cli_progress_how = CLI_PROGRESS_AUTO;
+        else if (strcmp(v, "json") == 0)
+            cli_progress_how = CLI_PROGRESS_JSON;
+        else if (strcmp(v, "none") == 0)
+            cli_progress_how = CLI_PROGRESS_NONE;
+        else {
+            cli_error("--progress must be auto, json or none, not '%s'", v);
+            fputs("See 'evidence --help'.\n", stderr);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 static int usage(FILE *out)
 {
-    fputs("usage: evidence [--version] [--help] <command> [<args>]\n\n"
+    fputs("usage: evidence [--version] [--help] [--quiet] [--progress=auto|json|none]\n"
+          "                <command> [<args>]\n\n"
           "Commands:\n", out);
     for (const cli_cmd *c = commands; c->name; c++) {
         size_t len;
         const char *what = cli_summary(c->name, &len);
         fprintf(out, "  %-11s %.*s\n", c->name, (int)len, what);
     }
-    fputs("\nSee 'evidence help <command>' for the options of a command.\n", out);
+    fputs("\nGlobal options (before or after the command):\n"
+          "  -q, --quiet           no progress and no warnings on stderr (errors stay)\n"
+          "  --progress=MODE       auto: a line with rate and time left on a terminal,\n"
+          "                        nothing otherwise; json: one JSON object per line on\n"
+          "                        stderr for a calling program; none\n"
+          "\nSee 'evidence help <command>' for the options of a command.\n", out);
     return 0;
 }
 
@@ -89,6 +121,11 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             return usage(stdout);
         } else {
+            int g = global_opt(argv[i]);
+            if (g < 0)
+                return CLI_EXIT_USAGE;
+            if (g > 0)
+                continue;
             cli_error("unknown option '%s'", argv[i]);
             fputs("See 'evidence --help'.\n", stderr);
             return CLI_EXIT_USAGE;
@@ -113,11 +150,20 @@ int main(int argc, char **argv)
         cli_error("'%s' is not an evidence command. See 'evidence help'.", name);
         return CLI_EXIT_USAGE;
     }
+    /* global options after the command are taken out of its arguments */
+    int n = i + 1;
+    bool rest = false;
     for (int k = i + 1; k < argc; k++) {
-        if (strcmp(argv[k], "--") == 0)
-            break;
-        if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0)
+        if (!rest && strcmp(argv[k], "--") == 0)
+            rest = true;
+        if (!rest && (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0))
             return cli_help(name);
+        int g = rest ? 0 : global_opt(argv[k]);
+        if (g < 0)
+            return CLI_EXIT_USAGE;
+        if (g == 0)
+            argv[n++] = argv[k];
     }
-    return c->fn(argc - i, argv + i);
+    argv[n] = NULL;
+    return c->fn(n - i, argv + i);
 }

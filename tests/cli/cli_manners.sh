@@ -1,0 +1,60 @@
+# The manners of the tool: --help lists every command with its summary;
+# --progress=json gives one JSON object per line on stderr (and nothing on
+# stdout); --quiet silences warnings but not errors; global options work
+# before and after the command; a bad --progress value is a usage error;
+# a usage error names the missing option; the build tree has its profiles
+# where an install has them (<bindir>/../share/evidence/profiles).
+. "$(dirname "$0")/lib.sh"
+
+expect_exit 0 "$EVIDENCE" --help
+for c in pack verify inspect extract custody profiles transcode check sign timestamp; do
+    ok "--help lists $c with a summary" grep -Eq "^  $c +[a-z]" "$OUT"
+done
+ok "--help explains --progress" grep -q -- "--progress=MODE" "$OUT"
+
+mkdir -p "$T/src"
+printf 'one\n' >"$T/src/a.txt"
+printf 'two\n' >"$T/src/b.txt"
+expect_exit 0 "$EVIDENCE" pack --progress=json --no-media -o "$T/b.zip" "$T/src"
+ok "pack: stdout has only the summary" test "$(grep -c . "$OUT")" = 1
+ok "pack: progress events on stderr, each a JSON object" python3 -c '
+import json, sys
+lines = [l for l in open(sys.argv[1]) if l.strip()]
+ev = [json.loads(l) for l in lines]
+assert ev and all(e["event"] == "progress" and "bytes_done" in e and "elapsed_s" in e for e in ev)' "$ERR"
+
+expect_exit 0 "$EVIDENCE" --progress=json verify "$T/b.zip"
+ok "global option before the command" grep -q '"event":"progress"' "$ERR"
+expect_exit 0 "$EVIDENCE" verify --json "$T/b.zip" --progress=json
+ok "verify --json: stdout is one document" python3 "$TOOLS/evjson.py" valid "$OUT"
+ok "verify --json: progress went to stderr" grep -q '"stage":"verifying"' "$ERR"
+expect_exit 0 "$EVIDENCE" verify --progress=none "$T/b.zip"
+ok "--progress=none: nothing on stderr" test ! -s "$ERR"
+
+expect_exit 2 "$EVIDENCE" verify --progress=loud "$T/b.zip"
+ok "bad --progress named" grep -q "progress must be auto, json or none" "$ERR"
+
+# --quiet: warnings go, errors stay (a symbolic link is skipped with a warning)
+ln -s a.txt "$T/src/link"
+expect_exit 0 "$EVIDENCE" pack --no-media -o "$T/w.zip" "$T/src"
+ok "without --quiet the skipped link is a warning" grep -q "warning: skipped" "$ERR"
+expect_exit 0 "$EVIDENCE" pack -q --no-media -o "$T/q.zip" "$T/src"
+ok "--quiet: no warning" test ! -s "$ERR"
+expect_exit 3 "$EVIDENCE" --quiet verify "$T/missing.zip"
+ok "--quiet: errors stay" grep -q "^evidence: " "$ERR"
+
+# a usage error names what is missing
+expect_exit 2 "$EVIDENCE" custody add "$T/b.zip" --action received --actor "B. Example"
+ok "custody add names --org" grep -q "needs --org NAME" "$ERR"
+
+# "--" ends the options: a file named --quiet is a path, not an option
+expect_exit 3 "$EVIDENCE" verify -- --quiet
+ok "a path named --quiet after --" grep -q -- "--quiet" "$ERR"
+
+# the build tree mirrors the install layout for profiles
+if [ -n "${EV_BUILD_DIR:-}" ]; then
+    ok "profiles staged at <build>/share/evidence/profiles" \
+        test -f "$EV_BUILD_DIR/share/evidence/profiles/working-copy-h264.json"
+fi
+
+finish
