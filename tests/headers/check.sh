@@ -17,5 +17,32 @@ for h in "$inc"/evidence/*.h "$inc"/evidence.h; do
     fi
   fi
 done
-[ $fail -eq 0 ] && echo "all public headers compile standalone"
+# Every *_OPTIONS_INIT macro, used as a user would, in C11 and in C++11 (the
+# macros must not need C++20's designated initializers), warning-free.
+inits=$(grep -ho 'define EV_[A-Z_]*_OPTIONS_INIT ' "$inc"/evidence/*.h | awk '{print $2}')
+[ -n "$inits" ] || { echo "FAIL: no *_OPTIONS_INIT macros found"; fail=1; }
+{
+  echo '#include <evidence.h>'
+  echo 'int ev_use_inits(void);'
+  echo 'int ev_use_inits(void) {'
+  echo '    unsigned int sum = 0;'
+  for m in $inits; do
+    t=$(echo "$m" | sed -E 's/^EV_(.*)_OPTIONS_INIT$/\1/' | tr 'A-Z' 'a-z')
+    echo "    { ev_${t}_options o = $m; sum += o.version; }"
+  done
+  echo '    return (int)sum;'
+  echo '}'
+} > "$tmp/inits.c"
+if ! "$cc" -std=c11 -Wall -Wextra -Wpedantic -Werror -I"$inc" -c "$tmp/inits.c" -o "$tmp/i.o"; then
+  echo "FAIL (C11): *_OPTIONS_INIT"; fail=1
+fi
+if command -v c++ >/dev/null; then
+  cp "$tmp/inits.c" "$tmp/inits.cpp"
+  for std in c++11 c++17; do
+    if ! c++ -std=$std -Wall -Wextra -Wpedantic -Werror -I"$inc" -c "$tmp/inits.cpp" -o "$tmp/i.o"; then
+      echo "FAIL ($std): *_OPTIONS_INIT"; fail=1
+    fi
+  done
+fi
+[ $fail -eq 0 ] && echo "all public headers compile standalone; $(echo $inits | wc -w) *_OPTIONS_INIT macros work in C11 and C++11"
 exit $fail

@@ -70,7 +70,7 @@ typedef struct ev_writer_options {
 } ev_writer_options;
 
 #define EV_WRITER_OPTIONS_VERSION 1
-#define EV_WRITER_OPTIONS_INIT { .version = EV_WRITER_OPTIONS_VERSION }
+#define EV_WRITER_OPTIONS_INIT EV_OPTIONS_INIT_(ev_writer_options, EV_WRITER_OPTIONS_VERSION)
 
 /**
  * Initialise options to their defaults.
@@ -158,7 +158,7 @@ typedef struct ev_bundle_options {
 } ev_bundle_options;
 
 #define EV_BUNDLE_OPTIONS_VERSION 1
-#define EV_BUNDLE_OPTIONS_INIT { .version = EV_BUNDLE_OPTIONS_VERSION }
+#define EV_BUNDLE_OPTIONS_INIT EV_OPTIONS_INIT_(ev_bundle_options, EV_BUNDLE_OPTIONS_VERSION)
 
 /** Initialise options to their defaults. @return EV_OK or EV_EVERSION. */
 EV_EXTERN int ev_bundle_options_init(ev_bundle_options *opts, unsigned int version);
@@ -324,7 +324,7 @@ typedef struct ev_verify_options {
     uint32_t flags;       /**< EV_VERIFY_* */
 } ev_verify_options;
 #define EV_VERIFY_OPTIONS_VERSION 1
-#define EV_VERIFY_OPTIONS_INIT { .version = EV_VERIFY_OPTIONS_VERSION }
+#define EV_VERIFY_OPTIONS_INIT EV_OPTIONS_INIT_(ev_verify_options, EV_VERIFY_OPTIONS_VERSION)
 
 /**
  * Check completeness and validity (RFC 8493 section 3), path safety, and that

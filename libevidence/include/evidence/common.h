@@ -23,6 +23,18 @@ extern "C" {
 #define EV_EXTERN
 #endif
 
+/**
+ * The initializer behind every EV_*_OPTIONS_INIT: every field zero (the
+ * defaults) and the version set. C gets a designated initializer; C++,
+ * which has those only from C++20, a value-initialized copy (C++11).
+ * Neither warns under -Wall -Wextra.
+ */
+#ifdef __cplusplus
+#define EV_OPTIONS_INIT_(type, ver) ([] { type ev_o_ = type(); ev_o_.version = (ver); return ev_o_; }())
+#else
+#define EV_OPTIONS_INIT_(type, ver) { .version = (ver) }
+#endif
+
 /** Compile-time version of the headers. */
 #define EV_VERSION_MAJOR 0
 #define EV_VERSION_MINOR 1

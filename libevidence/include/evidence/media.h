@@ -43,7 +43,7 @@ typedef struct ev_media_options {
 } ev_media_options;
 
 #define EV_MEDIA_OPTIONS_VERSION 1
-#define EV_MEDIA_OPTIONS_INIT { EV_MEDIA_OPTIONS_VERSION, 0, 0, 0, 0 }
+#define EV_MEDIA_OPTIONS_INIT EV_OPTIONS_INIT_(ev_media_options, EV_MEDIA_OPTIONS_VERSION)
 
 /**
  * Initialise options to their defaults.

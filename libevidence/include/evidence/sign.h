@@ -67,7 +67,7 @@ typedef struct ev_signer_options {
 } ev_signer_options;
 
 #define EV_SIGNER_OPTIONS_VERSION 1
-#define EV_SIGNER_OPTIONS_INIT { .version = EV_SIGNER_OPTIONS_VERSION }
+#define EV_SIGNER_OPTIONS_INIT EV_OPTIONS_INIT_(ev_signer_options, EV_SIGNER_OPTIONS_VERSION)
 
 /**
  * Initialise options to their defaults.
@@ -210,7 +210,7 @@ typedef struct ev_trust_options {
     uint32_t flags;       /**< reserved, 0 */
 } ev_trust_options;
 #define EV_TRUST_OPTIONS_VERSION 1
-#define EV_TRUST_OPTIONS_INIT { .version = EV_TRUST_OPTIONS_VERSION }
+#define EV_TRUST_OPTIONS_INIT EV_OPTIONS_INIT_(ev_trust_options, EV_TRUST_OPTIONS_VERSION)
 
 /**
  * Initialise options to their defaults.

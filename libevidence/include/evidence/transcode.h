@@ -47,7 +47,7 @@ typedef struct ev_transcode_options {
 } ev_transcode_options;
 
 #define EV_TRANSCODE_OPTIONS_VERSION 1
-#define EV_TRANSCODE_OPTIONS_INIT { EV_TRANSCODE_OPTIONS_VERSION, 0, 0, 0, 0 }
+#define EV_TRANSCODE_OPTIONS_INIT EV_OPTIONS_INIT_(ev_transcode_options, EV_TRANSCODE_OPTIONS_VERSION)
 
 /** Outcome of the last run, check or recheck. */
 typedef enum ev_transcode_verdict {
