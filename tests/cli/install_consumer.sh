@@ -1,5 +1,5 @@
 #!/bin/bash
-# Installing: `cmake --install` into a fresh prefix gives a tool that runs
+# Installing (README.md, "Installing and using the library"): `cmake --install` into a fresh prefix gives a tool that runs
 # without LD_LIBRARY_PATH and finds its profiles, and a library that another
 # program finds with pkg-config or CMake's find_package(evidence), builds
 # against with only the installed headers, and uses to pack and verify.
