@@ -1352,28 +1352,48 @@ static char *media_summary(const json_t *it)
                 }
             }
         }
-        if (json_is_number(json_object_get(m, "duration"))) {
+        /* a still has no duration (older records carry FFmpeg's 0.04 s) */
+        if (json_is_number(json_object_get(m, "duration")) &&
+            strcmp(jstr(m, "kind") ? jstr(m, "kind") : "", "image") != 0) {
             hput(&t, "; ");
             num_text(&t, json_object_get(m, "duration"), " s");
         }
     }
     const json_t *c = json_object_get(it, "capture");
     if (json_is_object(c)) {
+        /* a time is shown with what is known of its zone */
         const char *when = jstr(c, "datetime_original");
-        if (!when)
-            when = jstr(c, "datetime_original_local");
+        const char *zone = jstr(c, "datetime_original_zone");
         if (when)
-            hprintf(&t, "%scaptured %s", t.b.len ? "; " : "", when);
+            hprintf(&t, "%scaptured %s%s", t.b.len ? "; " : "", when,
+                    zone && !strcmp(zone, "utc-by-format")
+                        ? " (UTC as the file format defines it; the device may have written "
+                          "local time)"
+                        : "");
+        else if ((when = jstr(c, "datetime_original_local")))
+            hprintf(&t, "%scaptured %s camera-local time, zone unknown", t.b.len ? "; " : "",
+                    when);
         if (jstr(c, "make") || jstr(c, "model"))
             hprintf(&t, "%s%s%s%s", t.b.len ? "; " : "", jstr(c, "make") ? jstr(c, "make") : "",
                            jstr(c, "make") && jstr(c, "model") ? " " : "",
                            jstr(c, "model") ? jstr(c, "model") : "");
+        /* the software that last wrote the file: shows editing */
+        if (jstr(c, "software"))
+            hprintf(&t, "%ssoftware %s", t.b.len ? "; " : "", jstr(c, "software"));
         const json_t *g = json_object_get(c, "gps");
         json_t *la = json_object_get(g, "latitude"), *lo = json_object_get(g, "longitude");
         if (json_is_number(la) && json_is_number(lo) && isfinite(json_number_value(la)) &&
-            isfinite(json_number_value(lo)))
-            hprintf(&t, "%sGPS %.6f, %.6f", t.b.len ? "; " : "", json_number_value(la),
-                           json_number_value(lo));
+            isfinite(json_number_value(lo))) {
+            /* as many decimals as the source holds (6 to 12) */
+            double prec = json_number_value(json_object_get(g, "precision_deg"));
+            int dec = 6;
+            while (prec > 0 && dec < 12 && prec < 0.5 * pow(10.0, -dec))
+                dec++;
+            hprintf(&t, "%sGPS %.*f, %.*f", t.b.len ? "; " : "", dec, json_number_value(la),
+                    dec, json_number_value(lo));
+        } else if (json_is_true(json_object_get(g, "placeholder"))) {
+            hprintf(&t, "%sGPS placeholder (no position recorded)", t.b.len ? "; " : "");
+        }
     }
     if (t.fail) {
         ev_buf__free(&t.b);

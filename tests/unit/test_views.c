@@ -340,6 +340,37 @@ static void views_html_escapes_everything(void **state)
     free(h);
 }
 
+/* index.html states only what the record knows: a camera-local time says
+ * "zone unknown", a format-defined UTC says so, a still has no duration
+ * (older records carry FFmpeg's 0.04 s), the writing software is shown
+ * (it reveals editing), a GPS placeholder is not a position, and a
+ * position keeps the decimals its source has. */
+static void views_html_states_what_is_known(void **state)
+{
+    (void)state;
+    const char *rec =
+        "{\"items\":["
+        "{\"id\":\"a\",\"path\":\"data/1/a.jpg\",\"media\":{\"kind\":\"image\",\"duration\":0.04,"
+        "\"streams\":[{\"type\":\"video\",\"codec\":\"mjpeg\",\"width\":64,\"height\":48}]},"
+        "\"capture\":{\"source\":\"exif\",\"datetime_original_local\":\"2012-09-10T20:52:00\","
+        "\"datetime_original_zone\":\"unknown\",\"software\":\"Adobe Photoshop 25.0\","
+        "\"gps\":{\"placeholder\":true}}},"
+        "{\"id\":\"b\",\"path\":\"data/1/b.mp4\",\"media\":{\"kind\":\"video\",\"duration\":2.5},"
+        "\"capture\":{\"source\":\"quicktime\",\"datetime_original\":\"2020-01-02T03:04:05Z\","
+        "\"datetime_original_zone\":\"utc-by-format\",\"gps\":{\"latitude\":52.369293212890625,"
+        "\"longitude\":4.894515991210938,\"precision_deg\":1.52587890625e-05}}}]}";
+    char *h = render_html(rec, NULL);
+    assert_non_null(strstr(h, "captured 2012-09-10T20:52:00 camera-local time, zone unknown"));
+    assert_null(strstr(h, "0.04 s"));
+    assert_non_null(strstr(h, "software Adobe Photoshop 25.0"));
+    assert_non_null(strstr(h, "GPS placeholder (no position recorded)"));
+    assert_null(strstr(h, "GPS 0.000000"));
+    assert_non_null(strstr(h, "2.5 s"));
+    assert_non_null(strstr(h, "captured 2020-01-02T03:04:05Z (UTC as the file format defines it"));
+    assert_non_null(strstr(h, "GPS 52.369293, 4.894516")); /* 6 decimals: finer than 1/65536 */
+    free(h);
+}
+
 static void views_html_links_only_into_data(void **state)
 {
     (void)state;
@@ -515,6 +546,7 @@ int main(void)
         cmocka_unit_test(views_are_deterministic),
         cmocka_unit_test(views_html_escapes_everything),
         cmocka_unit_test(views_html_links_only_into_data),
+        cmocka_unit_test(views_html_states_what_is_known),
         cmocka_unit_test(views_html_masters_then_copies),
         cmocka_unit_test(views_hostile_records),
         cmocka_unit_test(views_html_thumbnails),
