@@ -11,6 +11,21 @@ for c in pack verify inspect extract custody profiles transcode check sign times
     ok "--help lists $c with a summary" grep -Eq "^  $c +[a-z]" "$OUT"
 done
 ok "--help explains --progress" grep -q -- "--progress=MODE" "$OUT"
+# evidence(1) (docs/cli/evidence.md) lists the same commands as --help
+for c in $(sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' "$OUT"); do
+    ok "docs/cli/evidence.md lists $c" grep -Eq "^  $c +[a-z]" "$EV_SOURCE_DIR/docs/cli/evidence.md"
+done
+
+# bash completion: commands, a command's options (from its help), profiles
+comp() { # words...: what the completion offers for the last word
+    bash -c '. "$1/tools/completion/evidence.bash"; shift
+             COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _evidence
+             printf "%s\n" "${COMPREPLY[@]}"' _ "$EV_SOURCE_DIR" "$EVIDENCE" "$@"
+}
+ok "completion: 've' gives verify" grep -qx verify <<<"$(comp ve)"
+ok "completion: pack options" grep -qx -- --exhibit <<<"$(comp pack --ex)"
+ok "completion: custody subcommands" grep -qx add <<<"$(comp custody a)"
+ok "completion: profile names" grep -qx working-copy-h264 <<<"$(comp pack --profile work)"
 
 mkdir -p "$T/src"
 printf 'one\n' >"$T/src/a.txt"

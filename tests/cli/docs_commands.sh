@@ -66,10 +66,10 @@ ok "README: the working-copy bundle was signed and verifies with its roots" \
     grep -q "^CASE.zip: valid" "$OUT"
 ok "README: extracted" test -d "$W/out"
 
-for page in "$EV_SOURCE_DIR"/docs/cli/evidence-*.md; do
+for page in "$EV_SOURCE_DIR"/docs/cli/evidence.md "$EV_SOURCE_DIR"/docs/cli/evidence-*.md; do
     rel=docs/cli/$(basename "$page")
     grep -q '^Examples\?:' "$page" || continue
-    rm -rf "$W"/CASE-23-1234*.zip
+    rm -rf "$W"/CASE-23-1234*.zip "$W"/CASE-1.zip
     run_doc "$rel"
 done
 

@@ -12,9 +12,17 @@ unset EVIDENCE_PROFILE_PATH LD_LIBRARY_PATH
 run cmake --install "$B" --prefix "$P"
 [ "$RC" -eq 0 ] || { show_last; die "cmake --install failed"; }
 for f in bin/evidence include/evidence.h include/evidence/bundle.h lib/pkgconfig/libevidence.pc \
-         lib/cmake/evidence/evidenceConfig.cmake share/evidence/profiles/remux-mp4.json; do
+         lib/cmake/evidence/evidenceConfig.cmake share/evidence/profiles/remux-mp4.json \
+         lib/libevidence.a share/man/man1/evidence.1 share/man/man1/evidence-pack.1 \
+         share/man/man1/evidence-verify.1 share/bash-completion/completions/evidence; do
     ok "installs $f" test -e "$P/$f"
 done
+if command -v man >/dev/null; then
+    ok "man evidence-pack renders the help page" bash -c \
+        "MANWIDTH=80 man -l '$P/share/man/man1/evidence-pack.1' 2>/dev/null | grep -q -- '--exhibit REF'"
+    ok "man evidence lists the commands" bash -c \
+        "MANWIDTH=80 man -l '$P/share/man/man1/evidence.1' 2>/dev/null | grep -q 'transcode   make a verified copy'"
+fi
 
 # the installed tool: its own library (RUNPATH), its own profiles
 expect_exit 0 "$P/bin/evidence" --version

@@ -49,7 +49,7 @@ def doc_files(root):
 
 
 def is_help_page(rel):
-    return rel.startswith("docs/cli/evidence-")
+    return rel.startswith("docs/cli/evidence-") or rel == "docs/cli/evidence.md"
 
 
 def first_command(lines):
