@@ -2,47 +2,98 @@
 #include "cli.h"
 #include "cli_sign.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 static const char *sev(ev_severity s)
 {
     return s == EV_SEVERITY_ERROR ? "error" : s == EV_SEVERITY_WARNING ? "warning" : "note";
 }
 
-static int verify_one(const char *path, uint32_t flags, bool json, const cli_trust_args *trust,
-                      json_t *all)
+/* One bundle, in two phases: open and verify (the work; several bundles may
+ * be at it at once, --jobs), then signatures and output, one bundle at a
+ * time under the output lock, so that nothing interleaves. */
+typedef struct vjob {
+    const char *path;
+    ev_bundle *b;
+    ev_report *r;
+    int st;          /* of open/verify */
+    char *msg;       /* the error message when st != EV_OK */
+    int code;        /* exit code of this bundle */
+    const char *verdict;
+} vjob;
+
+typedef struct vctx {
+    uint32_t flags;
+    bool json, lines, progress;
+    const cli_trust_args *trust;
+    json_t *all;     /* --json: the documents, for one document at the end */
+    pthread_mutex_t out;
+    size_t next, n, done;
+    vjob *jobs;
+    size_t counts[3]; /* valid, invalid, unreadable */
+} vctx;
+
+static void verify_work(vctx *c, vjob *j)
 {
     ev_bundle_options bo;
     ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
-    bo.progress_cb = cli_progress;
-    ev_bundle *b = NULL;
-    int st = ev_bundle_new(&b, &bo);
-    if (st == EV_OK)
-        st = ev_bundle_open(b, path);
-    if (st != EV_OK) {
-        cli_error("%s", b ? ev_bundle_last_error(b) : ev_strerror(st));
+    if (c->progress)
+        bo.progress_cb = cli_progress;
+    j->st = ev_bundle_new(&j->b, &bo);
+    if (j->st == EV_OK)
+        j->st = ev_bundle_open(j->b, j->path);
+    if (j->st == EV_OK) {
+        ev_verify_options vo = EV_VERIFY_OPTIONS_INIT;
+        vo.flags = c->flags;
+        j->st = ev_bundle_verify(&j->r, j->b, &vo);
+    }
+    if (j->st != EV_OK)
+        j->msg = strdup(j->b ? ev_bundle_last_error(j->b) : ev_strerror(j->st));
+}
+
+static void emit(vctx *c, json_t *o)
+{
+    if (c->lines) {
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (s) {
+            cli_write_stdout(s);
+            cli_write_stdout("\n");
+            free(s);
+        }
+        json_decref(o);
+    } else {
+        json_array_append_new(c->all, o);
+    }
+}
+
+/* Phase two; the caller holds c->out. */
+static void verify_report(vctx *c, vjob *j)
+{
+    bool json = c->json || c->lines;
+    if (j->st != EV_OK) {
+        /* could not be opened or read: one document all the same */
+        cli_error("%s", j->msg ? j->msg : ev_strerror(j->st));
+        int code = cli_exit_for_status(j->st);
+        j->code = code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
+        j->verdict = j->code == CLI_EXIT_INPUT ? "unreadable" : "error";
         if (json) {
             json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:b, s:{s:s, s:s}}", "format",
                                   "evidence.verify", "format_version", (json_int_t)1, "bundle",
-                                  path, "verdict", "unreadable", "valid", 0, "error", "code",
-                                  ev_status_name(st), "message",
-                                  b ? ev_bundle_last_error(b) : ev_strerror(st));
-            json_array_append_new(all, o);
+                                  j->path, "verdict", j->verdict, "valid", 0, "error", "code",
+                                  ev_status_name(j->st), "message",
+                                  j->msg ? j->msg : ev_strerror(j->st));
+            if (o)
+                emit(c, o);
         }
-        ev_bundle_free(b);
-        int code = cli_exit_for_status(st);
-        return code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code;
+        return;
     }
-    ev_verify_options vo = EV_VERIFY_OPTIONS_INIT;
-    vo.flags = flags;
-    ev_report *r = NULL;
-    st = ev_bundle_verify(&r, b, &vo);
-    if (st != EV_OK) {
-        cli_error("%s: %s", path, ev_bundle_last_error(b));
-        ev_bundle_free(b);
-        return cli_exit_for_status(st);
-    }
+    ev_report *r = j->r;
     int code = CLI_EXIT_OK;
     ev_verdict v = ev_report_verdict(r);
     if (v == EV_VERDICT_INVALID)
@@ -50,8 +101,13 @@ static int verify_one(const char *path, uint32_t flags, bool json, const cli_tru
     else if (v == EV_VERDICT_UNREADABLE)
         code = CLI_EXIT_INPUT;
     json_t *sig = NULL;
-    int sc = cli_verify_signatures(&sig, b, trust, json);
+    if (!json)
+        cli_progress_end();
+    int sc = cli_verify_signatures(&sig, j->b, c->trust, json);
     code = cli_worst(code, sc);
+    j->verdict = v == EV_VERDICT_VALID && sc != CLI_EXIT_FAILED ? "valid"
+                 : v == EV_VERDICT_UNREADABLE                  ? "unreadable"
+                                                               : "invalid";
     if (json) {
         char *s = NULL;
         if (ev_report_json(&s, r) == EV_OK) {
@@ -64,11 +120,10 @@ static int verify_one(const char *path, uint32_t flags, bool json, const cli_tru
                 json_object_set_new(o, "valid", json_false());
             }
             if (o)
-                json_array_append_new(all, o);
+                emit(c, o);
             ev_free(s);
         }
     } else {
-        cli_progress_end();
         size_t nerr = 0, nwarn = 0;
         for (size_t i = 0; i < ev_report_problem_count(r); i++) {
             const ev_problem *p = ev_report_problem(r, i);
@@ -76,19 +131,126 @@ static int verify_one(const char *path, uint32_t flags, bool json, const cli_tru
                 nerr++;
             else if (p->severity == EV_SEVERITY_WARNING)
                 nwarn++;
-            printf("%s: %s: [%s] %s\n", path, sev(p->severity), p->code, p->message);
+            printf("%s: %s: [%s] %s\n", j->path, sev(p->severity), p->code, p->message);
         }
         size_t nfiles = ev_report_file_count(r);
         const char *verdict = v == EV_VERDICT_VALID ? "valid" : v == EV_VERDICT_INVALID
                                                                     ? "INVALID" : "UNREADABLE";
-        printf("%s: %s (%zu files checked%s, %zu error(s), %zu warning(s))\n", path, verdict,
-               nfiles, (flags & EV_VERIFY_FAST) ? ", fast: sizes and lists only" : "", nerr,
-               nwarn);
+        printf("%s: %s (%zu files checked%s, %zu error(s), %zu warning(s))\n", j->path,
+               verdict, nfiles, (c->flags & EV_VERIFY_FAST) ? ", fast: sizes and lists only" : "",
+               nerr, nwarn);
+        fflush(stdout);
     }
     json_decref(sig);
-    ev_report_free(r);
-    ev_bundle_free(b);
-    return code;
+    j->code = code;
+}
+
+static void finish_job(vctx *c, vjob *j)
+{
+    verify_report(c, j);
+    c->counts[!strcmp(j->verdict, "valid") ? 0 : !strcmp(j->verdict, "invalid") ? 1 : 2]++;
+    c->done++;
+    ev_report_free(j->r);
+    ev_bundle_free(j->b);
+    free(j->msg);
+    j->r = NULL;
+    j->b = NULL;
+    j->msg = NULL;
+}
+
+static void *worker(void *arg)
+{
+    vctx *c = arg;
+    for (;;) {
+        pthread_mutex_lock(&c->out);
+        size_t i = c->next < c->n && !cli_interrupted ? c->next++ : c->n;
+        pthread_mutex_unlock(&c->out);
+        if (i >= c->n)
+            return NULL;
+        verify_work(c, &c->jobs[i]);
+        pthread_mutex_lock(&c->out);
+        finish_job(c, &c->jobs[i]);
+        pthread_mutex_unlock(&c->out);
+    }
+}
+
+/* ---- the bundles named: files, bag folders, and folders of bundles ---- */
+
+typedef struct plist {
+    char **v;
+    size_t n, cap;
+} plist;
+
+static int plist_add(plist *l, const char *p)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n] = strdup(p)))
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static bool is_bag_dir(const char *d)
+{
+    char p[4200];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/bagit.txt", d);
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A folder that is not a bag: every *.zip and every bag folder below it, in
+ * name order (bags are not entered). */
+static int collect_dir(plist *out, const char *dir, int depth)
+{
+    if (depth > 32)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        cli_error("cannot read folder '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    plist names = { 0 };
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue; /* ., .., and hidden files such as .NAME.partial-* */
+        if (plist_add(&names, de->d_name) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    closedir(d);
+    if (names.n)
+        qsort(names.v, names.n, sizeof(*names.v), name_cmp);
+    for (size_t i = 0; i < names.n && rc == 0; i++) {
+        char p[4200];
+        struct stat st;
+        snprintf(p, sizeof(p), "%s/%s", dir, names.v[i]);
+        if (stat(p, &st) != 0)
+            continue;
+        size_t l = strlen(names.v[i]);
+        if (S_ISDIR(st.st_mode))
+            rc = is_bag_dir(p) ? plist_add(out, p) : collect_dir(out, p, depth + 1);
+        else if (S_ISREG(st.st_mode) && l > 4 && strcasecmp(names.v[i] + l - 4, ".zip") == 0)
+            rc = plist_add(out, p);
+    }
+    for (size_t i = 0; i < names.n; i++)
+        free(names.v[i]);
+    free(names.v);
+    return rc;
 }
 
 int cmd_verify(int argc, char **argv)
@@ -96,14 +258,19 @@ int cmd_verify(int argc, char **argv)
     static const cli_opt opts[] = {
         { "--fast", NULL, false }, { "--deep", NULL, false }, { "--json", NULL, false },
         { "--ca", NULL, true },    { "--tsa-ca", NULL, true }, { "--crl", NULL, true },
+        { "--jobs", "-j", true },  { "--json-lines", NULL, false },
         { NULL, NULL, false }
     };
-    uint32_t flags = 0;
-    bool json = false;
+    vctx c;
+    memset(&c, 0, sizeof(c));
     cli_trust_args trust = { NULL, NULL, NULL };
-    const char **paths = calloc((size_t)argc, sizeof(*paths));
-    size_t n = 0;
-    if (!paths)
+    c.trust = &trust;
+    long jobs = 1;
+    const char **args = calloc((size_t)argc, sizeof(*args));
+    size_t nargs = 0;
+    plist paths = { 0 };
+    int code = CLI_EXIT_OK;
+    if (!args)
         return CLI_EXIT_INTERNAL;
     cli_parser p;
     cli_parser_init(&p, "verify", argc, argv);
@@ -111,40 +278,103 @@ int cmd_verify(int argc, char **argv)
     int k;
     while ((k = cli_next(&p, opts, &arg)) != -2) {
         if (k == -3) {
-            free(paths);
+            free(args);
             return CLI_EXIT_USAGE;
         }
         if (k == -1) {
-            paths[n++] = arg;
+            args[nargs++] = arg;
             continue;
         }
         const char *name = opts[k].name;
-        if (!strcmp(name, "--fast")) flags |= EV_VERIFY_FAST;
-        else if (!strcmp(name, "--deep")) flags |= EV_VERIFY_DEEP;
-        else if (!strcmp(name, "--json")) json = true;
+        if (!strcmp(name, "--fast")) c.flags |= EV_VERIFY_FAST;
+        else if (!strcmp(name, "--deep")) c.flags |= EV_VERIFY_DEEP;
+        else if (!strcmp(name, "--json")) c.json = true;
+        else if (!strcmp(name, "--json-lines")) c.lines = true;
         else if (!strcmp(name, "--ca")) trust.ca = arg;
         else if (!strcmp(name, "--tsa-ca")) trust.tsa_ca = arg;
         else if (!strcmp(name, "--crl")) trust.crl = arg;
+        else if (!strcmp(name, "--jobs")) {
+            char *end = NULL;
+            errno = 0;
+            jobs = strtol(arg, &end, 10);
+            if (errno || !end || *end || jobs < 1 || jobs > 256) {
+                free(args);
+                return cli_usage_error("verify", "--jobs takes a number from 1 to 256, not '%s'",
+                                       arg);
+            }
+        }
     }
-    if (n == 0) {
-        free(paths);
+    if (nargs == 0) {
+        free(args);
         return cli_usage_error("verify", "no bundle given");
     }
-    if ((flags & EV_VERIFY_FAST) && (flags & EV_VERIFY_DEEP)) {
-        free(paths);
+    if ((c.flags & EV_VERIFY_FAST) && (c.flags & EV_VERIFY_DEEP)) {
+        free(args);
         return cli_usage_error("verify", "--fast and --deep cannot be combined");
     }
-    json_t *all = json_array();
-    int code = CLI_EXIT_OK;
-    for (size_t i = 0; i < n; i++)
-        code = cli_worst(code, verify_one(paths[i], flags, json, &trust, all));
-    if (json) {
+    if (c.json && c.lines) {
+        free(args);
+        return cli_usage_error("verify", "--json and --json-lines cannot be combined: --json "
+                               "gives one document, --json-lines one line per bundle");
+    }
+    /* the bundles: each argument, or the bundles in a folder that is not a bag */
+    for (size_t i = 0; i < nargs; i++) {
+        struct stat st;
+        if (stat(args[i], &st) == 0 && S_ISDIR(st.st_mode) && !is_bag_dir(args[i])) {
+            size_t before = paths.n;
+            if (collect_dir(&paths, args[i], 0) != 0) {
+                code = cli_worst(code, CLI_EXIT_INPUT);
+                continue;
+            }
+            if (paths.n == before) {
+                cli_error("'%s' is a folder that is neither a bag nor holds any bundle (*.zip "
+                          "or bag folders)", args[i]);
+                code = cli_worst(code, CLI_EXIT_INPUT);
+            }
+        } else if (plist_add(&paths, args[i]) != 0) {
+            code = CLI_EXIT_INTERNAL;
+            break;
+        }
+    }
+    free(args);
+    c.n = paths.n;
+    c.jobs = calloc(c.n ? c.n : 1, sizeof(*c.jobs));
+    c.all = json_array();
+    if (!c.jobs || !c.all || code == CLI_EXIT_INTERNAL) {
+        code = CLI_EXIT_INTERNAL;
+        goto done;
+    }
+    for (size_t i = 0; i < c.n; i++)
+        c.jobs[i].path = paths.v[i];
+    if ((size_t)jobs > c.n)
+        jobs = c.n ? (long)c.n : 1;
+    /* a progress line only for one bundle at a time */
+    c.progress = jobs == 1;
+    pthread_mutex_init(&c.out, NULL);
+    if (jobs == 1) {
+        worker(&c);
+    } else {
+        pthread_t *th = calloc((size_t)jobs, sizeof(*th));
+        long started = 0;
+        for (long i = 0; th && i < jobs; i++, started++)
+            if (pthread_create(&th[i], NULL, worker, &c) != 0)
+                break;
+        if (started == 0)
+            worker(&c); /* no thread could start: do the work here */
+        for (long i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        free(th);
+    }
+    pthread_mutex_destroy(&c.out);
+    for (size_t i = 0; i < c.n; i++)
+        code = cli_worst(code, c.jobs[i].verdict ? c.jobs[i].code : CLI_EXIT_INTERRUPTED);
+    if (c.json) {
         json_t *doc;
-        if (n == 1 && json_array_size(all) == 1) {
-            doc = json_incref(json_array_get(all, 0));
+        if (c.n == 1 && json_array_size(c.all) == 1) {
+            doc = json_incref(json_array_get(c.all, 0));
         } else {
             doc = json_pack("{s:s, s:I, s:O}", "format", "evidence.verify-many",
-                            "format_version", (json_int_t)1, "bundles", all);
+                            "format_version", (json_int_t)1, "bundles", c.all);
         }
         char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         if (s) {
@@ -154,8 +384,18 @@ int cmd_verify(int argc, char **argv)
         }
         json_decref(doc);
     }
-    json_decref(all);
-    free(paths);
+    if (c.n > 1 && !cli_quiet) {
+        /* the summary: with JSON on stdout it goes to stderr */
+        FILE *f = c.json || c.lines ? stderr : stdout;
+        fprintf(f, "%s%zu bundle(s): %zu valid, %zu invalid, %zu unreadable or not checked\n",
+                f == stderr ? "evidence: " : "", c.done, c.counts[0], c.counts[1], c.counts[2]);
+    }
+done:
+    json_decref(c.all);
+    free(c.jobs);
+    for (size_t i = 0; i < paths.n; i++)
+        free(paths.v[i]);
+    free(paths.v);
     if (cli_interrupted)
         return CLI_EXIT_INTERRUPTED;
     return code;
