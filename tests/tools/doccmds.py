@@ -25,6 +25,9 @@ and the help pages), are run in order, in one shell, by `script`.
         print a bash script that runs FILE's unmarked blocks in order; each
         block is announced on stderr as "== FILE:LINE" so that a failure
         names its block
+  doccmds.py extract ROOT FILE TEST OUTDIR
+        write each block of FILE marked "run by TEST" to OUTDIR/NN.sh (NN
+        from 01, in order), for a test that runs them one by one as printed
 
 Standard library only.
 """
@@ -171,7 +174,21 @@ def script(root, rel):
     return 0
 
 
+def extract(root, rel, test, outdir):
+    os.makedirs(outdir, exist_ok=True)
+    n = 0
+    for line, kind, marker, text in blocks(os.path.join(root, rel), rel):
+        if marker and marker.startswith("run by ") and marker[7:].strip() == test:
+            n += 1
+            with open(os.path.join(outdir, "%02d.sh" % n), "w") as f:
+                f.write("# %s:%d\n%s\n" % (rel, line, text))
+    print(n)
+    return 0 if n else 1
+
+
 def main(argv):
+    if len(argv) >= 6 and argv[1] == "extract":
+        return extract(argv[2], argv[3], argv[4], argv[5])
     if len(argv) >= 3 and argv[1] == "check":
         return check(argv[2])
     if len(argv) >= 4 and argv[1] == "script":
