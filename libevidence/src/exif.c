@@ -756,6 +756,7 @@ typedef struct tiff {
     size_t n;
     uint64_t seen[MAX_IFDS];
     int nseen;
+    bool walked[K_N]; /* an IFD of this kind was read */
     json_t *warnings;
     int nwarn;
     bool nomem;
@@ -914,6 +915,7 @@ static bool walk_ifd(tiff *t, uint64_t off, int kind, int depth)
         return false;
     }
     uint64_t count = tu(t, cb, (int)csz);
+    t->walked[kind] = true;
     if (count > MAX_IFD_ENTRIES) {
         twarn(t, "%s at byte %llu claims %llu entries; the first %d are read", kname[kind],
               (unsigned long long)off, (unsigned long long)count, MAX_IFD_ENTRIES);
@@ -940,9 +942,10 @@ static bool walk_ifd(tiff *t, uint64_t off, int kind, int depth)
         memcpy(e->field, eb + (t->big ? 12 : 8), t->big ? 8 : 4);
     }
     if (kind == K_IFD0 || kind == K_SUB) {
-        if (!tfind(t, K_EXIF, TAG_DTO) && !tfind(t, K_EXIF, TAG_DTD))
+        /* one ExifIFD and one GPS IFD: IFD0's, else the first SubIFD's */
+        if (!t->walked[K_EXIF])
             walk_ptr(t, kind, TAG_EXIFIFD, K_EXIF, depth + 1);
-        if (!tfind(t, K_GPS, GPS_LAT) && !tfind(t, K_GPS, 0))
+        if (!t->walked[K_GPS])
             walk_ptr(t, kind, TAG_GPSIFD, K_GPS, depth + 1);
         const tent *sub = tfind(t, kind, TAG_SUBIFDS);
         if (sub && depth < 2) {
