@@ -811,7 +811,7 @@ static bool wanted(int kind, uint16_t tag)
                tag == TAG_SOFTWARE || tag == TAG_DATETIME || tag == TAG_SUBIFDS ||
                tag == TAG_XMP || tag == TAG_EXIFIFD || tag == TAG_GPSIFD;
     case K_SUB:
-        return tag == TAG_SUBIFDS || tag == TAG_EXIFIFD || tag == TAG_GPSIFD;
+        return false; /* only its pointers are followed */
     case K_EXIF:
         return tag == TAG_DTO || tag == TAG_DTD || tag == TAG_OFF || tag == TAG_OFF_O ||
                tag == TAG_OFF_D || tag == TAG_SUB || tag == TAG_SUB_O || tag == TAG_SUB_D ||
@@ -880,14 +880,6 @@ static bool ifd_ptr(tiff *t, const tent *e, size_t i, uint64_t *off)
 
 static bool walk_ifd(tiff *t, uint64_t off, int kind, int depth);
 
-static void walk_ptr(tiff *t, int from, uint16_t tag, int kind, int depth)
-{
-    const tent *e = tfind(t, from, tag);
-    uint64_t off;
-    if (e && ifd_ptr(t, e, 0, &off))
-        walk_ifd(t, off, kind, depth);
-}
-
 /* Read one IFD and the IFDs it points to. False when the IFD itself could
  * not be read. */
 static bool walk_ifd(tiff *t, uint64_t off, int kind, int depth)
@@ -921,6 +913,10 @@ static bool walk_ifd(tiff *t, uint64_t off, int kind, int depth)
               (unsigned long long)off, (unsigned long long)count, MAX_IFD_ENTRIES);
         count = MAX_IFD_ENTRIES;
     }
+    /* the pointers of this IFD (not the first of its kind) */
+    tent ptr[3];
+    bool has[3] = { false, false, false };
+    static const uint16_t ptags[3] = { TAG_EXIFIFD, TAG_GPSIFD, TAG_SUBIFDS };
     for (uint64_t i = 0; i < count; i++) {
         uint8_t eb[20];
         if (!ts_read(t->s, off + csz + i * esz, eb, esz)) {
@@ -930,34 +926,35 @@ static bool walk_ifd(tiff *t, uint64_t off, int kind, int depth)
                       (unsigned long long)count);
             break;
         }
-        uint16_t tag = (uint16_t)tu(t, eb, 2);
-        if (!wanted(kind, tag) || tfind(t, kind, tag) || t->n == MAX_TENTS)
-            continue;
-        tent *e = &t->e[t->n++];
-        e->tag = tag;
-        e->type = (uint16_t)tu(t, eb + 2, 2);
-        e->kind = (uint8_t)kind;
-        e->count = tu(t, eb + 4, t->big ? 8 : 4);
-        memset(e->field, 0, sizeof(e->field));
-        memcpy(e->field, eb + (t->big ? 12 : 8), t->big ? 8 : 4);
-    }
-    if (kind == K_IFD0 || kind == K_SUB) {
-        /* one ExifIFD and one GPS IFD: IFD0's, else the first SubIFD's */
-        if (!t->walked[K_EXIF])
-            walk_ptr(t, kind, TAG_EXIFIFD, K_EXIF, depth + 1);
-        if (!t->walked[K_GPS])
-            walk_ptr(t, kind, TAG_GPSIFD, K_GPS, depth + 1);
-        const tent *sub = tfind(t, kind, TAG_SUBIFDS);
-        if (sub && depth < 2) {
-            if (sub->count > MAX_SUBIFDS)
-                twarn(t, "%llu SubIFDs; the first %d are read", (unsigned long long)sub->count,
-                      MAX_SUBIFDS);
-            for (size_t i = 0; i < MAX_SUBIFDS && i < sub->count; i++) {
-                uint64_t so;
-                if (ifd_ptr(t, sub, i, &so))
-                    walk_ifd(t, so, K_SUB, depth + 1);
+        tent e;
+        e.tag = (uint16_t)tu(t, eb, 2);
+        e.type = (uint16_t)tu(t, eb + 2, 2);
+        e.kind = (uint8_t)kind;
+        e.count = tu(t, eb + 4, t->big ? 8 : 4);
+        memset(e.field, 0, sizeof(e.field));
+        memcpy(e.field, eb + (t->big ? 12 : 8), t->big ? 8 : 4);
+        for (int k = 0; k < 3; k++)
+            if ((kind == K_IFD0 || kind == K_SUB) && e.tag == ptags[k] && !has[k]) {
+                ptr[k] = e;
+                has[k] = true;
             }
-        }
+        if (!wanted(kind, e.tag) || tfind(t, kind, e.tag) || t->n == MAX_TENTS)
+            continue;
+        t->e[t->n++] = e;
+    }
+    /* one ExifIFD and one GPS IFD: IFD0's, else the first SubIFD's */
+    uint64_t to;
+    if (has[0] && !t->walked[K_EXIF] && ifd_ptr(t, &ptr[0], 0, &to))
+        walk_ifd(t, to, K_EXIF, depth + 1);
+    if (has[1] && !t->walked[K_GPS] && ifd_ptr(t, &ptr[1], 0, &to))
+        walk_ifd(t, to, K_GPS, depth + 1);
+    if (has[2] && depth < 2) {
+        if (ptr[2].count > MAX_SUBIFDS)
+            twarn(t, "%llu SubIFDs; the first %d are read", (unsigned long long)ptr[2].count,
+                  MAX_SUBIFDS);
+        for (size_t i = 0; i < MAX_SUBIFDS && i < ptr[2].count; i++)
+            if (ifd_ptr(t, &ptr[2], i, &to))
+                walk_ifd(t, to, K_SUB, depth + 1);
     }
     return true;
 }

@@ -920,6 +920,24 @@ static void exif_dng_subifds(void **state)
     assert_true(has_warning(s.cap, "outside the data"));
     still_free(&s);
     free(b.p);
+    /* nested: each SubIFD's own pointers are followed, not its sibling's */
+    tb_init(&b, "MM\0*", false);
+    exif = tb_ifd(&b, ex, 2);
+    uint64_t leaf1 = tb_ifd(&b, s1, 1);
+    tv l2[] = { v_short(&b, 0x00FE, 0), v_ptr(&b, 0x8769, exif) };
+    uint64_t leaf2 = tb_ifd(&b, l2, 2);
+    tv n1[] = { v_ptr(&b, 0x014A, leaf1) };
+    sub1 = tb_ifd(&b, n1, 1);
+    tv n2[] = { v_ptr(&b, 0x014A, leaf2) };
+    sub2 = tb_ifd(&b, n2, 1);
+    uint64_t two[] = { sub1, sub2 };
+    tv j0[] = { v_num(&b, 0x014A, T_LONG, two, 2) };
+    tb_set_ifd0(&b, tb_ifd(&b, j0, 1));
+    still_read(&s, b.p, b.len);
+    assert_string_equal(s_of(s.cap, "datetime_original"), "2022-02-28T08:00:00+09:00");
+    assert_null(json_object_get(s.cap, "warnings"));
+    still_free(&s);
+    free(b.p);
 }
 
 /* IFD0 unreachable: a note says why; hostile chains stay bounded. */
