@@ -1538,6 +1538,104 @@ static int from_exif(json_t *cap, json_t *sources, tiff *t, json_t *warnings)
     return add_gps(cap, sources, t, warnings);
 }
 
+/* An XMP GPSCoordinate "DDD,MM,SSk" or "DDD,MM.mmk" (k: N/S or E/W as
+ * axis says): degrees, and the step of the last part. */
+static bool xmp_coord(const char *s, char axis, double *deg, double *step)
+{
+    double part[3] = { 0, 0, 0 }, st = 1.0;
+    int np = 0;
+    const char *p = s;
+    while (np < 3) {
+        if (*p < '0' || *p > '9')
+            return false;
+        uint64_t m = 0, scale = 1;
+        int nd = 0;
+        while (*p >= '0' && *p <= '9') {
+            if (++nd > 18)
+                return false;
+            m = m * 10 + (uint64_t)(*p++ - '0');
+        }
+        double unit = np == 0 ? 1.0 : np == 1 ? 60.0 : 3600.0;
+        st = 1.0 / unit;
+        if (*p == '.' && np > 0) {
+            p++;
+            int fd = 0;
+            while (*p >= '0' && *p <= '9') {
+                if (++nd > 18)
+                    return false;
+                m = m * 10 + (uint64_t)(*p++ - '0');
+                scale *= 10;
+                fd++;
+            }
+            if (fd == 0)
+                return false;
+            st = 1.0 / (double)scale / unit;
+            part[np++] = (double)m / (double)scale; /* one rounding */
+            break; /* a fraction ends the value */
+        }
+        double v = (double)m;
+        part[np++] = v;
+        if (*p != ',')
+            break;
+        p++;
+    }
+    if (np < 2 || part[1] >= 60 || part[2] >= 60)
+        return false;
+    char k = *p++;
+    bool neg;
+    if (axis == 'N' && (k == 'N' || k == 'S'))
+        neg = k == 'S';
+    else if (axis == 'E' && (k == 'E' || k == 'W'))
+        neg = k == 'W';
+    else
+        return false;
+    if (*p != '\0')
+        return false;
+    double d = part[0] + part[1] / 60.0 + part[2] / 3600.0;
+    if (d > (axis == 'N' ? 90.0 : 180.0))
+        return false;
+    *deg = neg ? -d : d;
+    *step = st;
+    return true;
+}
+
+static int xmp_gps(json_t *cap, json_t *sources, const ev_xmp *x, json_t *warnings)
+{
+    const char *la = x->val[EV_XMP_EXIF_GPSLATITUDE], *lo = x->val[EV_XMP_EXIF_GPSLONGITUDE];
+    if ((!la && !lo) || json_object_get(cap, "gps"))
+        return 0;
+    json_t *gps = json_object(), *raw = json_object();
+    char text[2 * 1024 + 2];
+    snprintf(text, sizeof(text), "%s %s", la ? la : "", lo ? lo : "");
+    double lat, lon, sla, slo;
+    int rc = -1;
+    if (!gps || !raw || ev_media__set_str(gps, "format", "xmp") ||
+        ev_media__set_str(raw, "xmp", text) || json_object_set(gps, "raw", raw))
+        goto done;
+    if (!la || !lo || !xmp_coord(la, 'N', &lat, &sla) || !xmp_coord(lo, 'E', &lon, &slo)) {
+        if (jwarn(warnings, "XMP exif:GPSLatitude/GPSLongitude '%.60s' not valid: no position "
+                            "reported", text))
+            goto done;
+    } else if (lat == 0 && lon == 0) {
+        if (json_object_set_new(gps, "placeholder", json_true()) ||
+            jwarn(warnings, "XMP GPS position is 0,0 (%.60s): a placeholder, no position "
+                            "reported", text))
+            goto done;
+    } else if (ev_media__set_real(gps, "latitude", lat) ||
+               ev_media__set_real(gps, "longitude", lon) ||
+               ev_media__set_real(gps, "precision_deg", sla > slo ? sla : slo)) {
+        goto done;
+    }
+    if (json_object_set(cap, "gps", gps) ||
+        ev_media__set_str(sources, "gps", "xmp:exif:GPSLatitude"))
+        goto done;
+    rc = 0;
+done:
+    json_decref(gps);
+    json_decref(raw);
+    return rc;
+}
+
 /* XMP fills what EXIF left unsaid, property by property. */
 static int from_xmp(json_t *cap, json_t *sources, const ev_xmp *x, json_t *warnings)
 {
@@ -1577,7 +1675,7 @@ static int from_xmp(json_t *cap, json_t *sources, const ev_xmp *x, json_t *warni
         if (set_orientation(cap, sources, strtoull(o, NULL, 10), src, warnings))
             return -1;
     }
-    return 0;
+    return xmp_gps(cap, sources, x, warnings);
 }
 
 /* The capture object from a TIFF structure (t may be NULL) and an XMP

@@ -40,6 +40,8 @@ static const struct {
     [EV_XMP_TIFF_ORIENTATION] = { NS_TIFF, "Orientation", "tiff:Orientation" },
     [EV_XMP_TIFF_MAKE] = { NS_TIFF, "Make", "tiff:Make" },
     [EV_XMP_TIFF_MODEL] = { NS_TIFF, "Model", "tiff:Model" },
+    [EV_XMP_EXIF_GPSLATITUDE] = { NS_EXIF, "GPSLatitude", "exif:GPSLatitude" },
+    [EV_XMP_EXIF_GPSLONGITUDE] = { NS_EXIF, "GPSLongitude", "exif:GPSLongitude" },
 };
 
 const char *ev_xmp__name(ev_xmp_prop p)

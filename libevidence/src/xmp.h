@@ -23,6 +23,8 @@ typedef enum ev_xmp_prop {
     EV_XMP_TIFF_ORIENTATION,          /* tiff:Orientation */
     EV_XMP_TIFF_MAKE,                 /* tiff:Make */
     EV_XMP_TIFF_MODEL,                /* tiff:Model */
+    EV_XMP_EXIF_GPSLATITUDE,          /* exif:GPSLatitude "DDD,MM,SSk" / "DDD,MM.mmk" */
+    EV_XMP_EXIF_GPSLONGITUDE,         /* exif:GPSLongitude */
     EV_XMP_NPROPS
 } ev_xmp_prop;
 

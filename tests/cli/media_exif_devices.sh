@@ -3,9 +3,9 @@
 # with python struct, ffmpeg and exiftool, compared one to one with
 # `exiftool -j -n -G1 -a`: a TIFF whose IFDs lie past 64 KiB and 1 MiB (image
 # data first), an ExifIFD whose values straddle 64 KiB, BigTIFF, a DNG-like
-# TIFF with SubIFDs, ORF and RW2 headers, a JPEG with XMP only, orientation
-# 10825 and a 0/0 GPS placeholder. The documents must validate against
-# docs/schema/media.schema.json.
+# TIFF with SubIFDs, ORF and RW2 headers, JPEGs with XMP only (dates and
+# orientation; GPS), orientation 10825 and a 0/0 GPS placeholder. The
+# documents must validate against docs/schema/media.schema.json.
 . "$(dirname "$0")/lib.sh"
 
 command -v ffmpeg >/dev/null && command -v exiftool >/dev/null ||
@@ -82,6 +82,9 @@ cp "$T/base.jpg" "$T/xmponly.jpg"
 exiftool -q -q -overwrite_original -XMP-exif:DateTimeOriginal="2024:05:01 10:20:30.5+02:00" \
     -XMP-tiff:Orientation#=6 -XMP-xmp:CreateDate="2024:05:01 10:20:30" "$T/xmponly.jpg" ||
     die "exiftool failed (xmp)"
+cp "$T/base.jpg" "$T/xmpgps.jpg"
+exiftool -q -q -overwrite_original -XMP-exif:GPSLatitude="33 51 54.36 S" \
+    -XMP-exif:GPSLongitude="151 12 35.52 E" "$T/xmpgps.jpg" || die "exiftool failed (xmp gps)"
 cp "$T/base.jpg" "$T/o10825.jpg"
 exiftool -q -q -overwrite_original -Orientation#=10825 -DateTimeOriginal="2024:05:01 10:20:30" \
     "$T/o10825.jpg" || die "exiftool failed (orientation)"
@@ -91,7 +94,7 @@ exiftool -q -q -overwrite_original -GPSLatitude=0 -GPSLatitudeRef=N -GPSLongitud
 
 mkdir -p "$T/docs"
 for f in far64k.tif far1m.tif straddle.tif big.tif dng.dng olympus.orf panasonic.rw2 \
-         xmponly.jpg o10825.jpg gps00.jpg; do
+         xmponly.jpg xmpgps.jpg o10825.jpg gps00.jpg; do
     expect_exit 0 "$EVIDENCE" inspect --json "$T/$f" || continue
     cp "$OUT" "$T/docs/doc-$f.json"
     exiftool -j -n -G1 -a "$T/$f" >"$T/$f.et.json" 2>/dev/null
@@ -153,6 +156,15 @@ elif name == "xmponly.jpg":
          and "datetime_digitized" not in c, "xmp:CreateDate without zone")
     want(c.get("orientation") == tag("Orientation") == 6, "orientation")
     want(src.get("orientation") == "xmp:tiff:Orientation", "orientation source")
+elif name == "xmpgps.jpg":
+    g = c.get("gps", {})
+    for k in ("GPSLatitude", "GPSLongitude"):
+        ref = et.get("XMP-exif:" + k)
+        mine = g.get(k[3:].lower())
+        want(ref is not None and mine is not None and abs(ref - mine) < 1e-9,
+             "%s %r / exiftool %r" % (k, mine, ref))
+    want(g.get("format") == "xmp" and src.get("gps") == "xmp:exif:GPSLatitude", "format/source")
+    want(g.get("raw", {}).get("xmp"), "raw text")
 elif name == "o10825.jpg":
     want(tag("Orientation") == 10825, "exiftool reads 10825")
     want(c.get("orientation") == 10825 and "orientation_text" not in c, "no interpretation")

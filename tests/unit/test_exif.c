@@ -1307,6 +1307,64 @@ static void exif_still_flips(void **state)
     free(b.p);
 }
 
+/* XMP GPSCoordinate values ("DDD,MM.mmk", "DDD,MM,SSk") where EXIF has none */
+static void exif_xmp_gps(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lat, *lon;
+        double want_lat, want_lon, step;
+        int kind; /* 0 position, 1 placeholder, 2 invalid */
+    } cases[] = {
+        { "51,30.0415N", "0,7.476W", 51 + 30.0415 / 60, -(7.476 / 60), 0.001 / 60, 0 },
+        { "33,51,54.36S", "151,12,35.52E", -(33 + 51 / 60.0 + 54.36 / 3600),
+          151 + 12 / 60.0 + 35.52 / 3600, 0.01 / 3600, 0 },
+        { "0,0.0000N", "0,0.0000E", 0, 0, 0, 1 },
+        { "91,0N", "0,7W", 0, 0, 0, 2 },
+        { "51,30.0415E", "0,7.476W", 0, 0, 0, 2 },
+        { "51,60N", "0,7.476W", 0, 0, 0, 2 },
+        { "51,30.N", "0,7.476W", 0, 0, 0, 2 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char pkt[1024];
+        int n = snprintf(pkt, sizeof(pkt),
+                         "http://ns.adobe.com/xap/1.0/%c<x:xmpmeta xmlns:x='adobe:ns:meta/'>"
+                         "<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+                         "<rdf:Description xmlns:exif='http://ns.adobe.com/exif/1.0/'>"
+                         "<exif:GPSLatitude>%s</exif:GPSLatitude>"
+                         "<exif:GPSLongitude>%s</exif:GPSLongitude>"
+                         "</rdf:Description></rdf:RDF></x:xmpmeta>",
+                         0, cases[i].lat, cases[i].lon);
+        uint8_t j[1200];
+        size_t jn = jpeg_with_app1(j, pkt, (size_t)n);
+        still s;
+        still_read(&s, j, jn);
+        const json_t *g = json_object_get(s.cap, "gps");
+        assert_non_null(g);
+        assert_string_equal(s_of(g, "format"), "xmp");
+        assert_string_equal(src_of(s.cap, "gps"), "xmp:exif:GPSLatitude");
+        char raw[64];
+        snprintf(raw, sizeof(raw), "%s %s", cases[i].lat, cases[i].lon);
+        assert_string_equal(s_of(json_object_get(g, "raw"), "xmp"), raw);
+        if (cases[i].kind == 0) {
+            assert_true(fabs(json_real_value(json_object_get(g, "latitude")) -
+                             cases[i].want_lat) < 1e-12);
+            assert_true(fabs(json_real_value(json_object_get(g, "longitude")) -
+                             cases[i].want_lon) < 1e-12);
+            assert_true(fabs(json_real_value(json_object_get(g, "precision_deg")) -
+                             cases[i].step) < 1e-15);
+            assert_null(json_object_get(s.cap, "warnings"));
+        } else {
+            assert_null(json_object_get(g, "latitude"));
+            assert_null(json_object_get(g, "longitude"));
+            assert_true(cases[i].kind == 1 ? json_is_true(json_object_get(g, "placeholder"))
+                                           : json_object_get(g, "placeholder") == NULL);
+            assert_true(has_warning(s.cap, cases[i].kind == 1 ? "placeholder" : "not valid"));
+        }
+        still_free(&s);
+    }
+}
+
 static void exif_sniff(void **state)
 {
     (void)state;
@@ -1348,6 +1406,7 @@ int main(void)
         cmocka_unit_test(exif_date_zones),
         cmocka_unit_test(exif_xmp_heif_item),
         cmocka_unit_test(exif_still_flips),
+        cmocka_unit_test(exif_xmp_gps),
     };
     return cmocka_run_group_tests_name("exif", tests, NULL, NULL);
 }
