@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "exif.h"
+#include "xmp.h"
 #include "media.h"
 #include "media_int.h"
 #include "testutil.h"
@@ -1365,6 +1366,63 @@ static void exif_xmp_gps(void **state)
     }
 }
 
+/* Hostile XMP: deep nesting, long values, entity tricks, cut packets */
+static void exif_xmp_hostile(void **state)
+{
+    (void)state;
+    const char *head = "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+                       "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+                       "<rdf:Description xmlns:tiff='http://ns.adobe.com/tiff/1.0/'>";
+    size_t cap = 4u * 1024 * 1024;
+    char *x = malloc(cap);
+    /* 200 000 nested elements inside a property */
+    size_t n = (size_t)snprintf(x, cap, "%s<tiff:Make>", head);
+    for (int i = 0; i < 200000; i++)
+        n += (size_t)snprintf(x + n, cap - n, "<a>");
+    n += (size_t)snprintf(x + n, cap - n, "deep");
+    for (int i = 0; i < 200000; i++)
+        n += (size_t)snprintf(x + n, cap - n, "</a>");
+    n += (size_t)snprintf(x + n, cap - n, "</tiff:Make><tiff:Model>");
+    memset(x + n, 'M', 100000); /* a 100 000-byte value: cut at 1024 */
+    n += 100000;
+    n += (size_t)snprintf(x + n, cap - n, "</tiff:Model></rdf:Description></rdf:RDF></x:xmpmeta>");
+    ev_xmp xm;
+    char why[256];
+    assert_int_equal(ev_xmp__parse(&xm, (const uint8_t *)x, n, why, sizeof(why)), EV_OK);
+    assert_string_equal(why, "");
+    assert_null(xm.val[EV_XMP_TIFF_MAKE]); /* not a simple value: no text at its level */
+    assert_int_equal(strlen(xm.val[EV_XMP_TIFF_MODEL]), 1024);
+    ev_xmp__free(&xm);
+    /* billion laughs: refused at the DOCTYPE */
+    const char *bl = "<?xml version='1.0'?><!DOCTYPE l [<!ENTITY a 'aaaaaaaaaa'>"
+                     "<!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>"
+                     "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'>]><l>&c;</l>";
+    assert_int_equal(ev_xmp__parse(&xm, (const uint8_t *)bl, strlen(bl), why, sizeof(why)),
+                     EV_OK);
+    assert_non_null(strstr(why, "DTD refused"));
+    ev_xmp__free(&xm);
+    /* an external entity without a DTD is an error, not a fetch */
+    const char *ext = "<x xmlns:t='http://ns.adobe.com/tiff/1.0/' t:Make='&ext;'/>";
+    assert_int_equal(ev_xmp__parse(&xm, (const uint8_t *)ext, strlen(ext), why, sizeof(why)),
+                     EV_OK);
+    assert_non_null(strstr(why, "not well-formed"));
+    assert_null(xm.val[EV_XMP_TIFF_MAKE]);
+    ev_xmp__free(&xm);
+    /* every cut of a good packet: values read before the cut only */
+    n = (size_t)snprintf(x, cap, "%s<tiff:Make>Cam</tiff:Make><tiff:Orientation>6"
+                                 "</tiff:Orientation></rdf:Description></rdf:RDF></x:xmpmeta>",
+                         head);
+    for (size_t cut = 0; cut <= n; cut++) {
+        assert_int_equal(ev_xmp__parse(&xm, (const uint8_t *)x, cut, why, sizeof(why)), EV_OK);
+        if (xm.val[EV_XMP_TIFF_MAKE])
+            assert_string_equal(xm.val[EV_XMP_TIFF_MAKE], "Cam");
+        if (xm.val[EV_XMP_TIFF_ORIENTATION])
+            assert_string_equal(xm.val[EV_XMP_TIFF_ORIENTATION], "6");
+        ev_xmp__free(&xm);
+    }
+    free(x);
+}
+
 static void exif_sniff(void **state)
 {
     (void)state;
@@ -1407,6 +1465,7 @@ int main(void)
         cmocka_unit_test(exif_xmp_heif_item),
         cmocka_unit_test(exif_still_flips),
         cmocka_unit_test(exif_xmp_gps),
+        cmocka_unit_test(exif_xmp_hostile),
     };
     return cmocka_run_group_tests_name("exif", tests, NULL, NULL);
 }
