@@ -1698,15 +1698,16 @@ static int build(json_t **out, tiff *t, const uint8_t *xmp, size_t xlen, const c
         if (e) {
             size_t n;
             bool whole;
-            tagxmp = malloc(EV_XMP_MAX_PACKET);
-            if (!tagxmp)
-                goto done;
             if (e->type != 1 && e->type != 7 && e->type != 2) {
                 twarn(t, "IFD0 XMP tag type %u not read", e->type);
-            } else if (tval(t, e, tagxmp, EV_XMP_MAX_PACKET, &n, &whole)) {
-                if (!whole)
-                    twarn(t, "XMP (tiff-tag-700) over %u bytes: not read", EV_XMP_MAX_PACKET);
-                else {
+            } else if (e->count > EV_XMP_MAX_PACKET) {
+                twarn(t, "XMP (tiff-tag-700) of %llu bytes is over the %u-byte limit: not read",
+                      (unsigned long long)e->count, EV_XMP_MAX_PACKET);
+            } else {
+                tagxmp = malloc(e->count ? (size_t)e->count : 1);
+                if (!tagxmp)
+                    goto done;
+                if (tval(t, e, tagxmp, (size_t)e->count, &n, &whole)) {
                     xmp = tagxmp;
                     xlen = n;
                     xwhere = "tiff-tag-700";
@@ -1736,7 +1737,9 @@ static int build(json_t **out, tiff *t, const uint8_t *xmp, size_t xlen, const c
     if (t && t->nwarn > MAX_WARNINGS &&
         jwarn(warnings, "%d more warnings not shown", t->nwarn - MAX_WARNINGS))
         goto done;
-    if (ev_media__set_str(cap, "source", before > 0 || !from_x ? "exif" : "xmp"))
+    /* exif when EXIF gave a fact, or was read and XMP gave none */
+    bool is_exif = before > 0 || (t && !from_x) || !xmp;
+    if (ev_media__set_str(cap, "source", is_exif ? "exif" : "xmp"))
         goto done;
     if (json_object_size(sources) && json_object_set(cap, "sources", sources))
         goto done;

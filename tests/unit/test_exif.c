@@ -1138,6 +1138,7 @@ static void exif_xmp_only(void **state)
     still_read(&s, j, n);
     assert_null(json_object_get(s.cap, "make"));
     assert_true(has_warning(s.cap, "DTD refused"));
+    assert_string_equal(s_of(s.cap, "source"), "xmp"); /* no EXIF at all */
     still_free(&s);
 }
 
