@@ -1124,7 +1124,8 @@ static bool date_ok(int y, int mo, int d, int h, int mi, int se)
     return !(mo == 2 && d == 29 && !leap);
 }
 
-/* "YYYY:MM:DD HH:MM:SS" -> "YYYY-MM-DDTHH:MM:SS" (false when malformed). */
+/* "YYYY:MM:DD HH:MM:SS" -> "YYYY-MM-DDTHH:MM:SS" (false when malformed or
+ * not in the calendar; nothing may follow the seconds). */
 static bool exif_datetime(const char *s, char out[20])
 {
     if (strlen(s) < 19)
@@ -1133,12 +1134,12 @@ static bool exif_datetime(const char *s, char out[20])
         char c = s[i];
         switch (i) {
         case 4:
-        case 7:
-            if (c != ':')
+        case 7: /* ':' by the standard; '-' written by some software */
+            if (c != ':' && c != '-')
                 return false;
             break;
         case 10:
-            if (c != ' ')
+            if (c != ' ' && c != 'T')
                 return false;
             break;
         case 13:
