@@ -1828,6 +1828,10 @@ int ev_exif__still(json_t **capture, uint8_t **exif_blk, size_t *exif_len, const
             why[0] = '\0';
             s.mem = b.exif + sizeof(exif_hdr);
             s.size = b.exif_len - sizeof(exif_hdr);
+            if (s.size >= sizeof(exif_hdr) && memcmp(s.mem, exif_hdr, sizeof(exif_hdr)) == 0) {
+                s.mem += sizeof(exif_hdr); /* a PNG eXIf or HEIF item with the JPEG header */
+                s.size -= sizeof(exif_hdr);
+            }
             char twhy[200] = "";
             have_tiff = tiff_open(t, &s, warnings, twhy, sizeof(twhy));
             if (t->nomem)

@@ -1152,7 +1152,7 @@ static void exif_xmp_png_tiff(void **state)
         "xmlns:photoshop='http://ns.adobe.com/photoshop/1.0/'>"
         "<photoshop:DateCreated>2021-07-04T12:00:00Z</photoshop:DateCreated>"
         "</rdf:Description></rdf:RDF></x:xmpmeta>";
-    uint8_t p[4096], d[2048];
+    uint8_t p[20000], d[2048];
     size_t n = 8, dl = 0;
     memcpy(p, "\x89PNG\r\n\x1a\n", 8);
     memcpy(d, "XML:com.adobe.xmp\0\0\0\0\0", 22);
@@ -1166,6 +1166,15 @@ static void exif_xmp_png_tiff(void **state)
     assert_string_equal(s_of(s.cap, "datetime_original"), "2021-07-04T12:00:00Z");
     assert_string_equal(s_of(s.cap, "datetime_original_utc_offset"), "Z");
     assert_string_equal(src_of(s.cap, "datetime_original"), "xmp:photoshop:DateCreated");
+    still_free(&s);
+    /* an eXIf chunk that starts with the JPEG "Exif\0\0" header (seen in the wild) */
+    blk k;
+    make_valid(&k);
+    n = 8;
+    n += png_chunk(p + n, "eXIf", k.b, (uint32_t)(k.len + 6), (uint32_t)(k.len + 6));
+    n += png_chunk(p + n, "IEND", NULL, 0, 0);
+    still_read(&s, p, n);
+    assert_string_equal(s_of(s.cap, "make"), "Cam");
     still_free(&s);
     tb b;
     tb_init(&b, "II*\0", false);
