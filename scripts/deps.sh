@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
-  zlib1g-dev libzip-dev libjansson-dev libunistring-dev libexif-dev libmagic-dev libssl-dev libdeflate-dev
+  zlib1g-dev libzip-dev libjansson-dev libunistring-dev libexif-dev libexpat1-dev libmagic-dev libssl-dev libdeflate-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavfilter-dev libswresample-dev
   libcmocka-dev
   ffmpeg libimage-exiftool-perl openssl zip unzip python3 file bc time

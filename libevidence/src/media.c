@@ -1357,34 +1357,22 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
     if (still != EV_EXIF_NONE) {
         uint8_t *blk = NULL;
         size_t blen = 0;
-        const char *where = NULL;
         char ewhy[EV_MEDIA_WHY] = "";
-        int erc = ev_exif__extract(&blk, &blen, &where, io, still, ewhy, sizeof(ewhy));
-        if (erc == EV_OK) {
-            if (ev_exif__capture(&capture, blk, blen)) {
-                free(blk);
-                goto done;
-            }
-            if (capture && ev_media__set_str(capture, "exif_location", where)) {
-                free(blk);
-                goto done;
-            }
-            if (still == EV_EXIF_TIFF) {
-                free(blk); /* the file itself is the EXIF structure */
-            } else if (capture && json_object_set_new(capture, "exif_file", json_string("exif.bin"))) {
-                free(blk);
-                goto done;
-            } else if (files_add(&fs, "exif.bin", blk, blen)) {
-                goto done;
-            }
-        } else if (erc == EV_ENOMEM || erc == EV_EIO || erc == EV_ECANCELED) {
+        int erc = ev_exif__still(&capture, &blk, &blen, io, still, ewhy, sizeof(ewhy));
+        if (erc != EV_OK) {
             rc = erc;
             ev_err__set(err, rc, "media analysis: %s while looking for EXIF",
                         rc == EV_ENOMEM ? "out of memory" : rc == EV_EIO ? "read error" : "canceled");
             goto done;
-        } else if (note(notes, "EXIF: %s", ewhy)) {
+        }
+        if (blk && capture && json_object_set_new(capture, "exif_file", json_string("exif.bin"))) {
+            free(blk);
             goto done;
         }
+        if (blk && files_add(&fs, "exif.bin", blk, blen))
+            goto done;
+        if (ewhy[0] && note(notes, "EXIF: %s", ewhy))
+            goto done;
     }
 
     /* 2. Probe with libavformat. */

@@ -4,7 +4,9 @@
  * counts, truncation, bit flips) that must neither crash nor hang nor make
  * facts up.
  */
+#include <math.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +19,7 @@
 #include <jansson.h>
 
 #include "exif.h"
+#include "xmp.h"
 #include "media.h"
 #include "media_int.h"
 #include "testutil.h"
@@ -206,7 +209,7 @@ static void exif_never_makes_facts_up(void **state)
     json_t *v;
     json_object_foreach(c, key, v)
     {
-        if (strcmp(key, "source") && strcmp(key, "make"))
+        if (strcmp(key, "source") && strcmp(key, "make") && strcmp(key, "sources"))
             fail_msg("unexpected key %s", key);
     }
     json_decref(c);
@@ -609,6 +612,827 @@ static void exif_heif_items(void **state)
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* TIFF structures as devices write them (any size, either byte order,      */
+/* BigTIFF), read in place through an ev_io                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct tb {
+    uint8_t *p;
+    size_t len, cap;
+    bool be, big;
+} tb;
+
+static void tb_grow(tb *b, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t c = b->cap ? b->cap : 4096;
+        while (c < b->len + n)
+            c *= 2;
+        b->p = realloc(b->p, c);
+        assert_non_null(b->p);
+        memset(b->p + b->cap, 0, c - b->cap);
+        b->cap = c;
+    }
+}
+
+static void tb_w(tb *b, size_t at, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        b->p[at + (size_t)(b->be ? bytes - 1 - i : i)] = (uint8_t)(v >> (8 * i));
+}
+
+/* Append (word aligned); returns the offset. */
+static size_t tb_put(tb *b, const void *d, size_t n)
+{
+    if (b->len & 1)
+        b->len++;
+    tb_grow(b, n + 1);
+    size_t at = b->len;
+    if (d)
+        memcpy(b->p + at, d, n);
+    else
+        memset(b->p + at, 0xA5, n); /* "image data" */
+    b->len += n;
+    return at;
+}
+
+/* Header: magic as 4 bytes ("II*\0", "IIRO", "IIU\0", ...) or BigTIFF. */
+static void tb_init(tb *b, const char *magic, bool big)
+{
+    memset(b, 0, sizeof(*b));
+    b->be = magic[0] == 'M';
+    b->big = big;
+    tb_put(b, magic, 4);
+    if (big) {
+        tb_put(b, NULL, 12);
+        tb_w(b, 4, 8, 2);
+        tb_w(b, 6, 0, 2);
+    } else {
+        tb_put(b, NULL, 4);
+    }
+}
+
+static void tb_set_ifd0(tb *b, uint64_t off)
+{
+    tb_w(b, b->big ? 8 : 4, off, b->big ? 8 : 4);
+}
+
+typedef struct tv {
+    uint16_t tag, type;
+    uint64_t count;
+    uint8_t data[64]; /* in file byte order */
+    size_t n;
+} tv;
+
+static tv v_ascii(uint16_t tag, const char *s)
+{
+    tv v = { tag, T_ASCII, strlen(s) + 1, { 0 }, strlen(s) + 1 };
+    memcpy(v.data, s, v.n);
+    return v;
+}
+
+static tv v_num(const tb *b, uint16_t tag, uint16_t type, const uint64_t *vals, int n)
+{
+    int sz = type == T_SHORT ? 2 : type == T_BYTE ? 1 : type >= 16 ? 8 : 4;
+    tv v = { tag, type, (uint64_t)n, { 0 }, (size_t)(sz * n) };
+    tb tmp = { v.data, 0, sizeof(v.data), b->be, b->big };
+    for (int i = 0; i < n; i++)
+        tb_w(&tmp, (size_t)(sz * i), vals[i], sz);
+    return v;
+}
+
+static tv v_short(const tb *b, uint16_t tag, uint64_t x)
+{
+    return v_num(b, tag, T_SHORT, &x, 1);
+}
+
+static tv v_ptr(const tb *b, uint16_t tag, uint64_t off)
+{
+    return v_num(b, tag, b->big ? 18 : T_LONG, &off, 1);
+}
+
+static tv v_rats(const tb *b, uint16_t tag, const uint32_t *nd, int n)
+{
+    tv v = { tag, T_RATIONAL, (uint64_t)n, { 0 }, (size_t)(8 * n) };
+    tb tmp = { v.data, 0, sizeof(v.data), b->be, b->big };
+    for (int i = 0; i < 2 * n; i++)
+        tb_w(&tmp, (size_t)(4 * i), nd[i], 4);
+    return v;
+}
+
+/* Out-of-line values first, then the IFD; returns the IFD's offset. */
+static uint64_t tb_ifd(tb *b, const tv *v, int n)
+{
+    size_t inl = b->big ? 8 : 4, esz = b->big ? 20 : 12, csz = b->big ? 8 : 2;
+    uint64_t where[32];
+    for (int i = 0; i < n; i++)
+        where[i] = v[i].n > inl ? tb_put(b, v[i].data, v[i].n) : 0;
+    size_t at = tb_put(b, NULL, csz + esz * (size_t)n + csz * 2);
+    tb_w(b, at, (uint64_t)n, (int)csz);
+    for (int i = 0; i < n; i++) {
+        size_t e = at + csz + esz * (size_t)i;
+        tb_w(b, e, v[i].tag, 2);
+        tb_w(b, e + 2, v[i].type, 2);
+        tb_w(b, e + 4, v[i].count, b->big ? 8 : 4);
+        size_t vo = e + 4 + inl; /* after tag, type and count */
+        if (v[i].n > inl) {
+            tb_w(b, vo, where[i], (int)inl);
+        } else {
+            memset(b->p + vo, 0, inl);
+            memcpy(b->p + vo, v[i].data, v[i].n);
+        }
+    }
+    tb_w(b, at + csz + esz * (size_t)n, 0, (int)(b->big ? 8 : 4));
+    return at;
+}
+
+typedef struct still {
+    json_t *cap;
+    uint8_t *blk;
+    size_t blen;
+    char why[256];
+} still;
+
+static void still_read(still *s, const uint8_t *d, size_t n)
+{
+    uint64_t st[4];
+    ev_io io;
+    ev_media__io_from_mem(&io, d, n, st);
+    memset(s, 0, sizeof(*s));
+    ev_exif_container c = ev_exif__sniff(d, n);
+    assert_int_not_equal(c, EV_EXIF_NONE);
+    assert_int_equal(ev_exif__still(&s->cap, &s->blk, &s->blen, &io, c, s->why, sizeof(s->why)),
+                     EV_OK);
+}
+
+static void still_free(still *s)
+{
+    json_decref(s->cap);
+    free(s->blk);
+}
+
+static bool has_warning(const json_t *cap, const char *needle)
+{
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(cap, "warnings"), i, w)
+    {
+        if (strstr(json_string_value(w), needle))
+            return true;
+    }
+    return false;
+}
+
+static const char *src_of(const json_t *cap, const char *field)
+{
+    return json_string_value(json_object_get(json_object_get(cap, "sources"), field));
+}
+
+/* A camera TIFF: image data first (pad bytes), then ExifIFD, GPS IFD and
+ * IFD0 at the end. */
+static void make_camera_tiff(tb *b, const char *magic, bool big, size_t pad)
+{
+    tb_init(b, magic, big);
+    tb_put(b, NULL, pad);
+    tv ex[] = { v_ascii(0x9003, "2024:05:01 10:20:30"), v_ascii(0x9291, "25") };
+    uint64_t exif = tb_ifd(b, ex, 2);
+    uint32_t lat[] = { 51, 1, 30, 1, 249, 100 }, lon[] = { 0, 1, 7, 1, 2856, 100 };
+    uint32_t alt[] = { 125, 10 }, ts[] = { 9, 1, 20, 1, 305, 10 };
+    uint64_t zero = 0;
+    tv gps[] = { v_ascii(1, "N"),  v_rats(b, 2, lat, 3), v_ascii(3, "W"),
+                 v_rats(b, 4, lon, 3), v_num(b, 5, T_BYTE, &zero, 1), v_rats(b, 6, alt, 1),
+                 v_rats(b, 7, ts, 3), v_ascii(0x1D, "2024:05:01") };
+    uint64_t g = tb_ifd(b, gps, 8);
+    tv i0[] = { v_ascii(0x010F, "DroneCo"), v_ascii(0x0110, "Survey-9"),
+                v_short(b, 0x0112, 1), v_ptr(b, 0x8769, exif), v_ptr(b, 0x8825, g) };
+    tb_set_ifd0(b, tb_ifd(b, i0, 5));
+}
+
+static void check_camera_facts(const json_t *c)
+{
+    assert_non_null(c);
+    assert_string_equal(s_of(c, "make"), "DroneCo");
+    assert_string_equal(s_of(c, "model"), "Survey-9");
+    assert_string_equal(s_of(c, "exif_location"), "tiff");
+    assert_string_equal(s_of(c, "datetime_original_local"), "2024-05-01T10:20:30.25");
+    assert_string_equal(s_of(c, "datetime_original_zone"), "unknown");
+    assert_null(json_object_get(c, "datetime_original"));
+    assert_null(json_object_get(c, "datetime_original_utc_offset"));
+    assert_string_equal(src_of(c, "datetime_original"), "exif:ExifIFD");
+    assert_string_equal(src_of(c, "make"), "exif:IFD0");
+    assert_string_equal(src_of(c, "gps"), "exif:GPS");
+    const json_t *g = json_object_get(c, "gps");
+    assert_string_equal(s_of(g, "format"), "exif-rational");
+    double lat = json_real_value(json_object_get(g, "latitude"));
+    assert_true(fabs(lat - (51.0 + 30.0 / 60 + 2.49 / 3600)) < 1e-12);
+    /* finest step: 1/100 of a second of arc */
+    assert_true(fabs(json_real_value(json_object_get(g, "precision_deg")) - 1.0 / 360000) < 1e-15);
+    assert_string_equal(s_of(g, "datetime"), "2024-05-01T09:20:30.5Z");
+    assert_string_equal(s_of(g, "datetime_zone"), "utc-by-format");
+}
+
+static void exif_tiff_ifd_far_away(void **state)
+{
+    (void)state;
+    static const size_t pads[] = { 70000, 1100000, 40u * 1024 * 1024 };
+    for (size_t i = 0; i < sizeof(pads) / sizeof(pads[0]); i++) {
+        tb b;
+        make_camera_tiff(&b, i == 1 ? "MM\0*" : "II*\0", false, pads[i]);
+        still s;
+        still_read(&s, b.p, b.len);
+        assert_string_equal(s.why, "");
+        assert_null(s.blk); /* the TIFF file itself is the structure */
+        check_camera_facts(s.cap);
+        still_free(&s);
+        free(b.p);
+    }
+}
+
+/* ExifIFD whose value data crosses the 64 KiB mark */
+static void exif_tiff_straddles_64k(void **state)
+{
+    (void)state;
+    tb b;
+    tb_init(&b, "II*\0", false);
+    tb_put(&b, NULL, 65536 - 8 - 6);
+    tv ex[] = { v_ascii(0x9003, "2023:12:31 23:59:58"), v_ascii(0x9011, "-05:30") };
+    uint64_t exif = tb_ifd(&b, ex, 2);
+    assert_memory_equal(b.p + 65536 - 6, "2023:12", 7); /* the date crosses 64 KiB */
+    tv i0[] = { v_ptr(&b, 0x8769, exif) };
+    tb_set_ifd0(&b, tb_ifd(&b, i0, 1));
+    still s;
+    still_read(&s, b.p, b.len);
+    assert_non_null(s.cap);
+    assert_string_equal(s_of(s.cap, "datetime_original"), "2023-12-31T23:59:58-05:30");
+    assert_string_equal(s_of(s.cap, "datetime_original_zone"), "stated");
+    assert_null(json_object_get(s.cap, "warnings"));
+    still_free(&s);
+    free(b.p);
+}
+
+static void exif_bigtiff_and_raws(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *magic;
+        bool big;
+    } kinds[] = { { "II+\0", true }, { "MM\0+", true }, { "IIRO", false }, { "IIRS", false },
+                  { "MMOR", false }, { "IIU\0", false } };
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        tb b;
+        make_camera_tiff(&b, kinds[i].magic, kinds[i].big, 100000);
+        assert_int_equal(ev_exif__sniff(b.p, b.len), EV_EXIF_TIFF);
+        still s;
+        still_read(&s, b.p, b.len);
+        if (!s_of(s.cap, "datetime_original_local"))
+            fail_msg("%s: %s", kinds[i].magic, json_dumps(s.cap, 0));
+        check_camera_facts(s.cap);
+        still_free(&s);
+        free(b.p);
+    }
+}
+
+/* DNG: IFD0 (preview) with SubIFDs (raw); the ExifIFD is found from a
+ * SubIFD when IFD0 has none; SubIFD loops are cut. */
+static void exif_dng_subifds(void **state)
+{
+    (void)state;
+    tb b;
+    tb_init(&b, "II*\0", false);
+    tb_put(&b, NULL, 300000);
+    tv ex[] = { v_ascii(0x9003, "2022:02:28 08:00:00"), v_ascii(0x9011, "+09:00") };
+    uint64_t exif = tb_ifd(&b, ex, 2);
+    tv s1[] = { v_short(&b, 0x00FE, 0) };
+    uint64_t sub1 = tb_ifd(&b, s1, 1);
+    tv s2[] = { v_short(&b, 0x00FE, 0), v_ptr(&b, 0x8769, exif) };
+    uint64_t sub2 = tb_ifd(&b, s2, 2);
+    uint64_t subs[] = { sub1, sub2, sub2, 0xFFFFFFF0u };
+    tv i0[] = { v_ascii(0x010F, "Leica"), v_num(&b, 0x014A, T_LONG, subs, 4),
+                v_short(&b, 0x0112, 8) };
+    tb_set_ifd0(&b, tb_ifd(&b, i0, 3));
+    still s;
+    still_read(&s, b.p, b.len);
+    assert_non_null(s.cap);
+    assert_string_equal(s_of(s.cap, "make"), "Leica");
+    assert_string_equal(s_of(s.cap, "datetime_original"), "2022-02-28T08:00:00+09:00");
+    assert_string_equal(s_of(s.cap, "orientation_text"), "Rotate 270 CW");
+    assert_true(has_warning(s.cap, "IFD loop"));
+    assert_true(has_warning(s.cap, "outside the data"));
+    still_free(&s);
+    free(b.p);
+    /* nested: each SubIFD's own pointers are followed, not its sibling's */
+    tb_init(&b, "MM\0*", false);
+    exif = tb_ifd(&b, ex, 2);
+    uint64_t leaf1 = tb_ifd(&b, s1, 1);
+    tv l2[] = { v_short(&b, 0x00FE, 0), v_ptr(&b, 0x8769, exif) };
+    uint64_t leaf2 = tb_ifd(&b, l2, 2);
+    tv n1[] = { v_ptr(&b, 0x014A, leaf1) };
+    sub1 = tb_ifd(&b, n1, 1);
+    tv n2[] = { v_ptr(&b, 0x014A, leaf2) };
+    sub2 = tb_ifd(&b, n2, 1);
+    uint64_t two[] = { sub1, sub2 };
+    tv j0[] = { v_num(&b, 0x014A, T_LONG, two, 2) };
+    tb_set_ifd0(&b, tb_ifd(&b, j0, 1));
+    still_read(&s, b.p, b.len);
+    assert_string_equal(s_of(s.cap, "datetime_original"), "2022-02-28T08:00:00+09:00");
+    assert_null(json_object_get(s.cap, "warnings"));
+    still_free(&s);
+    free(b.p);
+}
+
+/* IFD0 unreachable: a note says why; hostile chains stay bounded. */
+static void exif_tiff_hostile(void **state)
+{
+    (void)state;
+    tb b;
+    tb_init(&b, "II*\0", false);
+    tb_put(&b, NULL, 64);
+    tb_set_ifd0(&b, 0x7FFFFFF0u);
+    still s;
+    still_read(&s, b.p, b.len);
+    assert_null(s.cap);
+    assert_non_null(strstr(s.why, "IFD0 offset 2147483632 is outside"));
+    still_free(&s);
+    /* BigTIFF offsets near 2^64, counts of 2^64-1 */
+    free(b.p);
+    tb_init(&b, "II+\0", true);
+    uint64_t huge = UINT64_MAX - 3;
+    tv i0[] = { v_ascii(0x010F, "Cam"), v_num(&b, 0x8769, 16, &huge, 1) };
+    uint64_t at = tb_ifd(&b, i0, 2);
+    tb_w(&b, (size_t)at + 8 + 20 + 4, UINT64_MAX, 8); /* ExifIFD count */
+    tb_set_ifd0(&b, at);
+    still_read(&s, b.p, b.len);
+    assert_string_equal(s_of(s.cap, "make"), "Cam");
+    still_free(&s);
+    /* an IFD claiming 65535 entries in a short file, and an IFD chain into itself */
+    free(b.p);
+    tb_init(&b, "MM\0*", false);
+    tv e[] = { v_ascii(0x010F, "Cam"), v_ptr(&b, 0x8769, 8), v_ptr(&b, 0x8825, 8),
+               v_ptr(&b, 0x014A, 8) };
+    at = tb_ifd(&b, e, 4);
+    tb_w(&b, (size_t)at + 2 + 12 * 1 + 8, at, 4);
+    tb_w(&b, (size_t)at + 2 + 12 * 2 + 8, at, 4);
+    tb_w(&b, (size_t)at + 2 + 12 * 3 + 8, at, 4);
+    tb_set_ifd0(&b, at);
+    still_read(&s, b.p, b.len);
+    assert_string_equal(s_of(s.cap, "make"), "Cam");
+    assert_true(has_warning(s.cap, "IFD loop"));
+    still_free(&s);
+    tb_w(&b, (size_t)at, 0xFFFF, 2);
+    still_read(&s, b.p, b.len);
+    assert_true(has_warning(s.cap, "claims 65535 entries") || has_warning(s.cap, "is cut"));
+    still_free(&s);
+    /* every truncation of a camera TIFF: no crash, no made-up facts */
+    free(b.p);
+    make_camera_tiff(&b, "II*\0", false, 0);
+    for (size_t cut = 0; cut < b.len; cut++) {
+        still_read(&s, b.p, cut < 4 ? 4 : cut);
+        const json_t *g = json_object_get(s.cap, "gps");
+        if (json_object_get(g, "latitude"))
+            assert_true(fabs(json_real_value(json_object_get(g, "latitude")) - 51.500691666) <
+                        1e-6);
+        still_free(&s);
+    }
+    free(b.p);
+}
+
+static void exif_orientation_out_of_range(void **state)
+{
+    (void)state;
+    tb b;
+    tb_init(&b, "II*\0", false);
+    tv i0[] = { v_short(&b, 0x0112, 10825) };
+    tb_set_ifd0(&b, tb_ifd(&b, i0, 1));
+    still s;
+    still_read(&s, b.p, b.len);
+    assert_non_null(s.cap);
+    assert_int_equal(json_integer_value(json_object_get(s.cap, "orientation")), 10825);
+    assert_null(json_object_get(s.cap, "orientation_text"));
+    assert_true(has_warning(s.cap, "Orientation 10825 is outside 1..8"));
+    still_free(&s);
+    free(b.p);
+    /* a LONG orientation past the schema's range: not reported at all */
+    tb_init(&b, "II*\0", false);
+    uint64_t big = 70000;
+    tv i1[] = { v_num(&b, 0x0112, T_LONG, &big, 1) };
+    tb_set_ifd0(&b, tb_ifd(&b, i1, 1));
+    still_read(&s, b.p, b.len);
+    assert_null(json_object_get(s.cap, "orientation"));
+    assert_true(has_warning(s.cap, "out of range"));
+    still_free(&s);
+    free(b.p);
+}
+
+static void exif_gps_placeholder_and_refs(void **state)
+{
+    (void)state;
+    tb b;
+    tb_init(&b, "II*\0", false);
+    uint32_t z[] = { 0, 1, 0, 1, 0, 1 };
+    tv gps[] = { v_ascii(1, "N"), v_rats(&b, 2, z, 3), v_ascii(3, "E"), v_rats(&b, 4, z, 3) };
+    uint64_t g = tb_ifd(&b, gps, 4);
+    tv i0[] = { v_ptr(&b, 0x8825, g) };
+    tb_set_ifd0(&b, tb_ifd(&b, i0, 1));
+    still s;
+    still_read(&s, b.p, b.len);
+    const json_t *j = json_object_get(s.cap, "gps");
+    assert_true(json_is_true(json_object_get(j, "placeholder")));
+    assert_null(json_object_get(j, "latitude"));
+    assert_null(json_object_get(j, "longitude"));
+    assert_string_equal(s_of(json_object_get(j, "raw"), "latitude"), "0/1 0/1 0/1");
+    assert_true(has_warning(s.cap, "placeholder"));
+    still_free(&s);
+    free(b.p);
+    /* refs outside N/S/E/W, a missing altitude ref: raw only */
+    tb_init(&b, "II*\0", false);
+    uint32_t la[] = { 10, 1, 0, 1, 0, 1 }, al[] = { 5, 1 };
+    tv g2[] = { v_ascii(1, "X"), v_rats(&b, 2, la, 3), v_ascii(3, "E"), v_rats(&b, 4, la, 3),
+                v_rats(&b, 6, al, 1) };
+    g = tb_ifd(&b, g2, 5);
+    tv i1[] = { v_ptr(&b, 0x8825, g) };
+    tb_set_ifd0(&b, tb_ifd(&b, i1, 1));
+    still_read(&s, b.p, b.len);
+    j = json_object_get(s.cap, "gps");
+    assert_null(json_object_get(j, "latitude"));
+    assert_null(json_object_get(j, "altitude"));
+    assert_string_equal(s_of(json_object_get(j, "raw"), "latitude_ref"), "X");
+    assert_true(has_warning(s.cap, "GPSLatitudeRef 'X'"));
+    assert_true(has_warning(s.cap, "GPSAltitudeRef missing"));
+    still_free(&s);
+    free(b.p);
+}
+
+/* A JPEG with an XMP packet and no EXIF (edited photos, some phones) */
+static size_t jpeg_with_app1(uint8_t *j, const void *payload, size_t n)
+{
+    memcpy(j, "\xFF\xD8\xFF\xE1", 4);
+    j[4] = (uint8_t)((n + 2) >> 8);
+    j[5] = (uint8_t)(n + 2);
+    memcpy(j + 6, payload, n);
+    memcpy(j + 6 + n, "\xFF\xDA\x00\x02\xFF\xD9", 6);
+    return 12 + n;
+}
+
+static void exif_xmp_only(void **state)
+{
+    (void)state;
+    static const char pkt[] =
+        "http://ns.adobe.com/xap/1.0/\0"
+        "<?xpacket begin='\xEF\xBB\xBF' id='W5M0MpCehiHzreSzNTczkc9d'?>"
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+        "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+        "<rdf:Description rdf:about='' xmlns:e='http://ns.adobe.com/exif/1.0/' "
+        "xmlns:t='http://ns.adobe.com/tiff/1.0/' xmlns:xmp='http://ns.adobe.com/xap/1.0/' "
+        "e:DateTimeOriginal='2024-05-01T10:20:30.123+02:00' xmp:CreateDate='2024-05-01T10:20:30'>"
+        "<t:Orientation>6</t:Orientation><t:Make> Pixel </t:Make>"
+        "<xmp:ModifyDate>2024-05-02</xmp:ModifyDate>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end='w'?>\0\0";
+    uint8_t j[2048];
+    size_t n = jpeg_with_app1(j, pkt, sizeof(pkt) - 1);
+    still s;
+    still_read(&s, j, n);
+    assert_non_null(s.cap);
+    assert_non_null(strstr(s.why, "no EXIF"));
+    assert_null(s.blk);
+    assert_string_equal(s_of(s.cap, "source"), "xmp");
+    assert_null(json_object_get(s.cap, "exif_location"));
+    assert_string_equal(s_of(s.cap, "datetime_original"), "2024-05-01T10:20:30.123+02:00");
+    assert_string_equal(s_of(s.cap, "datetime_original_zone"), "stated");
+    assert_string_equal(src_of(s.cap, "datetime_original"), "xmp:exif:DateTimeOriginal");
+    assert_string_equal(s_of(s.cap, "datetime_digitized_local"), "2024-05-01T10:20:30");
+    assert_string_equal(s_of(s.cap, "datetime_digitized_zone"), "unknown");
+    assert_null(json_object_get(s.cap, "datetime_digitized"));
+    assert_string_equal(src_of(s.cap, "datetime_digitized"), "xmp:xmp:CreateDate");
+    assert_int_equal(json_integer_value(json_object_get(s.cap, "orientation")), 6);
+    assert_string_equal(src_of(s.cap, "orientation"), "xmp:tiff:Orientation");
+    assert_string_equal(s_of(s.cap, "make"), "Pixel");
+    assert_null(json_object_get(s.cap, "datetime_modified_local")); /* no time of day */
+    assert_true(has_warning(s.cap, "xmp:ModifyDate '2024-05-02' is not a full date"));
+    still_free(&s);
+    /* EXIF wins; XMP fills only what EXIF left unsaid */
+    blk k;
+    make_valid(&k);
+    uint8_t j2[20000];
+    size_t m = 0;
+    memcpy(j2, "\xFF\xD8\xFF\xE1", 4);
+    j2[4] = (uint8_t)((k.len + 6 + 2) >> 8);
+    j2[5] = (uint8_t)(k.len + 6 + 2);
+    memcpy(j2 + 6, k.b, k.len + 6);
+    m = 6 + k.len + 6;
+    m += jpeg_with_app1(j2 + m, pkt, sizeof(pkt) - 1) - 0;
+    memmove(j2 + 6 + k.len + 6, j2 + 6 + k.len + 6 + 2, m - (6 + k.len + 6 + 2)); /* drop SOI */
+    m -= 2;
+    still_read(&s, j2, m);
+    assert_string_equal(s_of(s.cap, "source"), "exif");
+    assert_string_equal(s_of(s.cap, "datetime_original"), "2024-05-01T10:20:30.12+01:00");
+    assert_string_equal(src_of(s.cap, "datetime_original"), "exif:ExifIFD");
+    assert_string_equal(s_of(s.cap, "make"), "Cam");
+    assert_string_equal(src_of(s.cap, "datetime_digitized"), "xmp:xmp:CreateDate");
+    assert_non_null(s.blk);
+    still_free(&s);
+    /* a DTD is refused; broken XML keeps nothing it had not read */
+    static const char dtd[] = "http://ns.adobe.com/xap/1.0/\0<!DOCTYPE x [<!ENTITY a 'b'>]>"
+                              "<x xmlns:t='http://ns.adobe.com/tiff/1.0/' t:Make='&a;'/>";
+    n = jpeg_with_app1(j, dtd, sizeof(dtd) - 1);
+    still_read(&s, j, n);
+    assert_null(json_object_get(s.cap, "make"));
+    assert_true(has_warning(s.cap, "DTD refused"));
+    assert_string_equal(s_of(s.cap, "source"), "xmp"); /* no EXIF at all */
+    still_free(&s);
+}
+
+/* XMP in PNG iTXt and in TIFF tag 700 */
+static void exif_xmp_png_tiff(void **state)
+{
+    (void)state;
+    static const char x[] =
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+        "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description "
+        "xmlns:photoshop='http://ns.adobe.com/photoshop/1.0/'>"
+        "<photoshop:DateCreated>2021-07-04T12:00:00Z</photoshop:DateCreated>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>";
+    uint8_t p[20000], d[2048];
+    size_t n = 8, dl = 0;
+    memcpy(p, "\x89PNG\r\n\x1a\n", 8);
+    memcpy(d, "XML:com.adobe.xmp\0\0\0\0\0", 22);
+    dl = 22;
+    memcpy(d + dl, x, sizeof(x) - 1);
+    dl += sizeof(x) - 1;
+    n += png_chunk(p + n, "iTXt", d, (uint32_t)dl, (uint32_t)dl);
+    n += png_chunk(p + n, "IEND", NULL, 0, 0);
+    still s;
+    still_read(&s, p, n);
+    assert_string_equal(s_of(s.cap, "datetime_original"), "2021-07-04T12:00:00Z");
+    assert_string_equal(s_of(s.cap, "datetime_original_utc_offset"), "Z");
+    assert_string_equal(src_of(s.cap, "datetime_original"), "xmp:photoshop:DateCreated");
+    still_free(&s);
+    /* an eXIf chunk that starts with the JPEG "Exif\0\0" header (seen in the wild) */
+    blk k;
+    make_valid(&k);
+    n = 8;
+    n += png_chunk(p + n, "eXIf", k.b, (uint32_t)(k.len + 6), (uint32_t)(k.len + 6));
+    n += png_chunk(p + n, "IEND", NULL, 0, 0);
+    still_read(&s, p, n);
+    assert_string_equal(s_of(s.cap, "make"), "Cam");
+    still_free(&s);
+    tb b;
+    tb_init(&b, "II*\0", false);
+    tb_put(&b, NULL, 200000);
+    size_t xo = tb_put(&b, x, sizeof(x) - 1);
+    tv i0[] = { v_ascii(0x010F, "Scan"), { 0x02BC, T_BYTE, sizeof(x) - 1, { 0 }, 0 } };
+    uint64_t at = tb_ifd(&b, i0, 2);
+    tb_w(&b, (size_t)at + 2 + 12 + 8, xo, 4);
+    tb_set_ifd0(&b, at);
+    still_read(&s, b.p, b.len);
+    assert_string_equal(s_of(s.cap, "source"), "exif");
+    assert_string_equal(s_of(s.cap, "make"), "Scan");
+    assert_string_equal(s_of(s.cap, "datetime_original"), "2021-07-04T12:00:00Z");
+    still_free(&s);
+    free(b.p);
+}
+
+/* EXIF dates: the zone is stated only by OffsetTime*. */
+static void exif_date_zones(void **state)
+{
+    (void)state;
+    tb b;
+    tb_init(&b, "II*\0", false);
+    tv ex[] = { v_ascii(0x9003, "2024:02:29 10:00:00"), v_ascii(0x9004, "2023:02:29 10:00:00"),
+                v_ascii(0x9012, "+01:00") };
+    uint64_t e = tb_ifd(&b, ex, 3);
+    tv i0[] = { v_ascii(0x0132, "2024:03:01 11:00:00"), v_ptr(&b, 0x8769, e) };
+    tb_set_ifd0(&b, tb_ifd(&b, i0, 2));
+    still s;
+    still_read(&s, b.p, b.len);
+    assert_string_equal(s_of(s.cap, "datetime_original_local"), "2024-02-29T10:00:00");
+    assert_string_equal(s_of(s.cap, "datetime_original_zone"), "unknown");
+    assert_null(json_object_get(s.cap, "datetime_original"));
+    assert_null(json_object_get(s.cap, "datetime_digitized_local")); /* 2023 is no leap year */
+    assert_true(has_warning(s.cap, "DateTimeDigitized"));
+    assert_string_equal(s_of(s.cap, "datetime_modified_zone"), "unknown");
+    assert_string_equal(src_of(s.cap, "datetime_modified"), "exif:IFD0");
+    still_free(&s);
+    free(b.p);
+}
+
+/* HEIF: the XMP 'mime' item (application/rdf+xml) next to no Exif item */
+static void exif_xmp_heif_item(void **state)
+{
+    (void)state;
+    static const char x[] = "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+                            "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+                            "<rdf:Description xmlns:tiff='http://ns.adobe.com/tiff/1.0/' "
+                            "tiff:Orientation='3' tiff:Model='Phone 9'/></rdf:RDF></x:xmpmeta>";
+    uint8_t f[4096], tmp[1024], infe[128], iinf[256], iloc[128], meta[1024];
+    size_t n = 0, t = 0;
+    n += bx(f, "ftyp", (const uint8_t *)"heic\0\0\0\0mif1heic", 16);
+    t += be32(tmp + t, 0x02000000);
+    t += be16(tmp + t, 1);
+    t += be16(tmp + t, 0);
+    memcpy(tmp + t, "mime\0application/rdf+xml\0", 26);
+    t += 26;
+    size_t il = bx(infe, "infe", tmp, t);
+    t = 0;
+    t += be32(tmp + t, 0);
+    t += be16(tmp + t, 1);
+    memcpy(tmp + t, infe, il);
+    t += il;
+    size_t iil = bx(iinf, "iinf", tmp, t);
+    t = 0;
+    t += be32(tmp + t, 0);
+    tmp[t++] = 0x44;
+    tmp[t++] = 0x00;
+    t += be16(tmp + t, 1);
+    t += be16(tmp + t, 1);
+    t += be16(tmp + t, 0);
+    t += be16(tmp + t, 1);
+    size_t ext = t;
+    t += be32(tmp + t, 0);
+    t += be32(tmp + t, (uint32_t)(sizeof(x) - 1));
+    size_t ill = bx(iloc, "iloc", tmp, t);
+    size_t mt = be32(meta, 0);
+    memcpy(meta + mt, iinf, iil);
+    mt += iil;
+    memcpy(meta + mt, iloc, ill);
+    mt += ill;
+    size_t meta_at = n;
+    n += bx(f + n, "meta", meta, mt);
+    size_t mdat_at = n;
+    n += bx(f + n, "mdat", (const uint8_t *)x, sizeof(x) - 1);
+    be32(f + meta_at + 8 + 4 + iil + 8 + ext, (uint32_t)(mdat_at + 8));
+    still s;
+    still_read(&s, f, n);
+    assert_non_null(strstr(s.why, "no Exif item"));
+    assert_non_null(s.cap);
+    assert_int_equal(json_integer_value(json_object_get(s.cap, "orientation")), 3);
+    assert_string_equal(s_of(s.cap, "model"), "Phone 9");
+    assert_string_equal(src_of(s.cap, "model"), "xmp:tiff:Model");
+    still_free(&s);
+}
+
+/* Random damage to the in-place TIFF walk and to XMP packets: no crash, no
+ * hang (ASan sees overreads: the buffers have their exact size). */
+static void exif_still_flips(void **state)
+{
+    (void)state;
+    tb b;
+    make_camera_tiff(&b, "II*\0", false, 0);
+    static const char pkt[] =
+        "http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+        "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description "
+        "xmlns:e='http://ns.adobe.com/exif/1.0/' e:DateTimeOriginal='2024-05-01T10:20:30Z'>"
+        "<e:DateTimeDigitized><rdf:Seq><rdf:li>2024-05-01T10:20:30</rdf:li></rdf:Seq>"
+        "</e:DateTimeDigitized></rdf:Description></rdf:RDF></x:xmpmeta>";
+    uint8_t j[1024];
+    size_t jn = jpeg_with_app1(j, pkt, sizeof(pkt) - 1);
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    double t0 = (double)clock() / CLOCKS_PER_SEC;
+    for (int it = 0; it < 4000; it++) {
+        const uint8_t *src = it & 1 ? j : b.p;
+        size_t n = it & 1 ? jn : b.len;
+        uint8_t *d = malloc(n);
+        memcpy(d, src, n);
+        for (int f = 0; f < 1 + it % 6; f++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            size_t pos = 4 + (size_t)(x % (n - 4));
+            d[pos] = (uint8_t)(it & 2 ? d[pos] ^ (1u << (x >> 61)) : (x >> 40));
+        }
+        uint64_t st[4];
+        ev_io io;
+        ev_media__io_from_mem(&io, d, n, st);
+        json_t *c = NULL;
+        uint8_t *eb = NULL;
+        size_t eblen = 0;
+        char why[256];
+        assert_int_equal(ev_exif__still(&c, &eb, &eblen, &io, ev_exif__sniff(d, n), why,
+                                        sizeof(why)),
+                         EV_OK);
+        json_decref(c);
+        free(eb);
+        free(d);
+    }
+    assert_true((double)clock() / CLOCKS_PER_SEC - t0 < 60.0);
+    free(b.p);
+}
+
+/* XMP GPSCoordinate values ("DDD,MM.mmk", "DDD,MM,SSk") where EXIF has none */
+static void exif_xmp_gps(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *lat, *lon;
+        double want_lat, want_lon, step;
+        int kind; /* 0 position, 1 placeholder, 2 invalid */
+    } cases[] = {
+        { "51,30.0415N", "0,7.476W", 51 + 30.0415 / 60, -(7.476 / 60), 0.001 / 60, 0 },
+        { "33,51,54.36S", "151,12,35.52E", -(33 + 51 / 60.0 + 54.36 / 3600),
+          151 + 12 / 60.0 + 35.52 / 3600, 0.01 / 3600, 0 },
+        { "0,0.0000N", "0,0.0000E", 0, 0, 0, 1 },
+        { "91,0N", "0,7W", 0, 0, 0, 2 },
+        { "51,30.0415E", "0,7.476W", 0, 0, 0, 2 },
+        { "51,60N", "0,7.476W", 0, 0, 0, 2 },
+        { "51,30.N", "0,7.476W", 0, 0, 0, 2 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char pkt[1024];
+        int n = snprintf(pkt, sizeof(pkt),
+                         "http://ns.adobe.com/xap/1.0/%c<x:xmpmeta xmlns:x='adobe:ns:meta/'>"
+                         "<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+                         "<rdf:Description xmlns:exif='http://ns.adobe.com/exif/1.0/'>"
+                         "<exif:GPSLatitude>%s</exif:GPSLatitude>"
+                         "<exif:GPSLongitude>%s</exif:GPSLongitude>"
+                         "</rdf:Description></rdf:RDF></x:xmpmeta>",
+                         0, cases[i].lat, cases[i].lon);
+        uint8_t j[1200];
+        size_t jn = jpeg_with_app1(j, pkt, (size_t)n);
+        still s;
+        still_read(&s, j, jn);
+        const json_t *g = json_object_get(s.cap, "gps");
+        assert_non_null(g);
+        assert_string_equal(s_of(g, "format"), "xmp");
+        assert_string_equal(src_of(s.cap, "gps"), "xmp:exif:GPSLatitude");
+        char raw[64];
+        snprintf(raw, sizeof(raw), "%s %s", cases[i].lat, cases[i].lon);
+        assert_string_equal(s_of(json_object_get(g, "raw"), "xmp"), raw);
+        if (cases[i].kind == 0) {
+            assert_true(fabs(json_real_value(json_object_get(g, "latitude")) -
+                             cases[i].want_lat) < 1e-12);
+            assert_true(fabs(json_real_value(json_object_get(g, "longitude")) -
+                             cases[i].want_lon) < 1e-12);
+            assert_true(fabs(json_real_value(json_object_get(g, "precision_deg")) -
+                             cases[i].step) < 1e-15);
+            assert_null(json_object_get(s.cap, "warnings"));
+        } else {
+            assert_null(json_object_get(g, "latitude"));
+            assert_null(json_object_get(g, "longitude"));
+            assert_true(cases[i].kind == 1 ? json_is_true(json_object_get(g, "placeholder"))
+                                           : json_object_get(g, "placeholder") == NULL);
+            assert_true(has_warning(s.cap, cases[i].kind == 1 ? "placeholder" : "not valid"));
+        }
+        still_free(&s);
+    }
+}
+
+/* Hostile XMP: deep nesting, long values, entity tricks, cut packets */
+static void exif_xmp_hostile(void **state)
+{
+    (void)state;
+    const char *head = "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+                       "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+                       "<rdf:Description xmlns:tiff='http://ns.adobe.com/tiff/1.0/'>";
+    size_t cap = 4u * 1024 * 1024;
+    char *x = malloc(cap);
+    /* 200 000 nested elements inside a property */
+    size_t n = (size_t)snprintf(x, cap, "%s<tiff:Make>", head);
+    for (int i = 0; i < 200000; i++)
+        n += (size_t)snprintf(x + n, cap - n, "<a>");
+    n += (size_t)snprintf(x + n, cap - n, "deep");
+    for (int i = 0; i < 200000; i++)
+        n += (size_t)snprintf(x + n, cap - n, "</a>");
+    n += (size_t)snprintf(x + n, cap - n, "</tiff:Make><tiff:Model>");
+    memset(x + n, 'M', 100000); /* a 100 000-byte value: cut at 1024 */
+    n += 100000;
+    n += (size_t)snprintf(x + n, cap - n, "</tiff:Model></rdf:Description></rdf:RDF></x:xmpmeta>");
+    ev_xmp xm;
+    char why[256];
+    assert_int_equal(ev_xmp__parse(&xm, (const uint8_t *)x, n, why, sizeof(why)), EV_OK);
+    assert_string_equal(why, "");
+    assert_null(xm.val[EV_XMP_TIFF_MAKE]); /* not a simple value: no text at its level */
+    assert_int_equal(strlen(xm.val[EV_XMP_TIFF_MODEL]), 1024);
+    ev_xmp__free(&xm);
+    /* billion laughs: refused at the DOCTYPE */
+    const char *bl = "<?xml version='1.0'?><!DOCTYPE l [<!ENTITY a 'aaaaaaaaaa'>"
+                     "<!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>"
+                     "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'>]><l>&c;</l>";
+    assert_int_equal(ev_xmp__parse(&xm, (const uint8_t *)bl, strlen(bl), why, sizeof(why)),
+                     EV_OK);
+    assert_non_null(strstr(why, "DTD refused"));
+    ev_xmp__free(&xm);
+    /* an external entity without a DTD is an error, not a fetch */
+    const char *ext = "<x xmlns:t='http://ns.adobe.com/tiff/1.0/' t:Make='&ext;'/>";
+    assert_int_equal(ev_xmp__parse(&xm, (const uint8_t *)ext, strlen(ext), why, sizeof(why)),
+                     EV_OK);
+    assert_non_null(strstr(why, "not well-formed"));
+    assert_null(xm.val[EV_XMP_TIFF_MAKE]);
+    ev_xmp__free(&xm);
+    /* every cut of a good packet: values read before the cut only */
+    n = (size_t)snprintf(x, cap, "%s<tiff:Make>Cam</tiff:Make><tiff:Orientation>6"
+                                 "</tiff:Orientation></rdf:Description></rdf:RDF></x:xmpmeta>",
+                         head);
+    for (size_t cut = 0; cut <= n; cut++) {
+        assert_int_equal(ev_xmp__parse(&xm, (const uint8_t *)x, cut, why, sizeof(why)), EV_OK);
+        if (xm.val[EV_XMP_TIFF_MAKE])
+            assert_string_equal(xm.val[EV_XMP_TIFF_MAKE], "Cam");
+        if (xm.val[EV_XMP_TIFF_ORIENTATION])
+            assert_string_equal(xm.val[EV_XMP_TIFF_ORIENTATION], "6");
+        ev_xmp__free(&xm);
+    }
+    free(x);
+}
+
 static void exif_sniff(void **state)
 {
     (void)state;
@@ -638,6 +1462,20 @@ int main(void)
         cmocka_unit_test(exif_png_chunks),
         cmocka_unit_test(exif_heif_items),
         cmocka_unit_test(exif_sniff),
+        cmocka_unit_test(exif_tiff_ifd_far_away),
+        cmocka_unit_test(exif_tiff_straddles_64k),
+        cmocka_unit_test(exif_bigtiff_and_raws),
+        cmocka_unit_test(exif_dng_subifds),
+        cmocka_unit_test(exif_tiff_hostile),
+        cmocka_unit_test(exif_orientation_out_of_range),
+        cmocka_unit_test(exif_gps_placeholder_and_refs),
+        cmocka_unit_test(exif_xmp_only),
+        cmocka_unit_test(exif_xmp_png_tiff),
+        cmocka_unit_test(exif_date_zones),
+        cmocka_unit_test(exif_xmp_heif_item),
+        cmocka_unit_test(exif_still_flips),
+        cmocka_unit_test(exif_xmp_gps),
+        cmocka_unit_test(exif_xmp_hostile),
     };
     return cmocka_run_group_tests_name("exif", tests, NULL, NULL);
 }
