@@ -981,16 +981,83 @@ static int note(json_t *notes, const char *fmt, ...)
 }
 
 /* Merge the keys of src into dst without overwriting (dst wins). */
+/* The group a capture field belongs to: the fields of one date travel
+ * together (value, local value, offset, zone), so that a date is never
+ * made of one source's value and another's zone. */
+static size_t field_group(const char *k)
+{
+    static const char *const groups[] = { "datetime_original", "datetime_digitized",
+                                          "datetime_modified" };
+    for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+        size_t n = strlen(groups[i]);
+        if (strncmp(k, groups[i], n) == 0 && (k[n] == '\0' || k[n] == '_'))
+            return n;
+    }
+    return strlen(k);
+}
+
+static bool has_group(const json_t *o, const char *k, size_t n)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)o, key, v) {
+        if (strncmp(key, k, n) == 0 && (key[n] == '\0' || key[n] == '_'))
+            return true;
+    }
+    return false;
+}
+
+/* Container-tag facts fill what the still's own metadata (EXIF, XMP) left
+ * empty: whole date groups, never part of one; each fact copied keeps its
+ * source in sources; warnings of both are kept. */
 static int merge_missing(json_t *dst, json_t *src)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(src, k, v)
-    {
-        if (!json_object_get(dst, k) && json_object_set(dst, k, v))
-            return -1;
+    json_t *dsrc = json_object_get(dst, "sources"), *ssrc = json_object_get(src, "sources");
+    json_t *before = json_copy(dst); /* what the still's metadata gave */
+    if (!before)
+        return -1;
+    json_object_foreach(src, k, v) {
+        if (!strcmp(k, "sources") || !strcmp(k, "source"))
+            continue;
+        if (!strcmp(k, "warnings")) {
+            json_t *w = json_object_get(dst, "warnings");
+            if (!w) {
+                if (json_object_set(dst, "warnings", v))
+                    goto nomem;
+            } else if (json_is_array(w) && json_is_array(v) && json_array_extend(w, v)) {
+                goto nomem;
+            }
+            continue;
+        }
+        size_t g = field_group(k);
+        if (json_object_get(before, k) || (g != strlen(k) && has_group(before, k, g)))
+            continue;
+        if (json_object_set(dst, k, v))
+            goto nomem;
+        /* the source of the fact copied: by its own name, or its group's */
+        char gname[64];
+        snprintf(gname, sizeof(gname), "%.*s", (int)(g < sizeof(gname) ? g : sizeof(gname) - 1),
+                 k);
+        json_t *sv = json_object_get(ssrc, k) ? json_object_get(ssrc, k)
+                                              : json_object_get(ssrc, gname);
+        if (sv) {
+            if (!dsrc) {
+                dsrc = json_object();
+                if (!dsrc || json_object_set_new(dst, "sources", dsrc))
+                    goto nomem;
+            }
+            if (!json_object_get(dsrc, json_object_get(ssrc, k) ? k : gname) &&
+                json_object_set(dsrc, json_object_get(ssrc, k) ? k : gname, sv))
+                goto nomem;
+        }
     }
+    json_decref(before);
     return 0;
+nomem:
+    json_decref(before);
+    return -1;
 }
 
 static int list_entry(json_t *o, const ev_media__list *l, const char *name)

@@ -651,7 +651,10 @@ static void file_node(cctx *c, const json_t *it, const char *fid)
         json_t *entries = json_array();
         dict_entry(c, entries, fid, "Make", jstr(cap, "make"));
         dict_entry(c, entries, fid, "Model", jstr(cap, "model"));
-        dict_entry(c, entries, fid, "DateTimeOriginal", jstr(cap, "datetime_original_local"));
+        /* only a date EXIF itself gave (not XMP or a container tag) */
+        const char *dsrc = jstr(json_object_get(cap, "sources"), "datetime_original");
+        if (!dsrc || strncmp(dsrc, "exif:", 5) == 0)
+            dict_entry(c, entries, fid, "DateTimeOriginal", jstr(cap, "datetime_original_local"));
         json_t *o = json_object_get(cap, "orientation");
         if (json_is_integer(o)) {
             char ob[32];

@@ -1,8 +1,10 @@
 /*
- * Fuzz target: the EXIF reader. The input is used twice: as an EXIF block
- * (with or without "Exif\0\0") given to libexif through ev_exif__capture(),
- * and as a whole file (JPEG, PNG, TIFF, HEIF) whose EXIF block is located
- * with ev_exif__extract() over an in-memory ev_io.
+ * Fuzz target: the EXIF and XMP readers. The input is used three times: as
+ * an EXIF block (with or without "Exif\0\0") given to ev_exif__capture();
+ * as a whole file (JPEG, PNG, TIFF, HEIF) whose EXIF block is located with
+ * ev_exif__extract(); and as a whole still read by ev_exif__still() (the
+ * in-place TIFF IFD walk at any size, and XMP where EXIF is silent), all
+ * over an in-memory ev_io.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +38,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         c = NULL;
         if (ev_exif__capture(&c, blk, len) == 0)
             json_decref(c);
+        free(blk);
+    }
+    if (ev_media__io_from_mem(&io, data, size, st) != 0)
+        return 0;
+    c = NULL;
+    blk = NULL;
+    len = 0;
+    if (ev_exif__still(&c, &blk, &len, &io, k, why, sizeof(why)) == 0) {
+        json_decref(c);
         free(blk);
     }
     return 0;
