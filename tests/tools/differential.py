@@ -106,6 +106,12 @@ KNOWN = {
         "GPSInfo:InteropIndex), so it reports no position; the GPS IFD holds S 33/1 51/1 3540/100, "
         "E 151/1 12/1 4020/100"),
     ("bigtiff_exif.tif", "gps_altitude"): ("only-ours", "same exiftool 12.57 BigTIFF GPS IFD limitation"),
+    ("bigtiff_exif.tif", "gps_format"): ("only-ours", "same exiftool 12.57 BigTIFF GPS IFD limitation"),
+    ("bigtiff_exif.tif", "size"): (
+        "only-ref",
+        "FFmpeg 5.1's TIFF decoder refuses BigTIFF ('Invalid TIFF header'), so no picture size is "
+        "known; exiftool reads ImageWidth/ImageLength from IFD0 (the capture facts are read, by "
+        "libevidence's own IFD walk)"),
     ("heic_like_iphone.heic", "size"): (
         "only-ref",
         "FFmpeg 5.1 has no HEIF demuxer (docs/media.md, HEIC): libevidence reports no streams, exiftool "
