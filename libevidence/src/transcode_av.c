@@ -639,6 +639,49 @@ static int ebml_vint(const uint8_t *p, size_t n, uint64_t *v, bool keep_marker, 
     return len;
 }
 
+int ev_transcode__mov_sample_table(int64_t *counts, unsigned n, const char *path,
+                                   ev_errbuf *err)
+{
+    AVFormatContext *fc = NULL;
+    AVDictionary *o = NULL;
+    const AVInputFormat *mov = av_find_input_format("mov");
+    int rc = EV_OK;
+    for (unsigned i = 0; i < n; i++)
+        counts[i] = 0;
+    if (!mov)
+        return ev_err__set(err, EV_ERROR, "no MOV demuxer");
+    if (!(fc = avformat_alloc_context()))
+        return ev_err__set(err, EV_ENOMEM, "out of memory");
+    fc->probesize = EV_TC_PROBE_SIZE;
+    av_dict_set(&o, "protocol_whitelist", "file", 0);
+    av_dict_set(&o, "ignore_editlist", "1", 0);
+    int e = avformat_open_input(&fc, path, mov, &o); /* frees fc on failure */
+    av_dict_free(&o);
+    if (e < 0) {
+        ev_transcode__averr(err, e, "cannot read the sample table of '%s'", path);
+        return EV_ERROR;
+    }
+    int64_t size = avio_size(fc->pb);
+    for (unsigned i = 0; i < fc->nb_streams && i < n && rc == EV_OK; i++) {
+        const AVStream *st = fc->streams[i];
+        int cnt = avformat_index_get_entries_count(st);
+        counts[i] = cnt;
+        for (int k = 0; k < cnt && size > 0; k++) {
+            const AVIndexEntry *ie = avformat_index_get_entry((AVStream *)st, k);
+            if (ie && ie->pos >= 0 && ie->pos + ie->size > size) {
+                rc = ev_err__set(err, EV_EFORMAT, "the file is truncated: stream #%u (%s), "
+                                 "sample %d of %d lies at bytes %lld-%lld, but the file ends "
+                                 "at byte %lld", i, avcodec_get_name(st->codecpar->codec_id),
+                                 k, cnt, (long long)ie->pos, (long long)(ie->pos + ie->size),
+                                 (long long)size);
+                break;
+            }
+        }
+    }
+    avformat_close_input(&fc);
+    return rc;
+}
+
 int ev_transcode__container_complete(const char *path, const char *demuxer, ev_errbuf *err)
 {
     FILE *f = fopen(path, "rb");

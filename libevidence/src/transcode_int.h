@@ -101,6 +101,16 @@ int ev_transcode__png_add_exif(uint8_t **png, size_t *png_len, const uint8_t *ex
  * when the file is truncated (or its structure is broken). */
 int ev_transcode__container_complete(const char *path, const char *demuxer, ev_errbuf *err);
 
+/* MP4/MOV: the sample table as stored, edit lists ignored (an edit list may
+ * leave samples unpresented: AAC priming and padding, iPhone and iTunes
+ * files trim the last packets). counts[i] gets the number of samples of
+ * stream i (i < n). Every sample must lie inside the file: EV_EFORMAT with
+ * "the file is truncated: stream #i (codec), sample k of N lies at bytes
+ * a-b, but the file ends at byte c" in err when one does not. Any other
+ * failure (the table cannot be read this way) is EV_ERROR, counts all 0. */
+int ev_transcode__mov_sample_table(int64_t *counts, unsigned n, const char *path,
+                                   ev_errbuf *err);
+
 /* SHA-256 of a whole file into hex; size too. EV_OK, EV_ENOTFOUND, EV_EIO. */
 int ev_transcode__file_sha256(char hex[65], uint64_t *size, const char *path,
                               ev_errbuf *err);
