@@ -82,6 +82,8 @@ typedef struct job {
     /* MP4/MOV: samples in each stream's sample table (edit lists ignored) and
      * packets the demuxer's index promises (edit lists applied); 0 = unknown */
     int64_t table_pkts[EV_TC_MAX_STREAMS], index_pkts[EV_TC_MAX_STREAMS];
+    ev_tc_loc src_loc;      /* the source's location as stored */
+    bool has_src_loc;
     json_t *dropped;
     json_t *notes;
     json_t *muxer_options;
@@ -714,7 +716,10 @@ static int setup_container_meta(job *j, AVDictionary **mux_opts)
     }
     if (p->meta_creation_time == EV_META_DROP)
         av_dict_set(&j->oc->metadata, "creation_time", NULL, 0);
-    const char *loc = find_location(j->ic->metadata);
+    /* The stored value, not FFmpeg's rendering (4 decimals for loci): a
+     * loci position is written out exactly (16.16 fixed point has at most
+     * 16 decimals), an ISO 6709 string as it is. */
+    const char *loc = j->has_src_loc ? j->src_loc.raw : find_location(j->ic->metadata);
     if (loc && p->meta_location == EV_META_VERBATIM) {
         const char *mux = j->oc->oformat->name;
         if (strcmp(mux, "mov") == 0) {
@@ -790,10 +795,12 @@ static json_t *metadata_report(job *j, const char *out_path, json_t *problems)
     json_object_set_new(m, "creation_time", compare_field(a ? a->value : NULL,
                                                           b ? b->value : NULL, problems,
                                                           "creation_time", false));
-    const char *la = find_location(j->ic->metadata), *lb = find_location(oc->metadata);
-    json_t *loc = compare_field(la, lb, problems, "location (GPS)",
-                                j->p->meta_location == EV_META_VERBATIM);
-    if (la)
+    ev_tc_loc lo;
+    bool has_lo = ev_transcode__stored_location(&lo, oc, out_path);
+    json_t *loc = ev_transcode__location_report(j->has_src_loc ? &j->src_loc : NULL, has_lo ? &lo : NULL,
+                                               problems,
+                                               j->p->meta_location == EV_META_VERBATIM);
+    if (j->has_src_loc)
         json_object_set_new(loc, "policy", json_string(j->p->meta_location == EV_META_VERBATIM
                                                        ? "verbatim" : "drop"));
     json_object_set_new(m, "location", loc);
@@ -1429,6 +1436,7 @@ static int do_av(job *j, json_t **streams_json, ev_vplan *vp)
         return refuse_container(j, rc);
     if ((rc = check_index(j)) != EV_OK)
         return rc;
+    j->has_src_loc = ev_transcode__stored_location(&j->src_loc, j->ic, j->in);
     if ((rc = plan(j)) != EV_OK)
         return rc;
     int e = avformat_alloc_output_context2(&j->oc, NULL, j->p->container, j->tmp);
