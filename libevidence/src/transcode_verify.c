@@ -1088,7 +1088,9 @@ static json_t *decoded_result(const ev_vstream *vs, const dgst *s, const dgst *c
         if (s->n_frames == 0)
             add_problem(probs, "the source has no decodable frame");
     } else {
-        if (s->fmt != c->fmt && s->samples && c->samples)
+        /* planar and packed hash the same interleaved bytes */
+        if (av_get_packed_sample_fmt((enum AVSampleFormat)s->fmt) !=
+                av_get_packed_sample_fmt((enum AVSampleFormat)c->fmt) && s->samples && c->samples)
             add_problem(probs, "sample format differs: source %s, copy %s", s->desc, c->desc);
         json_object_set_new(o, "source_trim", json_pack("{s:I, s:I}", "start",
                             (json_int_t)s->trim_start, "end", (json_int_t)s->trim_end));

@@ -41,6 +41,24 @@ done
 expect_exit 0 "$EVIDENCE" transcode --profile remux-mkv src.mov plain.out
 ok "no edit-list note when nothing is left out" bash -c '! grep -q "its edit list presents" plain.out.derivation.json'
 
+# an iTunes-like M4A: AAC whose edit list trims the end, into WAV (the float
+# samples are decoded-identical, planar in the source, packed in the WAV)
+$FF -f lavfi -i sine=sample_rate=44100 -t 1 -c:a aac -b:a 64k it.m4a || die "fixture"
+python3 - <<'PY' || die "fixture"
+import struct
+d = bytearray(open("it.m4a", "rb").read())
+i = d.find(b"elst")
+ver, n, dur = struct.unpack(">III", d[i + 4:i + 16])
+assert ver == 0 and n == 1, (ver, n)
+struct.pack_into(">I", d, i + 12, dur * 9 // 10)
+open("it-trim.m4a", "wb").write(d)
+PY
+for f in it.m4a it-trim.m4a; do
+    expect_exit 0 "$EVIDENCE" transcode --profile audio-wav $f $f.wav
+    ok "$f via audio-wav: verified" test "$(json_get $f.wav.derivation.json verification.verdict)" = pass
+done
+ok "it-trim.m4a: the edit list's trim is noted" grep -q "its edit list presents" it-trim.m4a.wav.derivation.json
+
 # --- real truncation is still refused --------------------------------------
 python3 -c 'd = open("trim.mov", "rb").read(); open("cut.mov", "wb").write(d[: len(d) * 3 // 5])' || die "fixture"
 expect_exit 3 "$EVIDENCE" transcode --profile remux-mkv cut.mov cut.out
