@@ -132,6 +132,28 @@ ok "the MPEG-TS remux decodes like the Matroska one" cmp -s clip.mkv.pcm clip.ts
 ok "the MP4's first audio packet asks to skip 1024 samples" \
     grep -q "skip_samples=1024" <(ffprobe -v error -select_streams a -show_packets -show_entries packet=side_data_list -of compact clip.mp4 | head -3)
 
+# "An edit list that trims the end of a stream ... leave whole packets out:
+# those are in neither hash"
+python3 - <<'PY' || die "fixture"
+import struct
+d = bytearray(open("clip.mp4", "rb").read())
+i = d.find(b"elst")
+i = d.find(b"elst", i + 1)                  # audio
+ver, n, dur = struct.unpack(">III", d[i + 4:i + 16])
+assert ver == 0 and n == 1, (ver, n)
+struct.pack_into(">I", d, i + 12, dur * 8 // 10)
+open("endtrim.mp4", "wb").write(d)
+PY
+expect_exit 0 "$EVIDENCE" inspect --json endtrim.mp4 && cp "$OUT" endtrim.json
+shown=$(ffprobe -v error -count_packets -select_streams a -show_entries stream=nb_read_packets -of csv=p=0 endtrim.mp4)
+stored=$(ffprobe -v error -ignore_editlist 1 -count_packets -select_streams a -show_entries stream=nb_read_packets -of csv=p=0 endtrim.mp4)
+ok "end trim: the packet hash covers the $shown packets the edit list presents, not all $stored" \
+    python3 -c "
+import json, sys
+d = json.load(open('endtrim.json'))
+a = [h for h in d['content_hashes'] if h['type'] == 'audio'][0]
+sys.exit(not (a['packets']['count'] == $shown and $shown < $stored))"
+
 # A derivation record that compares decoded audio across the two containers
 # (the remux's plan turned into decoded-identical) says why they cannot be
 # compared, and names no differing seconds
