@@ -797,8 +797,8 @@ static json_t *metadata_report(job *j, const char *out_path, json_t *problems)
                                                           "creation_time", false));
     ev_tc_loc lo;
     bool has_lo = ev_transcode__stored_location(&lo, oc, out_path);
-    json_t *loc = ev_transcode__location_report(j->has_src_loc ? &j->src_loc : NULL, has_lo ? &lo : NULL,
-                                               problems,
+    json_t *loc = ev_transcode__location_report(j->has_src_loc ? &j->src_loc : NULL,
+                                               has_lo ? &lo : NULL, problems,
                                                j->p->meta_location == EV_META_VERBATIM);
     if (j->has_src_loc)
         json_object_set_new(loc, "policy", json_string(j->p->meta_location == EV_META_VERBATIM

@@ -776,9 +776,8 @@ static void walk_mem(const uint8_t *p, size_t n, box_cb cb, void *u)
 typedef struct loc_walk {
     ev_tc_loc mdta, xyz, loci;
     bool has_mdta, has_xyz, has_loci;
-    const uint8_t *keys;   /* keys box body */
-    size_t keys_len;
     uint32_t want;         /* 1-based key index of the location key */
+    bool unread;           /* a udta or meta box was too large to read */
 } loc_walk;
 
 static void walk_meta(loc_walk *w, const uint8_t *b, size_t n);
@@ -930,9 +929,12 @@ static void mov_walk(loc_walk *w, const char *path)
         if (sz < hl || sz > moov_end - pos)
             break;
         if (memcmp(h + 4, "udta", 4) == 0 || memcmp(h + 4, "meta", 4) == 0) {
-            uint8_t *b = read_body(f, sz - hl, EV_TC_MAX_EXIF);
+            /* cover art can make these large; 64 MiB is far beyond any */
+            uint8_t *b = read_body(f, sz - hl, (size_t)64 << 20);
             if (b)
                 on_moov(w, h + 4, b, (size_t)(sz - hl));
+            else
+                w->unread = true;
             free(b);
         }
         pos += sz;
@@ -955,16 +957,21 @@ bool ev_transcode__stored_location(ev_tc_loc *out, const AVFormatContext *fc, co
             *out = w.xyz;
         else if (w.has_loci)
             *out = w.loci;
-        return w.has_mdta || w.has_xyz || w.has_loci;
+        if (w.has_mdta || w.has_xyz || w.has_loci || !w.unread)
+            return w.has_mdta || w.has_xyz || w.has_loci;
+        /* the boxes could not be read: FFmpeg's tag is all there is (for
+         * loci, its 4-decimal rendering; "from" says so) */
     }
     const AVDictionaryEntry *t = av_dict_get(fc->metadata, "location", NULL, 0);
     if (!t)
         t = av_dict_get(fc->metadata, apple_loc_key, NULL, 0);
     if (!t)
         return false;
-    loc_from_iso(out, strncmp(fc->iformat->name, "matroska", 8) == 0 ? "matroska:tag:LOCATION"
-                                                                       : "tag:location",
-                 t->value, strlen(t->value));
+    const char *from = strncmp(fc->iformat->name, "matroska", 8) == 0 ? "matroska:tag:LOCATION"
+                     : strncmp(fc->iformat->name, "mov,", 4) == 0 ? "ffmpeg:location (boxes "
+                                                                    "too large to read)"
+                     : "tag:location";
+    loc_from_iso(out, from, t->value, strlen(t->value));
     return true;
 }
 
