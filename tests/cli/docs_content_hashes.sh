@@ -7,6 +7,7 @@
 # inputs (the benchmarks reuse inputs already in their work folder).
 . "$(dirname "$0")/lib.sh"
 export EVIDENCE_PROFILE_PATH=$EV_SOURCE_DIR/profiles
+: "${EV_BUILD_DIR:=$(cd "$(dirname "$EVIDENCE")/.." && pwd)}"   # run by hand
 FF="ffmpeg -nostdin -hide_banner -v error -y"
 CH=$EV_SOURCE_DIR/docs/content-hashes.md
 PR=$EV_SOURCE_DIR/docs/profiles.md
