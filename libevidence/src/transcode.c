@@ -79,6 +79,11 @@ typedef struct job {
     ost *os;
     size_t n_os;
     int map[EV_TC_MAX_STREAMS];
+    /* MP4/MOV: samples in each stream's sample table (edit lists ignored) and
+     * packets the demuxer's index promises (edit lists applied); 0 = unknown */
+    int64_t table_pkts[EV_TC_MAX_STREAMS], index_pkts[EV_TC_MAX_STREAMS];
+    ev_tc_loc src_loc;      /* the source's location as stored */
+    bool has_src_loc;
     json_t *dropped;
     json_t *notes;
     json_t *muxer_options;
@@ -711,7 +716,10 @@ static int setup_container_meta(job *j, AVDictionary **mux_opts)
     }
     if (p->meta_creation_time == EV_META_DROP)
         av_dict_set(&j->oc->metadata, "creation_time", NULL, 0);
-    const char *loc = find_location(j->ic->metadata);
+    /* The stored value, not FFmpeg's rendering (4 decimals for loci): a
+     * loci position is written out exactly (16.16 fixed point has at most
+     * 16 decimals), an ISO 6709 string as it is. */
+    const char *loc = j->has_src_loc ? j->src_loc.raw : find_location(j->ic->metadata);
     if (loc && p->meta_location == EV_META_VERBATIM) {
         const char *mux = j->oc->oformat->name;
         if (strcmp(mux, "mov") == 0) {
@@ -787,10 +795,12 @@ static json_t *metadata_report(job *j, const char *out_path, json_t *problems)
     json_object_set_new(m, "creation_time", compare_field(a ? a->value : NULL,
                                                           b ? b->value : NULL, problems,
                                                           "creation_time", false));
-    const char *la = find_location(j->ic->metadata), *lb = find_location(oc->metadata);
-    json_t *loc = compare_field(la, lb, problems, "location (GPS)",
-                                j->p->meta_location == EV_META_VERBATIM);
-    if (la)
+    ev_tc_loc lo;
+    bool has_lo = ev_transcode__stored_location(&lo, oc, out_path);
+    json_t *loc = ev_transcode__location_report(j->has_src_loc ? &j->src_loc : NULL,
+                                               has_lo ? &lo : NULL, problems,
+                                               j->p->meta_location == EV_META_VERBATIM);
+    if (j->has_src_loc)
         json_object_set_new(loc, "policy", json_string(j->p->meta_location == EV_META_VERBATIM
                                                        ? "verbatim" : "drop"));
     json_object_set_new(m, "location", loc);
@@ -999,24 +1009,34 @@ static int check_copied_packet(job *j, ost *o, const AVPacket *pkt)
     return EV_OK;
 }
 
-/* MP4/MOV: every sample the index lists must lie inside the file. */
+/* MP4/MOV: every sample the index lists must lie inside the file. The
+ * sample table is read with edit lists ignored, so that samples an edit list
+ * leaves out (priming, padding, trimmed ends) are checked too, and counted:
+ * an edit list is not truncation. */
 static int check_index(job *j)
 {
     if (strncmp(j->ic->iformat->name, "mov,", 4) != 0)
         return EV_OK;
+    unsigned n = j->ic->nb_streams < EV_TC_MAX_STREAMS ? j->ic->nb_streams : EV_TC_MAX_STREAMS;
+    for (unsigned i = 0; i < n; i++)
+        j->index_pkts[i] = avformat_index_get_entries_count(j->ic->streams[i]);
+    ev_errbuf e2;
+    int rc = ev_transcode__mov_sample_table(j->table_pkts, n, j->in, &e2);
+    if (rc == EV_EFORMAT)
+        return refuse_damaged(j, e2.msg);
+    if (rc == EV_ENOMEM)
+        return ev_err__set(j->err, EV_ENOMEM, "out of memory");
     int64_t size = avio_size(j->ic->pb);
-    if (size <= 0)
-        return EV_OK;
-    for (unsigned i = 0; i < j->ic->nb_streams; i++) {
+    for (unsigned i = 0; i < n && size > 0; i++) {
         AVStream *st = j->ic->streams[i];
-        int n = avformat_index_get_entries_count(st);
-        for (int k = 0; k < n; k++) {
+        int cnt = avformat_index_get_entries_count(st);
+        for (int k = 0; k < cnt; k++) {
             const AVIndexEntry *e = avformat_index_get_entry(st, k);
             if (e && e->pos >= 0 && e->pos + e->size > size) {
                 char what[300];
                 snprintf(what, sizeof(what), "the file is truncated: stream #%u (%s), "
                          "sample %d of %d lies at bytes %lld-%lld, but the file ends at byte "
-                         "%lld", i, avcodec_get_name(st->codecpar->codec_id), k, n,
+                         "%lld", i, avcodec_get_name(st->codecpar->codec_id), k, cnt,
                          (long long)e->pos, (long long)(e->pos + e->size), (long long)size);
                 return refuse_damaged(j, what);
             }
@@ -1204,8 +1224,11 @@ static int run_pass(job *j)
                              o->packets_in == 0 ? "packets" : "decodable frames");
             goto done;
         }
-        int64_t idx = o->ist->nb_frames;
-        if (strncmp(j->ic->iformat->name, "mov,", 4) == 0 && idx > 0 && read_pkts[o->in_idx] < idx) {
+        /* The packets the index lists once the edit list is applied; the
+         * sample table may hold more (see check_index), which is not damage. */
+        bool mov = strncmp(j->ic->iformat->name, "mov,", 4) == 0;
+        int64_t idx = o->in_idx < EV_TC_MAX_STREAMS ? j->index_pkts[o->in_idx] : 0;
+        if (mov && idx > 0 && read_pkts[o->in_idx] < idx) {
             char what[200];
             snprintf(what, sizeof(what), "the file is truncated: stream #%d has %lld of the "
                      "%lld packets its index lists", o->in_idx,
@@ -1213,6 +1236,12 @@ static int run_pass(job *j)
             rc = refuse_damaged(j, what);
             goto done;
         }
+        int64_t tab = o->in_idx < EV_TC_MAX_STREAMS ? j->table_pkts[o->in_idx] : 0;
+        if (mov && tab > idx && idx > 0)
+            note(j, "stream #%d: its edit list presents %lld of the %lld samples in its sample "
+                 "table; the other %lld (encoder priming or padding, or trimmed material) are "
+                 "not presented by the source and not in the copy", o->in_idx, (long long)idx,
+                 (long long)tab, (long long)(tab - idx));
     }
     if (j->ic->pb && j->ic->pb->error < 0) {
         rc = ev_transcode__averr(j->err, j->ic->pb->error, "read error in '%s'", j->in);
@@ -1407,6 +1436,7 @@ static int do_av(job *j, json_t **streams_json, ev_vplan *vp)
         return refuse_container(j, rc);
     if ((rc = check_index(j)) != EV_OK)
         return rc;
+    j->has_src_loc = ev_transcode__stored_location(&j->src_loc, j->ic, j->in);
     if ((rc = plan(j)) != EV_OK)
         return rc;
     int e = avformat_alloc_output_context2(&j->oc, NULL, j->p->container, j->tmp);

@@ -101,6 +101,56 @@ int ev_transcode__png_add_exif(uint8_t **png, size_t *png_len, const uint8_t *ex
  * when the file is truncated (or its structure is broken). */
 int ev_transcode__container_complete(const char *path, const char *demuxer, ev_errbuf *err);
 
+/* MP4/MOV: the sample table as stored, edit lists ignored (an edit list may
+ * leave samples unpresented: AAC priming and padding, iPhone and iTunes
+ * files trim the last packets). counts[i] gets the number of samples of
+ * stream i (i < n). Every sample must lie inside the file: EV_EFORMAT with
+ * "the file is truncated: stream #i (codec), sample k of N lies at bytes
+ * a-b, but the file ends at byte c" in err when one does not. Any other
+ * failure (the table cannot be read this way) is EV_ERROR, counts all 0. */
+int ev_transcode__mov_sample_table(int64_t *counts, unsigned n, const char *path,
+                                   ev_errbuf *err);
+
+/* A location as the file stores it (not FFmpeg's rendering of it). */
+typedef struct ev_tc_loc {
+    char from[64];      /* "quicktime:mdta:com.apple.quicktime.location.ISO6709",
+                           "quicktime:udta:\u00a9xyz", "quicktime:udta:loci",
+                           "matroska:tag:LOCATION", "tag:location" */
+    char format[24];    /* "iso6709" or "3gpp-loci-16.16" */
+    char raw[160];      /* the ISO 6709 string as stored; for loci the stored
+                           fixed-point values written out exactly */
+    bool has_num;       /* latitude/longitude parsed */
+    double lat, lon, alt;
+    bool has_alt;
+    double precision;   /* step of the stored latitude, degrees (0 = unknown) */
+} ev_tc_loc;
+
+/* The location a file stores: for MP4/MOV/3GP the boxes themselves (mdta key
+ * com.apple.quicktime.location.ISO6709 in moov/meta, as Apple writes it, or
+ * in moov/udta/meta, as FFmpeg does; else moov/udta (c)xyz; else moov/udta
+ * loci), otherwise the "location" tag FFmpeg reports (Matroska tags are
+ * strings, kept as stored). fc is the file opened by FFmpeg (for its demuxer
+ * name and tags). Returns true when one was found. */
+bool ev_transcode__stored_location(ev_tc_loc *out, const AVFormatContext *fc, const char *path);
+
+/* The copy's location (b) against the source's (a), both as stored, NULL
+ * when absent: {"source", "output" (the stored strings), "status",
+ * "source_stored"/"output_stored" ({"from", "format", "precision_deg"}),
+ * "precision_deg" when rounded}. "kept" only when the value is the same (to
+ * 1e-12 degree; the stored form may differ, e.g. loci written out as an ISO
+ * 6709 string: both forms are given); "rounded" when the copy holds the
+ * value at a coarser step, within one step (rounded or truncated: FFmpeg's
+ * loci writer truncates); else "changed", "dropped",
+ * "added" or "absent". With strict (a verbatim profile), "changed" and
+ * "rounded" are added to problems. */
+json_t *ev_transcode__location_report(const ev_tc_loc *a, const ev_tc_loc *b, json_t *problems,
+                                      bool strict);
+
+/* Write an ISO 6709 string for lat/lon(/alt) with `dec` decimals (trailing
+ * zeros dropped): "+52.369293+004.894512/". */
+void ev_transcode__iso6709_format(char *buf, size_t n, double lat, double lon, bool has_alt,
+                                  double alt, int dec);
+
 /* SHA-256 of a whole file into hex; size too. EV_OK, EV_ENOTFOUND, EV_EIO. */
 int ev_transcode__file_sha256(char hex[65], uint64_t *size, const char *path,
                               ev_errbuf *err);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <math.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -927,6 +928,90 @@ static void transcode_png_exif_chunk(void **state)
     free(np);
 }
 
+/* Stored locations are read from the boxes, not FFmpeg's rendering, and
+ * compared by value: kept, rounded (with the step), changed. */
+static bool load_loc(ev_tc_loc *l, const char *name)
+{
+    AVFormatContext *fc = NULL;
+    ev_errbuf err;
+    assert_int_equal(ev_transcode__open_input(&fc, P(name), &err), EV_OK);
+    bool found = ev_transcode__stored_location(l, fc, P(name));
+    avformat_close_input(&fc);
+    return found;
+}
+
+static const char *loc_status(const ev_tc_loc *a, const ev_tc_loc *b, json_t *probs,
+                              double *prec)
+{
+    static char st[32];
+    json_t *r = ev_transcode__location_report(a, b, probs, true);
+    assert_non_null(r);
+    snprintf(st, sizeof(st), "%s", json_string_value(json_object_get(r, "status")));
+    *prec = json_real_value(json_object_get(r, "precision_deg"));
+    json_decref(r);
+    return st;
+}
+
+static void transcode_stored_location(void **state)
+{
+    (void)state;
+    const char *v = "-f lavfi -i testsrc2=size=32x32:rate=5 -t 0.4 -c:v libx264 -preset ultrafast "
+                    "-pix_fmt yuv420p";
+    assert_int_equal(sh("ffmpeg -nostdin -v error -y %s -metadata location=+52.369293+004.894512/ "
+                        "loc-xyz.mov && "
+                        "ffmpeg -nostdin -v error -y %s -metadata location=+52.369293+004.894512/ "
+                        "loc-loci.mp4 && "
+                        "ffmpeg -nostdin -v error -y %s -metadata location=+52.3693+004.8945/ "
+                        "loc-4dec.mkv && "
+                        "ffmpeg -nostdin -v error -y %s -metadata location=+48.858370+002.294481/ "
+                        "loc-other.mkv && "
+                        "ffmpeg -nostdin -v error -y %s -movflags +use_metadata_tags -metadata "
+                        "com.apple.quicktime.location.ISO6709=+52.369293+004.894512+010.000/ "
+                        "loc-mdta.mp4 && "
+                        "ffmpeg -nostdin -v error -y %s loc-none.mp4", v, v, v, v, v, v), 0);
+    ev_tc_loc xyz, loci, dec4, other, mdta, none;
+    assert_true(load_loc(&xyz, "loc-xyz.mov"));
+    assert_true(load_loc(&loci, "loc-loci.mp4"));
+    assert_true(load_loc(&dec4, "loc-4dec.mkv"));
+    assert_true(load_loc(&other, "loc-other.mkv"));
+    assert_true(load_loc(&mdta, "loc-mdta.mp4"));
+    assert_false(load_loc(&none, "loc-none.mp4"));
+    assert_string_equal(xyz.from, "quicktime:udta:\xc2\xa9xyz");
+    assert_string_equal(xyz.raw, "+52.369293+004.894512/");
+    assert_string_equal(loci.format, "3gpp-loci-16.16");
+    /* 3432073/65536 and 320766/65536 exactly (FFmpeg's muxer truncates 52.369293 *
+     * 65536; its demuxer shows +52.3693+004.8945) */
+    assert_string_equal(loci.raw, "+52.3692779541015625+004.894500732421875/");
+    assert_string_equal(mdta.from, "quicktime:mdta:com.apple.quicktime.location.ISO6709");
+    assert_string_equal(mdta.raw, "+52.369293+004.894512+010.000/");
+    assert_string_equal(dec4.from, "matroska:tag:LOCATION");
+
+    json_t *probs = json_array();
+    double prec = 0;
+    assert_string_equal(loc_status(&xyz, &xyz, probs, &prec), "kept");
+    assert_string_equal(loc_status(&xyz, &loci, probs, &prec), "rounded");
+    assert_true(prec == 1.0 / 65536.0);
+    assert_string_equal(loc_status(&loci, &dec4, probs, &prec), "rounded");
+    assert_true(fabs(prec - 1e-4) < 1e-15);
+    assert_string_equal(loc_status(&xyz, &other, probs, &prec), "changed");
+    assert_int_equal(json_array_size(probs), 3); /* a verbatim profile fails on each */
+    /* the same value in another stored form is kept */
+    ev_tc_loc as_iso = loci;
+    snprintf(as_iso.format, sizeof(as_iso.format), "iso6709");
+    assert_string_equal(loc_status(&loci, &as_iso, probs, &prec), "kept");
+    assert_string_equal(loc_status(&xyz, NULL, probs, &prec), "dropped");
+    assert_string_equal(loc_status(NULL, &xyz, probs, &prec), "added");
+    assert_string_equal(loc_status(NULL, NULL, probs, &prec), "absent");
+    assert_int_equal(json_array_size(probs), 3);
+    json_decref(probs);
+
+    char buf[96];
+    ev_transcode__iso6709_format(buf, sizeof(buf), -0.5, -120.25, true, 12.5, 6);
+    assert_string_equal(buf, "-00.5-120.25+12.5/");
+    ev_transcode__iso6709_format(buf, sizeof(buf), 1, 2, false, 0, 4);
+    assert_string_equal(buf, "+01+002/");
+}
+
 static void transcode_public_api(void **state)
 {
     (void)state;
@@ -985,6 +1070,7 @@ int main(void)
         cmocka_unit_test(transcode_orient_and_quality_helpers),
         cmocka_unit_test(transcode_png_exif_chunk),
         cmocka_unit_test(transcode_public_api),
+        cmocka_unit_test(transcode_stored_location),
     };
     return cmocka_run_group_tests_name("transcode", tests, setup, teardown);
 }
