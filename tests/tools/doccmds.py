@@ -3,8 +3,9 @@
 
 Every command a reader can copy from README.md, docs/**/*.md or the help
 pages (docs/cli/evidence-*.md, "Example(s):" sections) must run in CI. A
-command block is a fenced block tagged sh, bash, shell or console, or an
-untagged fenced block whose first command starts with a known program.
+command block is a fenced block tagged sh, bash, shell or console, an
+untagged fenced block whose first command starts with a known program, or
+an indented (4-space) block that starts with a known program.
 
 The nearest line above a block's opening fence (over blank lines and other
 HTML comments) may say how it is run:
@@ -63,6 +64,21 @@ def first_command(lines):
     return ""
 
 
+def marker_above(lines, start):
+    """The marker: the nearest line above, over blank lines and other HTML
+    comments (such as "<!-- BEGIN audit.sh -->")."""
+    k = start - 1
+    while k >= 0:
+        t = lines[k].strip()
+        mm = MARK.match(t)
+        if mm:
+            return mm.group(1)
+        if t and not (t.startswith("<!--") and t.endswith("-->")):
+            return None
+        k -= 1
+    return None
+
+
 def blocks(path, rel):
     """(line, kind, marker, text) for each command block of one file."""
     out = []
@@ -90,8 +106,21 @@ def blocks(path, rel):
                 joined.append((ln, kind, mk, t))
         return joined
     i = 0
+    prog = re.compile(r"^(%s)(\s|$)" % "|".join(map(re.escape, PROGRAMS)))
     while i < len(lines):
         m = re.match(r"^```\s*([A-Za-z0-9_-]*)\s*$", lines[i])
+        # an indented code block (4 spaces, after a blank line) of commands
+        if not m and lines[i].startswith("    ") and (i == 0 or not lines[i - 1].strip()) \
+                and prog.match(lines[i].strip()):
+            start = i
+            body = []
+            while i < len(lines) and (lines[i].startswith("    ") or not lines[i].strip()):
+                body.append(lines[i][4:])
+                i += 1
+            while body and not body[-1].strip():
+                body.pop()
+            out.append((start + 1, "indented", marker_above(lines, start), "\n".join(body)))
+            continue
         if not m:
             i += 1
             continue
@@ -107,19 +136,7 @@ def blocks(path, rel):
             tag == "" and first and re.match(r"^(%s)(\s|$)" % "|".join(map(re.escape, PROGRAMS)), first))
         if not is_cmd:
             continue
-        # the marker: the nearest line above, over blank lines and other
-        # HTML comments (such as "<!-- BEGIN audit.sh -->")
-        marker = None
-        k = start - 1
-        while k >= 0:
-            t = lines[k].strip()
-            mm = MARK.match(t)
-            if mm:
-                marker = mm.group(1)
-                break
-            if t and not (t.startswith("<!--") and t.endswith("-->")):
-                break
-            k -= 1
+        marker = marker_above(lines, start)
         out.append((start + 1, tag or "untagged", marker, "\n".join(body)))
     return out
 
