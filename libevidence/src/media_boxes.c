@@ -335,6 +335,14 @@ static void read_riff_list(rd *r, uint64_t off, uint64_t end, int depth, ev_medi
             uint32_t lt = be32(h + 8);
             if (lt != FCC('m', 'o', 'v', 'i') && lt != FCC('r', 'e', 'c', ' '))
                 read_riff_list(r, data + 4, data + size, depth + 1, o);
+        } else if (id == FCC('b', 'e', 'x', 't') && depth == 0 && !o->has_bext && size >= 338) {
+            /* EBU Tech 3285: Description[256], Originator[32],
+             * OriginatorReference[32], OriginationDate[10], OriginationTime[8] */
+            uint8_t t[18];
+            if (rd_at(r, data + 320, t, 18)) {
+                keep_text(o->bext_date, sizeof(o->bext_date), &o->has_bext, t, 10);
+                keep_text(o->bext_time, sizeof(o->bext_time), &o->has_bext, t + 10, 8);
+            }
         } else if ((id == FCC('I', 'D', 'I', 'T') && !o->has_idit) ||
                    (id == FCC('I', 'C', 'R', 'D') && !o->has_icrd) ||
                    (id == FCC('I', 'S', 'F', 'T') && !o->has_isft)) {

@@ -431,18 +431,28 @@ static int capture_when(capctx *c)
             return -1;
         }
     }
-    /* 6. Broadcast WAVE bext: origination date and time, local, no zone */
-    const char *od = find_tag(fmt, "origination_date"), *ot = find_tag(fmt, "origination_time");
-    if (fmt_is(fmt, "wav") && od && ot) {
-        snprintf(buf, sizeof(buf), "%.10sT%.8s", od, ot);
-        if (offer_date(c, buf, "stated", "riff:bext") < 0)
+    /* 6. Broadcast WAVE bext: OriginationDate + OriginationTime, local time
+     * without a zone (EBU Tech 3285 allows any separator) */
+    if (riff && bx->has_bext && (bx->bext_date[0] || bx->bext_time[0])) {
+        char t[32];
+        snprintf(t, sizeof(t), "%.10s %.8s", bx->bext_date, bx->bext_time);
+        static const int seps[] = { 4, 7, 13, 16 };
+        for (size_t k = 0; k < sizeof(seps) / sizeof(seps[0]); k++)
+            if (t[seps[k]] && strchr("-_:. /", t[seps[k]]))
+                t[seps[k]] = k < 2 ? '-' : ':';
+        if (strlen(t) != 19 || norm_datetime(t, buf, sizeof(buf), (char[8]){ 0 }) != 1) {
+            if (warn(c, "riff:bext: OriginationDate '%s' OriginationTime '%s' are not a date "
+                        "and time; not used", bx->bext_date, bx->bext_time))
+                return -1;
+        } else if (offer_date(c, t, "stated", "riff:bext") < 0) {
             return -1;
+        }
     }
     /* 7. Nothing read from the file itself: libavformat's creation_time, whose
      * zone basis cannot be told from here (it writes Z on values it formats
      * itself) */
     if (!json_object_get(c->cap, "datetime_original_zone") &&
-        !(bx->walked && (qt || mkv)) && !(riff && bx->has_idit) &&
+        !(bx->walked && (qt || mkv)) && !(riff && (bx->has_idit || bx->has_bext)) &&
         (v = find_tag(fmt, "creation_time"))) {
         char off[8];
         int z = norm_datetime(v, buf, sizeof(buf), off);

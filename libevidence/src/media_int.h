@@ -155,8 +155,8 @@ typedef struct ev_media__boxes {
     bool mdta_have[EV_MEDIA_MDTA_N];
     char mdta[EV_MEDIA_MDTA_N][256];
     /* RIFF */
-    bool has_idit, has_icrd, has_isft;
-    char idit[64], icrd[64], isft[256];
+    bool has_idit, has_icrd, has_isft, has_bext;
+    char idit[64], icrd[64], isft[256], bext_date[11], bext_time[9];
     /* Matroska */
     bool has_dateutc;
     int64_t dateutc_ns;        /* since 2001-01-01T00:00:00 UTC */

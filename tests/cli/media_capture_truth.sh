@@ -85,6 +85,9 @@ cmp "ISO 6709 0,0 is a placeholder (exiftool: 0 0)" apple0.mov \
 cmp "mvhd below 1970 (1904 count): no date, both readings in a warning" mvhd1970.mp4 \
     '"datetime_original" not in c and "1946-09-10T20:52:00Z" in warn and "2012-09-10T20:52:00Z" in warn and p["creation_time"].startswith("2012-09-10T20:52:00") and x["QuickTime:CreateDate"] == "2012:09:10 20:52:00"'
 
+cmp "mvhd version 1 (64-bit) = exiftool and ffprobe" mvhd64.mp4 \
+    'c["datetime_original"] == f["mvhd"] and x["QuickTime:MovieHeaderVersion"] == 1 and iso(x["QuickTime:CreateDate"]) + "Z" == f["mvhd"] and p["creation_time"].replace(".000000", "") == f["mvhd"]'
+
 # --- QuickTime ©xyz / ©mak / ©mod / ©swr -----------------------------------
 cmp "©xyz digits as stored, precision 1e-7" xyz.mov \
     'g["raw"]["iso6709"] == p["location"] and g["latitude"] == x["Composite:GPSLatitude"] and g["longitude"] == x["Composite:GPSLongitude"] and abs(g["precision_deg"] - 1e-7) < 1e-20 and g["format"] == "iso6709" and src["gps"] == "quicktime:udta:\u00a9xyz"'
@@ -108,6 +111,9 @@ cmp "IDIT local, zone unknown, no invented Z" idit.avi \
 cmp "same clock reading as exiftool RIFF:DateTimeOriginal and ffprobe" idit.avi \
     'iso(x["RIFF:DateTimeOriginal"]) == c["datetime_original_local"] and p["creation_time"].replace(" ", "T") == c["datetime_original_local"]'
 cmp "ISFT = exiftool RIFF:Software" idit.avi 'c["software"] == x["RIFF:Software"] and src["software"] == "riff:INFO:ISFT"'
+# disagreement: ffprobe shows bext OriginationTime alone as "creation_time"
+cmp "BWF bext origination: local, zone unknown = exiftool RIFF:DateTimeOriginal" bwf.wav \
+    'c["datetime_original_local"] == iso(x["RIFF:DateTimeOriginal"]) and c["datetime_original_zone"] == "unknown" and "datetime_original" not in c and src["datetime_original"] == "riff:bext" and p["creation_time"] == "20:52:00"'
 cmp "an IDIT that is no date: warning, no value" bad_idit.avi \
     '"datetime_original_local" not in c and "riff:IDIT" in warn'
 

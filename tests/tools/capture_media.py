@@ -9,12 +9,14 @@ writes the rest with struct at known values (printed as JSON on stdout):
                  values, mvhd creation_time 2012-09-10T20:52:00 (UTC by format)
   loci0.mp4      'loci' at 0,0 and mvhd creation_time 0 (placeholders)
   mvhd1970.mp4   mvhd creation_time counted from 1970 by a careless writer
+  mvhd64.mp4     mvhd version 1 (64-bit), creation 2045-01-02T03:04:05Z
   xyz.mov        QuickTime udta ©xyz (7 decimals), ©mak, ©mod, ©swr
   apple.mov      Apple mdta keys: location.ISO6709, creationdate with offset,
                  make, model, software (written by exiftool)
   apple0.mov     com.apple.quicktime.location.ISO6709 "+00.0000+000.0000/"
   idit.avi       RIFF IDIT "Mon Sep 10 20:52:00 2012" (camera local time) and
                  INFO ISFT
+  bwf.wav        Broadcast WAVE bext OriginationDate/OriginationTime
   dateutc.mkv    Matroska DateUTC with nanoseconds, no DATE_RECORDED
   recorded.mkv   Matroska DATE_RECORDED tag without a zone, and DateUTC
   recorded_tz.mkv  DATE_RECORDED with an offset
@@ -122,6 +124,20 @@ facts["loci.mp4"] = {"loci_latitude": LAT, "loci_longitude": LON, "loci_altitude
                      "mvhd": "2012-09-10T20:52:00Z"}
 mp4_with("loci0.mp4", loci_box(0, 0, 0), 0)
 mp4_with("mvhd1970.mp4", b"", 1347310320)
+# mvhd version 1 (64-bit times), as writers must use after 2040-02-06
+p = path("mvhd64.mp4")
+ff(p)
+data = bytearray(open(p, "rb").read())
+h, p_, e = find(data, [b"moov", b"mvhd"])
+v0 = data[p_:e]
+created = 2082844800 + 2366939045  # 2045-01-02T03:04:05Z
+ts, dur = struct.unpack(">II", v0[12:20])
+v1 = struct.pack(">I", 1 << 24) + struct.pack(">QQIQ", created, created, ts, dur) + v0[20:]
+data[h:e] = struct.pack(">I4s", 8 + len(v1), b"mvhd") + v1
+mh = find(data, [b"moov"])[0]
+struct.pack_into(">I", data, mh, len(data) - mh)
+open(p, "wb").write(data)
+facts["mvhd64.mp4"] = {"mvhd": "2045-01-02T03:04:05Z"}
 
 # QuickTime user data as Apple's and other cameras' MOVs carry it
 p = path("xyz.mov")
@@ -159,6 +175,12 @@ rest = jsize - len(chunk)
 assert rest >= 0 and len(idit) % 2 == 0
 data[j:j + 8 + jsize] = chunk + b"JUNK" + struct.pack("<I", rest) + bytes(rest)
 open(p, "wb").write(data)
+
+# Broadcast WAVE: bext OriginationDate/OriginationTime (local, no zone)
+ff_a = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+        "-i", "sine=sample_rate=8000", "-t", "0.2", "-write_bext", "1"]
+subprocess.run(ff_a + ["-metadata", "origination_date=2012-09-10", "-metadata",
+                       "origination_time=20:52:00", path("bwf.wav")], check=True)
 
 # Matroska DateUTC with nanoseconds (ffmpeg writes whole microseconds)
 p = path("dateutc.mkv")

@@ -1087,6 +1087,18 @@ static void media_capture_times_keep_their_zone(void **state)
     assert_true(warned(c, "1946-09-10T20:52:00Z"));
     assert_true(warned(c, "2012-09-10T20:52:00Z"));
     result_free(&r);
+    /* mvhd version 1: 64-bit seconds */
+    c = cap_of(&r, "mvhd64.mp4");
+    assert_string_equal(jstr(c, "datetime_original"), "2045-01-02T03:04:05Z");
+    result_free(&r);
+    /* Broadcast WAVE bext: local, no zone (libavformat shows the time of
+     * day alone as creation_time) */
+    c = cap_of(&r, "bwf.wav");
+    assert_null(json_object_get(c, "datetime_original"));
+    assert_string_equal(jstr(c, "datetime_original_local"), "2012-09-10T20:52:00");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "unknown");
+    assert_string_equal(src_of(c, "datetime_original"), "riff:bext");
+    result_free(&r);
     /* Apple creationdate: local time with its offset, stated */
     c = cap_of(&r, "apple.mov");
     assert_string_equal(jstr(c, "datetime_original"), "2012-09-10T22:52:00+02:00");
