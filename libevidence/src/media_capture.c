@@ -458,8 +458,9 @@ static int capture_when(capctx *c)
         int z = norm_datetime(v, buf, sizeof(buf), off);
         if (z == 2)
             buf[strlen(buf) - strlen(off)] = '\0';
-        if (z && warn(c, "libavformat:creation_time: '%s' is given without its zone: libavformat "
-                         "does not say whether the %s source holds one",
+        if (z && warn(c, "libavformat:creation_time: '%s' is given without a zone: libavformat "
+                         "renders times it formats itself with Z, whether or not the %s source "
+                         "holds a zone",
                       v, fmt->iformat->name))
             return -1;
         if (offer_date(c, z ? buf : v, "stated", "libavformat:creation_time") < 0)

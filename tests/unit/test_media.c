@@ -1211,6 +1211,49 @@ static void media_capture_gps_exact(void **state)
     result_free(&r);
 }
 
+/* A source that cannot seek: nothing is read behind libavformat's back;
+ * its renderings are used and labelled as such. */
+static void media_capture_without_seek(void **state)
+{
+    (void)state;
+    cap_setup();
+    char *in = tu_join(g_cap_dir, "xyz.mov"), *fs = tu_join(g_cap_dir, "xyz_fast.mov");
+    char *o = run("ffmpeg -nostdin -v error -y -i '%s' -c copy -movflags +faststart "
+                  "-metadata creation_time=2012-09-10T20:52:00Z '%s'", in, fs);
+    assert_non_null(o);
+    free(o);
+    size_t len = 0;
+    uint8_t *data = tu_read(fs, &len);
+    assert_non_null(data);
+    uint64_t st[4];
+    ev_io io;
+    assert_int_equal(ev_media__io_from_mem(&io, data, len, st), EV_OK);
+    io.seek = NULL;
+    io.size = 0;
+    result r;
+    memset(&r, 0, sizeof(r));
+    ev_errbuf err = { { 0 } };
+    assert_int_equal(ev_media__analyze(&r.media, &r.capture, &r.content, &r.meta, &r.nmeta, &io,
+                                       "xyz_fast.mov", EV_CONTENT_HASH_NONE, &err),
+                     EV_OK);
+    const json_t *c = r.capture;
+    assert_non_null(c);
+    const json_t *g = json_object_get(c, "gps");
+    assert_string_equal(src_of(c, "gps"), "libavformat:location");
+    assert_true(json_real_value(json_object_get(g, "latitude")) == 52.3692932);
+    assert_true(warned(c, "was not read from the file"));
+    /* libavformat's creation_time: its zone basis is not claimed */
+    assert_null(json_object_get(c, "datetime_original"));
+    assert_string_equal(jstr(c, "datetime_original_local"), "2012-09-10T20:52:00");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "unknown");
+    assert_string_equal(src_of(c, "datetime_original"), "libavformat:creation_time");
+    assert_string_equal(src_of(c, "make"), "libavformat:make");
+    result_free(&r);
+    free(data);
+    free(in);
+    free(fs);
+}
+
 static void media_iso6709_forms(void **state)
 {
     (void)state;
@@ -1504,6 +1547,7 @@ int main(void)
         cmocka_unit_test(media_capture_quicktime),
         cmocka_unit_test(media_capture_times_keep_their_zone),
         cmocka_unit_test(media_capture_gps_exact),
+        cmocka_unit_test(media_capture_without_seek),
         cmocka_unit_test(media_iso6709_forms),
         cmocka_unit_test(media_rotation_and_kinds),
         cmocka_unit_test(media_heic_is_kept_with_note),
