@@ -535,6 +535,45 @@ static int gps_loci(capctx *c)
     return 0;
 }
 
+/* The other positions in the file: one that differs from the stated one by
+ * more than the coarser precision of the two gets a warning naming it. */
+static int gps_cross_check(capctx *c, int used)
+{
+    const ev_media__boxes *bx = c->bx;
+    const json_t *g = json_object_get(c->cap, "gps");
+    const json_t *jl = json_object_get(g, "latitude"), *jo = json_object_get(g, "longitude");
+    if (!json_is_number(jl) || !json_is_number(jo))
+        return 0;
+    double lat0 = json_number_value(jl), lon0 = json_number_value(jo);
+    double p0 = json_number_value(json_object_get(g, "precision_deg"));
+    for (int k = used + 1; k < 3; k++) {
+        double lat, lon, alt, p = 0, pa;
+        bool ha;
+        const char *name, *text = NULL;
+        if (k == 1 && bx->has_xyz) {
+            name = "quicktime:udta:\xC2\xA9xyz";
+            text = bx->xyz;
+            if (!iso6709_steps(text, &lat, &lon, &alt, &ha, &p, &pa))
+                continue;
+        } else if (k == 2 && bx->loci) {
+            name = "quicktime:udta:loci";
+            lat = bx->loci_lat / 65536.0;
+            lon = bx->loci_lon / 65536.0;
+            p = 1.0 / 65536.0;
+        } else {
+            continue;
+        }
+        if (lat == 0.0 && lon == 0.0)
+            continue;
+        double tol = (p > p0 ? p : p0) * (1.0 + 1e-9);
+        if (fabs(lat - lat0) > tol || fabs(lon - lon0) > tol)
+            if (warn(c, "%s holds another position (%.9g, %.9g) than the one given (%.9g, %.9g), "
+                        "more than the precision of either apart", name, lat, lon, lat0, lon0))
+                return -1;
+    }
+    return 0;
+}
+
 static int capture_where(capctx *c)
 {
     const ev_media__boxes *bx = c->bx;
@@ -542,9 +581,11 @@ static int capture_where(capctx *c)
     if (bx->mdta_have[EV_MEDIA_MDTA_ISO6709])
         return gps_iso6709(c, bx->mdta[EV_MEDIA_MDTA_ISO6709],
                            "com.apple.quicktime.location.ISO6709",
-                           "quicktime:mdta:com.apple.quicktime.location.ISO6709");
+                           "quicktime:mdta:com.apple.quicktime.location.ISO6709") ||
+               gps_cross_check(c, 0);
     if (bx->has_xyz)
-        return gps_iso6709(c, bx->xyz, "\xC2\xA9xyz", "quicktime:udta:\xC2\xA9xyz");
+        return gps_iso6709(c, bx->xyz, "\xC2\xA9xyz", "quicktime:udta:\xC2\xA9xyz") ||
+               gps_cross_check(c, 1);
     if (bx->loci)
         return gps_loci(c);
     if ((v = find_tag(c->fmt, "com.apple.quicktime.location.ISO6709")))

@@ -97,6 +97,12 @@ cmp "make/model = exiftool UserData" xyz.mov \
 cmp "software = exiftool UserData:SoftwareVersion (©swr)" xyz.mov \
     'c["software"] == x["UserData:SoftwareVersion"] and src["software"] == "quicktime:udta:\u00a9swr" and "software" not in p'
 
+# disagreement: with ©xyz and loci both present exiftool's Composite GPS and
+# ffprobe's "location" take loci; the record gives ©xyz (its order, in
+# docs/media.md) and names the other position in a warning
+cmp "two positions: ©xyz given, loci named in a warning" both.mp4 \
+    'src["gps"] == "quicktime:udta:\u00a9xyz" and [g["latitude"], g["longitude"]] == [float(v) for v in x["UserData:GPSCoordinates"].split()] and "quicktime:udta:loci holds another position" in warn and x["Composite:GPSLatitude"] == round(3432079 / 65536, 5) and p["location"].startswith("+52.3694")'
+
 # --- Apple mdta keys -------------------------------------------------------
 cmp "ISO6709 key = exiftool Keys:GPSCoordinates" apple.mov \
     '[g["latitude"], g["longitude"], g["altitude"]] == [float(v) for v in x["Keys:GPSCoordinates"].split()] and g["raw"]["iso6709"] == p["com.apple.quicktime.location.ISO6709"] and g["altitude_precision_m"] == 0.001'

@@ -8,6 +8,7 @@ writes the rest with struct at known values (printed as JSON on stdout):
   loci.mp4       3GPP 'loci' (language "und", a name, role 0) with exact 16.16
                  values, mvhd creation_time 2012-09-10T20:52:00 (UTC by format)
   loci0.mp4      'loci' at 0,0 and mvhd creation_time 0 (placeholders)
+  both.mp4       udta ©xyz and a 'loci' elsewhere
   mvhd1970.mp4   mvhd creation_time counted from 1970 by a careless writer
   mvhd64.mp4     mvhd version 1 (64-bit), creation 2045-01-02T03:04:05Z
   xyz.mov        QuickTime udta ©xyz (7 decimals), ©mak, ©mod, ©swr
@@ -123,6 +124,11 @@ mp4_with("loci.mp4", loci_box(LAT, LON, ALT), 2082844800 + 1347310320)
 facts["loci.mp4"] = {"loci_latitude": LAT, "loci_longitude": LON, "loci_altitude": ALT,
                      "mvhd": "2012-09-10T20:52:00Z"}
 mp4_with("loci0.mp4", loci_box(0, 0, 0), 0)
+# two positions that disagree: ©xyz (used) and loci (named in a warning)
+XYZ = b"+48.8584+002.2945/"
+xyz = struct.pack(">HH", len(XYZ), 0x15C7) + XYZ
+mp4_with("both.mp4", struct.pack(">I", 8 + len(xyz)) + b"\xa9xyz" + xyz + loci_box(LAT, LON, ALT),
+         2082844800 + 1347310320)
 mp4_with("mvhd1970.mp4", b"", 1347310320)
 # mvhd version 1 (64-bit times), as writers must use after 2040-02-06
 p = path("mvhd64.mp4")

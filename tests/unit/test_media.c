@@ -1192,6 +1192,12 @@ static void media_capture_gps_exact(void **state)
     assert_string_equal(jstr(c, "software"), "Lavf59.27.100");
     assert_string_equal(src_of(c, "software"), "quicktime:udta:\xC2\xA9swr");
     result_free(&r);
+    /* two positions: the first in the documented order is given, the other
+     * is named */
+    c = cap_of(&r, "both.mp4");
+    assert_string_equal(src_of(c, "gps"), "quicktime:udta:\xC2\xA9xyz");
+    assert_true(warned(c, "quicktime:udta:loci holds another position"));
+    result_free(&r);
     /* Apple mdta keys */
     c = cap_of(&r, "apple.mov");
     g = json_object_get(c, "gps");
