@@ -2,8 +2,8 @@
  * media_boxes: the few container structures whose stored values the capture
  * facts need exactly, read from the file itself rather than from
  * libavformat's rendering of them: QuickTime/MP4 moov/mvhd, moov/udta
- * (©xyz, loci, ©mak, ©mod, ©swr) and the moov/meta mdta keys; RIFF (AVI,
- * WAV) IDIT and INFO chunks; Matroska Segment/Info/DateUTC.
+ * (©xyz, loci, ©day, ©mak, ©mod, ©swr) and the moov/meta mdta keys; RIFF (AVI,
+ * WAV) IDIT, INFO and bext chunks; Matroska Segment/Info/DateUTC.
  *
  * Every read goes through the source's ev_io with bounded, overflow-checked
  * offsets; sizes found in the file are claims checked against their parent.
@@ -194,6 +194,10 @@ static void read_udta(rd *r, const box *u, ev_media__boxes *o)
         case FCC(0xA9, 'x', 'y', 'z'):
             if (!o->has_xyz)
                 udta_text(r, &b, o->xyz, sizeof(o->xyz), &o->has_xyz);
+            break;
+        case FCC(0xA9, 'd', 'a', 'y'):
+            if (!o->has_day)
+                udta_text(r, &b, o->day, sizeof(o->day), &o->has_day);
             break;
         case FCC(0xA9, 'm', 'a', 'k'):
             o->has_mak = true;

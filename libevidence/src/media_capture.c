@@ -373,6 +373,9 @@ static int capture_when(capctx *c)
                                                    : find_tag(fmt, "com.apple.quicktime.creationdate");
     if (v && (r = offer_date(c, v, "stated", "quicktime:mdta:com.apple.quicktime.creationdate")) < 0)
         return -1;
+    /* 1b. QuickTime user data ©day (content creation date, text) */
+    if (qt && bx->has_day && offer_date(c, bx->day, "stated", "quicktime:udta:\xC2\xA9" "day") < 0)
+        return -1;
     /* 2. Matroska DATE_RECORDED tag (text, an offset only when written) */
     if (mkv && (v = find_tag(fmt, "DATE_RECORDED")) &&
         offer_date(c, v, "stated", "matroska:tag:DATE_RECORDED") < 0)

@@ -150,8 +150,8 @@ typedef struct ev_media__boxes {
     bool loci;
     uint8_t loci_role;
     int32_t loci_lat, loci_lon, loci_alt; /* 16.16 fixed point */
-    bool has_xyz, has_mak, has_mod, has_swr;
-    char xyz[128], swr[256];
+    bool has_xyz, has_mak, has_mod, has_swr, has_day;
+    char xyz[128], swr[256], day[64];
     bool mdta_have[EV_MEDIA_MDTA_N];
     char mdta[EV_MEDIA_MDTA_N][256];
     /* RIFF */

@@ -103,6 +103,10 @@ cmp "software = exiftool UserData:SoftwareVersion (©swr)" xyz.mov \
 cmp "two positions: ©xyz given, loci named in a warning" both.mp4 \
     'src["gps"] == "quicktime:udta:\u00a9xyz" and [g["latitude"], g["longitude"]] == [float(v) for v in x["UserData:GPSCoordinates"].split()] and "quicktime:udta:loci holds another position" in warn and x["Composite:GPSLatitude"] == round(3432079 / 65536, 5) and p["location"].startswith("+52.3694")'
 
+# ffprobe shows ©day as "date" (merged with iTunes' release date ©day)
+cmp "©day with its offset = exiftool UserData:ContentCreateDate, before mvhd" day.mov \
+    'c["datetime_original"] == iso(x["UserData:ContentCreateDate"]) and c["datetime_original_zone"] == "stated" and src["datetime_original"] == "quicktime:udta:\u00a9day" and p["date"] == "2012-09-10T22:52:00+0200"'
+
 # --- Apple mdta keys -------------------------------------------------------
 cmp "ISO6709 key = exiftool Keys:GPSCoordinates" apple.mov \
     '[g["latitude"], g["longitude"], g["altitude"]] == [float(v) for v in x["Keys:GPSCoordinates"].split()] and g["raw"]["iso6709"] == p["com.apple.quicktime.location.ISO6709"] and g["altitude_precision_m"] == 0.001'

@@ -12,6 +12,7 @@ writes the rest with struct at known values (printed as JSON on stdout):
   mvhd1970.mp4   mvhd creation_time counted from 1970 by a careless writer
   mvhd64.mp4     mvhd version 1 (64-bit), creation 2045-01-02T03:04:05Z
   xyz.mov        QuickTime udta ©xyz (7 decimals), ©mak, ©mod, ©swr
+  day.mov        QuickTime udta ©day with an offset (exiftool ContentCreateDate)
   apple.mov      Apple mdta keys: location.ISO6709, creationdate with offset,
                  make, model, software (written by exiftool)
   apple0.mov     com.apple.quicktime.location.ISO6709 "+00.0000+000.0000/"
@@ -149,6 +150,10 @@ facts["mvhd64.mp4"] = {"mvhd": "2045-01-02T03:04:05Z"}
 p = path("xyz.mov")
 ff("-f", "mov", "-metadata", "location=+52.3692932+004.8936138/", "-metadata", "make=Cam",
    "-metadata", "model=X1", "-metadata", "creation_time=2012-09-10T20:52:00Z", p)
+
+p = path("day.mov")
+ff("-f", "mov", "-metadata", "creation_time=2012-09-10T20:52:00Z", p)
+et(p, "-UserData:ContentCreateDate=2012:09:10 22:52:00+02:00")
 
 # Apple mdta keys
 p = path("apple.mov")

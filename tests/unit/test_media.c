@@ -1087,6 +1087,12 @@ static void media_capture_times_keep_their_zone(void **state)
     assert_true(warned(c, "1946-09-10T20:52:00Z"));
     assert_true(warned(c, "2012-09-10T20:52:00Z"));
     result_free(&r);
+    /* QuickTime udta ©day with its offset wins over mvhd */
+    c = cap_of(&r, "day.mov");
+    assert_string_equal(jstr(c, "datetime_original"), "2012-09-10T22:52:00+02:00");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "stated");
+    assert_string_equal(src_of(c, "datetime_original"), "quicktime:udta:\xC2\xA9" "day");
+    result_free(&r);
     /* mvhd version 1: 64-bit seconds */
     c = cap_of(&r, "mvhd64.mp4");
     assert_string_equal(jstr(c, "datetime_original"), "2045-01-02T03:04:05Z");
