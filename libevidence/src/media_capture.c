@@ -1,8 +1,11 @@
 /*
- * media_capture: capture facts (when, where, which device) from container
- * tags: QuickTime/MP4 user data (©xyz, 3GPP loci, ©mak/©mod) and the Apple
- * mdta keys (com.apple.quicktime.*), as exported by libavformat; plus the
- * ISO 6709 location parser.
+ * media_capture: capture facts (when, where, which device) of video and
+ * audio containers. The values are taken from the file's own structures
+ * (media_boxes.c: QuickTime mvhd/udta/mdta keys, RIFF IDIT/INFO/bext,
+ * Matroska DateUTC) where libavformat's rendering loses precision or the
+ * source; libavformat's tags fill in, labelled as such. Every fact names its
+ * source in capture.sources and every date its zone basis (docs/media.md,
+ * "Container sources"). Also the ISO 6709 location parser.
  */
 #include <ctype.h>
 #include <stdarg.h>

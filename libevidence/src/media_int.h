@@ -127,8 +127,9 @@ void ev_media__scan_free(ev_media__scan *sc);
 /* Facts: item.media from an opened source (streams, format, side data). */
 int ev_media__facts(json_t **out, const ev_media__src *s, unsigned int max_streams);
 
-/* Capture facts from container tags (QuickTime/MP4 keys, ISO 6709). May add
- * to an existing capture object (*capture may be NULL on entry). */
+/* Capture facts of a container, from its own structures (ev_media__boxes)
+ * and libavformat's tags. May add to an existing capture object (*capture
+ * may be NULL on entry). */
 int ev_media__capture_from_tags(json_t **capture, const ev_media__src *s);
 
 /* Container structures read from the file itself (media_boxes.c), for the
