@@ -127,9 +127,44 @@ void ev_media__scan_free(ev_media__scan *sc);
 /* Facts: item.media from an opened source (streams, format, side data). */
 int ev_media__facts(json_t **out, const ev_media__src *s, unsigned int max_streams);
 
-/* Capture facts from container tags (QuickTime/MP4 keys, ISO 6709). May add
- * to an existing capture object (*capture may be NULL on entry). */
+/* Capture facts of a container, from its own structures (ev_media__boxes)
+ * and libavformat's tags. May add to an existing capture object (*capture
+ * may be NULL on entry). */
 int ev_media__capture_from_tags(json_t **capture, const ev_media__src *s);
+
+/* Container structures read from the file itself (media_boxes.c), for the
+ * values libavformat renders lossily or without saying where they came
+ * from. Strings are as stored (cut at the buffer size, up to a NUL). */
+enum { EV_MEDIA_BOXES_NONE, EV_MEDIA_BOXES_QUICKTIME, EV_MEDIA_BOXES_RIFF,
+       EV_MEDIA_BOXES_MATROSKA };
+enum { EV_MEDIA_MDTA_CREATIONDATE, EV_MEDIA_MDTA_ISO6709, EV_MEDIA_MDTA_MAKE,
+       EV_MEDIA_MDTA_MODEL, EV_MEDIA_MDTA_SOFTWARE, EV_MEDIA_MDTA_N };
+typedef struct ev_media__boxes {
+    int kind;
+    bool walked;               /* the top-level structure was found */
+    /* QuickTime / MP4 */
+    bool mvhd;
+    uint8_t mvhd_version;
+    uint64_t mvhd_created;     /* seconds since 1904-01-01T00:00:00 */
+    uint32_t mvhd_timescale;
+    uint64_t mvhd_duration;
+    bool loci;
+    uint8_t loci_role;
+    int32_t loci_lat, loci_lon, loci_alt; /* 16.16 fixed point */
+    bool has_xyz, has_mak, has_mod, has_swr, has_day;
+    char xyz[128], swr[256], day[64];
+    bool mdta_have[EV_MEDIA_MDTA_N];
+    char mdta[EV_MEDIA_MDTA_N][256];
+    /* RIFF */
+    bool has_idit, has_icrd, has_isft, has_bext;
+    char idit[64], icrd[64], isft[256], bext_date[11], bext_time[9];
+    /* Matroska */
+    bool has_dateutc;
+    int64_t dateutc_ns;        /* since 2001-01-01T00:00:00 UTC */
+} ev_media__boxes;
+/* Bounded reads through s->io (nothing when it cannot seek); the io
+ * position is restored to s->pos. */
+void ev_media__boxes_read(ev_media__boxes *o, const ev_media__src *s, int kind);
 
 /* Parse an ISO 6709 string ("+51.5007-000.1246+12.3/"). Returns true when
  * latitude and longitude were found; altitude is set when present. */

@@ -1022,8 +1022,269 @@ static void media_capture_quicktime(void **state)
     /* creation_time (UTC) as date/time original */
     assert_int_equal(analyze(&r, "v_h264.mp4", EV_CONTENT_HASH_NONE), EV_OK);
     assert_string_equal(jstr(r.capture, "datetime_original"), "2024-05-01T10:20:30Z");
-    assert_string_equal(jstr(r.capture, "datetime_source"), "creation_time");
+    assert_string_equal(jstr(r.capture, "datetime_source"), "quicktime:mvhd");
+    assert_string_equal(jstr(r.capture, "datetime_original_zone"), "utc-by-format");
     result_free(&r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* capture facts from container structures, as devices write them           */
+/* ------------------------------------------------------------------------ */
+
+static json_t *g_cap_facts; /* what tests/tools/capture_media.py wrote */
+static char *g_cap_dir;
+
+static const json_t *cap_of(result *r, const char *name)
+{
+    char *p = tu_join(g_cap_dir, name);
+    assert_int_equal(analyze_path(r, p, EV_CONTENT_HASH_NONE), EV_OK);
+    free(p);
+    assert_non_null(r->capture);
+    return r->capture;
+}
+
+static const char *src_of(const json_t *c, const char *field)
+{
+    return jstr(json_object_get(c, "sources"), field);
+}
+
+/* true when some warning contains s */
+static bool warned(const json_t *c, const char *s)
+{
+    size_t i;
+    const json_t *w;
+    json_array_foreach(json_object_get(c, "warnings"), i, w)
+    {
+        if (json_string_value(w) && strstr(json_string_value(w), s))
+            return true;
+    }
+    return false;
+}
+
+static void cap_setup(void)
+{
+    if (g_cap_dir)
+        return;
+    g_cap_dir = tu_join(g_scratch, "capture");
+    g_cap_facts = run_json("python3 '%s/tests/tools/capture_media.py' '%s'",
+                           getenv("EV_SOURCE_DIR"), g_cap_dir);
+    assert_non_null(g_cap_facts);
+}
+
+static void media_capture_times_keep_their_zone(void **state)
+{
+    (void)state;
+    cap_setup();
+    result r;
+    /* AVI IDIT: camera local time, no zone; never stated as UTC */
+    const json_t *c = cap_of(&r, "idit.avi");
+    assert_null(json_object_get(c, "datetime_original"));
+    assert_null(json_object_get(c, "datetime_original_utc_offset"));
+    assert_string_equal(jstr(c, "datetime_original_local"), "2012-09-10T20:52:00");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "unknown");
+    assert_string_equal(src_of(c, "datetime_original"), "riff:IDIT");
+    assert_string_equal(jstr(c, "software"), "Lavf59.27.100");
+    assert_string_equal(src_of(c, "software"), "riff:INFO:ISFT");
+    assert_string_equal(jstr(c, "source"), "riff");
+    result_free(&r);
+    /* mvhd: UTC by the format */
+    c = cap_of(&r, "loci.mp4");
+    assert_string_equal(jstr(c, "datetime_original"), "2012-09-10T20:52:00Z");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "utc-by-format");
+    assert_string_equal(src_of(c, "datetime_original"), "quicktime:mvhd");
+    assert_null(json_object_get(c, "datetime_original_local"));
+    result_free(&r);
+    /* mvhd 0 is 1904-01-01: a placeholder, not a date */
+    c = cap_of(&r, "loci0.mp4");
+    assert_null(json_object_get(c, "datetime_original"));
+    assert_null(json_object_get(c, "datetime_original_local"));
+    assert_true(warned(c, "placeholder"));
+    result_free(&r);
+    /* mvhd counted from 1970 by its writer: libavformat and exiftool both
+     * "correct" it to 2012; the format says 1946: neither is stated */
+    c = cap_of(&r, "mvhd1970.mp4");
+    assert_null(json_object_get(c, "datetime_original"));
+    assert_null(json_object_get(c, "datetime_original_local"));
+    assert_true(warned(c, "1946-09-10T20:52:00Z"));
+    assert_true(warned(c, "2012-09-10T20:52:00Z"));
+    result_free(&r);
+    /* QuickTime udta ©day with its offset wins over mvhd */
+    c = cap_of(&r, "day.mov");
+    assert_string_equal(jstr(c, "datetime_original"), "2012-09-10T22:52:00+02:00");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "stated");
+    assert_string_equal(src_of(c, "datetime_original"), "quicktime:udta:\xC2\xA9" "day");
+    result_free(&r);
+    /* mvhd version 1: 64-bit seconds */
+    c = cap_of(&r, "mvhd64.mp4");
+    assert_string_equal(jstr(c, "datetime_original"), "2045-01-02T03:04:05Z");
+    result_free(&r);
+    /* Broadcast WAVE bext: local, no zone (libavformat shows the time of
+     * day alone as creation_time) */
+    c = cap_of(&r, "bwf.wav");
+    assert_null(json_object_get(c, "datetime_original"));
+    assert_string_equal(jstr(c, "datetime_original_local"), "2012-09-10T20:52:00");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "unknown");
+    assert_string_equal(src_of(c, "datetime_original"), "riff:bext");
+    result_free(&r);
+    /* Apple creationdate: local time with its offset, stated */
+    c = cap_of(&r, "apple.mov");
+    assert_string_equal(jstr(c, "datetime_original"), "2012-09-10T22:52:00+02:00");
+    assert_string_equal(jstr(c, "datetime_original_local"), "2012-09-10T22:52:00");
+    assert_string_equal(jstr(c, "datetime_original_utc_offset"), "+02:00");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "stated");
+    assert_string_equal(src_of(c, "datetime_original"),
+                        "quicktime:mdta:com.apple.quicktime.creationdate");
+    result_free(&r);
+    /* Matroska DateUTC to the nanosecond (libavformat keeps microseconds) */
+    c = cap_of(&r, "dateutc.mkv");
+    assert_string_equal(jstr(c, "datetime_original"), "2012-09-10T20:52:00.123456789Z");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "utc-by-format");
+    assert_string_equal(src_of(c, "datetime_original"), "matroska:DateUTC");
+    assert_string_equal(jstr(c, "source"), "matroska");
+    result_free(&r);
+    /* Matroska DATE_RECORDED: without a zone unknown, with one stated */
+    c = cap_of(&r, "recorded.mkv");
+    assert_null(json_object_get(c, "datetime_original"));
+    assert_string_equal(jstr(c, "datetime_original_local"), "2012-09-10T22:52:00");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "unknown");
+    assert_string_equal(src_of(c, "datetime_original"), "matroska:tag:DATE_RECORDED");
+    result_free(&r);
+    c = cap_of(&r, "recorded_tz.mkv");
+    assert_string_equal(jstr(c, "datetime_original"), "2012-09-10T22:52:00+02:00");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "stated");
+    result_free(&r);
+    /* an IDIT that is no date: a warning, no value */
+    c = cap_of(&r, "bad_idit.avi");
+    assert_null(json_object_get(c, "datetime_original_local"));
+    assert_true(warned(c, "riff:IDIT"));
+    result_free(&r);
+}
+
+static void media_capture_gps_exact(void **state)
+{
+    (void)state;
+    cap_setup();
+    result r;
+    const json_t *f = json_object_get(g_cap_facts, "loci.mp4");
+    json_int_t lat = json_integer_value(json_object_get(f, "loci_latitude"));
+    json_int_t lon = json_integer_value(json_object_get(f, "loci_longitude"));
+    json_int_t alt = json_integer_value(json_object_get(f, "loci_altitude"));
+    /* 3GPP loci: the 16.16 value exactly, not libavformat's 4 decimals */
+    const json_t *c = cap_of(&r, "loci.mp4");
+    const json_t *g = json_object_get(c, "gps"), *raw = json_object_get(g, "raw");
+    assert_string_equal(jstr(g, "format"), "3gpp-loci-16.16");
+    assert_true(json_real_value(json_object_get(g, "latitude")) == (double)lat / 65536.0);
+    assert_true(json_real_value(json_object_get(g, "longitude")) == (double)lon / 65536.0);
+    assert_true(json_real_value(json_object_get(g, "altitude")) == (double)alt / 65536.0);
+    assert_true(json_real_value(json_object_get(g, "precision_deg")) == 1.0 / 65536.0);
+    assert_int_equal(json_integer_value(json_object_get(raw, "loci_latitude")), lat);
+    assert_int_equal(json_integer_value(json_object_get(raw, "loci_longitude")), lon);
+    assert_int_equal(json_integer_value(json_object_get(raw, "loci_altitude")), alt);
+    assert_string_equal(src_of(c, "gps"), "quicktime:udta:loci");
+    result_free(&r);
+    /* a udta claiming more than moov holds is read up to moov's end */
+    c = cap_of(&r, "bad_udta.mp4");
+    g = json_object_get(c, "gps");
+    assert_true(json_real_value(json_object_get(g, "latitude")) == (double)lat / 65536.0);
+    result_free(&r);
+    /* out of range: raw kept, no position */
+    c = cap_of(&r, "bad_loci.mp4");
+    g = json_object_get(c, "gps");
+    assert_null(json_object_get(g, "latitude"));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(g, "raw"),
+                                                        "loci_latitude")), 91 * 65536);
+    assert_true(warned(c, "out of range"));
+    result_free(&r);
+    /* 0,0 is a placeholder */
+    c = cap_of(&r, "loci0.mp4");
+    g = json_object_get(c, "gps");
+    assert_true(json_is_true(json_object_get(g, "placeholder")));
+    assert_null(json_object_get(g, "latitude"));
+    assert_null(json_object_get(g, "longitude"));
+    assert_true(warned(c, "placeholder position"));
+    result_free(&r);
+    /* ©xyz: the string's own digits and their step */
+    c = cap_of(&r, "xyz.mov");
+    g = json_object_get(c, "gps");
+    assert_string_equal(jstr(g, "format"), "iso6709");
+    assert_string_equal(jstr(json_object_get(g, "raw"), "iso6709"), "+52.3692932+004.8936138/");
+    assert_true(json_real_value(json_object_get(g, "latitude")) == 52.3692932);
+    assert_true(json_real_value(json_object_get(g, "longitude")) == 4.8936138);
+    assert_true(near(json_real_value(json_object_get(g, "precision_deg")), 1e-7, 1e-20));
+    assert_string_equal(src_of(c, "gps"), "quicktime:udta:\xC2\xA9xyz");
+    assert_string_equal(jstr(c, "make"), "Cam");
+    assert_string_equal(src_of(c, "make"), "quicktime:udta:\xC2\xA9mak");
+    assert_string_equal(src_of(c, "model"), "quicktime:udta:\xC2\xA9mod");
+    /* ©swr, which libavformat folds into "encoder" */
+    assert_string_equal(jstr(c, "software"), "Lavf59.27.100");
+    assert_string_equal(src_of(c, "software"), "quicktime:udta:\xC2\xA9swr");
+    result_free(&r);
+    /* two positions: the first in the documented order is given, the other
+     * is named */
+    c = cap_of(&r, "both.mp4");
+    assert_string_equal(src_of(c, "gps"), "quicktime:udta:\xC2\xA9xyz");
+    assert_true(warned(c, "quicktime:udta:loci holds another position"));
+    result_free(&r);
+    /* Apple mdta keys */
+    c = cap_of(&r, "apple.mov");
+    g = json_object_get(c, "gps");
+    assert_string_equal(src_of(c, "gps"), "quicktime:mdta:com.apple.quicktime.location.ISO6709");
+    assert_true(json_real_value(json_object_get(g, "latitude")) == 52.3692932);
+    assert_true(json_real_value(json_object_get(g, "altitude")) == 3.2);
+    assert_true(near(json_real_value(json_object_get(g, "altitude_precision_m")), 1e-3, 1e-18));
+    assert_string_equal(jstr(c, "model"), "iPhone 12");
+    assert_string_equal(src_of(c, "model"), "quicktime:mdta:com.apple.quicktime.model");
+    assert_string_equal(jstr(c, "software"), "16.1");
+    result_free(&r);
+    c = cap_of(&r, "apple0.mov");
+    g = json_object_get(c, "gps");
+    assert_true(json_is_true(json_object_get(g, "placeholder")));
+    assert_null(json_object_get(g, "latitude"));
+    assert_true(warned(c, "placeholder position"));
+    result_free(&r);
+}
+
+/* A source that cannot seek: nothing is read behind libavformat's back;
+ * its renderings are used and labelled as such. */
+static void media_capture_without_seek(void **state)
+{
+    (void)state;
+    cap_setup();
+    char *in = tu_join(g_cap_dir, "xyz.mov"), *fs = tu_join(g_cap_dir, "xyz_fast.mov");
+    char *o = run("ffmpeg -nostdin -v error -y -i '%s' -c copy -movflags +faststart "
+                  "-metadata creation_time=2012-09-10T20:52:00Z '%s'", in, fs);
+    assert_non_null(o);
+    free(o);
+    size_t len = 0;
+    uint8_t *data = tu_read(fs, &len);
+    assert_non_null(data);
+    uint64_t st[4];
+    ev_io io;
+    assert_int_equal(ev_media__io_from_mem(&io, data, len, st), EV_OK);
+    io.seek = NULL;
+    io.size = 0;
+    result r;
+    memset(&r, 0, sizeof(r));
+    ev_errbuf err = { { 0 } };
+    assert_int_equal(ev_media__analyze(&r.media, &r.capture, &r.content, &r.meta, &r.nmeta, &io,
+                                       "xyz_fast.mov", EV_CONTENT_HASH_NONE, &err),
+                     EV_OK);
+    const json_t *c = r.capture;
+    assert_non_null(c);
+    const json_t *g = json_object_get(c, "gps");
+    assert_string_equal(src_of(c, "gps"), "libavformat:location");
+    assert_true(json_real_value(json_object_get(g, "latitude")) == 52.3692932);
+    assert_true(warned(c, "was not read from the file"));
+    /* libavformat's creation_time: its zone basis is not claimed */
+    assert_null(json_object_get(c, "datetime_original"));
+    assert_string_equal(jstr(c, "datetime_original_local"), "2012-09-10T20:52:00");
+    assert_string_equal(jstr(c, "datetime_original_zone"), "unknown");
+    assert_string_equal(src_of(c, "datetime_original"), "libavformat:creation_time");
+    assert_string_equal(src_of(c, "make"), "libavformat:make");
+    result_free(&r);
+    free(data);
+    free(in);
+    free(fs);
 }
 
 static void media_iso6709_forms(void **state)
@@ -1317,6 +1578,9 @@ int main(void)
         cmocka_unit_test(media_capture_exif_matches_exiftool),
         cmocka_unit_test(media_exif_orientations),
         cmocka_unit_test(media_capture_quicktime),
+        cmocka_unit_test(media_capture_times_keep_their_zone),
+        cmocka_unit_test(media_capture_gps_exact),
+        cmocka_unit_test(media_capture_without_seek),
         cmocka_unit_test(media_iso6709_forms),
         cmocka_unit_test(media_rotation_and_kinds),
         cmocka_unit_test(media_heic_is_kept_with_note),
