@@ -340,7 +340,14 @@ static int offer_idit(capctx *c, const char *v)
     char wd[4], mon[4], norm[64];
     int d, h, mi, se, y;
     const char *mp;
-    if (sscanf(v, "%3s %3s %d %d:%d:%d %d", wd, mon, &d, &h, &mi, &se, &y) == 7 &&
+    int nf = sscanf(v, "%3s %3s %d %d:%d:%d %d", wd, mon, &d, &h, &mi, &se, &y);
+    /* cameras write the names in either case ("MON MAR 11 ..." too) */
+    if (nf == 7 && strlen(mon) == 3) {
+        mon[0] = (char)toupper((unsigned char)mon[0]);
+        mon[1] = (char)tolower((unsigned char)mon[1]);
+        mon[2] = (char)tolower((unsigned char)mon[2]);
+    }
+    if (nf == 7 &&
         strlen(mon) == 3 && (mp = strstr(months, mon)) && (mp - months) % 3 == 0 &&
         y >= 0 && y <= 9999 && d >= 0 && d <= 99 && h >= 0 && h <= 99 && mi >= 0 &&
         mi <= 99 && se >= 0 && se <= 99) {

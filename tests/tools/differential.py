@@ -126,20 +126,7 @@ KNOWN = {
 # library change expected to remove each: (file regex, field regex, fix).
 # Informational only: they are printed next to the failure and still fail
 # the test. When a fix lands, its rows should disappear; delete them then.
-PENDING = [
-    (r"^tiff_", r".", "TIFF: EXIF IFDs read past the first 64 KiB of the file"),
-    (r"^bigtiff_", r".", "BigTIFF: neither FFmpeg 5.1 nor libexif reads it (no fix in progress)"),
-    (r"^jpeg_xmp_only", r".", "XMP-only photos: capture facts from XMP (no fix in progress)"),
-    (r"^wav_bwf_bext", r".", "WAV: BWF bext origination date (no fix in progress)"),
-    (r"^mkv_", r"^datetime_original$", "Matroska: DATE_RECORDED (recording start) preferred over DateUTC (mux time)"),
-    (r".", r"^(datetime_original_zone|datetime_source)$",
-     "zone basis and capture.sources: datetime_original_zone/sources filled; camera-local times not marked UTC"),
-    (r"^mp4_3gpp_loci", r"^gps", "3GPP loci read from the box at 16.16 precision, not FFmpeg's 4-decimal string"),
-    (r".", r"^gps_format$", "gps.format/precision_deg filled for every position"),
-    (r"placeholder", r"^gps$", "GPS placeholders (0,0 / +00.0000+000.0000/): placeholder=true, no position"),
-    (r"^statement\.txt$", r"^kind$", "text is not media (FFmpeg's tty demuxer takes any .txt of some size as video)"),
-    (r"orientation_out_of_range", r"^orientation$", "EXIF Orientation outside 1..8: a warning, no interpretation"),
-]
+PENDING = []
 
 
 def pending(name, field):
