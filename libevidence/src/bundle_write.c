@@ -1055,7 +1055,12 @@ static int analyze_item(ev_writer *w, wr_item *it)
     ev_media__limits_default(&lim, it->size);
     if (rc == EV_OK)
         rc = ev_media__analyze_ex(&it->media, &it->capture, &it->content, &it->meta,
-                                  &it->nmeta, &io, it->rel, w->o.content_hash, &lim, &e);
+                                  &it->nmeta, &io, it->rel,
+                                  /* pack does not decode unless asked: packet hashes
+                                   * survive a remux and cost a read of the file */
+                                  w->o.content_hash == EV_CONTENT_HASH_DEFAULT
+                                      ? EV_CONTENT_HASH_PACKETS : w->o.content_hash,
+                                  &lim, &e);
     close(fd);
     if (rc != EV_OK)
         return ev_err__set(&w->err, rc, "media analysis of '%s' failed: %s", it->src, e.msg);

@@ -1337,6 +1337,144 @@ done:
     return rc;
 }
 
+/* When frames were not decoded (packet hashes only), the thumbnail's frame
+ * is found on its own: seek to 10% of the first video stream (a still: to
+ * its start) and decode until the last frame at or before that point, then
+ * stop. A few packets, not the whole file. EV_OK with *out NULL when no
+ * frame could be had (why says it); EV_ENOMEM, EV_EIO, EV_ECANCELED fatal. */
+static int grab_thumb(AVFrame **out, int *out_stream, ev_media__src *src,
+                      const ev_media__limits *lim, char *why, size_t whylen)
+{
+    *out = NULL;
+    *out_stream = -1;
+    AVFormatContext *fmt = src->fmt;
+    int si = -1;
+    for (unsigned int i = 0; i < fmt->nb_streams && i < EV_MEDIA_MAX_STREAMS; i++) {
+        const AVStream *st = fmt->streams[i];
+        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            !(st->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+            si = (int)i;
+            break;
+        }
+    }
+    if (si < 0) {
+        snprintf(why, whylen, "no video stream");
+        return EV_OK;
+    }
+    AVStream *st = fmt->streams[si];
+    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    if (!codec) {
+        snprintf(why, whylen, "no decoder for '%s'", avcodec_get_name(st->codecpar->codec_id));
+        return EV_OK;
+    }
+    int rc = EV_OK, ret;
+    AVCodecContext *dec = avcodec_alloc_context3(codec);
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc(), *keep = av_frame_alloc();
+    if (!dec || !pkt || !f || !keep) {
+        rc = EV_ENOMEM;
+        goto done;
+    }
+    if (avcodec_parameters_to_context(dec, st->codecpar) < 0) {
+        snprintf(why, whylen, "cannot set up the '%s' decoder", codec->name);
+        goto done;
+    }
+    dec->pkt_timebase = st->time_base;
+    dec->thread_count = 1; /* one frame: no pipeline to fill */
+    if (lim->max_pixels > 0)
+        dec->max_pixels = lim->max_pixels;
+    if (avcodec_open2(dec, codec, NULL) < 0) {
+        snprintf(why, whylen, "cannot open the '%s' decoder", codec->name);
+        goto done;
+    }
+    for (unsigned int i = 0; i < fmt->nb_streams; i++)
+        fmt->streams[i]->discard = (int)i == si ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+    int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+    int64_t target = AV_NOPTS_VALUE;
+    if (!is_image_format(fmt->iformat->name)) {
+        if (st->duration > 0 && st->duration != AV_NOPTS_VALUE)
+            target = start + st->duration / 10;
+        else if (fmt->duration > 0 && fmt->duration != AV_NOPTS_VALUE)
+            target = start + av_rescale_q(fmt->duration / 10, AV_TIME_BASE_Q, st->time_base);
+    }
+    /* back to a key frame at or before the target, else to the start */
+    ret = target != AV_NOPTS_VALUE ? av_seek_frame(fmt, si, target, AVSEEK_FLAG_BACKWARD) : -1;
+    if (ret < 0)
+        ret = av_seek_frame(fmt, -1, 0, AVSEEK_FLAG_BYTE);
+    if (ret < 0 && target != AV_NOPTS_VALUE)
+        ret = av_seek_frame(fmt, si, start, AVSEEK_FLAG_BACKWARD);
+    if (ret < 0) {
+        int fatal = ev_media__src_fatal(src, ret);
+        if (fatal) {
+            rc = fatal;
+            goto done;
+        }
+        snprintf(why, whylen, "the file cannot be read again from a key frame");
+        goto done;
+    }
+    bool have = false, done_ = false, draining = false;
+    /* bounded: a key frame interval is rarely over a few hundred packets */
+    for (unsigned int npk = 0; !done_ && npk < 4096;) {
+        if (!draining) {
+            ret = av_read_frame(fmt, pkt);
+            if (ret < 0) {
+                int fatal = ev_media__src_fatal(src, ret);
+                if (fatal) {
+                    rc = fatal;
+                    goto done;
+                }
+                draining = true;
+                ret = avcodec_send_packet(dec, NULL);
+            } else {
+                npk++;
+                if (pkt->stream_index == si)
+                    ret = avcodec_send_packet(dec, pkt);
+                av_packet_unref(pkt);
+            }
+        }
+        for (;;) {
+            ret = avcodec_receive_frame(dec, f);
+            if (ret == AVERROR(EAGAIN))
+                break;
+            if (ret < 0) {
+                done_ = draining || ret == AVERROR_EOF;
+                break;
+            }
+            int64_t pts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp
+                                                                   : f->pts;
+            bool before = target == AV_NOPTS_VALUE || pts == AV_NOPTS_VALUE || pts <= target;
+            if (!have || before) {
+                av_frame_unref(keep);
+                if (av_frame_ref(keep, f) < 0) {
+                    rc = EV_ENOMEM;
+                    goto done;
+                }
+                have = true;
+            }
+            av_frame_unref(f);
+            if (!before || target == AV_NOPTS_VALUE) {
+                done_ = true;
+                break;
+            }
+        }
+        if (draining && !done_)
+            done_ = true;
+    }
+    if (have) {
+        *out = keep;
+        keep = NULL;
+        *out_stream = si;
+    } else {
+        snprintf(why, whylen, "no frame could be decoded near 10%% of the video");
+    }
+done:
+    av_frame_free(&keep);
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    return rc;
+}
+
 int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_content,
                          ev_media__file **out_meta, size_t *out_nmeta,
                          const ev_io *io, const char *name_hint, int content_mode,
@@ -1553,6 +1691,24 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
         const char *kind = json_string_value(json_object_get(media, "kind"));
         bool visual = kind && (!strcmp(kind, "image") || !strcmp(kind, "video"));
         char twhy[EV_MEDIA_WHY] = "";
+        if (visual && !want_decoded && !(sc.thumb && sc.thumb->buf[0])) {
+            /* packet hashes only: seek and decode the one frame needed */
+            AVFrame *g = NULL;
+            int gs = -1;
+            int grc = grab_thumb(&g, &gs, &src, &lim, twhy, sizeof(twhy));
+            if (grc != EV_OK) {
+                rc = grc;
+                if (rc != EV_ENOMEM)
+                    ev_err__set(err, rc, "media analysis: the source failed while the "
+                                "thumbnail frame was read");
+                goto done;
+            }
+            if (g) {
+                av_frame_free(&sc.thumb);
+                sc.thumb = g;
+                sc.thumb_stream = gs;
+            }
+        }
         if (sc.thumb && sc.thumb->buf[0]) {
             const AVStream *st = src.fmt->streams[sc.thumb_stream];
             json_t *o = json_object_get(capture, "orientation");
@@ -1590,10 +1746,8 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
                 if (files_add(&fs, "thumb.jpg", jpg, jlen))
                     goto done;
             }
-        } else if (visual) {
-            snprintf(twhy, sizeof(twhy), "%s", want_decoded ? "no video frame was decoded"
-                                                            : "frames are not decoded in this "
-                                                              "content hash mode");
+        } else if (visual && !twhy[0]) {
+            snprintf(twhy, sizeof(twhy), "no video frame was decoded");
         }
         if (twhy[0] && note(notes, "thumbnail: none, %s", twhy))
             goto done;

@@ -12,7 +12,7 @@ mkdir -p "$T/in"
 ff -f lavfi -i testsrc2=size=160x120:rate=25 -t 1 -c:v ffv1 -g 1 "$T/in/cam.mkv" || die "no mkv"
 ff -f lavfi -i sine=sample_rate=48000 -t 1 -c:a pcm_s24le "$T/in/tape.wav" || die "no wav"
 
-expect_exit 0 "$EVIDENCE" pack -o "$T/b" --format dir --case C/1 "$T/in" ||
+expect_exit 0 "$EVIDENCE" pack -o "$T/b" --format dir --case C/1 --content-hash both "$T/in" ||
     die "pack failed"
 expect_exit 0 "$EVIDENCE" verify --deep --json "$T/b"
 

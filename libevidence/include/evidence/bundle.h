@@ -35,9 +35,11 @@ typedef enum ev_bundle_format {
 #define EV_ALG_SHA1   0x4u /**< verification of legacy bags only */
 #define EV_ALG_MD5    0x8u /**< verification of legacy bags only */
 
-/** What media content hashes pack computes (see docs/content-hashes.md). */
+/** What media content hashes are computed (see docs/content-hashes.md). */
 typedef enum ev_content_hash_mode {
-    EV_CONTENT_HASH_DEFAULT = 0, /**< packets and decoded */
+    EV_CONTENT_HASH_DEFAULT = 0, /**< the writer (pack): packets only, and the
+                                      thumbnail from one decoded frame;
+                                      ev_media_analyze (inspect FILE): both */
     EV_CONTENT_HASH_NONE = 1,
     EV_CONTENT_HASH_PACKETS = 2,
     EV_CONTENT_HASH_DECODED = 3,
