@@ -92,7 +92,7 @@ expect_exit 1 "$EVIDENCE" verify --json "$T/lastedit" &&
 # (a command may refuse, e.g. because the bundle is busy, with a message).
 mkdir -p "$T/race"
 cp "$Z" "$T/race/r.zip"
-r=$(python3 "$TOOLS/pack_race.py" "$T/race" "*amend*" stop \
+r=$(python3 "$TOOLS/pack_race.py" "$T/race" ".r.zip.partial-*" stop \
     "timeout 120 '$EVIDENCE' custody add '$T/race/r.zip' --action received --actor B-actor --org B \
         >'$T/race-b.out' 2>'$T/race-b.err'; echo \$? >'$T/race-b.rc'" \
     "$T/race-a.out" "$T/race-a.err" -- \
