@@ -179,6 +179,24 @@ expect_exit 3 "$EVIDENCE" verify "$T/does-not-exist.zip" && expect_message
 mkfifo "$T/fifo.zip"
 expect_exit 3 timeout 60 "$EVIDENCE" verify "$T/fifo.zip" && expect_message
 
+# --- a size written as 31.0 in evidence.json is quoted as written (not "-1") ----------
+mkdir -p "$T/s31"
+printf '0123456789012345678901234567890' >"$T/s31/f.txt"
+expect_exit 0 "$EVIDENCE" pack --format dir -o "$T/s31bag" "$T/s31" || die "pack failed"
+python3 - "$T/s31bag/evidence.json" <<'EOF'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+for it in d["items"]:
+    if it.get("size") == 31:
+        it["size"] = 31.0
+open(p, "w").write(json.dumps(d))
+EOF
+expect_exit 1 "$EVIDENCE" verify --json "$T/s31bag"
+expect_problem "$OUT" record-size-mismatch "" error
+ok "a size of 31.0 is quoted as written" grep -q 'a size of 31.0' "$OUT"
+ok "no size is made up as -1" bash -c "! grep -q -- '-1 bytes' '$OUT'"
+
 # --- a folder bag with a symlink out of the bag --------------------------------------
 python3 "$TOOLS/mkbag.py" valid-basic "$T/fbag" || die "mkbag failed"
 mkfifo "$T/outside-fifo"
