@@ -2015,11 +2015,24 @@ static bool is_tmp_of(const char *name, const char *base)
     return false;
 }
 
-void ev__tmp_clean_stale(const char *final_path)
+/* final_path without trailing slashes ("out/" names the folder "out") */
+static char *target_path(const char *final_path)
 {
-    char *parent = parent_dir(final_path);
-    if (!parent)
+    char *t = ev__strdup(final_path);
+    size_t l = t ? strlen(t) : 0;
+    while (l > 1 && t[l - 1] == '/')
+        t[--l] = '\0';
+    return t;
+}
+
+void ev__tmp_clean_stale(const char *final_path0)
+{
+    char *final_path = target_path(final_path0);
+    char *parent = final_path ? parent_dir(final_path) : NULL;
+    if (!parent) {
+        free(final_path);
         return;
+    }
     const char *base = strrchr(final_path, '/');
     base = base ? base + 1 : final_path;
     DIR *d = opendir(parent);
@@ -2049,17 +2062,21 @@ void ev__tmp_clean_stale(const char *final_path)
     if (d)
         closedir(d);
     free(parent);
+    free(final_path);
 }
 
-int ev__tmp_create(char **path_out, int *fd_out, const char *final_path, bool dir,
+int ev__tmp_create(char **path_out, int *fd_out, const char *final_path0, bool dir,
                    ev_errbuf *err)
 {
     *path_out = NULL;
     *fd_out = -1;
-    ev__tmp_clean_stale(final_path);
-    char *parent = parent_dir(final_path);
-    if (!parent)
+    ev__tmp_clean_stale(final_path0);
+    char *final_path = target_path(final_path0);
+    char *parent = final_path ? parent_dir(final_path) : NULL;
+    if (!parent) {
+        free(final_path);
         return EV_ENOMEM;
+    }
     const char *base = strrchr(final_path, '/');
     base = base ? base + 1 : final_path;
     int rc = EV_OK;
@@ -2099,6 +2116,7 @@ int ev__tmp_create(char **path_out, int *fd_out, const char *final_path, bool di
     if (rc == EV_OK && !*path_out)
         rc = ev_err__set(err, EV_EIO, "cannot create a temporary output in '%s'", parent);
     free(parent);
+    free(final_path);
     return rc;
 }
 
