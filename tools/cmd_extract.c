@@ -1,6 +1,7 @@
 /* evidence extract: write the bag into DEST, checking every byte. */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int cmd_extract(int argc, char **argv)
@@ -26,10 +27,35 @@ int cmd_extract(int argc, char **argv)
     }
     if (npos != 2)
         return cli_usage_error("extract", "usage: evidence extract [--json] BUNDLE DEST");
+    ev_bundle_options bo;
+    ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
+    bo.progress_cb = cli_progress;
     ev_bundle *b = NULL;
-    int code = cli_open_bundle(&b, pos[0], true);
-    if (code != CLI_EXIT_OK)
-        return code;
+    int st0 = ev_bundle_new(&b, &bo);
+    if (st0 == EV_OK)
+        st0 = ev_bundle_open(b, pos[0]);
+    if (st0 != EV_OK) {
+        /* the same short document as verify --json */
+        cli_error("%s", b ? ev_bundle_last_error(b) : ev_strerror(st0));
+        if (json) {
+            json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:b, s:{s:s, s:s}}", "format",
+                                  "evidence.extract", "format_version", (json_int_t)1, "bundle",
+                                  pos[0], "verdict", "unreadable", "valid", 0, "error", "code",
+                                  ev_status_name(st0), "message",
+                                  b ? ev_bundle_last_error(b) : ev_strerror(st0));
+            char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+            if (s) {
+                cli_write_stdout(s);
+                cli_write_stdout("\n");
+            }
+            free(s);
+            json_decref(o);
+        }
+        ev_bundle_free(b);
+        int c0 = cli_exit_for_status(st0);
+        return c0 == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : c0;
+    }
+    int code = CLI_EXIT_OK;
     ev_report *r = NULL;
     int st = ev_bundle_extract(&r, b, pos[1]);
     if (st != EV_OK) {
@@ -65,8 +91,11 @@ int cmd_extract(int argc, char **argv)
                         pr->severity == EV_SEVERITY_ERROR ? "error" : "warning", pr->code,
                         pr->message);
         }
-        printf("extracted %zu file(s) into %s: %s\n", written, pos[1],
-               code == CLI_EXIT_OK ? "all checked" : "SOME FILES FAILED (see above)");
+        if (code == CLI_EXIT_OK)
+            printf("extracted %zu file(s) into %s: all checked\n", written, pos[1]);
+        else
+            printf("nothing was extracted into %s: the bundle did not verify (see above)\n",
+                   pos[1]);
     }
     ev_report_free(r);
     ev_bundle_free(b);

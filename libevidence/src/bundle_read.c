@@ -231,6 +231,7 @@ typedef struct vfile {
     bool mismatch;
     bool write_failed;                    /* extraction could not write it */
     bool crc_mismatch;                    /* stored ZIP data no longer matches its CRC */
+    bool queued;                          /* read by the hashing workers */
 } vfile;
 
 typedef struct vctx {
@@ -238,6 +239,7 @@ typedef struct vctx {
     ev_report *r;
     uint32_t flags;
     const char *dest;                     /* extract: destination root */
+    char *staging;                        /* extract: written here, renamed to dest */
     int destfd;
     vfile *files;                         /* indexed like store entries */
     size_t *todo;
@@ -644,11 +646,15 @@ static int check_record(vctx *c, const name_idx *payload, size_t npayload)
         vfile *f = &c->files[e];
         const ev_store_entry *se = ev_store__entry(b->store, (size_t)e);
         json_t *sz = json_object_get(it, "size");
-        if (!json_is_integer(sz) || (uint64_t)json_integer_value(sz) != se->size)
+        if (!json_is_integer(sz) || (uint64_t)json_integer_value(sz) != se->size) {
+            /* the size as written (31.0, "31", null...), not a number made up */
+            char *szt = sz ? json_dumps(sz, JSON_ENCODE_ANY) : NULL;
             ev_report__add(r, EV_SEVERITY_ERROR, "record-size-mismatch", path,
-                           "evidence.json gives %s a size of %lld bytes; the file has %llu",
-                           id, json_is_integer(sz) ? (long long)json_integer_value(sz) : -1LL,
+                           "evidence.json gives %s a size of %s%s; the file has %llu bytes",
+                           id, szt ? szt : "(none)", json_is_integer(sz) ? " bytes" : "",
                            (unsigned long long)se->size);
+            free(szt);
+        }
         const char *rs = jstr(json_object_get(it, "hashes"), "sha256");
         const char *ms = f->expect[EV_HASH_SHA256];
         if (!rs)
@@ -897,24 +903,23 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
     r->payload_files = npayload;
     r->payload_bytes = payload_bytes;
 
-    /* extraction target */
+    /* extraction target: everything is written into a hidden staging folder
+     * beside DEST, renamed to DEST only when the whole bundle verified */
     if (dest) {
         struct stat st;
+        int dfd = -1;
         if (stat(dest, &st) == 0) {
             if (!S_ISDIR(st.st_mode)) {
                 rc = ev_err__set(&b->err, EV_EEXISTS, "'%s' exists and is not a folder", dest);
                 goto done;
             }
-        } else if (mkdir(dest, 0755) != 0) {
-            rc = ev_err__set(&b->err, EV_EIO, "cannot create '%s': %s", dest, strerror(errno));
-            goto done;
+            dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd < 0) {
+                rc = ev_err__set(&b->err, EV_EIO, "cannot open '%s': %s", dest, strerror(errno));
+                goto done;
+            }
         }
-        c.destfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (c.destfd < 0) {
-            rc = ev_err__set(&b->err, EV_EIO, "cannot open '%s': %s", dest, strerror(errno));
-            goto done;
-        }
-        int probe = dup(c.destfd);
+        int probe = dfd >= 0 ? dup(dfd) : -1;
         DIR *d = probe >= 0 ? fdopendir(probe) : NULL;
         int entries = 0;
         struct dirent *de;
@@ -923,11 +928,16 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
                 entries++;
         if (d)
             closedir(d);
+        if (dfd >= 0)
+            close(dfd);
         if (entries) {
             rc = ev_err__set(&b->err, EV_EEXISTS, "'%s' is not empty; extract into a new or "
                              "empty folder", dest);
             goto done;
         }
+        rc = ev__tmp_create(&c.staging, &c.destfd, dest, true, &b->err);
+        if (rc != EV_OK)
+            goto done;
         for (size_t i = 0; i < n; i++) {
             const ev_store_entry *e = ev_store__entry(s, i);
             if (!e->unsafe && e->type == EV_ENTRY_DIR && e->name[0]) {
@@ -1252,6 +1262,7 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
                 continue; /* unlisted payload is never extracted */
             if (!c.files[i].listed)
                 c.files[i].is_tag = true;
+            c.files[i].queued = true;
             c.todo[c.ntodo++] = i;
             total += e->size;
         }
@@ -1268,6 +1279,30 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
         if (rc != EV_OK) {
             ev_err__set(&b->err, rc, "canceled by callback");
             goto done;
+        }
+        /* Every other entry is read to its end as well (the seal,
+         * signatures, unlisted files): a read error or a CRC mismatch
+         * anywhere means a byte that matters may not be what was sealed. */
+        for (size_t i = 0; i < n; i++) {
+            const ev_store_entry *e = ev_store__entry(s, i);
+            if (e->unsafe || e->type != EV_ENTRY_FILE || c.files[i].queued)
+                continue;
+            ev_errbuf e2;
+            e2.msg[0] = '\0';
+            bool crc_bad = false;
+            int crc = ev_store__check_entry(s, i, &crc_bad, &e2);
+            if (crc == EV_ENOMEM) {
+                rc = crc;
+                goto done;
+            }
+            if (crc != EV_OK && crc_bad)
+                ev_report__add(r, EV_SEVERITY_ERROR, ev_bag__is_payload(e->name) ? "modified"
+                                                                                : "tag-modified",
+                               e->name, "'%s' was modified: its bytes no longer match the CRC "
+                               "recorded in the ZIP", e->name);
+            else if (crc != EV_OK)
+                ev_report__add(r, EV_SEVERITY_ERROR, "unreadable", e->name, "'%s' cannot be "
+                               "read: %s", e->name, e2.msg[0] ? e2.msg : ev_strerror(crc));
         }
     }
 
@@ -1466,9 +1501,30 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
                            "checked", nm);
     }
     rc = EV_OK;
+    /* extract: DEST receives the bag only when everything verified */
+    if (dest && c.staging) {
+        if (ev_report_verdict(r) == EV_VERDICT_VALID) {
+            if (rename(c.staging, dest) == 0) {
+                free(c.staging);
+                c.staging = NULL;
+            } else {
+                ev_report__add(r, EV_SEVERITY_ERROR, "extract-failed", NULL, "cannot move the "
+                               "extracted bag into '%s': %s; nothing was extracted", dest,
+                               strerror(errno));
+            }
+        } else {
+            ev_report__add(r, EV_SEVERITY_WARNING, "extract-discarded", NULL, "nothing was "
+                           "extracted into '%s': the bundle did not verify, so the files "
+                           "written were removed again", dest);
+        }
+    }
 done:
     if (c.destfd >= 0)
         close(c.destfd);
+    if (c.staging) {
+        ev__rm_tree(c.staging);
+        free(c.staging);
+    }
     for (size_t i = 0; i < c.nmf; i++)
         ev_bag__manifest_free(&c.mf[i]);
     free(c.mf);
@@ -1961,7 +2017,7 @@ static int amend_write(ev_bundle *b, const ev_custody_event *event,
     int rc = EV_OK;
     ev_store *s = b->store;
     const char *path = ev_store__path(s);
-    char *dir = NULL, *tmp = NULL, *backup = NULL, *custody = NULL, *line = NULL, *rec = NULL;
+    char *custody = NULL, *line = NULL, *rec = NULL;
     size_t clen = 0, rlen = 0;
     owned_buf vp[2] = { { NULL, 0, 0 }, { NULL, 0, 0 } };
     bool views[2] = { false, false }; /* case.jsonld, index.html: rebuilt after the event */
@@ -1975,29 +2031,8 @@ static int amend_write(ev_bundle *b, const ev_custody_event *event,
             strcmp(alg, "sha512") == 0)
             a.algs |= EV_ALG_SHA512;
     }
-    {
-        const char *slash = strrchr(path, '/');
-        dir = slash ? ev__strndup(path, (size_t)(slash - path)) : ev__strdup(".");
-        const char *base = slash ? slash + 1 : path;
-        char rnd[16];
-        unsigned char rb[6];
-        FILE *ur = fopen("/dev/urandom", "rb");
-        if (!ur || fread(rb, 1, sizeof(rb), ur) != sizeof(rb)) {
-            memset(rb, 0, sizeof(rb));
-            rb[0] = (unsigned char)getpid();
-        }
-        if (ur)
-            fclose(ur);
-        snprintf(rnd, sizeof(rnd), "%02x%02x%02x%02x%02x%02x", rb[0], rb[1], rb[2], rb[3], rb[4],
-                 rb[5]);
-        tmp = dir ? ev__asprintf("%s/.%s.amend-%s", dir, base, rnd) : NULL;
-        backup = dir ? ev__asprintf("%s/.%s.old-%s", dir, base, rnd) : NULL;
-        if (!tmp || !backup) {
-            rc = EV_ENOMEM;
-            goto done;
-        }
-    }
-    rc = ev_sink__open(&sink, tmp, ev_store__is_zip(s) ? EV_FORMAT_ZIP : EV_FORMAT_DIR,
+    /* written beside the bundle and renamed over it (see ev_sink__open_replace) */
+    rc = ev_sink__open_replace(&sink, path, ev_store__is_zip(s) ? EV_FORMAT_ZIP : EV_FORMAT_DIR,
                        ev_store__bag_name(s), &b->err);
     if (rc != EV_OK)
         goto done;
@@ -2129,22 +2164,6 @@ static int amend_write(ev_bundle *b, const ev_custody_event *event,
         rc = ev_sink__commit(sink, &b->err);
     if (rc != EV_OK)
         goto done;
-    /* move into place */
-    if (ev_store__is_zip(s)) {
-        if (rename(tmp, path) != 0) {
-            rc = ev_err__set(&b->err, EV_EIO, "cannot replace '%s': %s", path, strerror(errno));
-            unlink(tmp);
-            goto done;
-        }
-    } else {
-        if (rename(path, backup) != 0 || rename(tmp, path) != 0) {
-            rc = ev_err__set(&b->err, EV_EIO, "cannot replace '%s': %s", path, strerror(errno));
-            rename(backup, path);
-            ev__rm_tree(tmp);
-            goto done;
-        }
-        ev__rm_tree(backup);
-    }
     {
         char *p = ev__strdup(path);
         if (!p) {
@@ -2166,8 +2185,5 @@ done:
     free(a.t);
     free(custody);
     free(line);
-    free(dir);
-    free(tmp);
-    free(backup);
     return rc;
 }

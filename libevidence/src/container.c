@@ -22,13 +22,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libdeflate.h>
 #include <uninorm.h>
-#include <zip.h>
+#include <unistr.h>
 #include <zlib.h>
 
 #include "bag.h"
@@ -97,15 +98,12 @@ struct ev_store {
     char *path;
     char *bag_name;
     bool is_zip;
-    zip_t *za;               /* the opening thread's archive handle */
-    uint8_t *nul_map;        /* entries whose raw names hold NUL */
-    struct raw_cd *raw;      /* our own reading of the central directory, by
-                                ZIP index, or NULL */
+    struct raw_cd *raw;      /* the central directory as we read it, by ZIP
+                                index (ZIP only) */
     uint64_t nraw;
     ev_store_entry *e;
     size_t n, cap;
-    struct cursor_pool *pool; /* cursors to reuse: reopening a ZIP reads its
-                                 whole central directory again */
+    struct cursor_pool *pool; /* cursors to reuse */
 };
 
 #define CURSOR_POOL_MAX 8
@@ -117,50 +115,43 @@ struct cursor_pool {
 
 static void cursor_destroy(ev_store_cursor *c);
 
-/* What the central directory says of an entry, read by us (libzip does not
- * give offsets): stored entries are then read with pread and checked with a
- * fast CRC instead of going through libzip's buffers and zlib's CRC. */
+/* What the central directory says of an entry, and where its data lies
+ * according to its local header (checked against the central directory
+ * when the ZIP is opened). Entries are read with pread from data_off. */
 struct raw_cd {
     uint64_t lho;            /* local header offset */
-    uint64_t csize;
+    uint64_t csize, usize;
+    uint64_t data_off;       /* first byte of the data */
+    uint64_t end;            /* end of the data (and of its data descriptor) */
     uint32_t crc;
     uint16_t method;
     uint16_t flags;          /* general purpose bits */
+    bool placed;             /* data_off/end are known */
 };
 
 struct ev_store_cursor {
     const ev_store *s;
-    zip_t *za;               /* own handle: libzip handles are not thread-safe */
-    int fd;                  /* the ZIP file, for stored entries; -1 until needed */
+    int fd;                  /* the ZIP file; -1 until needed */
 };
 
 struct ev_entry_reader {
     const ev_store_entry *entry;
-    zip_file_t *zf;
-    int fd;
+    int fd;                  /* folder bag: the file */
     uint64_t pos;
     uint64_t claimed;
-    /* deflated entries are inflated here, strictly: the stream must end
-     * exactly at the end of the entry's compressed data */
-    bool inflating, z_end, z_in_eof;
+    /* ZIP entries: read with pread; deflated ones are inflated here,
+     * strictly (the stream must end exactly at the end of the entry's
+     * compressed data), and every entry's CRC is checked at its end */
+    bool zip, inflating, z_end;
     bool crc_failed;     /* the data does not match the CRC in its header */
+    bool crc_skip;       /* seeked: the CRC covers one pass from the start */
+    bool crc_checked;
     z_stream z;
     uint8_t *zin;
-    /* stored ZIP entry read directly */
-    bool direct, crc_skip;
     int zfd;             /* borrowed from the cursor */
-    uint64_t data_off;
+    uint64_t data_off, csize, cpos;
     uint32_t crc, want_crc;
 };
-
-static const char *zip_err_text(int code, char *buf, size_t len)
-{
-    zip_error_t ze;
-    zip_error_init_with_code(&ze, code);
-    snprintf(buf, len, "%s", zip_error_strerror(&ze));
-    zip_error_fini(&ze);
-    return buf;
-}
 
 static int push_entry(ev_store *s, ev_store_entry *e)
 {
@@ -247,187 +238,490 @@ static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
-/*
- * libzip replaces NUL bytes in entry names with spaces, which would hide a
- * forged name. This reads the raw names from the central directory (only to
- * find NULs; libzip remains the parser of record) and returns a bitmap of
- * the entry indices whose names hold a NUL. Any inconsistency: no bitmap.
- */
-/* Read the central directory ourselves: which raw names hold NUL (libzip
- * hides them), and each entry's local header offset, sizes, method and CRC.
- * Either result may be NULL when the directory cannot be read this way (then
- * libzip's view is used alone). */
-static uint8_t *scan_cd(const char *path, uint64_t nentries, struct raw_cd **raw_out)
+#define SIG_LOCAL 0x04034b50u
+#define SIG_CENTRAL 0x02014b50u
+#define SIG_EOCD 0x06054b50u
+#define SIG_EOCD64 0x06064b50u
+#define SIG_LOCATOR 0x07064b50u
+#define SIG_DESCRIPTOR 0x08074b50u
+#define GPBF_ENCRYPTED 0x0001u
+#define GPBF_DESCRIPTOR 0x0008u
+#define GPBF_STRONG 0x0040u
+#define GPBF_UTF8 0x0800u
+
+/* A name as it can be shown and put in JSON: bytes that are not valid
+ * UTF-8, and control characters, become \xHH. */
+static char *display_name(const uint8_t *p, size_t len)
 {
-    *raw_out = NULL;
-    struct raw_cd *raw = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char *out = malloc(len * 4 + 1);
+    if (!out)
         return NULL;
-    uint8_t *map = NULL, *tail = NULL, *cd = NULL;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < 22)
-        goto out;
-    uint64_t fsize = (uint64_t)st.st_size;
-    size_t tlen = fsize < 65557 ? (size_t)fsize : 65557;
-    tail = malloc(tlen);
-    if (!tail || pread(fd, tail, tlen, (off_t)(fsize - tlen)) != (ssize_t)tlen)
-        goto out;
-    size_t eocd = SIZE_MAX;
-    for (size_t i = tlen - 22 + 1; i-- > 0;) {
-        if (rd32(tail + i) == 0x06054b50 && i + 22 + rd16(tail + i + 20) == tlen) {
-            eocd = i;
-            break;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        ucs4_t uc;
+        int l = u8_mbtoucr(&uc, p + i, len - i);
+        if (l > 0 && uc >= 0x20 && uc != 0x7F) {
+            memcpy(out + o, p + i, (size_t)l);
+            o += (size_t)l;
+            i += (size_t)l;
+        } else {
+            o += (size_t)snprintf(out + o, 5, "\\x%02X", p[i]);
+            i++;
         }
     }
-    if (eocd == SIZE_MAX)
-        goto out;
-    uint64_t cd_size = rd32(tail + eocd + 12), cd_off = rd32(tail + eocd + 16);
-    if ((cd_size == 0xFFFFFFFFu || cd_off == 0xFFFFFFFFu || rd16(tail + eocd + 10) == 0xFFFF) &&
-        eocd >= 20 && rd32(tail + eocd - 20) == 0x07064b50) {
-        uint64_t z64 = rd64(tail + eocd - 20 + 8);
+    out[o] = '\0';
+    return out;
+}
+
+static int64_t dos_to_unix(uint16_t dtime, uint16_t ddate)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_isdst = -1;
+    tm.tm_year = ((ddate >> 9) & 127) + 80;
+    tm.tm_mon = ((ddate >> 5) & 15) - 1;
+    tm.tm_mday = ddate & 31;
+    tm.tm_hour = (dtime >> 11) & 31;
+    tm.tm_min = (dtime >> 5) & 63;
+    tm.tm_sec = (dtime << 1) & 62;
+    time_t t = mktime(&tm);
+    return t == (time_t)-1 ? 0 : (int64_t)t;
+}
+
+/* Walk an extra field: false when its sub-fields do not fill it exactly. */
+static bool extra_well_formed(const uint8_t *x, size_t len)
+{
+    size_t p = 0;
+    while (len - p >= 4) {
+        size_t l = rd16(x + p + 2);
+        if (len - p - 4 < l)
+            return false;
+        p += 4 + l;
+    }
+    return p == len;
+}
+
+/* The data of sub-field id, or NULL. */
+static const uint8_t *extra_find(const uint8_t *x, size_t len, uint16_t id, size_t *flen)
+{
+    size_t p = 0;
+    while (len - p >= 4) {
+        size_t l = rd16(x + p + 2);
+        if (len - p - 4 < l)
+            return NULL;
+        if (rd16(x + p) == id) {
+            *flen = l;
+            return x + p + 4;
+        }
+        p += 4 + l;
+    }
+    return NULL;
+}
+
+static int zip_damaged(ev_errbuf *err, const char *path, const char *what)
+{
+    return ev_err__set(err, EV_EFORMAT, "'%s' is a damaged ZIP file (%s); copy it again from its "
+                       "source", path, what);
+}
+
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = pread(fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return 1; /* end of file */
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+typedef struct zip_end {
+    uint64_t eocd;          /* offset of the end record */
+    uint64_t tail_end;      /* end of the end record and its comment */
+    uint64_t cd_off, cd_size, cd_end, n;
+    uint16_t comment_len;
+} zip_end;
+
+/* Check one candidate end record at eocd (tail holds the file's last tlen
+ * bytes, from offset tail_off). Returns EV_OK, or EV_EFORMAT with why set. */
+static int try_end(zip_end *z, int fd, uint64_t fsize, const uint8_t *tail, uint64_t tail_off,
+                   uint64_t eocd, const char **why)
+{
+    const uint8_t *t = tail + (eocd - tail_off);
+    memset(z, 0, sizeof(*z));
+    z->eocd = eocd;
+    z->comment_len = rd16(t + 20);
+    z->tail_end = eocd + 22 + z->comment_len;
+    uint16_t disk = rd16(t + 4), cd_disk = rd16(t + 6), n_disk = rd16(t + 8), n16 = rd16(t + 10);
+    uint32_t size32 = rd32(t + 12), off32 = rd32(t + 16);
+    z->n = n16;
+    z->cd_size = size32;
+    z->cd_off = off32;
+    z->cd_end = eocd;
+    bool z64 = eocd >= 20 && eocd - 20 >= tail_off && rd32(t - 20) == SIG_LOCATOR;
+    if (!z64 && (n16 == 0xFFFF || size32 == 0xFFFFFFFFu || off32 == 0xFFFFFFFFu)) {
+        *why = "the ZIP64 end record is missing";
+        return EV_EFORMAT;
+    }
+    if (z64) {
+        const uint8_t *loc = t - 20;
+        uint64_t z64off = rd64(loc + 8);
         uint8_t rec[56];
-        if (z64 > fsize - 56 || pread(fd, rec, 56, (off_t)z64) != 56 || rd32(rec) != 0x06064b50)
-            goto out;
-        cd_size = rd64(rec + 40);
-        cd_off = rd64(rec + 48);
+        if (rd32(loc + 4) != 0 || rd32(loc + 16) > 1 || z64off > eocd - 20 ||
+            eocd - 20 - z64off < 56 || pread_full(fd, rec, sizeof(rec), z64off) != 0 ||
+            rd32(rec) != SIG_EOCD64 || rd64(rec + 4) != eocd - 20 - z64off - 12) {
+            *why = "the ZIP64 end record is damaged";
+            return EV_EFORMAT;
+        }
+        if (rd32(rec + 16) != 0 || rd32(rec + 20) != 0 || rd64(rec + 24) != rd64(rec + 32)) {
+            *why = "it is split over several files, which is not supported";
+            return EV_EFORMAT;
+        }
+        if ((n16 != 0xFFFF && n16 != rd64(rec + 32)) ||
+            (size32 != 0xFFFFFFFFu && size32 != rd64(rec + 40)) ||
+            (off32 != 0xFFFFFFFFu && off32 != rd64(rec + 48))) {
+            *why = "the end record and the ZIP64 end record disagree";
+            return EV_EFORMAT;
+        }
+        z->n = rd64(rec + 32);
+        z->cd_size = rd64(rec + 40);
+        z->cd_off = rd64(rec + 48);
+        z->cd_end = z64off;
     }
-    if (cd_size > ((uint64_t)256 << 20) || cd_off > fsize || cd_size > fsize - cd_off)
-        goto out;
-    cd = malloc(cd_size ? (size_t)cd_size : 1);
-    if (!cd || pread(fd, cd, (size_t)cd_size, (off_t)cd_off) != (ssize_t)cd_size)
-        goto out;
-    map = calloc((size_t)(nentries / 8 + 1), 1);
-    raw = ev__calloc((size_t)(nentries ? nentries : 1), sizeof(*raw));
-    if (!map || !raw)
-        goto out;
-    size_t pos = 0;
-    for (uint64_t i = 0; i < nentries; i++) {
-        if (cd_size - pos < 46 || rd32(cd + pos) != 0x02014b50) {
-            free(map);
-            map = NULL;
-            goto out;
-        }
-        size_t nl = rd16(cd + pos + 28), el = rd16(cd + pos + 30), cl = rd16(cd + pos + 32);
-        if (cd_size - pos - 46 < nl + el + cl) {
-            free(map);
-            map = NULL;
-            goto out;
-        }
-        if (memchr(cd + pos + 46, 0, nl))
-            map[i / 8] |= (uint8_t)(1u << (i % 8));
-        const uint8_t *h = cd + pos;
-        raw[i].flags = rd16(h + 8);
-        raw[i].method = rd16(h + 10);
-        raw[i].crc = rd32(h + 16);
-        raw[i].csize = rd32(h + 20);
-        raw[i].lho = rd32(h + 42);
-        uint64_t usize = rd32(h + 24);
-        /* ZIP64 extra field: only the fields that overflowed, in order */
-        const uint8_t *x = h + 46 + nl, *xe = x + el;
-        while (xe - x >= 4) {
-            uint16_t id = rd16(x), len = rd16(x + 2);
-            if ((size_t)(xe - x - 4) < len)
-                break;
-            if (id == 0x0001) {
-                const uint8_t *f = x + 4, *fe = f + len;
-                if (usize == 0xFFFFFFFFu && fe - f >= 8) {
-                    usize = rd64(f);
-                    f += 8;
-                }
-                if (raw[i].csize == 0xFFFFFFFFu && fe - f >= 8) {
-                    raw[i].csize = rd64(f);
-                    f += 8;
-                }
-                if (raw[i].lho == 0xFFFFFFFFu && fe - f >= 8)
-                    raw[i].lho = rd64(f);
-            }
-            x += 4 + len;
-        }
-        pos += 46 + nl + el + cl;
+    if (disk != 0 || cd_disk != 0 || n_disk != n16) {
+        *why = "it is split over several files, which is not supported";
+        return EV_EFORMAT;
     }
-    *raw_out = raw;
-    raw = NULL;
-out:
-    free(raw);
+    if (z->cd_off > z->cd_end || z->cd_size != z->cd_end - z->cd_off) {
+        *why = "the central directory is not where the end record says it is (data was "
+               "inserted or removed, or the offsets are corrupt)";
+        return EV_EFORMAT;
+    }
+    (void)fsize;
+    return EV_OK;
+}
+
+static int find_end(zip_end *z, int fd, uint64_t fsize, const char *path, ev_errbuf *err)
+{
+    size_t tlen = fsize < 65557 + 4096 ? (size_t)fsize : 65557 + 4096;
+    uint64_t tail_off = fsize - tlen;
+    uint8_t *tail = malloc(tlen ? tlen : 1);
+    if (!tail)
+        return EV_ENOMEM;
+    int pr = tlen < 22 ? 1 : pread_full(fd, tail, tlen, tail_off);
+    if (pr < 0) {
+        int rc = ev_err__set(err, EV_EIO, "'%s': cannot read: %s", path, strerror(errno));
+        free(tail);
+        return rc;
+    }
+    const char *why = NULL;
+    int rc = EV_EFORMAT;
+    /* the end record that ends the file; failing that, the last one whose
+     * comment fits (data appended after it is reported) */
+    for (int pass = 0; pass < 2 && rc != EV_OK && pr == 0; pass++) {
+        for (size_t i = tlen - 22 + 1; i-- > 0 && rc != EV_OK;) {
+            if (rd32(tail + i) != SIG_EOCD)
+                continue;
+            size_t end = i + 22 + rd16(tail + i + 20);
+            if (pass == 0 ? end != tlen : end > tlen)
+                continue;
+            const char *w = NULL;
+            rc = try_end(z, fd, fsize, tail, tail_off, tail_off + i, &w);
+            if (rc != EV_OK && !why)
+                why = w;
+        }
+    }
     free(tail);
-    free(cd);
-    close(fd);
-    return map;
+    if (rc == EV_OK)
+        return EV_OK;
+    if (!why)
+        return ev_err__set(err, EV_EFORMAT,
+                           "'%s' is not a ZIP file, or it is truncated (no end of central "
+                           "directory record was found); copy it again from its source", path);
+    return zip_damaged(err, path, why);
+}
+
+typedef struct zrange {
+    uint64_t start, end;
+    size_t idx;
+} zrange;
+
+static int zrange_cmp(const void *a, const void *b)
+{
+    const zrange *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start ? 1
+         : x->end < y->end ? -1 : x->end > y->end;
+}
+
+/* Compare an entry's local header (and data descriptor) with its central
+ * record, as strictly as Info-ZIP's unzip -t. Returns NULL when they agree,
+ * else the problem code, with the details in msg. Sets data_off/end. */
+static const char *check_local(int fd, const zip_end *z, struct raw_cd *rc, const uint8_t *cname,
+                               size_t cnl, uint8_t *buf, char *msg, size_t msglen)
+{
+    uint8_t h[30];
+    if (rc->lho > z->cd_off || z->cd_off - rc->lho < 30 || pread_full(fd, h, 30, rc->lho) != 0 ||
+        rd32(h) != SIG_LOCAL) {
+        snprintf(msg, msglen, "there is no local header at offset %llu, where the central "
+                 "directory says the entry starts", (unsigned long long)rc->lho);
+        return "zip-local-header-missing";
+    }
+    uint16_t lflags = rd16(h + 6), lmethod = rd16(h + 8);
+    uint32_t lcrc = rd32(h + 14);
+    uint64_t lcsize = rd32(h + 18), lusize = rd32(h + 22);
+    size_t lnl = rd16(h + 26), lel = rd16(h + 28);
+    if (z->cd_off - rc->lho - 30 < lnl + lel || pread_full(fd, buf, lnl + lel, rc->lho + 30) != 0) {
+        snprintf(msg, msglen, "the local header's name and extra field run into the central "
+                 "directory");
+        return "zip-local-header-missing";
+    }
+    rc->data_off = rc->lho + 30 + lnl + lel;
+    if (rc->csize > z->cd_off - rc->data_off) {
+        /* the data would run into the central directory */
+        rc->end = UINT64_MAX;
+        rc->placed = true;
+        return NULL;
+    }
+    rc->end = rc->data_off + rc->csize;
+    rc->placed = true;
+    if (lnl != cnl || memcmp(buf, cname, cnl) != 0) {
+        char *ln = display_name(buf, lnl);
+        snprintf(msg, msglen, "the local header names it '%s'", ln ? ln : "?");
+        free(ln);
+        return "zip-local-name-mismatch";
+    }
+    if (lmethod != rc->method) {
+        snprintf(msg, msglen, "the local header gives compression method %u, the central "
+                 "directory %u", lmethod, rc->method);
+        return "zip-local-method-mismatch";
+    }
+    const uint16_t bits = GPBF_ENCRYPTED | GPBF_DESCRIPTOR | GPBF_STRONG | GPBF_UTF8;
+    if ((lflags ^ rc->flags) & bits) {
+        snprintf(msg, msglen, "the local header's flags (0x%04x) disagree with the central "
+                 "directory's (0x%04x)", lflags, rc->flags);
+        return "zip-local-flags-mismatch";
+    }
+    const uint8_t *lx = buf + lnl;
+    if (!extra_well_formed(lx, lel)) {
+        snprintf(msg, msglen, "the local header's extra field is malformed");
+        return "zip-local-extra-invalid";
+    }
+    size_t z64len = 0;
+    const uint8_t *z64 = extra_find(lx, lel, 0x0001, &z64len);
+    bool lz64 = lusize == 0xFFFFFFFFu || lcsize == 0xFFFFFFFFu;
+    if (lz64) {
+        if (!z64 || z64len < 16) {
+            snprintf(msg, msglen, "the local header's sizes say ZIP64, but it has no complete "
+                     "ZIP64 extra field");
+            return "zip-local-extra-invalid";
+        }
+        lusize = rd64(z64);
+        lcsize = rd64(z64 + 8);
+    } else if (z64 && z64len >= 16 && (rd64(z64) != rc->usize || rd64(z64 + 8) != rc->csize)) {
+        snprintf(msg, msglen, "the local header's ZIP64 extra field gives other sizes than the "
+                 "central directory");
+        return "zip-local-extra-invalid";
+    }
+    bool desc = rc->flags & GPBF_DESCRIPTOR;
+    if (!desc || lcrc != 0) {
+        if (lcrc != rc->crc) {
+            snprintf(msg, msglen, "the local header gives CRC %08x, the central directory %08x",
+                     lcrc, rc->crc);
+            return "zip-local-crc-mismatch";
+        }
+    }
+    if (!desc || lcsize != 0 || lusize != 0) {
+        if (lcsize != rc->csize || lusize != rc->usize) {
+            snprintf(msg, msglen, "the local header gives %llu bytes (%llu compressed), the "
+                     "central directory %llu (%llu compressed)", (unsigned long long)lusize,
+                     (unsigned long long)lcsize, (unsigned long long)rc->usize,
+                     (unsigned long long)rc->csize);
+            return "zip-local-size-mismatch";
+        }
+    }
+    if (desc) {
+        /* crc, compressed and uncompressed size, optionally after a
+         * signature; sizes are 8 bytes each in a ZIP64 entry */
+        uint8_t d[24];
+        uint64_t room = z->cd_off - rc->end;
+        size_t dl = room < sizeof(d) ? (size_t)room : sizeof(d);
+        bool ok = false;
+        size_t used = 0;
+        if (pread_full(fd, d, dl, rc->end) == 0) {
+            size_t sig = dl >= 4 && rd32(d) == SIG_DESCRIPTOR ? 4 : 0;
+            bool wide = lz64 || rc->usize >= 0xFFFFFFFFu || rc->csize >= 0xFFFFFFFFu;
+            size_t need = sig + (wide ? 20 : 12);
+            if (dl >= need) {
+                const uint8_t *q = d + sig;
+                uint64_t dc = wide ? rd64(q + 4) : rd32(q + 4);
+                uint64_t du = wide ? rd64(q + 12) : rd32(q + 8);
+                ok = rd32(q) == rc->crc && dc == rc->csize && du == rc->usize;
+                used = need;
+            }
+        }
+        if (!ok) {
+            snprintf(msg, msglen, "its data descriptor disagrees with the central directory "
+                     "(CRC or sizes)");
+            return "zip-data-descriptor-mismatch";
+        }
+        rc->end += used;
+    }
+    return NULL;
 }
 
 static int open_zip(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_errbuf *err)
 {
-    int zerr = 0;
-    char tmp[256];
-    s->za = zip_open(s->path, ZIP_RDONLY, &zerr);
-    if (!s->za) {
-        switch (zerr) {
-        case ZIP_ER_NOENT:
-            return ev_err__set(err, EV_ENOTFOUND, "'%s': no such file", s->path);
-        case ZIP_ER_OPEN:
-        case ZIP_ER_READ:
-        case ZIP_ER_SEEK:
-            return ev_err__set(err, EV_EIO, "'%s': cannot read: %s", s->path,
-                               zip_err_text(zerr, tmp, sizeof(tmp)));
-        case ZIP_ER_NOZIP:
-            return ev_err__set(err, EV_EFORMAT,
-                               "'%s' is not a ZIP file, or it is truncated (no end of central "
-                               "directory record was found); copy it again from its source",
-                               s->path);
-        default:
-            return ev_err__set(err, EV_EFORMAT,
-                               "'%s' is a damaged ZIP file (%s); copy it again from its source",
-                               s->path, zip_err_text(zerr, tmp, sizeof(tmp)));
-        }
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ev_err__set(err, errno == ENOENT ? EV_ENOTFOUND : EV_EIO, "'%s': cannot read: %s",
+                           s->path, strerror(errno));
+    struct stat fst;
+    if (fstat(fd, &fst) != 0) {
+        int rc = ev_err__set(err, EV_EIO, "'%s': %s", s->path, strerror(errno));
+        close(fd);
+        return rc;
     }
-    zip_int64_t n = zip_get_num_entries(s->za, 0);
-    if (n < 0)
-        return ev_err__set(err, EV_EFORMAT, "'%s': cannot list the ZIP entries", s->path);
-    if ((uint64_t)n > lim->max_entries)
-        return ev_err__set(err, EV_EUNSAFE,
-                           "'%s' has %lld entries, more than the limit of %llu; refused",
-                           s->path, (long long)n, (unsigned long long)lim->max_entries);
-    uint8_t *nul_map = s->nul_map = scan_cd(s->path, (uint64_t)n, &s->raw);
-    s->nraw = (uint64_t)n;
-    uint64_t total = 0;
-    struct stat zst;
-    uint64_t archive_size = stat(s->path, &zst) == 0 ? (uint64_t)zst.st_size : 0;
+    uint64_t fsize = (uint64_t)fst.st_size;
+    zip_end z;
+    uint8_t *cd = NULL, *lbuf = NULL;
     char *top = NULL;
-    size_t toplen = 0;
+    zrange *ranges = NULL;
+    size_t toplen = 0, nranges = 0;
     bool top_conflict = false;
-    for (zip_int64_t i = 0; i < n; i++) {
-        const char *raw = zip_get_name(s->za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
-        zip_stat_t st;
-        if (!raw || zip_stat_index(s->za, (zip_uint64_t)i, ZIP_FL_ENC_RAW, &st) != 0) {
-            free(top);
-            return ev_err__set(err, EV_EFORMAT, "'%s': entry %lld cannot be read; the ZIP "
-                               "central directory is damaged", s->path, (long long)i);
+    int rc = find_end(&z, fd, fsize, s->path, err);
+    if (rc != EV_OK)
+        goto out;
+    if (z.n > lim->max_entries) {
+        rc = ev_err__set(err, EV_EUNSAFE, "'%s' has %llu entries, more than the limit of %llu; "
+                         "refused", s->path, (unsigned long long)z.n,
+                         (unsigned long long)lim->max_entries);
+        goto out;
+    }
+    if (z.cd_size / 46 < z.n) {
+        rc = zip_damaged(err, s->path, "the central directory is too small for its entries");
+        goto out;
+    }
+    if (z.cd_size > ((uint64_t)1 << 30)) {
+        rc = ev_err__set(err, EV_EUNSAFE, "'%s': the central directory is %llu bytes; refused "
+                         "(limit 1 GiB)", s->path, (unsigned long long)z.cd_size);
+        goto out;
+    }
+    cd = malloc(z.cd_size ? (size_t)z.cd_size : 1);
+    lbuf = malloc(2 * 65536);
+    s->raw = ev__calloc((size_t)(z.n ? z.n : 1), sizeof(*s->raw));
+    ranges = ev__calloc((size_t)(z.n ? z.n : 1), sizeof(*ranges));
+    if (!cd || !lbuf || !s->raw || !ranges) {
+        rc = EV_ENOMEM;
+        goto out;
+    }
+    s->nraw = z.n;
+    int pr = pread_full(fd, cd, (size_t)z.cd_size, z.cd_off);
+    if (pr != 0) {
+        rc = pr < 0 ? ev_err__set(err, EV_EIO, "'%s': cannot read: %s", s->path, strerror(errno))
+                    : zip_damaged(err, s->path, "the central directory is cut short");
+        goto out;
+    }
+    uint64_t total = 0, total_all = 0, uncovered_comments = 0;
+    size_t pos = 0;
+    for (uint64_t i = 0; i < z.n; i++) {
+        if (z.cd_size - pos < 46 || rd32(cd + pos) != SIG_CENTRAL) {
+            rc = zip_damaged(err, s->path, "the central directory is damaged");
+            goto out;
         }
-        size_t rlen = strlen(raw);
+        const uint8_t *h = cd + pos;
+        size_t nl = rd16(h + 28), el = rd16(h + 30), cl = rd16(h + 32);
+        if (z.cd_size - pos - 46 < nl + el + cl) {
+            rc = zip_damaged(err, s->path, "the central directory is damaged");
+            goto out;
+        }
+        struct raw_cd *rw = &s->raw[i];
+        rw->flags = rd16(h + 8);
+        rw->method = rd16(h + 10);
+        rw->crc = rd32(h + 16);
+        rw->csize = rd32(h + 20);
+        rw->usize = rd32(h + 24);
+        rw->lho = rd32(h + 42);
+        uint32_t disk = rd16(h + 34);
+        const uint8_t *name = h + 46, *x = h + 46 + nl;
+        if (!extra_well_formed(x, el)) {
+            rc = zip_damaged(err, s->path, "an extra field in the central directory is malformed");
+            goto out;
+        }
+        /* ZIP64: only the fields that overflowed, in order */
+        if (rw->usize == 0xFFFFFFFFu || rw->csize == 0xFFFFFFFFu || rw->lho == 0xFFFFFFFFu ||
+            disk == 0xFFFF) {
+            size_t fl = 0;
+            const uint8_t *f = extra_find(x, el, 0x0001, &fl), *fe = f ? f + fl : NULL;
+            bool ok = f != NULL;
+            if (ok && rw->usize == 0xFFFFFFFFu) {
+                ok = fe - f >= 8;
+                if (ok) { rw->usize = rd64(f); f += 8; }
+            }
+            if (ok && rw->csize == 0xFFFFFFFFu) {
+                ok = fe - f >= 8;
+                if (ok) { rw->csize = rd64(f); f += 8; }
+            }
+            if (ok && rw->lho == 0xFFFFFFFFu) {
+                ok = fe - f >= 8;
+                if (ok) { rw->lho = rd64(f); f += 8; }
+            }
+            if (ok && disk == 0xFFFF) {
+                ok = fe - f >= 4;
+                if (ok) disk = rd32(f);
+            }
+            if (!ok) {
+                rc = zip_damaged(err, s->path, "an entry's ZIP64 extra field is missing or short");
+                goto out;
+            }
+        }
+        if (disk != 0) {
+            rc = zip_damaged(err, s->path, "an entry lies on another disk");
+            goto out;
+        }
+        if (cl)
+            uncovered_comments += cl;
         ev_store_entry e;
         memset(&e, 0, sizeof(e));
-        e.index = (uint64_t)i;
-        e.size = (st.valid & ZIP_STAT_SIZE) ? st.size : 0;
-        e.comp_size = (st.valid & ZIP_STAT_COMP_SIZE) ? st.comp_size : 0;
-        e.deflated = (st.valid & ZIP_STAT_COMP_METHOD) && st.comp_method != ZIP_CM_STORE;
-        e.mtime = (st.valid & ZIP_STAT_MTIME) ? (int64_t)st.mtime : 0;
-        e.type = (rlen > 0 && raw[rlen - 1] == '/') ? EV_ENTRY_DIR : EV_ENTRY_FILE;
-        zip_uint8_t opsys;
-        zip_uint32_t attr;
-        if (zip_file_get_external_attributes(s->za, (zip_uint64_t)i, 0, &opsys, &attr) == 0 &&
-            opsys == ZIP_OPSYS_UNIX) {
-            mode_t mode = (mode_t)(attr >> 16);
+        e.index = i;
+        e.size = rw->usize;
+        e.comp_size = rw->csize;
+        e.deflated = rw->method != 0;
+        size_t utl = 0;
+        const uint8_t *ut = extra_find(x, el, 0x5455, &utl);
+        e.mtime = ut && utl >= 5 && (ut[0] & 1) ? (int64_t)(int32_t)rd32(ut + 1)
+                                                  : dos_to_unix(rd16(h + 12), rd16(h + 14));
+        bool is_dir_name = nl > 0 && name[nl - 1] == '/';
+        e.type = is_dir_name ? EV_ENTRY_DIR : EV_ENTRY_FILE;
+        if ((rd16(h + 4) >> 8) == 3) { /* made on Unix: the mode is in the external attributes */
+            mode_t mode = (mode_t)(rd32(h + 38) >> 16);
             if (S_ISLNK(mode))
                 e.type = EV_ENTRY_SYMLINK;
             else if (mode && !S_ISREG(mode) && !S_ISDIR(mode) && (mode & S_IFMT))
                 e.type = EV_ENTRY_OTHER;
         }
-        const char *why = ev_bag__unsafe_reason(raw, e.type == EV_ENTRY_DIR ? rlen - 1 : rlen);
-        if (e.type == EV_ENTRY_DIR && rlen == 1)
+        char *raw = ev__strndup((const char *)name, nl); /* stops at a NUL */
+        char *shown = display_name(name, nl);
+        if (!raw || !shown) {
+            free(raw);
+            free(shown);
+            rc = EV_ENOMEM;
+            goto out;
+        }
+        size_t rlen = strlen(raw);
+        const char *why = NULL;
+        if (rlen != nl)
+            why = "its name contains a NUL byte (shown here as \\x00)";
+        else if (u8_check(name, nl) != NULL)
+            why = "its name is not valid UTF-8 (the bytes are shown here as \\xHH)";
+        else
+            why = ev_bag__unsafe_reason(raw, e.type == EV_ENTRY_DIR ? rlen - 1 : rlen);
+        if (!why && e.type == EV_ENTRY_DIR && rlen == 1)
             why = "absolute path";
-        if (nul_map && (nul_map[i / 8] & (1u << (i % 8))))
-            why = "its name contains a NUL byte (shown here as a space)";
         /* top folder: everything must live under one folder */
         const char *slash = memchr(raw, '/', rlen);
         if (!why && !slash) {
@@ -439,39 +733,67 @@ static int open_zip(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_er
             if (!top) {
                 top = ev__strndup(raw, tl);
                 toplen = tl;
-                if (!top)
-                    return EV_ENOMEM;
+                if (!top) {
+                    free(raw);
+                    free(shown);
+                    rc = EV_ENOMEM;
+                    goto out;
+                }
             } else if (tl != toplen || memcmp(raw, top, tl) != 0) {
                 top_conflict = true;
-                ev_report__add(r, EV_SEVERITY_ERROR, "second-top-folder", raw,
+                ev_report__add(r, EV_SEVERITY_ERROR, "second-top-folder", shown,
                                "'%s' is outside the bag folder '%s/': a bundle holds exactly "
-                               "one top folder", raw, top);
+                               "one top folder", shown, top);
                 why = "";
             }
         }
-        e.name = ev__strdup(why || !slash ? raw : slash + 1);
+        e.name = ev__strdup(why ? shown : slash + 1);
+        free(raw);
         if (!e.name) {
-            free(top);
-            return EV_ENOMEM;
+            free(shown);
+            rc = EV_ENOMEM;
+            goto out;
         }
         if (e.type == EV_ENTRY_DIR && e.name[0]) {
             size_t l = strlen(e.name);
             if (l && e.name[l - 1] == '/')
                 e.name[l - 1] = '\0';
         }
+        /* an offset outside the entries cannot be read at all */
+        if (rw->lho >= z.cd_off || z.cd_off - rw->lho < 30) {
+            rc = ev_err__set(err, EV_EFORMAT, "'%s' is a damaged ZIP file (entry '%s' is said "
+                             "to start at offset %llu, outside the entries); copy it again "
+                             "from its source", s->path, shown, (unsigned long long)rw->lho);
+            free(shown);
+            free(e.name);
+            goto out;
+        }
+        /* the local header must agree with the central directory */
+        char lmsg[400];
+        const char *lcode = check_local(fd, &z, rw, name, nl, lbuf, lmsg, sizeof(lmsg));
+        if (rw->placed && rw->end != UINT64_MAX)
+            ranges[nranges++] = (zrange){ rw->lho, rw->end, (size_t)i };
+        else if (rw->placed && rw->csize <= fsize) {
+            rc = ev_err__set(err, EV_EUNSAFE, "'%s': the data of entry '%s' runs into the "
+                             "central directory; refused (the ZIP is forged or damaged)",
+                             s->path, shown);
+            free(shown);
+            free(e.name);
+            goto out;
+        }
         if (why && *why) {
             e.unsafe = true;
-            ev_report__add(r, EV_SEVERITY_ERROR, "unsafe-path", raw,
+            ev_report__add(r, EV_SEVERITY_ERROR, "unsafe-path", shown,
                            "ZIP entry '%s' refused: %s. It was not read or extracted; the "
                            "bundle was not made by a conforming tool or has been tampered with",
-                           raw, why);
+                           shown, why);
         } else if (why) {
             e.unsafe = true;
         } else if (e.type == EV_ENTRY_SYMLINK || e.type == EV_ENTRY_OTHER) {
             e.unsafe = true;
             ev_report__add(r, EV_SEVERITY_ERROR, "unsafe-entry-type", e.name,
                            "ZIP entry '%s' is a %s; refused: bundles hold only regular files "
-                           "and folders", raw,
+                           "and folders", shown,
                            e.type == EV_ENTRY_SYMLINK ? "symbolic link" : "special file");
         } else if (e.type == EV_ENTRY_FILE && !e.deflated && e.size != e.comp_size) {
             e.unsafe = true;
@@ -487,23 +809,38 @@ static int open_zip(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_er
                            "%llux); refused as a possible ZIP bomb", e.name,
                            (unsigned long long)e.comp_size, (unsigned long long)e.size,
                            (unsigned long long)lim->max_ratio);
-        } else if (e.type == EV_ENTRY_FILE && e.comp_size > archive_size) {
+        } else if (e.type == EV_ENTRY_FILE && e.comp_size > fsize) {
             e.unsafe = true;
             ev_report__add(r, EV_SEVERITY_ERROR, "zip-size-mismatch", e.name,
                            "ZIP entry '%s' claims %llu compressed bytes, more than the whole "
                            "file (%llu); the ZIP is truncated or forged", e.name,
-                           (unsigned long long)e.comp_size, (unsigned long long)archive_size);
+                           (unsigned long long)e.comp_size, (unsigned long long)fsize);
+        } else if (lcode) {
+            e.unsafe = true;
+            ev_report__add(r, EV_SEVERITY_ERROR, lcode, e.name,
+                           "ZIP entry '%s' refused: %s. It was not read or extracted; the "
+                           "bundle is damaged or forged (unzip -t rejects it too)", e.name,
+                           lmsg);
+        } else if (e.type == EV_ENTRY_DIR && (e.size || e.comp_size)) {
+            ev_report__add(r, EV_SEVERITY_WARNING, "zip-uncovered-bytes", e.name,
+                           "folder entry '%s' carries %llu bytes of data, which no checksum "
+                           "covers and which are neither checked nor extracted", e.name,
+                           (unsigned long long)e.comp_size);
         }
+        free(shown);
+        if (e.type == EV_ENTRY_FILE && __builtin_add_overflow(total_all, e.size, &total_all))
+            total_all = UINT64_MAX;
         if (!e.unsafe && e.type == EV_ENTRY_FILE) {
             if (__builtin_add_overflow(total, e.size, &total) || total > lim->max_total_size) {
                 free(e.name);
-                free(top);
-                return ev_err__set(err, EV_EUNSAFE,
-                                   "'%s' claims more than %llu bytes of content in total; "
-                                   "refused (limit)", s->path,
-                                   (unsigned long long)lim->max_total_size);
+                rc = ev_err__set(err, EV_EUNSAFE,
+                                 "'%s' claims more than %llu bytes of content in total; "
+                                 "refused (limit)", s->path,
+                                 (unsigned long long)lim->max_total_size);
+                goto out;
             }
         }
+        pos += 46 + nl + el + cl;
         /* the top folder's own entry is not part of the bag */
         if (!e.unsafe && e.name[0] == '\0') {
             free(e.name);
@@ -511,21 +848,85 @@ static int open_zip(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_er
         }
         if (push_entry(s, &e) != EV_OK) {
             free(e.name);
-            free(top);
-            return EV_ENOMEM;
+            rc = EV_ENOMEM;
+            goto out;
         }
     }
+    if (pos != z.cd_size) {
+        rc = zip_damaged(err, s->path, "the central directory holds more than its entries");
+        goto out;
+    }
+    /* No two entries may share bytes, nor run into the central directory:
+     * overlapping entries are how small ZIPs declare huge contents. */
+    qsort(ranges, nranges, sizeof(*ranges), zrange_cmp);
+    uint64_t covered = 0, gaps = 0, first = nranges ? ranges[0].start : z.cd_off;
+    for (size_t k = 0; k < nranges; k++) {
+        if (k > 0 && ranges[k].start < covered) {
+            const ev_store_entry *a = NULL, *b = NULL;
+            for (size_t q = 0; q < s->n; q++) {
+                if (s->e[q].index == ranges[k - 1].idx)
+                    a = &s->e[q];
+                if (s->e[q].index == ranges[k].idx)
+                    b = &s->e[q];
+            }
+            rc = ev_err__set(err, EV_EUNSAFE, "'%s': ZIP entries %s%s%s and %s%s%s share bytes "
+                             "(overlapping entries, the trick of small ZIPs that expand to "
+                             "huge sizes); refused", s->path, a ? "'" : "", a ? a->name : "one",
+                             a ? "'" : "", b ? "'" : "", b ? b->name : "another",
+                             b ? "'" : "");
+            goto out;
+        }
+        if (k > 0)
+            gaps += ranges[k].start - covered;
+        covered = ranges[k].end;
+    }
+    if (nranges)
+        gaps += z.cd_off - covered;
+    /* the whole archive may expand at most max_ratio times as well */
+    if (total > ((uint64_t)1 << 20) && total / (fsize ? fsize : 1) > lim->max_ratio) {
+        rc = ev_err__set(err, EV_EUNSAFE, "'%s' claims %llu bytes of content in a %llu-byte "
+                         "file (more than %llux); refused as a possible ZIP bomb", s->path,
+                         (unsigned long long)total, (unsigned long long)fsize,
+                         (unsigned long long)lim->max_ratio);
+        goto out;
+    }
+    (void)total_all;
+    if (first > 0)
+        ev_report__add(r, EV_SEVERITY_WARNING, "zip-uncovered-bytes", NULL,
+                       "%llu bytes come before the first ZIP entry (a prepended stub?); no "
+                       "checksum covers them", (unsigned long long)first);
+    if (gaps > 0)
+        ev_report__add(r, EV_SEVERITY_WARNING, "zip-uncovered-bytes", NULL,
+                       "%llu bytes between ZIP entries belong to no entry; no checksum covers "
+                       "them", (unsigned long long)gaps);
+    if (fsize > z.tail_end)
+        ev_report__add(r, EV_SEVERITY_WARNING, "zip-uncovered-bytes", NULL,
+                       "%llu bytes follow the end of the ZIP (appended data); no checksum "
+                       "covers them", (unsigned long long)(fsize - z.tail_end));
+    if (z.comment_len > 0 || uncovered_comments > 0)
+        ev_report__add(r, EV_SEVERITY_WARNING, "zip-uncovered-bytes", NULL,
+                       "the ZIP carries %llu bytes of comments; no checksum covers them",
+                       (unsigned long long)(z.comment_len + uncovered_comments));
     if (!top) {
-        return ev_err__set(err, EV_EFORMAT,
-                           "'%s' holds no bag folder: a bundle ZIP must contain exactly one top "
-                           "folder with bagit.txt inside", s->path);
+        rc = ev_err__set(err, EV_EFORMAT,
+                         "'%s' holds no bag folder: a bundle ZIP must contain exactly one top "
+                         "folder with bagit.txt inside", s->path);
+        goto out;
     }
     if (top_conflict) {
         ev_report__add(r, EV_SEVERITY_ERROR, "no-single-top-folder", NULL,
                        "the ZIP does not hold exactly one top folder; only '%s/' was read", top);
     }
     s->bag_name = top;
-    return EV_OK;
+    top = NULL;
+    rc = EV_OK;
+out:
+    free(top);
+    free(cd);
+    free(lbuf);
+    free(ranges);
+    close(fd);
+    return rc;
 }
 
 static int walk_dir(ev_store *s, int dfd, const char *prefix, int depth, const ev_store_limits *lim,
@@ -676,14 +1077,11 @@ void ev_store__free(ev_store *s)
         pthread_mutex_destroy(&s->pool->mu);
         free(s->pool);
     }
-    if (s->za)
-        zip_discard(s->za);
     for (size_t i = 0; i < s->n; i++)
         free(s->e[i].name);
     free(s->e);
     free(s->path);
     free(s->bag_name);
-    free(s->nul_map);
     free(s->raw);
     free(s);
 }
@@ -708,6 +1106,7 @@ long ev_store__find(const ev_store *s, const char *name)
 
 int ev_store__cursor_new(ev_store_cursor **out, const ev_store *s, ev_errbuf *err)
 {
+    (void)err;
     *out = NULL;
     if (s->pool) {
         pthread_mutex_lock(&s->pool->mu);
@@ -723,16 +1122,6 @@ int ev_store__cursor_new(ev_store_cursor **out, const ev_store *s, ev_errbuf *er
         return EV_ENOMEM;
     c->s = s;
     c->fd = -1;
-    if (s->is_zip) {
-        int zerr = 0;
-        c->za = zip_open(s->path, ZIP_RDONLY, &zerr);
-        if (!c->za) {
-            char tmp[128];
-            free(c);
-            return ev_err__set(err, EV_EIO, "'%s': cannot reopen: %s", s->path,
-                               zip_err_text(zerr, tmp, sizeof(tmp)));
-        }
-    }
     *out = c;
     return EV_OK;
 }
@@ -741,8 +1130,6 @@ static void cursor_destroy(ev_store_cursor *c)
 {
     if (c->fd >= 0)
         close(c->fd);
-    if (c->za)
-        zip_discard(c->za);
     free(c);
 }
 
@@ -763,62 +1150,47 @@ void ev_store__cursor_free(ev_store_cursor *c)
     cursor_destroy(c);
 }
 
-/* A stored entry whose central directory record we read ourselves is read
- * with pread from the ZIP file, and its CRC checked at the end. Returns
- * false (nothing changed) when anything does not line up: libzip reads it. */
-static bool open_direct(ev_entry_reader *er, ev_store_cursor *c, const ev_store_entry *e)
+/* The end of a ZIP entry: its CRC must match (once, after one pass from
+ * the start). */
+static int zip_check_crc(ev_entry_reader *er, ev_errbuf *err)
 {
-    const ev_store *s = c->s;
-    if (!s->raw || e->deflated || e->index >= s->nraw)
-        return false;
-    const struct raw_cd *r = &s->raw[e->index];
-    /* plain stored data only: encrypted entries (bits 0 and 6) go to libzip,
-     * which refuses them */
-    if (r->method != 0 || (r->flags & 0x41) || r->csize != e->comp_size || r->csize != e->size)
-        return false;
-    if (c->fd < 0)
-        c->fd = open(s->path, O_RDONLY | O_CLOEXEC);
-    if (c->fd < 0)
-        return false;
-    uint8_t h[30];
-    struct stat st;
-    if (fstat(c->fd, &st) != 0 || pread(c->fd, h, sizeof(h), (off_t)r->lho) != (ssize_t)sizeof(h) ||
-        rd32(h) != 0x04034b50u)
-        return false;
-    uint64_t off = r->lho + 30 + rd16(h + 26) + rd16(h + 28);
-    if (off > (uint64_t)st.st_size || r->csize > (uint64_t)st.st_size - off)
-        return false;
-    er->direct = true;
-    er->zfd = c->fd;
-    er->data_off = off;
-    er->want_crc = r->crc;
-    er->crc = 0;
-    return true;
+    if (er->crc_skip || er->crc_checked)
+        return EV_OK;
+    er->crc_checked = true;
+    if (er->crc != er->want_crc) {
+        er->crc_failed = true;
+        return ev_err__set(err, EV_EFORMAT, "data of '%s' cannot be read (CRC error); the "
+                           "bundle is damaged", er->entry->name);
+    }
+    return EV_OK;
 }
 
-static int64_t direct_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err)
+static int64_t zip_pread(ev_entry_reader *er, void *buf, size_t want, uint64_t off,
+                         ev_errbuf *err)
 {
-    uint64_t left = er->claimed - er->pos;
-    if (left == 0) {
-        if (!er->crc_skip && er->crc != er->want_crc) {
-            er->crc_failed = true;
-            er->crc_skip = true; /* reported once */
-            return ev_err__set(err, EV_EFORMAT, "data of '%s' cannot be read (CRC error); the "
-                               "bundle is damaged", er->entry->name);
-        }
-        return 0;
-    }
-    size_t want = left < len ? (size_t)left : len;
     ssize_t r;
     do {
-        r = pread(er->zfd, buf, want, (off_t)(er->data_off + er->pos));
+        r = pread(er->zfd, buf, want, (off_t)(er->data_off + off));
     } while (r < 0 && errno == EINTR);
     if (r < 0)
         return ev_err__set(err, EV_EIO, "'%s': read error: %s", er->entry->name, strerror(errno));
     if (r == 0)
         return ev_err__set(err, EV_EFORMAT, "data of '%s' ends early; the bundle is truncated",
                            er->entry->name);
-    er->crc = libdeflate_crc32(er->crc, buf, (size_t)r);
+    return r;
+}
+
+static int64_t stored_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err)
+{
+    uint64_t left = er->claimed - er->pos;
+    if (left == 0) {
+        int rc = zip_check_crc(er, err);
+        return rc == EV_OK ? 0 : rc;
+    }
+    size_t want = left < len ? (size_t)left : len;
+    int64_t r = zip_pread(er, buf, want, er->pos, err);
+    if (r > 0)
+        er->crc = libdeflate_crc32(er->crc, buf, (size_t)r);
     return r;
 }
 
@@ -828,63 +1200,66 @@ int ev_store__entry_open(ev_entry_reader **out, ev_store_cursor *c, size_t i, ev
     const ev_store *s = c->s;
     if (i >= s->n || s->e[i].unsafe || s->e[i].type != EV_ENTRY_FILE)
         return ev_err__set(err, EV_EINVAL, "entry %zu cannot be opened", i);
+    const ev_store_entry *e = &s->e[i];
     ev_entry_reader *er = calloc(1, sizeof(*er));
     if (!er)
         return EV_ENOMEM;
-    er->entry = &s->e[i];
-    er->claimed = s->e[i].size;
+    er->entry = e;
+    er->claimed = e->size;
     er->fd = -1;
-    if (s->is_zip && open_direct(er, c, &s->e[i])) {
-        *out = er;
-        return EV_OK;
-    }
+    er->zfd = -1;
     if (s->is_zip) {
-        /* Entries are read raw: stored data is hashed as it is (libzip also
-         * checks its CRC at the end); deflated data is inflated below,
-         * strictly, so that a change to the compressed bytes can never go
-         * unseen. */
-        er->zf = zip_fopen_index(c->za, s->e[i].index, ZIP_FL_COMPRESSED);
-        if (er->zf && s->e[i].deflated) {
-            zip_stat_t zs;
-            if (zip_stat_index(c->za, s->e[i].index, 0, &zs) != 0 ||
-                !(zs.valid & ZIP_STAT_COMP_METHOD) || zs.comp_method != ZIP_CM_DEFLATE) {
-                zip_fclose(er->zf);
-                free(er);
-                return ev_err__set(err, EV_EUNSUPPORTED, "'%s': entry '%s' uses a compression "
-                                   "method other than deflate; not supported", s->path,
-                                   s->e[i].name);
-            }
+        const struct raw_cd *r = e->index < s->nraw ? &s->raw[e->index] : NULL;
+        int rc = EV_OK;
+        if (!r || !r->placed || r->end == UINT64_MAX)
+            rc = ev_err__set(err, EV_EFORMAT, "'%s': the data of '%s' cannot be found",
+                             s->path, e->name);
+        else if (r->flags & (GPBF_ENCRYPTED | GPBF_STRONG))
+            rc = ev_err__set(err, EV_EUNSUPPORTED, "'%s': entry '%s' is encrypted; not "
+                             "supported", s->path, e->name);
+        else if (r->method != 0 && r->method != 8)
+            rc = ev_err__set(err, EV_EUNSUPPORTED, "'%s': entry '%s' uses a compression "
+                             "method other than deflate; not supported", s->path, e->name);
+        if (rc == EV_OK && c->fd < 0) {
+            c->fd = open(s->path, O_RDONLY | O_CLOEXEC);
+            if (c->fd < 0)
+                rc = ev_err__set(err, EV_EIO, "'%s': cannot open: %s", s->path, strerror(errno));
+        }
+        if (rc != EV_OK) {
+            free(er);
+            return rc;
+        }
+        er->zip = true;
+        er->zfd = c->fd;
+        er->data_off = r->data_off;
+        er->csize = r->csize;
+        er->want_crc = r->crc;
+        if (r->method == 8) {
             er->zin = malloc(65536);
             if (!er->zin || inflateInit2(&er->z, -MAX_WBITS) != Z_OK) {
                 free(er->zin);
-                zip_fclose(er->zf);
                 free(er);
                 return EV_ENOMEM;
             }
             er->inflating = true;
         }
-        if (!er->zf) {
-            int rc = ev_err__set(err, EV_EFORMAT, "'%s': cannot open entry '%s': %s", s->path,
-                                 s->e[i].name, zip_strerror(c->za));
-            free(er);
-            return rc;
-        }
-    } else {
-        char *p = ev__asprintf("%s/%s", s->path, s->e[i].name);
-        if (!p) {
-            free(er);
-            return EV_ENOMEM;
-        }
-        er->fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (er->fd < 0) {
-            int rc = ev_err__set(err, ev_err__from_errno(errno), "'%s': %s", p, strerror(errno));
-            free(p);
-            free(er);
-            return rc;
-        }
-        free(p);
-        posix_fadvise(er->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        *out = er;
+        return EV_OK;
     }
+    char *p = ev__asprintf("%s/%s", s->path, e->name);
+    if (!p) {
+        free(er);
+        return EV_ENOMEM;
+    }
+    er->fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (er->fd < 0) {
+        int rc = ev_err__set(err, ev_err__from_errno(errno), "'%s': %s", p, strerror(errno));
+        free(p);
+        free(er);
+        return rc;
+    }
+    free(p);
+    posix_fadvise(er->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     *out = er;
     return EV_OK;
 }
@@ -893,70 +1268,57 @@ static int64_t inflate_read(ev_entry_reader *er, void *buf, size_t len, ev_errbu
 {
     if (er->z_end)
         return 0;
+    uInt want = (uInt)(len > (1u << 30) ? (1u << 30) : len);
     er->z.next_out = buf;
-    er->z.avail_out = (uInt)(len > (1u << 30) ? (1u << 30) : len);
+    er->z.avail_out = want;
     while (er->z.avail_out) {
-        if (er->z.avail_in == 0 && !er->z_in_eof) {
-            int64_t n = zip_fread(er->zf, er->zin, 65536);
+        if (er->z.avail_in == 0 && er->cpos < er->csize) {
+            uint64_t left = er->csize - er->cpos;
+            int64_t n = zip_pread(er, er->zin, left < 65536 ? (size_t)left : 65536, er->cpos, err);
             if (n < 0)
-                return ev_err__set(err, EV_EFORMAT, "data of '%s' cannot be read; the bundle "
-                                   "is damaged", er->entry->name);
-            if (n == 0)
-                er->z_in_eof = true;
+                return n;
+            er->cpos += (uint64_t)n;
             er->z.next_in = er->zin;
             er->z.avail_in = (uInt)n;
         }
+        bool in_eof = er->cpos == er->csize;
         int zr = inflate(&er->z, Z_NO_FLUSH);
         if (zr == Z_STREAM_END) {
             /* nothing may follow the end of the stream */
-            uint8_t extra;
-            if (er->z.avail_in != 0 || (!er->z_in_eof && zip_fread(er->zf, &extra, 1) != 0))
+            if (er->z.avail_in != 0 || !in_eof)
                 return ev_err__set(err, EV_EFORMAT, "the compressed data of '%s' continues "
                                    "after its end; the bundle is damaged or tampered with",
                                    er->entry->name);
             er->z_end = true;
             break;
         }
-        if (zr != Z_OK && !(zr == Z_BUF_ERROR && er->z.avail_in == 0 && !er->z_in_eof))
-            return ev_err__set(err, EV_EFORMAT, "the compressed data of '%s' is damaged (%s); "
-                               "the bundle is damaged or tampered with", er->entry->name,
-                               er->z.msg ? er->z.msg : "inflate error");
-        if (er->z.avail_in == 0 && er->z_in_eof && zr != Z_STREAM_END &&
-            er->z.avail_out == (uInt)(len > (1u << 30) ? (1u << 30) : len))
-            return ev_err__set(err, EV_EFORMAT, "the compressed data of '%s' ends before its "
-                               "stream does; the bundle is damaged or tampered with",
-                               er->entry->name);
-        if (er->z.avail_in == 0 && er->z_in_eof)
+        if (zr != Z_OK && !(zr == Z_BUF_ERROR && er->z.avail_in == 0 && !in_eof))
+            return ev_err__set(err, EV_EFORMAT, "the compressed data of '%s' is %s; the "
+                               "bundle is damaged or tampered with", er->entry->name,
+                               zr == Z_BUF_ERROR ? "cut short (it ends before its stream does)"
+                               : er->z.msg ? er->z.msg : "damaged");
+        if (er->z.avail_in == 0 && in_eof)
             break;
     }
     size_t got = (size_t)((uint8_t *)er->z.next_out - (uint8_t *)buf);
     if (got == 0 && !er->z_end)
         return ev_err__set(err, EV_EFORMAT, "the compressed data of '%s' ends before its stream "
                            "does; the bundle is damaged or tampered with", er->entry->name);
+    er->crc = libdeflate_crc32(er->crc, buf, got);
     return (int64_t)got;
 }
 
 int64_t ev_store__entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err)
 {
     int64_t n;
-    if (er->direct) {
-        n = direct_read(er, buf, len, err);
-        if (n < 0)
-            return n;
-    } else if (er->inflating) {
+    if (er->inflating) {
         n = inflate_read(er, buf, len, err);
         if (n < 0)
             return n;
-    } else if (er->zf) {
-        n = zip_fread(er->zf, buf, len);
-        if (n < 0) {
-            zip_error_t *ze = zip_file_get_error(er->zf);
-            if (ze && zip_error_code_zip(ze) == ZIP_ER_CRC)
-                er->crc_failed = true;
-            return ev_err__set(err, EV_EFORMAT, "data of '%s' cannot be read (%s); the bundle "
-                               "is damaged", er->entry->name,
-                               ze ? zip_error_strerror(ze) : "unknown error");
-        }
+    } else if (er->zip) {
+        n = stored_read(er, buf, len, err);
+        if (n < 0)
+            return n;
     } else {
         ssize_t r;
         do {
@@ -972,12 +1334,23 @@ int64_t ev_store__entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errb
                            "header claims; refused", er->entry->name,
                            (unsigned long long)er->claimed);
     er->pos += (uint64_t)n;
+    if (er->inflating && er->z_end) {
+        if (er->pos != er->claimed)
+            return ev_err__set(err, EV_EFORMAT, "'%s' holds %llu bytes but its ZIP header "
+                               "claims %llu; the bundle is damaged", er->entry->name,
+                               (unsigned long long)er->pos, (unsigned long long)er->claimed);
+        int rc = zip_check_crc(er, err);
+        if (rc != EV_OK)
+            return rc;
+    }
     return n;
 }
 
 int64_t ev_store__entry_seek(ev_entry_reader *er, int64_t off, int whence)
 {
-    if (er->direct) {
+    if (er->zip) {
+        if (er->inflating)
+            return -1;
         int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (int64_t)er->pos
                      : whence == SEEK_END ? (int64_t)er->claimed : -1;
         if (base < 0 || off > INT64_MAX - base || base + off < 0 ||
@@ -986,16 +1359,6 @@ int64_t ev_store__entry_seek(ev_entry_reader *er, int64_t off, int whence)
         er->pos = (uint64_t)(base + off);
         er->crc_skip = true; /* the CRC covers one pass from the start */
         return (int64_t)er->pos;
-    }
-    if (er->zf) {
-        if (er->entry->deflated)
-            return -1;
-        if (zip_fseek(er->zf, off, whence) != 0)
-            return -1;
-        int64_t p = zip_ftell(er->zf);
-        if (p >= 0)
-            er->pos = (uint64_t)p;
-        return p;
     }
     off_t p = lseek(er->fd, (off_t)off, whence);
     if (p >= 0)
@@ -1015,8 +1378,6 @@ void ev_store__entry_close(ev_entry_reader *er)
     if (er->inflating)
         inflateEnd(&er->z);
     free(er->zin);
-    if (er->zf)
-        zip_fclose(er->zf);
     if (er->fd >= 0)
         close(er->fd);
     free(er);
@@ -1040,6 +1401,40 @@ void ev_store__entry_io(ev_io *io, ev_entry_reader *er)
     io->read = io_read;
     io->seek = er->entry->deflated ? NULL : io_seek;
     io->size = er->claimed;
+}
+
+int ev_store__check_entry(const ev_store *s, size_t i, bool *crc_failed, ev_errbuf *err)
+{
+    *crc_failed = false;
+    const ev_store_entry *e = ev_store__entry(s, i);
+    if (!e || e->unsafe || e->type != EV_ENTRY_FILE)
+        return EV_OK;
+    ev_store_cursor *c = NULL;
+    ev_entry_reader *er = NULL;
+    int rc = ev_store__cursor_new(&c, s, err);
+    if (rc == EV_OK)
+        rc = ev_store__entry_open(&er, c, i, err);
+    uint8_t *buf = rc == EV_OK ? malloc(1u << 20) : NULL;
+    if (rc == EV_OK && !buf)
+        rc = EV_ENOMEM;
+    uint64_t total = 0;
+    while (rc == EV_OK) {
+        int64_t n = ev_store__entry_read(er, buf, 1u << 20, err);
+        if (n < 0)
+            rc = (int)n;
+        else if (n == 0)
+            break;
+        else
+            total += (uint64_t)n;
+    }
+    if (rc == EV_OK && s->is_zip && total != e->size)
+        rc = ev_err__set(err, EV_EFORMAT, "'%s' holds %llu bytes but its ZIP header claims %llu",
+                         e->name, (unsigned long long)total, (unsigned long long)e->size);
+    *crc_failed = ev_store__entry_crc_failed(er);
+    free(buf);
+    ev_store__entry_close(er);
+    ev_store__cursor_free(c);
+    return rc;
 }
 
 int ev_store__read_all(char **out, size_t *out_len, const ev_store *s, size_t i, size_t max,
@@ -1584,10 +1979,15 @@ struct ev_sink {
     char *tmpdir;        /* folder bag being written */
     char *tmpzip;        /* ZIP being written */
     int fd;
+    int lockfd;          /* holds the flock on the temporary output until it
+                            is renamed into place */
+    bool replace;        /* commit replaces the bag at final_path */
     ev_progress_state *progress;
     sink_entry *e;
     size_t n, cap;
 };
+
+static int rm_tree(const char *path);
 
 static char *parent_dir(const char *path)
 {
@@ -1599,12 +1999,133 @@ static char *parent_dir(const char *path)
     return ev__strndup(path, (size_t)(slash - path));
 }
 
-int ev_sink__open(ev_sink **out, const char *final_path, ev_bundle_format fmt,
-                  const char *bag_name, ev_errbuf *err)
+/* ".<base>.partial-" (and ".<base>.amend-", "..<base>.amend-" of earlier
+ * versions): a temporary output of the target named base */
+static bool is_tmp_of(const char *name, const char *base)
+{
+    static const char *const pre[3] = { ".", ".", ".." };
+    static const char *const suf[3] = { ".partial-", ".amend-", ".amend-" };
+    size_t bl = strlen(base);
+    for (int k = 0; k < 3; k++) {
+        size_t pl = strlen(pre[k]), sl = strlen(suf[k]);
+        if (strncmp(name, pre[k], pl) == 0 && strncmp(name + pl, base, bl) == 0 &&
+            strncmp(name + pl + bl, suf[k], sl) == 0 && name[pl + bl + sl] != '\0')
+            return true;
+    }
+    return false;
+}
+
+/* final_path without trailing slashes ("out/" names the folder "out") */
+static char *target_path(const char *final_path)
+{
+    char *t = ev__strdup(final_path);
+    size_t l = t ? strlen(t) : 0;
+    while (l > 1 && t[l - 1] == '/')
+        t[--l] = '\0';
+    return t;
+}
+
+void ev__tmp_clean_stale(const char *final_path0)
+{
+    char *final_path = target_path(final_path0);
+    char *parent = final_path ? parent_dir(final_path) : NULL;
+    if (!parent) {
+        free(final_path);
+        return;
+    }
+    const char *base = strrchr(final_path, '/');
+    base = base ? base + 1 : final_path;
+    DIR *d = opendir(parent);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (!is_tmp_of(de->d_name, base))
+            continue;
+        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct stat a, b;
+        /* a live writer holds the lock; a killed one does not */
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 &&
+            fstatat(dirfd(d), de->d_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+            a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+            if (S_ISDIR(a.st_mode)) {
+                char *p = ev__asprintf("%s/%s", parent, de->d_name);
+                if (p)
+                    rm_tree(p);
+                free(p);
+            } else if (S_ISREG(a.st_mode)) {
+                unlinkat(dirfd(d), de->d_name, 0);
+            }
+        }
+        close(fd);
+    }
+    if (d)
+        closedir(d);
+    free(parent);
+    free(final_path);
+}
+
+int ev__tmp_create(char **path_out, int *fd_out, const char *final_path0, bool dir,
+                   ev_errbuf *err)
+{
+    *path_out = NULL;
+    *fd_out = -1;
+    ev__tmp_clean_stale(final_path0);
+    char *final_path = target_path(final_path0);
+    char *parent = final_path ? parent_dir(final_path) : NULL;
+    if (!parent) {
+        free(final_path);
+        return EV_ENOMEM;
+    }
+    const char *base = strrchr(final_path, '/');
+    base = base ? base + 1 : final_path;
+    int rc = EV_OK;
+    for (int tries = 0; tries < 20; tries++) {
+        char *t = ev__asprintf("%s/.%s.partial-XXXXXX", parent, base);
+        if (!t) {
+            rc = EV_ENOMEM;
+            break;
+        }
+        int fd = -1;
+        if (dir) {
+            if (mkdtemp(t))
+                fd = open(t, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        } else {
+            fd = mkostemp(t, O_CLOEXEC);
+        }
+        if (fd < 0) {
+            rc = ev_err__set(err, EV_EIO, "cannot create a temporary %s in '%s': %s",
+                             dir ? "folder" : "file", parent, strerror(errno));
+            if (dir)
+                rmdir(t);
+            free(t);
+            break;
+        }
+        /* Locked for as long as fd is open. Another writer cleaning up may
+         * have removed it before the lock was taken: then make another. */
+        struct stat st;
+        if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 && st.st_nlink == 0) {
+            close(fd);
+            free(t);
+            continue;
+        }
+        *path_out = t;
+        *fd_out = fd;
+        break;
+    }
+    if (rc == EV_OK && !*path_out)
+        rc = ev_err__set(err, EV_EIO, "cannot create a temporary output in '%s'", parent);
+    free(parent);
+    free(final_path);
+    return rc;
+}
+
+static int sink_open(ev_sink **out, const char *final_path, ev_bundle_format fmt,
+                     const char *bag_name, bool replace, ev_errbuf *err)
 {
     *out = NULL;
     struct stat st;
-    if (lstat(final_path, &st) == 0)
+    if (!replace && lstat(final_path, &st) == 0)
         return ev_err__set(err, EV_EEXISTS, "'%s' already exists; choose another output name or "
                            "remove it first", final_path);
     char *parent = parent_dir(final_path);
@@ -1622,54 +2143,51 @@ int ev_sink__open(ev_sink **out, const char *final_path, ev_bundle_format fmt,
         free(parent);
         return rc;
     }
+    free(parent);
     ev_sink *s = calloc(1, sizeof(*s));
-    if (!s) {
-        free(parent);
+    if (!s)
         return EV_ENOMEM;
-    }
     s->fd = -1;
+    s->lockfd = -1;
     s->fmt = fmt;
+    s->replace = replace;
     s->final_path = ev__strdup(final_path);
     s->bag_name = ev__strdup(bag_name);
     if (!s->final_path || !s->bag_name) {
-        free(parent);
         ev_sink__free(s);
         return EV_ENOMEM;
     }
-    const char *base = strrchr(final_path, '/');
-    base = base ? base + 1 : final_path;
+    /* a hidden temporary file (or folder) beside the target, renamed into
+     * place only when complete */
+    int rc = ev__tmp_create(fmt == EV_FORMAT_ZIP ? &s->tmpzip : &s->tmpdir, &s->lockfd,
+                            final_path, fmt != EV_FORMAT_ZIP, err);
+    if (rc != EV_OK) {
+        ev_sink__free(s);
+        return rc;
+    }
     if (fmt == EV_FORMAT_ZIP) {
-        /* a hidden temporary file beside the target, renamed into place
-         * (without replacing anything) only when complete */
-        s->tmpzip = ev__asprintf("%s/.%s.partial-XXXXXX", parent, base);
-        if (s->tmpzip)
-            s->fd = mkostemp(s->tmpzip, O_CLOEXEC);
+        s->fd = dup(s->lockfd); /* the lock stays with lockfd until the rename */
         if (s->fd < 0) {
-            int rc = s->tmpzip ? ev_err__set(err, EV_EIO, "cannot create a temporary file in "
-                                             "'%s': %s", parent, strerror(errno))
-                               : EV_ENOMEM;
-            free(s->tmpzip);
-            s->tmpzip = NULL;
-            free(parent);
+            rc = ev_err__set(err, EV_EIO, "cannot write '%s': %s", s->tmpzip, strerror(errno));
             ev_sink__free(s);
             return rc;
         }
         fchmod(s->fd, 0644);
-    } else {
-        s->tmpdir = ev__asprintf("%s/.%s.partial-XXXXXX", parent, base);
-        if (!s->tmpdir || !mkdtemp(s->tmpdir)) {
-            int rc = ev_err__set(err, EV_EIO, "cannot create a temporary folder in '%s': %s",
-                                 parent, strerror(errno));
-            free(s->tmpdir);
-            s->tmpdir = NULL;
-            free(parent);
-            ev_sink__free(s);
-            return rc;
-        }
     }
-    free(parent);
     *out = s;
     return EV_OK;
+}
+
+int ev_sink__open(ev_sink **out, const char *final_path, ev_bundle_format fmt,
+                  const char *bag_name, ev_errbuf *err)
+{
+    return sink_open(out, final_path, fmt, bag_name, false, err);
+}
+
+int ev_sink__open_replace(ev_sink **out, const char *final_path, ev_bundle_format fmt,
+                          const char *bag_name, ev_errbuf *err)
+{
+    return sink_open(out, final_path, fmt, bag_name, true, err);
 }
 
 static int sink_push(ev_sink *s, sink_entry *e)
@@ -2353,7 +2871,8 @@ static int commit_zip(ev_sink *s, ev_errbuf *err)
         return write_failed(s, e, err);
     }
     s->fd = -1;
-    if (renameat2(AT_FDCWD, s->tmpzip, AT_FDCWD, s->final_path, RENAME_NOREPLACE) != 0)
+    if ((s->replace ? rename(s->tmpzip, s->final_path)
+                    : renameat2(AT_FDCWD, s->tmpzip, AT_FDCWD, s->final_path, RENAME_NOREPLACE)) != 0)
         return ev_err__set(err, errno == EEXIST ? EV_EEXISTS : EV_EIO,
                            "cannot move the finished bundle to '%s': %s", s->final_path,
                            strerror(errno));
@@ -2452,6 +2971,36 @@ static int commit_dir(ev_sink *s, ev_errbuf *err)
         free(p);
     }
     free(buf);
+    if (rc == EV_OK && s->replace) {
+        /* swap the new bag with the old one, then remove the old one (now
+         * under the temporary name); without RENAME_EXCHANGE, move the old
+         * one aside under a name that is never taken for stale */
+        if (renameat2(AT_FDCWD, s->tmpdir, AT_FDCWD, s->final_path, RENAME_EXCHANGE) == 0)
+        {
+            rm_tree(s->tmpdir);
+            return EV_OK;
+        }
+        if (errno != EINVAL && errno != ENOSYS)
+            return ev_err__set(err, EV_EIO, "cannot replace '%s': %s", s->final_path,
+                               strerror(errno));
+        const char *dash = strrchr(s->tmpdir, '-');
+        char *parent = parent_dir(s->final_path);
+        const char *base = strrchr(s->final_path, '/');
+        base = base ? base + 1 : s->final_path;
+        char *old = parent && dash ? ev__asprintf("%s/.%s.old-%s", parent, base, dash + 1) : NULL;
+        free(parent);
+        if (!old)
+            return EV_ENOMEM;
+        if (rename(s->final_path, old) != 0 || rename(s->tmpdir, s->final_path) != 0) {
+            rc = ev_err__set(err, EV_EIO, "cannot replace '%s': %s", s->final_path,
+                             strerror(errno));
+            rename(old, s->final_path);
+        } else {
+            rm_tree(old);
+        }
+        free(old);
+        return rc;
+    }
     if (rc == EV_OK && rename(s->tmpdir, s->final_path) != 0)
         rc = ev_err__set(err, errno == EEXIST || errno == ENOTEMPTY ? EV_EEXISTS : EV_EIO,
                          "cannot move the finished bag to '%s': %s", s->final_path,
@@ -2459,32 +3008,77 @@ static int commit_dir(ev_sink *s, ev_errbuf *err)
     return rc;
 }
 
+/* Remove a tree we wrote. Iterative, one folder open at a time, relative
+ * to that folder: trees deeper than PATH_MAX or than the limit of open
+ * files are removed as well. */
 static int rm_tree(const char *path)
 {
-    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0)
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
         return unlink(path);
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        close(dfd);
-        return -1;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        char *p = ev__asprintf("%s/%s", path, de->d_name);
-        if (!p)
+    char **stack = NULL;
+    size_t depth = 0, cap = 0;
+    int rc = 0;
+    for (;;) {
+        int dd = dup(fd);
+        DIR *d = dd >= 0 ? fdopendir(dd) : NULL;
+        if (!d) {
+            if (dd >= 0)
+                close(dd);
+            rc = -1;
             break;
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_tree(p);
-        else
-            unlink(p);
-        free(p);
+        }
+        char *sub = NULL;
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            struct stat st;
+            if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+                sub = ev__strdup(de->d_name);
+                break;
+            }
+            unlinkat(fd, de->d_name, 0);
+        }
+        closedir(d);
+        if (sub) {
+            int c = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            char **grown = c >= 0 ? ev__grow(stack, &cap, depth, sizeof(*stack), 16) : NULL;
+            if (!grown) {
+                if (c >= 0)
+                    close(c);
+                free(sub);
+                rc = -1;
+                break;
+            }
+            stack = grown;
+            stack[depth++] = sub;
+            close(fd);
+            fd = c;
+            continue;
+        }
+        if (depth == 0)
+            break;
+        int parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (parent < 0) {
+            rc = -1;
+            break;
+        }
+        close(fd);
+        fd = parent;
+        char *name = stack[--depth];
+        int ur = unlinkat(fd, name, AT_REMOVEDIR);
+        free(name);
+        if (ur != 0) {
+            rc = -1;
+            break;
+        }
     }
-    closedir(d);
-    return rmdir(path);
+    close(fd);
+    while (depth)
+        free(stack[--depth]);
+    free(stack);
+    return rc == 0 ? rmdir(path) : -1;
 }
 
 int ev__rm_tree(const char *path)
@@ -2508,6 +3102,9 @@ int ev_sink__commit(ev_sink *s, ev_errbuf *err)
     if (rc == EV_OK) {
         free(s->tmpdir);
         s->tmpdir = NULL;
+        if (s->lockfd >= 0)
+            close(s->lockfd);
+        s->lockfd = -1;
     }
     return rc;
 }
@@ -2526,6 +3123,8 @@ void ev_sink__free(ev_sink *s)
         rm_tree(s->tmpdir);
         free(s->tmpdir);
     }
+    if (s->lockfd >= 0)
+        close(s->lockfd);
     for (size_t i = 0; i < s->n; i++) {
         free(s->e[i].path);
         if (!s->e[i].is_dir)

@@ -77,6 +77,11 @@ void ev_store__entry_close(ev_entry_reader *er);
 /* An ev_io over an open entry reader. */
 void ev_store__entry_io(ev_io *io, ev_entry_reader *er);
 
+/* Read a whole entry to its end, discarding the bytes: EV_OK when it reads
+ * completely, holds the claimed size and matches its CRC; *crc_failed tells
+ * a CRC mismatch (changed bytes) from other damage. */
+int ev_store__check_entry(const ev_store *s, size_t i, bool *crc_failed, ev_errbuf *err);
+
 /* Read a whole entry into memory (NUL-terminated), refusing > max bytes. */
 int ev_store__read_all(char **out, size_t *out_len, const ev_store *s, size_t i, size_t max,
                        ev_errbuf *err);
@@ -103,10 +108,24 @@ typedef struct ev_producer {
 
 typedef struct ev_sink ev_sink;
 
+/* Temporary output beside final_path, named ".<name>.partial-XXXXXX" (a
+ * file, or a folder when dir) and locked (flock) for as long as *fd_out is
+ * open. A writer killed with -9 leaves a name whose lock anyone can take:
+ * such stale ones of the same target (and those of earlier versions,
+ * ".<name>.amend-*") are removed first. */
+int ev__tmp_create(char **path_out, int *fd_out, const char *final_path, bool dir,
+                   ev_errbuf *err);
+/* Remove the stale temporary outputs of final_path (see ev__tmp_create). */
+void ev__tmp_clean_stale(const char *final_path);
+
 /* Start writing a bag whose final location is final_path (a .zip file or a
  * folder). Nothing appears at final_path before ev_sink__commit succeeds. */
 int ev_sink__open(ev_sink **out, const char *final_path, ev_bundle_format fmt,
                   const char *bag_name, ev_errbuf *err);
+/* The same, for a bag that replaces the one at final_path when committed
+ * (a ZIP is renamed over it; a folder is exchanged with it). */
+int ev_sink__open_replace(ev_sink **out, const char *final_path, ev_bundle_format fmt,
+                          const char *bag_name, ev_errbuf *err);
 /* Add an entry (bag-relative path). compress: deflate in a ZIP. mtime may be 0. */
 int ev_sink__add(ev_sink *s, const char *path, const ev_producer *p, bool compress,
                  int64_t mtime, ev_errbuf *err);

@@ -96,7 +96,7 @@ for attempt in 1 2 3 4 5; do
     rm -rf "$T/race"
     mkdir -p "$T/race"
     cp "$Z" "$T/race/r.zip"
-    r=$(python3 "$TOOLS/pack_race.py" "$T/race" "*amend*" stop \
+    r=$(python3 "$TOOLS/pack_race.py" "$T/race" ".r.zip.partial-*" stop \
         "timeout 120 '$EVIDENCE' custody add '$T/race/r.zip' --action received --actor B-actor --org B \
             >'$T/race-b.out' 2>'$T/race-b.err'; echo \$? >'$T/race-b.rc'" \
         "$T/race-a.out" "$T/race-a.err" -- \

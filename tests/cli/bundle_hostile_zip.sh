@@ -79,7 +79,8 @@ hostile nul-name 1 1 unsafe-path ""
 hostile drive-letter 1 1 unsafe-path "C:/canary-drive"
 hostile control-chars 1 1 unsafe-path ""
 hostile tilde 1 1 unsafe-path "~/canary-tilde"
-hostile invalid-utf8-name 3 3
+# not valid UTF-8: that one entry is refused (shown with \xHH), not the bundle
+hostile invalid-utf8-name 1 1 unsafe-path 'bag/data/\xFF\xFE.txt'
 # entry types
 hostile symlink 1 1 unsafe-entry-type data/link
 hostile symlink-listed 1 1 unsafe-entry-type data/link
@@ -106,6 +107,41 @@ hostile unknown-method 1 1 unreadable data/a.txt
 # extract fails naming the file
 hostile deep-path 0 1
 hostile long-component 0 1
+# local headers that disagree with the central directory (unzip -t rejects
+# most of them; a lying data descriptor it lets pass)
+hostile local-name 1 1 zip-local-name-mismatch data/a.txt
+hostile local-method 1 1 zip-local-method-mismatch data/a.txt
+hostile local-crc 1 1 zip-local-crc-mismatch data/a.txt
+hostile local-size 1 1 zip-local-size-mismatch data/a.txt
+hostile local-flags 1 1 zip-local-flags-mismatch data/a.txt
+hostile local-extra 1 1 zip-local-extra-invalid data/a.txt
+hostile local-signature 1 1 zip-local-header-missing data/a.txt
+hostile descriptor-ok 0 0
+hostile descriptor-lie 1 1 zip-data-descriptor-mismatch data/a.txt
+# entries no manifest lists (the seal is one) are read to the end as well
+hostile unlisted-crc-wrong 1 1 tag-modified notes.txt
+hostile unlisted-deflate-broken 1 1 unreadable tagseal-sha256.txt
+# entries that share bytes (the "better zip bomb": 250 entries over one
+# deflate kernel, 260 MB declared in a 30 KB file), run into the central
+# directory, or start outside the file (ZIP64): refused as a whole, exit 3
+# (never 4, which says "local failure, retry")
+hostile overlap-bomb 3 3
+hostile overlap-same-header 3 3
+hostile overlap-central 3 3
+hostile zip64-offset-lie 3 3
+hostile zip64-eocd-lie 3 3
+for c in zip64-offset-lie zip64-eocd-lie overlap-bomb; do
+    expect_exit 3 "$EVIDENCE" extract --json "$T/$c.zip" "$T/json-x-$c"
+    ok "$c: extract --json says unreadable" python3 "$TOOLS/evjson.py" check "$OUT" unreadable
+    [ ! -e "$T/json-x-$c" ] && pass || fail "$c: extract created DEST"
+done
+# bytes that no checksum covers: valid, with a warning naming them
+for c in dir-with-data prepended-stub appended-data big-comment; do
+    hostile "$c" 0 0
+    expect_exit 0 "$EVIDENCE" verify --json "$T/$c.zip"
+    expect_problem "$OUT" zip-uncovered-bytes "" warning
+done
+
 # not a single top folder (bundle.h: ev_bundle_open gives EV_EFORMAT)
 hostile no-top-folder 3 3
 hostile two-top-folders 3 3
@@ -142,6 +178,24 @@ expect_exit 3 "$EVIDENCE" verify "$T/text.zip" && expect_message
 expect_exit 3 "$EVIDENCE" verify "$T/does-not-exist.zip" && expect_message
 mkfifo "$T/fifo.zip"
 expect_exit 3 timeout 60 "$EVIDENCE" verify "$T/fifo.zip" && expect_message
+
+# --- a size written as 31.0 in evidence.json is quoted as written (not "-1") ----------
+mkdir -p "$T/s31"
+printf '0123456789012345678901234567890' >"$T/s31/f.txt"
+expect_exit 0 "$EVIDENCE" pack --format dir -o "$T/s31bag" "$T/s31" || die "pack failed"
+python3 - "$T/s31bag/evidence.json" <<'EOF'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+for it in d["items"]:
+    if it.get("size") == 31:
+        it["size"] = 31.0
+open(p, "w").write(json.dumps(d))
+EOF
+expect_exit 1 "$EVIDENCE" verify --json "$T/s31bag"
+expect_problem "$OUT" record-size-mismatch "" error
+ok "a size of 31.0 is quoted as written" grep -q 'a size of 31.0' "$OUT"
+ok "no size is made up as -1" bash -c "! grep -q -- '-1 bytes' '$OUT'"
 
 # --- a folder bag with a symlink out of the bag --------------------------------------
 python3 "$TOOLS/mkbag.py" valid-basic "$T/fbag" || die "mkbag failed"

@@ -197,7 +197,45 @@ for fmt in zip dir; do
             [ "$RC" -ne 0 ] && pass || fail "kill -9 ($fmt): the leftover $f verifies as valid"
             ev__crashed && fail "verify of a leftover crashed" && show_last
         done
+        # the leftover is named like every temporary output, and the next
+        # writer of the same target removes it (nobody holds its lock), but
+        # not one that a live writer holds
+        b=$(basename "$o")
+        left=$(cd "$OD" && ls -A)
+        case "$left" in
+        ".$b.partial-"*) pass ;;
+        *) fail "kill -9 ($fmt): leftover not named .$b.partial-*: $left" ;;
+        esac
+        live="$OD/.$b.partial-LIVE42"
+        : >"$live"
+        flock -x "$live" sleep 60 &
+        holder=$!
+        sleep 0.3
+        expect_exit 0 "$EVIDENCE" pack --format "$fmt" -o "$o" "$SMALL"
+        left=$(cd "$OD" && ls -A | grep -v "^.$b.partial-LIVE42\$" | grep partial)
+        [ -z "$left" ] && pass || fail "kill -9 ($fmt): the next pack left the stale $left"
+        [ -e "$live" ] && pass || fail "kill -9 ($fmt): a temporary output held by a live process was removed"
+        kill "$holder" 2>/dev/null
+        wait "$holder" 2>/dev/null
     fi
+    rm -rf "${OD:?}"/* "$OD"/.[!.]* 2>/dev/null
+done
+
+# custody add (and sign, timestamp: the same writer) remove stale temporary
+# outputs of their bundle, those of earlier versions (.NAME.amend-*) too
+for fmt in zip dir; do
+    if [ "$fmt" = zip ]; then o="$OD/c.zip"; else o="$OD/c"; fi
+    b=$(basename "$o")
+    expect_exit 0 "$EVIDENCE" pack --format "$fmt" -o "$o" "$SMALL"
+    : >"$OD/.$b.partial-DEAD01"
+    mkdir -p "$OD/.$b.partial-DEAD02/data"
+    echo x >"$OD/.$b.partial-DEAD02/data/x"
+    : >"$OD/.$b.amend-0123456789ab"
+    : >"$OD/..$b.amend-0123456789ab.partial-DEAD03"
+    expect_exit 0 "$EVIDENCE" custody add "$o" --action note --actor "A. Tester" --org "Lab"
+    left=$(cd "$OD" && ls -A | grep -E 'partial|amend')
+    [ -z "$left" ] && pass || fail "custody add ($fmt) left stale temporary outputs: $left"
+    expect_exit 0 "$EVIDENCE" verify "$o"
     rm -rf "${OD:?}"/* "$OD"/.[!.]* 2>/dev/null
 done
 

@@ -28,7 +28,8 @@ S_IFREG, S_IFDIR, S_IFLNK = 0o100000, 0o040000, 0o120000
 
 class Entry:
     def __init__(self, name, data=b"", method=0, mode=S_IFREG | 0o644, comp=None,
-                 size=None, csize=None, crc=None, flags=0, zip64=False):
+                 size=None, csize=None, crc=None, flags=0, zip64=False, local=None,
+                 descriptor=None, lho_ref=None, zip64_off=None, raw=None):
         self.name = name if isinstance(name, bytes) else name.encode("utf-8")
         self.data = data                       # uncompressed bytes (for crc/size)
         self.method = method
@@ -45,25 +46,51 @@ class Entry:
         self.crc = (zlib.crc32(data) & 0xFFFFFFFF) if crc is None else crc
         self.flags = flags | (0x800 if any(b > 0x7F for b in self.name) else 0)
         self.zip64 = zip64 or self.size >= 0xFFFFFFFF or self.csize >= 0xFFFFFFFF
+        self.local = local or {}               # local header fields that lie
+        self.descriptor = descriptor           # bytes written after the data
+        self.lho_ref = lho_ref                 # share another entry's local header
+        self.zip64_off = zip64_off             # offset written in a ZIP64 extra field
+        self.raw = raw                         # bytes written instead of header+data
 
 
-def write_zip(path, entries):
+def local_header(e):
+    lo = e.local
+    extra = b""
+    size32, csize32 = e.size, e.csize
+    if e.zip64:
+        extra = struct.pack("<HHQQ", 1, 16, e.size, e.csize)
+        size32 = csize32 = 0xFFFFFFFF
+    extra = lo.get("extra", extra)
+    name = lo.get("name", e.name)
+    need = 45 if e.zip64 else 20
+    return struct.pack("<IHHHHHIIIHH", lo.get("sig", 0x04034B50), need,
+                       lo.get("flags", e.flags), lo.get("method", e.method), 0, 0x21,
+                       lo.get("crc", e.crc), lo.get("csize", csize32), lo.get("size", size32),
+                       len(name), len(extra)) + name + extra
+
+
+def write_zip(path, entries, prefix=b"", suffix=b"", comment=b"", zip64_eocd_off=None):
+    """prefix: bytes before the first entry (offsets account for them);
+    suffix: bytes after the end record; comment: the end record's comment."""
     out = open(path, "wb")
+    out.write(prefix)
     central = []
+    offs = []
     for e in entries:
         off = out.tell()
-        extra = b""
-        size32, csize32 = e.size, e.csize
-        if e.zip64:
-            extra = struct.pack("<HHQQ", 1, 16, e.size, e.csize)
-            size32 = csize32 = 0xFFFFFFFF
-        need = 45 if e.zip64 else 20
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, need, e.flags, e.method, 0, 0x21,
-                              e.crc, csize32, size32, len(e.name), len(extra)))
-        out.write(e.name)
-        out.write(extra)
-        out.write(e.comp)
-        central.append((e, off, need))
+        if isinstance(e.lho_ref, tuple):
+            off = offs[e.lho_ref[0]] + e.lho_ref[1]
+        elif e.lho_ref is not None:
+            off = offs[e.lho_ref]
+        elif e.raw is not None:
+            out.write(e.raw)
+        else:
+            out.write(local_header(e))
+            out.write(e.comp)
+            if e.descriptor is not None:
+                out.write(e.descriptor)
+        offs.append(off)
+        central.append((e, off, 45 if e.zip64 else 20))
     cd_start = out.tell()
     for e, off, need in central:
         extra = b""
@@ -71,6 +98,11 @@ def write_zip(path, entries):
         if e.zip64:
             extra = struct.pack("<HHQQ", 1, 16, e.size, e.csize)
             size32 = csize32 = 0xFFFFFFFF
+        if e.zip64_off is not None:
+            body = (struct.pack("<QQ", e.size, e.csize) if e.zip64 else b"") + \
+                struct.pack("<Q", e.zip64_off)
+            extra = struct.pack("<HH", 1, len(body)) + body
+            off32 = 0xFFFFFFFF
         out.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | 45, need, e.flags,
                               e.method, 0, 0x21, e.crc, csize32, size32, len(e.name),
                               len(extra), 0, 0, 0, (e.mode << 16) & 0xFFFFFFFF, off32))
@@ -78,7 +110,15 @@ def write_zip(path, entries):
         out.write(extra)
     cd_size = out.tell() - cd_start
     n = len(entries)
-    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, cd_size, cd_start, 0))
+    if zip64_eocd_off is not None:
+        # a ZIP64 end record, and a locator that points elsewhere
+        out.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, n, n,
+                              cd_size, cd_start))
+        out.write(struct.pack("<IIQI", 0x07064B50, 0, zip64_eocd_off, 1))
+        cd_size = cd_start = 0xFFFFFFFF
+    out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, cd_size, cd_start, len(comment)))
+    out.write(comment)
+    out.write(suffix)
     out.close()
 
 
@@ -358,6 +398,200 @@ def empty_zip(c):
     return []
 
 
+# --- local headers that disagree with the central directory ----------------
+def with_local(**lo):
+    es = bag()
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            e.local = lo
+    return es
+
+
+@case
+def local_name(c):
+    return with_local(name=b"bag/data/b.txt")
+
+
+@case
+def local_method(c):
+    return with_local(method=8)
+
+
+@case
+def local_crc(c):
+    return with_local(crc=zlib.crc32(EVIL))
+
+
+@case
+def local_size(c):
+    return with_local(size=len(GOOD) + 1, csize=len(GOOD) + 1)
+
+
+@case
+def local_flags(c):
+    return with_local(flags=0x0800 | 0x0008)
+
+
+@case
+def local_extra(c):
+    # a sub-field that claims more bytes than the extra field holds
+    return with_local(extra=struct.pack("<HH", 0x5455, 9) + b"\x01\x00\x00")
+
+
+@case
+def local_signature(c):
+    return with_local(sig=0x04034B51)
+
+
+@case
+def descriptor_ok(c):
+    # sizes and CRC in a data descriptor after the data (valid)
+    es = bag()
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            e.flags |= 8
+            e.local = {"crc": 0, "size": 0, "csize": 0}
+            e.descriptor = struct.pack("<IIII", 0x08074B50, e.crc, e.csize, e.size)
+    return es
+
+
+@case
+def descriptor_lie(c):
+    es = descriptor_ok(c)
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            e.descriptor = struct.pack("<IIII", 0x08074B50, e.crc ^ 1, e.csize, e.size)
+    return es
+
+
+# --- unread bytes must still be intact -------------------------------------
+@case
+def unlisted_crc_wrong(c):
+    # a tag file that no manifest lists (like the seal) with a wrong CRC
+    return bag() + [Entry("bag/notes.txt", b"an unlisted tag file\n" * 4,
+                          method=8, crc=12345)]
+
+
+@case
+def unlisted_deflate_broken(c):
+    # an unlisted tag file whose deflate stream is cut
+    data = b"".join(b"line %d\n" % i for i in range(2000))
+    comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+    comp = comp.compress(data) + comp.flush()
+    return bag() + [Entry("bag/tagseal-sha256.txt", data, method=8, comp=comp[:len(comp) // 2])]
+
+
+# --- overlapping entries ("better zip bomb") ---------------------------------
+def overlap_bomb_entries(n, kernel_mib):
+    """n unlisted tag files whose data all end in one shared deflate kernel:
+    entry i's data quotes the local headers of entries i+1.. in stored
+    deflate blocks, then the kernel (D. Fifield's construction)."""
+    zeros = bytes(kernel_mib << 20)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    kernel = c.compress(zeros) + c.flush()
+    names = [("bag/bomb%04d.txt" % i).encode() for i in range(n)]
+    # sizes, from the last entry back
+    hdr_len = [30 + len(nm) for nm in names]
+    sizes, csizes, crcs = [0] * n, [0] * n, [0] * n
+    kcrc = zlib.crc32(zeros)
+    quoted = [b""] * n       # uncompressed prefix of entry i (quoted headers)
+    for i in reversed(range(n)):
+        if i == n - 1:
+            csizes[i] = len(kernel)
+            sizes[i] = len(zeros)
+            crcs[i] = kcrc
+            continue
+        nxt = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crcs[i + 1],
+                          csizes[i + 1], sizes[i + 1], len(names[i + 1]), 0) + names[i + 1]
+        quoted[i] = nxt + quoted[i + 1]
+        csizes[i] = 5 + len(nxt) + csizes[i + 1]
+        sizes[i] = len(nxt) + sizes[i + 1]
+        crcs[i] = zlib.crc32(zeros, zlib.crc32(quoted[i])) & 0xFFFFFFFF
+    # build the byte stream: H0 [q1] H1 [q2] H2 ... H(n-1) kernel, where [qk]
+    # is the 5-byte stored-block header that quotes Hk
+    stream = b""
+    offs = []
+    for i in range(n):
+        h = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crcs[i], csizes[i],
+                        sizes[i], len(names[i]), 0) + names[i]
+        offs.append(len(stream))
+        stream += h
+        if i < n - 1:
+            stream += struct.pack("<BHH", 0, hdr_len[i + 1], hdr_len[i + 1] ^ 0xFFFF)
+    stream += kernel
+    return stream, offs, names, sizes, csizes, crcs
+
+
+@case
+def overlap_bomb(c):
+    stream, offs, names, sizes, csizes, crcs = overlap_bomb_entries(250, 1)
+    es = bag()
+    k = len(es)
+    for i in range(len(names)):
+        e = Entry(names[i], method=8, comp=b"", size=sizes[i], csize=csizes[i], crc=crcs[i])
+        if i == 0:
+            e.raw = stream
+        else:
+            e.lho_ref = (k, offs[i])
+        es.append(e)
+    return es
+
+
+@case
+def overlap_same_header(c):
+    # a second central entry pointing at the first one's local header
+    es = bag()
+    idx = [i for i, e in enumerate(es) if e.name == b"bag/data/a.txt"][0]
+    return es + [Entry("bag/data/a.txt", GOOD, lho_ref=idx)]
+
+
+@case
+def overlap_central(c):
+    # an entry whose data runs into the central directory
+    es = bag()
+    es[-1].csize += 40
+    es[-1].local = {"csize": es[-1].csize}
+    return es
+
+
+# --- ZIP64 fields that lie ----------------------------------------------------
+@case
+def zip64_offset_lie(c):
+    es = bag()
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            e.zip64_off = 1 << 63
+    return es
+
+
+@case
+def zip64_eocd_lie(c):
+    return bag(), {"zip64_eocd_off": 1 << 63}
+
+
+# --- bytes no checksum covers (valid, with warnings) ---------------------------
+@case
+def dir_with_data(c):
+    es = bag()
+    es[2] = Entry("bag/data/", b"hidden bytes\n", mode=S_IFDIR | 0o755)
+    return es
+
+
+@case
+def prepended_stub(c):
+    return bag(), {"prefix": b"#!/bin/sh\necho stub\nexit 0\n"}
+
+
+@case
+def appended_data(c):
+    return bag(), {"suffix": b"appended after the end record\n"}
+
+
+@case
+def big_comment(c):
+    return bag(), {"comment": b"C" * 65535}
+
+
 def main(argv):
     if len(argv) == 2 and argv[1] == "--list":
         print("\n".join(sorted(CASES)))
@@ -366,7 +600,11 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     canary = os.path.abspath(argv[3]) if len(argv) == 4 else "/nonexistent-canary-dir"
-    write_zip(argv[2], CASES[argv[1]](canary))
+    es = CASES[argv[1]](canary)
+    if isinstance(es, tuple):
+        write_zip(argv[2], es[0], **es[1])
+    else:
+        write_zip(argv[2], es)
     return 0
 
 

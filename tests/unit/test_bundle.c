@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -423,7 +424,8 @@ static void bundle_extract_checks_every_byte(void **state)
     ev_bundle_free(b);
     free(dest);
 
-    /* a modified file is reported and not left in DEST */
+    /* a modified file is reported, and nothing at all is left in DEST: the
+     * staging folder beside it is removed, DEST never appears */
     char *bag = copy_tree(g_bagdir, "x-tampered");
     char *p = tu_join(bag, "data/JS_1/src/sub/b.bin");
     tu_write(p, "changed", 7);
@@ -438,8 +440,18 @@ static void bundle_extract_checks_every_byte(void **state)
     assert_int_not_equal(stat(x, &st), 0);
     free(x);
     x = tu_join(dest, "data/JS_1/src/a.txt");
-    assert_int_equal(stat(x, &st), 0);
+    assert_int_not_equal(stat(x, &st), 0);
     free(x);
+    assert_int_not_equal(stat(dest, &st), 0);
+    assert_true(report_has(r, "extract-discarded", NULL));
+    {
+        DIR *d = opendir(g_dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL)
+            assert_null(strstr(de->d_name, ".x2.partial-"));
+        if (d)
+            closedir(d);
+    }
     char *js = NULL;
     assert_int_equal(ev_report_json(&js, r), EV_OK);
     assert_non_null(strstr(js, "\"evidence.extract\""));

@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -259,6 +261,91 @@ static void container_zip_limits(void **state)
     ev_store__free(s);
     ev_report_free(r);
     free(zp);
+}
+
+/* Entries of exactly 1 MiB escape the per-entry ratio check; the whole
+ * archive may not expand more than max_ratio times either. */
+static void container_zip_archive_ratio(void **state)
+{
+    (void)state;
+    static char zeros[1 << 20];
+    const zent e[] = {
+        { "bag/bagit.txt", BAGIT, 0, false, 0 },
+        { "bag/data/z1", zeros, sizeof(zeros), true, 0 },
+        { "bag/data/z2", zeros, sizeof(zeros), true, 0 },
+        { "bag/data/z3", zeros, sizeof(zeros), true, 0 },
+        { "bag/data/z4", zeros, sizeof(zeros), true, 0 },
+    };
+    char *zp = make_zip("ratio.zip", e, 5);
+    ev_store *s = NULL;
+    ev_errbuf err;
+    ev_report *r = new_report();
+    ev_store_limits ratio = { 100, (uint64_t)1 << 40, 100 };
+    assert_int_equal(open_store(&s, zp, &ratio, r, &err), EV_EUNSAFE);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "ZIP bomb"));
+    assert_int_equal(ev_report__count_code(r, "zip-bomb"), 0);
+    /* the default limit lets it through */
+    assert_int_equal(open_store(&s, zp, NULL, r, &err), EV_OK);
+    ev_store__free(s);
+    ev_report_free(r);
+    free(zp);
+}
+
+/* A temporary output whose lock can be taken is stale and removed; one
+ * that is held, or belongs to another target, stays. */
+static void container_stale_partials(void **state)
+{
+    (void)state;
+    char *target = tu_join(g_dir, "x.zip");
+    char *stale = tu_join(g_dir, ".x.zip.partial-AAAAAA");
+    char *held = tu_join(g_dir, ".x.zip.partial-BBBBBB");
+    char *legacy = tu_join(g_dir, ".x.zip.amend-0123456789ab");
+    char *other = tu_join(g_dir, ".y.zip.partial-CCCCCC");
+    char *sdir = tu_join(g_dir, ".x.zip.partial-DDDDDD");
+    tu_write(stale, "s", 1);
+    tu_write(held, "h", 1);
+    tu_write(legacy, "l", 1);
+    tu_write(other, "o", 1);
+    assert_int_equal(mkdir(sdir, 0755), 0);
+    char *inner = tu_join(sdir, "f");
+    tu_write(inner, "f", 1);
+    int hfd = open(held, O_RDONLY);
+    assert_true(hfd >= 0);
+    assert_int_equal(flock(hfd, LOCK_EX), 0);
+    ev__tmp_clean_stale(target);
+    struct stat st;
+    assert_int_not_equal(stat(stale, &st), 0);
+    assert_int_not_equal(stat(legacy, &st), 0);
+    assert_int_not_equal(stat(sdir, &st), 0);
+    assert_int_equal(stat(held, &st), 0);
+    assert_int_equal(stat(other, &st), 0);
+    /* a new temporary output is locked while its fd is open */
+    char *tmp = NULL;
+    int fd = -1;
+    ev_errbuf err;
+    assert_int_equal(ev__tmp_create(&tmp, &fd, target, false, &err), EV_OK);
+    assert_non_null(strstr(tmp, "/.x.zip.partial-"));
+    int probe = open(tmp, O_RDONLY);
+    assert_true(probe >= 0);
+    assert_int_not_equal(flock(probe, LOCK_EX | LOCK_NB), 0);
+    close(probe);
+    ev__tmp_clean_stale(target);
+    assert_int_equal(stat(tmp, &st), 0);
+    close(fd);
+    ev__tmp_clean_stale(target);
+    assert_int_not_equal(stat(tmp, &st), 0);
+    close(hfd);
+    unlink(held);
+    unlink(other);
+    free(tmp);
+    free(inner);
+    free(target);
+    free(stale);
+    free(held);
+    free(legacy);
+    free(other);
+    free(sdir);
 }
 
 static void container_open_errors(void **state)
@@ -717,6 +804,8 @@ int main(void)
         cmocka_unit_test(container_zip_refuses_unsafe_names),
         cmocka_unit_test(container_zip_refuses_links_and_collisions),
         cmocka_unit_test(container_zip_limits),
+        cmocka_unit_test(container_zip_archive_ratio),
+        cmocka_unit_test(container_stale_partials),
         cmocka_unit_test(container_open_errors),
         cmocka_unit_test(container_folder_store),
         cmocka_unit_test(container_sink_zip_is_atomic),

@@ -151,7 +151,8 @@ typedef struct ev_bundle_options {
     uint32_t flags;             /**< reserved, 0 */
     uint64_t max_entries;       /**< refuse bundles with more; 0 = 1,000,000 */
     uint64_t max_total_size;    /**< refuse bigger claimed totals; 0 = 1 TiB */
-    uint64_t max_ratio;         /**< max expansion of deflated entries over 1 MiB; 0 = 1000 */
+    uint64_t max_ratio;         /**< max expansion of deflated entries over 1 MiB, and of the
+                                     whole archive; 0 = 1000 */
     unsigned int threads;       /**< hashing threads; 0 = number of cores */
     ev_progress_cb progress_cb;
     void *progress_payload;
@@ -341,9 +342,10 @@ EV_EXTERN int ev_bundle_verify(ev_report **out, ev_bundle *b, const ev_verify_op
 
 /**
  * Extract the bag into dest (created if needed; must be empty if it exists).
- * Every byte is checked against the manifests as it is written; a file that
- * fails its check is removed, never left in place, and the report names it.
- * Nothing is written outside dest.
+ * Every byte is checked against the manifests as it is written, into a
+ * hidden staging folder beside dest that becomes dest only when the report's
+ * verdict is valid; otherwise it is removed and dest is left as it was.
+ * Nothing is written outside dest and its staging folder.
  * @return EV_OK when extraction ran (see the report's verdict), else a
  *         negative ev_status.
  */
