@@ -197,12 +197,22 @@ static int plist_add(plist *l, const char *p)
     return 0;
 }
 
+/* A bag folder, or what is left of one: bagit.txt, or a data/ folder, or
+ * a manifest or bag-info.txt (a bag that lost its bagit.txt is verified as
+ * a bag, and says so; it is not searched for bundles). */
 static bool is_bag_dir(const char *d)
 {
-    char p[4200];
-    struct stat st;
-    snprintf(p, sizeof(p), "%s/bagit.txt", d);
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    static const char *const marks[] = { "bagit.txt", "data", "bag-info.txt",
+                                         "manifest-sha256.txt", "manifest-sha512.txt",
+                                         "manifest-md5.txt", "manifest-sha1.txt" };
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+        char p[4200];
+        struct stat st;
+        snprintf(p, sizeof(p), "%s/%s", d, marks[i]);
+        if (stat(p, &st) == 0)
+            return true;
+    }
+    return false;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -326,10 +336,10 @@ int cmd_verify(int argc, char **argv)
                 code = cli_worst(code, CLI_EXIT_INPUT);
                 continue;
             }
-            if (paths.n == before) {
-                cli_error("'%s' is a folder that is neither a bag nor holds any bundle (*.zip "
-                          "or bag folders)", args[i]);
-                code = cli_worst(code, CLI_EXIT_INPUT);
+            /* no bundle in it: verify it as a bag, which says what it lacks */
+            if (paths.n == before && plist_add(&paths, args[i]) != 0) {
+                code = CLI_EXIT_INTERNAL;
+                break;
             }
         } else if (plist_add(&paths, args[i]) != 0) {
             code = CLI_EXIT_INTERNAL;

@@ -87,7 +87,13 @@ expect_exit 1 "$EVIDENCE" verify -j 2 --json-lines "$T/batch/b02.zip" "$T/batch/
 expect_exit 2 "$EVIDENCE" verify --jobs 0 "$T/batch"
 ok "bad --jobs named" grep -q -- "--jobs takes a number" "$ERR"
 expect_exit 2 "$EVIDENCE" verify --json --json-lines "$T/batch/b02.zip"
+# a folder with no bundle in it is verified as a bag, which says what it lacks
 expect_exit 3 "$EVIDENCE" verify --json-lines "$T/batch/empty"
-ok "an empty folder is named" grep -q "neither a bag nor holds any bundle" "$ERR"
+ok "an empty folder: not a bag (no bagit.txt)" grep -q '"bagit-txt-missing"' "$OUT"
+# a bag that lost its bagit.txt is verified as a bag, not searched for bundles
+cp -R "$T/batch/sub/bag" "$T/nobagit"
+rm "$T/nobagit/bagit.txt"
+expect_exit 3 "$EVIDENCE" verify --json "$T/nobagit"
+ok "a bag without bagit.txt: bagit-txt-missing" grep -q '"bagit-txt-missing"' "$OUT"
 
 finish
