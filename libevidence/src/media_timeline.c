@@ -15,7 +15,7 @@
 
 #include "media_int.h"
 
-#define TL_REORDER 16     /* frames held to put presentation times in order */
+#define TL_REORDER 16     /* at most, frames held to put presentation times in order */
 #define TL_PROBE 64       /* steps that fix the reference frame interval */
 #define TL_MAX_EVENTS 1000 /* gaps, and discontinuities, stored per stream */
 
@@ -44,7 +44,7 @@ typedef struct tl {
     bool probing;
     /* reorder window (sorted ascending) */
     int64_t win[TL_REORDER];
-    unsigned nwin;
+    unsigned nwin, reorder; /* held, and the depth: the codec's reorder delay + 1 */
     uint64_t regular_steps;
     int64_t regular_sum;
     int64_t missing;          /* ticks in gaps */
@@ -150,8 +150,6 @@ static int end_probe(tl *t, int64_t nominal)
 
 static int emit(tl *t, int64_t v, int64_t nominal)
 {
-    if (t->wallclock && v < 946684800000LL) /* before 2000-01-01: month or day 0 */
-        t->impossible++;
     uint64_t k = ++t->frames;
     if (k == 1)
         t->first = v;
@@ -167,9 +165,16 @@ static int emit(tl *t, int64_t v, int64_t nominal)
 
 static int push(tl *t, int64_t v, int64_t nominal)
 {
-    if (t->nwin == TL_REORDER) {
+    /* far behind every held frame: time went back, not a reordered frame */
+    if (t->nwin && nominal > 0 && v < t->win[0] - (int64_t)(TL_REORDER + 1) * nominal) {
+        for (unsigned i = 0; i < t->nwin; i++)
+            if (emit(t, t->win[i], nominal))
+                return -1;
+        t->nwin = 0;
+    }
+    if (t->nwin >= t->reorder) {
         int64_t out = t->win[0];
-        memmove(t->win, t->win + 1, (TL_REORDER - 1) * sizeof(t->win[0]));
+        memmove(t->win, t->win + 1, (t->nwin - 1) * sizeof(t->win[0]));
         t->nwin--;
         if (emit(t, out, nominal))
             return -1;
@@ -226,6 +231,11 @@ static int one_stream(json_t *sj, const ev_media__stream *r, const AVStream *st,
     memset(&t, 0, sizeof(t));
     t.tb = st->time_base;
     t.probing = true;
+    /* no reordering beyond what the codec declares: a jump back in time is
+     * reported where it happens, not sorted away */
+    t.reorder = st->codecpar->video_delay > 0 ? (unsigned)st->codecpar->video_delay + 1 : 1;
+    if (t.reorder > TL_REORDER)
+        t.reorder = TL_REORDER;
     bool raw = raw_format(fmtname);
     bool dav = fmtname && !strcmp(fmtname, "dhav");
     t.wallclock = dav && st->time_base.num == 1 && st->time_base.den == 1000;
@@ -260,6 +270,12 @@ static int one_stream(json_t *sj, const ev_media__stream *r, const AVStream *st,
                 if (ku && dur > 0)
                     dur_ticks = dur;
                 int64_t v;
+                if (kp && t.wallclock && pts < 946684800000LL) {
+                    /* a DAV date before 2000-01-01 (month or day 0): impossible,
+                     * the frame is timed like a frame without a time */
+                    t.impossible++;
+                    kp = kd = false;
+                }
                 if (kp) {
                     v = pts;
                     any_time = true;
@@ -275,7 +291,8 @@ static int one_stream(json_t *sj, const ev_media__stream *r, const AVStream *st,
                     continue;
                 }
                 prev = v;
-                prev_dur = ku && dur > 0 ? dur : 0;
+                /* dhav gives every packet a duration of 1 (ms): not a frame's */
+                prev_dur = ku && dur > 0 && !dav ? dur : 0;
                 have_prev = true;
                 if (!raw && push(&t, v, nominal))
                     goto out;
