@@ -124,4 +124,12 @@ ok "hour.vob: last frame at 3600.5 s" [ "$(tlget "$T/hour.json" last)" = 3600.5 
 ffprobe -v error -show_entries packet=pts,dts,duration -of csv=p=0 "$T/hour.vob" >"$T/hour.csv"
 python3 "$TOOLS/tlcheck.py" ffprobe "$T/hour.csv" >"$T/hour.ff"
 ok "hour.vob: every event agrees with ffprobe's packets" diff "$T/hour.ff" "$T/hour.ev"
+# every document matches the schema
+mkdir -p "$T/docs" && cp "$T"/*.json "$T/docs/"
+run bash "$EV_SOURCE_DIR/scripts/media-validate.sh" "$EV_SOURCE_DIR/docs/schema/media.schema.json" "$T/docs"
+if [ "$RC" -eq 77 ]; then
+    skip_case "npm not available: schema not checked"
+else
+    ok "documents match media.schema.json" [ "$RC" -eq 0 ] || show_last
+fi
 finish
