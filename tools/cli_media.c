@@ -37,11 +37,7 @@ static void print_timeline(size_t i, const json_t *t)
     if (src && !strcmp(src, "none")) {
         printf("timeline %zu: time source: none; %lld frames; ", i, frames);
         if (json_is_number(json_object_get(t, "assumed_fps")))
-            printf("FFmpeg assumed %g fps%s; ", n_(t, "assumed_fps"),
-                   s_(t, "assumed_fps_source") && !strcmp(s_(t, "assumed_fps_source"),
-                                                          "stream-headers")
-                       ? " (the rate the stream's headers state)"
-                       : "");
+            printf("FFmpeg assumed %g fps; ", n_(t, "assumed_fps"));
         printf("no frame rate can be measured\n");
         return;
     }

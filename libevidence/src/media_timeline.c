@@ -307,18 +307,10 @@ static int one_stream(json_t *sj, const ev_media__stream *r, const AVStream *st,
                                         : nom;
         if (ev_media__set_int(o, "frames", (int64_t)lines) ||
             (used.num > 0 && set_fps(o, "assumed_fps", used)) ||
-            (used.num > 0 &&
-             ev_media__set_str(o, "assumed_fps_source",
-                               av_cmp_q(used, (AVRational){ 25, 1 }) ? "stream-headers"
-                                                                     : "ffmpeg-default")) ||
-            ev_media__set_str(o, "note", used.num > 0 && av_cmp_q(used, (AVRational){ 25, 1 })
-                                             ? "an elementary stream has no time per frame: "
-                                               "FFmpeg numbers the frames at the rate the "
-                                               "stream's headers state; no frame rate can be "
-                                               "measured"
-                                             : "an elementary stream has no time per frame: "
-                                               "FFmpeg assumed 25 fps (its default); no frame "
-                                               "rate can be measured"))
+            ev_media__set_str(o, "note", "an elementary stream has no time per frame: FFmpeg "
+                                         "numbers the frames at an assumed rate (the one the "
+                                         "stream's headers state, else 25 fps); no frame rate "
+                                         "can be measured"))
             goto out;
         rc = 0;
         goto out;

@@ -100,6 +100,36 @@ timeout 60 "$EVIDENCE" inspect --json "$T/badlen.dav" >"$T/bl.json" || fail "bad
 ok "badlen.dav: the frame is lost, 249 frames" [ "$(tlget "$T/bl.json" frames)" = 249 ]
 ok "badlen.dav: its loss is a gap" grep -q '^gap ' <(python3 "$TOOLS/tlcheck.py" events "$T/bl.json")
 
+# more gaps than are stored: 1000 kept, all counted
+ff -f lavfi -i testsrc=s=64x48:r=25:d=160 -c:v libx264 -preset ultrafast -g 50 -bf 0 \
+    -bsf:v h264_metadata=aud=insert -f h264 "$T/many.264" || die "no h264"
+python3 "$TOOLS/mkdav.py" "$T/many.264" "$T/many.dav" --fps 25 --cut-every 3:1 || die "mkdav failed"
+timeout 120 "$EVIDENCE" inspect --json "$T/many.dav" >"$T/many.json" || fail "many.dav: inspect failed"
+# 1333 cuts; FFmpeg's restart of the pts at each second adds a few more steps
+ffprobe -v error -show_entries packet=pts,dts,duration -of csv=p=0 "$T/many.dav" >"$T/many.csv"
+n=$(python3 "$TOOLS/tlcheck.py" ffprobe "$T/many.csv" | grep -c '^gap ')
+ok "many.dav: every gap counted, as from ffprobe's packets ($n)" [ "$(tlget "$T/many.json" gaps_total)" = "$n" -a "$n" -gt 1333 ]
+ok "many.dav: 1000 stored" python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["media"]["streams"][0]["timeline"]; assert len(t["gaps"]) == 1000 and t["events_truncated"] is True' "$T/many.json"
+
+# a raw stream with no SPS/PPS: said, in bounded time, no timeline claimed
+python3 -c '
+import sys
+d = open(sys.argv[1], "rb").read()
+out, i = bytearray(), 0
+parts = d.split(b"\x00\x00\x00\x01")
+for p in parts[1:]:
+    if p and (p[0] & 0x1F) in (7, 8):
+        continue
+    out += b"\x00\x00\x00\x01" + p
+open(sys.argv[2], "wb").write(out)' "$T/raw.264" "$T/nosps.264"
+timeout 60 "$EVIDENCE" inspect --json "$T/nosps.264" >"$T/nosps.json" || fail "nosps.264: inspect failed"
+ok "nosps.264: not presented as measured" python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))["media"]
+t = (m.get("streams") or [{}])[0].get("timeline")
+assert t is None or (t["time_source"] == "none" and "measured_fps" not in t), t
+assert m.get("error") or m.get("notes"), m' "$T/nosps.json"
+
 # 5. pack keeps the master byte for byte and records the timeline
 expect_exit 0 "$EVIDENCE" pack -o "$T/case.zip" "$T/cut.dav" "$T/cut.vob" || die "pack failed"
 mkdir -p "$T/x" && (cd "$T/x" && unzip -q "$T/case.zip") || die "unzip failed"

@@ -24,6 +24,7 @@ Usage: mkdav.py IN.h264 OUT.dav --fps 25 --start 2026-03-01T10:00:00
          [--zero-date FRAME]...     frame FRAME has date 0 (an impossible date)
          [--damage FRAME]...        frame FRAME's "DHAV" magic is broken
          [--badlen FRAME]           frame FRAME's frame_length is 5 (< 24)
+         [--cut-every N:SECONDS]    a cut of SECONDS before every N-th frame
 """
 import argparse
 import datetime
@@ -79,12 +80,17 @@ def main():
     ap.add_argument("--zero-date", type=int, action="append", default=[])
     ap.add_argument("--damage", type=int, action="append", default=[])
     ap.add_argument("--badlen", type=int, default=-1)
+    ap.add_argument("--cut-every", default=None)
     a = ap.parse_args()
     aus = access_units(open(a.inp, "rb").read())
     shifts = {}
     for spec, sign in [(c, 1) for c in a.cut] + [(b, -1) for b in a.back]:
         f, s = spec.split(":")
         shifts[int(f)] = shifts.get(int(f), 0.0) + sign * float(s)
+    if a.cut_every:
+        n, sec = a.cut_every.split(":")
+        for f in range(int(n), len(aus), int(n)):
+            shifts[f] = shifts.get(f, 0.0) + float(sec)
     start = datetime.datetime.fromisoformat(a.start)
     offset = 0.0
     out = bytearray()
