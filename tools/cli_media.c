@@ -87,8 +87,10 @@ static void print_timeline(size_t i, const json_t *t)
     }
     json_array_foreach(json_object_get(t, "discontinuities"), k, e) {
         hms(a, sizeof(a), n_(e, "step"));
-        printf("  discontinuity: time goes %s (%s) after frame %lld",
-               !strcmp(s_(e, "kind") ? s_(e, "kind") : "", "repeat") ? "nowhere" : "backwards", a,
+        printf("  discontinuity: time %s (%s) after frame %lld",
+               !strcmp(s_(e, "kind") ? s_(e, "kind") : "", "repeat") ? "stands still"
+                                                                      : "goes backwards",
+               a,
                (long long)json_integer_value(json_object_get(e, "after_frame")));
         if (s_(e, "from_wallclock"))
             printf(" (%s -> %s)\n", s_(e, "from_wallclock"), s_(e, "to_wallclock"));
@@ -97,6 +99,10 @@ static void print_timeline(size_t i, const json_t *t)
     }
     if (json_is_true(json_object_get(t, "events_truncated")))
         printf("  (only the first 1000 gaps and discontinuities are listed)\n");
+    if (json_is_integer(json_object_get(t, "stamp_jitter")))
+        printf("  %lld frame time(s) one or two frames off, taken back by the next frames: "
+               "stamps given to the wrong frame, not gaps\n",
+               (long long)json_integer_value(json_object_get(t, "stamp_jitter")));
     if (json_is_integer(json_object_get(t, "impossible_stamps")))
         printf("  %lld frame stamp(s) are impossible dates (before 2000: month or day 0)\n",
                (long long)json_integer_value(json_object_get(t, "impossible_stamps")));

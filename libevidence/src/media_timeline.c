@@ -18,6 +18,7 @@
 #define TL_REORDER 16     /* at most, frames held to put presentation times in order */
 #define TL_PROBE 64       /* steps that fix the reference frame interval */
 #define TL_MAX_EVENTS 1000 /* gaps, and discontinuities, stored per stream */
+#define TL_JITTER_FRAMES 8 /* frames a short gap waits to be taken back */
 
 /* Demuxers of elementary streams: no time per frame, FFmpeg numbers the
  * frames at a rate (the one the stream states, else 25 fps). */
@@ -48,7 +49,13 @@ typedef struct tl {
     uint64_t regular_steps;
     int64_t regular_sum;
     int64_t missing;          /* ticks in gaps */
-    uint64_t gaps, discont, impossible;
+    uint64_t gaps, discont, impossible, jitter;
+    /* a short gap held until the next frames show whether it is jitter */
+    bool pend;
+    uint64_t pend_k;
+    int64_t pend_a, pend_b, pend_dev;
+    int64_t pend_steps[TL_JITTER_FRAMES];
+    unsigned pend_n;
     json_t *jgaps, *jdisc;
 } tl;
 
@@ -86,7 +93,7 @@ static int set_time(json_t *o, const tl *t, const char *key, const char *wkey, i
 }
 
 /* One step from frame k-1 (time a) to frame k (time b), k counted from 1. */
-static int step(tl *t, uint64_t k, int64_t a, int64_t b)
+static int record_step(tl *t, uint64_t k, int64_t a, int64_t b)
 {
     int64_t d = b - a;
     if (d <= 0) {
@@ -118,6 +125,60 @@ static int step(tl *t, uint64_t k, int64_t a, int64_t b)
     t->regular_steps++;
     t->regular_sum += d;
     return 0;
+}
+
+/* A step of at most two intervals too many that the next few frames take
+ * back (a step that stands still or goes back, with the deviations summing
+ * to less than half an interval) is one stamp given to the wrong frame (as
+ * FFmpeg's MPEG-PS reading does when a PES time lands on the frame before):
+ * counted as stamp_jitter, not as a gap and a discontinuity. */
+static int flush_pending(tl *t)
+{
+    if (!t->pend)
+        return 0;
+    t->pend = false;
+    if (record_step(t, t->pend_k, t->pend_a, t->pend_b))
+        return -1;
+    for (unsigned i = 0; i < t->pend_n; i++) {
+        t->regular_steps++;
+        t->regular_sum += t->pend_steps[i];
+    }
+    return 0;
+}
+
+static int step(tl *t, uint64_t k, int64_t a, int64_t b)
+{
+    int64_t d = b - a;
+    if (t->pend) {
+        int64_t dev = t->pend_dev + (d - t->ref);
+        int64_t adev = dev < 0 ? -dev : dev;
+        if (d <= 0 && adev <= t->ref / 2) {
+            t->pend = false;
+            t->jitter++;
+            t->regular_steps += t->pend_n + 2;
+            t->regular_sum += (t->pend_b - t->pend_a) + d;
+            for (unsigned i = 0; i < t->pend_n; i++)
+                t->regular_sum += t->pend_steps[i];
+            return 0;
+        }
+        if (d > 0 && d <= t->ref + t->ref / 2 && t->pend_n < TL_JITTER_FRAMES) {
+            t->pend_dev = dev;
+            t->pend_steps[t->pend_n++] = d;
+            return 0;
+        }
+        if (flush_pending(t))
+            return -1;
+    }
+    if (t->ref > 0 && d > t->ref + t->ref / 2 && d <= 3 * t->ref) {
+        t->pend = true;
+        t->pend_k = k;
+        t->pend_a = a;
+        t->pend_b = b;
+        t->pend_dev = d - t->ref;
+        t->pend_n = 0;
+        return 0;
+    }
+    return record_step(t, k, a, b);
 }
 
 static int cmp_i64(const void *x, const void *y)
@@ -320,6 +381,8 @@ static int one_stream(json_t *sj, const ev_media__stream *r, const AVStream *st,
             goto out;
     if (t.probing && t.frames && end_probe(&t, nominal))
         goto out;
+    if (flush_pending(&t))
+        goto out;
     if (!any_time) {
         if (ev_media__set_str(o, "time_source", "none") ||
             ev_media__set_int(o, "frames", (int64_t)lines) ||
@@ -350,6 +413,8 @@ static int one_stream(json_t *sj, const ev_media__stream *r, const AVStream *st,
         goto out;
     if ((t.gaps > TL_MAX_EVENTS || t.discont > TL_MAX_EVENTS) &&
         json_object_set_new(o, "events_truncated", json_true()))
+        goto out;
+    if (t.jitter && ev_media__set_int(o, "stamp_jitter", (int64_t)t.jitter))
         goto out;
     if (t.impossible && ev_media__set_int(o, "impossible_stamps", (int64_t)t.impossible))
         goto out;

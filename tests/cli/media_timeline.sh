@@ -107,7 +107,7 @@ python3 "$TOOLS/mkdav.py" "$T/many.264" "$T/many.dav" --fps 25 --cut-every 3:1 |
 timeout 120 "$EVIDENCE" inspect --json "$T/many.dav" >"$T/many.json" || fail "many.dav: inspect failed"
 # 1333 cuts; FFmpeg's restart of the pts at each second adds a few more steps
 ffprobe -v error -show_entries packet=pts,dts,duration -of csv=p=0 "$T/many.dav" >"$T/many.csv"
-n=$(python3 "$TOOLS/tlcheck.py" ffprobe "$T/many.csv" | grep -c '^gap ')
+n=$(python3 "$TOOLS/tlcheck.py" ffprobe "$T/many.csv" 1000 | grep -c '^gap ')
 ok "many.dav: every gap counted, as from ffprobe's packets ($n)" [ "$(tlget "$T/many.json" gaps_total)" = "$n" -a "$n" -gt 1333 ]
 ok "many.dav: 1000 stored" python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["media"]["streams"][0]["timeline"]; assert len(t["gaps"]) == 1000 and t["events_truncated"] is True' "$T/many.json"
 
@@ -149,8 +149,11 @@ ok "hour.vob: 12:00 missing after frame 9000" grep -qx 'gap 9000 720.000' "$T/ho
 ok "hour.vob: 01:20 missing after frame 27000" grep -qx 'gap 27000 80.000' "$T/hour.ev"
 ok "hour.vob: 35000 frames" [ "$(tlget "$T/hour.json" frames)" = 35000 ]
 ok "hour.vob: last frame at 3600.5 s" [ "$(tlget "$T/hour.json" last)" = 3600.5 ]
+ok "hour.vob: exactly two gaps, no discontinuity" [ "$(wc -l <"$T/hour.ev")" = 2 ]
 # FFmpeg's MPEG-PS reading gives a few frames the next frame's PES time (a
-# one-frame step then a repeat): the same events follow from ffprobe's packets
+# one-frame step then a repeat): counted as jitter; the same events follow
+# from ffprobe's packets
+ok "hour.vob: stamp jitter counted" [ "$(tlget "$T/hour.json" stamp_jitter)" = 3 ]
 ffprobe -v error -show_entries packet=pts,dts,duration -of csv=p=0 "$T/hour.vob" >"$T/hour.csv"
 python3 "$TOOLS/tlcheck.py" ffprobe "$T/hour.csv" >"$T/hour.ff"
 ok "hour.vob: every event agrees with ffprobe's packets" diff "$T/hour.ff" "$T/hour.ev"

@@ -3,7 +3,7 @@
 
   tlcheck.py get DOC.json KEY           print media.streams[0].timeline[KEY] (json)
   tlcheck.py events DOC.json            print "gap AFTER MISSING" / "disc KIND AFTER" lines
-  tlcheck.py ffprobe PACKETS.csv        the same lines, computed independently from
+  tlcheck.py ffprobe PACKETS.csv [TICKS_PER_S]   the same lines, computed independently from
                                         `ffprobe -show_entries packet=pts,dts,duration -of csv=p=0`
                                         (pts, else the previous time + its duration; a gap is
                                         a step over 1.5 times the median of the first 64 steps)
@@ -27,6 +27,7 @@ def main():
         for d in t.get("discontinuities", []):
             print("disc %s %d" % (d["kind"], d["after_frame"]))
     elif cmd == "ffprobe":
+        tb = float(sys.argv[3]) if len(sys.argv) > 3 else 90000.0
         times = []
         prev = prev_dur = None
         for line in open(path):
@@ -44,11 +45,34 @@ def main():
         probe = sorted(s for s in steps[:64] if s > 0)
         ref = probe[len(probe) // 2]
         gaps, discs = [], []
-        for i, s in enumerate(steps):
+
+        def record(i, s):
             if s <= 0:
                 discs.append("disc %s %d" % ("backward" if s < 0 else "repeat", i + 1))
             elif s > ref + ref // 2:
-                gaps.append("gap %d %.3f" % (i + 1, (s - ref) / 90000.0))
+                gaps.append("gap %d %.3f" % (i + 1, (s - ref) / tb))
+
+        # a short gap taken back within 8 frames by a step that stands still
+        # or goes back (deviations summing to under half an interval) is
+        # stamp jitter, not an event
+        pend = None  # (index, step, deviation, held steps)
+        for i, s in enumerate(steps):
+            if pend is not None:
+                dev = pend[2] + (s - ref)
+                if s <= 0 and abs(dev) <= ref // 2:
+                    pend = None
+                    continue
+                if 0 < s <= ref + ref // 2 and pend[3] < 8:
+                    pend = (pend[0], pend[1], dev, pend[3] + 1)
+                    continue
+                record(pend[0], pend[1])
+                pend = None
+            if ref + ref // 2 < s <= 3 * ref:
+                pend = (i, s, s - ref, 0)
+                continue
+            record(i, s)
+        if pend is not None:
+            record(pend[0], pend[1])
         print("\n".join(gaps + discs))
     else:
         sys.exit("unknown command")
