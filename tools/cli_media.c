@@ -12,6 +12,104 @@ static const char *s_(const json_t *o, const char *k)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* seconds as H:MM:SS.mmm */
+static void hms(char *buf, size_t len, double s)
+{
+    const char *sign = s < 0 ? "-" : "";
+    long long ms = llround(fabs(s) * 1000.0);
+    snprintf(buf, len, "%s%02lld:%02lld:%02lld.%03lld", sign, ms / 3600000, ms / 60000 % 60,
+             ms / 1000 % 60, ms % 1000);
+}
+
+static double n_(const json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
+/* Where the times of a video stream come from, its rates, gaps and
+ * discontinuities (media.streams[].timeline, docs/media.md "Timelines"). */
+static void print_timeline(size_t i, const json_t *t)
+{
+    if (!t)
+        return;
+    const char *src = s_(t, "time_source");
+    long long frames = (long long)json_integer_value(json_object_get(t, "frames"));
+    if (src && !strcmp(src, "none")) {
+        printf("timeline %zu: time source: none; %lld frames; ", i, frames);
+        if (json_is_number(json_object_get(t, "assumed_fps")))
+            printf("FFmpeg assumed %g fps; ", n_(t, "assumed_fps"));
+        printf("no frame rate can be measured\n");
+        return;
+    }
+    bool wall = src && !strcmp(src, "frame-stamps");
+    printf("timeline %zu: time source: %s; %lld frames", i,
+           wall ? "per-frame wall-clock stamps (camera local time, zone unknown)"
+                : "container timestamps",
+           frames);
+    if (json_is_integer(json_object_get(t, "frames_untimed")))
+        printf(" (%lld without a time of their own: previous frame + its duration)",
+               (long long)json_integer_value(json_object_get(t, "frames_untimed")));
+    printf("\n");
+    char a[32], b[32];
+    if (wall)
+        printf("  first %s, last %s\n", s_(t, "first_wallclock") ? s_(t, "first_wallclock") : "?",
+               s_(t, "last_wallclock") ? s_(t, "last_wallclock") : "?");
+    else
+        printf("  first %.6f s, last %.6f s\n", n_(t, "first"), n_(t, "last"));
+    printf("  frame rate: nominal ");
+    if (json_is_number(json_object_get(t, "nominal_fps")))
+        printf("%g fps", n_(t, "nominal_fps"));
+    else
+        printf("unknown");
+    if (json_is_number(json_object_get(t, "measured_fps")))
+        printf(", measured %g fps\n", n_(t, "measured_fps"));
+    else
+        printf(", none measured\n");
+    long long ng = (long long)json_integer_value(json_object_get(t, "gaps_total"));
+    long long nd = (long long)json_integer_value(json_object_get(t, "discontinuities_total"));
+    hms(a, sizeof(a), n_(t, "missing"));
+    printf("  %lld gap%s (%s missing), %lld discontinuit%s\n", ng, ng == 1 ? "" : "s", a, nd,
+           nd == 1 ? "y" : "ies");
+    size_t k;
+    json_t *e;
+    double first = n_(t, "first");
+    json_array_foreach(json_object_get(t, "gaps"), k, e) {
+        hms(a, sizeof(a), n_(e, "missing"));
+        printf("  gap: %s missing after frame %lld", a,
+               (long long)json_integer_value(json_object_get(e, "after_frame")));
+        if (s_(e, "from_wallclock"))
+            printf(" (%s -> %s)\n", s_(e, "from_wallclock"), s_(e, "to_wallclock"));
+        else {
+            hms(a, sizeof(a), n_(e, "from") - first);
+            hms(b, sizeof(b), n_(e, "to") - first);
+            printf(" (%s -> %s from the first frame)\n", a, b);
+        }
+    }
+    json_array_foreach(json_object_get(t, "discontinuities"), k, e) {
+        hms(a, sizeof(a), n_(e, "step"));
+        printf("  discontinuity: time %s (%s) after frame %lld",
+               !strcmp(s_(e, "kind") ? s_(e, "kind") : "", "repeat") ? "stands still"
+                                                                      : "goes backwards",
+               a,
+               (long long)json_integer_value(json_object_get(e, "after_frame")));
+        if (s_(e, "from_wallclock"))
+            printf(" (%s -> %s)\n", s_(e, "from_wallclock"), s_(e, "to_wallclock"));
+        else
+            printf(" (%.6f s -> %.6f s)\n", n_(e, "from"), n_(e, "to"));
+    }
+    if (json_is_true(json_object_get(t, "events_truncated")))
+        printf("  (only the first 1000 gaps and discontinuities are listed)\n");
+    if (json_is_integer(json_object_get(t, "stamp_jitter")))
+        printf("  %lld frame time(s) one or two frames off, taken back by the next frames: "
+               "stamps given to the wrong frame, not gaps\n",
+               (long long)json_integer_value(json_object_get(t, "stamp_jitter")));
+    if (json_is_integer(json_object_get(t, "impossible_stamps")))
+        printf("  %lld frame stamp(s) are impossible dates (before 2000: month or day 0)\n",
+               (long long)json_integer_value(json_object_get(t, "impossible_stamps")));
+    if (json_is_true(json_object_get(t, "incomplete")))
+        printf("  (the stream was not read to its end: the timeline covers what was read)\n");
+}
+
 static void print_human(const json_t *o)
 {
     const json_t *f = json_object_get(o, "file");
@@ -55,6 +153,9 @@ static void print_human(const json_t *o)
         if (json_is_integer(fr))
             printf(", %lld frames", (long long)json_integer_value(fr));
         printf("\n");
+    }
+    json_array_foreach(json_object_get(m, "streams"), i, st) {
+        print_timeline(i, json_object_get(st, "timeline"));
     }
     const json_t *c = json_object_get(o, "capture");
     if (c) {

@@ -1665,6 +1665,8 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
                      (unsigned long long)r->decode_errors, r->first_error))
                 goto done;
         }
+        if (so.lists && ev_media__timelines(media, &sc, &src))
+            goto done;
         if (scan_to_json(media, &content, &fs, &sc, &src, &so))
             goto done;
     }

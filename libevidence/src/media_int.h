@@ -124,6 +124,10 @@ typedef struct ev_media__scan {
 int ev_media__scan_run(ev_media__scan *out, ev_media__src *s, const ev_media__scan_opts *o);
 void ev_media__scan_free(ev_media__scan *sc);
 
+/* media.streams[].timeline of each video stream, from the scan's packet
+ * lists (media_timeline.c). EV_OK or EV_ENOMEM. */
+int ev_media__timelines(json_t *media, const ev_media__scan *sc, const ev_media__src *s);
+
 /* Facts: item.media from an opened source (streams, format, side data). */
 int ev_media__facts(json_t **out, const ev_media__src *s, unsigned int max_streams);
 

@@ -1405,6 +1405,88 @@ static char *media_summary(const json_t *it)
     return t.b.data ? t.b.data : ev__strdup("");
 }
 
+/* seconds as HH:MM:SS, with milliseconds when there are any */
+static void hms_text(hbuf *t, double s)
+{
+    if (!isfinite(s) || s < 0 || s > 1e12)
+        return;
+    long long ms = llround(s * 1000.0);
+    hprintf(t, "%02lld:%02lld:%02lld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60);
+    if (ms % 1000)
+        hprintf(t, ".%03lld", ms % 1000);
+}
+
+/* "timeline: 2 gaps: 00:12:00 missing after frame 9000 (...)" for each video
+ * stream with a timeline (media.streams[].timeline, docs/media.md). */
+static void timeline_lines(hbuf *b, const json_t *it)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(json_object_get(it, "media"), "streams"), i, s) {
+        const json_t *tl = json_object_get(s, "timeline");
+        if (!json_is_object(tl))
+            continue;
+        hbuf t = { { 0 }, false };
+        const char *src = jstr(tl, "time_source");
+        if (src && !strcmp(src, "none")) {
+            hput(&t, "timeline: no time source");
+            if (json_is_number(json_object_get(tl, "assumed_fps"))) {
+                hput(&t, " (FFmpeg assumed ");
+                num_text(&t, json_object_get(tl, "assumed_fps"), " fps");
+                hput(&t, "; no frame rate can be measured)");
+            }
+        } else {
+            long long ng = (long long)json_integer_value(json_object_get(tl, "gaps_total"));
+            long long nd =
+                (long long)json_integer_value(json_object_get(tl, "discontinuities_total"));
+            bool wall = src && !strcmp(src, "frame-stamps");
+            hprintf(&t, "timeline (%s): ", wall ? "camera clock stamps, zone unknown"
+                                               : "container timestamps");
+            if (ng == 0)
+                hput(&t, "no gaps");
+            else
+                hprintf(&t, "%lld gap%s: ", ng, ng == 1 ? "" : "s");
+            size_t k;
+            json_t *g;
+            json_array_foreach(json_object_get(tl, "gaps"), k, g) {
+                if (k == 10) {
+                    hprintf(&t, ", and %lld more", ng - 10);
+                    break;
+                }
+                if (k)
+                    hput(&t, ", ");
+                hms_text(&t, json_number_value(json_object_get(g, "missing")));
+                hprintf(&t, " missing after frame %lld",
+                        (long long)json_integer_value(json_object_get(g, "after_frame")));
+                if (jstr(g, "from_wallclock"))
+                    hprintf(&t, " (%s to %s)", jstr(g, "from_wallclock"),
+                            jstr(g, "to_wallclock") ? jstr(g, "to_wallclock") : "?");
+                else {
+                    hput(&t, " (at ");
+                    hms_text(&t, json_number_value(json_object_get(g, "from")) -
+                                     json_number_value(json_object_get(tl, "first")));
+                    hput(&t, ")");
+                }
+            }
+            if (nd)
+                hprintf(&t, "; %lld discontinuit%s (time going back or repeating)", nd,
+                        nd == 1 ? "y" : "ies");
+            if (json_is_number(json_object_get(tl, "measured_fps"))) {
+                hput(&t, "; measured ");
+                num_text(&t, json_object_get(tl, "measured_fps"), " fps");
+            }
+            if (json_is_true(json_object_get(tl, "incomplete")))
+                hput(&t, "; stream not read to its end");
+        }
+        if (t.fail)
+            b->fail = true;
+        hput(b, "<br><small>");
+        esc(b, t.b.data);
+        hput(b, "</small>");
+        ev_buf__free(&t.b);
+    }
+}
+
 /* The item's thumbnail, when the record lists one among its meta files
  * (meta/<item>/thumb.jpg): a relative image, percent-encoded like links. */
 static void thumb(hbuf *b, const json_t *it)
@@ -1485,6 +1567,7 @@ static void item_row(hbuf *b, const json_t *it, bool derived)
         b->fail = true;
     esc(b, ms);
     free(ms);
+    timeline_lines(b, it);
     hput(b, "</td><td class=\"hash\"><code>");
     esc(b, jstr(json_object_get(it, "hashes"), "sha256"));
     hput(b, "</code></td></tr>\n");
