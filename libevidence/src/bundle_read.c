@@ -24,11 +24,14 @@
 #include "internal.h"
 #include "media.h"
 #include "record.h"
+#include "record_check.h"
 #include "transcode.h"
 #include "views.h"
 
 #define TAG_MAX ((size_t)512 << 20)
 #define SEAL_NAME "tagseal-sha256.txt"
+/* ev_bundle_options before the record limits (version 1) */
+#define BUNDLE_OPTIONS_V1_SIZE offsetof(ev_bundle_options, max_items)
 
 struct ev_bundle {
     ev_bundle_options o;
@@ -44,9 +47,9 @@ int ev_bundle_options_init(ev_bundle_options *opts, unsigned int version)
 {
     if (!opts)
         return EV_EINVAL;
-    if (version != EV_BUNDLE_OPTIONS_VERSION)
+    if (version != EV_BUNDLE_OPTIONS_VERSION && version != 1)
         return EV_EVERSION;
-    memset(opts, 0, sizeof(*opts));
+    memset(opts, 0, version == 1 ? BUNDLE_OPTIONS_V1_SIZE : sizeof(*opts));
     opts->version = version;
     return EV_OK;
 }
@@ -59,12 +62,13 @@ int ev_bundle_new(ev_bundle **out, const ev_bundle_options *opts)
     ev_bundle_options def = EV_BUNDLE_OPTIONS_INIT;
     if (!opts)
         opts = &def;
-    if (opts->version != EV_BUNDLE_OPTIONS_VERSION)
+    if (opts->version != EV_BUNDLE_OPTIONS_VERSION && opts->version != 1)
         return EV_EVERSION;
     ev_bundle *b = calloc(1, sizeof(*b));
     if (!b)
         return EV_ENOMEM;
-    b->o = *opts;
+    memcpy(&b->o, opts, opts->version == 1 ? BUNDLE_OPTIONS_V1_SIZE : sizeof(*opts));
+    ev_record__limits_default(&b->o);
     if (!b->o.max_entries)
         b->o.max_entries = 1000000;
     if (!b->o.max_total_size)
@@ -133,22 +137,10 @@ static const char *jstr(const json_t *o, const char *k)
 
 static void load_record(ev_bundle *b)
 {
-    long i = ev_store__find(b->store, "evidence.json");
-    if (i < 0)
+    /* within the limits (record_check.c); a refusal goes in the open report */
+    b->record = ev_record__load(b->store, &b->o, b->open_report);
+    if (!b->record)
         return;
-    char *buf = NULL;
-    size_t len = 0;
-    ev_errbuf e;
-    if (ev_store__read_all(&buf, &len, b->store, (size_t)i, 256u << 20, &e) != EV_OK)
-        return;
-    json_error_t je;
-    b->record = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-    free(buf);
-    if (!b->record || !json_is_object(b->record)) {
-        json_decref(b->record);
-        b->record = NULL;
-        return;
-    }
     json_t *items = json_object_get(b->record, "items");
     if (!json_is_array(items))
         return;
@@ -633,16 +625,16 @@ static int check_record(vctx *c, const name_idx *payload, size_t npayload)
                            "evidence.json item %zu has no id or path", k);
             continue;
         }
-        long e = ni_find(payload, npayload, path);
+        name_idx key = { path, 0 };
+        const name_idx *hit = bsearch(&key, payload, npayload, sizeof(*payload), ni_cmp);
+        long e = hit ? (long)hit->idx : -1;
         if (e < 0) {
             ev_report__add(r, EV_SEVERITY_ERROR, "record-item-missing", path,
                            "evidence.json item %s names '%s', which is not a payload file of "
                            "the bag", id, path);
             continue;
         }
-        for (size_t q = 0; q < npayload; q++)
-            if (payload[q].idx == (size_t)e)
-                seen[q] = 1;
+        seen[hit - payload] = 1;
         vfile *f = &c->files[e];
         const ev_store_entry *se = ev_store__entry(b->store, (size_t)e);
         json_t *sz = json_object_get(it, "size");
@@ -1312,7 +1304,8 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
         ev_errbuf e;
         free(tmp);
         tmp = NULL;
-        if (ev_store__read_all(&tmp, &tmplen, s, (size_t)ci, TAG_MAX, &e) == EV_OK) {
+        if (ev_store__read_all(&tmp, &tmplen, s, (size_t)ci, (size_t)b->o.max_record_size, &e) ==
+                EV_OK && ev_custody__count(tmp, tmplen) <= b->o.max_custody_events) {
             size_t nev, bad;
             char last_sha[65];
             ev_custody__check(tmp, tmplen, r, &nev, last_sha, &last_event, NULL, &bad);
@@ -1453,7 +1446,9 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
 
     /* the record against the manifests */
     if (ev_store__find(s, "evidence.json") >= 0) {
-        if (!b->record)
+        if (!b->record && ev_record__refused(r))
+            ; /* the limit or the lie that stopped it was reported */
+        else if (!b->record)
             ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
                            "evidence.json is not a valid JSON object (or has duplicate keys)");
         else if ((rc = check_record(&c, payload, npayload)) != EV_OK)
@@ -1463,6 +1458,10 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
         else if ((flags & EV_VERIFY_DEEP) && (rc = deep_derivations(&c)) != EV_OK)
             goto done;
     }
+
+    /* the record against its schema, bag-info.txt, the bytes and its views */
+    if ((rc = ev_record__verify(r, s, b->record, &b->o, flags)) != EV_OK)
+        goto done;
 
     if (bagit_unsupported) {
         bool tampered = false;
@@ -1686,9 +1685,16 @@ int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b)
         return ev_err__set(&b->err, EV_ENOTFOUND, "the bundle has no custody.jsonl");
     char *buf = NULL;
     size_t len = 0;
-    int rc = ev_store__read_all(&buf, &len, b->store, (size_t)ci, TAG_MAX, &b->err);
+    int rc = ev_store__read_all(&buf, &len, b->store, (size_t)ci, (size_t)b->o.max_record_size,
+                                &b->err);
     if (rc)
         return rc;
+    if (ev_custody__count(buf, len) > b->o.max_custody_events) {
+        free(buf);
+        return ev_err__set(&b->err, EV_EUNSAFE, "custody.jsonl has more events than the limit "
+                           "of %llu (ev_bundle_options.max_custody_events)",
+                           (unsigned long long)b->o.max_custody_events);
+    }
     size_t nev, bad;
     char last_sha[65];
     json_t *events = NULL, *last = NULL;

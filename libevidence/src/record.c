@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "record_check.h"
 
 char *ev_record__dump(const json_t *j, size_t *len)
 {
@@ -58,6 +59,83 @@ char *ev_custody__line(long seq, const char *time_rfc3339, const ev_custody_even
     return t;
 }
 
+/* Problems of one kind beyond this many per log are counted, not listed. */
+#define CUSTODY_CAP 100
+
+typedef struct grammar_counts {
+    size_t time, action, event;
+} grammar_counts;
+
+static bool sha256_hex(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (!s || strlen(s) != 64)
+        return false;
+    for (size_t i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static bool nonempty_str(const json_t *v)
+{
+    return json_is_string(v) && json_string_length(v) > 0;
+}
+
+/* One event against docs/schema/evidence.custody.schema.json: the time is an
+ * RFC 3339 UTC time, the action one of the documented set, the other
+ * fields of their type. The link fields (seq, prev_sha256) are checked by
+ * the chain. */
+static void check_grammar(ev_report *r, const json_t *ev, size_t lineno, grammar_counts *g)
+{
+    const json_t *t = json_object_get(ev, "time");
+    if (!json_is_string(t) || !ev_record__utc_time_ok(json_string_value(t))) {
+        if (++g->time <= CUSTODY_CAP)
+            ev_report__add(r, EV_SEVERITY_ERROR, "custody-time-invalid", "custody.jsonl",
+                           "custody.jsonl line %zu: the time %s%.64s%s is not an RFC 3339 UTC "
+                           "time (YYYY-MM-DDTHH:MM:SSZ)", lineno, json_is_string(t) ? "'" : "",
+                           json_is_string(t) ? json_string_value(t) : t ? "(not a string)"
+                                                                         : "(missing)",
+                           json_is_string(t) ? "'" : "");
+    }
+    const json_t *a = json_object_get(ev, "action");
+    if (!json_is_string(a) || !ev_record__custody_action_ok(json_string_value(a))) {
+        if (++g->action <= CUSTODY_CAP)
+            ev_report__add(r, EV_SEVERITY_ERROR, "custody-action-unknown", "custody.jsonl",
+                           "custody.jsonl line %zu: the action %s%.64s%s is not one of created, "
+                           "received, verified, transcoded, exported, note, signed", lineno,
+                           json_is_string(a) ? "'" : "",
+                           json_is_string(a) ? json_string_value(a) : a ? "(not a string)"
+                                                                         : "(missing)",
+                           json_is_string(a) ? "'" : "");
+    }
+    const char *bad = !nonempty_str(json_object_get(ev, "actor"))          ? "actor"
+                      : !nonempty_str(json_object_get(ev, "organisation")) ? "organisation"
+                      : !nonempty_str(json_object_get(ev, "tool"))         ? "tool"
+                      : !nonempty_str(json_object_get(ev, "tool_version")) ? "tool_version"
+                      : !sha256_hex(json_object_get(ev, "manifest_sha256")) ? "manifest_sha256"
+                      : !sha256_hex(json_object_get(ev, "record_sha256"))  ? "record_sha256"
+                      : (json_object_get(ev, "note") &&
+                         !json_is_string(json_object_get(ev, "note")))    ? "note"
+                                                                           : NULL;
+    if (bad && ++g->event <= CUSTODY_CAP)
+        ev_report__add(r, EV_SEVERITY_ERROR, "custody-event-invalid", "custody.jsonl",
+                       "custody.jsonl line %zu: '%s' is missing or not of its type (%s)", lineno,
+                       bad, strstr(bad, "sha256") ? "64 lower-case hex digits"
+                                                  : "a non-empty string");
+}
+
+static void grammar_summary(ev_report *r, const grammar_counts *g)
+{
+    const size_t v[3] = { g->time, g->action, g->event };
+    static const char *const codes[3] = { "custody-time-invalid", "custody-action-unknown",
+                                          "custody-event-invalid" };
+    for (int i = 0; i < 3; i++)
+        if (v[i] > CUSTODY_CAP)
+            ev_report__add(r, EV_SEVERITY_ERROR, codes[i], "custody.jsonl",
+                           "%zu more %s problems are not listed", v[i] - CUSTODY_CAP, codes[i]);
+}
+
 int ev_custody__check(const char *buf, size_t len, ev_report *r, size_t *n, char last_sha[65],
                       json_t **last, json_t **events, size_t *bad_links)
 {
@@ -69,6 +147,7 @@ int ev_custody__check(const char *buf, size_t len, ev_report *r, size_t *n, char
     if (events)
         *events = json_array();
     char prev[65] = "";
+    grammar_counts g = { 0, 0, 0 };
     size_t start = 0, lineno = 0;
     while (start < len) {
         const char *nl = memchr(buf + start, '\n', len - start);
@@ -103,6 +182,8 @@ int ev_custody__check(const char *buf, size_t len, ev_report *r, size_t *n, char
                           "changed, removed or reordered)";
             }
         }
+        if (r && ev && json_is_object(ev))
+            check_grammar(r, ev, lineno, &g);
         if (events) {
             json_t *c = json_object();
             json_object_set_new(c, "line", json_integer((json_int_t)lineno));
@@ -127,6 +208,8 @@ int ev_custody__check(const char *buf, size_t len, ev_report *r, size_t *n, char
         memcpy(prev, sha, sizeof(prev));
         start = end + 1;
     }
+    if (r)
+        grammar_summary(r, &g);
     *n = lineno;
     memcpy(last_sha, prev, 65);
     return EV_OK;

@@ -712,12 +712,22 @@ int ev_sign__cms_check(ev_sign__cms *c, const uint8_t *data, size_t len, ev_errb
     int rc = ess_check(si, c->signer, e);
     if (rc != EV_OK)
         return rc;
-    BIO *dc = BIO_new_mem_buf(data, (int)len);
-    if (!dc)
+    /* The content goes in behind a buffering filter, not as a bare memory
+     * BIO: given a memory BIO, OpenSSL 3.0's CMS_verify() makes its own
+     * read-only copy of it and leaks that copy (272 bytes) when
+     * CMS_dataInit() fails, which hostile SignerInfos reach (for example an
+     * unknown digest algorithm). With any other BIO type it uses ours, and
+     * ours is always freed here. */
+    BIO *mem = BIO_new_mem_buf(data, (int)len);
+    BIO *buf = mem ? BIO_new(BIO_f_buffer()) : NULL;
+    if (!buf) {
+        BIO_free(mem);
         return ev_err__set(e, EV_ENOMEM, "out of memory");
+    }
+    BIO *dc = BIO_push(buf, mem);
     ERR_clear_error();
     int ok = CMS_verify(c->cms, NULL, NULL, dc, NULL, flags);
-    BIO_free(dc);
+    BIO_free_all(dc);
     if (ok != 1) {
         ev_err__set(e, EV_EFORMAT, "the signature value does not verify with the signer's key");
         ev_sign__append_ossl(e);

@@ -192,7 +192,7 @@ root, jdir = sys.argv[1], sys.argv[2]
 doc = open(os.path.join(root, "docs/verify-codes.md")).read()
 documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", doc, re.M))
 codes = {}
-src_files = ["bag.c", "container.c", "bundle_read.c", "record.c"]
+src_files = ["bag.c", "container.c", "bundle_read.c", "record.c", "record_check.c"]
 for f in src_files:
     text = open(os.path.join(root, "libevidence/src", f)).read()
     # literal codes right after a severity, and the ?: alternatives

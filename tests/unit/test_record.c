@@ -9,8 +9,10 @@
 
 #include <cmocka.h>
 
+#include "evidence/bundle.h"
 #include "hash.h"
 #include "record.h"
+#include "record_check.h"
 #include "report.h"
 #include "testutil.h"
 
@@ -203,6 +205,313 @@ static void record_custody_survives_hostile_lines(void **state)
     assert_true(bad >= 3);
 }
 
+/* ---- record_check.c ---------------------------------------------------------------- */
+
+static size_t count_code(const ev_report *r, const char *code)
+{
+    return ev_report__count_code(r, code);
+}
+
+static void record_utc_time_grammar(void **state)
+{
+    (void)state;
+    static const char *const good[] = { "2024-01-02T03:04:05Z", "2024-02-29T23:59:60Z",
+                                        "2000-02-29T00:00:00.123456789Z", "1999-12-31T23:59:59.5Z" };
+    static const char *const bad[] = { "yesterday", "", "2024-01-02T03:04:05", "2024-01-02 03:04:05Z",
+                                       "2024-01-02T03:04:05+00:00", "2023-02-29T00:00:00Z",
+                                       "1900-02-29T00:00:00Z", "2024-13-01T00:00:00Z",
+                                       "2024-04-31T00:00:00Z", "2024-01-02T24:00:00Z",
+                                       "2024-01-02T03:04:05.Z", "2024-01-02T03:04:05.1234567890Z",
+                                       "2024-01-02t03:04:05z", "2024-01-02T03:04:05Zx",
+                                       "2024-1-02T03:04:05Z", "2024-01-00T03:04:05Z" };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_true(ev_record__utc_time_ok(good[i]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (ev_record__utc_time_ok(bad[i]))
+            fail_msg("'%s' accepted as an RFC 3339 UTC time", bad[i]);
+    assert_false(ev_record__utc_time_ok(NULL));
+    assert_true(ev_record__custody_action_ok("created"));
+    assert_true(ev_record__custody_action_ok("signed"));
+    assert_false(ev_record__custody_action_ok("teleported"));
+    assert_false(ev_record__custody_action_ok("Created"));
+    assert_false(ev_record__custody_action_ok(NULL));
+}
+
+static void record_mime_families(void **state)
+{
+    (void)state;
+    /* contradictions */
+    assert_true(ev_record__mime_contradicts("application/x-msdownload", "image/jpeg"));
+    assert_true(ev_record__mime_contradicts("image/jpeg", "text/plain"));
+    assert_true(ev_record__mime_contradicts("application/pdf", "image/png"));
+    assert_true(ev_record__mime_contradicts("video/mp4", "application/x-dosexec"));
+    assert_true(ev_record__mime_contradicts("application/vnd.ms-excel", "image/jpeg"));
+    assert_true(ev_record__mime_contradicts("text/plain", "application/zip"));
+    /* different names, one family */
+    assert_false(ev_record__mime_contradicts("video/mp4", "video/quicktime"));
+    assert_false(ev_record__mime_contradicts("audio/x-wav", "audio/wav"));
+    assert_false(ev_record__mime_contradicts("audio/mp4", "video/mp4"));
+    assert_false(ev_record__mime_contradicts("video/x-matroska", "application/x-matroska"));
+    assert_false(ev_record__mime_contradicts("application/zip",
+                                             "application/vnd.openxmlformats-officedocument."
+                                             "wordprocessingml.document"));
+    assert_false(ev_record__mime_contradicts("image/jpeg", "IMAGE/JPEG; charset=binary"));
+    assert_false(ev_record__mime_contradicts("application/json", "text/plain"));
+    /* no claim, and types nobody can place */
+    assert_false(ev_record__mime_contradicts("application/octet-stream", "image/jpeg"));
+    assert_false(ev_record__mime_contradicts("image/jpeg", "application/octet-stream"));
+    assert_false(ev_record__mime_contradicts("application/x-empty", "text/plain"));
+    assert_false(ev_record__mime_contradicts("text/plain", "application/x-wine-extension-ini"));
+    assert_false(ev_record__mime_contradicts("application/x-foo", "application/x-bar"));
+    assert_string_equal(ev_record__mime_family("application/x-msdownload"), "executable");
+    assert_string_equal(ev_record__mime_family(NULL), "unknown");
+}
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define GOOD_RECORD                                                                              \
+    "{\"format\":\"evidence-bundle\",\"format_version\":1,"                                     \
+    "\"bundle_id\":\"urn:uuid:12345678-1234-4123-8123-123456789abc\","                          \
+    "\"created\":\"2024-01-02T03:04:05Z\","                                                     \
+    "\"tool\":{\"name\":\"evidence\",\"version\":\"0.1.0\",\"libraries\":{\"x\":\"1\"}},"        \
+    "\"case\":{\"reference\":\"C/1\",\"organisation\":\"G\",\"operation\":null,"                \
+    "\"description\":null},"                                                                    \
+    "\"exported_by\":{\"name\":\"O\",\"identifier\":null,\"organisation\":\"G\",\"role\":null}," \
+    "\"items\":[{\"id\":\"item-0001\",\"exhibit\":\"JS/1\",\"role\":\"master\","                 \
+    "\"path\":\"data/JS_1/a.jpg\",\"original_name\":\"a.jpg\",\"size\":3,"                       \
+    "\"hashes\":{\"sha256\":\"" SHA_A "\"},\"mime\":\"image/jpeg\"}]}"
+#define GOOD_BAGINFO                                                                             \
+    "Source-Organization: G\nContact-Name: O\nExternal-Identifier: C/1\n"                       \
+    "Evidence-Bundle-Id: urn:uuid:12345678-1234-4123-8123-123456789abc\n"                       \
+    "Evidence-Case-Reference: C/1\nEvidence-Exhibit: JS/1\n"
+
+static ev_report *check_bytes(const char *rec, const char *bi)
+{
+    ev_report *r = NULL;
+    assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+    assert_int_equal(ev_record__check_bytes(r, rec, strlen(rec), bi, bi ? strlen(bi) : 0), EV_OK);
+    return r;
+}
+
+static char *replace(const char *s, const char *from, const char *to)
+{
+    const char *p = strstr(s, from);
+    assert_non_null(p);
+    size_t a = (size_t)(p - s), fl = strlen(from), tl = strlen(to), n = strlen(s);
+    char *o = malloc(n - fl + tl + 1);
+    memcpy(o, s, a);
+    memcpy(o + a, to, tl);
+    memcpy(o + a + tl, p + fl, n - a - fl + 1);
+    return o;
+}
+
+static void record_schema_and_baginfo(void **state)
+{
+    (void)state;
+    /* the good record raises nothing */
+    ev_report *r = check_bytes(GOOD_RECORD, GOOD_BAGINFO);
+    if (r->nproblems)
+        fail_msg("good record: %s: %s", r->problems[0].code, r->problems[0].message);
+    ev_report_free(r);
+    /* wrong types at the top */
+    char *t1 = replace(GOOD_RECORD, "\"format\":\"evidence-bundle\"", "\"format\":5");
+    char *t2 = replace(t1, "\"created\":\"2024-01-02T03:04:05Z\"", "\"created\":[]");
+    r = check_bytes(t2, GOOD_BAGINFO);
+    assert_int_equal(count_code(r, "record-schema"), 2);
+    ev_report_free(r);
+    free(t1);
+    free(t2);
+    /* an item's fields */
+    t1 = replace(GOOD_RECORD, "\"size\":3", "\"size\":-3");
+    t2 = replace(t1, "\"mime\":\"image/jpeg\"", "\"mime\":\"not a type\"");
+    r = check_bytes(t2, GOOD_BAGINFO);
+    assert_int_equal(count_code(r, "record-schema"), 2);
+    ev_report_free(r);
+    free(t1);
+    free(t2);
+    /* case and exhibit against bag-info.txt */
+    t1 = replace(GOOD_RECORD, "\"reference\":\"C/1\"", "\"reference\":\"C/2\"");
+    r = check_bytes(t1, GOOD_BAGINFO);
+    assert_int_equal(count_code(r, "record-baginfo-mismatch"), 2); /* two labels say C/1 */
+    ev_report_free(r);
+    free(t1);
+    t1 = replace(GOOD_RECORD, "\"exhibit\":\"JS/1\"", "\"exhibit\":\"JS/2\"");
+    r = check_bytes(t1, GOOD_BAGINFO);
+    assert_int_equal(count_code(r, "record-exhibit-mismatch"), 2);
+    ev_report_free(r);
+    free(t1);
+    t1 = replace(GOOD_RECORD, "\"operation\":null", "\"operation\":\"Op\"");
+    r = check_bytes(t1, GOOD_BAGINFO);
+    assert_int_equal(count_code(r, "record-baginfo-mismatch"), 1);
+    ev_report_free(r);
+    free(t1);
+    /* two items for one file, two items with one id */
+    t1 = replace(GOOD_RECORD, "}]}",
+                 "},{\"id\":\"item-0001\",\"exhibit\":\"JS/1\",\"role\":\"master\","
+                 "\"path\":\"data/JS_1/a.jpg\",\"original_name\":\"a.jpg\",\"size\":3,"
+                 "\"hashes\":{\"sha256\":\"" SHA_A "\"},\"mime\":\"image/jpeg\"}]}");
+    r = check_bytes(t1, GOOD_BAGINFO);
+    assert_int_equal(count_code(r, "record-item-duplicate"), 2);
+    ev_report_free(r);
+    free(t1);
+}
+
+static void record_problems_are_capped(void **state)
+{
+    (void)state;
+    /* 5,000 items with a bad size: 100 listed, then one that counts the rest */
+    char *many = malloc(5000 * 32 + 64);
+    size_t n = (size_t)sprintf(many, "{\"items\":[");
+    for (int i = 0; i < 5000; i++)
+        n += (size_t)sprintf(many + n, "%s{\"size\":\"x\"}", i ? "," : "");
+    sprintf(many + n, "]}");
+    ev_report *r = check_bytes(many, NULL);
+    assert_true(r->nproblems < 200);
+    assert_int_equal(count_code(r, "record-schema"), 101);
+    ev_report_free(r);
+    free(many);
+}
+
+static void record_custody_grammar(void **state)
+{
+    (void)state;
+    char *l1 = line(1, NULL, "Jo", NULL);
+    ev_report *r = NULL;
+    assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+    size_t n, bad;
+    char last[65];
+    ev_custody__check(l1, strlen(l1), r, &n, last, NULL, NULL, &bad);
+    assert_int_equal(r->nproblems, 0);
+    ev_report_free(r);
+    char *t1 = replace(l1, "\"2024-01-02T03:04:05Z\"", "\"yesterday\"");
+    char *t2 = replace(t1, "\"received\"", "\"teleported\"");
+    char *t3 = replace(t2, "\"actor\":\"Jo\"", "\"actor\":\"\"");
+    assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+    ev_custody__check(t3, strlen(t3), r, &n, last, NULL, NULL, &bad);
+    assert_int_equal(bad, 0); /* the chain is fine; the event is not */
+    assert_int_equal(count_code(r, "custody-time-invalid"), 1);
+    assert_int_equal(count_code(r, "custody-action-unknown"), 1);
+    assert_int_equal(count_code(r, "custody-event-invalid"), 1);
+    ev_report_free(r);
+    free(l1);
+    free(t1);
+    free(t2);
+    free(t3);
+}
+
+/* a small folder bundle of three files made through the public API */
+static char *make_bundle(char **dir_out)
+{
+    char *dir = tu_mkdtemp("rec");
+    char *src = tu_join(dir, "in");
+    char *f;
+    f = tu_join(src, "a.txt");
+    tu_write(f, "alpha\n", 6);
+    free(f);
+    f = tu_join(src, "b.txt");
+    tu_write(f, "beta\n", 5);
+    free(f);
+    f = tu_join(src, "c.bin");
+    tu_write(f, "\x01\x02\x03", 3);
+    free(f);
+    ev_writer_options o;
+    ev_writer_options_init(&o, EV_WRITER_OPTIONS_VERSION);
+    o.flags = EV_WRITER_NO_MEDIA;
+    o.format = EV_FORMAT_DIR;
+    o.case_ref = "C/1";
+    ev_writer *w = NULL;
+    assert_int_equal(ev_writer_new(&w, &o), EV_OK);
+    assert_int_equal(ev_writer_add(w, src, "EX1"), EV_OK);
+    char *out = tu_join(dir, "bag");
+    assert_int_equal(ev_writer_seal(w, out), EV_OK);
+    ev_writer_free(w);
+    free(src);
+    *dir_out = dir;
+    return out;
+}
+
+static ev_report *verify_with(const char *bag, const ev_bundle_options *o)
+{
+    ev_bundle *b = NULL;
+    assert_int_equal(ev_bundle_new(&b, o), EV_OK);
+    assert_int_equal(ev_bundle_open(b, bag), EV_OK);
+    ev_report *r = NULL;
+    assert_int_equal(ev_bundle_verify(&r, b, NULL), EV_OK);
+    ev_bundle_free(b);
+    return r;
+}
+
+static void record_limits(void **state)
+{
+    (void)state;
+    char *dir = NULL;
+    char *bag = make_bundle(&dir);
+    ev_bundle_options o;
+    /* defaults: valid */
+    assert_int_equal(ev_bundle_options_init(&o, EV_BUNDLE_OPTIONS_VERSION), EV_OK);
+    assert_int_equal(EV_BUNDLE_OPTIONS_VERSION, 2);
+    ev_report *r = verify_with(bag, &o);
+    if (ev_report_verdict(r) != EV_VERDICT_VALID)
+        fail_msg("fresh bundle: %s", r->problems[0].code);
+    ev_report_free(r);
+    /* a version 1 struct is still accepted, and gets the default limits */
+    ev_bundle_options v1;
+    memset(&v1, 0xAB, sizeof(v1));
+    assert_int_equal(ev_bundle_options_init(&v1, 1), EV_OK);
+    assert_int_equal(v1.max_items, 0xABABABABABABABABull); /* not written: not in version 1 */
+    v1.max_items = v1.max_record_size = v1.max_custody_events = 1; /* not read either */
+    r = verify_with(bag, &v1);
+    assert_int_equal(ev_report_verdict(r), EV_VERDICT_VALID);
+    ev_report_free(r);
+    /* items */
+    o.max_items = 2;
+    r = verify_with(bag, &o);
+    assert_int_equal(ev_report_verdict(r), EV_VERDICT_UNREADABLE);
+    assert_int_equal(count_code(r, "limit-items"), 1);
+    assert_int_equal(count_code(r, "record-invalid"), 0);
+    ev_report_free(r);
+    o.max_items = 3;
+    r = verify_with(bag, &o);
+    assert_int_equal(ev_report_verdict(r), EV_VERDICT_VALID);
+    ev_report_free(r);
+    /* record size (evidence.json, custody.jsonl) */
+    ev_bundle_options_init(&o, EV_BUNDLE_OPTIONS_VERSION);
+    o.max_record_size = 600; /* custody.jsonl fits, evidence.json does not */
+    r = verify_with(bag, &o);
+    assert_int_equal(ev_report_verdict(r), EV_VERDICT_UNREADABLE);
+    assert_int_equal(count_code(r, "limit-record-size"), 1);
+    assert_string_equal(r->problems[0].path, "evidence.json");
+    ev_report_free(r);
+    o.max_record_size = 100; /* neither fits */
+    r = verify_with(bag, &o);
+    assert_int_equal(count_code(r, "limit-record-size"), 2);
+    ev_report_free(r);
+    /* custody events: one now, two after an amendment */
+    ev_bundle_options_init(&o, EV_BUNDLE_OPTIONS_VERSION);
+    o.max_custody_events = 1;
+    r = verify_with(bag, &o);
+    assert_int_equal(ev_report_verdict(r), EV_VERDICT_VALID);
+    ev_report_free(r);
+    ev_bundle *b = NULL;
+    assert_int_equal(ev_bundle_new(&b, NULL), EV_OK);
+    assert_int_equal(ev_bundle_open(b, bag), EV_OK);
+    ev_custody_event ev = { EV_CUSTODY_EVENT_VERSION, "note", "Jo", "Org", NULL };
+    assert_int_equal(ev_bundle_amend(b, &ev, NULL, 0), EV_OK);
+    ev_bundle_free(b);
+    r = verify_with(bag, &o);
+    assert_int_equal(ev_report_verdict(r), EV_VERDICT_UNREADABLE);
+    assert_int_equal(count_code(r, "limit-custody-events"), 1);
+    ev_report_free(r);
+    assert_int_equal(ev_bundle_new(&b, &o), EV_OK);
+    assert_int_equal(ev_bundle_open(b, bag), EV_OK);
+    char *js = NULL;
+    assert_int_equal(ev_bundle_custody_json(&js, NULL, b), EV_EUNSAFE);
+    assert_null(js);
+    ev_bundle_free(b);
+    tu_rmrf(dir);
+    free(dir);
+    free(bag);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +520,12 @@ int main(void)
         cmocka_unit_test(record_custody_chain_checks),
         cmocka_unit_test(record_custody_detects_tampering),
         cmocka_unit_test(record_custody_survives_hostile_lines),
+        cmocka_unit_test(record_utc_time_grammar),
+        cmocka_unit_test(record_mime_families),
+        cmocka_unit_test(record_schema_and_baginfo),
+        cmocka_unit_test(record_problems_are_capped),
+        cmocka_unit_test(record_custody_grammar),
+        cmocka_unit_test(record_limits),
     };
     return cmocka_run_group_tests_name("record", tests, NULL, NULL);
 }

@@ -158,12 +158,19 @@ typedef struct ev_bundle_options {
     void *progress_payload;
     ev_log_cb log_cb;
     void *log_payload;
+    /* version 2 */
+    uint64_t max_items;          /**< refuse records with more items; 0 = 1,000,000 */
+    uint64_t max_record_size;    /**< refuse a bigger evidence.json or custody.jsonl;
+                                      0 = 256 MiB */
+    uint64_t max_custody_events; /**< refuse custody logs with more events; 0 = 100,000 */
 } ev_bundle_options;
 
-#define EV_BUNDLE_OPTIONS_VERSION 1
+/** 2 adds the record limits; version 1 structs are still accepted. */
+#define EV_BUNDLE_OPTIONS_VERSION 2
 #define EV_BUNDLE_OPTIONS_INIT EV_OPTIONS_INIT_(ev_bundle_options, EV_BUNDLE_OPTIONS_VERSION)
 
-/** Initialise options to their defaults. @return EV_OK or EV_EVERSION. */
+/** Initialise options to their defaults (version 1 or 2; a version 1
+ *  struct is written only up to its last field). @return EV_OK or EV_EVERSION. */
 EV_EXTERN int ev_bundle_options_init(ev_bundle_options *opts, unsigned int version);
 
 /**
