@@ -835,6 +835,30 @@ static int deep_derivations(vctx *c)
     return EV_OK;
 }
 
+
+/* Items ordered by bag path, then by their place in the record (so that of
+ * two items naming one path the first listed is found). */
+static int item_by_path(const void *a, const void *b)
+{
+    const ev_item *x = *(const ev_item *const *)a, *y = *(const ev_item *const *)b;
+    int c = strcmp(x->path, y->path);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+/* The first item (in record order) whose path is p, or NULL. */
+static const ev_item *const *find_item_by_path(const ev_item **v, size_t n, const char *p)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(v[mid]->path, p) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(v[lo]->path, p) == 0 ? &v[lo] : NULL;
+}
+
 static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *dest)
 {
     *out = NULL;
@@ -1472,16 +1496,23 @@ static int do_verify(ev_report **out, ev_bundle *b, uint32_t flags, const char *
             r->unreadable = true;
     }
 
-    /* file results carry the record's item id */
-    if (b->record) {
-        for (size_t i = 0; i < r->nfiles; i++) {
-            for (size_t k = 0; k < b->nitems; k++) {
-                if (b->items[k].path && b->items[k].id &&
-                    !strcmp(b->items[k].path, r->files[i].path)) {
-                    r->files[i].item_id = ev__strdup(b->items[k].id);
-                    break;
-                }
+    /* file results carry the record's item id: items sorted by path once,
+     * then one binary search per file (linear in files x log items) */
+    if (b->record && b->nitems && r->nfiles) {
+        const ev_item **byp = ev__reallocarray(NULL, b->nitems, sizeof(*byp));
+        size_t nb = 0;
+        if (byp) {
+            for (size_t k = 0; k < b->nitems; k++)
+                if (b->items[k].path && b->items[k].id)
+                    byp[nb++] = &b->items[k];
+            /* stable for equal paths: the first item listed wins, as before */
+            qsort(byp, nb, sizeof(*byp), item_by_path);
+            for (size_t i = 0; i < r->nfiles; i++) {
+                const ev_item *const *hit = find_item_by_path(byp, nb, r->files[i].path);
+                if (hit)
+                    r->files[i].item_id = ev__strdup((*hit)->id);
             }
+            free(byp);
         }
     }
 
