@@ -878,66 +878,63 @@ static bool on_moov(void *u, const uint8_t *t, const uint8_t *b, size_t n)
     return true;
 }
 
+/* The header of the box at pos inside [pos, end): its type, total size and
+ * header length (a 64-bit size, and size 0 "to the end", understood).
+ * false when it cannot be read or does not fit. */
+static bool file_box(FILE *f, uint64_t pos, uint64_t end, uint8_t type[4], uint64_t *size,
+                     uint64_t *hlen)
+{
+    uint8_t h[16];
+    if (pos + 8 > end || fseeko(f, (off_t)pos, SEEK_SET) != 0 || fread(h, 1, 8, f) != 8)
+        return false;
+    uint64_t sz = AV_RB32(h), hl = 8;
+    if (sz == 1) {
+        if (fread(h + 8, 1, 8, f) != 8)
+            return false;
+        sz = AV_RB64(h + 8);
+        hl = 16;
+    } else if (sz == 0) {
+        sz = end - pos;
+    }
+    if (sz < hl || sz > end - pos)
+        return false;
+    memcpy(type, h + 4, 4);
+    *size = sz;
+    *hlen = hl;
+    return true;
+}
+
 /* The moov box's udta and meta children, read from the file. */
 static void mov_walk(loc_walk *w, const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return;
-    uint64_t pos = 0;
     if (fseeko(f, 0, SEEK_END) != 0) {
         fclose(f);
         return;
     }
     uint64_t size = (uint64_t)ftello(f);
-    uint64_t moov = 0, moov_end = 0;
-    for (int guard = 0; pos + 8 <= size && guard < 100000; guard++) {
-        uint8_t h[16];
-        if (fseeko(f, (off_t)pos, SEEK_SET) != 0 || fread(h, 1, 8, f) != 8)
-            break;
-        uint64_t sz = AV_RB32(h), hl = 8;
-        if (sz == 1) {
-            if (fread(h + 8, 1, 8, f) != 8)
-                break;
-            sz = AV_RB64(h + 8);
-            hl = 16;
-        } else if (sz == 0) {
-            sz = size - pos;
-        }
-        if (sz < hl || sz > size - pos)
-            break;
-        if (memcmp(h + 4, "moov", 4) == 0) {
+    uint64_t moov = 0, moov_end = 0, pos = 0, sz, hl;
+    uint8_t type[4];
+    for (int guard = 0; guard < 100000 && file_box(f, pos, size, type, &sz, &hl); guard++) {
+        if (memcmp(type, "moov", 4) == 0) {
             moov = pos + hl;
             moov_end = pos + sz;
             break;
         }
         pos += sz;
     }
-    for (pos = moov; moov && pos + 8 <= moov_end;) {
-        uint8_t h[16];
-        if (fseeko(f, (off_t)pos, SEEK_SET) != 0 || fread(h, 1, 8, f) != 8)
-            break;
-        uint64_t sz = AV_RB32(h), hl = 8;
-        if (sz == 1) {
-            if (fread(h + 8, 1, 8, f) != 8)
-                break;
-            sz = AV_RB64(h + 8);
-            hl = 16;
-        } else if (sz == 0) {
-            sz = moov_end - pos;
-        }
-        if (sz < hl || sz > moov_end - pos)
-            break;
-        if (memcmp(h + 4, "udta", 4) == 0 || memcmp(h + 4, "meta", 4) == 0) {
+    for (pos = moov; moov && file_box(f, pos, moov_end, type, &sz, &hl); pos += sz) {
+        if (memcmp(type, "udta", 4) == 0 || memcmp(type, "meta", 4) == 0) {
             /* cover art can make these large; 64 MiB is far beyond any */
             uint8_t *b = read_body(f, sz - hl, (size_t)64 << 20);
             if (b)
-                on_moov(w, h + 4, b, (size_t)(sz - hl));
+                on_moov(w, type, b, (size_t)(sz - hl));
             else
                 w->unread = true;
             free(b);
         }
-        pos += sz;
     }
     fclose(f);
 }
