@@ -208,8 +208,8 @@ static bool is_bag_dir(const char *d)
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
         char p[4200];
         struct stat st;
-        snprintf(p, sizeof(p), "%s/%s", d, marks[i]);
-        if (stat(p, &st) == 0)
+        int n = snprintf(p, sizeof(p), "%s/%s", d, marks[i]);
+        if (n > 0 && (size_t)n < sizeof(p) && stat(p, &st) == 0)
             return true;
     }
     return false;
@@ -248,8 +248,8 @@ static int collect_dir(plist *out, const char *dir, int depth)
     for (size_t i = 0; i < names.n && rc == 0; i++) {
         char p[4200];
         struct stat st;
-        snprintf(p, sizeof(p), "%s/%s", dir, names.v[i]);
-        if (stat(p, &st) != 0)
+        int pn = snprintf(p, sizeof(p), "%s/%s", dir, names.v[i]);
+        if (pn <= 0 || (size_t)pn >= sizeof(p) || stat(p, &st) != 0)
             continue;
         size_t l = strlen(names.v[i]);
         if (S_ISDIR(st.st_mode))

@@ -322,7 +322,7 @@ static int one_stream(json_t *sj, const ev_media__stream *r, const AVStream *st,
         const char *nl = strchr(p, '\n');
         const char *next = nl ? nl + 1 : p + strlen(p);
         if (*p != '#') {
-            int64_t idx, dts, pts, dur;
+            int64_t idx = 0, dts = 0, pts = 0, dur = 0;
             bool ki, kd, kp, ku;
             const char *q = p;
             if (field_i64(&q, &idx, &ki) && field_i64(&q, &dts, &kd) &&
