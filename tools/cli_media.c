@@ -139,7 +139,11 @@ static void print_human(const json_t *o)
             if (s_(st, "pix_fmt"))
                 printf(" %s", s_(st, "pix_fmt"));
             if (s_(st, "avg_frame_rate"))
-                printf(" %s fps", s_(st, "avg_frame_rate"));
+                printf(" %s fps%s", s_(st, "avg_frame_rate"),
+                       s_(json_object_get(st, "timeline"), "time_source") &&
+                               !strcmp(s_(json_object_get(st, "timeline"), "time_source"), "none")
+                           ? " (assumed, not measured)"
+                           : "");
             const json_t *rot = json_object_get(st, "rotation");
             if (json_is_number(rot) && json_number_value(rot) != 0)
                 printf(" rotation %g", json_number_value(rot));

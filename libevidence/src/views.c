@@ -1343,7 +1343,13 @@ static char *media_summary(const json_t *it)
                                (long long)json_integer_value(json_object_get(s, "height")));
             if (!strcmp(ty, "video") && jstr(s, "avg_frame_rate") &&
                 strcmp(jstr(m, "kind") ? jstr(m, "kind") : "", "image"))
-                hprintf(&t, " %s fps", jstr(s, "avg_frame_rate"));
+                /* a stream with no time source: the rate is FFmpeg's assumption */
+                hprintf(&t, " %s fps%s", jstr(s, "avg_frame_rate"),
+                        jstr(json_object_get(s, "timeline"), "time_source") &&
+                                !strcmp(jstr(json_object_get(s, "timeline"), "time_source"),
+                                        "none")
+                            ? " (assumed, not measured)"
+                            : "");
             if (!strcmp(ty, "audio")) {
                 if (json_is_integer(json_object_get(s, "sample_rate"))) {
                     hput(&t, " ");

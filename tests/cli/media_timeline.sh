@@ -32,7 +32,12 @@ for f in raw.264 raw.265; do
     ok "$f: frames as ffprobe -show_frames ($n)" [ "$(tlget "$T/$f.json" frames)" = "$n" ]
     expect_exit 0 "$EVIDENCE" inspect "$T/$f" || continue
     ok "$f: human says no time source" grep -q 'time source: none; .*FFmpeg assumed 25 fps.*no frame rate can be measured' "$OUT"
+    ok "$f: the stream line does not state 25 fps as a fact" grep -q '25/1 fps (assumed, not measured)' "$OUT"
 done
+# and index.html does not either
+expect_exit 0 "$EVIDENCE" pack -q -o "$T/raw.zip" "$T/raw.264"
+ok "index.html: a raw stream's rate is marked assumed" bash -c \
+    "unzip -p '$T/raw.zip' raw/index.html | grep -q '25/1 fps (assumed, not measured)'"
 
 # 2. MPEG-PS, 12.5 fps, two cut-out spans: 10 s, a hole, 10 s, a hole, 5 s
 seg 0 10 "$T/a1.vob" && seg 20.58 10 "$T/a2.vob" && seg 36.08 5 "$T/a3.vob" || die "no vob"
