@@ -36,17 +36,8 @@ evidence pack -q --no-media -o "$T/signed.zip" --exhibit JS/2 "$T/src" >/dev/nul
 evidence sign "$T/signed.zip" --key "$PKI/signer.key" --cert "$PKI/signer.pem" \
     --chain "$PKI/chain.pem" --tsa-url "$TSA/" >/dev/null || die "sign"
 cp "$T/good.zip" "$T/tampered.zip"
-python3 - "$T/tampered.zip" <<'EOF' || die "cannot tamper"
-import sys, zipfile
-p = sys.argv[1]
-z = zipfile.ZipFile(p)
-i = [i for i in z.infolist() if i.filename.endswith("/a.txt")][0]
-off = i.header_offset + 30 + len(i.filename.encode()) + len(i.extra)
-z.close()
-d = bytearray(open(p, "rb").read())
-d[off] ^= 0x20
-open(p, "wb").write(d)
-EOF
+python3 "$TOOLS/flip.py" entry "$T/tampered.zip" good/data/JS_1/src/a.txt 0 0x20 >/dev/null ||
+    die "cannot tamper"
 printf 'PK\003\004 not a zip' >"$T/garbage.zip"
 
 W="$T/work"

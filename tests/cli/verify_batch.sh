@@ -18,17 +18,8 @@ printf 'PK\003\004 not a zip' >"$T/batch/garbage.zip"
 printf 'junk' >"$T/batch/.unfinished.zip.partial-1234"
 # one bundle changed after packing: the payload byte flipped, CRC and hash fail
 cp "$T/batch/b01.zip" "$T/batch/tampered.zip"
-python3 - "$T/batch/tampered.zip" <<'EOF' || die "cannot tamper"
-import sys, zipfile
-p = sys.argv[1]
-z = zipfile.ZipFile(p)
-info = [i for i in z.infolist() if i.filename.endswith("data/1/in/a.txt")][0]
-off = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-z.close()
-d = bytearray(open(p, "rb").read())
-d[off] ^= 0x20
-open(p, "wb").write(d)
-EOF
+python3 "$TOOLS/flip.py" entry "$T/batch/tampered.zip" b01/data/1/in/a.txt 0 0x20 >/dev/null ||
+    die "cannot tamper"
 
 expect_exit 3 "$EVIDENCE" verify --jobs 2 --json-lines "$T/batch"
 cp "$OUT" "$T/lines.jsonl"
