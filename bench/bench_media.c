@@ -28,9 +28,9 @@
 #include <libavutil/log.h>
 
 #include "evidence/bundle.h"
-#include "hash.h"
-#include "media.h"
-#include "media_int.h"
+#include "base/hash.h"
+#include "media/media.h"
+#include "media/media_int.h"
 
 static double now(void)
 {

@@ -6,6 +6,7 @@
 #  - every EV_EXTERN in public headers has a doc block; every ev_status has
 #    ev_strerror text and a row in docs/api/errors.md
 #  - every subcommand has docs/cli/evidence-<cmd>.md
+#  - no module includes the header of a module above it (layers)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/dev}
@@ -26,9 +27,9 @@ fi
 # banned calls
 banned_all='\b(gets|sprintf|vsprintf|strcpy|strcat|strncat|strtok|atoi|atol|tmpnam|alloca)\s*\('
 banned_lib='\b(printf|fprintf|exit|abort|assert|getenv|setlocale|system|av_log_set_[a-z_]+)\s*\('
-hits=$(grep -nE "$banned_all" libevidence/src/*.c tools/*.c 2>/dev/null | grep -v 'checksrc: allow' || true)
+hits=$(grep -nE "$banned_all" libevidence/src/*/*.c tools/*.c 2>/dev/null | grep -v 'checksrc: allow' || true)
 [ -z "$hits" ] || err "banned calls: $hits"
-hits=$(grep -nE "$banned_lib" libevidence/src/*.c 2>/dev/null | grep -v 'checksrc: allow' || true)
+hits=$(grep -nE "$banned_lib" libevidence/src/*/*.c 2>/dev/null | grep -v 'checksrc: allow' || true)
 [ -z "$hits" ] || err "calls banned in the library: $hits"
 
 # every EV_EXTERN has a doc block just above it
@@ -42,7 +43,7 @@ done
 
 # every ev_status has text and a docs row
 for code in $(grep -oE '\bEV_E[A-Z]+ = -[0-9]+|\bEV_ERROR = -1' libevidence/include/evidence/common.h | awk '{print $1}'); do
-  grep -q "case $code:" libevidence/src/common.c || err "$code has no ev_strerror text"
+  grep -q "case $code:" libevidence/src/base/common.c || err "$code has no ev_strerror text"
   grep -q "$code" docs/api/errors.md 2>/dev/null || err "$code has no row in docs/api/errors.md"
 done
 
@@ -50,6 +51,33 @@ done
 for c in tools/cmd_*.c; do
   n=$(basename "$c" .c); n=${n#cmd_}
   [ -f "docs/cli/evidence-$n.md" ] || err "tools/cmd_$n.c has no docs/cli/evidence-$n.md"
+done
+
+# layers: a module includes only its own headers and those of the modules
+# below it (docs/architecture.md is the map; keep the two in step)
+declare -A below=(
+  [base]=""
+  [bag]="base"
+  [profile]="base"
+  [media]="base"
+  [container]="base bag"
+  [record]="base bag container"
+  [views]="base bag container record"
+  [transcode]="base media profile"
+  [sign]="base"
+  [bundle]="base bag container profile media record views transcode sign"
+)
+for d in libevidence/src/*/; do
+  m=$(basename "$d")
+  [ -n "${below[$m]+x}" ] || { err "libevidence/src/$m/ is not in the layer table of scripts/checks.sh"; continue; }
+  for f in "$d"*.[ch]; do
+    while IFS=: read -r ln inc; do
+      to=${inc%%/*}
+      [ "$to" = "$m" ] && continue
+      [ -n "${below[$to]+x}" ] || continue       # evidence/... public headers, system headers
+      case " ${below[$m]} " in *" $to "*) ;; *) err "$f:$ln: $m includes $inc, but $to is not below $m" ;; esac
+    done < <(grep -noE '^#include "[a-z_]+/[a-z_]+\.h"' "$f" | sed -E 's/#include "(.*)"/\1/')
+  done
 done
 
 [ $fail -eq 0 ] && echo "checks: all passed"

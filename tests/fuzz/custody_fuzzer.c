@@ -12,10 +12,10 @@
 
 #include <jansson.h>
 
-#include "record.h"
-#include "record_check.h"
-#include "report.h"
-#include "views.h"
+#include "record/record.h"
+#include "record/record_check.h"
+#include "base/report.h"
+#include "views/views.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

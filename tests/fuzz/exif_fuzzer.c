@@ -12,8 +12,8 @@
 
 #include <jansson.h>
 
-#include "exif.h"
-#include "media.h"
+#include "media/exif.h"
+#include "media/media.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

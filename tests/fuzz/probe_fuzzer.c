@@ -14,7 +14,7 @@
 #include <libavutil/log.h>
 
 #include "evidence/bundle.h"
-#include "media.h"
+#include "media/media.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

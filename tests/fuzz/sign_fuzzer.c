@@ -17,7 +17,7 @@
 
 #include <openssl/err.h>
 
-#include "sign.h"
+#include "sign/sign.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

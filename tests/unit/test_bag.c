@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "bag.h"
-#include "report.h"
+#include "bag/bag.h"
+#include "base/report.h"
 #include "testutil.h"
 
 static ev_report *new_report(void)

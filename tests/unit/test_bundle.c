@@ -17,7 +17,7 @@
 
 #include <evidence/bundle.h>
 
-#include "hash.h"
+#include "base/hash.h"
 #include "testutil.h"
 
 static char *g_dir;

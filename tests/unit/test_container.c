@@ -17,9 +17,9 @@
 #include <cmocka.h>
 #include <zip.h>
 
-#include "container.h"
-#include "hash.h"
-#include "report.h"
+#include "container/container.h"
+#include "base/hash.h"
+#include "base/report.h"
 #include "testutil.h"
 
 static char *g_dir;

@@ -18,10 +18,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "exif.h"
-#include "xmp.h"
-#include "media.h"
-#include "media_int.h"
+#include "media/exif.h"
+#include "media/xmp.h"
+#include "media/media.h"
+#include "media/media_int.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------------ */

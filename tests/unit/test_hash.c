@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "hash.h"
+#include "base/hash.h"
 #include "testutil.h"
 
 static void hash_known_vectors(void **state)

@@ -22,8 +22,8 @@
 
 #include "evidence/bundle.h"
 #include "evidence/media.h"
-#include "media.h"
-#include "media_int.h"
+#include "media/media.h"
+#include "media/media_int.h"
 #include "testutil.h"
 
 static char *g_dir;      /* fixtures */

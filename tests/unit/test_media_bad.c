@@ -21,8 +21,8 @@
 #include <jansson.h>
 
 #include "evidence/bundle.h"
-#include "media.h"
-#include "media_int.h"
+#include "media/media.h"
+#include "media/media_int.h"
 #include "testutil.h"
 
 static char *g_dir;

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "hash.h"
-#include "profile.h"
+#include "base/hash.h"
+#include "profile/profile.h"
 #include "testutil.h"
 
 static const char *const shipped[] = { "master", "working-copy-h264", "archive-ffv1",

@@ -10,10 +10,10 @@
 #include <cmocka.h>
 
 #include "evidence/bundle.h"
-#include "hash.h"
-#include "record.h"
-#include "record_check.h"
-#include "report.h"
+#include "base/hash.h"
+#include "record/record.h"
+#include "record/record_check.h"
+#include "base/report.h"
 #include "testutil.h"
 
 #define M64 "1111111111111111111111111111111111111111111111111111111111111111"

@@ -29,8 +29,8 @@
 #include <openssl/ts.h>
 #include <openssl/x509.h>
 
-#include "hash.h"
-#include "sign.h"
+#include "base/hash.h"
+#include "sign/sign.h"
 #include "testutil.h"
 
 /* Like assert_int_equal(x, EV_OK), printing the error message on failure. */

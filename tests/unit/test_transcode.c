@@ -23,11 +23,11 @@
 #include <libavutil/log.h>
 #include <libavutil/pixfmt.h>
 
-#include "conform.h"
-#include "profile.h"
+#include "transcode/conform.h"
+#include "profile/profile.h"
 #include "testutil.h"
-#include "transcode.h"
-#include "transcode_int.h"
+#include "transcode/transcode.h"
+#include "transcode/transcode_int.h"
 
 static char *dir;        /* fixtures and outputs */
 static char *profiles;   /* the shipped profiles */

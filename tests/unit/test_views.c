@@ -10,8 +10,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "internal.h"
-#include "views.h"
+#include "base/internal.h"
+#include "views/views.h"
 #include "testutil.h"
 
 #define NS "urn:uuid:12345678-1234-4234-8234-123456789abc"

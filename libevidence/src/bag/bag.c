@@ -1,0 +1,644 @@
+/*
+ * bag: BagIt 1.0 (RFC 8493) rules that do not depend on storage.
+ * Section numbers refer to RFC 8493.
+ */
+#include "bag/bag.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <unicase.h>
+#include <uninorm.h>
+
+char *ev_bag__encode_path(const char *path)
+{
+    ev_buf b = { 0 };
+    for (const char *p = path; *p; p++) {
+        int rc;
+        if (*p == '%')
+            rc = ev_buf__puts(&b, "%25");
+        else if (*p == '\n')
+            rc = ev_buf__puts(&b, "%0A");
+        else if (*p == '\r')
+            rc = ev_buf__puts(&b, "%0D");
+        else
+            rc = ev_buf__append(&b, p, 1);
+        if (rc) {
+            ev_buf__free(&b);
+            return NULL;
+        }
+    }
+    if (!b.data)
+        return ev__strdup("");
+    return b.data;
+}
+
+char *ev_bag__decode_path(const char *enc, size_t len)
+{
+    char *out = malloc(len + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (enc[i] == '%' && i + 2 < len) {
+            char a = enc[i + 1], c = (char)toupper((unsigned char)enc[i + 2]);
+            if (a == '2' && c == '5') {
+                out[o++] = '%';
+                i += 2;
+                continue;
+            }
+            if (a == '0' && c == 'A') {
+                out[o++] = '\n';
+                i += 2;
+                continue;
+            }
+            if (a == '0' && c == 'D') {
+                out[o++] = '\r';
+                i += 2;
+                continue;
+            }
+        }
+        out[o++] = enc[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+const char *ev_bag__unsafe_reason(const char *path, size_t len)
+{
+    if (len == 0)
+        return "empty name";
+    if (memchr(path, '\0', len))
+        return "contains a NUL byte";
+    if (path[0] == '/')
+        return "absolute path";
+    if (memchr(path, '\\', len))
+        return "contains a backslash";
+    if (len >= 2 && isalpha((unsigned char)path[0]) && path[1] == ':')
+        return "starts with a drive letter";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)path[i];
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
+            return "contains a control character";
+    }
+    /* component checks */
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || path[i] == '/') {
+            size_t clen = i - start;
+            const char *c = path + start;
+            if (clen == 0 && i != len)
+                return "contains an empty path component ('//')";
+            if (clen == 0 && i == len && len > 0)
+                return "ends with '/'";
+            if (clen == 1 && c[0] == '.')
+                return "contains a '.' component";
+            if (clen == 2 && c[0] == '.' && c[1] == '.')
+                return "contains a '..' component";
+            if (start == 0 && clen >= 1 && c[0] == '~')
+                return "starts with '~'";
+            start = i + 1;
+        }
+    }
+    return NULL;
+}
+
+char *ev_bag__nfc(const char *s)
+{
+    size_t len = strlen(s);
+    if (!ev__utf8_valid(s, len))
+        return NULL;
+    size_t outlen = 0;
+    uint8_t *r = u8_normalize(UNINORM_NFC, (const uint8_t *)s, len, NULL, &outlen);
+    if (!r)
+        return NULL;
+    char *out = ev__strndup((const char *)r, outlen);
+    free(r);
+    return out;
+}
+
+char *ev_bag__fold_key(const char *s)
+{
+    size_t len = strlen(s), outlen = 0;
+    if (!ev__utf8_valid(s, len))
+        return ev__strdup(s);
+    uint8_t *r = u8_casefold((const uint8_t *)s, len, NULL, UNINORM_NFC, NULL, &outlen);
+    if (!r)
+        return ev__strdup(s);
+    char *out = ev__strndup((const char *)r, outlen);
+    free(r);
+    return out;
+}
+
+void ev_bag__normalize_alg(char *dst, size_t dstlen, const char *src)
+{
+    size_t o = 0;
+    for (; *src && o + 1 < dstlen; src++) {
+        if (isalnum((unsigned char)*src))
+            dst[o++] = (char)tolower((unsigned char)*src);
+    }
+    dst[o] = '\0';
+}
+
+int ev_bag__lines(const char *buf, size_t len, ev_bag__line_fn fn, void *ctx)
+{
+    size_t start = 0, lineno = 1;
+    size_t i = 0;
+    while (i < len) {
+        if (buf[i] == '\n' || buf[i] == '\r') {
+            int rc = fn(buf + start, i - start, lineno++, ctx);
+            if (rc)
+                return rc;
+            if (buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n')
+                i++;
+            start = i + 1;
+        }
+        i++;
+    }
+    if (start < len)
+        return fn(buf + start, len - start, lineno, ctx);
+    return 0;
+}
+
+bool ev_bag__check_text(const char *name, const char *buf, size_t len, ev_report *r)
+{
+    if (len >= 3 && (unsigned char)buf[0] == 0xEF && (unsigned char)buf[1] == 0xBB &&
+        (unsigned char)buf[2] == 0xBF) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "tag-bom", name,
+                       "%s begins with a byte-order mark; RFC 8493 2.3 forbids a BOM in UTF-8 "
+                       "tag files. Remove the first three bytes.", name);
+        return false;
+    }
+    if (memchr(buf, '\0', len) || !ev__utf8_valid(buf, len)) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "tag-not-utf8", name,
+                       "%s is not valid UTF-8 text; tag files must use the encoding named in "
+                       "bagit.txt (UTF-8). The file is damaged or was written by another tool "
+                       "with a different encoding.", name);
+        return false;
+    }
+    return true;
+}
+
+bool ev_bag__is_payload(const char *path)
+{
+    return strncmp(path, "data/", 5) == 0;
+}
+
+bool ev_bag__is_manifest_name(const char *path, bool *is_tag, char *alg, size_t alglen)
+{
+    const char *rest;
+    if (strncmp(path, "manifest-", 9) == 0) {
+        *is_tag = false;
+        rest = path + 9;
+    } else if (strncmp(path, "tagmanifest-", 12) == 0) {
+        *is_tag = true;
+        rest = path + 12;
+    } else {
+        return false;
+    }
+    size_t n = strlen(rest);
+    if (n < 5 || strcmp(rest + n - 4, ".txt") != 0 || strchr(rest, '/'))
+        return false;
+    if (n - 4 + 1 > alglen)
+        return false;
+    memcpy(alg, rest, n - 4);
+    alg[n - 4] = '\0';
+    return true;
+}
+
+/* ---- manifests ---------------------------------------------------------- */
+
+typedef struct manifest_ctx {
+    ev_manifest *m;
+    ev_report *r;
+    int rc;
+} manifest_ctx;
+
+static bool is_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return false;
+    return n > 0;
+}
+
+static int manifest_line(const char *line, size_t len, size_t lineno, void *vctx)
+{
+    manifest_ctx *c = vctx;
+    ev_manifest *m = c->m;
+    if (len == 0)
+        return 0; /* blank lines (e.g. a final CRLF pair) are tolerated */
+    size_t i = 0;
+    while (i < len && line[i] != ' ' && line[i] != '\t')
+        i++;
+    size_t dlen = i;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (dlen == 0 || i == dlen || i >= len) {
+        ev_report__add(c->r, EV_SEVERITY_ERROR, "manifest-bad-line", m->filename,
+                       "%s line %zu is not '<checksum> <path>': fix or regenerate the manifest",
+                       m->filename, lineno);
+        return 0;
+    }
+    const char *p = line + i;
+    size_t plen = len - i;
+    if (plen > 1 && p[0] == '*' && i == dlen + 1 && line[dlen] == ' ' &&
+        strncmp(p + 1, "data/", 5) == 0) {
+        /* md5sum binary-mode style "hash *path" (RFC 8493 6.1.3) */
+        ev_report__add(c->r, EV_SEVERITY_WARNING, "manifest-md5sum-style", m->filename,
+                       "%s line %zu uses md5sum-style '*path'; accepted, but the bag fails "
+                       "strict validation: rewrite the line without '*'", m->filename, lineno);
+        p++;
+        plen--;
+    }
+    if (!is_hex(line, dlen) || (m->slot >= 0 && dlen != ev_hash__hex_len(m->slot))) {
+        ev_report__add(c->r, EV_SEVERITY_ERROR, "manifest-bad-digest", m->filename,
+                       "%s line %zu: '%.*s' is not a %s digest (expected %zu hex digits)",
+                       m->filename, lineno, (int)(dlen > 140 ? 140 : dlen), line, m->alg,
+                       m->slot >= 0 ? ev_hash__hex_len(m->slot) : (size_t)0);
+        return 0;
+    }
+    ev_manifest_entry *grown = ev__grow(m->entries, &m->cap, m->n, sizeof(*grown), 64);
+    if (!grown) {
+        c->rc = EV_ENOMEM;
+        return 1;
+    }
+    m->entries = grown;
+    ev_manifest_entry *e = &m->entries[m->n];
+    e->path = ev_bag__decode_path(p, plen);
+    e->digest = ev__strndup(line, dlen);
+    e->line = lineno;
+    if (!e->path || !e->digest) {
+        free(e->path);
+        free(e->digest);
+        c->rc = EV_ENOMEM;
+        return 1;
+    }
+    m->n++;
+    return 0;
+}
+
+int ev_bag__parse_manifest(ev_manifest *m, const char *buf, size_t len, ev_report *r)
+{
+    manifest_ctx c = { m, r, EV_OK };
+    ev_bag__lines(buf, len, manifest_line, &c);
+    return c.rc;
+}
+
+void ev_bag__manifest_free(ev_manifest *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->entries[i].path);
+        free(m->entries[i].digest);
+    }
+    free(m->entries);
+    free(m->filename);
+    memset(m, 0, sizeof(*m));
+}
+
+/* ---- bagit.txt ----------------------------------------------------------- */
+
+static bool parse_version(const char *s, size_t n, int *major, int *minor)
+{
+    /* 1*DIGIT "." 1*DIGIT, nothing else */
+    size_t i = 0;
+    long a = 0, b = 0;
+    while (i < n && isdigit((unsigned char)s[i]) && a < 1000)
+        a = a * 10 + (s[i++] - '0');
+    if (i == 0 || i >= n || s[i] != '.')
+        return false;
+    size_t j = ++i;
+    while (i < n && isdigit((unsigned char)s[i]) && b < 1000)
+        b = b * 10 + (s[i++] - '0');
+    if (i == j || i != n)
+        return false;
+    *major = (int)a;
+    *minor = (int)b;
+    return true;
+}
+
+typedef struct bagit_ctx {
+    char *lines[3];
+    size_t lens[3];
+    size_t n;
+} bagit_ctx;
+
+static int bagit_line(const char *line, size_t len, size_t lineno, void *vctx)
+{
+    bagit_ctx *c = vctx;
+    (void)lineno;
+    if (c->n < 3) {
+        c->lines[c->n] = (char *)line;
+        c->lens[c->n] = len;
+    }
+    c->n++;
+    return 0;
+}
+
+int ev_bag__parse_bagit_txt(const char *buf, size_t len, int *major, int *minor, ev_report *r)
+{
+    if (!ev_bag__check_text("bagit.txt", buf, len, r))
+        return EV_EFORMAT;
+    bagit_ctx c = { { 0 }, { 0 }, 0 };
+    ev_bag__lines(buf, len, bagit_line, &c);
+    static const char k1[] = "BagIt-Version: ";
+    static const char k2[] = "Tag-File-Character-Encoding: ";
+    if (c.n != 2) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "bagit-txt-invalid", "bagit.txt",
+                       "bagit.txt must have exactly two lines (BagIt-Version, then "
+                       "Tag-File-Character-Encoding); it has %zu", c.n);
+        return EV_EFORMAT;
+    }
+    if (c.lens[0] < sizeof(k1) - 1 || memcmp(c.lines[0], k1, sizeof(k1) - 1) != 0 ||
+        !parse_version(c.lines[0] + sizeof(k1) - 1, c.lens[0] - (sizeof(k1) - 1), major, minor)) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "bagit-txt-invalid", "bagit.txt",
+                       "bagit.txt line 1 must be 'BagIt-Version: M.N', found '%.*s'",
+                       (int)(c.lens[0] > 100 ? 100 : c.lens[0]), c.lines[0]);
+        return EV_EFORMAT;
+    }
+    if (c.lens[1] < sizeof(k2) - 1 || memcmp(c.lines[1], k2, sizeof(k2) - 1) != 0) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "bagit-txt-invalid", "bagit.txt",
+                       "bagit.txt line 2 must be 'Tag-File-Character-Encoding: ENCODING', "
+                       "found '%.*s'", (int)(c.lens[1] > 100 ? 100 : c.lens[1]), c.lines[1]);
+        return EV_EFORMAT;
+    }
+    const char *enc = c.lines[1] + sizeof(k2) - 1;
+    size_t enclen = c.lens[1] - (sizeof(k2) - 1);
+    if (!((enclen == 5 && strncasecmp(enc, "UTF-8", 5) == 0) ||
+          (enclen == 4 && strncasecmp(enc, "UTF8", 4) == 0))) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "bagit-encoding-unsupported", "bagit.txt",
+                       "tag file encoding '%.*s' is not supported; only UTF-8 is. Convert "
+                       "the tag files to UTF-8 and update bagit.txt",
+                       (int)(enclen > 60 ? 60 : enclen), enc);
+        return EV_EUNSUPPORTED;
+    }
+    if (*major == 1 && *minor == 0)
+        return EV_OK;
+    if (*major == 0 && *minor >= 93 && *minor <= 97) {
+        ev_report__add(r, EV_SEVERITY_WARNING, "bagit-version-legacy", "bagit.txt",
+                       "BagIt-Version %d.%d is a pre-RFC draft; checked by 1.0 rules where "
+                       "they are compatible", *major, *minor);
+        return EV_OK;
+    }
+    ev_report__add(r, EV_SEVERITY_ERROR, "bagit-version-unsupported", "bagit.txt",
+                   "BagIt-Version %d.%d is not supported (this tool reads 1.0 and the "
+                   "0.93-0.97 drafts)", *major, *minor);
+    return EV_EUNSUPPORTED;
+}
+
+/* ---- bag-info.txt -------------------------------------------------------- */
+
+typedef struct baginfo_ctx {
+    ev_baginfo *bi;
+    ev_report *r;
+    bool legacy;
+    int rc;
+} baginfo_ctx;
+
+static int baginfo_push(ev_baginfo *bi, char *label, char *value)
+{
+    ev_baginfo_elem *grown = ev__grow(bi->e, &bi->cap, bi->n, sizeof(*grown), 16);
+    if (!grown)
+        return EV_ENOMEM;
+    bi->e = grown;
+    bi->e[bi->n].label = label;
+    bi->e[bi->n].value = value;
+    bi->n++;
+    return EV_OK;
+}
+
+static int baginfo_line(const char *line, size_t len, size_t lineno, void *vctx)
+{
+    baginfo_ctx *c = vctx;
+    if (len == 0)
+        return 0;
+    if (line[0] == ' ' || line[0] == '\t') {
+        /* continuation of the previous value */
+        if (c->bi->n == 0) {
+            ev_report__add(c->r, EV_SEVERITY_ERROR, "baginfo-bad-line", "bag-info.txt",
+                           "bag-info.txt line %zu starts with whitespace but continues no "
+                           "element", lineno);
+            return 0;
+        }
+        size_t i = 0;
+        while (i < len && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        char **v = &c->bi->e[c->bi->n - 1].value;
+        char *nv = ev__asprintf("%s %.*s", *v, (int)(len - i), line + i);
+        if (!nv) {
+            c->rc = EV_ENOMEM;
+            return 1;
+        }
+        free(*v);
+        *v = nv;
+        return 0;
+    }
+    const char *colon = memchr(line, ':', len);
+    if (!colon) {
+        ev_report__add(c->r, EV_SEVERITY_ERROR, "baginfo-bad-line", "bag-info.txt",
+                       "bag-info.txt line %zu has no ':' separating label and value", lineno);
+        return 0;
+    }
+    size_t llen = (size_t)(colon - line);
+    const char *val = colon + 1;
+    size_t vlen = len - llen - 1;
+    if (c->legacy) {
+        while (llen > 0 && (line[llen - 1] == ' ' || line[llen - 1] == '\t'))
+            llen--;
+        while (vlen > 0 && (*val == ' ' || *val == '\t')) {
+            val++;
+            vlen--;
+        }
+    } else {
+        if (llen == 0 || line[0] == ' ' || line[llen - 1] == ' ' || line[llen - 1] == '\t') {
+            ev_report__add(c->r, EV_SEVERITY_ERROR, "baginfo-bad-line", "bag-info.txt",
+                           "bag-info.txt line %zu: a label must not be empty or start or end "
+                           "with whitespace (RFC 8493 2.2.2)", lineno);
+            return 0;
+        }
+        if (vlen > 0 && (*val == ' ' || *val == '\t')) {
+            val++;
+            vlen--;
+        } else if (vlen > 0) {
+            ev_report__add(c->r, EV_SEVERITY_WARNING, "baginfo-no-space", "bag-info.txt",
+                           "bag-info.txt line %zu: expected one space after ':'", lineno);
+        }
+    }
+    char *l = ev__strndup(line, llen);
+    char *v = ev__strndup(val, vlen);
+    if (!l || !v || baginfo_push(c->bi, l, v)) {
+        free(l);
+        free(v);
+        c->rc = EV_ENOMEM;
+        return 1;
+    }
+    return 0;
+}
+
+int ev_bag__parse_baginfo(ev_baginfo *bi, const char *buf, size_t len, bool legacy, ev_report *r)
+{
+    baginfo_ctx c = { bi, r, legacy, EV_OK };
+    ev_bag__lines(buf, len, baginfo_line, &c);
+    return c.rc;
+}
+
+const char *ev_bag__baginfo_get(const ev_baginfo *bi, const char *label)
+{
+    for (size_t i = 0; i < bi->n; i++)
+        if (strcasecmp(bi->e[i].label, label) == 0)
+            return bi->e[i].value;
+    return NULL;
+}
+
+size_t ev_bag__baginfo_count(const ev_baginfo *bi, const char *label)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < bi->n; i++)
+        if (strcasecmp(bi->e[i].label, label) == 0)
+            n++;
+    return n;
+}
+
+void ev_bag__baginfo_free(ev_baginfo *bi)
+{
+    if (!bi)
+        return;
+    for (size_t i = 0; i < bi->n; i++) {
+        free(bi->e[i].label);
+        free(bi->e[i].value);
+    }
+    free(bi->e);
+    memset(bi, 0, sizeof(*bi));
+}
+
+int ev_bag__baginfo_add(ev_baginfo *bi, const char *label, const char *value)
+{
+    char *l = ev__strdup(label);
+    char *v = ev__strdup(value ? value : "");
+    if (!l || !v) {
+        free(l);
+        free(v);
+        return EV_ENOMEM;
+    }
+    for (char *p = v; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            *p = ' ';
+    int rc = baginfo_push(bi, l, v);
+    if (rc) {
+        free(l);
+        free(v);
+    }
+    return rc;
+}
+
+char *ev_bag__baginfo_format(const ev_baginfo *bi)
+{
+    ev_buf b = { 0 };
+    for (size_t i = 0; i < bi->n; i++) {
+        if (ev_buf__printf(&b, "%s: %s\n", bi->e[i].label, bi->e[i].value)) {
+            ev_buf__free(&b);
+            return NULL;
+        }
+    }
+    return b.data ? b.data : ev__strdup("");
+}
+
+bool ev_bag__parse_oxum(const char *s, uint64_t *bytes, uint64_t *files)
+{
+    uint64_t a = 0, b = 0;
+    const char *p = s;
+    if (!isdigit((unsigned char)*p))
+        return false;
+    while (isdigit((unsigned char)*p)) {
+        if (__builtin_mul_overflow(a, 10, &a) || __builtin_add_overflow(a, (uint64_t)(*p - '0'), &a))
+            return false;
+        p++;
+    }
+    if (*p++ != '.' || !isdigit((unsigned char)*p))
+        return false;
+    while (isdigit((unsigned char)*p)) {
+        if (__builtin_mul_overflow(b, 10, &b) || __builtin_add_overflow(b, (uint64_t)(*p - '0'), &b))
+            return false;
+        p++;
+    }
+    if (*p)
+        return false;
+    *bytes = a;
+    *files = b;
+    return true;
+}
+
+/* ---- fetch.txt ----------------------------------------------------------- */
+
+typedef struct fetch_ctx {
+    ev_fetch_entry *e;
+    size_t n, cap;
+    ev_report *r;
+    int rc;
+} fetch_ctx;
+
+static int fetch_line(const char *line, size_t len, size_t lineno, void *vctx)
+{
+    fetch_ctx *c = vctx;
+    if (len == 0)
+        return 0;
+    size_t a = 0;
+    while (a < len && line[a] != ' ' && line[a] != '\t')
+        a++;
+    size_t b = a;
+    while (b < len && (line[b] == ' ' || line[b] == '\t'))
+        b++;
+    size_t b2 = b;
+    while (b2 < len && line[b2] != ' ' && line[b2] != '\t')
+        b2++;
+    size_t p = b2;
+    while (p < len && (line[p] == ' ' || line[p] == '\t'))
+        p++;
+    if (a == 0 || b == a || b2 == b || p == b2 || p >= len) {
+        ev_report__add(c->r, EV_SEVERITY_ERROR, "fetch-bad-line", "fetch.txt",
+                       "fetch.txt line %zu is not '<url> <length> <path>'", lineno);
+        return 0;
+    }
+    ev_fetch_entry *grown = ev__grow(c->e, &c->cap, c->n, sizeof(*grown), 16);
+    if (!grown) {
+        c->rc = EV_ENOMEM;
+        return 1;
+    }
+    c->e = grown;
+    ev_fetch_entry *e = &c->e[c->n];
+    e->url = ev__strndup(line, a);
+    e->length = ev__strndup(line + b, b2 - b);
+    e->path = ev_bag__decode_path(line + p, len - p);
+    if (!e->url || !e->length || !e->path) {
+        free(e->url);
+        free(e->length);
+        free(e->path);
+        c->rc = EV_ENOMEM;
+        return 1;
+    }
+    c->n++;
+    return 0;
+}
+
+int ev_bag__parse_fetch(ev_fetch_entry **out, size_t *n, const char *buf, size_t len, ev_report *r)
+{
+    fetch_ctx c = { NULL, 0, 0, r, EV_OK };
+    ev_bag__lines(buf, len, fetch_line, &c);
+    *out = c.e;
+    *n = c.n;
+    return c.rc;
+}
+
+void ev_bag__fetch_free(ev_fetch_entry *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(f[i].url);
+        free(f[i].length);
+        free(f[i].path);
+    }
+    free(f);
+}

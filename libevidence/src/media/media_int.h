@@ -1,0 +1,187 @@
+/*
+ * Private to the media module (media*.c, exif.c): the FFmpeg input over an
+ * ev_io, the scan that computes content hashes, and small JSON helpers.
+ */
+#ifndef EV_MEDIA_INT_H
+#define EV_MEDIA_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "media/media.h"
+
+struct AVFormatContext;
+struct AVIOContext;
+
+/* Why-buffer for non-fatal problems that end up in media.error/notes. */
+#define EV_MEDIA_WHY 512
+
+/* Default limits (docs/media.md, "Limits"). */
+#define EV_MEDIA_PROBE_SIZE (10 * 1024 * 1024)
+#define EV_MEDIA_ANALYZE_US (10 * 1000000LL)
+#define EV_MEDIA_MAX_STREAMS 64u
+#define EV_MEDIA_MAX_STREAMS_OPEN 128
+#define EV_MEDIA_MAX_PACKETS (1ull << 25)
+#define EV_MEDIA_MAX_LIST (4ull * 1024 * 1024)
+#define EV_MEDIA_MAX_PIXELS (1ll << 28)
+#define EV_MEDIA_TIME_BASE_S 300.0
+#define EV_MEDIA_TIME_PER_MIB_S 1.0
+#define EV_MEDIA_READ_FACTOR 16.0
+#define EV_MEDIA_READ_SLACK (256ull * 1024 * 1024)
+#define EV_MEDIA_MAX_TAGS 128
+#define EV_MEDIA_MAX_TAG_LEN 4096
+
+/* An opened FFmpeg input over an ev_io. */
+typedef struct ev_media__src {
+    const ev_io *io;
+    int64_t pos;           /* our idea of the io position */
+    uint64_t bytes_read;
+    uint64_t read_budget;
+    int io_status;         /* EV_EIO / EV_ECANCELED when the io itself failed */
+    bool budget_exceeded;
+    bool timed_out;
+    double deadline;       /* monotonic seconds; 0 = none */
+    struct AVIOContext *avio;
+    struct AVFormatContext *fmt;
+} ev_media__src;
+
+/* Monotonic clock in seconds. */
+double ev_media__now(void);
+
+/* Size of the source: io->size, else found by seeking to the end (the
+ * position is then back at 0), else 0 (unknown). */
+uint64_t ev_media__io_size(const ev_io *io);
+/* Deadline and read budget of a source from the limits (unknown size: no
+ * read budget, the time limit still applies). */
+void ev_media__src_budget(ev_media__src *s, const ev_media__limits *lim, uint64_t size);
+
+/* Open and probe. EV_OK: s->fmt is ready (stream info read). EV_EFORMAT: not
+ * readable as media, reason in why. Other negative values are fatal
+ * (EV_ENOMEM, EV_EIO, EV_ECANCELED). s is always safe to close. */
+int ev_media__src_open(ev_media__src *s, const ev_io *io, const char *name_hint,
+                       const ev_media__limits *lim, char *why, size_t whylen);
+void ev_media__src_close(ev_media__src *s);
+/* Fatal status of the source after an FFmpeg error (EV_OK if not fatal). */
+int ev_media__src_fatal(const ev_media__src *s, int averr);
+/* Text for an FFmpeg error code, including our own budget/timeouts. */
+void ev_media__averr(const ev_media__src *s, int averr, char *buf, size_t len);
+
+/* Per-stream scan results. */
+typedef struct ev_media__list {
+    ev_buf text;          /* the meta file contents */
+    uint64_t entries;
+    bool truncated;
+} ev_media__list;
+
+typedef struct ev_media__stream {
+    int index;
+    int type;             /* AVMediaType */
+    uint64_t packets;
+    uint64_t packet_bytes;
+    uint64_t frames;
+    uint64_t decoded_bytes;
+    uint64_t decode_errors;
+    bool have_packets;
+    bool have_decoded;
+    bool decoder_missing;
+    char packets_sha256[65];
+    char decoded_sha256[65];
+    char decoded_format[32]; /* native pix_fmt / sample_fmt */
+    char decoded_as[32];     /* raw codec equivalent: rawvideo, pcm_s24le, ... */
+    char decoder[160];       /* decoder name and settings */
+    char first_error[256];
+    ev_media__list packet_list;
+    ev_media__list decoded_list;
+} ev_media__stream;
+
+typedef struct ev_media__scan_opts {
+    bool packets;
+    bool decoded;
+    bool lists;
+    const ev_media__limits *lim;
+    bool thumb;               /* keep a decoded frame for the thumbnail */
+} ev_media__scan_opts;
+
+typedef struct ev_media__scan {
+    ev_media__stream *streams; /* one per considered stream */
+    unsigned int nstreams;
+    bool complete;             /* read to the end without a stop */
+    /* With opts.thumb: a reference to one decoded frame of the first video
+     * stream (not cover art), the last one at or before 10% of its
+     * duration (the first one when the duration is unknown). No copy and no
+     * extra decoding: it is a frame the content hash decoded anyway. */
+    struct AVFrame *thumb;
+    int thumb_stream;          /* its stream, or -1 */
+    int64_t thumb_target;      /* its target pts, AV_NOPTS_VALUE for the first frame */
+    bool thumb_done;           /* a frame past the target was seen */
+    char stop_reason[EV_MEDIA_WHY];
+} ev_media__scan;
+
+/* Read every packet (and decode when asked). EV_OK unless fatal. */
+int ev_media__scan_run(ev_media__scan *out, ev_media__src *s, const ev_media__scan_opts *o);
+void ev_media__scan_free(ev_media__scan *sc);
+
+/* media.streams[].timeline of each video stream, from the scan's packet
+ * lists (media_timeline.c). EV_OK or EV_ENOMEM. */
+int ev_media__timelines(json_t *media, const ev_media__scan *sc, const ev_media__src *s);
+
+/* Facts: item.media from an opened source (streams, format, side data). */
+int ev_media__facts(json_t **out, const ev_media__src *s, unsigned int max_streams);
+
+/* Capture facts of a container, from its own structures (ev_media__boxes)
+ * and libavformat's tags. May add to an existing capture object (*capture
+ * may be NULL on entry). */
+int ev_media__capture_from_tags(json_t **capture, const ev_media__src *s);
+
+/* Container structures read from the file itself (media_boxes.c), for the
+ * values libavformat renders lossily or without saying where they came
+ * from. Strings are as stored (cut at the buffer size, up to a NUL). */
+enum { EV_MEDIA_BOXES_NONE, EV_MEDIA_BOXES_QUICKTIME, EV_MEDIA_BOXES_RIFF,
+       EV_MEDIA_BOXES_MATROSKA };
+enum { EV_MEDIA_MDTA_CREATIONDATE, EV_MEDIA_MDTA_ISO6709, EV_MEDIA_MDTA_MAKE,
+       EV_MEDIA_MDTA_MODEL, EV_MEDIA_MDTA_SOFTWARE, EV_MEDIA_MDTA_N };
+typedef struct ev_media__boxes {
+    int kind;
+    bool walked;               /* the top-level structure was found */
+    /* QuickTime / MP4 */
+    bool mvhd;
+    uint8_t mvhd_version;
+    uint64_t mvhd_created;     /* seconds since 1904-01-01T00:00:00 */
+    uint32_t mvhd_timescale;
+    uint64_t mvhd_duration;
+    bool loci;
+    uint8_t loci_role;
+    int32_t loci_lat, loci_lon, loci_alt; /* 16.16 fixed point */
+    bool has_xyz, has_mak, has_mod, has_swr, has_day;
+    char xyz[128], swr[256], day[64];
+    bool mdta_have[EV_MEDIA_MDTA_N];
+    char mdta[EV_MEDIA_MDTA_N][256];
+    /* RIFF */
+    bool has_idit, has_icrd, has_isft, has_bext;
+    char idit[64], icrd[64], isft[256], bext_date[11], bext_time[9];
+    /* Matroska */
+    bool has_dateutc;
+    int64_t dateutc_ns;        /* since 2001-01-01T00:00:00 UTC */
+} ev_media__boxes;
+/* Bounded reads through s->io (nothing when it cannot seek); the io
+ * position is restored to s->pos. */
+void ev_media__boxes_read(ev_media__boxes *o, const ev_media__src *s, int kind);
+
+/* Parse an ISO 6709 string ("+51.5007-000.1246+12.3/"). Returns true when
+ * latitude and longitude were found; altitude is set when present. */
+bool ev_media__iso6709(const char *s, double *lat, double *lon, double *alt, bool *has_alt);
+
+/* JSON helpers: strings are made valid UTF-8 (bad bytes -> U+FFFD) and cut
+ * at max bytes. Return NULL only on ENOMEM. */
+json_t *ev_media__jstr(const char *s, size_t max);
+/* Set a key to a string if s is non-NULL and non-empty. -1 on ENOMEM. */
+int ev_media__set_str(json_t *obj, const char *key, const char *s);
+int ev_media__set_int(json_t *obj, const char *key, int64_t v);
+int ev_media__set_real(json_t *obj, const char *key, double v);
+/* Round a number of seconds to microseconds (keeps JSON output short). */
+double ev_media__round_us(double v);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * record_check: what `verify` checks about the record beyond the manifests.
+ * evidence.json against its schema (docs/schema/evidence.schema.json), against
+ * bag-info.txt (case and exhibits), against the payload (one item per file,
+ * MIME type against the bytes) and against the views it generates; and the
+ * limits on what the record may make the reader allocate (items, bytes of
+ * evidence.json and custody.jsonl, custody events). docs/verify-codes.md
+ * lists the codes.
+ *
+ * Thread-safety: no shared state; calls may run in parallel.
+ */
+#ifndef EV_RECORD_CHECK_H
+#define EV_RECORD_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "container/container.h"
+#include "evidence/bundle.h"
+#include "base/report.h"
+
+/* Defaults of the record limits (docs/bundle.md, "Limits when reading"). */
+#define EV_RECORD_MAX_ITEMS_DEFAULT 1000000u
+#define EV_RECORD_MAX_SIZE_DEFAULT ((uint64_t)256 << 20)
+#define EV_RECORD_MAX_CUSTODY_EVENTS_DEFAULT 100000u
+
+/* Fill the record limits left at 0 in o with their defaults. */
+void ev_record__limits_default(ev_bundle_options *o);
+
+/* Read and parse evidence.json from s, within the limits of o. A record
+ * over a limit, or listing more items than the bag has payload files, is
+ * not kept (NULL is returned) and the reason is added to r (the report of
+ * the open; it is copied into every verification). NULL also when there is
+ * no evidence.json or it is not a JSON object (nothing is added then: the
+ * verification says so). New reference. */
+json_t *ev_record__load(const ev_store *s, const ev_bundle_options *o, ev_report *r);
+
+/* true when r holds a problem that explains why the record was not loaded
+ * (a limit, or more items than payload files). */
+bool ev_record__refused(const ev_report *r);
+
+/* The number of elements of the top-level "items" array of a record,
+ * counted on the text without parsing it (equal to what the parser finds
+ * for JSON whose keys are written without escapes). */
+size_t ev_record__count_items(const char *buf, size_t len);
+
+/* Count the events (lines) of a custody log without parsing it. */
+size_t ev_custody__count(const char *buf, size_t len);
+
+/* The checks of verify on the record: schema, bag-info.txt, duplicate
+ * items, MIME types against the bytes, and the custody limits. record may
+ * be NULL (only the custody log is looked at). flags: EV_VERIFY_*; with
+ * EV_VERIFY_FAST the checks that read payload bytes are skipped. Sets
+ * r->unreadable when a limit is exceeded. *views_checkable (may be NULL)
+ * tells whether the record and custody log were read within their limits,
+ * so that the views can be rebuilt from them (ev_views__check). Returns
+ * EV_OK or EV_ENOMEM. */
+int ev_record__verify(ev_report *r, const ev_store *s, const json_t *record,
+                      const ev_bundle_options *o, uint32_t flags, bool *views_checkable);
+
+/* The checks on the record alone, from bytes: parse evidence.json (rec,
+ * rlen) and check it against its schema, for duplicate items and against
+ * bag-info.txt (baginfo, blen; may be NULL). For tests and fuzzing.
+ * Returns EV_OK, EV_EFORMAT (not a JSON object) or EV_ENOMEM. */
+int ev_record__check_bytes(ev_report *r, const char *rec, size_t rlen, const char *baginfo,
+                           size_t blen);
+
+/* RFC 3339 date-time in UTC as the bundle writes it:
+ * YYYY-MM-DDTHH:MM:SS[.fraction]Z with a real calendar date. */
+bool ev_record__utc_time_ok(const char *s);
+
+/* true for the documented custody actions (docs/bundle.md). */
+bool ev_record__custody_action_ok(const char *s);
+
+/* The family of a MIME type for comparing the record's claim with what
+ * libmagic says of the bytes: "image", "av" (audio and video, and the
+ * containers that hold either), "text", "executable", "archive" (ZIP and
+ * the formats built on it, and other compressed archives), "document"
+ * (PDF, PostScript, OLE office files), "unknown" (no claim:
+ * application/octet-stream, empty) or "other". */
+const char *ev_record__mime_family(const char *mime);
+
+/* true when a record's MIME type and libmagic's answer contradict each
+ * other (docs/verify-codes.md, record-mime-mismatch). */
+bool ev_record__mime_contradicts(const char *record_mime, const char *magic_mime);
+
+#endif

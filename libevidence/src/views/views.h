@@ -1,0 +1,46 @@
+/*
+ * views: case.jsonld (CASE/UCO 1.4 JSON-LD) and index.html (a human index),
+ * the two views of the bundle record. Both are pure functions of the bytes
+ * of evidence.json and custody.jsonl: the same inputs always give the same
+ * bytes, and nothing else (no clock, no file system, no randomness) is read.
+ * docs/views.md describes what they hold.
+ *
+ * Thread-safety: no shared state; calls may run in parallel.
+ */
+#ifndef EV_VIEWS_H
+#define EV_VIEWS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/internal.h"
+#include "container/container.h"
+
+#define EV_VIEW_CASE "case.jsonld"
+#define EV_VIEW_INDEX "index.html"
+
+/* Render case.jsonld. record/record_len: the bytes of evidence.json;
+ * custody/custody_len: the bytes of custody.jsonl (may be empty; lines that
+ * are not JSON objects are skipped). *out (NUL-terminated, caller frees)
+ * and *len on success. Returns EV_OK, EV_EFORMAT (the record is not a JSON
+ * object; message in err) or EV_ENOMEM. */
+int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t record_len,
+                          const char *custody, size_t custody_len, ev_errbuf *err);
+
+/* Render index.html; same arguments and results as ev_views__case_jsonld. */
+int ev_views__index_html(char **out, size_t *len, const char *record, size_t record_len,
+                         const char *custody, size_t custody_len, ev_errbuf *err);
+
+/* true for the tag files this module generates (case.jsonld, index.html) */
+bool ev_views__is_view(const char *path);
+
+/* Verify's check of the views stored in a bundle: case.jsonld and
+ * index.html, where present, must be byte for byte what this version
+ * renders from the stored evidence.json and custody.jsonl (each read up to
+ * max_read bytes); otherwise a "view-mismatch" problem, an error when the
+ * last custody event was written by this version and a warning when by
+ * another. Call it only when the record and custody log passed their
+ * limits. Returns EV_OK or EV_ENOMEM. */
+int ev_views__check(ev_report *r, const ev_store *s, size_t max_read);
+
+#endif

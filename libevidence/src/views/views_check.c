@@ -1,0 +1,90 @@
+/*
+ * views_check: verify's check that case.jsonld and index.html in a bundle
+ * are what evidence.json and custody.jsonl generate (docs/views.md).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "container/container.h"
+#include "views/views.h"
+
+/* the tool_version of the last custody event: the version that wrote the
+ * views last */
+static char *last_tool_version(const char *cust, size_t clen)
+{
+    size_t end = clen;
+    while (end && cust[end - 1] == '\n')
+        end--;
+    size_t start = end;
+    while (start && cust[start - 1] != '\n')
+        start--;
+    json_t *ev = json_loadb(cust + start, end - start, 0, NULL);
+    char *v = ev__strdup(json_string_value(json_object_get(ev, "tool_version")));
+    json_decref(ev);
+    return v;
+}
+
+static int check_views(ev_report *r, const ev_store *s, const char *rec, size_t rlen,
+                       const char *cust, size_t clen, const char *made_by)
+{
+    static const char *const names[2] = { EV_VIEW_CASE, EV_VIEW_INDEX };
+    /* a view is rebuilt by this version; one written by another version may
+     * be laid out differently without being wrong (docs/views.md) */
+    bool same_version = made_by && !strcmp(made_by, EV_VERSION_STRING);
+    ev_severity sev = same_version ? EV_SEVERITY_ERROR : EV_SEVERITY_WARNING;
+    int rc = EV_OK;
+    for (int v = 0; v < 2 && rc == EV_OK; v++) {
+        long i = ev_store__find(s, names[v]);
+        if (i < 0)
+            continue;
+        char *want = NULL, *have = NULL;
+        size_t wlen = 0, hlen = 0;
+        ev_errbuf e;
+        e.msg[0] = '\0';
+        int vrc = (v == 0 ? ev_views__case_jsonld : ev_views__index_html)(&want, &wlen, rec, rlen,
+                                                                          cust, clen, &e);
+        if (vrc == EV_ENOMEM)
+            return EV_ENOMEM;
+        if (vrc != EV_OK) {
+            rc = ev_report__add(r, sev, "view-mismatch", names[v],
+                                "%s cannot be rebuilt from evidence.json (%s), so it cannot be "
+                                "what the record generates", names[v], e.msg);
+        } else if (ev_store__entry(s, (size_t)i)->size != wlen ||
+                   ev_store__read_all(&have, &hlen, s, (size_t)i, wlen, &e) != EV_OK ||
+                   hlen != wlen || memcmp(have, want, wlen) != 0) {
+            rc = ev_report__add(r, sev, "view-mismatch", names[v],
+                                "%s is not what evidence.json and custody.jsonl generate%s; where "
+                                "a view and the record disagree, the record is right "
+                                "(docs/views.md)", names[v],
+                                same_version ? ""
+                                             : " with this version (it was written by another "
+                                               "version)");
+        }
+        free(want);
+        free(have);
+    }
+    return rc;
+}
+
+int ev_views__check(ev_report *r, const ev_store *s, size_t max_read)
+{
+    long ri = ev_store__find(s, "evidence.json");
+    long ci = ev_store__find(s, "custody.jsonl");
+    if (ri < 0 || ci < 0)
+        return EV_OK;
+    char *rec = NULL, *cust = NULL;
+    size_t rlen = 0, clen = 0;
+    ev_errbuf e;
+    int rc = EV_OK;
+    if (ev_store__read_all(&rec, &rlen, s, (size_t)ri, max_read, &e) == EV_OK &&
+        ev_store__read_all(&cust, &clen, s, (size_t)ci, max_read, &e) == EV_OK) {
+        char *made_by = last_tool_version(cust, clen);
+        rc = check_views(r, s, rec, rlen, cust, clen, made_by);
+        free(made_by);
+    }
+    free(rec);
+    free(cust);
+    return rc == EV_ENOMEM ? EV_ENOMEM : EV_OK;
+}
