@@ -303,83 +303,16 @@ int cli_read_small_file(uint8_t **out, size_t *len, const char *path, size_t max
     return 0;
 }
 
-/* The pattern of every writer (docs/bundle.md, "Atomic output"): a hidden
- * ".NAME.partial-XXXXXX" beside the target, flock'ed while written; stale
- * ones (whose lock can be taken: their writer was killed) are removed. */
-static void clean_stale_partials(const char *dir, const char *base)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    size_t bl = strlen(base);
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        const char *n = de->d_name;
-        if (n[0] != '.' || strncmp(n + 1, base, bl) != 0 || strncmp(n + 1 + bl, ".partial-", 9) != 0)
-            continue;
-        int fd = openat(dirfd(d), n, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        struct stat a, b;
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 && S_ISREG(a.st_mode) &&
-            fstatat(dirfd(d), n, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino)
-            unlinkat(dirfd(d), n, 0);
-        close(fd);
-    }
-    closedir(d);
-}
-
+/* the library's one way of writing an output (docs/architecture.md,
+ * "Publishing outputs") */
 int cli_write_file_atomic(const char *path, const uint8_t *data, size_t len)
 {
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    int dl = slash ? (int)(slash - path) : 1;
-    const char *dirp = slash ? path : ".";
-    if (slash == path)
-        dl = 1;
-    size_t tl = strlen(path) + 32;
-    char *tmp = malloc(tl);
-    char *dir = malloc((size_t)dl + 1);
-    if (!tmp || !dir) {
-        free(tmp);
-        free(dir);
-        cli_error("out of memory");
+    char *msg = NULL;
+    int rc = ev_write_file_atomic(path, data, len, 1, &msg);
+    if (rc != EV_OK) {
+        cli_error("%s", msg ? msg : ev_strerror(rc));
+        ev_free(msg);
         return CLI_EXIT_INTERNAL;
     }
-    snprintf(dir, (size_t)dl + 1, "%.*s", dl, dirp);
-    clean_stale_partials(dir, base);
-    snprintf(tmp, tl, "%s/.%s.partial-XXXXXX", dir, base);
-    free(dir);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        cli_error("cannot write '%s': %s", path, strerror(errno));
-        free(tmp);
-        return CLI_EXIT_INTERNAL;
-    }
-    flock(fd, LOCK_EX); /* held until close, after the rename */
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
-    int saved = errno;
-    bool ok = done == len && fsync(fd) == 0;
-    if (!ok || fchmod(fd, 0644) != 0 || rename(tmp, path) != 0) {
-        cli_error("cannot write '%s': %s", path, strerror(ok ? errno : saved));
-        unlink(tmp);
-        close(fd);
-        free(tmp);
-        return CLI_EXIT_INTERNAL;
-    }
-    if (close(fd) != 0) {
-        cli_error("cannot write '%s': %s", path, strerror(errno));
-        free(tmp);
-        return CLI_EXIT_INTERNAL;
-    }
-    free(tmp);
     return 0;
 }

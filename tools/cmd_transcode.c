@@ -29,34 +29,31 @@ static int add_search_path(ev_profile_catalog *c, const char *const *dirs, int n
     return ev_profile_catalog_add_default_dirs(c, NULL, EV_INSTALL_DATADIR "/evidence/profiles");
 }
 
-/* Write text to path atomically (temporary name, then rename). */
-static int write_file_atomic(const char *path, const char *text, bool overwrite, bool sync)
+/* Write text and a newline to path the library's way (temporary name,
+ * flushed, renamed; docs/architecture.md, "Publishing outputs"). The record
+ * is small: it is flushed even with --no-sync, which is about the copy. */
+static int write_file_atomic(const char *path, const char *text, bool overwrite)
 {
     if (!overwrite && access(path, F_OK) == 0) {
         cli_error("'%s' already exists; the copy was made but its record was not written; "
                   "use --overwrite or --json", path);
         return -1;
     }
-    size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
-    if (!tmp)
+    size_t n = strlen(text);
+    char *buf = malloc(n + 1);
+    if (!buf)
         return -1;
-    snprintf(tmp, n, "%s.tmp-%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    int rc = -1;
-    if (f) {
-        bool ok = fputs(text, f) != EOF && fputc('\n', f) != EOF;
-        ok = fflush(f) == 0 && (!sync || fsync(fileno(f)) == 0) && ok;
-        ok = fclose(f) == 0 && ok;
-        if (ok && rename(tmp, path) == 0)
-            rc = 0;
+    memcpy(buf, text, n);
+    buf[n] = '\n';
+    char *msg = NULL;
+    int rc = ev_write_file_atomic(path, buf, n + 1, overwrite, &msg);
+    free(buf);
+    if (rc != EV_OK) {
+        cli_error("cannot write '%s': %s", path, msg ? msg : ev_strerror(rc));
+        ev_free(msg);
+        return -1;
     }
-    if (rc != 0) {
-        cli_error("cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return rc;
+    return 0;
 }
 
 static void print_summary(const char *out, json_t *rec)
@@ -279,7 +276,7 @@ int cmd_transcode(int argc, char **argv)
             code = CLI_EXIT_INTERNAL;
         } else {
             snprintf(rp, n, "%s.derivation.json", pos[1]);
-            if (write_file_atomic(rp, res, overwrite, !no_sync) != 0)
+            if (write_file_atomic(rp, res, overwrite) != 0)
                 code = CLI_EXIT_INTERNAL;
             print_summary(pos[1], rec);
             if (code == CLI_EXIT_OK)

@@ -102,6 +102,25 @@ EV_EXTERN int ev_library_versions_json(char **out);
  */
 EV_EXTERN void ev_free(void *p);
 
+/**
+ * Write a file the way the library writes its own outputs: under a hidden
+ * temporary name ".NAME.partial-XXXXXX" beside path, locked while it is
+ * written, flushed to disk, renamed into place, and the folder flushed
+ * (docs/architecture.md, "Publishing outputs"). A reader never sees a part
+ * of it under path; stale temporaries of path left by killed writers are
+ * removed first. Thread-safe.
+ * @param path     Target file.
+ * @param data     Bytes to write (may be NULL when len is 0).
+ * @param len      Their number.
+ * @param replace  Nonzero: replace an existing path atomically; zero: leave
+ *                 it alone and return EV_EEXISTS.
+ * @param errmsg   If not NULL, receives a message on failure (free it with
+ *                 ev_free()); set to NULL on success.
+ * @return EV_OK, EV_EEXISTS, EV_EIO or EV_ENOMEM.
+ */
+EV_EXTERN int ev_write_file_atomic(const char *path, const void *data, size_t len, int replace,
+                                   char **errmsg);
+
 /** Progress report. bytes_total == 0 means unknown. */
 typedef struct ev_progress {
     unsigned int version;    /**< EV_PROGRESS_VERSION */

@@ -75,9 +75,6 @@ int ev_strset__add(ev_strset *set, const char *s, bool *existed);
 bool ev_strset__has(const ev_strset *set, const char *s);
 void ev_strset__free(ev_strset *set);
 
-/* rm -rf without following symlinks. */
-int ev__rm_tree(const char *path);
-
 /* {"libevidence": ..., "libavformat": ...}: versions of the libraries in use. */
 int ev_common__versions(json_t **out);
 

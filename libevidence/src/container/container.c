@@ -1987,139 +1987,6 @@ struct ev_sink {
     size_t n, cap;
 };
 
-static int rm_tree(const char *path);
-
-static char *parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return ev__strdup(".");
-    if (slash == path)
-        return ev__strdup("/");
-    return ev__strndup(path, (size_t)(slash - path));
-}
-
-/* ".<base>.partial-" (and ".<base>.amend-", "..<base>.amend-" of earlier
- * versions): a temporary output of the target named base */
-static bool is_tmp_of(const char *name, const char *base)
-{
-    static const char *const pre[3] = { ".", ".", ".." };
-    static const char *const suf[3] = { ".partial-", ".amend-", ".amend-" };
-    size_t bl = strlen(base);
-    for (int k = 0; k < 3; k++) {
-        size_t pl = strlen(pre[k]), sl = strlen(suf[k]);
-        if (strncmp(name, pre[k], pl) == 0 && strncmp(name + pl, base, bl) == 0 &&
-            strncmp(name + pl + bl, suf[k], sl) == 0 && name[pl + bl + sl] != '\0')
-            return true;
-    }
-    return false;
-}
-
-/* final_path without trailing slashes ("out/" names the folder "out") */
-static char *target_path(const char *final_path)
-{
-    char *t = ev__strdup(final_path);
-    size_t l = t ? strlen(t) : 0;
-    while (l > 1 && t[l - 1] == '/')
-        t[--l] = '\0';
-    return t;
-}
-
-void ev__tmp_clean_stale(const char *final_path0)
-{
-    char *final_path = target_path(final_path0);
-    char *parent = final_path ? parent_dir(final_path) : NULL;
-    if (!parent) {
-        free(final_path);
-        return;
-    }
-    const char *base = strrchr(final_path, '/');
-    base = base ? base + 1 : final_path;
-    DIR *d = opendir(parent);
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        if (!is_tmp_of(de->d_name, base))
-            continue;
-        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        struct stat a, b;
-        /* a live writer holds the lock; a killed one does not */
-        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &a) == 0 &&
-            fstatat(dirfd(d), de->d_name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
-            a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-            if (S_ISDIR(a.st_mode)) {
-                char *p = ev__asprintf("%s/%s", parent, de->d_name);
-                if (p)
-                    rm_tree(p);
-                free(p);
-            } else if (S_ISREG(a.st_mode)) {
-                unlinkat(dirfd(d), de->d_name, 0);
-            }
-        }
-        close(fd);
-    }
-    if (d)
-        closedir(d);
-    free(parent);
-    free(final_path);
-}
-
-int ev__tmp_create(char **path_out, int *fd_out, const char *final_path0, bool dir,
-                   ev_errbuf *err)
-{
-    *path_out = NULL;
-    *fd_out = -1;
-    ev__tmp_clean_stale(final_path0);
-    char *final_path = target_path(final_path0);
-    char *parent = final_path ? parent_dir(final_path) : NULL;
-    if (!parent) {
-        free(final_path);
-        return EV_ENOMEM;
-    }
-    const char *base = strrchr(final_path, '/');
-    base = base ? base + 1 : final_path;
-    int rc = EV_OK;
-    for (int tries = 0; tries < 20; tries++) {
-        char *t = ev__asprintf("%s/.%s.partial-XXXXXX", parent, base);
-        if (!t) {
-            rc = EV_ENOMEM;
-            break;
-        }
-        int fd = -1;
-        if (dir) {
-            if (mkdtemp(t))
-                fd = open(t, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        } else {
-            fd = mkostemp(t, O_CLOEXEC);
-        }
-        if (fd < 0) {
-            rc = ev_err__set(err, EV_EIO, "cannot create a temporary %s in '%s': %s",
-                             dir ? "folder" : "file", parent, strerror(errno));
-            if (dir)
-                rmdir(t);
-            free(t);
-            break;
-        }
-        /* Locked for as long as fd is open. Another writer cleaning up may
-         * have removed it before the lock was taken: then make another. */
-        struct stat st;
-        if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0 && st.st_nlink == 0) {
-            close(fd);
-            free(t);
-            continue;
-        }
-        *path_out = t;
-        *fd_out = fd;
-        break;
-    }
-    if (rc == EV_OK && !*path_out)
-        rc = ev_err__set(err, EV_EIO, "cannot create a temporary output in '%s'", parent);
-    free(parent);
-    free(final_path);
-    return rc;
-}
-
 static int sink_open(ev_sink **out, const char *final_path, ev_bundle_format fmt,
                      const char *bag_name, bool replace, ev_errbuf *err)
 {
@@ -2128,7 +1995,7 @@ static int sink_open(ev_sink **out, const char *final_path, ev_bundle_format fmt
     if (!replace && lstat(final_path, &st) == 0)
         return ev_err__set(err, EV_EEXISTS, "'%s' already exists; choose another output name or "
                            "remove it first", final_path);
-    char *parent = parent_dir(final_path);
+    char *parent = ev__parent_dir(final_path);
     if (!parent)
         return EV_ENOMEM;
     if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -2871,11 +2738,10 @@ static int commit_zip(ev_sink *s, ev_errbuf *err)
         return write_failed(s, e, err);
     }
     s->fd = -1;
-    if ((s->replace ? rename(s->tmpzip, s->final_path)
-                    : renameat2(AT_FDCWD, s->tmpzip, AT_FDCWD, s->final_path, RENAME_NOREPLACE)) != 0)
-        return ev_err__set(err, errno == EEXIST ? EV_EEXISTS : EV_EIO,
-                           "cannot move the finished bundle to '%s': %s", s->final_path,
-                           strerror(errno));
+    int prc = ev__publish(s->tmpzip, s->final_path, s->replace ? EV_PUBLISH_REPLACE : 0,
+                          "bundle", err);
+    if (prc != EV_OK)
+        return prc;
     free(s->tmpzip);
     s->tmpzip = NULL;
     return EV_OK;
@@ -2971,119 +2837,10 @@ static int commit_dir(ev_sink *s, ev_errbuf *err)
         free(p);
     }
     free(buf);
-    if (rc == EV_OK && s->replace) {
-        /* swap the new bag with the old one, then remove the old one (now
-         * under the temporary name); without RENAME_EXCHANGE, move the old
-         * one aside under a name that is never taken for stale */
-        if (renameat2(AT_FDCWD, s->tmpdir, AT_FDCWD, s->final_path, RENAME_EXCHANGE) == 0)
-        {
-            rm_tree(s->tmpdir);
-            return EV_OK;
-        }
-        if (errno != EINVAL && errno != ENOSYS)
-            return ev_err__set(err, EV_EIO, "cannot replace '%s': %s", s->final_path,
-                               strerror(errno));
-        const char *dash = strrchr(s->tmpdir, '-');
-        char *parent = parent_dir(s->final_path);
-        const char *base = strrchr(s->final_path, '/');
-        base = base ? base + 1 : s->final_path;
-        char *old = parent && dash ? ev__asprintf("%s/.%s.old-%s", parent, base, dash + 1) : NULL;
-        free(parent);
-        if (!old)
-            return EV_ENOMEM;
-        if (rename(s->final_path, old) != 0 || rename(s->tmpdir, s->final_path) != 0) {
-            rc = ev_err__set(err, EV_EIO, "cannot replace '%s': %s", s->final_path,
-                             strerror(errno));
-            rename(old, s->final_path);
-        } else {
-            rm_tree(old);
-        }
-        free(old);
-        return rc;
-    }
-    if (rc == EV_OK && rename(s->tmpdir, s->final_path) != 0)
-        rc = ev_err__set(err, errno == EEXIST || errno == ENOTEMPTY ? EV_EEXISTS : EV_EIO,
-                         "cannot move the finished bag to '%s': %s", s->final_path,
-                         strerror(errno));
+    if (rc == EV_OK)
+        rc = ev__publish(s->tmpdir, s->final_path, s->replace ? EV_PUBLISH_REPLACE : 0, "bag",
+                         err);
     return rc;
-}
-
-/* Remove a tree we wrote. Iterative, one folder open at a time, relative
- * to that folder: trees deeper than PATH_MAX or than the limit of open
- * files are removed as well. */
-static int rm_tree(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return unlink(path);
-    char **stack = NULL;
-    size_t depth = 0, cap = 0;
-    int rc = 0;
-    for (;;) {
-        int dd = dup(fd);
-        DIR *d = dd >= 0 ? fdopendir(dd) : NULL;
-        if (!d) {
-            if (dd >= 0)
-                close(dd);
-            rc = -1;
-            break;
-        }
-        char *sub = NULL;
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            struct stat st;
-            if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-                sub = ev__strdup(de->d_name);
-                break;
-            }
-            unlinkat(fd, de->d_name, 0);
-        }
-        closedir(d);
-        if (sub) {
-            int c = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            char **grown = c >= 0 ? ev__grow(stack, &cap, depth, sizeof(*stack), 16) : NULL;
-            if (!grown) {
-                if (c >= 0)
-                    close(c);
-                free(sub);
-                rc = -1;
-                break;
-            }
-            stack = grown;
-            stack[depth++] = sub;
-            close(fd);
-            fd = c;
-            continue;
-        }
-        if (depth == 0)
-            break;
-        int parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (parent < 0) {
-            rc = -1;
-            break;
-        }
-        close(fd);
-        fd = parent;
-        char *name = stack[--depth];
-        int ur = unlinkat(fd, name, AT_REMOVEDIR);
-        free(name);
-        if (ur != 0) {
-            rc = -1;
-            break;
-        }
-    }
-    close(fd);
-    while (depth)
-        free(stack[--depth]);
-    free(stack);
-    return rc == 0 ? rmdir(path) : -1;
-}
-
-int ev__rm_tree(const char *path)
-{
-    return rm_tree(path);
 }
 
 static ev_progress_state *producer_progress(const sink_entry *e)
@@ -3120,7 +2877,7 @@ void ev_sink__free(ev_sink *s)
         free(s->tmpzip);
     }
     if (s->tmpdir) {
-        rm_tree(s->tmpdir);
+        ev__rm_tree(s->tmpdir);
         free(s->tmpdir);
     }
     if (s->lockfd >= 0)

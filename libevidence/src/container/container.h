@@ -13,6 +13,7 @@
 #include "evidence/bundle.h"
 #include "base/hash.h"
 #include "base/internal.h"
+#include "base/publish.h"
 #include "base/report.h"
 
 /* ---- reading -------------------------------------------------------------- */
@@ -108,15 +109,7 @@ typedef struct ev_producer {
 
 typedef struct ev_sink ev_sink;
 
-/* Temporary output beside final_path, named ".<name>.partial-XXXXXX" (a
- * file, or a folder when dir) and locked (flock) for as long as *fd_out is
- * open. A writer killed with -9 leaves a name whose lock anyone can take:
- * such stale ones of the same target (and those of earlier versions,
- * ".<name>.amend-*") are removed first. */
-int ev__tmp_create(char **path_out, int *fd_out, const char *final_path, bool dir,
-                   ev_errbuf *err);
-/* Remove the stale temporary outputs of final_path (see ev__tmp_create). */
-void ev__tmp_clean_stale(const char *final_path);
+/* ev__tmp_create, ev__tmp_clean_stale: base/publish.h */
 
 /* Start writing a bag whose final location is final_path (a .zip file or a
  * folder). Nothing appears at final_path before ev_sink__commit succeeds. */

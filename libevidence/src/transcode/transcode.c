@@ -37,6 +37,7 @@
 
 #include "transcode/conform.h"
 #include "base/hash.h"
+#include "base/publish.h"
 #include "transcode/transcode_int.h"
 
 /* ------------------------------------------------------------------------ */
@@ -1305,51 +1306,6 @@ static void *sync_thread(void *arg)
     return NULL;
 }
 
-static int sync_dir_of(const char *path)
-{
-    char *d = ev__strdup(path);
-    if (!d)
-        return EV_ENOMEM;
-    char *s = strrchr(d, '/');
-    const char *dir = ".";
-    if (s) {
-        *s = '\0';
-        dir = *d ? d : "/";
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(d);
-    return EV_OK;
-}
-
-static int publish(const char *tmp, const char *out, bool overwrite, bool sync,
-                   ev_errbuf *err)
-{
-    int r;
-    if (overwrite) {
-        r = rename(tmp, out);
-    } else {
-        r = renameat2(AT_FDCWD, tmp, AT_FDCWD, out, RENAME_NOREPLACE);
-        if (r != 0 && (errno == EINVAL || errno == ENOSYS)) {
-            /* file system without RENAME_NOREPLACE: link fails if out exists */
-            r = link(tmp, out);
-            if (r == 0)
-                unlink(tmp);
-        }
-    }
-    if (r != 0) {
-        int e = errno;
-        return ev_err__set(err, e == EEXIST ? EV_EEXISTS : EV_EIO, "cannot move the copy into "
-                           "place as '%s': %s", out, strerror(e));
-    }
-    if (sync)
-        sync_dir_of(out);
-    return EV_OK;
-}
-
 typedef struct src_hash {
     const char *path;
     char hex[65];
@@ -1906,8 +1862,11 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
         goto done;
     }
     if (strcmp(verdict, "fail") != 0) {
-        if ((rc = publish(j.tmp, out_path, (j.o.flags & EV_TRANSCODE__OVERWRITE) != 0,
-                          !(j.o.flags & EV_TRANSCODE__NO_SYNC), err)) != EV_OK)
+        /* the data was flushed by the sync thread while the copy was
+         * verified; publish's own flush of the file then finds nothing left */
+        unsigned pf = ((j.o.flags & EV_TRANSCODE__OVERWRITE) ? EV_PUBLISH_REPLACE : 0) |
+                      ((j.o.flags & EV_TRANSCODE__NO_SYNC) ? EV_PUBLISH_NOSYNC : 0);
+        if ((rc = ev__publish(j.tmp, out_path, pf, "copy", err)) != EV_OK)
             goto done;
         kept = true;
     }
