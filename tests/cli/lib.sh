@@ -209,10 +209,16 @@ only_dest_in() {
     return 1
 }
 
+# Exit status: 1 if a case failed; otherwise 77 if a case was skipped
+# (CTest's SKIP_RETURN_CODE, so the test shows as skipped, not passed: a
+# part of it did not run here); otherwise 0.
 finish() {
     echo "$EV_TEST_NAME: $EV_PASSED passed, $EV_FAILED failed, $EV_SKIPPED skipped"
     if [ "$EV_FAILED" -ne 0 ]; then
         exit 1
+    fi
+    if [ "$EV_SKIPPED" -ne 0 ]; then
+        exit 77
     fi
     exit 0
 }
@@ -245,6 +251,11 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
         only_dest_in "$T/sb" "$T/sb/x/dest" || f=1
         touch "$T/sb/x/evil"
         only_dest_in "$T/sb" "$T/sb/x/dest" 2>/dev/null && f=1
+        # finish: a skipped case makes the script exit 77 (shown as skipped),
+        # a failure 1, neither 0
+        (EV_PASSED=1 EV_FAILED=0 EV_SKIPPED=1; finish) >/dev/null; [ $? -eq 77 ] || f=1
+        (EV_PASSED=1 EV_FAILED=1 EV_SKIPPED=1; finish) >/dev/null; [ $? -eq 1 ] || f=1
+        (EV_PASSED=1 EV_FAILED=0 EV_SKIPPED=0; finish) >/dev/null; [ $? -eq 0 ] || f=1
         # undo the deliberate failures
         EV_FAILED=$f0
         EV_PASSED=$p0

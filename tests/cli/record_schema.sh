@@ -12,7 +12,7 @@ refs=()
 bash "$EV_SOURCE_DIR/scripts/ajv.sh" validate --spec=draft2020 --strict=false -c ajv-formats \
   -s "$S/evidence.schema.json" "${refs[@]}" -d "$T/evidence.json"
 rc=$?
-[ $rc -eq 77 ] && { echo "SKIPPED: npm is not available, cannot install ajv"; exit 0; }
+[ $rc -eq 77 ] && { echo "SKIPPED: npm is not available, cannot install ajv"; exit 77; }
 [ $rc -eq 0 ] || exit 1
 # and a record that breaks the schema is caught (the test can fail)
 python3 -c "
