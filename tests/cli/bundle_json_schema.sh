@@ -192,9 +192,9 @@ root, jdir = sys.argv[1], sys.argv[2]
 doc = open(os.path.join(root, "docs/verify-codes.md")).read()
 documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", doc, re.M))
 codes = {}
-src_files = ["bag.c", "container.c", "bundle_read.c", "record.c", "record_check.c"]
-for f in src_files:
-    text = open(os.path.join(root, "libevidence/src", f)).read()
+src = os.path.join(root, "libevidence/src")
+for f in sorted(os.path.relpath(p, src) for p in glob.glob(os.path.join(src, "*", "*.c"))):
+    text = open(os.path.join(src, f)).read()
     # literal codes right after a severity, and the ?: alternatives
     for m in re.finditer(r"EV_SEVERITY_[A-Z]+,\s*(?:[^,;]*\?\s*)?\"([a-z0-9-]+)\"(?:\s*:\s*\"([a-z0-9-]+)\")?", text):
         for c in m.groups():
