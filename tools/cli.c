@@ -85,6 +85,19 @@ int cli_exit_for_status(int status)
     }
 }
 
+int cli_exit_for_verdict(ev_verdict v)
+{
+    switch (v) {
+    case EV_VERDICT_VALID:
+        return CLI_EXIT_OK;
+    case EV_VERDICT_INVALID:
+        return CLI_EXIT_FAILED;
+    case EV_VERDICT_UNREADABLE:
+    default:
+        return CLI_EXIT_INPUT;
+    }
+}
+
 static int rank(int code)
 {
     switch (code) {

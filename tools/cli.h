@@ -65,6 +65,10 @@ int cli_parse_json_path(const char *cmd, const char *usage, const char *what, in
 /* Map an ev_status to the exit code. */
 int cli_exit_for_status(int status);
 
+/* Map a report's verdict to the exit code: the one place where the
+ * library's verdicts become exit codes (docs/cli/exit-codes.md). */
+int cli_exit_for_verdict(ev_verdict v);
+
 /* Worst of two exit codes by precedence 4 > 3 > 1 > 0 (130 wins). */
 int cli_worst(int a, int b);
 

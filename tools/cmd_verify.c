@@ -94,12 +94,8 @@ static void verify_report(vctx *c, vjob *j)
         return;
     }
     ev_report *r = j->r;
-    int code = CLI_EXIT_OK;
     ev_verdict v = ev_report_verdict(r);
-    if (v == EV_VERDICT_INVALID)
-        code = CLI_EXIT_FAILED;
-    else if (v == EV_VERDICT_UNREADABLE)
-        code = CLI_EXIT_INPUT;
+    int code = cli_exit_for_verdict(v);
     json_t *sig = NULL;
     if (!json)
         cli_progress_end();

@@ -309,8 +309,8 @@ typedef struct ev_sig_report ev_sig_report;
  *             leave their message in ev_trust_last_error(t).
  * @param b    Open bundle.
  * @return EV_OK when the checks ran; EV_EUNSAFE (more than 10,000 files or
- *         256 MiB under signatures/), EV_EIO, EV_ENOMEM, or EV_EUNSUPPORTED
- *         (the bundle cannot list its files) otherwise.
+ *         256 MiB under signatures/), EV_EIO, EV_ENOMEM, or EV_EINVAL (b is
+ *         not open) otherwise.
  */
 EV_EXTERN int ev_sign_verify(ev_sig_report **out, ev_trust *t, ev_bundle *b);
 
