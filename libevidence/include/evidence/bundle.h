@@ -350,10 +350,27 @@ EV_EXTERN const ev_file_result *ev_report_file(const ev_report *r, size_t i);
 
 /**
  * The report as one JSON document ("format": "evidence.verify" or
- * "evidence.extract"), as described in docs/schema/.
+ * "evidence.extract"), as described in docs/schema/, indented by two spaces.
+ * The same as ev_report_json_ext(out, r, 0).
  * @param out  Receives the text with a trailing newline; free with ev_free().
+ * @return EV_OK, EV_EINVAL or EV_ENOMEM.
  */
 EV_EXTERN int ev_report_json(char **out, const ev_report *r);
+
+/** Flags of ev_report_json_ext(). */
+#define EV_JSON_COMPACT 0x1u /**< the document on one line, without spaces
+                                  between tokens (one JSON Lines record) */
+
+/**
+ * The report as one JSON document, as ev_report_json(), laid out as asked.
+ * Keys come in a fixed order, so the text is reproducible.
+ * @param out    Receives the text with a trailing newline (the only newline
+ *               with EV_JSON_COMPACT); free with ev_free(). NULL on failure.
+ * @param r      Report; must not be NULL.
+ * @param flags  0 (indented) or EV_JSON_COMPACT.
+ * @return EV_OK, EV_EINVAL (NULL argument or unknown flag) or EV_ENOMEM.
+ */
+EV_EXTERN int ev_report_json_ext(char **out, const ev_report *r, uint32_t flags);
 
 /** Free a report. DESTRUCTOR. Does nothing when r is NULL. */
 EV_EXTERN void ev_report_free(ev_report *r);
