@@ -21,7 +21,7 @@
  *     const ev_store *ev_bundle__store(const ev_bundle *b)
  *     { return b ? b->store : NULL; }
  * this block goes. Any change to the members above `store` there must be
- * made here too until then; tests/unit/test_api.c fails if they drift.
+ * made here too until then; tests/unit/test_bundle_api.c (bundle_api_entries) fails if they drift.
  */
 struct ev_bundle {
     ev_bundle_options o;
