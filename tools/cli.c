@@ -85,6 +85,39 @@ int cli_exit_for_status(int status)
     }
 }
 
+#ifndef EV_INSTALL_DATADIR
+#define EV_INSTALL_DATADIR "/usr/local/share"
+#endif
+
+int cli_profile_search_path(ev_profile_catalog *c, const char *const *dirs, size_t n_dirs)
+{
+    for (size_t i = 0; i < n_dirs; i++) {
+        int st = ev_profile_catalog_add_dir(c, dirs[i]);
+        if (st != EV_OK)
+            return st;
+    }
+    const char *env = getenv("EVIDENCE_PROFILE_PATH");
+    if (env && *env) {
+        int st = ev_profile_catalog_add_path_list(c, env);
+        if (st != EV_OK)
+            return st;
+    }
+    return ev_profile_catalog_add_default_dirs(c, NULL, EV_INSTALL_DATADIR "/evidence/profiles");
+}
+
+int cli_exit_for_verdict(ev_verdict v)
+{
+    switch (v) {
+    case EV_VERDICT_VALID:
+        return CLI_EXIT_OK;
+    case EV_VERDICT_INVALID:
+        return CLI_EXIT_FAILED;
+    case EV_VERDICT_UNREADABLE:
+    default:
+        return CLI_EXIT_INPUT;
+    }
+}
+
 static int rank(int code)
 {
     switch (code) {

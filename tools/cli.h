@@ -65,6 +65,16 @@ int cli_parse_json_path(const char *cmd, const char *usage, const char *what, in
 /* Map an ev_status to the exit code. */
 int cli_exit_for_status(int status);
 
+/* The profile search path, one for every command that takes --profile-dir
+ * (pack, transcode, check, profiles): the --profile-dir folders in order,
+ * then the folders in EVIDENCE_PROFILE_PATH, then the folders relative to
+ * this binary, then the install prefix. Returns an ev_status. */
+int cli_profile_search_path(ev_profile_catalog *c, const char *const *dirs, size_t n_dirs);
+
+/* Map a report's verdict to the exit code: the one place where the
+ * library's verdicts become exit codes (docs/cli/exit-codes.md). */
+int cli_exit_for_verdict(ev_verdict v);
+
 /* Worst of two exit codes by precedence 4 > 3 > 1 > 0 (130 wins). */
 int cli_worst(int a, int b);
 

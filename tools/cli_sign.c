@@ -21,57 +21,10 @@ static const char *severity_name(ev_severity s)
     return s == EV_SEVERITY_ERROR ? "error" : s == EV_SEVERITY_WARNING ? "warning" : "note";
 }
 
-static const char *status_of(ev_sig_verdict v)
-{
-    switch (v) {
-    case EV_SIG_VALID:
-    case EV_SIG_UNVERIFIED:
-        return "ok";
-    case EV_SIG_INVALID:
-        return "mismatch";
-    default:
-        return "error";
-    }
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 static bool is_p7s(const char *path)
 {
     size_t n = strlen(path);
     return n > 4 && strcmp(path + n - 4, ".p7s") == 0;
-}
-
-static json_t *result_json(const ev_sig_result *r)
-{
-    json_t *o = json_object();
-    json_t *probs = json_array();
-    if (!o || !probs) {
-        json_decref(o);
-        json_decref(probs);
-        return NULL;
-    }
-    json_object_set_new(o, "path", jstr_or_null(r->path));
-    json_object_set_new(o, "token", jstr_or_null(r->token_path));
-    json_object_set_new(o, "events", json_integer((json_int_t)r->events));
-    json_object_set_new(o, "signer", jstr_or_null(r->signer));
-    json_object_set_new(o, "signing_time", jstr_or_null(r->signing_time));
-    json_object_set_new(o, "tsa_time", jstr_or_null(r->tsa_time));
-    json_object_set_new(o, "tsa", jstr_or_null(r->tsa));
-    json_object_set_new(o, "tsa_verified", json_boolean(r->tsa_verified));
-    json_object_set_new(o, "verdict", json_string(ev_sig_verdict_name(r->verdict)));
-    json_object_set_new(o, "status", json_string(status_of(r->verdict)));
-    for (size_t k = 0; k < r->problem_count; k++) {
-        const ev_sig_problem *p = &r->problems[k];
-        json_array_append_new(probs, json_pack("{s:s, s:s, s:s}", "severity",
-                                               severity_name(p->severity), "code", p->code,
-                                               "message", p->message));
-    }
-    json_object_set_new(o, "problems", probs);
-    return o;
 }
 
 static void print_result(const ev_sig_result *r)
@@ -102,9 +55,8 @@ static void print_result(const ev_sig_result *r)
     }
 }
 
-int cli_verify_signatures(json_t **out_json, ev_bundle *b, const cli_trust_args *args, bool json)
+int cli_verify_signatures(ev_report *r, ev_bundle *b, const cli_trust_args *args, bool json)
 {
-    *out_json = NULL;
     ev_trust *t = NULL;
     int st = ev_trust_new(&t, NULL);
     if (st != EV_OK) {
@@ -138,16 +90,12 @@ int cli_verify_signatures(json_t **out_json, ev_bundle *b, const cli_trust_args 
     }
     size_t n = ev_sig_report_count(rep), present = 0;
     bool trusted = ev_sig_report_trusted(rep);
-    json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
-        const ev_sig_result *r = ev_sig_report_result(rep, i);
-        if (is_p7s(r->path))
+        const ev_sig_result *res = ev_sig_report_result(rep, i);
+        if (is_p7s(res->path))
             present++;
-        json_t *o = result_json(r);
-        if (o)
-            json_array_append_new(list, o);
         if (!json)
-            print_result(r);
+            print_result(res);
     }
     ev_sig_verdict v = ev_sig_report_verdict(rep);
     int code;
@@ -167,12 +115,14 @@ int cli_verify_signatures(json_t **out_json, ev_bundle *b, const cli_trust_args 
                "TSA_ROOTS.pem) to check who signed and when\n", present);
     else if (!json && present == 0 && trusted)
         printf("no signatures in this bundle (--ca given, nothing to check)\n");
-    *out_json = json_pack("{s:I, s:b, s:s, s:o}", "present", (json_int_t)present, "verified",
-                          trusted, "verdict", ev_sig_verdict_name(v), "signatures", list);
+    /* the report's verdict and JSON now cover the signatures */
+    st = ev_report_add_signatures(r, rep);
     ev_sig_report_free(rep);
     ev_trust_free(t);
-    if (!*out_json)
+    if (st != EV_OK) {
+        cli_error("cannot report the signatures: %s", ev_strerror(st));
         return CLI_EXIT_INTERNAL;
+    }
     return code;
 }
 

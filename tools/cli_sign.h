@@ -9,8 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include <evidence.h>
 
 typedef struct cli_trust_args {
@@ -20,14 +18,11 @@ typedef struct cli_trust_args {
 } cli_trust_args;
 
 /*
- * Check every signature and timestamp token in an open bundle.
- * out_json receives (caller decrefs; NULL only on an internal error)
- *   {"present": n, "verified": bool, "verdict": "valid"|"invalid"|"unverified"|"unreadable",
- *    "signatures": [{"path", "token", "events", "signer", "signing_time", "tsa_time", "tsa",
- *                    "tsa_verified", "verdict", "status", "problems": [...]}]}
- * where "present" counts .p7s files, "verified" is true when --ca was given,
- * and each problem is {"severity", "code", "message"}.
- * Human lines go to stdout unless json is set; errors to stderr.
+ * Check every signature and timestamp token in an open bundle, and make the
+ * verification report r cover them (ev_report_add_signatures: its verdict
+ * and its JSON "signatures" section). Human lines go to stdout unless json
+ * is set; errors to stderr. When the signatures cannot be checked (a trust
+ * file is unusable, or the check cannot run), r is left as it was.
  * Returns an exit code: 0 every signature verified, or none present;
  * CLI_SIGN_UNVERIFIED (0) when signatures are present and their integrity
  * checks pass but no --ca was given; 1 a signature or token failed a check
@@ -35,7 +30,7 @@ typedef struct cli_trust_args {
  * file is missing or unreadable; 4 internal error.
  */
 #define CLI_SIGN_UNVERIFIED 0
-int cli_verify_signatures(json_t **out_json, ev_bundle *b, const cli_trust_args *args, bool json);
+int cli_verify_signatures(ev_report *r, ev_bundle *b, const cli_trust_args *args, bool json);
 
 /* ---- shared by cmd_sign.c and cmd_timestamp.c ---------------------------------- */
 

@@ -9,22 +9,7 @@
 
 #include <jansson.h>
 
-#ifndef EV_INSTALL_DATADIR
-#define EV_INSTALL_DATADIR "/usr/local/share"
-#endif
-
 int cmd_check(int argc, char **argv);
-
-static int add_search_path(ev_profile_catalog *c, const char *const *dirs, int n_dirs)
-{
-    for (int i = 0; i < n_dirs; i++)
-        if (ev_profile_catalog_add_dir(c, dirs[i]) != EV_OK)
-            return -1;
-    const char *env = getenv("EVIDENCE_PROFILE_PATH");
-    if (env && *env && ev_profile_catalog_add_path_list(c, env) != EV_OK)
-        return -1;
-    return ev_profile_catalog_add_default_dirs(c, NULL, EV_INSTALL_DATADIR "/evidence/profiles");
-}
 
 static void print_value(const json_t *v)
 {
@@ -114,7 +99,7 @@ int cmd_check(int argc, char **argv)
     ev_transcode_options to;
     ev_transcode_options_init(&to, EV_TRANSCODE_OPTIONS_VERSION);
     to.progress_cb = cli_progress;
-    if (ev_profile_catalog_new(&c) != EV_OK || add_search_path(c, dirs, n_dirs) != 0 ||
+    if (ev_profile_catalog_new(&c) != EV_OK || cli_profile_search_path(c, dirs, (size_t)n_dirs) != 0 ||
         ev_transcode_new(&t, &to) != EV_OK) {
         cli_error("out of memory");
         code = CLI_EXIT_INTERNAL;

@@ -55,7 +55,6 @@ int cmd_extract(int argc, char **argv)
         int c0 = cli_exit_for_status(st0);
         return c0 == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : c0;
     }
-    int code = CLI_EXIT_OK;
     ev_report *r = NULL;
     int st = ev_bundle_extract(&r, b, pos[1]);
     if (st != EV_OK) {
@@ -64,10 +63,7 @@ int cmd_extract(int argc, char **argv)
         return cli_interrupted ? CLI_EXIT_INTERRUPTED : cli_exit_for_status(st);
     }
     ev_verdict v = ev_report_verdict(r);
-    if (v == EV_VERDICT_INVALID)
-        code = CLI_EXIT_FAILED;
-    else if (v == EV_VERDICT_UNREADABLE)
-        code = CLI_EXIT_INPUT;
+    int code = cli_exit_for_verdict(v);
     if (json) {
         char *s = NULL;
         if (ev_report_json(&s, r) == EV_OK) {

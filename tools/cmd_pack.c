@@ -4,9 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef EV_INSTALL_DATADIR
-#define EV_INSTALL_DATADIR "/usr/local/share"
-#endif
 
 static int parse_algs(const char *s, uint32_t *out)
 {
@@ -146,16 +143,9 @@ int cmd_pack(int argc, char **argv)
         goto done;
     }
     if (nprof) {
-        /* search path as for 'evidence profiles': --profile-dir, then
-         * EVIDENCE_PROFILE_PATH, then beside the binary, then the prefix */
-        const char *env = getenv("EVIDENCE_PROFILE_PATH");
         st = ev_profile_catalog_new(&cat);
-        for (size_t i = 0; i < npdirs && st == EV_OK; i++)
-            st = ev_profile_catalog_add_dir(cat, pdirs[i]);
-        if (st == EV_OK && env && *env)
-            st = ev_profile_catalog_add_path_list(cat, env);
         if (st == EV_OK)
-            st = ev_profile_catalog_add_default_dirs(cat, NULL, EV_INSTALL_DATADIR "/evidence/profiles");
+            st = cli_profile_search_path(cat, pdirs, npdirs);
         for (size_t i = 0; i < nprof && st == EV_OK; i++) {
             const ev_profile *pr = NULL;
             st = ev_profile_catalog_find(&pr, cat, profiles[i]);

@@ -9,23 +9,6 @@
 
 #include <jansson.h>
 
-#ifndef EV_INSTALL_DATADIR
-#define EV_INSTALL_DATADIR "/usr/local/share"
-#endif
-
-/* Search path: --profile-dir folders, then EVIDENCE_PROFILE_PATH, then the
- * folders relative to this binary, then the install prefix. */
-static int add_search_path(ev_profile_catalog *c, const char *const *dirs, int n_dirs)
-{
-    for (int i = 0; i < n_dirs; i++)
-        if (ev_profile_catalog_add_dir(c, dirs[i]) != EV_OK)
-            return -1;
-    const char *env = getenv("EVIDENCE_PROFILE_PATH");
-    if (env && *env && ev_profile_catalog_add_path_list(c, env) != EV_OK)
-        return -1;
-    return ev_profile_catalog_add_default_dirs(c, NULL, EV_INSTALL_DATADIR "/evidence/profiles");
-}
-
 static json_t *profile_object(const ev_profile *p)
 {
     char *s = NULL;
@@ -116,7 +99,7 @@ int cmd_profiles(int argc, char **argv)
     }
 
     ev_profile_catalog *c = NULL;
-    if (ev_profile_catalog_new(&c) != EV_OK || add_search_path(c, dirs, n_dirs) != 0) {
+    if (ev_profile_catalog_new(&c) != EV_OK || cli_profile_search_path(c, dirs, (size_t)n_dirs) != 0) {
         cli_error("out of memory");
         ev_profile_catalog_free(c);
         free(dirs);

@@ -12,22 +12,7 @@
 
 #include <jansson.h>
 
-#ifndef EV_INSTALL_DATADIR
-#define EV_INSTALL_DATADIR "/usr/local/share"
-#endif
-
 int cmd_transcode(int argc, char **argv);
-
-static int add_search_path(ev_profile_catalog *c, const char *const *dirs, int n_dirs)
-{
-    for (int i = 0; i < n_dirs; i++)
-        if (ev_profile_catalog_add_dir(c, dirs[i]) != EV_OK)
-            return -1;
-    const char *env = getenv("EVIDENCE_PROFILE_PATH");
-    if (env && *env && ev_profile_catalog_add_path_list(c, env) != EV_OK)
-        return -1;
-    return ev_profile_catalog_add_default_dirs(c, NULL, EV_INSTALL_DATADIR "/evidence/profiles");
-}
 
 /* Write text and a newline to path the library's way (temporary name,
  * flushed, renamed; docs/architecture.md, "Publishing outputs"). The record
@@ -219,7 +204,7 @@ int cmd_transcode(int argc, char **argv)
     ev_profile_catalog *c = NULL;
     ev_transcode *t = NULL;
     int code = CLI_EXIT_OK;
-    if (ev_profile_catalog_new(&c) != EV_OK || add_search_path(c, dirs, n_dirs) != 0) {
+    if (ev_profile_catalog_new(&c) != EV_OK || cli_profile_search_path(c, dirs, (size_t)n_dirs) != 0) {
         free(dirs);
         ev_profile_catalog_free(c);
         cli_error("out of memory");

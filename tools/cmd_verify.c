@@ -28,11 +28,17 @@ typedef struct vjob {
     const char *verdict;
 } vjob;
 
+/* The --json documents, one text per bundle in the order they finish. */
+typedef struct doclist {
+    char **v;
+    size_t n, cap;
+} doclist;
+
 typedef struct vctx {
     uint32_t flags;
     bool json, lines, progress;
     const cli_trust_args *trust;
-    json_t *all;     /* --json: the documents, for one document at the end */
+    doclist all;     /* --json: the documents, for one document at the end */
     pthread_mutex_t out;
     size_t next, n, done;
     vjob *jobs;
@@ -57,19 +63,86 @@ static void verify_work(vctx *c, vjob *j)
         j->msg = strdup(j->b ? ev_bundle_last_error(j->b) : ev_strerror(j->st));
 }
 
-static void emit(vctx *c, json_t *o)
+/* One bundle's document (text ending in a newline; taken over): a line
+ * now with --json-lines, else kept for the one document at the end. */
+static void emit(vctx *c, char *doc)
 {
+    if (!doc)
+        return;
     if (c->lines) {
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (s) {
-            cli_write_stdout(s);
-            cli_write_stdout("\n");
-            free(s);
-        }
-        json_decref(o);
-    } else {
-        json_array_append_new(c->all, o);
+        cli_write_stdout(doc);
+        free(doc);
+        return;
     }
+    if (c->all.n == c->all.cap) {
+        size_t cap = c->all.cap ? c->all.cap * 2 : 16;
+        char **v = realloc(c->all.v, cap * sizeof(*v));
+        if (!v) {
+            cli_error("out of memory");
+            free(doc);
+            return;
+        }
+        c->all.v = v;
+        c->all.cap = cap;
+    }
+    c->all.v[c->all.n++] = doc;
+}
+
+/* A document made here (a bundle that could not be opened), laid out as the
+ * library lays out its reports (ev_report_json_ext). */
+static char *dump_doc(const vctx *c, json_t *o)
+{
+    char *s = json_dumps(o, (c->lines ? JSON_COMPACT : JSON_INDENT(2)) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    char *t = realloc(s, n + 2);
+    if (!t) {
+        free(s);
+        return NULL;
+    }
+    t[n] = '\n';
+    t[n + 1] = '\0';
+    return t;
+}
+
+/* --json with several bundles: {"format": "evidence.verify-many",
+ * "format_version": 1, "bundles": [...]}, indented by two spaces like each
+ * document. The documents are placed as they are, one level deeper: a raw
+ * newline in the text of a JSON document is only ever layout (newlines in
+ * strings are escaped), so each becomes a newline plus four spaces. */
+static int write_many(const doclist *d)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return -1;
+    fputs("{\n  \"format\": \"evidence.verify-many\",\n  \"format_version\": 1,\n"
+          "  \"bundles\": [", f);
+    for (size_t i = 0; i < d->n; i++) {
+        fputs(i ? ",\n    " : "\n    ", f);
+        for (const char *p = d->v[i]; *p; p++) {
+            if (*p != '\n')
+                fputc(*p, f);
+            else if (p[1])
+                fputs("\n    ", f);
+        }
+    }
+    fputs(d->n ? "\n  ]\n}\n" : "]\n}\n", f);
+    if (fclose(f) != 0) {
+        free(buf);
+        return -1;
+    }
+    int rc = cli_write_stdout(buf);
+    free(buf);
+    return rc;
+}
+
+static const char *verdict_word(ev_verdict v)
+{
+    return v == EV_VERDICT_VALID ? "valid" : v == EV_VERDICT_INVALID ? "invalid" : "unreadable";
 }
 
 /* Phase two; the caller holds c->out. */
@@ -89,38 +162,23 @@ static void verify_report(vctx *c, vjob *j)
                                   ev_status_name(j->st), "message",
                                   j->msg ? j->msg : ev_strerror(j->st));
             if (o)
-                emit(c, o);
+                emit(c, dump_doc(c, o));
         }
         return;
     }
     ev_report *r = j->r;
-    int code = CLI_EXIT_OK;
+    /* the bag's own verdict, for the text summary line */
     ev_verdict v = ev_report_verdict(r);
-    if (v == EV_VERDICT_INVALID)
-        code = CLI_EXIT_FAILED;
-    else if (v == EV_VERDICT_UNREADABLE)
-        code = CLI_EXIT_INPUT;
-    json_t *sig = NULL;
     if (!json)
         cli_progress_end();
-    int sc = cli_verify_signatures(&sig, j->b, c->trust, json);
-    code = cli_worst(code, sc);
-    j->verdict = v == EV_VERDICT_VALID && sc != CLI_EXIT_FAILED ? "valid"
-                 : v == EV_VERDICT_UNREADABLE                  ? "unreadable"
-                                                               : "invalid";
+    /* from here on the report's verdict and JSON cover the signatures too */
+    int code = cli_verify_signatures(r, j->b, c->trust, json);
+    code = cli_worst(cli_exit_for_verdict(ev_report_verdict(r)), code);
+    j->verdict = verdict_word(ev_report_verdict(r));
     if (json) {
         char *s = NULL;
-        if (ev_report_json(&s, r) == EV_OK) {
-            json_t *o = json_loads(s, 0, NULL);
-            if (o && sig)
-                json_object_set(o, "signatures", sig);
-            /* the verdict covers the signatures too */
-            if (o && sc == CLI_EXIT_FAILED && v == EV_VERDICT_VALID) {
-                json_object_set_new(o, "verdict", json_string("invalid"));
-                json_object_set_new(o, "valid", json_false());
-            }
-            if (o)
-                emit(c, o);
+        if (ev_report_json_ext(&s, r, c->lines ? EV_JSON_COMPACT : 0) == EV_OK) {
+            emit(c, strdup(s));
             ev_free(s);
         }
     } else {
@@ -141,7 +199,6 @@ static void verify_report(vctx *c, vjob *j)
                nerr, nwarn);
         fflush(stdout);
     }
-    json_decref(sig);
     j->code = code;
 }
 
@@ -349,8 +406,7 @@ int cmd_verify(int argc, char **argv)
     free(args);
     c.n = paths.n;
     c.jobs = calloc(c.n ? c.n : 1, sizeof(*c.jobs));
-    c.all = json_array();
-    if (!c.jobs || !c.all || code == CLI_EXIT_INTERNAL) {
+    if (!c.jobs || code == CLI_EXIT_INTERNAL) {
         code = CLI_EXIT_INTERNAL;
         goto done;
     }
@@ -379,20 +435,10 @@ int cmd_verify(int argc, char **argv)
     for (size_t i = 0; i < c.n; i++)
         code = cli_worst(code, c.jobs[i].verdict ? c.jobs[i].code : CLI_EXIT_INTERRUPTED);
     if (c.json) {
-        json_t *doc;
-        if (c.n == 1 && json_array_size(c.all) == 1) {
-            doc = json_incref(json_array_get(c.all, 0));
-        } else {
-            doc = json_pack("{s:s, s:I, s:O}", "format", "evidence.verify-many",
-                            "format_version", (json_int_t)1, "bundles", c.all);
-        }
-        char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (s) {
-            cli_write_stdout(s);
-            cli_write_stdout("\n");
-            free(s);
-        }
-        json_decref(doc);
+        if (c.n == 1 && c.all.n == 1)
+            cli_write_stdout(c.all.v[0]);
+        else if (write_many(&c.all) != 0)
+            code = cli_worst(code, CLI_EXIT_INTERNAL);
     }
     if (c.n > 1 && !cli_quiet) {
         /* the summary: with JSON on stdout it goes to stderr */
@@ -401,7 +447,9 @@ int cmd_verify(int argc, char **argv)
                 f == stderr ? "evidence: " : "", c.done, c.counts[0], c.counts[1], c.counts[2]);
     }
 done:
-    json_decref(c.all);
+    for (size_t i = 0; i < c.all.n; i++)
+        free(c.all.v[i]);
+    free(c.all.v);
     free(c.jobs);
     for (size_t i = 0; i < paths.n; i++)
         free(paths.v[i]);

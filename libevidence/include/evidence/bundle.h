@@ -228,6 +228,35 @@ EV_EXTERN size_t ev_bundle_item_count(const ev_bundle *b);
 EV_EXTERN const ev_item *ev_bundle_item(const ev_bundle *b, size_t i);
 
 /**
+ * Walk the regular files of an open bundle, one per call, in the order of
+ * the container (the ZIP's central directory, or the folder walk): tag
+ * files, payload files and signatures/ alike. Folders, and entries refused
+ * as unsafe when the bundle was opened (ev_bundle_verify() reports those),
+ * are skipped. No entry is read; the cost is linear in the entries.
+ *
+ *     size_t pos = 0;
+ *     const char *path;
+ *     while (ev_bundle_entry_next(&path, NULL, b, &pos))
+ *         puts(path);
+ *
+ * Thread-safety: as for every call on b (one thread at a time); each walk
+ * keeps its own pos.
+ * @param path  Receives the bag-relative path, e.g. "signatures/0002-x.p7s";
+ *              NULL at the end. Borrowed from b: valid until b is opened
+ *              again (also by ev_bundle_amend() and ev_signer_sign()) or
+ *              freed.
+ * @param size  Receives the size the container claims for the entry (a
+ *              claim, not a fact); may be NULL.
+ * @param b     Open bundle.
+ * @param pos   Position in the walk: 0 before the first call, then left as
+ *              the call sets it.
+ * @return true with the next entry; false at the end, or when path or pos
+ *         is NULL, or b is NULL or not open.
+ */
+EV_EXTERN bool ev_bundle_entry_next(const char **path, uint64_t *size, const ev_bundle *b,
+                                    size_t *pos);
+
+/**
  * A summary of the bundle as JSON ("format": "evidence.inspect"): bag-info,
  * case, items, custody events, signatures. See docs/schema/.
  * @param out  Receives a string; free with ev_free().
@@ -290,11 +319,15 @@ typedef struct ev_file_result {
 
 typedef struct ev_report ev_report;
 
-/** Overall verdict. */
+/**
+ * Overall verdict. The values are the library's own (0..2), not the exit
+ * codes of the evidence CLI: the CLI maps a verdict to its exit code itself
+ * (docs/cli/exit-codes.md). In 0.1.0, EV_VERDICT_UNREADABLE was 3.
+ */
 typedef enum ev_verdict {
     EV_VERDICT_VALID = 0,      /**< complete and valid */
     EV_VERDICT_INVALID = 1,    /**< ran; at least one check failed */
-    EV_VERDICT_UNREADABLE = 3  /**< could not be checked (input error) */
+    EV_VERDICT_UNREADABLE = 2  /**< could not be checked (input error) */
 } ev_verdict;
 
 /**
@@ -317,10 +350,27 @@ EV_EXTERN const ev_file_result *ev_report_file(const ev_report *r, size_t i);
 
 /**
  * The report as one JSON document ("format": "evidence.verify" or
- * "evidence.extract"), as described in docs/schema/.
+ * "evidence.extract"), as described in docs/schema/, indented by two spaces.
+ * The same as ev_report_json_ext(out, r, 0).
  * @param out  Receives the text with a trailing newline; free with ev_free().
+ * @return EV_OK, EV_EINVAL or EV_ENOMEM.
  */
 EV_EXTERN int ev_report_json(char **out, const ev_report *r);
+
+/** Flags of ev_report_json_ext(). */
+#define EV_JSON_COMPACT 0x1u /**< the document on one line, without spaces
+                                  between tokens (one JSON Lines record) */
+
+/**
+ * The report as one JSON document, as ev_report_json(), laid out as asked.
+ * Keys come in a fixed order, so the text is reproducible.
+ * @param out    Receives the text with a trailing newline (the only newline
+ *               with EV_JSON_COMPACT); free with ev_free(). NULL on failure.
+ * @param r      Report; must not be NULL.
+ * @param flags  0 (indented) or EV_JSON_COMPACT.
+ * @return EV_OK, EV_EINVAL (NULL argument or unknown flag) or EV_ENOMEM.
+ */
+EV_EXTERN int ev_report_json_ext(char **out, const ev_report *r, uint32_t flags);
 
 /** Free a report. DESTRUCTOR. Does nothing when r is NULL. */
 EV_EXTERN void ev_report_free(ev_report *r);

@@ -309,8 +309,8 @@ typedef struct ev_sig_report ev_sig_report;
  *             leave their message in ev_trust_last_error(t).
  * @param b    Open bundle.
  * @return EV_OK when the checks ran; EV_EUNSAFE (more than 10,000 files or
- *         256 MiB under signatures/), EV_EIO, EV_ENOMEM, or EV_EUNSUPPORTED
- *         (the bundle cannot list its files) otherwise.
+ *         256 MiB under signatures/), EV_EIO, EV_ENOMEM, or EV_EINVAL (b is
+ *         not open) otherwise.
  */
 EV_EXTERN int ev_sign_verify(ev_sig_report **out, ev_trust *t, ev_bundle *b);
 
@@ -334,6 +334,55 @@ EV_EXTERN void ev_sig_report_free(ev_sig_report *r);
  * @return Static text, never NULL.
  */
 EV_EXTERN const char *ev_sig_verdict_name(ev_sig_verdict v);
+
+/* ------------------------------------------------------------------------ */
+/* Verification reports that cover signatures                                */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Make a verification report cover the signature checks of the same bundle.
+ * Afterwards:
+ * - ev_report_verdict(r) is EV_VERDICT_INVALID when it was EV_VERDICT_VALID
+ *   and ev_sig_report_verdict(s) is EV_SIG_INVALID or EV_SIG_UNREADABLE (a
+ *   damaged signature inside the bundle fails it). An EV_SIG_UNVERIFIED
+ *   signature (no trust anchors given) passed every check that could be
+ *   made and does not fail it. An unreadable report stays unreadable.
+ * - ev_report_json(r) carries a "signatures" object after the other
+ *   sections: {"present": number of .p7s files, "verified": trust anchors
+ *   were given, "verdict": ev_sig_verdict_name() of the worst, "signatures":
+ *   one object per result (path, token, events, signer, signing_time,
+ *   tsa_time, tsa, tsa_verified, verdict, status "ok"|"mismatch"|"error",
+ *   problems)}; see docs/schema/evidence.verify.schema.json.
+ * The problems and file results of r do not change. What is needed of s is
+ * copied: s may be freed as soon as the call returns. A second call
+ * replaces what the first added.
+ *
+ * Thread-safety: r and s each used by one thread at a time.
+ * @param r  Report of ev_bundle_verify() on the bundle s was made from.
+ * @param s  Report of ev_sign_verify().
+ * @return EV_OK; EV_EINVAL (r or s NULL); EV_ENOMEM (r unchanged).
+ */
+EV_EXTERN int ev_report_add_signatures(ev_report *r, const ev_sig_report *s);
+
+/**
+ * Verify a bundle and its signatures in one call: ev_bundle_verify(), then
+ * ev_sign_verify() with t, then ev_report_add_signatures(). A failed check
+ * is data, not an error: the call returns EV_OK and the verdict (which
+ * covers both) is in the report. When either check cannot run, the call
+ * fails and there is no report; to keep the bag's report in that case, make
+ * the three calls yourself (as `evidence verify` does).
+ *
+ * Thread-safety: b and t each used by one thread at a time.
+ * @param out   Receives the report; free with ev_report_free(). NULL on failure.
+ * @param b     Open bundle.
+ * @param t     Trust anchors (possibly none added); must not be NULL.
+ * @param opts  As for ev_bundle_verify(); NULL for defaults.
+ * @return EV_OK when both checks ran; EV_EINVAL (a NULL argument); a status
+ *         of ev_bundle_verify() (message in ev_bundle_last_error(b)) or of
+ *         ev_sign_verify() (message in ev_trust_last_error(t)); EV_ENOMEM.
+ */
+EV_EXTERN int ev_bundle_verify_signed(ev_report **out, ev_bundle *b, ev_trust *t,
+                                      const ev_verify_options *opts);
 
 #ifdef __cplusplus
 }

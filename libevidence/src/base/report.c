@@ -94,7 +94,8 @@ ev_verdict ev_report_verdict(const ev_report *r)
 {
     if (!r || r->unreadable)
         return EV_VERDICT_UNREADABLE;
-    return ev_report__has_errors(r) ? EV_VERDICT_INVALID : EV_VERDICT_VALID;
+    return ev_report__has_errors(r) || r->signatures_failed ? EV_VERDICT_INVALID
+                                                            : EV_VERDICT_VALID;
 }
 
 size_t ev_report_problem_count(const ev_report *r)
@@ -171,9 +172,15 @@ static const char *verdict_name(ev_verdict v)
 
 int ev_report_json(char **out, const ev_report *r)
 {
-    if (!out || !r)
+    return ev_report_json_ext(out, r, 0);
+}
+
+int ev_report_json_ext(char **out, const ev_report *r, uint32_t flags)
+{
+    if (out)
+        *out = NULL;
+    if (!out || !r || (flags & ~EV_JSON_COMPACT))
         return EV_EINVAL;
-    *out = NULL;
     json_t *o = json_object();
     json_t *probs = json_array();
     json_t *files = json_array();
@@ -223,7 +230,8 @@ int ev_report_json(char **out, const ev_report *r)
         json_t *val;
         json_object_foreach(r->extra, k, val) json_object_set(o, k, val);
     }
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    size_t how = (flags & EV_JSON_COMPACT) ? JSON_COMPACT : JSON_INDENT(2);
+    char *s = json_dumps(o, how | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(o);
     if (!s)
         return EV_ENOMEM;

@@ -20,6 +20,7 @@ struct ev_report {
     bool unreadable;           /* the bundle could not be checked at all */
     bool fast, deep;
     json_t *extra;             /* optional extra sections (object), e.g. "deep" */
+    bool signatures_failed;    /* ev_report_add_signatures(): a signature failed */
     uint64_t payload_bytes, payload_files;
 };
 

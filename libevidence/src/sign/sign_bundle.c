@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -241,43 +240,38 @@ static void sigfiles_free(sigfiles *sf)
     sf->n = 0;
 }
 
-/* Every regular file under signatures/, read into memory. The names come
- * from the bundle's inspect summary (its "signatures" list). */
+static bool is_sigfile(const char *path)
+{
+    return strncmp(path, "signatures/", 11) == 0;
+}
+
+/* Every regular file under signatures/, read into memory, in the order of
+ * the bundle's entry list (ev_bundle_entry_next). */
 static int read_sigfiles(sigfiles *sf, ev_bundle *b, ev_errbuf *e)
 {
     memset(sf, 0, sizeof(*sf));
-    char *js = NULL;
-    int rc = ev_bundle_inspect_json(&js, b);
-    if (rc != EV_OK)
-        return ev_err__set(e, rc, "cannot list the bundle's signatures: %s",
-                           ev_bundle_last_error(b));
-    json_t *o = json_loads(js, 0, NULL);
-    ev_free(js);
-    json_t *list = json_object_get(o, "signatures");
-    if (!json_is_array(list)) {
-        json_decref(o);
-        return ev_err__set(e, EV_EUNSUPPORTED, "the bundle summary has no signature list");
-    }
-    size_t n = json_array_size(list);
-    if (n > EV_SIGN__MAX_FILES) {
-        json_decref(o);
+    if (!ev_bundle_name(b))
+        return ev_err__set(e, EV_EINVAL, "cannot list the bundle's signatures: %s",
+                           "the bundle is not open");
+    size_t n = 0, pos = 0;
+    const char *name;
+    while (ev_bundle_entry_next(&name, NULL, b, &pos))
+        n += is_sigfile(name);
+    if (n > EV_SIGN__MAX_FILES)
         return ev_err__set(e, EV_EUNSAFE,
                            "the bundle has %zu files under signatures/ (limit %u); it was "
                            "not checked", n, EV_SIGN__MAX_FILES);
-    }
     uint64_t total = 0;
     sf->f = ev__calloc(n ? n : 1, sizeof(*sf->f));
-    if (!sf->f) {
-        json_decref(o);
+    if (!sf->f)
         return ev_err__set(e, EV_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
-        const char *name = json_string_value(json_array_get(list, i));
-        if (!name)
+    pos = 0;
+    while (sf->n < n && ev_bundle_entry_next(&name, NULL, b, &pos)) {
+        if (!is_sigfile(name))
             continue;
         uint8_t *data = NULL;
         size_t len = 0;
-        rc = ev_bundle_read_file(&data, &len, b, name, EV_SIGN__MAX_FILE);
+        int rc = ev_bundle_read_file(&data, &len, b, name, EV_SIGN__MAX_FILE);
         if (rc == EV_EUNSAFE) {
             /* Too big to be a signature: keep it as an empty file, which the
              * checks report as unreadable. */
@@ -286,14 +280,12 @@ static int read_sigfiles(sigfiles *sf, ev_bundle *b, ev_errbuf *e)
         } else if (rc != EV_OK) {
             rc = ev_err__set(e, rc, "cannot read %s from the bundle: %s", name,
                              ev_bundle_last_error(b));
-            json_decref(o);
             sigfiles_free(sf);
             return rc;
         }
         total += len;
         if (total > EV_SIGN__MAX_TOTAL) {
             ev_free(data);
-            json_decref(o);
             sigfiles_free(sf);
             return ev_err__set(e, EV_EUNSAFE,
                                "the files under signatures/ hold more than %u MiB; they were "
@@ -304,12 +296,10 @@ static int read_sigfiles(sigfiles *sf, ev_bundle *b, ev_errbuf *e)
         sf->f[sf->n].len = len;
         sf->n++;
         if (!sf->f[sf->n - 1].path) {
-            json_decref(o);
             sigfiles_free(sf);
             return ev_err__set(e, EV_ENOMEM, "out of memory");
         }
     }
-    json_decref(o);
     return EV_OK;
 }
 
