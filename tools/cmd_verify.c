@@ -167,7 +167,8 @@ static void verify_report(vctx *c, vjob *j)
         return;
     }
     ev_report *r = j->r;
-    /* the bag's own verdict, for the text summary line */
+    /* the bag's own verdict, to tell a failed signature apart in the
+     * text summary line */
     ev_verdict v = ev_report_verdict(r);
     if (!json)
         cli_progress_end();
@@ -192,11 +193,16 @@ static void verify_report(vctx *c, vjob *j)
             printf("%s: %s: [%s] %s\n", j->path, sev(p->severity), p->code, p->message);
         }
         size_t nfiles = ev_report_file_count(r);
-        const char *verdict = v == EV_VERDICT_VALID ? "valid" : v == EV_VERDICT_INVALID
-                                                                    ? "INVALID" : "UNREADABLE";
-        printf("%s: %s (%zu files checked%s, %zu error(s), %zu warning(s))\n", j->path,
+        /* the verdict covers the signatures; when only they failed, say so,
+         * so that the line never reads "valid" for a bundle that exits 1 */
+        ev_verdict all = ev_report_verdict(r);
+        const char *verdict = all == EV_VERDICT_VALID ? "valid" : all == EV_VERDICT_INVALID
+                                                                      ? "INVALID" : "UNREADABLE";
+        printf("%s: %s (%zu files checked%s, %zu error(s), %zu warning(s)%s)\n", j->path,
                verdict, nfiles, (c->flags & EV_VERIFY_FAST) ? ", fast: sizes and lists only" : "",
-               nerr, nwarn);
+               nerr, nwarn,
+               v == EV_VERDICT_VALID && all != EV_VERDICT_VALID
+                   ? "; the bag itself is intact, but a signature failed" : "");
         fflush(stdout);
     }
     j->code = code;

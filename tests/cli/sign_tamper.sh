@@ -123,6 +123,10 @@ assert s["verdict"] in ("invalid", "unreadable"), s
 codes = {p["code"] for p in s["problems"]}
 assert codes & {"signature-invalid", "signature-malformed", "token-imprint"}, codes
 PY
+# the text summary never says "valid" for a bundle that exits 1
+expect_exit 1 "$EVIDENCE" verify "$C" "${TRUST[@]}"
+ok "text summary: INVALID, the bag intact but a signature failed" \
+    grep -q "^$C: INVALID (.*the bag itself is intact, but a signature failed)$" "$OUT"
 
 # 11. Payload and evidence.json changed: the bag checks catch these; the
 #     signatures themselves still match the (unchanged) log.

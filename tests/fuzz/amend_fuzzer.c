@@ -26,6 +26,7 @@
 
 #include "evidence/bundle.h"
 #include "base/internal.h"
+#include "base/publish.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

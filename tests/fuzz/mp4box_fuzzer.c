@@ -31,6 +31,7 @@
 
 #include <libavformat/avformat.h>
 
+#include "base/publish.h"
 #include "media/media_int.h"
 #include "transcode/conform.h"
 #include "transcode/transcode_int.h"

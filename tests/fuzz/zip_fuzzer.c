@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "evidence/bundle.h"
+#include "base/publish.h"
 #include "container/container.h"
 #include "base/report.h"
 
