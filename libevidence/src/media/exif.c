@@ -18,7 +18,8 @@
 #include <string.h>
 
 #include "base/internal.h"
-#include "media/media_int.h"
+#include "media/media_io.h"
+#include "media/media_json.h"
 #include "media/xmp.h"
 
 static const uint8_t exif_hdr[6] = { 'E', 'x', 'i', 'f', 0, 0 };
