@@ -78,6 +78,8 @@ int ev_media__timelines(json_t *media, const ev_media__scan *sc, const ev_media_
 
 /* Facts: item.media from an opened source (streams, format, side data). */
 int ev_media__facts(json_t **out, const ev_media__src *s, unsigned int max_streams);
+/* true for the demuxers of still images (image2, *_pipe) (media_facts.c). */
+bool ev_media__is_image_format(const char *name);
 
 /* Capture facts of a container, from its own structures (ev_media__boxes)
  * and libavformat's tags. May add to an existing capture object (*capture

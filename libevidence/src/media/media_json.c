@@ -6,7 +6,11 @@
 #include "media/media_json.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+
+#include <libavutil/avutil.h>
+#include <libavutil/rational.h>
 
 #include "base/internal.h"
 #include "media/media_io.h" /* EV_MEDIA_MAX_TAG_LEN */
@@ -103,4 +107,18 @@ int ev_media__set_real(json_t *obj, const char *key, double v)
     if (!isfinite(v))
         return 0;
     return json_object_set_new(obj, key, json_real(v)) == 0 ? 0 : -1;
+}
+
+int ev_media__set_rational(json_t *obj, const char *key, AVRational r)
+{
+    char buf[48];
+    snprintf(buf, sizeof(buf), "%d/%d", r.num, r.den);
+    return ev_media__set_str(obj, key, buf);
+}
+
+int ev_media__set_seconds(json_t *obj, const char *key, int64_t ts, AVRational tb)
+{
+    if (ts == AV_NOPTS_VALUE || tb.den == 0)
+        return 0;
+    return ev_media__set_real(obj, key, ev_media__round_us((double)ts * av_q2d(tb)));
 }
