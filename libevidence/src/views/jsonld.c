@@ -1,0 +1,937 @@
+/*
+ * jsonld: case.jsonld, the bundle record as CASE/UCO 1.4 JSON-LD
+ * (docs/views.md). Every fact comes from evidence.json and custody.jsonl;
+ * the record is untrusted input (see views_common.c).
+ */
+#include "views/views_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+/* ---- case.jsonld -------------------------------------------------------------- */
+
+typedef struct cctx {
+    EVP_MD *sha1;
+    EVP_MD_CTX *md;
+    unsigned char ns[16];   /* UUIDv5 namespace: the bundle's own UUID */
+    ev_buf *out;            /* the document, one graph node per line */
+    size_t nodes;           /* nodes written so far */
+    ev_strset seen;         /* @ids of the nodes written */
+    const char *tool_id;    /* the tool that wrote the record */
+    int rc;
+} cctx;
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* "urn:uuid:xxxxxxxx-xxxx-..." -> 16 bytes; false when it is not one */
+static bool parse_uuid(unsigned char out[16], const char *s)
+{
+    if (!s || strncmp(s, "urn:uuid:", 9) != 0 || strlen(s) != 45)
+        return false;
+    s += 9;
+    int k = 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return false;
+            continue;
+        }
+        int a = hexval(s[i]), b = hexval(s[i + 1]);
+        if (a < 0 || b < 0)
+            return false;
+        out[k++] = (unsigned char)(a << 4 | b);
+        i++;
+    }
+    return k == 16;
+}
+
+static void uuid_text(char out[37], const unsigned char u[16])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[u[i] >> 4];
+        out[o++] = hex[u[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+/* RFC 9562 UUID version 5 of name in namespace ns (SHA-1) */
+static void uuid5(char out[37], EVP_MD *sha1, EVP_MD_CTX *m, const unsigned char ns[16],
+                  const char *name, size_t len)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    if (!m || !sha1 || EVP_DigestInit_ex(m, sha1, NULL) != 1 ||
+        EVP_DigestUpdate(m, ns, 16) != 1 || EVP_DigestUpdate(m, name, len) != 1 ||
+        EVP_DigestFinal_ex(m, d, &dl) != 1 || dl < 16)
+        memset(d, 0, sizeof(d));
+    d[6] = (unsigned char)((d[6] & 0x0f) | 0x50);
+    d[8] = (unsigned char)((d[8] & 0x3f) | 0x80);
+    uuid_text(out, d);
+}
+
+/* "kb:<slug>-<uuid5(bundle, key)>" where the key is made of length-prefixed
+ * parts, "<kind>/<len(a)>:<a><len(b)>:<b>", so that no two part lists give
+ * one key. The key is hashed piece by piece. Caller frees. */
+static char *id_of(cctx *c, const char *slug, const char *kind, const char *a, const char *b)
+{
+    a = a ? a : "";
+    b = b ? b : "";
+    size_t la = strlen(a), lb = strlen(b);
+    char na[32], nb[32];
+    int nla = snprintf(na, sizeof(na), "/%zu:", la), nlb = snprintf(nb, sizeof(nb), "%zu:", lb);
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    EVP_MD_CTX *m = c->md;
+    if (!m || !c->sha1 || EVP_DigestInit_ex(m, c->sha1, NULL) != 1 ||
+        EVP_DigestUpdate(m, c->ns, 16) != 1 || EVP_DigestUpdate(m, kind, strlen(kind)) != 1 ||
+        EVP_DigestUpdate(m, na, (size_t)nla) != 1 || EVP_DigestUpdate(m, a, la) != 1 ||
+        EVP_DigestUpdate(m, nb, (size_t)nlb) != 1 || EVP_DigestUpdate(m, b, lb) != 1 ||
+        EVP_DigestFinal_ex(m, d, &dl) != 1 || dl < 16)
+        memset(d, 0, sizeof(d));
+    d[6] = (unsigned char)((d[6] & 0x0f) | 0x50);
+    d[8] = (unsigned char)((d[8] & 0x3f) | 0x80);
+    size_t ls = strlen(slug);
+    char *s = malloc(3 + ls + 1 + 36 + 1);
+    if (!s) {
+        c->rc = EV_ENOMEM;
+        return NULL;
+    }
+    memcpy(s, "kb:", 3);
+    memcpy(s + 3, slug, ls);
+    s[3 + ls] = '-';
+    uuid_text(s + 4 + ls, d);
+    return s;
+}
+
+static json_t *ref(const char *id)
+{
+    return json_pack("{s:s}", "@id", id ? id : "");
+}
+
+static json_t *typed(const char *type, const char *value)
+{
+    return json_pack("{s:s, s:s}", "@type", type, "@value", value);
+}
+
+static json_t *node(const char *id, const char *type)
+{
+    return json_pack("{s:s, s:s}", "@id", id ? id : "", "@type", type);
+}
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+    return ev_buf__append(data, buf, size) == EV_OK ? 0 : -1;
+}
+
+/* Write a node to the graph, on a line of its own, unless one with its @id
+ * was already written. Takes the reference. Returns true when written. */
+static bool add_node(cctx *c, json_t *n)
+{
+    const char *id = jstr(n, "@id");
+    bool existed = false;
+    if (!n || !id || ev_strset__add(&c->seen, id, &existed) != EV_OK) {
+        json_decref(n);
+        c->rc = EV_ENOMEM;
+        return false;
+    }
+    if (existed) {
+        json_decref(n);
+        return false;
+    }
+    if (ev_buf__puts(c->out, c->nodes++ ? ",\n    " : "    ") != EV_OK ||
+        json_dump_callback(n, dump_cb, c->out, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                                   JSON_REAL_PRECISION(15)) != 0)
+        c->rc = EV_ENOMEM;
+    json_decref(n);
+    return true;
+}
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+/* xsd:dateTime literal of an RFC 3339 string from the record */
+static void set_time(json_t *o, const char *k, const char *v)
+{
+    if (v && *v)
+        json_object_set_new(o, k, typed("xsd:dateTime", v));
+}
+
+/* xsd:decimal lexical form (no exponent), trailing zeros trimmed */
+static json_t *decimal(double v)
+{
+    char b[64];
+    if (!isfinite(v))
+        return NULL;
+    snprintf(b, sizeof(b), "%.10f", v);
+    char *dot = strchr(b, '.');
+    if (dot) {
+        char *e = b + strlen(b) - 1;
+        while (e > dot + 1 && *e == '0')
+            *e-- = '\0';
+    }
+    if (strcmp(b, "-0.0") == 0)
+        snprintf(b, sizeof(b), "0.0");
+    return typed("xsd:decimal", b);
+}
+
+/* A node known by its name (ids from slug, name and qualifier): sets *id
+ * (caller frees) and returns the node with its name, or NULL when there is
+ * no name. */
+static json_t *named_node(cctx *c, const char *slug, const char *type, const char *name,
+                          const char *qualifier, char **id)
+{
+    *id = name ? id_of(c, slug, slug, name, qualifier) : NULL;
+    if (!*id)
+        return NULL;
+    json_t *n = node(*id, type);
+    if (!n) {
+        c->rc = EV_ENOMEM;
+        free(*id);
+        *id = NULL;
+        return NULL;
+    }
+    set_str(n, "uco-core:name", name);
+    return n;
+}
+
+static const char *org_node(cctx *c, const char *name, char **hold)
+{
+    *hold = NULL;
+    char *id;
+    json_t *n = named_node(c, "organization", "uco-identity:Organization", name, NULL, &id);
+    if (!n)
+        return NULL;
+    add_node(c, n);
+    *hold = id;
+    return id;
+}
+
+/* A person known by name (and organisation); a membership relationship
+ * to the organisation. Returns the person's @id (caller frees) or NULL. */
+static char *person_node(cctx *c, const char *name, const char *org, const char *identifier)
+{
+    char *id;
+    json_t *n = named_node(c, "person", "uco-identity:Person", name, org, &id);
+    if (!n)
+        return NULL;
+    if (identifier) {
+        /* the officer's identifier, as an external reference on the person */
+        char *xid = id_of(c, "external-reference", "officer-identifier", id, NULL);
+        json_t *x = node(xid, "uco-core:ExternalReference");
+        set_str(x, "uco-core:externalIdentifier", identifier);
+        set_str(x, "uco-core:definingContext", org);
+        json_object_set_new(n, "uco-core:externalReference", json_pack("[o]", x));
+        free(xid);
+    }
+    add_node(c, n);
+    char *oid = NULL;
+    if (org_node(c, org, &oid)) {
+        char *rid = id_of(c, "relationship", "member", name, org);
+        if (rid) {
+            json_t *r = node(rid, "uco-core:Relationship");
+            json_object_set_new(r, "uco-core:source", json_pack("[o]", ref(id)));
+            json_object_set_new(r, "uco-core:target", ref(oid));
+            json_object_set_new(r, "uco-core:kindOfRelationship", json_string("Member_Of"));
+            json_object_set_new(r, "uco-core:isDirectional", json_true());
+            add_node(c, r);
+        }
+        free(rid);
+    }
+    free(oid);
+    return id;
+}
+
+static char *tool_node(cctx *c, const char *name, const char *version, const json_t *libs)
+{
+    char *id;
+    json_t *n = named_node(c, "tool", "uco-tool:Tool", name, version, &id);
+    if (!n)
+        return NULL;
+    set_str(n, "uco-tool:version", version);
+    if (json_is_object(libs) && json_object_size(libs)) {
+        json_t *arr = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)libs, k, v) {
+            if (!json_is_string(v))
+                continue;
+            char *lid = id_of(c, "library", "library", name, k);
+            json_t *l = node(lid, "uco-tool:LibraryType");
+            json_object_set_new(l, "uco-tool:libraryName", json_string(k));
+            json_object_set_new(l, "uco-tool:libraryVersion", json_incref(v));
+            json_array_append_new(arr, l);
+            free(lid);
+        }
+        char *bid = id_of(c, "build-information", "build-information", name, version);
+        char *fid = id_of(c, "build-facet", "build-facet", name, version);
+        json_t *bi = node(bid, "uco-tool:BuildInformationType");
+        json_object_set_new(bi, "uco-tool:libraries", arr);
+        json_t *f = node(fid, "uco-tool:BuildFacet");
+        json_object_set_new(f, "uco-tool:buildInformation", bi);
+        json_object_set_new(n, "uco-core:hasFacet", json_pack("[o]", f));
+        free(bid);
+        free(fid);
+    }
+    add_node(c, n);
+    return id;
+}
+
+static char *file_id(cctx *c, const json_t *item, size_t index)
+{
+    const char *iid = jstr(item, "id");
+    char alt[32];
+    if (!iid) {
+        snprintf(alt, sizeof(alt), "#%zu", index);
+        iid = alt;
+    }
+    return id_of(c, "file", "item", iid, NULL);
+}
+
+static const json_t *first_stream(const json_t *media, const char *type)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(media, "streams"), i, s) {
+        const char *t = jstr(s, "type");
+        if (t && strcmp(t, type) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static void dict_entry(cctx *c, json_t *entries, const char *fid, const char *k, const char *v)
+{
+    if (!v)
+        return;
+    char *eid = id_of(c, "controlled-dictionary-entry", "exif-entry", fid, k);
+    json_t *e = node(eid, "uco-types:ControlledDictionaryEntry");
+    json_object_set_new(e, "uco-types:key", json_string(k));
+    json_object_set_new(e, "uco-types:value", json_string(v));
+    json_array_append_new(entries, e);
+    free(eid);
+}
+
+/* The File node of one item, with its facets. */
+static void file_node(cctx *c, const json_t *it, const char *fid)
+{
+    json_t *n = node(fid, "uco-observable:File");
+    json_t *facets = json_array();
+    const char *name = jstr(it, "original_name");
+    json_t *size = json_object_get(it, "size");
+
+    char *ffid = id_of(c, "file-facet", "file-facet", fid, NULL);
+    json_t *ff = node(ffid, "uco-observable:FileFacet");
+    set_str(ff, "uco-observable:fileName", name);
+    set_str(ff, "uco-observable:filePath", jstr(it, "path"));
+    const char *dot = name ? strrchr(name, '.') : NULL;
+    if (dot && dot != name && dot[1])
+        set_str(ff, "uco-observable:extension", dot + 1);
+    if (json_is_integer(size))
+        json_object_set(ff, "uco-observable:sizeInBytes", size);
+    set_time(ff, "uco-observable:modifiedTime", jstr(json_object_get(it, "times"), "modified"));
+    json_array_append_new(facets, ff);
+    free(ffid);
+
+    char *cdid = id_of(c, "content-data-facet", "content-data-facet", fid, NULL);
+    json_t *cd = node(cdid, "uco-observable:ContentDataFacet");
+    set_str(cd, "uco-observable:mimeType", jstr(it, "mime"));
+    if (json_is_integer(size))
+        json_object_set(cd, "uco-observable:sizeInBytes", size);
+    json_t *hashes = json_array();
+    static const char *const algs[][2] = { { "sha256", "SHA256" }, { "sha512", "SHA512" } };
+    for (size_t a = 0; a < 2; a++) {
+        const char *hv = jstr(json_object_get(it, "hashes"), algs[a][0]);
+        if (!hv)
+            continue;
+        char *hid = id_of(c, "hash", "hash", fid, algs[a][0]);
+        json_t *h = node(hid, "uco-types:Hash");
+        json_object_set_new(h, "uco-types:hashMethod", json_string(algs[a][1]));
+        json_object_set_new(h, "uco-types:hashValue", typed("xsd:hexBinary", hv));
+        json_array_append_new(hashes, h);
+        free(hid);
+    }
+    if (json_array_size(hashes))
+        json_object_set_new(cd, "uco-observable:hash", hashes);
+    else
+        json_decref(hashes);
+    json_array_append_new(facets, cd);
+    free(cdid);
+
+    const json_t *media = json_object_get(it, "media");
+    const char *kind = jstr(media, "kind");
+    const json_t *vs = first_stream(media, "video");
+    if (kind && strcmp(kind, "image") == 0 && vs && json_is_integer(json_object_get(vs, "width")) &&
+        json_is_integer(json_object_get(vs, "height"))) {
+        char *rid = id_of(c, "raster-picture-facet", "raster-picture-facet", fid, NULL);
+        json_t *rp = node(rid, "uco-observable:RasterPictureFacet");
+        json_object_set(rp, "uco-observable:pictureWidth", json_object_get(vs, "width"));
+        json_object_set(rp, "uco-observable:pictureHeight", json_object_get(vs, "height"));
+        json_array_append_new(facets, rp);
+        free(rid);
+    }
+
+    const json_t *cap = json_object_get(it, "capture");
+    const char *src = jstr(cap, "source");
+    if (src && strcmp(src, "exif") == 0) {
+        json_t *entries = json_array();
+        dict_entry(c, entries, fid, "Make", jstr(cap, "make"));
+        dict_entry(c, entries, fid, "Model", jstr(cap, "model"));
+        /* only a date EXIF itself gave (not XMP or a container tag) */
+        const char *dsrc = jstr(json_object_get(cap, "sources"), "datetime_original");
+        if (!dsrc || strncmp(dsrc, "exif:", 5) == 0)
+            dict_entry(c, entries, fid, "DateTimeOriginal", jstr(cap, "datetime_original_local"));
+        json_t *o = json_object_get(cap, "orientation");
+        if (json_is_integer(o)) {
+            char ob[32];
+            snprintf(ob, sizeof(ob), "%lld", (long long)json_integer_value(o));
+            dict_entry(c, entries, fid, "Orientation", ob);
+        }
+        if (json_array_size(entries)) {
+            char *eid = id_of(c, "exif-facet", "exif-facet", fid, NULL);
+            char *did = id_of(c, "controlled-dictionary", "exif-dictionary", fid, NULL);
+            json_t *d = node(did, "uco-types:ControlledDictionary");
+            json_object_set_new(d, "uco-types:entry", entries);
+            json_t *ef = node(eid, "uco-observable:EXIFFacet");
+            json_object_set_new(ef, "uco-observable:exifData", d);
+            json_array_append_new(facets, ef);
+            free(eid);
+            free(did);
+        } else {
+            json_decref(entries);
+        }
+    }
+    json_object_set_new(n, "uco-core:hasFacet", facets);
+    add_node(c, n);
+}
+
+/* Capture facts: an action "captured" with the capture time, the place
+ * (a Location with a LatLongCoordinatesFacet) and the device. */
+static void capture_nodes(cctx *c, const json_t *it, const char *fid)
+{
+    const json_t *cap = json_object_get(it, "capture");
+    if (!json_is_object(cap))
+        return;
+    const char *when = jstr(cap, "datetime_original");
+    if (!when)
+        when = jstr(cap, "datetime_original_local");
+    const json_t *gps = json_object_get(cap, "gps");
+    json_t *lat = json_object_get(gps, "latitude"), *lon = json_object_get(gps, "longitude");
+    json_t *alt = json_object_get(gps, "altitude");
+    const char *make = jstr(cap, "make"), *model = jstr(cap, "model");
+    const char *serial = jstr(cap, "serial");
+    char *loc = NULL, *dev = NULL;
+    if (json_is_number(lat) && json_is_number(lon)) {
+        loc = id_of(c, "location", "location", fid, NULL);
+        char *fa = id_of(c, "lat-long-coordinates-facet", "lat-long", fid, NULL);
+        json_t *f = node(fa, "uco-location:LatLongCoordinatesFacet");
+        json_t *d;
+        if ((d = decimal(json_number_value(lat))))
+            json_object_set_new(f, "uco-location:latitude", d);
+        if ((d = decimal(json_number_value(lon))))
+            json_object_set_new(f, "uco-location:longitude", d);
+        if (json_is_number(alt) && (d = decimal(json_number_value(alt))))
+            json_object_set_new(f, "uco-location:altitude", d);
+        json_t *l = node(loc, "uco-location:Location");
+        json_object_set_new(l, "uco-core:hasFacet", json_pack("[o]", f));
+        add_node(c, l);
+        free(fa);
+    }
+    if (make || model || serial) {
+        char *k1 = ev__asprintf("%zu:%s%zu:%s", make ? strlen(make) : 0, make ? make : "",
+                                model ? strlen(model) : 0, model ? model : "");
+        dev = k1 ? id_of(c, "device", "device", k1, serial) : NULL;
+        free(k1);
+        if (dev) {
+            char *fa = id_of(c, "device-facet", "device-facet", dev, NULL);
+            json_t *f = node(fa, "uco-observable:DeviceFacet");
+            char *mid = NULL;
+            if (org_node(c, make, &mid))
+                json_object_set_new(f, "uco-observable:manufacturer", ref(mid));
+            free(mid);
+            set_str(f, "uco-observable:model", model);
+            set_str(f, "uco-observable:serialNumber", serial);
+            json_t *d = node(dev, "uco-observable:Device");
+            json_object_set_new(d, "uco-core:hasFacet", json_pack("[o]", f));
+            add_node(c, d);
+            free(fa);
+        }
+    }
+    if (when || loc || dev) {
+        char *aid = id_of(c, "action", "capture", fid, NULL);
+        json_t *a = node(aid, "uco-action:Action");
+        json_object_set_new(a, "uco-core:name", json_string("captured"));
+        set_time(a, "uco-action:startTime", when);
+        if (loc)
+            json_object_set_new(a, "uco-action:location", ref(loc));
+        if (dev)
+            json_object_set_new(a, "uco-action:instrument", json_pack("[o]", ref(dev)));
+        json_object_set_new(a, "uco-action:result", json_pack("[o]", ref(fid)));
+        add_node(c, a);
+        free(aid);
+    }
+    free(loc);
+    free(dev);
+}
+
+/* A derivative: an action with the master as object, the copy as result,
+ * and the evidence tool configured by the profile as instrument. */
+static void derivation_nodes(cctx *c, const json_t *it, const char *fid, const char *master_fid,
+                             json_t *actions)
+{
+    const json_t *d = json_object_get(it, "derived_from");
+    const char *profile = jstr(d, "profile");
+    char *ctid = id_of(c, "configured-tool", "configured-tool", fid, NULL);
+    char *cfid = id_of(c, "configuration", "configuration", fid, NULL);
+    json_t *entries = json_array();
+    int k = 0;
+    /* one entry per fact: profile, profile_sha256, level, then each setting */
+    const char *keys[] = { "profile", "profile_sha256", "level" };
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = jstr(d, keys[i]);
+        if (!v)
+            continue;
+        char num[24];
+        snprintf(num, sizeof(num), "%d", k++);
+        char *eid = id_of(c, "configuration-entry", "configuration-entry", fid, num);
+        json_t *e = node(eid, "uco-configuration:ConfigurationEntry");
+        json_object_set_new(e, "uco-configuration:itemName", json_string(keys[i]));
+        json_object_set_new(e, "uco-configuration:itemValue", json_string(v));
+        json_array_append_new(entries, e);
+        free(eid);
+    }
+    const char *sk;
+    json_t *sv;
+    json_object_foreach(json_object_get(d, "settings"), sk, sv) {
+        char *val = json_is_string(sv) ? ev__strdup(json_string_value(sv))
+                                       : json_dumps(sv, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                                            JSON_ENCODE_ANY);
+        char num[24];
+        snprintf(num, sizeof(num), "%d", k++);
+        char *eid = id_of(c, "configuration-entry", "configuration-entry", fid, num);
+        json_t *e = node(eid, "uco-configuration:ConfigurationEntry");
+        char *iname = ev__asprintf("settings.%s", sk);
+        set_str(e, "uco-configuration:itemName", iname);
+        set_str(e, "uco-configuration:itemValue", val);
+        json_array_append_new(entries, e);
+        free(iname);
+        free(eid);
+        free(val);
+    }
+    json_t *cfg = node(cfid, "uco-configuration:Configuration");
+    json_object_set_new(cfg, "uco-configuration:configurationEntry", entries);
+    add_node(c, cfg);
+    json_t *ct = node(ctid, "uco-tool:ConfiguredTool");
+    set_str(ct, "uco-core:name", profile);
+    json_object_set_new(ct, "uco-tool:toolType", json_string("evidence profile"));
+    json_object_set_new(ct, "uco-configuration:usesConfiguration", ref(cfid));
+    add_node(c, ct);
+
+    char *aid = id_of(c, "investigative-action", "derivation", fid, NULL);
+    json_t *a = node(aid, "case-investigation:InvestigativeAction");
+    set_str(a, "uco-core:name", jstr(d, "action") ? jstr(d, "action") : "transcoded");
+    const char *level = jstr(d, "level"), *verdict = jstr(d, "verdict");
+    if (verdict) {
+        char *desc = ev__asprintf("verification %s: %s", level ? level : "(no level)", verdict);
+        set_str(a, "uco-core:description", desc);
+        free(desc);
+    }
+    json_t *instr = json_array();
+    if (c->tool_id)
+        json_array_append_new(instr, ref(c->tool_id));
+    json_array_append_new(instr, ref(ctid));
+    json_object_set_new(a, "uco-action:instrument", instr);
+    json_object_set_new(a, "uco-action:object", json_pack("[o]", ref(master_fid)));
+    json_object_set_new(a, "uco-action:result", json_pack("[o]", ref(fid)));
+    add_node(c, a);
+    json_array_append_new(actions, ref(aid));
+    free(aid);
+    free(ctid);
+    free(cfid);
+}
+
+/* What case.jsonld keeps of each item once the item itself is freed. */
+typedef struct citem {
+    char *fid;     /* the File's @id */
+    long ex;       /* index of its exhibit, or -1 */
+    long next;     /* next item of the same exhibit, or -1 */
+    bool master;
+} citem;
+
+static const char CONTEXT[] =
+    "  \"@context\": {\n"
+    "    \"kb\": \"urn:uuid:%s#\",\n"
+    "    \"case-investigation\": \"https://ontology.caseontology.org/case/investigation/\",\n"
+    "    \"uco-action\": \"https://ontology.unifiedcyberontology.org/uco/action/\",\n"
+    "    \"uco-configuration\": \"https://ontology.unifiedcyberontology.org/uco/configuration/\",\n"
+    "    \"uco-core\": \"https://ontology.unifiedcyberontology.org/uco/core/\",\n"
+    "    \"uco-identity\": \"https://ontology.unifiedcyberontology.org/uco/identity/\",\n"
+    "    \"uco-location\": \"https://ontology.unifiedcyberontology.org/uco/location/\",\n"
+    "    \"uco-observable\": \"https://ontology.unifiedcyberontology.org/uco/observable/\",\n"
+    "    \"uco-tool\": \"https://ontology.unifiedcyberontology.org/uco/tool/\",\n"
+    "    \"uco-types\": \"https://ontology.unifiedcyberontology.org/uco/types/\",\n"
+    "    \"xsd\": \"http://www.w3.org/2001/XMLSchema#\"\n"
+    "  },\n";
+
+/* Is there an item other than the one with id own whose id is mid? */
+static bool master_known(const ev_strset *ids, const ev_strset *dups, const char *mid,
+                         const char *own)
+{
+    return own && strcmp(own, mid) == 0 ? ev_strset__has(dups, mid) : ev_strset__has(ids, mid);
+}
+
+/* The graph is written node by node while the items are read one at a time:
+ * what later nodes need of an item (its File id, exhibit, role) is kept,
+ * the item itself is not. */
+static int build_case(cctx *c, const ev_views__rec *r, const json_t *events, ev_errbuf *err)
+{
+    const json_t *rec = r->head;
+    const char *bid = jstr(rec, "bundle_id");
+    char buuid[37];
+    if (!parse_uuid(c->ns, bid)) {
+        /* not a urn:uuid: still stable: a UUIDv5 of the text in the nil namespace */
+        unsigned char nil[16] = { 0 };
+        const char *t = bid ? bid : "";
+        uuid5(buuid, c->sha1, c->md, nil, t, strlen(t));
+        unsigned char tmp[16];
+        char urn[48];
+        snprintf(urn, sizeof(urn), "urn:uuid:%s", buuid);
+        if (parse_uuid(tmp, urn))
+            memcpy(c->ns, tmp, 16);
+    }
+    uuid_text(buuid, c->ns);
+    if (ev_buf__puts(c->out, "{\n") != EV_OK || ev_buf__printf(c->out, CONTEXT, buuid) != EV_OK ||
+        ev_buf__puts(c->out, "  \"@graph\": [\n") != EV_OK)
+        return EV_ENOMEM;
+
+    const json_t *cs = json_object_get(rec, "case");
+    const json_t *ex = json_object_get(rec, "exported_by");
+    const json_t *tool = json_object_get(rec, "tool");
+    const json_t *sys = json_object_get(rec, "source_system");
+
+    char *tool_id = tool_node(c, jstr(tool, "name"), jstr(tool, "version"),
+                              json_object_get(tool, "libraries"));
+    c->tool_id = tool_id;
+    char *sys_id = NULL;
+    if (jstr(sys, "name")) {
+        sys_id = id_of(c, "tool", "source-system", jstr(sys, "name"), jstr(sys, "version"));
+        json_t *n = node(sys_id, "uco-tool:Tool");
+        set_str(n, "uco-core:name", jstr(sys, "name"));
+        json_object_set_new(n, "uco-tool:toolType", json_string("source system"));
+        set_str(n, "uco-tool:version", jstr(sys, "version"));
+        add_node(c, n);
+    }
+    char *exporter = person_node(c, jstr(ex, "name"), jstr(ex, "organisation"),
+                                 jstr(ex, "identifier"));
+
+    /* files, in record order, each with its capture facts (masters only: a
+     * copy's are the master's, carried over) and, once its master is
+     * known, its derivation */
+    citem *ci = NULL;
+    size_t n = 0, cap = 0;
+    ev_strset ids = { 0 }, dups = { 0 };
+    json_t *exhibits = json_object();   /* exhibit -> index, in order of first appearance */
+    long *ex_first = NULL, *ex_last = NULL;
+    size_t nex = 0, capex = 0;
+    size_t *deferred = NULL, ndef = 0, capdef = 0;  /* copies before their master: where */
+    json_t *actions = json_array();
+    json_t *it = NULL;
+    size_t at = 0, ilen = 0;
+    ev_views__item_iter x;
+    ev_views__items_begin(&x, r);
+    int rc = exhibits && actions ? EV_OK : EV_ENOMEM;
+    while (rc == EV_OK && c->rc == EV_OK && (rc = ev_views__items_next(&x, &it, &at, &ilen, err)) == EV_OK &&
+           it) {
+        citem *grown = ev__grow(ci, &cap, n, sizeof(*ci), 64);
+        if (!grown) {
+            rc = EV_ENOMEM;
+            break;
+        }
+        ci = grown;
+        citem *e = &ci[n];
+        memset(e, 0, sizeof(*e));
+        e->ex = e->next = -1;
+        e->fid = file_id(c, it, n);
+        e->master = !json_object_get(it, "derived_from");
+        const char *own = jstr(it, "id");
+        if (own) {
+            bool had = false;
+            if (ev_strset__add(&ids, own, &had) != EV_OK || (had && ev_strset__add(&dups, own, NULL)))
+                rc = EV_ENOMEM;
+        }
+        if (e->fid) {
+            file_node(c, it, e->fid);
+            if (e->master)
+                capture_nodes(c, it, e->fid);
+            const char *exh = jstr(it, "exhibit");
+            if (exh) {
+                json_t *k = json_object_get(exhibits, exh);
+                if (!k) {
+                    long *f = ev__grow(ex_first, &capex, nex, sizeof(*f), 16);
+                    long *l = f ? ev__reallocarray(ex_last, capex, sizeof(*l)) : NULL;
+                    if (f)
+                        ex_first = f;
+                    if (!f || !l ||
+                        json_object_set_new(exhibits, exh, json_integer((json_int_t)nex))) {
+                        rc = EV_ENOMEM;
+                    } else {
+                        ex_last = l;
+                        ex_first[nex] = ex_last[nex] = (long)n;
+                        e->ex = (long)nex++;
+                    }
+                } else {
+                    e->ex = (long)json_integer_value(k);
+                    ci[ex_last[e->ex]].next = (long)n;
+                    ex_last[e->ex] = (long)n;
+                }
+            }
+            const char *mid = jstr(json_object_get(it, "derived_from"), "item");
+            if (mid && master_known(&ids, &dups, mid, own)) {
+                char *mfid = id_of(c, "file", "item", mid, NULL);
+                if (mfid)
+                    derivation_nodes(c, it, e->fid, mfid, actions);
+                free(mfid);
+            } else if (mid) {
+                size_t *d = ev__grow(deferred, &capdef, ndef, 3 * sizeof(*d), 16);
+                if (!d) {
+                    rc = EV_ENOMEM;
+                } else {
+                    deferred = d;
+                    deferred[3 * ndef] = at;
+                    deferred[3 * ndef + 1] = ilen;
+                    deferred[3 * ndef + 2] = n;
+                    ndef++;
+                }
+            }
+        }
+        n++;
+        json_decref(it);
+        it = NULL;
+    }
+    json_decref(it);
+    /* copies listed before their master */
+    for (size_t k = 0; k < ndef && rc == EV_OK && c->rc == EV_OK; k++) {
+        json_t *d = ev_views__item_again(r, deferred[3 * k], deferred[3 * k + 1]);
+        const char *mid = jstr(json_object_get(d, "derived_from"), "item");
+        const char *fid = ci[deferred[3 * k + 2]].fid;
+        if (mid && master_known(&ids, &dups, mid, jstr(d, "id"))) {
+            char *mfid = id_of(c, "file", "item", mid, NULL);
+            if (mfid)
+                derivation_nodes(c, d, fid, mfid, actions);
+            free(mfid);
+        }
+        json_decref(d);
+    }
+    free(deferred);
+    ev_strset__free(&ids);
+    ev_strset__free(&dups);
+
+    char *bundle_id = NULL;
+    json_t *prov = json_array();
+    if (rc != EV_OK || c->rc != EV_OK || !prov)
+        goto done;
+
+    /* the bundle */
+    bundle_id = ev__asprintf("kb:bundle-%s", buuid);
+    json_t *b = node(bundle_id, "uco-core:Bundle");
+    set_str(b, "uco-core:name", bid);
+    if (jstr(rec, "format")) {
+        char *d = json_is_integer(json_object_get(rec, "format_version"))
+                      ? ev__asprintf("%s, format version %lld", jstr(rec, "format"),
+                                     (long long)json_integer_value(
+                                         json_object_get(rec, "format_version")))
+                      : ev__strdup(jstr(rec, "format"));
+        set_str(b, "uco-core:description", d);
+        free(d);
+    }
+    set_time(b, "uco-core:objectCreatedTime", jstr(rec, "created"));
+    if (exporter)
+        json_object_set_new(b, "uco-core:createdBy", ref(exporter));
+    {
+        json_t *files = json_array();
+        for (size_t i = 0; i < n; i++)
+            if (ci[i].fid)
+                json_array_append_new(files, ref(ci[i].fid));
+        if (json_array_size(files))
+            json_object_set_new(b, "uco-core:object", files);
+        else
+            json_decref(files);
+    }
+    add_node(c, b);
+
+    /* one provenance record per exhibit, in order of first appearance */
+    {
+        const char *exh;
+        json_t *v;
+        json_object_foreach(exhibits, exh, v) {
+            size_t e = (size_t)json_integer_value(v);
+            char *pid = id_of(c, "provenance-record", "exhibit", exh, NULL);
+            if (pid && !ev_strset__has(&c->seen, pid)) {
+                json_t *p = node(pid, "case-investigation:ProvenanceRecord");
+                json_object_set_new(p, "case-investigation:exhibitNumber", json_string(exh));
+                json_t *objs = json_array();
+                for (long j = ex_first[e]; j >= 0; j = ci[j].next)
+                    json_array_append_new(objs, ref(ci[j].fid));
+                json_object_set_new(p, "uco-core:object", objs);
+                add_node(c, p);
+                json_array_append_new(prov, ref(pid));
+            }
+            free(pid);
+        }
+    }
+
+    /* custody events */
+    size_t ei;
+    json_t *e;
+    json_array_foreach(events, ei, e) {
+        json_t *seq = json_object_get(e, "seq");
+        char sn[32];
+        snprintf(sn, sizeof(sn), "%lld", json_is_integer(seq) ? (long long)json_integer_value(seq)
+                                                              : (long long)ei + 1);
+        char *aid = id_of(c, "investigative-action", "custody", sn, NULL);
+        json_t *a = node(aid, "case-investigation:InvestigativeAction");
+        const char *act = jstr(e, "action");
+        set_str(a, "uco-core:name", act);
+        set_str(a, "uco-core:description", jstr(e, "note"));
+        set_time(a, "uco-action:startTime", jstr(e, "time"));
+        char *who = person_node(c, jstr(e, "actor"), jstr(e, "organisation"), NULL);
+        if (who)
+            json_object_set_new(a, "uco-action:performer", ref(who));
+        char *tid = tool_node(c, jstr(e, "tool"), jstr(e, "tool_version"), NULL);
+        bool created = act && strcmp(act, "created") == 0 && ei == 0;
+        json_t *instr = json_array();
+        if (tid)
+            json_array_append_new(instr, ref(tid));
+        if (created && sys_id)
+            json_array_append_new(instr, ref(sys_id));
+        if (json_array_size(instr))
+            json_object_set_new(a, "uco-action:instrument", instr);
+        else
+            json_decref(instr);
+        if (created) {
+            json_t *masters = json_array();
+            for (size_t i = 0; i < n; i++)
+                if (ci[i].fid && ci[i].master)
+                    json_array_append_new(masters, ref(ci[i].fid));
+            if (json_array_size(masters))
+                json_object_set_new(a, "uco-action:object", masters);
+            else
+                json_decref(masters);
+            json_t *res = json_pack("[o]", ref(bundle_id));
+            json_array_extend(res, prov);
+            json_object_set_new(a, "uco-action:result", res);
+        } else {
+            json_object_set_new(a, "uco-action:object", json_pack("[o]", ref(bundle_id)));
+        }
+        add_node(c, a);
+        json_array_append_new(actions, ref(aid));
+        free(aid);
+        free(who);
+        free(tid);
+    }
+
+    /* the investigation: the case, holding everything above */
+    {
+        char *iid = id_of(c, "investigation", "investigation", NULL, NULL);
+        json_t *inv = node(iid, "case-investigation:Investigation");
+        set_str(inv, "uco-core:name", jstr(cs, "reference"));
+        set_str(inv, "uco-core:description", jstr(cs, "description"));
+        json_object_set_new(inv, "case-investigation:investigationForm", json_string("case"));
+        if (jstr(cs, "operation")) {
+            char *t = ev__asprintf("operation: %s", jstr(cs, "operation"));
+            if (t)
+                json_object_set_new(inv, "uco-core:tag", json_pack("[s]", t));
+            free(t);
+        }
+        json_t *objs = json_pack("[o]", ref(bundle_id));
+        json_array_extend(objs, prov);
+        json_array_extend(objs, actions);
+        json_object_set_new(inv, "uco-core:object", objs);
+        add_node(c, inv);
+        char *oid = NULL;
+        if (org_node(c, jstr(cs, "organisation"), &oid)) {
+            char *rid = id_of(c, "relationship", "case-organisation", oid, NULL);
+            json_t *rl = node(rid, "uco-core:Relationship");
+            json_object_set_new(rl, "uco-core:source", json_pack("[o]", ref(iid)));
+            json_object_set_new(rl, "uco-core:target", ref(oid));
+            json_object_set_new(rl, "uco-core:kindOfRelationship", json_string("Conducted_By"));
+            json_object_set_new(rl, "uco-core:isDirectional", json_true());
+            add_node(c, rl);
+            free(rid);
+        }
+        free(oid);
+        free(iid);
+    }
+    if (ev_buf__puts(c->out, c->nodes ? "\n  ]\n}\n" : "  ]\n}\n") != EV_OK)
+        c->rc = EV_ENOMEM;
+
+done:
+    for (size_t i = 0; i < n; i++)
+        free(ci[i].fid);
+    free(ci);
+    free(ex_first);
+    free(ex_last);
+    json_decref(exhibits);
+    json_decref(actions);
+    json_decref(prov);
+    free(bundle_id);
+    free(tool_id);
+    free(sys_id);
+    free(exporter);
+    return rc != EV_OK ? rc : c->rc;
+}
+
+int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t record_len,
+                          const char *custody, size_t custody_len, ev_errbuf *err)
+{
+    *out = NULL;
+    *len = 0;
+    ev_views__rec r;
+    json_t *events = NULL;
+    ev_buf b = { 0 };
+    cctx c;
+    memset(&c, 0, sizeof(c));
+    c.out = &b;
+    int rc = ev_views__rec_open(&r, record, record_len, err);
+    if (rc != EV_OK)
+        return rc;
+    rc = ev_views__load_events(&events, custody, custody_len);
+    if (rc == EV_OK) {
+        c.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+        c.md = EVP_MD_CTX_new();
+        rc = c.sha1 && c.md ? build_case(&c, &r, events, err) : EV_ENOMEM;
+    }
+    EVP_MD_free(c.sha1);
+    EVP_MD_CTX_free(c.md);
+    ev_strset__free(&c.seen);
+    json_decref(events);
+    ev_views__rec_free(&r);
+    if (rc == EV_OK && !b.data)
+        rc = EV_ENOMEM;
+    if (rc != EV_OK) {
+        ev_buf__free(&b);
+        if (rc == EV_ENOMEM)
+            ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_CASE);
+        return rc;
+    }
+    /* give back what the doubling buffer did not use */
+    char *t = realloc(b.data, b.len + 1);
+    *out = t ? t : b.data;
+    *len = b.len;
+    return EV_OK;
+}
