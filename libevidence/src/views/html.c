@@ -425,9 +425,9 @@ static int kid_cmp(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, ev_errbuf *err)
+static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events)
 {
-    const json_t *rec = r->head;
+    const json_t *rec = r->root;
     const json_t *cs = json_object_get(rec, "case");
     const json_t *ex = json_object_get(rec, "exported_by");
     const json_t *tool = json_object_get(rec, "tool");
@@ -472,16 +472,12 @@ static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, ev_
      * put in under its master at the end (or after the last row when its
      * master is not in the record), moving the bytes in place. */
     kid *kids = NULL;
-    size_t nk = 0, capk = 0, nitems = 0;
+    size_t nk = 0, capk = 0;
     char **mids = NULL;                 /* each copy's derived_from.item */
     json_t *masters = json_object();    /* id -> where the row of its first master ends */
-    json_t *it = NULL;
-    ev_views__item_iter x;
-    ev_views__items_begin(&x, r);
     int rc = masters ? EV_OK : EV_ENOMEM;
-    while (rc == EV_OK && !b->fail && (rc = ev_views__items_next(&x, &it, NULL, NULL, err)) == EV_OK &&
-           it) {
-        nitems++;
+    for (size_t i = 0; rc == EV_OK && !b->fail && i < r->nitems; i++) {
+        const json_t *it = json_array_get(r->items, i);
         if (!json_object_get(it, "derived_from")) {
             item_row(b, it, false);
             const char *id = jstr(it, "id");
@@ -507,10 +503,7 @@ static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, ev_
                 nk++;
             }
         }
-        json_decref(it);
-        it = NULL;
     }
-    json_decref(it);
     if (rc == EV_OK && !b->fail && nk) {
         size_t end = b->b.len, extra = 0;
         for (size_t k = 0; k < nk; k++) {
@@ -601,7 +594,7 @@ int ev_views__index_html(char **out, size_t *len, const char *record, size_t rec
         return rc;
     rc = ev_views__load_events(&events, custody, custody_len);
     if (rc == EV_OK)
-        rc = build_html(&b, &r, events, err);
+        rc = build_html(&b, &r, events);
     if (rc == EV_OK && (b.fail || !b.b.data))
         rc = EV_ENOMEM;
     ev_views__rec_free(&r);

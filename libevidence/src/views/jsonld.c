@@ -595,12 +595,11 @@ static bool master_known(const ev_strset *ids, const ev_strset *dups, const char
     return own && strcmp(own, mid) == 0 ? ev_strset__has(dups, mid) : ev_strset__has(ids, mid);
 }
 
-/* The graph is written node by node while the items are read one at a time:
- * what later nodes need of an item (its File id, exhibit, role) is kept,
- * the item itself is not. */
-static int build_case(cctx *c, const ev_views__rec *r, const json_t *events, ev_errbuf *err)
+/* The graph is written node by node, item by item: what later nodes need
+ * of an item (its File id, exhibit, role) is kept aside. */
+static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
 {
-    const json_t *rec = r->head;
+    const json_t *rec = r->root;
     const char *bid = jstr(rec, "bundle_id");
     char buuid[37];
     if (!parse_uuid(c->ns, bid)) {
@@ -648,15 +647,11 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events, ev_
     json_t *exhibits = json_object();   /* exhibit -> index, in order of first appearance */
     long *ex_first = NULL, *ex_last = NULL;
     size_t nex = 0, capex = 0;
-    size_t *deferred = NULL, ndef = 0, capdef = 0;  /* copies before their master: where */
+    size_t *deferred = NULL, ndef = 0, capdef = 0;  /* copies before their master: which */
     json_t *actions = json_array();
-    json_t *it = NULL;
-    size_t at = 0, ilen = 0;
-    ev_views__item_iter x;
-    ev_views__items_begin(&x, r);
     int rc = exhibits && actions ? EV_OK : EV_ENOMEM;
-    while (rc == EV_OK && c->rc == EV_OK && (rc = ev_views__items_next(&x, &it, &at, &ilen, err)) == EV_OK &&
-           it) {
+    for (; rc == EV_OK && c->rc == EV_OK && n < r->nitems; n++) {
+        const json_t *it = json_array_get(r->items, n);
         citem *grown = ev__grow(ci, &cap, n, sizeof(*ci), 64);
         if (!grown) {
             rc = EV_ENOMEM;
@@ -707,35 +702,27 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events, ev_
                     derivation_nodes(c, it, e->fid, mfid, actions);
                 free(mfid);
             } else if (mid) {
-                size_t *d = ev__grow(deferred, &capdef, ndef, 3 * sizeof(*d), 16);
+                size_t *d = ev__grow(deferred, &capdef, ndef, sizeof(*d), 16);
                 if (!d) {
                     rc = EV_ENOMEM;
                 } else {
                     deferred = d;
-                    deferred[3 * ndef] = at;
-                    deferred[3 * ndef + 1] = ilen;
-                    deferred[3 * ndef + 2] = n;
-                    ndef++;
+                    deferred[ndef++] = n;
                 }
             }
         }
-        n++;
-        json_decref(it);
-        it = NULL;
     }
-    json_decref(it);
     /* copies listed before their master */
     for (size_t k = 0; k < ndef && rc == EV_OK && c->rc == EV_OK; k++) {
-        json_t *d = ev_views__item_again(r, deferred[3 * k], deferred[3 * k + 1]);
+        const json_t *d = json_array_get(r->items, deferred[k]);
         const char *mid = jstr(json_object_get(d, "derived_from"), "item");
-        const char *fid = ci[deferred[3 * k + 2]].fid;
+        const char *fid = ci[deferred[k]].fid;
         if (mid && master_known(&ids, &dups, mid, jstr(d, "id"))) {
             char *mfid = id_of(c, "file", "item", mid, NULL);
             if (mfid)
                 derivation_nodes(c, d, fid, mfid, actions);
             free(mfid);
         }
-        json_decref(d);
     }
     free(deferred);
     ev_strset__free(&ids);
@@ -914,7 +901,7 @@ int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t re
     if (rc == EV_OK) {
         c.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
         c.md = EVP_MD_CTX_new();
-        rc = c.sha1 && c.md ? build_case(&c, &r, events, err) : EV_ENOMEM;
+        rc = c.sha1 && c.md ? build_case(&c, &r, events) : EV_ENOMEM;
     }
     EVP_MD_free(c.sha1);
     EVP_MD_CTX_free(c.md);
