@@ -841,11 +841,11 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
                     ev_media__set_str(t, "file", "thumb.jpg") ||
                     ev_media__set_int(t, "width", tw) || ev_media__set_int(t, "height", th) ||
                     ev_media__set_int(t, "stream", sc.thumb_stream) ||
-                    (pts != AV_NOPTS_VALUE && ev_media__set_seconds(t, "time", pts - (st->start_time !=
-                                                                             AV_NOPTS_VALUE
-                                                                             ? st->start_time
-                                                                             : 0),
-                                                          st->time_base)) ||
+                    (pts != AV_NOPTS_VALUE &&
+                     ev_media__set_seconds(t, "time",
+                                           pts - (st->start_time != AV_NOPTS_VALUE
+                                                      ? st->start_time : 0),
+                                           st->time_base)) ||
                     (orient != 1 && ev_media__set_int(t, "orientation", orient))) {
                     free(jpg);
                     goto done;
