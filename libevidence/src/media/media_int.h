@@ -1,6 +1,8 @@
 /*
- * Private to the media module (media*.c, exif.c): the FFmpeg input over an
- * ev_io, the scan that computes content hashes, and small JSON helpers.
+ * Private to the media module: the scan that computes content hashes
+ * (media_hash.c), the timelines, the facts and the capture facts of a
+ * container, and the container structures read by media_boxes.c. The
+ * bottom layer (media_io.h, media_json.h) is included for those files.
  */
 #ifndef EV_MEDIA_INT_H
 #define EV_MEDIA_INT_H
@@ -12,62 +14,8 @@
 #include <jansson.h>
 
 #include "media/media.h"
-
-struct AVFormatContext;
-struct AVIOContext;
-
-/* Why-buffer for non-fatal problems that end up in media.error/notes. */
-#define EV_MEDIA_WHY 512
-
-/* Default limits (docs/media.md, "Limits"). */
-#define EV_MEDIA_PROBE_SIZE (10 * 1024 * 1024)
-#define EV_MEDIA_ANALYZE_US (10 * 1000000LL)
-#define EV_MEDIA_MAX_STREAMS 64u
-#define EV_MEDIA_MAX_STREAMS_OPEN 128
-#define EV_MEDIA_MAX_PACKETS (1ull << 25)
-#define EV_MEDIA_MAX_LIST (4ull * 1024 * 1024)
-#define EV_MEDIA_MAX_PIXELS (1ll << 28)
-#define EV_MEDIA_TIME_BASE_S 300.0
-#define EV_MEDIA_TIME_PER_MIB_S 1.0
-#define EV_MEDIA_READ_FACTOR 16.0
-#define EV_MEDIA_READ_SLACK (256ull * 1024 * 1024)
-#define EV_MEDIA_MAX_TAGS 128
-#define EV_MEDIA_MAX_TAG_LEN 4096
-
-/* An opened FFmpeg input over an ev_io. */
-typedef struct ev_media__src {
-    const ev_io *io;
-    int64_t pos;           /* our idea of the io position */
-    uint64_t bytes_read;
-    uint64_t read_budget;
-    int io_status;         /* EV_EIO / EV_ECANCELED when the io itself failed */
-    bool budget_exceeded;
-    bool timed_out;
-    double deadline;       /* monotonic seconds; 0 = none */
-    struct AVIOContext *avio;
-    struct AVFormatContext *fmt;
-} ev_media__src;
-
-/* Monotonic clock in seconds. */
-double ev_media__now(void);
-
-/* Size of the source: io->size, else found by seeking to the end (the
- * position is then back at 0), else 0 (unknown). */
-uint64_t ev_media__io_size(const ev_io *io);
-/* Deadline and read budget of a source from the limits (unknown size: no
- * read budget, the time limit still applies). */
-void ev_media__src_budget(ev_media__src *s, const ev_media__limits *lim, uint64_t size);
-
-/* Open and probe. EV_OK: s->fmt is ready (stream info read). EV_EFORMAT: not
- * readable as media, reason in why. Other negative values are fatal
- * (EV_ENOMEM, EV_EIO, EV_ECANCELED). s is always safe to close. */
-int ev_media__src_open(ev_media__src *s, const ev_io *io, const char *name_hint,
-                       const ev_media__limits *lim, char *why, size_t whylen);
-void ev_media__src_close(ev_media__src *s);
-/* Fatal status of the source after an FFmpeg error (EV_OK if not fatal). */
-int ev_media__src_fatal(const ev_media__src *s, int averr);
-/* Text for an FFmpeg error code, including our own budget/timeouts. */
-void ev_media__averr(const ev_media__src *s, int averr, char *buf, size_t len);
+#include "media/media_io.h"
+#include "media/media_json.h"
 
 /* Per-stream scan results. */
 typedef struct ev_media__list {
@@ -130,6 +78,8 @@ int ev_media__timelines(json_t *media, const ev_media__scan *sc, const ev_media_
 
 /* Facts: item.media from an opened source (streams, format, side data). */
 int ev_media__facts(json_t **out, const ev_media__src *s, unsigned int max_streams);
+/* true for the demuxers of still images (image2, *_pipe) (media_facts.c). */
+bool ev_media__is_image_format(const char *name);
 
 /* Capture facts of a container, from its own structures (ev_media__boxes)
  * and libavformat's tags. May add to an existing capture object (*capture
@@ -173,15 +123,5 @@ void ev_media__boxes_read(ev_media__boxes *o, const ev_media__src *s, int kind);
 /* Parse an ISO 6709 string ("+51.5007-000.1246+12.3/"). Returns true when
  * latitude and longitude were found; altitude is set when present. */
 bool ev_media__iso6709(const char *s, double *lat, double *lon, double *alt, bool *has_alt);
-
-/* JSON helpers: strings are made valid UTF-8 (bad bytes -> U+FFFD) and cut
- * at max bytes. Return NULL only on ENOMEM. */
-json_t *ev_media__jstr(const char *s, size_t max);
-/* Set a key to a string if s is non-NULL and non-empty. -1 on ENOMEM. */
-int ev_media__set_str(json_t *obj, const char *key, const char *s);
-int ev_media__set_int(json_t *obj, const char *key, int64_t v);
-int ev_media__set_real(json_t *obj, const char *key, double v);
-/* Round a number of seconds to microseconds (keeps JSON output short). */
-double ev_media__round_us(double v);
 
 #endif

@@ -1,276 +1,17 @@
 /*
- * views: case.jsonld and index.html, two views of the bundle record.
- *
- * Every fact in them comes from evidence.json and custody.jsonl; nothing is
- * looked up anywhere else, so a view can always be rebuilt from the record
- * and compared byte for byte. The record is treated as untrusted input: any
- * field may be missing or of the wrong type, and every string may be
- * hostile (markup, quotes, control characters).
+ * jsonld: case.jsonld, the bundle record as CASE/UCO 1.4 JSON-LD
+ * (docs/views.md). Every fact comes from evidence.json and custody.jsonl;
+ * the record is untrusted input (see views_common.c).
  */
-#include "views/views.h"
+#include "views/views_int.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
-
-#include "record/record.h"
-
-bool ev_views__is_view(const char *path)
-{
-    return path && (strcmp(path, EV_VIEW_CASE) == 0 || strcmp(path, EV_VIEW_INDEX) == 0);
-}
-
-/* ---- reading the record ----------------------------------------------------- */
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-/* The record is read in pieces, so that a view never holds the whole
- * record as a tree: the top-level members other than "items" are parsed
- * into one small object (the head), and the items are parsed one at a time
- * as they are rendered, each freed before the next. The bytes are checked
- * as strictly as json_loadb() would check the whole document. */
-typedef struct rec_src {
-    const char *buf;
-    size_t len;
-    json_t *head;        /* every top-level member except an items array */
-    size_t items_at;     /* offset of the '[' of the (last) items array, or 0 */
-    size_t items_end;    /* offset just after its ']' */
-    size_t nitems;       /* its elements, counted while skipping it */
-} rec_src;
-
-static size_t skip_ws(const char *b, size_t len, size_t i)
-{
-    while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* Skip one array without building it, counting its elements; *end is just
- * after the ']'. Only the structure is followed here: the elements
- * themselves are checked by json_loadb() when they are read. */
-static bool skip_array(const char *b, size_t len, size_t i, size_t *end, size_t *count)
-{
-    size_t depth = 0, n = 0;
-    bool any = false;
-    for (; i < len; i++) {
-        char ch = b[i];
-        if (ch == '"') {
-            /* to the closing quote: one not preceded by an odd number of
-             * backslashes */
-            for (;;) {
-                const char *q = i + 1 < len ? memchr(b + i + 1, '"', len - i - 1) : NULL;
-                if (!q)
-                    return false;
-                i = (size_t)(q - b);
-                size_t bs = 0;
-                while (b[i - 1 - bs] == '\\')
-                    bs++;
-                if (bs % 2 == 0)
-                    break;
-            }
-            if (depth == 1)
-                any = true;
-        } else if (ch == '[' || ch == '{') {
-            if (depth == 1)
-                any = true;
-            depth++;
-        } else if (ch == ']' || ch == '}') {
-            if (depth == 0)
-                return false;
-            if (--depth == 0) {
-                *end = i + 1;
-                *count = any ? n + 1 : 0;
-                return true;
-            }
-        } else if (ch == ',' && depth == 1) {
-            n++;
-        } else if (depth == 1 && ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') {
-            any = true;
-        }
-    }
-    return false;
-}
-
-/* one JSON value at *pos (any type); *pos moves past it */
-static json_t *value_at(const char *b, size_t len, size_t *pos, json_error_t *je)
-{
-    json_t *v = json_loadb(b + *pos, len - *pos, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, je);
-    if (v)
-        *pos += (size_t)je->position;
-    return v;
-}
-
-static int rec_fail(ev_errbuf *err, const json_error_t *je, const char *what)
-{
-    if (je)
-        return ev_err__set(err, EV_EFORMAT, "evidence.json is not a JSON object (line %d: %s)",
-                           je->line, je->text);
-    return ev_err__set(err, EV_EFORMAT, "evidence.json is not a JSON object (%s)", what);
-}
-
-static void rec_free(rec_src *r)
-{
-    json_decref(r->head);
-    memset(r, 0, sizeof(*r));
-}
-
-/* The head of the record: the top-level object without its items. */
-static int rec_open(rec_src *r, const char *buf, size_t len, ev_errbuf *err)
-{
-    memset(r, 0, sizeof(*r));
-    r->buf = buf;
-    r->len = len;
-    json_error_t je;
-    size_t i = skip_ws(buf, len, 0);
-    if (i >= len || buf[i] != '{')
-        return rec_fail(err, NULL, "it does not start with '{'");
-    if (!(r->head = json_object()))
-        return EV_ENOMEM;
-    i = skip_ws(buf, len, i + 1);
-    if (i < len && buf[i] == '}') {
-        i++;
-    } else {
-        for (;;) {
-            if (i >= len || buf[i] != '"')
-                goto bad;
-            json_t *k = value_at(buf, len, &i, &je);
-            if (!k)
-                goto bad_je;
-            i = skip_ws(buf, len, i);
-            if (i >= len || buf[i] != ':') {
-                json_decref(k);
-                goto bad;
-            }
-            i = skip_ws(buf, len, i + 1);
-            const char *key = json_string_value(k);
-            if (strcmp(key, "items") == 0 && i < len && buf[i] == '[') {
-                size_t end = 0, n = 0;
-                if (!skip_array(buf, len, i, &end, &n)) {
-                    json_decref(k);
-                    goto bad;
-                }
-                json_object_del(r->head, "items");
-                r->items_at = i;
-                r->items_end = end;
-                r->nitems = n;
-                i = end;
-            } else {
-                json_t *v = value_at(buf, len, &i, &je);
-                if (!v) {
-                    json_decref(k);
-                    goto bad_je;
-                }
-                if (strcmp(key, "items") == 0)
-                    r->items_at = r->items_end = r->nitems = 0; /* the last one counts */
-                if (json_object_set_new(r->head, key, v) != 0) {
-                    json_decref(k);
-                    rec_free(r);
-                    return EV_ENOMEM;
-                }
-            }
-            json_decref(k);
-            i = skip_ws(buf, len, i);
-            if (i < len && buf[i] == ',') {
-                i = skip_ws(buf, len, i + 1);
-                continue;
-            }
-            if (i < len && buf[i] == '}') {
-                i++;
-                break;
-            }
-            goto bad;
-        }
-    }
-    if (skip_ws(buf, len, i) != len)
-        goto bad;
-    return EV_OK;
-bad_je:
-    rec_free(r);
-    return rec_fail(err, &je, NULL);
-bad:
-    rec_free(r);
-    return rec_fail(err, NULL, "malformed at the top level");
-}
-
-/* Items one at a time: *it is a new reference (any JSON type), NULL at the
- * end; *at and *n give its bytes, so that it can be read again. */
-typedef struct item_iter {
-    const rec_src *r;
-    size_t pos, index;
-} item_iter;
-
-static void items_begin(item_iter *x, const rec_src *r)
-{
-    x->r = r;
-    x->pos = r->items_at ? r->items_at + 1 : 0;
-    x->index = 0;
-}
-
-static int items_next(item_iter *x, json_t **it, size_t *at, size_t *n, ev_errbuf *err)
-{
-    *it = NULL;
-    const rec_src *r = x->r;
-    if (!r->items_at)
-        return EV_OK;
-    size_t i = skip_ws(r->buf, r->items_end, x->pos);
-    if (i < r->items_end && r->buf[i] == ']' && i + 1 == r->items_end)
-        return EV_OK;
-    if (x->index) {
-        if (i >= r->items_end || r->buf[i] != ',')
-            return rec_fail(err, NULL, "malformed items");
-        i = skip_ws(r->buf, r->items_end, i + 1);
-    }
-    json_error_t je;
-    size_t start = i;
-    json_t *v = i < r->items_end ? value_at(r->buf, r->items_end - 1, &i, &je) : NULL;
-    if (!v)
-        return i < r->items_end ? rec_fail(err, &je, NULL) : rec_fail(err, NULL, "malformed items");
-    x->pos = i;
-    x->index++;
-    *it = v;
-    if (at)
-        *at = start;
-    if (n)
-        *n = i - start;
-    return EV_OK;
-}
-
-/* An item read again from its bytes (known to be valid JSON). */
-static json_t *item_again(const rec_src *r, size_t at, size_t n)
-{
-    return json_loadb(r->buf + at, n, JSON_DECODE_ANY, NULL);
-}
-
-/* The custody log's events: one object per line that is a JSON object. */
-static int load_events(json_t **events, const char *custody, size_t custody_len)
-{
-    /* the custody log's own parser: one entry per line, "event" holds the
-     * object (or null for a line that is not JSON) */
-    json_t *all = NULL;
-    size_t n = 0, bad = 0;
-    char last[65];
-    ev_custody__check(custody ? custody : "", custody ? custody_len : 0, NULL, &n, last, NULL,
-                      &all, &bad);
-    json_t *ev = json_array();
-    size_t i;
-    json_t *e;
-    json_array_foreach(all, i, e) {
-        json_t *o = json_object_get(e, "event");
-        if (json_is_object(o))
-            json_array_append(ev, o);
-    }
-    json_decref(all);
-    *events = ev;
-    return ev ? EV_OK : EV_ENOMEM;
-}
 
 /* ---- case.jsonld -------------------------------------------------------------- */
 
@@ -854,12 +595,11 @@ static bool master_known(const ev_strset *ids, const ev_strset *dups, const char
     return own && strcmp(own, mid) == 0 ? ev_strset__has(dups, mid) : ev_strset__has(ids, mid);
 }
 
-/* The graph is written node by node while the items are read one at a time:
- * what later nodes need of an item (its File id, exhibit, role) is kept,
- * the item itself is not. */
-static int build_case(cctx *c, const rec_src *r, const json_t *events, ev_errbuf *err)
+/* The graph is written node by node, item by item: what later nodes need
+ * of an item (its File id, exhibit, role) is kept aside. */
+static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
 {
-    const json_t *rec = r->head;
+    const json_t *rec = r->root;
     const char *bid = jstr(rec, "bundle_id");
     char buuid[37];
     if (!parse_uuid(c->ns, bid)) {
@@ -907,15 +647,11 @@ static int build_case(cctx *c, const rec_src *r, const json_t *events, ev_errbuf
     json_t *exhibits = json_object();   /* exhibit -> index, in order of first appearance */
     long *ex_first = NULL, *ex_last = NULL;
     size_t nex = 0, capex = 0;
-    size_t *deferred = NULL, ndef = 0, capdef = 0;  /* copies before their master: where */
+    size_t *deferred = NULL, ndef = 0, capdef = 0;  /* copies before their master: which */
     json_t *actions = json_array();
-    json_t *it = NULL;
-    size_t at = 0, ilen = 0;
-    item_iter x;
-    items_begin(&x, r);
     int rc = exhibits && actions ? EV_OK : EV_ENOMEM;
-    while (rc == EV_OK && c->rc == EV_OK && (rc = items_next(&x, &it, &at, &ilen, err)) == EV_OK &&
-           it) {
+    for (; rc == EV_OK && c->rc == EV_OK && n < r->nitems; n++) {
+        const json_t *it = json_array_get(r->items, n);
         citem *grown = ev__grow(ci, &cap, n, sizeof(*ci), 64);
         if (!grown) {
             rc = EV_ENOMEM;
@@ -966,35 +702,27 @@ static int build_case(cctx *c, const rec_src *r, const json_t *events, ev_errbuf
                     derivation_nodes(c, it, e->fid, mfid, actions);
                 free(mfid);
             } else if (mid) {
-                size_t *d = ev__grow(deferred, &capdef, ndef, 3 * sizeof(*d), 16);
+                size_t *d = ev__grow(deferred, &capdef, ndef, sizeof(*d), 16);
                 if (!d) {
                     rc = EV_ENOMEM;
                 } else {
                     deferred = d;
-                    deferred[3 * ndef] = at;
-                    deferred[3 * ndef + 1] = ilen;
-                    deferred[3 * ndef + 2] = n;
-                    ndef++;
+                    deferred[ndef++] = n;
                 }
             }
         }
-        n++;
-        json_decref(it);
-        it = NULL;
     }
-    json_decref(it);
     /* copies listed before their master */
     for (size_t k = 0; k < ndef && rc == EV_OK && c->rc == EV_OK; k++) {
-        json_t *d = item_again(r, deferred[3 * k], deferred[3 * k + 1]);
+        const json_t *d = json_array_get(r->items, deferred[k]);
         const char *mid = jstr(json_object_get(d, "derived_from"), "item");
-        const char *fid = ci[deferred[3 * k + 2]].fid;
+        const char *fid = ci[deferred[k]].fid;
         if (mid && master_known(&ids, &dups, mid, jstr(d, "id"))) {
             char *mfid = id_of(c, "file", "item", mid, NULL);
             if (mfid)
                 derivation_nodes(c, d, fid, mfid, actions);
             free(mfid);
         }
-        json_decref(d);
     }
     free(deferred);
     ev_strset__free(&ids);
@@ -1160,26 +888,26 @@ int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t re
 {
     *out = NULL;
     *len = 0;
-    rec_src r;
+    ev_views__rec r;
     json_t *events = NULL;
     ev_buf b = { 0 };
     cctx c;
     memset(&c, 0, sizeof(c));
     c.out = &b;
-    int rc = rec_open(&r, record, record_len, err);
+    int rc = ev_views__rec_open(&r, record, record_len, err);
     if (rc != EV_OK)
         return rc;
-    rc = load_events(&events, custody, custody_len);
+    rc = ev_views__load_events(&events, custody, custody_len);
     if (rc == EV_OK) {
         c.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
         c.md = EVP_MD_CTX_new();
-        rc = c.sha1 && c.md ? build_case(&c, &r, events, err) : EV_ENOMEM;
+        rc = c.sha1 && c.md ? build_case(&c, &r, events) : EV_ENOMEM;
     }
     EVP_MD_free(c.sha1);
     EVP_MD_CTX_free(c.md);
     ev_strset__free(&c.seen);
     json_decref(events);
-    rec_free(&r);
+    ev_views__rec_free(&r);
     if (rc == EV_OK && !b.data)
         rc = EV_ENOMEM;
     if (rc != EV_OK) {
@@ -1192,610 +920,5 @@ int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t re
     char *t = realloc(b.data, b.len + 1);
     *out = t ? t : b.data;
     *len = b.len;
-    return EV_OK;
-}
-
-/* ---- index.html ---------------------------------------------------------------- */
-
-/* An output buffer that remembers a failed allocation, so that one check at
- * the end covers every append. */
-typedef struct hbuf {
-    ev_buf b;
-    bool fail;
-} hbuf;
-
-static void happ(hbuf *h, const void *d, size_t n)
-{
-    if (!h->fail && ev_buf__append(&h->b, d, n) != EV_OK)
-        h->fail = true;
-}
-
-static void hput(hbuf *h, const char *s)
-{
-    happ(h, s, strlen(s));
-}
-
-static void hprintf(hbuf *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hprintf(hbuf *h, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        h->fail = true;
-    } else if ((size_t)n < sizeof(tmp)) {
-        happ(h, tmp, (size_t)n);
-    } else {
-        char *big = malloc((size_t)n + 1);
-        if (!big) {
-            h->fail = true;
-            return;
-        }
-        va_start(ap, fmt);
-        vsnprintf(big, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        happ(h, big, (size_t)n);
-        free(big);
-    }
-}
-
-/* HTML text or attribute value: & < > " ' escaped; NULL -> nothing */
-static void esc(hbuf *b, const char *s)
-{
-    if (!s)
-        return;
-    for (const char *p = s; *p; p++) {
-        switch (*p) {
-        case '&': hput(b, "&amp;"); break;
-        case '<': hput(b, "&lt;"); break;
-        case '>': hput(b, "&gt;"); break;
-        case '"': hput(b, "&quot;"); break;
-        case '\'': hput(b, "&#39;"); break;
-        default: happ(b, p, 1); break;
-        }
-    }
-}
-
-static void esc_or(hbuf *b, const char *s, const char *dflt)
-{
-    if (s)
-        esc(b, s);
-    else
-        hput(b, dflt);
-}
-
-/* A relative link into the bag: only a plain relative path under data/
- * with no "." or ".." segment gets one; every byte outside
- * A-Z a-z 0-9 - . _ ~ / is percent-encoded (so ':' '?' '#' '%' never act). */
-static bool link_ok(const char *p, const char *under)
-{
-    if (!p || strncmp(p, under, strlen(under)) != 0)
-        return false;
-    const char *s = p;
-    while (*s) {
-        const char *e = strchr(s, '/');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-            return false;
-        s += n;
-        if (*s == '/')
-            s++;
-    }
-    return p[strlen(p) - 1] != '/';
-}
-
-static void href(hbuf *b, const char *p)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *s = (const unsigned char *)p; *s; s++) {
-        unsigned char ch = *s;
-        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '.' || ch == '_' || ch == '~' || ch == '/') {
-            happ(b, s, 1);
-        } else {
-            char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
-            happ(b, e, 3);
-        }
-    }
-}
-
-static void row(hbuf *b, const char *k, const char *v)
-{
-    if (!v)
-        return;
-    hput(b, "<tr><th>");
-    esc(b, k);
-    hput(b, "</th><td>");
-    esc(b, v);
-    hput(b, "</td></tr>\n");
-}
-
-static void num_text(hbuf *t, const json_t *v, const char *unit)
-{
-    if (json_is_integer(v))
-        hprintf(t, "%lld%s", (long long)json_integer_value(v), unit);
-    else if (json_is_real(v) && isfinite(json_real_value(v)))
-        hprintf(t, "%.3g%s", json_real_value(v), unit);
-}
-
-/* One-line media summary: kind, codecs, dimensions, rate, duration, capture. */
-static char *media_summary(const json_t *it)
-{
-    hbuf t = { { 0 }, false };
-    const json_t *m = json_object_get(it, "media");
-    if (jstr(m, "error")) {
-        hprintf(&t, "not analysed: %s", jstr(m, "error"));
-    } else if (json_is_object(m)) {
-        hput(&t, jstr(m, "kind") ? jstr(m, "kind") : "media");
-        size_t i;
-        json_t *s;
-        json_array_foreach(json_object_get(m, "streams"), i, s) {
-            const char *ty = jstr(s, "type");
-            if (!ty || (strcmp(ty, "video") && strcmp(ty, "audio")))
-                continue;
-            hprintf(&t, "; %s", jstr(s, "codec") ? jstr(s, "codec") : ty);
-            if (!strcmp(ty, "video") && json_is_integer(json_object_get(s, "width")) &&
-                json_is_integer(json_object_get(s, "height")))
-                hprintf(&t, " %lldx%lld",
-                               (long long)json_integer_value(json_object_get(s, "width")),
-                               (long long)json_integer_value(json_object_get(s, "height")));
-            if (!strcmp(ty, "video") && jstr(s, "avg_frame_rate") &&
-                strcmp(jstr(m, "kind") ? jstr(m, "kind") : "", "image"))
-                /* a stream with no time source: the rate is FFmpeg's assumption */
-                hprintf(&t, " %s fps%s", jstr(s, "avg_frame_rate"),
-                        jstr(json_object_get(s, "timeline"), "time_source") &&
-                                !strcmp(jstr(json_object_get(s, "timeline"), "time_source"),
-                                        "none")
-                            ? " (assumed, not measured)"
-                            : "");
-            if (!strcmp(ty, "audio")) {
-                if (json_is_integer(json_object_get(s, "sample_rate"))) {
-                    hput(&t, " ");
-                    num_text(&t, json_object_get(s, "sample_rate"), " Hz");
-                }
-                if (json_is_integer(json_object_get(s, "channels"))) {
-                    hput(&t, " ");
-                    num_text(&t, json_object_get(s, "channels"), " ch");
-                }
-            }
-        }
-        /* a still has no duration (older records carry FFmpeg's 0.04 s) */
-        if (json_is_number(json_object_get(m, "duration")) &&
-            strcmp(jstr(m, "kind") ? jstr(m, "kind") : "", "image") != 0) {
-            hput(&t, "; ");
-            num_text(&t, json_object_get(m, "duration"), " s");
-        }
-    }
-    const json_t *c = json_object_get(it, "capture");
-    if (json_is_object(c)) {
-        /* a time is shown with what is known of its zone */
-        const char *when = jstr(c, "datetime_original");
-        const char *zone = jstr(c, "datetime_original_zone");
-        if (when)
-            hprintf(&t, "%scaptured %s%s", t.b.len ? "; " : "", when,
-                    zone && !strcmp(zone, "utc-by-format")
-                        ? " (UTC as the file format defines it; the device may have written "
-                          "local time)"
-                        : "");
-        else if ((when = jstr(c, "datetime_original_local")))
-            hprintf(&t, "%scaptured %s camera-local time, zone unknown", t.b.len ? "; " : "",
-                    when);
-        if (jstr(c, "make") || jstr(c, "model"))
-            hprintf(&t, "%s%s%s%s", t.b.len ? "; " : "", jstr(c, "make") ? jstr(c, "make") : "",
-                           jstr(c, "make") && jstr(c, "model") ? " " : "",
-                           jstr(c, "model") ? jstr(c, "model") : "");
-        /* the software that last wrote the file: shows editing */
-        if (jstr(c, "software"))
-            hprintf(&t, "%ssoftware %s", t.b.len ? "; " : "", jstr(c, "software"));
-        const json_t *g = json_object_get(c, "gps");
-        json_t *la = json_object_get(g, "latitude"), *lo = json_object_get(g, "longitude");
-        if (json_is_number(la) && json_is_number(lo) && isfinite(json_number_value(la)) &&
-            isfinite(json_number_value(lo))) {
-            /* as many decimals as the source holds (6 to 12) */
-            double prec = json_number_value(json_object_get(g, "precision_deg"));
-            int dec = 6;
-            while (prec > 0 && dec < 12 && prec < 0.5 * pow(10.0, -dec))
-                dec++;
-            hprintf(&t, "%sGPS %.*f, %.*f", t.b.len ? "; " : "", dec, json_number_value(la),
-                    dec, json_number_value(lo));
-        } else if (json_is_true(json_object_get(g, "placeholder"))) {
-            hprintf(&t, "%sGPS placeholder (no position recorded)", t.b.len ? "; " : "");
-        }
-    }
-    if (t.fail) {
-        ev_buf__free(&t.b);
-        return NULL;
-    }
-    return t.b.data ? t.b.data : ev__strdup("");
-}
-
-/* seconds as HH:MM:SS, with milliseconds when there are any */
-static void hms_text(hbuf *t, double s)
-{
-    if (!isfinite(s) || s < 0 || s > 1e12)
-        return;
-    long long ms = llround(s * 1000.0);
-    hprintf(t, "%02lld:%02lld:%02lld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60);
-    if (ms % 1000)
-        hprintf(t, ".%03lld", ms % 1000);
-}
-
-/* "timeline: 2 gaps: 00:12:00 missing after frame 9000 (...)" for each video
- * stream with a timeline (media.streams[].timeline, docs/media.md). */
-static void timeline_lines(hbuf *b, const json_t *it)
-{
-    size_t i;
-    json_t *s;
-    json_array_foreach(json_object_get(json_object_get(it, "media"), "streams"), i, s) {
-        const json_t *tl = json_object_get(s, "timeline");
-        if (!json_is_object(tl))
-            continue;
-        hbuf t = { { 0 }, false };
-        const char *src = jstr(tl, "time_source");
-        if (src && !strcmp(src, "none")) {
-            hput(&t, "timeline: no time source");
-            if (json_is_number(json_object_get(tl, "assumed_fps"))) {
-                hput(&t, " (FFmpeg assumed ");
-                num_text(&t, json_object_get(tl, "assumed_fps"), " fps");
-                hput(&t, "; no frame rate can be measured)");
-            }
-        } else {
-            long long ng = (long long)json_integer_value(json_object_get(tl, "gaps_total"));
-            long long nd =
-                (long long)json_integer_value(json_object_get(tl, "discontinuities_total"));
-            bool wall = src && !strcmp(src, "frame-stamps");
-            hprintf(&t, "timeline (%s): ", wall ? "camera clock stamps, zone unknown"
-                                               : "container timestamps");
-            if (ng == 0)
-                hput(&t, "no gaps");
-            else
-                hprintf(&t, "%lld gap%s: ", ng, ng == 1 ? "" : "s");
-            size_t k;
-            json_t *g;
-            json_array_foreach(json_object_get(tl, "gaps"), k, g) {
-                if (k == 10) {
-                    hprintf(&t, ", and %lld more", ng - 10);
-                    break;
-                }
-                if (k)
-                    hput(&t, ", ");
-                hms_text(&t, json_number_value(json_object_get(g, "missing")));
-                hprintf(&t, " missing after frame %lld",
-                        (long long)json_integer_value(json_object_get(g, "after_frame")));
-                if (jstr(g, "from_wallclock"))
-                    hprintf(&t, " (%s to %s)", jstr(g, "from_wallclock"),
-                            jstr(g, "to_wallclock") ? jstr(g, "to_wallclock") : "?");
-                else {
-                    hput(&t, " (at ");
-                    hms_text(&t, json_number_value(json_object_get(g, "from")) -
-                                     json_number_value(json_object_get(tl, "first")));
-                    hput(&t, ")");
-                }
-            }
-            if (nd)
-                hprintf(&t, "; %lld discontinuit%s (time going back or repeating)", nd,
-                        nd == 1 ? "y" : "ies");
-            if (json_is_number(json_object_get(tl, "measured_fps"))) {
-                hput(&t, "; measured ");
-                num_text(&t, json_object_get(tl, "measured_fps"), " fps");
-            }
-            if (json_is_true(json_object_get(tl, "incomplete")))
-                hput(&t, "; stream not read to its end");
-        }
-        if (t.fail)
-            b->fail = true;
-        hput(b, "<br><small>");
-        esc(b, t.b.data);
-        hput(b, "</small>");
-        ev_buf__free(&t.b);
-    }
-}
-
-/* The item's thumbnail, when the record lists one among its meta files
- * (meta/<item>/thumb.jpg): a relative image, percent-encoded like links. */
-static void thumb(hbuf *b, const json_t *it)
-{
-    size_t i;
-    json_t *m;
-    json_array_foreach(json_object_get(it, "meta"), i, m) {
-        const char *p = json_string_value(m);
-        size_t n = p ? strlen(p) : 0;
-        if (n < 15 || strcmp(p + n - 10, "/thumb.jpg") != 0 || !link_ok(p, "meta/"))
-            continue;
-        const json_t *t = json_object_get(json_object_get(it, "media"), "thumbnail");
-        json_t *w = json_object_get(t, "width"), *h = json_object_get(t, "height");
-        hput(b, "<img src=\"");
-        href(b, p);
-        hput(b, "\" alt=\"thumbnail of ");
-        esc(b, jstr(it, "original_name") ? jstr(it, "original_name") : jstr(it, "id"));
-        hput(b, "\"");
-        if (json_is_integer(w) && json_is_integer(h) && json_integer_value(w) > 0 &&
-            json_integer_value(w) <= 4096 && json_integer_value(h) > 0 &&
-            json_integer_value(h) <= 4096)
-            hprintf(b, " width=\"%lld\" height=\"%lld\"", (long long)json_integer_value(w),
-                    (long long)json_integer_value(h));
-        hput(b, "><br>");
-        return;
-    }
-}
-
-static void item_row(hbuf *b, const json_t *it, bool derived)
-{
-    const char *path = jstr(it, "path");
-    hprintf(b, "<tr%s id=\"", derived ? " class=\"derived\"" : "");
-    esc(b, jstr(it, "id"));
-    hput(b, "\"><td>");
-    esc(b, jstr(it, "exhibit"));
-    hput(b, "</td><td class=\"path\">");
-    if (derived)
-        hput(b, "<span class=\"arrow\">&#8627;</span> ");
-    if (link_ok(path, "data/")) {
-        hput(b, "<a href=\"");
-        href(b, path);
-        hput(b, "\">");
-        esc(b, path);
-        hput(b, "</a>");
-    } else {
-        esc(b, path);
-    }
-    if (jstr(it, "name_changed")) {
-        hput(b, "<br><small>name changed: ");
-        esc(b, jstr(it, "name_changed"));
-        hput(b, "</small>");
-    }
-    if (derived) {
-        const json_t *d = json_object_get(it, "derived_from");
-        hput(b, "<br><small>working copy of ");
-        esc_or(b, jstr(d, "item"), "?");
-        hput(b, " by profile <b>");
-        esc_or(b, jstr(d, "profile"), "?");
-        hput(b, "</b> (");
-        esc_or(b, jstr(d, "action"), "?");
-        hput(b, "); verification ");
-        esc_or(b, jstr(d, "level"), "?");
-        hput(b, ": <b>");
-        esc_or(b, jstr(d, "verdict"), "none");
-        hput(b, "</b></small>");
-    }
-    hput(b, "</td><td>");
-    esc(b, jstr(it, "original_name"));
-    hput(b, "</td><td class=\"num\">");
-    if (json_is_integer(json_object_get(it, "size")))
-        hprintf(b, "%lld", (long long)json_integer_value(json_object_get(it, "size")));
-    hput(b, "</td><td>");
-    esc(b, jstr(it, "mime"));
-    hput(b, "</td><td>");
-    thumb(b, it);
-    char *ms = media_summary(it);
-    if (!ms)
-        b->fail = true;
-    esc(b, ms);
-    free(ms);
-    timeline_lines(b, it);
-    hput(b, "</td><td class=\"hash\"><code>");
-    esc(b, jstr(json_object_get(it, "hashes"), "sha256"));
-    hput(b, "</code></td></tr>\n");
-}
-
-static const char STYLE[] =
-    "body{font:14px/1.4 sans-serif;margin:1.5em;color:#111;background:#fff}"
-    "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}"
-    "table{border-collapse:collapse;margin:.5em 0}"
-    "th,td{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top}"
-    "th{background:#eee}table.facts th{width:14em}"
-    "td.num{text-align:right;white-space:nowrap}"
-    "td.hash code{font-size:.85em;word-break:break-all}"
-    "td.path{word-break:break-all}"
-    "tr.derived td{background:#f6f9ff}"
-    "small{color:#444}p.note{color:#444;font-size:.9em}";
-
-/* The row of a working copy, kept until it is put in under its master. */
-typedef struct kid {
-    char *row;
-    size_t len;
-    size_t at;      /* where it goes in the page */
-    size_t index;   /* record order, among the copies */
-} kid;
-
-static int kid_cmp(const void *a, const void *b)
-{
-    const kid *x = a, *y = b;
-    if (x->at != y->at)
-        return x->at < y->at ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static int build_html(hbuf *b, const rec_src *r, const json_t *events, ev_errbuf *err)
-{
-    const json_t *rec = r->head;
-    const json_t *cs = json_object_get(rec, "case");
-    const json_t *ex = json_object_get(rec, "exported_by");
-    const json_t *tool = json_object_get(rec, "tool");
-    hput(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-                    "style-src 'unsafe-inline'; img-src 'self'\">\n"
-                    "<meta name=\"referrer\" content=\"no-referrer\">\n<title>Evidence bundle ");
-    esc(b, jstr(cs, "reference") ? jstr(cs, "reference") : jstr(rec, "bundle_id"));
-    hprintf(b, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Evidence bundle ", STYLE);
-    esc(b, jstr(cs, "reference") ? jstr(cs, "reference") : jstr(rec, "bundle_id"));
-    hput(b, "</h1>\n<p class=\"note\">A view of <a href=\"evidence.json\">evidence.json</a> "
-                    "and <a href=\"custody.jsonl\">custody.jsonl</a>, which are the record. "
-                    "Check the bundle with <code>evidence verify</code>, or with "
-                    "<code>sha256sum -c manifest-sha256.txt</code> in this folder.</p>\n");
-
-    hput(b, "<h2>Case and bundle</h2>\n<table class=\"facts\">\n");
-    row(b, "Case reference", jstr(cs, "reference"));
-    row(b, "Operation", jstr(cs, "operation"));
-    row(b, "Description", jstr(cs, "description"));
-    row(b, "Organisation", jstr(cs, "organisation"));
-    row(b, "Exported by", jstr(ex, "name"));
-    row(b, "Officer identifier", jstr(ex, "identifier"));
-    row(b, "Officer organisation", jstr(ex, "organisation"));
-    row(b, "Source system", jstr(json_object_get(rec, "source_system"), "name"));
-    row(b, "Bundle id", jstr(rec, "bundle_id"));
-    row(b, "Created", jstr(rec, "created"));
-    if (jstr(tool, "name")) {
-        char *t = ev__asprintf("%s %s", jstr(tool, "name"),
-                               jstr(tool, "version") ? jstr(tool, "version") : "");
-        row(b, "Packed with", t);
-        free(t);
-    }
-    char cnt[32];
-    snprintf(cnt, sizeof(cnt), "%zu", r->nitems);
-    row(b, "Items", cnt);
-    hput(b, "</table>\n");
-
-    hput(b, "<h2>Items</h2>\n<table class=\"items\">\n<tr><th>Exhibit</th><th>Path in "
-                    "the bundle</th><th>Original name</th><th>Size (bytes)</th><th>MIME type</th>"
-                    "<th>Media</th><th>SHA-256</th></tr>\n");
-    /* Masters are written as they come; each copy's row is kept aside and
-     * put in under its master at the end (or after the last row when its
-     * master is not in the record), moving the bytes in place. */
-    kid *kids = NULL;
-    size_t nk = 0, capk = 0, nitems = 0;
-    char **mids = NULL;                 /* each copy's derived_from.item */
-    json_t *masters = json_object();    /* id -> where the row of its first master ends */
-    json_t *it = NULL;
-    item_iter x;
-    items_begin(&x, r);
-    int rc = masters ? EV_OK : EV_ENOMEM;
-    while (rc == EV_OK && !b->fail && (rc = items_next(&x, &it, NULL, NULL, err)) == EV_OK &&
-           it) {
-        nitems++;
-        if (!json_object_get(it, "derived_from")) {
-            item_row(b, it, false);
-            const char *id = jstr(it, "id");
-            if (id && !json_object_get(masters, id) &&
-                json_object_set_new(masters, id, json_integer((json_int_t)b->b.len)))
-                rc = EV_ENOMEM;
-        } else {
-            kid *k = ev__grow(kids, &capk, nk, sizeof(*kids), 16);
-            char **m = k ? ev__reallocarray(mids, capk, sizeof(*mids)) : NULL;
-            if (k)
-                kids = k;
-            hbuf row = { { 0 }, false };
-            if (m) {
-                mids = m;
-                item_row(&row, it, true);
-            }
-            const char *mid = jstr(json_object_get(it, "derived_from"), "item");
-            if (!k || !m || row.fail || !(mids[nk] = mid ? ev__strdup(mid) : ev__strdup(""))) {
-                ev_buf__free(&row.b);
-                rc = EV_ENOMEM;
-            } else {
-                kids[nk] = (kid){ row.b.data, row.b.len, 0, nk };
-                nk++;
-            }
-        }
-        json_decref(it);
-        it = NULL;
-    }
-    json_decref(it);
-    if (rc == EV_OK && !b->fail && nk) {
-        size_t end = b->b.len, extra = 0;
-        for (size_t k = 0; k < nk; k++) {
-            json_t *at = *mids[k] ? json_object_get(masters, mids[k]) : NULL;
-            kids[k].at = at ? (size_t)json_integer_value(at) : end;
-            extra += kids[k].len;
-        }
-        qsort(kids, nk, sizeof(*kids), kid_cmp);
-        /* room for the copies, then from the back: move each stretch of
-         * master rows up, then copy the rows that go before it */
-        happ(b, "", 0);
-        if (!b->fail && b->b.cap < b->b.len + extra + 1) {
-            char *g = realloc(b->b.data, b->b.len + extra + 1);
-            if (!g)
-                b->fail = true;
-            else {
-                b->b.data = g;
-                b->b.cap = b->b.len + extra + 1;
-            }
-        }
-        if (!b->fail) {
-            char *d = b->b.data;
-            size_t src = end, dst = end + extra;
-            for (size_t k = nk; k-- > 0;) {
-                size_t seg = src - kids[k].at;
-                memmove(d + dst - seg, d + kids[k].at, seg);
-                dst -= seg;
-                src = kids[k].at;
-                dst -= kids[k].len;
-                memcpy(d + dst, kids[k].row, kids[k].len);
-            }
-            b->b.len = end + extra;
-            d[b->b.len] = '\0';
-        }
-    }
-    for (size_t k = 0; k < nk; k++) {
-        free(kids[k].row);
-        free(mids[k]);
-    }
-    free(kids);
-    free(mids);
-    json_decref(masters);
-    if (rc != EV_OK)
-        return rc;
-    hput(b, "</table>\n");
-
-    hput(b, "<h2>Custody</h2>\n<table class=\"custody\">\n<tr><th>#</th><th>Time (UTC)"
-                    "</th><th>Action</th><th>Actor</th><th>Organisation</th><th>Tool</th>"
-                    "<th>Note</th></tr>\n");
-    size_t i;
-    json_t *e;
-    json_array_foreach(events, i, e) {
-        hput(b, "<tr><td class=\"num\">");
-        if (json_is_integer(json_object_get(e, "seq")))
-            hprintf(b, "%lld", (long long)json_integer_value(json_object_get(e, "seq")));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "time"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "action"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "actor"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "organisation"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "tool"));
-        if (jstr(e, "tool_version")) {
-            hput(b, " ");
-            esc(b, jstr(e, "tool_version"));
-        }
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "note"));
-        hput(b, "</td></tr>\n");
-    }
-    hput(b, "</table>\n</body>\n</html>\n");
-    return EV_OK;
-}
-
-int ev_views__index_html(char **out, size_t *len, const char *record, size_t record_len,
-                         const char *custody, size_t custody_len, ev_errbuf *err)
-{
-    *out = NULL;
-    *len = 0;
-    rec_src r;
-    json_t *events = NULL;
-    hbuf b = { { 0 }, false };
-    int rc = rec_open(&r, record, record_len, err);
-    if (rc != EV_OK)
-        return rc;
-    rc = load_events(&events, custody, custody_len);
-    if (rc == EV_OK)
-        rc = build_html(&b, &r, events, err);
-    if (rc == EV_OK && (b.fail || !b.b.data))
-        rc = EV_ENOMEM;
-    rec_free(&r);
-    json_decref(events);
-    if (rc != EV_OK) {
-        ev_buf__free(&b.b);
-        if (rc == EV_ENOMEM)
-            ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_INDEX);
-        return rc;
-    }
-    char *t = realloc(b.b.data, b.b.len + 1);
-    *out = t ? t : b.b.data;
-    *len = b.b.len;
     return EV_OK;
 }

@@ -1,0 +1,78 @@
+/*
+ * views_common: what both views need -- the record, parsed with jansson,
+ * and the custody events.
+ */
+#include "views/views_int.h"
+
+#include <string.h>
+
+#include <jansson.h>
+
+#include "record/record.h"
+
+bool ev_views__is_view(const char *path)
+{
+    return path && (strcmp(path, EV_VIEW_CASE) == 0 || strcmp(path, EV_VIEW_INDEX) == 0);
+}
+
+/* ---- reading the record ----------------------------------------------------- */
+
+static int rec_fail(ev_errbuf *err, const json_error_t *je, const char *what)
+{
+    if (je)
+        return ev_err__set(err, EV_EFORMAT, "evidence.json is not a JSON object (line %d: %s)",
+                           je->line, je->text);
+    return ev_err__set(err, EV_EFORMAT, "evidence.json is not a JSON object (%s)", what);
+}
+
+void ev_views__rec_free(ev_views__rec *r)
+{
+    json_decref(r->root);
+    memset(r, 0, sizeof(*r));
+}
+
+int ev_views__rec_open(ev_views__rec *r, const char *buf, size_t len, ev_errbuf *err)
+{
+    memset(r, 0, sizeof(*r));
+    size_t i = 0;
+    while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+        i++;
+    if (i >= len || buf[i] != '{')
+        return rec_fail(err, NULL, "it does not start with '{'");
+    /* as strict as the record's own check: no NUL in strings, and of a
+     * member given twice (e.g. items) the last one counts */
+    json_error_t je;
+    r->root = json_loadb(buf, len, 0, &je);
+    if (!r->root)
+        return json_error_code(&je) == json_error_out_of_memory ? EV_ENOMEM
+                                                                : rec_fail(err, &je, NULL);
+    json_t *items = json_object_get(r->root, "items");
+    if (json_is_array(items)) {
+        r->items = items;
+        r->nitems = json_array_size(items);
+    }
+    return EV_OK;
+}
+
+/* The custody log's events: one object per line that is a JSON object. */
+int ev_views__load_events(json_t **events, const char *custody, size_t custody_len)
+{
+    /* the custody log's own parser: one entry per line, "event" holds the
+     * object (or null for a line that is not JSON) */
+    json_t *all = NULL;
+    size_t n = 0, bad = 0;
+    char last[65];
+    ev_custody__check(custody ? custody : "", custody ? custody_len : 0, NULL, &n, last, NULL,
+                      &all, &bad);
+    json_t *ev = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(all, i, e) {
+        json_t *o = json_object_get(e, "event");
+        if (json_is_object(o))
+            json_array_append(ev, o);
+    }
+    json_decref(all);
+    *events = ev;
+    return ev ? EV_OK : EV_ENOMEM;
+}
