@@ -12,6 +12,8 @@
 
 #include <libavutil/intreadwrite.h>
 
+#include "media/boxes.h"
+
 /* ------------------------------------------------------------------------ */
 /* Container completeness                                                    */
 /* ------------------------------------------------------------------------ */
@@ -124,43 +126,39 @@ int ev_transcode__container_complete(const char *path, const char *demuxer, ev_e
         }
     } else if (strncmp(demuxer, "mov,", 4) == 0) {
         uint64_t pos = 0;
+        ev_media__box_iter it;
+        ev_media__box b;
+        ev_media__box_iter_io(&it, ev_media__box_read_stdio, f, 0, size);
         for (int guard = 0; pos < size && guard < 100000; guard++) {
-            uint8_t b[16];
-            if (fseeko(f, (off_t)pos, SEEK_SET) != 0 || fread(b, 1, 8, f) != 8) {
+            ev_media__box_status st = ev_media__box_next(&b, &it);
+            if (b.hlen == 0) {
                 rc = ev_err__set(err, EV_EFORMAT, "'%s' is truncated inside a box header at "
                                  "byte %llu", path, (unsigned long long)pos);
                 break;
             }
-            uint64_t bs = AV_RB32(b), hl = 8;
             bool printable = true;
-            for (int k = 4; k < 8; k++)
-                printable = printable && b[k] >= 0x20 && b[k] < 0x7F;
+            for (int k = 0; k < 4; k++)
+                printable = printable && b.fourcc[k] >= 0x20 && b.fourcc[k] < 0x7F;
             if (!printable && pos > 0)
                 break; /* trailing bytes after the last box: not our concern here */
-            if (bs == 1) {
-                if (fread(b + 8, 1, 8, f) != 8) {
-                    rc = ev_err__set(err, EV_EFORMAT, "'%s' is truncated at byte %llu", path,
-                                     (unsigned long long)pos);
-                    break;
-                }
-                bs = AV_RB64(b + 8);
-                hl = 16;
-            } else if (bs == 0) {
-                bs = size - pos;
+            if (st == EV_MEDIA__BOX_CUT) {
+                rc = ev_err__set(err, EV_EFORMAT, "'%s' is truncated at byte %llu", path,
+                                 (unsigned long long)pos);
+                break;
             }
-            if (bs < hl) {
+            if (st == EV_MEDIA__BOX_SMALL) {
                 rc = ev_err__set(err, EV_EFORMAT, "'%s' has a broken box structure at byte %llu",
                                  path, (unsigned long long)pos);
                 break;
             }
-            if (bs > size - pos) {
+            if (st == EV_MEDIA__BOX_BEYOND) {
                 rc = ev_err__set(err, EV_EFORMAT, "'%s' is truncated: box '%.4s' at byte %llu "
                                  "claims %llu bytes, the file ends %llu bytes later", path,
-                                 (const char *)b + 4, (unsigned long long)pos,
-                                 (unsigned long long)bs, (unsigned long long)(size - pos));
+                                 (const char *)b.fourcc, (unsigned long long)pos,
+                                 (unsigned long long)b.size, (unsigned long long)(size - pos));
                 break;
             }
-            pos += bs;
+            pos = b.end;
         }
     } else if (strcmp(demuxer, "wav") == 0 && got >= 12 && memcmp(h, "RIFF", 4) == 0) {
         uint64_t riff = AV_RL32(h + 4);

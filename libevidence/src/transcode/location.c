@@ -13,6 +13,7 @@
 
 #include <libavutil/intreadwrite.h>
 
+#include "media/boxes.h"
 #include "media/media_int.h"
 
 /* ------------------------------------------------------------------------ */
@@ -127,23 +128,12 @@ typedef bool (*box_cb)(void *u, const uint8_t *type, const uint8_t *body, size_t
 
 static void walk_mem(const uint8_t *p, size_t n, box_cb cb, void *u)
 {
-    size_t pos = 0;
-    while (pos + 8 <= n) {
-        uint64_t sz = AV_RB32(p + pos), hl = 8;
-        if (sz == 1) {
-            if (pos + 16 > n)
-                return;
-            sz = AV_RB64(p + pos + 8);
-            hl = 16;
-        } else if (sz == 0) {
-            sz = n - pos;
-        }
-        if (sz < hl || sz > n - pos)
+    ev_media__box_iter it;
+    ev_media__box b;
+    ev_media__box_iter_mem(&it, p, n);
+    while (ev_media__box_next(&b, &it) == EV_MEDIA__BOX_OK)
+        if (!cb(u, p + b.start + 4, p + b.payload, (size_t)(b.end - b.payload)))
             return;
-        if (!cb(u, p + pos + 4, p + pos + hl, (size_t)(sz - hl)))
-            return;
-        pos += (size_t)sz;
-    }
 }
 
 typedef struct loc_walk {
@@ -251,32 +241,6 @@ static bool on_moov(void *u, const uint8_t *t, const uint8_t *b, size_t n)
     return true;
 }
 
-/* The header of the box at pos inside [pos, end): its type, total size and
- * header length (a 64-bit size, and size 0 "to the end", understood).
- * false when it cannot be read or does not fit. */
-static bool file_box(FILE *f, uint64_t pos, uint64_t end, uint8_t type[4], uint64_t *size,
-                     uint64_t *hlen)
-{
-    uint8_t h[16];
-    if (pos + 8 > end || fseeko(f, (off_t)pos, SEEK_SET) != 0 || fread(h, 1, 8, f) != 8)
-        return false;
-    uint64_t sz = AV_RB32(h), hl = 8;
-    if (sz == 1) {
-        if (fread(h + 8, 1, 8, f) != 8)
-            return false;
-        sz = AV_RB64(h + 8);
-        hl = 16;
-    } else if (sz == 0) {
-        sz = end - pos;
-    }
-    if (sz < hl || sz > end - pos)
-        return false;
-    memcpy(type, h + 4, 4);
-    *size = sz;
-    *hlen = hl;
-    return true;
-}
-
 /* The moov box's udta and meta children, read from the file. */
 static void mov_walk(loc_walk *w, const char *path)
 {
@@ -288,25 +252,30 @@ static void mov_walk(loc_walk *w, const char *path)
         return;
     }
     uint64_t size = (uint64_t)ftello(f);
-    uint64_t moov = 0, moov_end = 0, pos = 0, sz, hl;
-    uint8_t type[4];
-    for (int guard = 0; guard < 100000 && file_box(f, pos, size, type, &sz, &hl); guard++) {
-        if (memcmp(type, "moov", 4) == 0) {
-            moov = pos + hl;
-            moov_end = pos + sz;
+    ev_media__box_iter top, kids;
+    ev_media__box moov, b;
+    bool found = false;
+    ev_media__box_iter_io(&top, ev_media__box_read_stdio, f, 0, size);
+    for (int guard = 0; guard < 100000 && ev_media__box_next(&moov, &top) == EV_MEDIA__BOX_OK;
+         guard++) {
+        if (moov.type == MKBETAG('m', 'o', 'o', 'v')) {
+            found = true;
             break;
         }
-        pos += sz;
     }
-    for (pos = moov; moov && file_box(f, pos, moov_end, type, &sz, &hl); pos += sz) {
-        if (memcmp(type, "udta", 4) == 0 || memcmp(type, "meta", 4) == 0) {
+    if (found)
+        ev_media__box_iter_children(&kids, &top, &moov);
+    while (found && ev_media__box_next(&b, &kids) == EV_MEDIA__BOX_OK) {
+        if (b.type == MKBETAG('u', 'd', 't', 'a') || b.type == MKBETAG('m', 'e', 't', 'a')) {
             /* cover art can make these large; 64 MiB is far beyond any */
-            uint8_t *b = read_body(f, sz - hl, (size_t)64 << 20);
-            if (b)
-                on_moov(w, type, b, (size_t)(sz - hl));
+            uint64_t len = b.end - b.payload;
+            uint8_t *body = fseeko(f, (off_t)b.payload, SEEK_SET) == 0
+                                ? read_body(f, len, (size_t)64 << 20) : NULL;
+            if (body)
+                on_moov(w, b.fourcc, body, (size_t)len);
             else
                 w->unread = true;
-            free(b);
+            free(body);
         }
     }
     fclose(f);
