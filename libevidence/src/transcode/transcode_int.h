@@ -1,6 +1,11 @@
 /*
- * Helpers shared by the transcode, verification and conformance files
- * (transcode*.c, conform.c). Not part of any API.
+ * Helpers shared by the transcode, verification and conformance files of
+ * transcode/. Not part of any API. Where each lives: FFmpeg helpers,
+ * file_sha256, add_problem, round6: transcode_av.c; source reader:
+ * srcread.c; EXIF blocks: exif_blocks.c; container completeness and the
+ * MOV sample table: complete.c; stored locations: location.c; pixel
+ * formats and pictures: picture.c; stills: transcode_still.c; the quality
+ * pass: quality.c. These files call only files below them (no circle).
  */
 #ifndef EV_TRANSCODE_INT_H
 #define EV_TRANSCODE_INT_H
