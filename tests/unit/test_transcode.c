@@ -24,6 +24,7 @@
 #include <libavutil/pixfmt.h>
 
 #include "transcode/conform.h"
+#include "media/boxes.h"
 #include "profile/profile.h"
 #include "testutil.h"
 #include "transcode/transcode.h"
@@ -1048,6 +1049,101 @@ static void transcode_public_api(void **state)
     ev_profile_catalog_free(c);
 }
 
+/* The one MP4 box-header reader (media/boxes.h): 32-bit sizes, a 64-bit
+ * largesize, size 0 running to the end of the range, a header cut short,
+ * a size smaller than its header, and a box claiming more than its parent
+ * (refused, or cut at the parent's end with EV_MEDIA__BOX_CLIP). */
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void transcode_box_reader(void **state)
+{
+    (void)state;
+    uint8_t m[128];
+    memset(m, 0, sizeof(m));
+    /* moov (32-bit, 24 bytes) holding udta (16); then mdat with a largesize
+     * of 24 bytes; then free with size 0 (to the end: 128 - 48 = 80) */
+    put32(m, 24);
+    memcpy(m + 4, "moov", 4);
+    put32(m + 8, 16);
+    memcpy(m + 12, "udta", 4);
+    put32(m + 24, 1);
+    memcpy(m + 28, "mdat", 4);
+    put32(m + 36, 24);
+    put32(m + 48, 0);
+    memcpy(m + 52, "free", 4);
+    ev_media__box_iter it, kids;
+    ev_media__box b, c;
+    ev_media__box_iter_mem(&it, m, sizeof(m));
+    assert_int_equal(ev_media__box_next(&b, &it), EV_MEDIA__BOX_OK);
+    assert_memory_equal(b.fourcc, "moov", 4);
+    assert_int_equal(b.start, 0);
+    assert_int_equal(b.payload, 8);
+    assert_int_equal(b.end, 24);
+    ev_media__box_iter_children(&kids, &it, &b);
+    assert_int_equal(ev_media__box_next(&c, &kids), EV_MEDIA__BOX_OK);
+    assert_int_equal(c.type, ('u' << 24 | 'd' << 16 | 't' << 8 | 'a'));
+    assert_int_equal(c.end, 24);
+    assert_int_equal(ev_media__box_next(&c, &kids), EV_MEDIA__BOX_END);
+    assert_int_equal(ev_media__box_next(&b, &it), EV_MEDIA__BOX_OK);
+    assert_memory_equal(b.fourcc, "mdat", 4);
+    assert_int_equal(b.hlen, 16);
+    assert_int_equal(b.payload, 40);
+    assert_int_equal(b.end, 48);
+    assert_int_equal(ev_media__box_next(&b, &it), EV_MEDIA__BOX_OK);
+    assert_memory_equal(b.fourcc, "free", 4);
+    assert_int_equal(b.size, 80);
+    assert_int_equal(b.end, 128);
+    assert_int_equal(ev_media__box_next(&b, &it), EV_MEDIA__BOX_END);
+
+    /* a child claiming more than its parent: refused, the iterator stays */
+    put32(m + 8, 17);
+    ev_media__box_iter_mem(&it, m, sizeof(m));
+    assert_int_equal(ev_media__box_next(&b, &it), EV_MEDIA__BOX_OK);
+    ev_media__box_iter_children(&kids, &it, &b);
+    assert_int_equal(ev_media__box_next(&c, &kids), EV_MEDIA__BOX_BEYOND);
+    assert_int_equal(c.size, 17);
+    assert_memory_equal(c.fourcc, "udta", 4);
+    assert_int_equal(kids.pos, 8);
+    /* ... or cut at the parent's end */
+    kids.flags = EV_MEDIA__BOX_CLIP;
+    assert_int_equal(ev_media__box_next(&c, &kids), EV_MEDIA__BOX_OK);
+    assert_int_equal(c.end, 24);
+    /* a size below the header, a header cut short, a largesize cut short */
+    put32(m + 8, 7);
+    ev_media__box_iter_children(&kids, &it, &b);
+    assert_int_equal(ev_media__box_next(&c, &kids), EV_MEDIA__BOX_SMALL);
+    ev_media__box_iter_mem(&it, m, 5);
+    assert_int_equal(ev_media__box_next(&b, &it), EV_MEDIA__BOX_CUT);
+    assert_int_equal(b.hlen, 0);
+    ev_media__box_iter_mem(&it, m + 24, 12);
+    assert_int_equal(ev_media__box_next(&b, &it), EV_MEDIA__BOX_CUT);
+    assert_int_equal(b.hlen, 8);
+    assert_memory_equal(b.fourcc, "mdat", 4);
+    /* a largesize beyond 4 GiB, read from a file range */
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/boxes.bin", dir);
+    uint8_t big[16] = { 0, 0, 0, 1, 'm', 'd', 'a', 't', 0, 0, 0, 1, 0, 0, 0, 16 };
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(big, 1, sizeof(big), f), sizeof(big));
+    fclose(f);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    ev_media__box_iter_io(&it, ev_media__box_read_stdio, f, 0, sizeof(big));
+    assert_int_equal(ev_media__box_next(&b, &it), EV_MEDIA__BOX_BEYOND);
+    assert_int_equal(b.size, (1ull << 32) + 16);
+    ev_media__box_iter_io(&it, ev_media__box_read_stdio, f, 0, (1ull << 32) + 16);
+    assert_int_equal(ev_media__box_next(&b, &it), EV_MEDIA__BOX_OK);
+    assert_int_equal(b.end, (1ull << 32) + 16);
+    fclose(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1071,6 +1167,7 @@ int main(void)
         cmocka_unit_test(transcode_png_exif_chunk),
         cmocka_unit_test(transcode_public_api),
         cmocka_unit_test(transcode_stored_location),
+        cmocka_unit_test(transcode_box_reader),
     };
     return cmocka_run_group_tests_name("transcode", tests, setup, teardown);
 }

@@ -9,9 +9,11 @@
  * offsets; sizes found in the file are claims checked against their parent.
  * The io position is put back where libavformat left it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "media/boxes.h"
 #include "media/media_int.h"
 
 #define BX_MAX_NODES 4096u               /* boxes/chunks/elements visited */
@@ -94,6 +96,88 @@ static void keep_text(char *dst, size_t cap, bool *have, const uint8_t *p, size_
 }
 
 /* ------------------------------------------------------------------------ */
+/* MP4/QuickTime box headers (media/boxes.h)                                  */
+/* ------------------------------------------------------------------------ */
+
+void ev_media__box_iter_mem(ev_media__box_iter *it, const uint8_t *p, size_t n)
+{
+    memset(it, 0, sizeof(*it));
+    it->buf = p;
+    it->end = n;
+}
+
+void ev_media__box_iter_io(ev_media__box_iter *it, ev_media__box_read_fn read, void *ctx,
+                           uint64_t start, uint64_t end)
+{
+    memset(it, 0, sizeof(*it));
+    it->read = read;
+    it->ctx = ctx;
+    it->pos = start;
+    it->end = end < start ? start : end;
+}
+
+void ev_media__box_iter_children(ev_media__box_iter *child, const ev_media__box_iter *parent,
+                                 const ev_media__box *b)
+{
+    *child = *parent;
+    child->pos = b->payload;
+    child->end = b->end < b->payload ? b->payload : b->end;
+}
+
+/* len bytes at off, which the caller has checked lie inside the range. */
+static bool box_bytes(const ev_media__box_iter *it, uint64_t off, uint8_t *buf, size_t len)
+{
+    if (!it->read) {
+        memcpy(buf, it->buf + off, len);
+        return true;
+    }
+    return it->read(it->ctx, off, buf, len);
+}
+
+ev_media__box_status ev_media__box_next(ev_media__box *out, ev_media__box_iter *it)
+{
+    uint8_t h[16];
+    memset(out, 0, sizeof(*out));
+    out->start = it->pos;
+    if (it->pos >= it->end)
+        return EV_MEDIA__BOX_END;
+    uint64_t left = it->end - it->pos;
+    if (left < 8 || !box_bytes(it, it->pos, h, 8))
+        return EV_MEDIA__BOX_CUT;
+    uint64_t size = be32(h);
+    out->type = be32(h + 4);
+    memcpy(out->fourcc, h + 4, 4);
+    out->hlen = 8;
+    if (size == 1) {
+        if (left < 16 || !box_bytes(it, it->pos + 8, h + 8, 8))
+            return EV_MEDIA__BOX_CUT;
+        size = be64(h + 8);
+        out->hlen = 16;
+    } else if (size == 0) {
+        size = left;
+    }
+    out->size = size;
+    if (size < out->hlen)
+        return EV_MEDIA__BOX_SMALL;
+    if (size > left) {
+        if (!(it->flags & EV_MEDIA__BOX_CLIP))
+            return EV_MEDIA__BOX_BEYOND;
+        size = left;
+    }
+    out->payload = it->pos + out->hlen;
+    out->end = it->pos + size;
+    it->pos = out->end;
+    return EV_MEDIA__BOX_OK;
+}
+
+bool ev_media__box_read_stdio(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+    FILE *f = ctx;
+    return off <= (uint64_t)INT64_MAX && fseeko(f, (off_t)off, SEEK_SET) == 0 &&
+           fread(buf, 1, len, f) == len;
+}
+
+/* ------------------------------------------------------------------------ */
 /* QuickTime / ISO BMFF                                                      */
 /* ------------------------------------------------------------------------ */
 
@@ -102,29 +186,26 @@ typedef struct box {
     uint32_t type;
 } box;
 
+static bool rd_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+    return rd_at(ctx, off, buf, len);
+}
+
 /* The box header at off, inside [off, limit). A box claiming more than its
  * parent holds is cut at the parent's end, as libavformat does. */
 static bool box_at(rd *r, uint64_t off, uint64_t limit, box *b)
 {
-    uint8_t h[16];
-    if (limit <= off || limit - off < 8 || !visit(r) || !rd_at(r, off, h, 8))
+    if (limit <= off || limit - off < 8 || !visit(r))
         return false;
-    uint64_t size = be32(h), hl = 8;
-    b->type = be32(h + 4);
-    if (size == 1) {
-        if (limit - off < 16 || !rd_at(r, off + 8, h + 8, 8))
-            return false;
-        size = be64(h + 8);
-        hl = 16;
-    } else if (size == 0) {
-        size = limit - off;
-    }
-    if (size < hl)
+    ev_media__box_iter it;
+    ev_media__box x;
+    ev_media__box_iter_io(&it, rd_read, r, off, limit);
+    it.flags = EV_MEDIA__BOX_CLIP;
+    if (ev_media__box_next(&x, &it) != EV_MEDIA__BOX_OK)
         return false;
-    if (size > limit - off)
-        size = limit - off; /* as libavformat reads it: cut at the parent's end */
-    b->payload = off + hl;
-    b->end = off + size;
+    b->type = x.type;
+    b->payload = x.payload;
+    b->end = x.end;
     return true;
 }
 

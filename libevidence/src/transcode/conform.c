@@ -18,6 +18,7 @@
 #include <libavutil/pixdesc.h>
 #include <libavutil/time.h>
 
+#include "media/boxes.h"
 #include "transcode/transcode_int.h"
 
 /* ------------------------------------------------------------------------ */
@@ -262,33 +263,19 @@ int ev_conform__mp4_top_boxes(int64_t *moov, int64_t *mdat, const char *path, ev
         return ev_err__set(err, EV_EIO, "cannot seek in '%s'", path);
     }
     int64_t size = (int64_t)ftello(f), pos = 0;
+    ev_media__box_iter it;
+    ev_media__box b;
+    ev_media__box_iter_io(&it, ev_media__box_read_stdio, f, 0, size > 0 ? (uint64_t)size : 0);
     for (int guard = 0; pos < size && guard < 100000; guard++) {
-        uint8_t h[16];
-        if (fseeko(f, (off_t)pos, SEEK_SET) != 0 || fread(h, 1, 8, f) != 8) {
+        if (ev_media__box_next(&b, &it) != EV_MEDIA__BOX_OK) {
             rc = EV_EFORMAT;
             break;
         }
-        uint64_t bsize = AV_RB32(h);
-        size_t hdr = 8;
-        if (bsize == 1) {
-            if (fread(h + 8, 1, 8, f) != 8) {
-                rc = EV_EFORMAT;
-                break;
-            }
-            bsize = AV_RB64(h + 8);
-            hdr = 16;
-        } else if (bsize == 0) {
-            bsize = (uint64_t)(size - pos);
-        }
-        if (bsize < hdr || bsize > (uint64_t)(size - pos)) {
-            rc = EV_EFORMAT;
-            break;
-        }
-        if (memcmp(h + 4, "moov", 4) == 0 && *moov < 0)
+        if (b.type == MKBETAG('m', 'o', 'o', 'v') && *moov < 0)
             *moov = pos;
-        if (memcmp(h + 4, "mdat", 4) == 0 && *mdat < 0)
+        if (b.type == MKBETAG('m', 'd', 'a', 't') && *mdat < 0)
             *mdat = pos;
-        pos += (int64_t)bsize;
+        pos = (int64_t)b.end;
     }
     fclose(f);
     if (rc != EV_OK)

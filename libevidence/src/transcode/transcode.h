@@ -97,7 +97,7 @@ int ev_transcode__recheck_ex(json_t **out, const json_t *derivation, const char 
                              ev_errbuf *err);
 
 /* ------------------------------------------------------------------------ */
-/* Verification (transcode_verify.c)                                         */
+/* Verification (transcode_verify.c; picture helpers below: picture.c)      */
 /* ------------------------------------------------------------------------ */
 
 typedef struct ev_vstream {

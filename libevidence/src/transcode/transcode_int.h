@@ -1,6 +1,11 @@
 /*
- * Helpers shared by the transcode, verification and conformance files
- * (transcode*.c, conform.c). Not part of any API.
+ * Helpers shared by the transcode, verification and conformance files of
+ * transcode/. Not part of any API. Where each lives: FFmpeg helpers,
+ * file_sha256, add_problem, round6: transcode_av.c; source reader:
+ * srcread.c; EXIF blocks: exif_blocks.c; container completeness and the
+ * MOV sample table: complete.c; stored locations: location.c; pixel
+ * formats and pictures: picture.c; stills: transcode_still.c; the quality
+ * pass: quality.c. These files call only files below them (no circle).
  */
 #ifndef EV_TRANSCODE_INT_H
 #define EV_TRANSCODE_INT_H
@@ -194,5 +199,23 @@ void ev_transcode__still_free(ev_still_out *o);
  * outside the allow-list are added to problems. */
 json_t *ev_transcode__exif_report(const uint8_t *a, size_t al, const uint8_t *b, size_t bl,
                                   bool orientation_reset, json_t *problems);
+
+/* Quality-bounded verification of one video stream (quality.c): source and
+ * copy decoded in lockstep; out gets the stream's figures, problems inside. */
+int ev_transcode__quality_stream(json_t **out, const ev_vstream *vs, const ev_vplan *plan,
+                                 const char *src_path, const char *out_path,
+                                 const ev_transcode__opts *opts, ev_errbuf *err);
+
+/* The pixel format PSNR/SSIM are measured in for a copy in format f: f
+ * (its limited-range alias) when it is 8-bit planar YUV or gray, else
+ * yuv444p (picture.c). */
+int ev_transcode__metric_fmt(int f);
+
+/* Append a formatted problem (at most 511 bytes) to a JSON array. */
+void ev_transcode__add_problem(json_t *arr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A figure rounded to 6 decimals, for the records. */
+double ev_transcode__round6(double v);
 
 #endif

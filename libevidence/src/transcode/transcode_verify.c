@@ -11,7 +11,9 @@
  *   and SSIM (min and mean), equal frame counts and timestamps within the
  *   tolerance. Lossy audio: equal duration within one codec frame.
  *
- * Source and copy are read in two threads for the hash passes.
+ * Source and copy are read in two threads for the hash passes. The
+ * quality-bounded pass is in quality.c, the picture helpers (conversion,
+ * orientation, PSNR/SSIM) in picture.c.
  */
 #include "transcode/transcode.h"
 
@@ -31,218 +33,6 @@
 
 #include "base/hash.h"
 #include "transcode/transcode_int.h"
-
-/* ------------------------------------------------------------------------ */
-/* Pictures                                                                  */
-/* ------------------------------------------------------------------------ */
-
-static int jpeg_alias(int f)
-{
-    switch (f) {
-    case AV_PIX_FMT_YUVJ420P: return AV_PIX_FMT_YUV420P;
-    case AV_PIX_FMT_YUVJ422P: return AV_PIX_FMT_YUV422P;
-    case AV_PIX_FMT_YUVJ444P: return AV_PIX_FMT_YUV444P;
-    case AV_PIX_FMT_YUVJ440P: return AV_PIX_FMT_YUV440P;
-    case AV_PIX_FMT_YUVJ411P: return AV_PIX_FMT_YUV411P;
-    default: return f;
-    }
-}
-
-bool ev_transcode__same_layout(int a, int b)
-{
-    return a == b || jpeg_alias(a) == jpeg_alias(b);
-}
-
-static bool is_yuvj(int f)
-{
-    return jpeg_alias(f) != f;
-}
-
-int ev_transcode__convert(AVFrame **out, const AVFrame *in, int pix_fmt,
-                          struct SwsContext **cache)
-{
-    *out = NULL;
-    const AVPixFmtDescriptor *dd = av_pix_fmt_desc_get((enum AVPixelFormat)pix_fmt);
-    if (!dd || in->width <= 0 || in->height <= 0)
-        return EV_EINVAL;
-    struct SwsContext *s = sws_getCachedContext(
-        *cache, in->width, in->height, (enum AVPixelFormat)in->format, in->width, in->height,
-        (enum AVPixelFormat)pix_fmt,
-        SWS_BICUBIC | SWS_ACCURATE_RND | SWS_BITEXACT | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
-    if (!s)
-        return EV_EUNSUPPORTED;
-    *cache = s;
-    int src_full = in->color_range == AVCOL_RANGE_JPEG || is_yuvj(in->format);
-    bool dst_rgb = (dd->flags & AV_PIX_FMT_FLAG_RGB) != 0;
-    bool dst_gray = !dst_rgb && dd->nb_components <= 2;
-    int dst_full = dst_rgb ? 1 : is_yuvj(pix_fmt) ? 1 : dst_gray ? src_full : src_full;
-    int cs = in->colorspace == AVCOL_SPC_UNSPECIFIED || in->colorspace == AVCOL_SPC_RGB
-                 ? SWS_CS_DEFAULT : (int)in->colorspace;
-    const int *coef = sws_getCoefficients(cs);
-    sws_setColorspaceDetails(s, coef, src_full, coef, dst_full, 0, 1 << 16, 1 << 16);
-    AVFrame *o = av_frame_alloc();
-    if (!o)
-        return EV_ENOMEM;
-    o->format = pix_fmt;
-    o->width = in->width;
-    o->height = in->height;
-    if (av_frame_get_buffer(o, 0) < 0 || av_frame_copy_props(o, in) < 0) {
-        av_frame_free(&o);
-        return EV_ENOMEM;
-    }
-    o->color_range = dst_rgb ? AVCOL_RANGE_JPEG : dst_full ? AVCOL_RANGE_JPEG
-                   : in->color_range;
-    if (sws_scale(s, (const uint8_t *const *)in->data, in->linesize, 0, in->height, o->data,
-                  o->linesize) != in->height) {
-        av_frame_free(&o);
-        return EV_ERROR;
-    }
-    *out = o;
-    return EV_OK;
-}
-
-int ev_transcode__orient(AVFrame **out, const AVFrame *in, int orientation)
-{
-    *out = NULL;
-    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)in->format);
-    if (!d || orientation < 1 || orientation > 8)
-        return EV_EINVAL;
-    bool pal = (d->flags & AV_PIX_FMT_FLAG_PAL) != 0;
-    if ((d->flags & AV_PIX_FMT_FLAG_BITSTREAM) || (!pal && (d->flags & AV_PIX_FMT_FLAG_PLANAR)) ||
-        (d->flags & AV_PIX_FMT_FLAG_HWACCEL) || d->log2_chroma_w || d->log2_chroma_h)
-        return EV_EUNSUPPORTED;
-    int bpp = d->comp[0].step;
-    if (bpp <= 0 || bpp > 16)
-        return EV_EUNSUPPORTED;
-    int W = in->width, H = in->height;
-    bool swap = orientation >= 5;
-    AVFrame *o = av_frame_alloc();
-    if (!o)
-        return EV_ENOMEM;
-    o->format = in->format;
-    o->width = swap ? H : W;
-    o->height = swap ? W : H;
-    if (av_frame_get_buffer(o, 0) < 0 || av_frame_copy_props(o, in) < 0) {
-        av_frame_free(&o);
-        return EV_ENOMEM;
-    }
-    for (int y = 0; y < o->height; y++) {
-        uint8_t *dst = o->data[0] + (ptrdiff_t)y * o->linesize[0];
-        for (int x = 0; x < o->width; x++) {
-            int sx, sy;
-            switch (orientation) {
-            case 2: sx = W - 1 - x; sy = y; break;
-            case 3: sx = W - 1 - x; sy = H - 1 - y; break;
-            case 4: sx = x; sy = H - 1 - y; break;
-            case 5: sx = y; sy = x; break;
-            case 6: sx = y; sy = H - 1 - x; break;
-            case 7: sx = W - 1 - y; sy = H - 1 - x; break;
-            case 8: sx = W - 1 - y; sy = x; break;
-            default: sx = x; sy = y; break;
-            }
-            memcpy(dst + (size_t)x * (size_t)bpp,
-                   in->data[0] + (ptrdiff_t)sy * in->linesize[0] + (ptrdiff_t)sx * bpp,
-                   (size_t)bpp);
-        }
-    }
-    if (pal && in->data[1] && o->data[1])
-        memcpy(o->data[1], in->data[1], AVPALETTE_SIZE);
-    *out = o;
-    return EV_OK;
-}
-
-/* SSIM on 4x4 block sums, overlapping 8x8 windows (the x264 / FFmpeg vf_ssim
- * method), for one 8-bit plane. Returns NAN for planes under 8x8. */
-static double ssim_plane(const uint8_t *a, int as, const uint8_t *b, int bs, int w, int h)
-{
-    int bw = w / 4, bh = h / 4;
-    if (bw < 2 || bh < 2)
-        return NAN;
-    int64_t(*rows)[4] = calloc((size_t)bw * 2, sizeof(*rows));
-    if (!rows)
-        return NAN;
-    int64_t(*prev)[4] = rows, (*cur)[4] = rows + bw;
-    const double c1 = .01 * .01 * 255 * 255 * 64, c2 = .03 * .03 * 255 * 255 * 64 * 63;
-    double total = 0;
-    for (int by = 0; by < bh; by++) {
-        for (int bx = 0; bx < bw; bx++) {
-            int64_t s1 = 0, s2 = 0, ss = 0, s12 = 0;
-            for (int y = 0; y < 4; y++) {
-                const uint8_t *pa = a + (ptrdiff_t)(by * 4 + y) * as + bx * 4;
-                const uint8_t *pb = b + (ptrdiff_t)(by * 4 + y) * bs + bx * 4;
-                for (int x = 0; x < 4; x++) {
-                    int va = pa[x], vb = pb[x];
-                    s1 += va;
-                    s2 += vb;
-                    ss += va * va + vb * vb;
-                    s12 += va * vb;
-                }
-            }
-            cur[bx][0] = s1;
-            cur[bx][1] = s2;
-            cur[bx][2] = ss;
-            cur[bx][3] = s12;
-        }
-        if (by > 0) {
-            for (int bx = 0; bx + 1 < bw; bx++) {
-                double f1 = 0, f2 = 0, fss = 0, f12 = 0;
-                f1 = (double)(prev[bx][0] + prev[bx + 1][0] + cur[bx][0] + cur[bx + 1][0]);
-                f2 = (double)(prev[bx][1] + prev[bx + 1][1] + cur[bx][1] + cur[bx + 1][1]);
-                fss = (double)(prev[bx][2] + prev[bx + 1][2] + cur[bx][2] + cur[bx + 1][2]);
-                f12 = (double)(prev[bx][3] + prev[bx + 1][3] + cur[bx][3] + cur[bx + 1][3]);
-                double vars = fss * 64 - f1 * f1 - f2 * f2;
-                double covar = f12 * 64 - f1 * f2;
-                total += (2 * f1 * f2 + c1) * (2 * covar + c2) /
-                         ((f1 * f1 + f2 * f2 + c1) * (vars + c2));
-            }
-        }
-        int64_t(*t)[4] = prev;
-        prev = cur;
-        cur = t;
-    }
-    free(rows);
-    return total / ((double)(bh - 1) * (double)(bw - 1));
-}
-
-int ev_transcode__quality(double *psnr, double *ssim, const AVFrame *a, const AVFrame *b)
-{
-    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)a->format);
-    if (!d || !ev_transcode__same_layout(a->format, b->format) || a->width != b->width ||
-        a->height != b->height)
-        return EV_EINVAL;
-    if (d->comp[0].depth != 8 || (d->flags & AV_PIX_FMT_FLAG_RGB) ||
-        (!(d->flags & AV_PIX_FMT_FLAG_PLANAR) && d->nb_components > 1))
-        return EV_EUNSUPPORTED;
-    double se_total = 0, ssim_w = 0, ssim_sum = 0;
-    double px_total = 0;
-    int planes = av_pix_fmt_count_planes((enum AVPixelFormat)a->format);
-    for (int p = 0; p < planes; p++) {
-        int w = p == 1 || p == 2 ? AV_CEIL_RSHIFT(a->width, d->log2_chroma_w) : a->width;
-        int h = p == 1 || p == 2 ? AV_CEIL_RSHIFT(a->height, d->log2_chroma_h) : a->height;
-        double se = 0;
-        for (int y = 0; y < h; y++) {
-            const uint8_t *pa = a->data[p] + (ptrdiff_t)y * a->linesize[p];
-            const uint8_t *pb = b->data[p] + (ptrdiff_t)y * b->linesize[p];
-            int64_t row = 0;
-            for (int x = 0; x < w; x++) {
-                int dlt = pa[x] - pb[x];
-                row += dlt * dlt;
-            }
-            se += (double)row;
-        }
-        se_total += se;
-        px_total += (double)w * h;
-        double s = ssim_plane(a->data[p], a->linesize[p], b->data[p], b->linesize[p], w, h);
-        if (!isnan(s)) {
-            ssim_sum += s * (double)w * h;
-            ssim_w += (double)w * h;
-        }
-    }
-    double mse = px_total > 0 ? se_total / px_total : 0;
-    *psnr = mse > 0 ? fmin(100.0, 10.0 * log10(255.0 * 255.0 / mse)) : 100.0;
-    *ssim = ssim_w > 0 ? ssim_sum / ssim_w : (mse > 0 ? 0.0 : 1.0);
-    return EV_OK;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Hash passes                                                               */
@@ -668,318 +458,6 @@ static int run_two(pass *a, pass *b, ev_errbuf *err)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Quality pass: decode both in lockstep                                     */
-/* ------------------------------------------------------------------------ */
-
-typedef struct freader {
-    AVFormatContext *fc;
-    AVCodecContext *dec;
-    AVPacket *pkt;
-    int index;
-    bool in_eof, out_eof;
-    int64_t frames, errors;
-    char first_error[200];
-} freader;
-
-static int fr_open(freader *r, const char *path, int index, ev_errbuf *err)
-{
-    memset(r, 0, sizeof(*r));
-    int rc = ev_transcode__open_input(&r->fc, path, err);
-    if (rc != EV_OK)
-        return rc;
-    if (index < 0 || (unsigned)index >= r->fc->nb_streams ||
-        r->fc->streams[index]->codecpar->codec_type != AVMEDIA_TYPE_VIDEO)
-        return ev_err__set(err, EV_EFORMAT, "'%s' has no video stream #%d", path, index);
-    r->index = index;
-    for (unsigned i = 0; i < r->fc->nb_streams; i++)
-        if ((int)i != index)
-            r->fc->streams[i]->discard = AVDISCARD_ALL;
-    if (!(r->pkt = av_packet_alloc()))
-        return ev_err__set(err, EV_ENOMEM, "out of memory");
-    return ev_transcode__open_decoder(&r->dec, r->fc->streams[index], false, err);
-}
-
-static void fr_close(freader *r)
-{
-    avcodec_free_context(&r->dec);
-    av_packet_free(&r->pkt);
-    avformat_close_input(&r->fc);
-}
-
-static void fr_error(freader *r, const char *what)
-{
-    if (r->errors++ == 0)
-        snprintf(r->first_error, sizeof(r->first_error), "after %lld frames: %s",
-                 (long long)r->frames, what);
-}
-
-/* Next frame into f; returns 1 with a frame, 0 at the end, <0 on error. */
-static int fr_next(freader *r, AVFrame *f)
-{
-    for (;;) {
-        if (r->out_eof)
-            return 0;
-        int e = avcodec_receive_frame(r->dec, f);
-        if (e >= 0) {
-            if (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT))
-                fr_error(r, "damaged frame (concealed by the decoder)");
-            r->frames++;
-            return 1;
-        }
-        if (e == AVERROR_EOF) {
-            r->out_eof = true;
-            return 0;
-        }
-        if (e != AVERROR(EAGAIN)) {
-            char eb[AV_ERROR_MAX_STRING_SIZE];
-            av_strerror(e, eb, sizeof(eb));
-            fr_error(r, eb);
-        }
-        if (r->in_eof) {
-            if (e != AVERROR(EAGAIN)) {
-                r->out_eof = true;
-                return 0;
-            }
-            continue;
-        }
-        for (;;) {
-            e = av_read_frame(r->fc, r->pkt);
-            if (e < 0) {
-                if (e != AVERROR_EOF) {
-                    char eb[AV_ERROR_MAX_STRING_SIZE];
-                    av_strerror(e, eb, sizeof(eb));
-                    fr_error(r, eb);
-                }
-                r->in_eof = true;
-                avcodec_send_packet(r->dec, NULL);
-                break;
-            }
-            if (r->pkt->stream_index != r->index) {
-                av_packet_unref(r->pkt);
-                continue;
-            }
-            e = avcodec_send_packet(r->dec, r->pkt);
-            av_packet_unref(r->pkt);
-            if (e < 0 && e != AVERROR(EAGAIN)) {
-                char eb[AV_ERROR_MAX_STRING_SIZE];
-                av_strerror(e, eb, sizeof(eb));
-                fr_error(r, eb);
-            }
-            break;
-        }
-    }
-}
-
-/* Metric format: the copy's format if it is 8-bit planar YUV or gray,
- * else yuv444p. */
-static int metric_fmt(int f)
-{
-    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f);
-    if (d && d->comp[0].depth == 8 && !(d->flags & AV_PIX_FMT_FLAG_RGB) &&
-        !(d->flags & AV_PIX_FMT_FLAG_PAL) &&
-        ((d->flags & AV_PIX_FMT_FLAG_PLANAR) || d->nb_components == 1))
-        return jpeg_alias(f);
-    return AV_PIX_FMT_YUV444P;
-}
-
-static void add_problem(json_t *arr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void add_problem(json_t *arr, const char *fmt, ...)
-{
-    char b[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(b, sizeof(b), fmt, ap);
-    va_end(ap);
-    json_array_append_new(arr, json_string(b));
-}
-
-static double round6(double v)
-{
-    return round(v * 1e6) / 1e6;
-}
-
-static int quality_stream(json_t **out, const ev_vstream *vs, const ev_vplan *plan,
-                          const char *src_path, const char *out_path,
-                          const ev_transcode__opts *opts, ev_errbuf *err)
-{
-    freader a, b;
-    AVFrame *fa = av_frame_alloc(), *fb = av_frame_alloc();
-    struct SwsContext *sa = NULL, *sb = NULL;
-    json_t *o = json_object(), *probs = json_array();
-    int rc = EV_OK;
-    memset(&a, 0, sizeof(a));
-    memset(&b, 0, sizeof(b));
-    if (!fa || !fb || !o || !probs) {
-        rc = ev_err__set(err, EV_ENOMEM, "out of memory");
-        goto done;
-    }
-    if ((rc = fr_open(&a, src_path, vs->src, err)) != EV_OK ||
-        (rc = fr_open(&b, out_path, vs->out, err)) != EV_OK)
-        goto done;
-    AVStream *sta = a.fc->streams[vs->src], *stb = b.fc->streams[vs->out];
-    AVRational rate = av_guess_frame_rate(a.fc, sta, NULL);
-    double fdur = rate.num > 0 && rate.den > 0 ? av_q2d(av_inv_q(rate)) : 0.04;
-    double tol = plan->max_ts_delta_frames * fdur;
-    double psnr_min = INFINITY, ssim_min = INFINITY, psnr_sum = 0, ssim_sum = 0;
-    int64_t psnr_at = -1, ssim_at = -1, n = 0, measured = 0, size_mismatch = 0;
-    double t0a = NAN, t0b = NAN, max_dt = 0;
-    int64_t max_dt_at = -1;
-    int cmp = AV_PIX_FMT_NONE;
-    int64_t last = av_gettime_relative();
-    for (;;) {
-        int ga = fr_next(&a, fa);
-        int gb = fr_next(&b, fb);
-        if (ga <= 0 || gb <= 0) {
-            if (ga > 0)
-                av_frame_unref(fa);
-            if (gb > 0)
-                av_frame_unref(fb);
-            /* count what is left on either side */
-            while (ga > 0 && (ga = fr_next(&a, fa)) > 0)
-                av_frame_unref(fa);
-            while (gb > 0 && (gb = fr_next(&b, fb)) > 0)
-                av_frame_unref(fb);
-            break;
-        }
-        if (cmp == AV_PIX_FMT_NONE)
-            cmp = metric_fmt(fb->format);
-        double ta = fa->best_effort_timestamp != AV_NOPTS_VALUE
-                        ? (double)fa->best_effort_timestamp * av_q2d(sta->time_base) : NAN;
-        double tb = fb->best_effort_timestamp != AV_NOPTS_VALUE
-                        ? (double)fb->best_effort_timestamp * av_q2d(stb->time_base) : NAN;
-        if (n == 0) {
-            t0a = ta;
-            t0b = tb;
-        }
-        double dt = fabs((ta - t0a) - (tb - t0b));
-        if (!isnan(dt) && dt > max_dt) {
-            max_dt = dt;
-            max_dt_at = n;
-        }
-        if (fa->width != fb->width || fa->height != fb->height) {
-            if (size_mismatch++ == 0)
-                add_problem(probs, "frame %lld: picture size differs (%dx%d in the source, "
-                            "%dx%d in the copy)", (long long)n, fa->width, fa->height,
-                            fb->width, fb->height);
-        } else {
-            AVFrame *ca = NULL, *cb = NULL;
-            const AVFrame *ua = fa, *ub = fb;
-            if (!ev_transcode__same_layout(fa->format, cmp)) {
-                if (ev_transcode__convert(&ca, fa, cmp, &sa) == EV_OK)
-                    ua = ca;
-                else
-                    ua = NULL;
-            }
-            if (!ev_transcode__same_layout(fb->format, cmp)) {
-                if (ev_transcode__convert(&cb, fb, cmp, &sb) == EV_OK)
-                    ub = cb;
-                else
-                    ub = NULL;
-            }
-            double ps = 0, ss = 0;
-            if (ua && ub && ev_transcode__quality(&ps, &ss, ua, ub) == EV_OK) {
-                measured++;
-                psnr_sum += ps;
-                ssim_sum += ss;
-                if (ps < psnr_min) {
-                    psnr_min = ps;
-                    psnr_at = n;
-                }
-                if (ss < ssim_min) {
-                    ssim_min = ss;
-                    ssim_at = n;
-                }
-            }
-            av_frame_free(&ca);
-            av_frame_free(&cb);
-        }
-        av_frame_unref(fa);
-        av_frame_unref(fb);
-        n++;
-        if (opts && opts->progress_cb) {
-            int64_t now = av_gettime_relative();
-            if (now - last > 100000) {
-                last = now;
-                int64_t pos = avio_tell(a.fc->pb), tot = avio_size(a.fc->pb);
-                ev_progress pr = { EV_PROGRESS_VERSION, "verifying", src_path,
-                                   (uint64_t)(pos > 0 ? pos : 0), (uint64_t)(tot > 0 ? tot : 0),
-                                   0, 1 };
-                if (opts->progress_cb(&pr, opts->progress_payload)) {
-                    rc = ev_err__set(err, EV_ECANCELED, "canceled by callback");
-                    goto done;
-                }
-            }
-        }
-    }
-    json_object_set_new(o, "source_stream", json_integer(vs->src));
-    json_object_set_new(o, "output_stream", json_integer(vs->out));
-    json_object_set_new(o, "type", json_string("video"));
-    json_object_set_new(o, "method", json_string("quality-bounded"));
-    json_object_set_new(o, "frames", json_integer(a.frames));
-    json_object_set_new(o, "output_frames", json_integer(b.frames));
-    if (a.frames != b.frames)
-        add_problem(probs, "frame count differs: %lld in the source, %lld in the copy (a frame "
-                    "was dropped or duplicated)", (long long)a.frames, (long long)b.frames);
-    if (a.frames == 0)
-        add_problem(probs, "the source has no decodable frame");
-    if (measured) {
-        json_object_set_new(o, "psnr_db", json_pack("{s:f, s:f, s:I}", "min", round6(psnr_min),
-                                                    "mean", round6(psnr_sum / (double)measured),
-                                                    "min_at_frame", (json_int_t)psnr_at));
-        json_object_set_new(o, "ssim", json_pack("{s:f, s:f, s:I}", "min", round6(ssim_min),
-                                                 "mean", round6(ssim_sum / (double)measured),
-                                                 "min_at_frame", (json_int_t)ssim_at));
-        double pm = psnr_sum / (double)measured, sm = ssim_sum / (double)measured;
-        if (plan->psnr_min > 0 && psnr_min < plan->psnr_min)
-            add_problem(probs, "PSNR %.2f dB at frame %lld is below the minimum %.2f dB",
-                        psnr_min, (long long)psnr_at, plan->psnr_min);
-        if (plan->psnr_mean_min > 0 && pm < plan->psnr_mean_min)
-            add_problem(probs, "mean PSNR %.2f dB is below the minimum %.2f dB", pm,
-                        plan->psnr_mean_min);
-        if (plan->ssim_min > 0 && ssim_min < plan->ssim_min)
-            add_problem(probs, "SSIM %.4f at frame %lld is below the minimum %.4f", ssim_min,
-                        (long long)ssim_at, plan->ssim_min);
-        if (plan->ssim_mean_min > 0 && sm < plan->ssim_mean_min)
-            add_problem(probs, "mean SSIM %.4f is below the minimum %.4f", sm,
-                        plan->ssim_mean_min);
-    } else if (a.frames && b.frames) {
-        add_problem(probs, "no frame could be compared");
-    }
-    json_object_set_new(o, "compared_in", json_string(cmp != AV_PIX_FMT_NONE
-                                                      ? av_get_pix_fmt_name((enum AVPixelFormat)cmp)
-                                                      : "none"));
-    json_object_set_new(o, "frame_duration_s", json_real(round6(fdur)));
-    json_object_set_new(o, "max_timestamp_delta_s", json_real(round6(max_dt)));
-    json_object_set_new(o, "timestamp_tolerance_s", json_real(round6(tol)));
-    if (!isnan(t0a) && !isnan(t0b))
-        json_object_set_new(o, "start_offset_s", json_real(round6(t0b - t0a)));
-    if (max_dt > tol + 1e-9)
-        add_problem(probs, "timestamps drift by %.6f s at frame %lld (more than %.6f s)",
-                    max_dt, (long long)max_dt_at, tol);
-    if (a.errors)
-        add_problem(probs, "source decoding errors: %lld (first %s)", (long long)a.errors,
-                    a.first_error);
-    if (b.errors)
-        add_problem(probs, "copy decoding errors: %lld (first %s)", (long long)b.errors,
-                    b.first_error);
-    json_object_set_new(o, "result", json_string(json_array_size(probs) ? "fail" : "pass"));
-    json_object_set(o, "problems", probs);
-    *out = o;
-    o = NULL;
-done:
-    json_decref(o);
-    json_decref(probs);
-    av_frame_free(&fa);
-    av_frame_free(&fb);
-    sws_freeContext(sa);
-    sws_freeContext(sb);
-    fr_close(&a);
-    fr_close(&b);
-    return rc;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Comparing hash passes                                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -1000,13 +478,13 @@ static void compare_lists(json_t *o, json_t *probs, const char *what, uint8_t (*
         snprintf(key, sizeof(key), "first_mismatch_%s", what);
         json_object_set_new(o, key, json_integer((json_int_t)first));
         if (unit_s > 0)
-            add_problem(probs, "%zu %s differ, the first at %s %zu (t=%.3f s)", bad, what, what,
+            ev_transcode__add_problem(probs, "%zu %s differ, the first at %s %zu (t=%.3f s)", bad, what, what,
                         first, (double)first * unit_s);
         else
-            add_problem(probs, "%zu %s differ, the first is %s %zu", bad, what, what, first);
+            ev_transcode__add_problem(probs, "%zu %s differ, the first is %s %zu", bad, what, what, first);
     }
     if (na != nb)
-        add_problem(probs, "%s count differs: %zu in the source, %zu in the copy", what, na, nb);
+        ev_transcode__add_problem(probs, "%s count differs: %zu in the source, %zu in the copy", what, na, nb);
 }
 
 static json_t *packet_result(const ev_vstream *vs, const dgst *s, const dgst *c, json_t *probs)
@@ -1023,7 +501,7 @@ static json_t *packet_result(const ev_vstream *vs, const dgst *s, const dgst *c,
     compare_lists(o, probs, "packets", s->pkt_md, (size_t)s->n_packets, c->pkt_md,
                   (size_t)c->n_packets, 0);
     if (strcmp(s->pkt_hex, c->pkt_hex) != 0 && json_array_size(probs) == 0)
-        add_problem(probs, "packet SHA-256 differs");
+        ev_transcode__add_problem(probs, "packet SHA-256 differs");
     return o;
 }
 
@@ -1061,7 +539,7 @@ static json_t *decoded_result(const ev_vstream *vs, const dgst *s, const dgst *c
         int ww = swap ? s->height : s->width, wh = swap ? s->width : s->height;
         if (s->n_frames > 0 && c->n_frames > 0 &&
             (ww != c->width || wh != c->height || !ev_transcode__same_layout(want, got)))
-            add_problem(probs, "picture format differs: source %s%s%s, copy %s", s->desc,
+            ev_transcode__add_problem(probs, "picture format differs: source %s%s%s, copy %s", s->desc,
                         vs->cmp_pix_fmt != AV_PIX_FMT_NONE ? " compared as " : "",
                         vs->cmp_pix_fmt != AV_PIX_FMT_NONE
                             ? av_get_pix_fmt_name((enum AVPixelFormat)vs->cmp_pix_fmt) : "",
@@ -1079,19 +557,19 @@ static json_t *decoded_result(const ev_vstream *vs, const dgst *s, const dgst *c
                     at = (int64_t)i;
                 }
             }
-            json_object_set_new(o, "max_timestamp_delta_s", json_real(round6(max_dt)));
-            json_object_set_new(o, "timestamp_tolerance_s", json_real(round6(tol)));
+            json_object_set_new(o, "max_timestamp_delta_s", json_real(ev_transcode__round6(max_dt)));
+            json_object_set_new(o, "timestamp_tolerance_s", json_real(ev_transcode__round6(tol)));
             if (max_dt > tol + 1e-9)
-                add_problem(probs, "timestamps drift by %.6f s at frame %lld (more than %.6f s)",
+                ev_transcode__add_problem(probs, "timestamps drift by %.6f s at frame %lld (more than %.6f s)",
                             max_dt, (long long)at, tol);
         }
         if (s->n_frames == 0)
-            add_problem(probs, "the source has no decodable frame");
+            ev_transcode__add_problem(probs, "the source has no decodable frame");
     } else {
         /* planar and packed hash the same interleaved bytes */
         if (av_get_packed_sample_fmt((enum AVSampleFormat)s->fmt) !=
                 av_get_packed_sample_fmt((enum AVSampleFormat)c->fmt) && s->samples && c->samples)
-            add_problem(probs, "sample format differs: source %s, copy %s", s->desc, c->desc);
+            ev_transcode__add_problem(probs, "sample format differs: source %s, copy %s", s->desc, c->desc);
         json_object_set_new(o, "source_trim", json_pack("{s:I, s:I}", "start",
                             (json_int_t)s->trim_start, "end", (json_int_t)s->trim_end));
         json_object_set_new(o, "output_trim", json_pack("{s:I, s:I}", "start",
@@ -1112,20 +590,20 @@ static json_t *decoded_result(const ev_vstream *vs, const dgst *s, const dgst *c
              * edit list trims it, Matroska and MPEG-TS as written by FFmpeg
              * 5.1 do not): say so; neither equality nor a content change
              * follows from the decoded comparison then. */
-            add_problem(probs, "sample count differs: %lld in the source, %lld in the copy; "
+            ev_transcode__add_problem(probs, "sample count differs: %lld in the source, %lld in the copy; "
                         "the containers trim differently (source: %lld at the start, %lld at "
                         "the end; copy: %lld and %lld), so the decoded samples cannot be "
                         "compared as presented", (long long)s->samples, (long long)c->samples,
                         (long long)s->trim_start, (long long)s->trim_end,
                         (long long)c->trim_start, (long long)c->trim_end);
         else if (s->samples != c->samples)
-            add_problem(probs, "sample count differs: %lld in the source, %lld in the copy",
+            ev_transcode__add_problem(probs, "sample count differs: %lld in the source, %lld in the copy",
                         (long long)s->samples, (long long)c->samples);
         if (s->samples == 0)
-            add_problem(probs, "the source has no decodable sample");
+            ev_transcode__add_problem(probs, "the source has no decodable sample");
     }
     if (strcmp(s->dec_hex, c->dec_hex) != 0 && json_array_size(probs) == 0)
-        add_problem(probs, "decoded SHA-256 differs");
+        ev_transcode__add_problem(probs, "decoded SHA-256 differs");
     return o;
 }
 
@@ -1140,24 +618,24 @@ static json_t *count_result(const ev_vstream *vs, const dgst *s, const dgst *c, 
     json_object_set_new(o, "output_samples", json_integer(c->samples));
     double ds = s->rate > 0 ? (double)s->samples / s->rate : 0;
     double dc = c->rate > 0 ? (double)c->samples / c->rate : 0;
-    json_object_set_new(o, "duration_s", json_real(round6(ds)));
-    json_object_set_new(o, "output_duration_s", json_real(round6(dc)));
+    json_object_set_new(o, "duration_s", json_real(ev_transcode__round6(ds)));
+    json_object_set_new(o, "output_duration_s", json_real(ev_transcode__round6(dc)));
     json_object_set_new(o, "note", json_string("lossy audio: duration compared; sample "
                                                "values are not compared"));
     /* one codec frame (AAC: 1024 samples) plus rounding */
     double tol = c->rate > 0 ? 2048.0 / c->rate : 0.05;
     if (fabs(ds - dc) > tol)
-        add_problem(probs, "duration differs by %.6f s (more than one codec frame, %.6f s)",
+        ev_transcode__add_problem(probs, "duration differs by %.6f s (more than one codec frame, %.6f s)",
                     fabs(ds - dc), tol);
     if (s->samples == 0)
-        add_problem(probs, "the source has no decodable sample");
+        ev_transcode__add_problem(probs, "the source has no decodable sample");
     return o;
 }
 
 static void add_errors(json_t *probs, const char *side, const dgst *d)
 {
     if (d->errors)
-        add_problem(probs, "%s stream #%d: %lld decoding error%s (first: %s)", side, d->index,
+        ev_transcode__add_problem(probs, "%s stream #%d: %lld decoding error%s (first: %s)", side, d->index,
                     (long long)d->errors, d->errors == 1 ? "" : "s", d->first_error);
 }
 
@@ -1276,7 +754,7 @@ int ev_transcode__verify(json_t **out, const ev_vplan *plan, ev_level level,
         }
         if (vs->level == EV_LEVEL_QUALITY && vs->type == EV_ST_VIDEO) {
             json_decref(probs);
-            if ((rc = quality_stream(&o, vs, plan, src_path, out_path, opts, err)) != EV_OK)
+            if ((rc = ev_transcode__quality_stream(&o, vs, plan, src_path, out_path, opts, err)) != EV_OK)
                 goto done_fallback;
             probs = json_incref(json_object_get(o, "problems"));
         } else {
@@ -1330,7 +808,7 @@ int ev_transcode__verify(json_t **out, const ev_vplan *plan, ev_level level,
         json_array_append_new(streams, o);
     }
     if (plan->n == 0)
-        add_problem(all, "nothing to verify: no stream was mapped");
+        ev_transcode__add_problem(all, "nothing to verify: no stream was mapped");
     json_object_set_new(doc, "level", json_string(ev_profile__level_name(level)));
     json_object_set_new(doc, "verdict", json_string(json_array_size(all) ? "fail" : "pass"));
     json_object_set(doc, "streams", streams);

@@ -1,0 +1,154 @@
+/*
+ * api: the public ev_transcode_* façade (evidence/transcode.h): options,
+ * handle, run, check, recheck, verdict and result JSON.
+ */
+#include "transcode/transcode.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transcode/conform.h"
+
+struct ev_transcode {
+    ev_errbuf err;
+    ev_transcode_options opts;
+    char *result;
+    ev_transcode_verdict verdict;
+};
+
+int ev_transcode_options_init(ev_transcode_options *opts, unsigned int version)
+{
+    if (!opts)
+        return EV_EINVAL;
+    if (version != EV_TRANSCODE_OPTIONS_VERSION)
+        return EV_EVERSION;
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return EV_OK;
+}
+
+int ev_transcode_new(ev_transcode **out, const ev_transcode_options *opts)
+{
+    if (!out)
+        return EV_EINVAL;
+    *out = NULL;
+    if (opts && opts->version != EV_TRANSCODE_OPTIONS_VERSION)
+        return EV_EVERSION;
+    if (opts && (opts->flags & ~(EV_TRANSCODE_NO_VERIFY | EV_TRANSCODE_OVERWRITE |
+                                  EV_TRANSCODE_NO_SYNC)))
+        return EV_EINVAL;
+    ev_transcode *t = calloc(1, sizeof(*t));
+    if (!t)
+        return EV_ENOMEM;
+    if (opts)
+        t->opts = *opts;
+    else
+        t->opts.version = EV_TRANSCODE_OPTIONS_VERSION;
+    t->verdict = EV_TRANSCODE_NOT_VERIFIED;
+    *out = t;
+    return EV_OK;
+}
+
+void ev_transcode_free(ev_transcode *t)
+{
+    if (!t)
+        return;
+    free(t->result);
+    free(t);
+}
+
+const char *ev_transcode_last_error(const ev_transcode *t)
+{
+    return t ? t->err.msg : "no handle";
+}
+
+static int keep_result(ev_transcode *t, json_t *doc, const char *verdict)
+{
+    free(t->result);
+    t->result = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(doc);
+    if (!t->result)
+        return ev_err__set(&t->err, EV_ENOMEM, "out of memory");
+    t->verdict = verdict && strcmp(verdict, "pass") == 0 ? EV_TRANSCODE_PASS
+               : verdict && strcmp(verdict, "fail") == 0 ? EV_TRANSCODE_FAIL
+               : EV_TRANSCODE_NOT_VERIFIED;
+    return EV_OK;
+}
+
+static void clear_result(ev_transcode *t)
+{
+    free(t->result);
+    t->result = NULL;
+    t->verdict = EV_TRANSCODE_NOT_VERIFIED;
+    t->err.msg[0] = '\0';
+}
+
+int ev_transcode_run(ev_transcode *t, const ev_profile *p, const char *in_path,
+                     const char *out_path)
+{
+    if (!t)
+        return EV_EINVAL;
+    clear_result(t);
+    ev_transcode__opts o = { t->opts.flags, t->opts.threads, t->opts.progress_cb,
+                             t->opts.progress_payload };
+    json_t *doc = NULL;
+    int rc = ev_transcode__run(&doc, p, in_path, out_path, &o, &t->err);
+    if (rc != EV_OK)
+        return rc;
+    const char *v = json_string_value(json_object_get(json_object_get(doc, "verification"),
+                                                      "verdict"));
+    char vv[16];
+    snprintf(vv, sizeof(vv), "%s", v ? v : "");
+    return keep_result(t, doc, vv);
+}
+
+int ev_transcode_check(ev_transcode *t, const ev_profile *p, const char *path)
+{
+    if (!t)
+        return EV_EINVAL;
+    clear_result(t);
+    json_t *doc = NULL;
+    int rc = ev_conform__check_ex(&doc, p, path, t->opts.progress_cb, t->opts.progress_payload,
+                                  &t->err);
+    if (rc != EV_OK)
+        return rc;
+    char vv[16];
+    snprintf(vv, sizeof(vv), "%s", json_string_value(json_object_get(doc, "verdict")));
+    return keep_result(t, doc, vv);
+}
+
+int ev_transcode_recheck(ev_transcode *t, const char *derivation_json, const char *master_path,
+                         const char *copy_path)
+{
+    if (!t)
+        return EV_EINVAL;
+    clear_result(t);
+    if (!derivation_json)
+        return ev_err__set(&t->err, EV_EINVAL, "recheck: no derivation record");
+    json_error_t je;
+    json_t *d = json_loads(derivation_json, JSON_REJECT_DUPLICATES, &je);
+    if (!d)
+        return ev_err__set(&t->err, EV_EFORMAT, "derivation record: not valid JSON at line %d: "
+                           "%s", je.line, je.text);
+    json_t *doc = NULL;
+    ev_transcode__opts o = { t->opts.flags, t->opts.threads, t->opts.progress_cb,
+                             t->opts.progress_payload };
+    int rc = ev_transcode__recheck_ex(&doc, d, master_path, copy_path, &o, &t->err);
+    json_decref(d);
+    if (rc != EV_OK)
+        return rc;
+    char vv[16];
+    snprintf(vv, sizeof(vv), "%s", json_string_value(json_object_get(doc, "verdict")));
+    return keep_result(t, doc, vv);
+}
+
+ev_transcode_verdict ev_transcode_verdict_get(const ev_transcode *t)
+{
+    return t ? t->verdict : EV_TRANSCODE_NOT_VERIFIED;
+}
+
+const char *ev_transcode_result_json(const ev_transcode *t)
+{
+    return t ? t->result : NULL;
+}
