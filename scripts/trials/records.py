@@ -399,7 +399,8 @@ def _k6(b):
     def w():
         b.write_orig()
         cp = os.path.join(b.path, "custody.jsonl")
-        open(cp, "wb").write(open(cp, "rb").read().rstrip(b"\n"))
+        text = open(cp, "rb").read()
+        open(cp, "wb").write(text.rstrip(b"\n"))
         reseal(b.path)
     b.write = w
 
@@ -610,7 +611,8 @@ def main(argv):
 
     jobs = max(1, int(os.environ.get("TRIALS_JOBS", "2")))
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-        results = list(pool.map(one, range(len(LIES))))
+        every = max(1, int(os.environ.get("TRIALS_RECORD_EVERY", "1")))
+        results = list(pool.map(one, range(0, len(LIES), every)))
     for name, want, rs, why in results:
         runs += [r.rc for r in rs]
         bad = [x for x in why if not x.startswith("NOTE ")]
@@ -622,7 +624,7 @@ def main(argv):
         elif why:
             notes.append("%s: %s" % (name, "; ".join(why)))
     common.table("Experiment 3: hostile records (%d lies x 4 runs = %d runs)"
-                 % (len(LIES), len(runs)),
+                 % (len(results), len(runs)),
                  ["lie", "want", "verify dir", "verify zip", "extract zip", "custody add zip",
                   "error codes (folder)", "result"], rows,
                  "exit codes over all %d runs: %s." % (len(runs), common.count_codes(runs)))
