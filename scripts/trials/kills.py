@@ -39,8 +39,10 @@ def sha(path):
 
 
 def hidden_left(folder, name):
+    """Temporary outputs: .NAME.partial-*, .NAME.amend-*, and for transcode
+    also NAME.derivation.json.tmp-* (its record's temporary name)."""
     return [n for n in os.listdir(folder) if n.startswith("." + name) or
-            n.startswith(".." + name) or ".partial-" in n or ".amend-" in n]
+            n.startswith(".." + name) or ".partial-" in n or ".amend-" in n or ".tmp-" in n]
 
 
 def timed(cmd, env):
@@ -123,7 +125,7 @@ def main(argv):
             durs.append(secs)
         dur = sorted(durs)[0]
         st = {"n": 0, "killed": 0, "finished": 0, "absent": 0, "old": 0, "new": 0, "bad": 0,
-              "left": 0, "left_trials": 0, "left_valid": 0, "rerun_rc": [], "left_after": 0}
+              "left": 0, "no_record": 0, "left_trials": 0, "left_valid": 0, "rerun_rc": [], "left_after": 0}
         for t in range(counts[kind]):
             d = os.path.join(root, "%s-%03d" % (kind.replace(" ", "-"), t))
             os.makedirs(d)
@@ -151,7 +153,9 @@ def main(argv):
                 st["old"] += 1
             else:
                 if kind == "transcode":
-                    ok = rc == 0
+                    ok = rc == 0 or os.path.exists(target + ".derivation.json")
+                    if not ok:
+                        st["no_record"] += 1
                 else:
                     v = common.run([evidence, "verify", "--json", target], env=env)
                     ok = v.rc == 0 and (rc == 0 or v.doc.get("valid") is True)
@@ -162,8 +166,12 @@ def main(argv):
                     st["new"] += 1
                 else:
                     st["bad"] += 1
-                    why.append("the target is neither absent, old nor a valid new bundle "
-                               "(command exit %d)" % rc)
+                    if kind == "transcode":
+                        why.append("the copy is in place at OUT without its "
+                                   "OUT.derivation.json (command exit %d)" % rc)
+                    else:
+                        why.append("the target is neither absent, old nor a valid new bundle "
+                                   "(command exit %d)" % rc)
             left = [n for n in hidden_left(d, name)]
             st["left"] += len(left)
             if left:

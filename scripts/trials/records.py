@@ -746,14 +746,19 @@ def main(argv):
 
 
 def zip_deflated(src, out):
+    """src as a ZIP, every file deflated except those over 50 MB, which are
+    stored: a long run of one byte deflates over 1000:1, and the reader
+    rightly refuses that as a ZIP bomb before it could count the record."""
     import zipfile
     top = os.path.basename(src.rstrip("/"))
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as z:
         for d, dn, fs in os.walk(src):
             dn.sort()
             for f in sorted(fs):
                 p = os.path.join(d, f)
-                z.write(p, os.path.join(top, os.path.relpath(p, src)))
+                big = os.path.getsize(p) > 50 * 1000 * 1000
+                z.write(p, os.path.join(top, os.path.relpath(p, src)),
+                        compress_type=zipfile.ZIP_STORED if big else zipfile.ZIP_DEFLATED)
 
 
 if __name__ == "__main__":
