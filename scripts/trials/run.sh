@@ -72,6 +72,9 @@ nice -n 10 "$evidence" sign "$work/signed.zip" --key "$work/pki/signer.key" \
     --cert "$work/pki/signer.pem" --chain "$work/pki/chain.pem" >"$work/sign.log" 2>&1 ||
     { echo "run.sh: sign failed, see $work/sign.log" >&2; exit 2; }
 
+# CPU seconds (user + system) in the files GNU time wrote
+cpu() { cat "$@" 2>/dev/null | awk '/^[0-9.]+ [0-9.]+$/ {t += $1 + $2} END {printf "%.0f", t}'; }
+
 step() {
     local n=$1 t0 rc
     shift
@@ -80,7 +83,7 @@ step() {
     /usr/bin/time -f "%U %S" -o "$work/cpu-$n" "$PY" "$@"
     rc=$?
     echo
-    echo "(experiment $n: $(($(date +%s) - t0)) s, $(awk '{printf "%.0f", $1 + $2}' "$work/cpu-$n") s of CPU, exit $rc)"
+    echo "(experiment $n: $(($(date +%s) - t0)) s, $(cpu "$work/cpu-$n") s of CPU, exit $rc)"
     [ "$rc" -eq 0 ] || status=1
 }
 
@@ -92,11 +95,10 @@ step 3 "$here/records.py" "$evidence" "$work" --items "${TRIALS_RECORD_ITEMS:-10
 step 4 "$here/kills.py" "$evidence" "$work" "${TRIALS_KILLS:-132}"
 step 5 "$here/parallel.py" "$evidence" "$work" "${TRIALS_WRITERS:-8}" "${TRIALS_ROUNDS:-4}"
 
-cpu() { cat "$work"/cpu-* 2>/dev/null | awk '{t += $1 + $2} END {printf "%.0f", t}'; }
 echo
 if [ "$status" -eq 0 ]; then
-    echo "ALL PASSED ($(($(date +%s) - t_start)) s, $(cpu) s of CPU)"
+    echo "ALL PASSED ($(($(date +%s) - t_start)) s, $(cpu "$work"/cpu-*) s of CPU)"
 else
-    echo "SOME TRIALS FAILED ($(($(date +%s) - t_start)) s, $(cpu) s of CPU): see the FAILED lines above"
+    echo "SOME TRIALS FAILED ($(($(date +%s) - t_start)) s, $(cpu "$work"/cpu-*) s of CPU): see the FAILED lines above"
 fi
 exit "$status"
