@@ -59,8 +59,11 @@ expect_exit 4 "$EVIDENCE" transcode --profile working-copy-h264 src.mov wc.mp4
 expect_message
 ok "existing output untouched" test "$(sha256sum wc.mp4)" = "$before"
 
-# --json: the record on stdout, nothing beside the copy
+# --json: the record on stdout, nothing beside the copy; a killed earlier
+# run's temporary copy (".r.mkv.partial-*", no lock holder) is removed
+printf 'stale' > .r.mkv.partial-AbC123
 expect_exit 0 "$EVIDENCE" transcode --profile remux-mkv --json src.mov r.mkv
+ok "a stale temporary copy of the target is removed" test ! -e .r.mkv.partial-AbC123
 cp "$OUT" r.json
 ok "--json prints one JSON document" python3 "$TOOLS/evjson.py" valid r.json
 ok "--json writes no record file" test ! -e r.mkv.derivation.json

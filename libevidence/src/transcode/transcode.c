@@ -44,29 +44,6 @@
 /* Files                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static char *temp_name(const char *out)
-{
-    char rnd[64];
-    if (ev__uuid_urn(rnd, sizeof(rnd)) != 0)
-        snprintf(rnd, sizeof(rnd), "urn:uuid:%08lx", (unsigned long)time(NULL));
-    const char *slash = strrchr(out, '/');
-    const char *base = slash ? slash + 1 : out;
-    int dl = slash ? (int)(slash - out) : 0;
-    return ev__asprintf("%.*s%s.%s.partial-%.8s", dl, out, slash ? "/" : "", base, rnd + 9);
-}
-
-static int create_excl(const char *path, ev_errbuf *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        int e = errno;
-        return ev_err__set(err, ev_err__from_errno(e) == EV_ENOTFOUND ? EV_EIO
-                           : ev_err__from_errno(e), "cannot create '%s': %s; check that the "
-                           "output folder exists and is writable", path, strerror(e));
-    }
-    return fd;
-}
-
 static int sync_file(const char *path, ev_errbuf *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -384,7 +361,7 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
     memset(&oh, 0, sizeof(oh));
     sync_job sy;
     memset(&sy, 0, sizeof(sy));
-    int fd = -1, rc;
+    int fd = -1, lockfd = -1, rc;
     char created[40];
     ev__time_rfc3339(created, sizeof(created), (int64_t)time(NULL));
 
@@ -439,13 +416,14 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
             goto done;
         }
     }
-    if (!(j.tmp = temp_name(out_path))) {
-        rc = ev_err__set(err, EV_ENOMEM, "out of memory");
+    /* the one temporary pattern (base/publish.h): ".OUT.partial-XXXXXX",
+     * locked until the copy is published or removed, so that the next
+     * writer of OUT removes it if this one is killed; lockfd shares the
+     * lock and stays open after fd is handed over and closed */
+    if ((rc = ev__tmp_create(&j.tmp, &fd, out_path, false, err)) != EV_OK)
         goto done;
-    }
-    if ((fd = create_excl(j.tmp, err)) < 0) {
-        rc = fd;
-        fd = -1;
+    if ((lockfd = dup(fd)) < 0 || fchmod(fd, 0644) != 0) {
+        rc = ev_err__set(err, EV_EIO, "cannot prepare '%s': %s", j.tmp, strerror(errno));
         goto done;
     }
     if (p->kind == EV_KIND_STILL) {
@@ -637,6 +615,8 @@ done:
         close(fd);
     if (rc != EV_OK && j.tmp)
         unlink(j.tmp);
+    if (lockfd >= 0)
+        close(lockfd);
     if (j.oc) {
         if (j.oc->pb)
             avio_closep(&j.oc->pb);
