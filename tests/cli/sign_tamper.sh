@@ -201,4 +201,16 @@ verify_json stray
 expect_sig_problem "$J" 0002-nobody.tsr token-orphan
 expect_sig_problem "$J" notes.txt signature-name
 
+# 18. A byte of a signature's data damaged inside the ZIP (its CRC fails):
+#     the bundle is invalid (exit 1, not 3 "could not be checked"), the
+#     signature is unreadable and says why (not "empty"), and the other
+#     signature is still checked.
+cp "$B" "$T/crc.zip"
+python3 "$TOOLS/flip.py" entry "$T/crc.zip" b/signatures/0001-jane-smith.p7s 100 0x10
+expect_exit 1 "$EVIDENCE" verify --json "$T/crc.zip" "${TRUST[@]}"
+cp "$OUT" "$T/crc.json"
+ok "damaged signature entry: verdict invalid" test "$(json_get "$T/crc.json" verdict)" = invalid
+expect_sig_problem "$T/crc.json" 0001-jane-smith.p7s signature-malformed "cannot be read from the bundle"
+expect_verdict "$T/crc.json" 0004-robert-roe.p7s valid
+
 finish

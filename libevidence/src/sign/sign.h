@@ -175,6 +175,8 @@ typedef struct ev_sign__file {
     const char *path;             /* "signatures/..." */
     const uint8_t *data;
     size_t len;
+    const char *unreadable;       /* why the entry could not be read (then
+                                     data is NULL and len 0), or NULL */
 } ev_sign__file;
 
 typedef struct ev_sign__anchors {

@@ -233,6 +233,7 @@ static void sigfiles_free(sigfiles *sf)
 {
     for (size_t i = 0; i < sf->n; i++) {
         free((char *)sf->f[i].path);
+        free((char *)sf->f[i].unreadable);
         ev_free((uint8_t *)sf->f[i].data);
     }
     free(sf->f);
@@ -271,12 +272,20 @@ static int read_sigfiles(sigfiles *sf, ev_bundle *b, ev_errbuf *e)
             continue;
         uint8_t *data = NULL;
         size_t len = 0;
+        char *why = NULL;
         int rc = ev_bundle_read_file(&data, &len, b, name, EV_SIGN__MAX_FILE);
-        if (rc == EV_EUNSAFE) {
-            /* Too big to be a signature: keep it as an empty file, which the
-             * checks report as unreadable. */
+        if (rc == EV_EUNSAFE || rc == EV_EFORMAT) {
+            /* Too big to be a signature, or its bytes are damaged (CRC):
+             * keep it as an empty file, which the checks report as
+             * unreadable, beside the bag's own problem for the entry; the
+             * other signatures are still checked. */
             data = NULL;
             len = 0;
+            why = ev__strdup(ev_bundle_last_error(b));
+            if (!why) {
+                sigfiles_free(sf);
+                return ev_err__set(e, EV_ENOMEM, "out of memory");
+            }
         } else if (rc != EV_OK) {
             rc = ev_err__set(e, rc, "cannot read %s from the bundle: %s", name,
                              ev_bundle_last_error(b));
@@ -294,6 +303,7 @@ static int read_sigfiles(sigfiles *sf, ev_bundle *b, ev_errbuf *e)
         sf->f[sf->n].path = ev__strdup(name);
         sf->f[sf->n].data = data;
         sf->f[sf->n].len = len;
+        sf->f[sf->n].unreadable = why;
         sf->n++;
         if (!sf->f[sf->n - 1].path) {
             sigfiles_free(sf);

@@ -289,6 +289,10 @@ static int check_parse_and_prefix(sig_entry *se, const uint8_t *custody, size_t 
                                   size_t *budget)
 {
     ev_errbuf e = { "" };
+    if (se->p7s->unreadable)
+        return add_problem(se, EV_SEVERITY_ERROR, "signature-malformed",
+                           "%s cannot be read from the bundle: %s", se->pub.path,
+                           se->p7s->unreadable);
     if (ev_sign__cms_parse(&se->cms, se->p7s->data, se->p7s->len, &e) != EV_OK)
         return add_problem(se, EV_SEVERITY_ERROR, "signature-malformed",
                            "%s cannot be read: %s; the file is damaged or not a signature",
@@ -409,6 +413,10 @@ static int check_token(sig_entry *se, const ev_sign__file *files, size_t nfiles,
     *trusted_time = false;
     ev_errbuf e = { "" };
     ev_sign__ts ts;
+    if (se->tsr->unreadable)
+        return add_problem(se, EV_SEVERITY_ERROR, "token-malformed",
+                           "%s cannot be read from the bundle: %s", se->pub.token_path,
+                           se->tsr->unreadable);
     if (ev_sign__ts_parse(&ts, se->tsr->data, se->tsr->len, &e) != EV_OK)
         return add_problem(se, EV_SEVERITY_ERROR, "token-malformed",
                            "%s cannot be read: %s", se->pub.token_path, e.msg);
