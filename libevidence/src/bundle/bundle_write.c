@@ -468,7 +468,7 @@ typedef struct lazy_ctx {
     const char *path;
 } lazy_ctx;
 
-static int gen_lazy(void *vctx, char **data, size_t *len, ev_errbuf *err);
+static int gen_lazy(void *arg, char **data, size_t *len, ev_errbuf *err);
 
 /* The bytes of a tag file for the sink, without a copy: generated when the
  * sink opens the entry (lazy) or handed over, and freed as soon as the sink
@@ -748,9 +748,9 @@ static char *gen_record(ev_writer *w, size_t *len)
     return b.data;
 }
 
-static int gen_lazy(void *vctx, char **data, size_t *len, ev_errbuf *err)
+static int gen_lazy(void *arg, char **data, size_t *len, ev_errbuf *err)
 {
-    lazy_ctx *c = vctx;
+    lazy_ctx *c = arg;
     ev_writer *w = c->w;
     char *s = NULL;
     *len = 0;
