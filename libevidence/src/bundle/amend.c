@@ -61,7 +61,7 @@ static bool is_generated_tag(const char *name)
     bool t;
     char alg[32];
     return (ev_bag__is_manifest_name(name, &t, alg, sizeof(alg)) && t) ||
-           strcmp(name, SEAL_NAME) == 0;
+           strcmp(name, EV_BUNDLE_SEAL) == 0;
 }
 
 static int add_buf(ev_sink *sink, const char *path, const void *data, size_t len, bool compress,
@@ -136,24 +136,20 @@ int ev_bundle__write_tagmanifests(ev_sink *sink, const am_tag *t, size_t n, uint
         if (!(algs & ev_hash__slot_alg(sl)))
             continue;
         ev_buf b = { 0 };
-        for (size_t i = 0; i < n && rc == EV_OK; i++) {
-            char *enc = ev_bag__encode_path(t[i].path);
-            if (!enc || ev_buf__printf(&b, "%s  %s\n", t[i].sha[sl], enc))
-                rc = EV_ENOMEM;
-            free(enc);
-        }
+        for (size_t i = 0; i < n && rc == EV_OK; i++)
+            rc = ev_bag__manifest_line(&b, t[i].sha[sl], t[i].path);
         char name[64];
-        snprintf(name, sizeof(name), "tagmanifest-%s.txt", ev_hash__slot_name(sl));
+        ev_bag__manifest_name(name, sizeof(name), true, ev_hash__slot_name(sl));
         char sha[65];
         ev_hash__sha256_hex(sha, b.data ? b.data : "", b.len);
-        if (rc == EV_OK && ev_buf__printf(&seal, "%s  %s\n", sha, name))
-            rc = EV_ENOMEM;
+        if (rc == EV_OK)
+            rc = ev_bag__manifest_line(&seal, sha, name);
         if (rc == EV_OK)
             rc = add_buf(sink, name, b.data ? b.data : "", b.len, true, err);
         ev_buf__free(&b);
     }
     if (rc == EV_OK)
-        rc = add_buf(sink, SEAL_NAME, seal.data ? seal.data : "", seal.len, true, err);
+        rc = add_buf(sink, EV_BUNDLE_SEAL, seal.data ? seal.data : "", seal.len, true, err);
     ev_buf__free(&seal);
     return rc;
 }
@@ -166,9 +162,9 @@ static bool amend_path_ok(const char *p)
     char alg[32];
     if (ev_bag__is_manifest_name(p, &t, alg, sizeof(alg)))
         return false;
-    return !ev_views__is_view(p) && strcmp(p, "bagit.txt") && strcmp(p, "custody.jsonl") &&
-           strcmp(p, SEAL_NAME) &&
-           strcmp(p, "bag-info.txt") && strcmp(p, "evidence.json") && strcmp(p, "fetch.txt");
+    return !ev_views__is_view(p) && strcmp(p, EV_BAG_BAGIT_TXT) && strcmp(p, EV_CUSTODY_FILE) &&
+           strcmp(p, EV_BUNDLE_SEAL) &&
+           strcmp(p, EV_BAG_INFO_TXT) && strcmp(p, EV_RECORD_FILE) && strcmp(p, EV_BAG_FETCH_TXT);
 }
 
 static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_tag_file *files,
@@ -245,7 +241,7 @@ int ev_bundle_amend(ev_bundle *b, const ev_custody_event *event, const ev_tag_fi
 static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_tag_file *files,
                         size_t nfiles)
 {
-    if (ev_store__find(b->store, "custody.jsonl") < 0)
+    if (ev_store__find(b->store, EV_CUSTODY_FILE) < 0)
         return ev_err__set(&b->err, EV_EUNSUPPORTED, "'%s' has no custody.jsonl: it is a BagIt "
                            "bag but not an evidence bundle, so it cannot take custody events or "
                            "signatures. Pack its data with 'evidence pack'",
@@ -337,23 +333,23 @@ static int amend_write(ev_bundle *b, const ev_custody_event *event,
         rc = ev_store__read_all(&buf, &len, s, i, TAG_MAX, &b->err);
         if (rc != EV_OK)
             break;
-        if (strcmp(e->name, "custody.jsonl") == 0) {
+        if (strcmp(e->name, EV_CUSTODY_FILE) == 0) {
             custody = buf;
             clen = len;
             continue; /* written last, after the new event */
         }
-        if (strncmp(e->name, "signatures/", 11) != 0)
+        if (strncmp(e->name, EV_BUNDLE_SIGNATURES, strlen(EV_BUNDLE_SIGNATURES)) != 0)
             rc = am_register(&a, e->name, buf, len);
         if (rc == EV_OK)
             rc = add_buf(sink, e->name, buf, len, !e->deflated ? false : true, &b->err);
         free(buf);
     }
     for (size_t k = 0; k < nfiles && rc == EV_OK; k++) {
-        if (strncmp(files[k].path, "signatures/", 11) != 0)
+        if (strncmp(files[k].path, EV_BUNDLE_SIGNATURES, strlen(EV_BUNDLE_SIGNATURES)) != 0)
             rc = am_register(&a, files[k].path, files[k].data, files[k].len);
         if (rc == EV_OK)
             rc = add_buf(sink, files[k].path, files[k].data, files[k].len,
-                         strncmp(files[k].path, "signatures/", 11) != 0, &b->err);
+                         strncmp(files[k].path, EV_BUNDLE_SIGNATURES, strlen(EV_BUNDLE_SIGNATURES)) != 0, &b->err);
     }
     if (rc != EV_OK)
         goto done;
@@ -371,8 +367,8 @@ static int amend_write(ev_bundle *b, const ev_custody_event *event,
         char msha[65] = "", rsha[65] = "";
         char *buf = NULL;
         size_t len = 0;
-        long mi = ev_store__find(s, "manifest-sha256.txt");
-        long ri = ev_store__find(s, "evidence.json");
+        long mi = ev_store__find(s, EV_BAG_MANIFEST_SHA256);
+        long ri = ev_store__find(s, EV_RECORD_FILE);
         if (mi >= 0 && ev_store__read_all(&buf, &len, s, (size_t)mi, TAG_MAX, &b->err) == EV_OK)
             ev_hash__sha256_hex(msha, buf, len);
         free(buf);
@@ -397,13 +393,13 @@ static int amend_write(ev_bundle *b, const ev_custody_event *event,
         memcpy(custody + clen, line, ll + 1);
         clen += ll;
     }
-    rc = am_register(&a, "custody.jsonl", custody, clen);
+    rc = am_register(&a, EV_CUSTODY_FILE, custody, clen);
     if (rc == EV_OK)
-        rc = add_buf(sink, "custody.jsonl", custody, clen, true, &b->err);
+        rc = add_buf(sink, EV_CUSTODY_FILE, custody, clen, true, &b->err);
     /* the views show the custody log, so the ones the bundle has are built
      * again from the record and the new log (docs/views.md) */
     if (rc == EV_OK && (views[0] || views[1])) {
-        long ri = ev_store__find(s, "evidence.json");
+        long ri = ev_store__find(s, EV_RECORD_FILE);
         if (ri < 0)
             rc = ev_err__set(&b->err, EV_EFORMAT, "the bundle has %s but no evidence.json to "
                              "build it from", views[0] ? EV_VIEW_CASE : EV_VIEW_INDEX);

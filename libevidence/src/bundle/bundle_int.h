@@ -14,6 +14,7 @@
 
 #include "evidence/bundle.h"
 #include "bag/bag.h"
+#include "bag/bag_check.h"
 #include "base/hash.h"
 #include "base/internal.h"
 #include "base/report.h"
@@ -21,7 +22,10 @@
 
 /* The most a tag file read whole into memory may hold. */
 #define TAG_MAX ((size_t)512 << 20)
-#define SEAL_NAME "tagseal-sha256.txt"
+/* The seal: the SHA-256 of each tag manifest (docs/bundle.md). */
+#define EV_BUNDLE_SEAL "tagseal-sha256.txt"
+/* The folder of the signatures, which no tag manifest lists. */
+#define EV_BUNDLE_SIGNATURES "signatures/"
 
 struct ev_bundle {
     ev_bundle_options o;
@@ -51,10 +55,7 @@ void ev_bundle__load_record(ev_bundle *b);
 
 typedef struct vfile {
     size_t entry;
-    uint32_t algs;                        /* what to compute */
-    const char *expect[EV_HASH_COUNT];    /* expected digests (borrowed) */
-    const char *expect_src[EV_HASH_COUNT];/* manifest that says so */
-    bool is_tag, listed;
+    ev_bag_expect *x;                     /* what the manifests say of it */
     ev_digests got;
     int status;                           /* EV_OK or a read failure */
     char *errmsg;                         /* on failure; freed with the context */
@@ -79,8 +80,13 @@ typedef struct vctx {
     atomic_uint_fast64_t bytes;
     atomic_int cancel;
     ev_progress_state progress;
-    ev_manifest *mf;
-    size_t nmf;
+    size_t n;                             /* store entries */
+    ev_bag_expect *exp;                   /* per store entry, from the manifests */
+    ev_bag_name *all, *payload;           /* safe regular files, and payload, sorted */
+    ev_bag_check bag;                     /* the BagIt checks and their results */
+    char *bagit;                          /* bagit.txt as read, or NULL */
+    size_t bagit_len;
+    json_t *last_event;                   /* the last custody event, or NULL */
 } vctx;
 
 /* verify.c: verify b, or extract it into dest when dest is not NULL. */
@@ -92,6 +98,13 @@ int ev_bundle__mkparents_at(int dfd, const char *rel);
 /* verify_hash.c: read, hash (and extract) every file in c->todo on up to
  * b->o.threads threads. EV_OK or EV_ECANCELED. */
 int ev_bundle__run_hashing(vctx *c);
+
+/* extract.c: the phases of an extraction at either end of a verification:
+ * an empty (or new) destination and a staging folder beside it, and the
+ * staging folder renamed to the destination when the bundle verified.
+ * They do nothing when c->dest is NULL. */
+int ev_bundle__extract_prepare(vctx *c);
+int ev_bundle__extract_finish(vctx *c);
 
 /* verify_deep.c: verify --deep, content hashes and working copies. */
 int ev_bundle__deep_check(vctx *c);

@@ -16,7 +16,7 @@
 static json_t *baginfo_json(ev_bundle *b)
 {
     json_t *o = json_object();
-    long i = ev_store__find(b->store, "bag-info.txt");
+    long i = ev_store__find(b->store, EV_BAG_INFO_TXT);
     char *buf = NULL;
     size_t len = 0;
     ev_errbuf e;
@@ -69,7 +69,7 @@ int ev_bundle_inspect_json(char **out, ev_bundle *b)
         if (ev_bag__is_payload(e->name)) {
             bytes += e->size;
             files++;
-        } else if (strncmp(e->name, "signatures/", 11) == 0) {
+        } else if (strncmp(e->name, EV_BUNDLE_SIGNATURES, strlen(EV_BUNDLE_SIGNATURES)) == 0) {
             json_array_append_new(sigs, ev__json_str(e->name));
         } else {
             json_array_append_new(tags, ev__json_str(e->name));
@@ -126,7 +126,7 @@ int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b)
     *out = NULL;
     if (all_ok)
         *all_ok = false;
-    long ci = ev_store__find(b->store, "custody.jsonl");
+    long ci = ev_store__find(b->store, EV_CUSTODY_FILE);
     if (ci < 0)
         return ev_err__set(&b->err, EV_ENOTFOUND, "the bundle has no custody.jsonl");
     char *buf = NULL;
@@ -149,7 +149,7 @@ int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b)
     /* the last line has nothing after it to vouch for it: compare the whole
      * log with its tag manifest entry too */
     const char *tm_note = NULL;
-    long ti = ev_store__find(b->store, "tagmanifest-sha256.txt");
+    long ti = ev_store__find(b->store, EV_BAG_TAGMANIFEST_SHA256);
     if (ti >= 0) {
         char *tb = NULL, *cb = NULL;
         size_t tl = 0, cl = 0;
@@ -159,7 +159,7 @@ int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b)
             ev__utf8_valid(tb, tl)) {
             ev_manifest m = { 0 };
             m.slot = EV_HASH_SHA256;
-            m.filename = ev__strdup("tagmanifest-sha256.txt");
+            m.filename = ev__strdup(EV_BAG_TAGMANIFEST_SHA256);
             snprintf(m.alg, sizeof(m.alg), "sha256");
             ev_report *tr = NULL;
             if (ev_report__new(&tr, "tmp") == EV_OK)
@@ -168,7 +168,7 @@ int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b)
             char sha[65];
             ev_hash__sha256_hex(sha, cb, cl);
             for (size_t k = 0; k < m.n; k++)
-                if (!strcmp(m.entries[k].path, "custody.jsonl") &&
+                if (!strcmp(m.entries[k].path, EV_CUSTODY_FILE) &&
                     !ev_hash__hex_equal(m.entries[k].digest, sha))
                     tm_note = "custody.jsonl does not match tagmanifest-sha256.txt: a line "
                               "was changed (run 'evidence verify')";

@@ -8,6 +8,7 @@
 
 #include "bundle/bundle_int.h"
 #include "record/record_check.h"
+#include "record/record_read.h"
 
 /* ev_bundle_options before the record limits (version 1) */
 #define BUNDLE_OPTIONS_V1_SIZE offsetof(ev_bundle_options, max_items)
@@ -100,35 +101,11 @@ const ev_item *ev_bundle_item(const ev_bundle *b, size_t i)
 
 void ev_bundle__load_record(ev_bundle *b)
 {
-    /* within the limits (record_check.c); a refusal goes in the open report */
+    /* within the limits (record_read.c); a refusal goes in the open report */
     b->record = ev_record__load(b->store, &b->o, b->open_report);
-    if (!b->record)
-        return;
-    json_t *items = json_object_get(b->record, "items");
-    if (!json_is_array(items))
-        return;
-    size_t n = json_array_size(items);
-    b->items = ev__calloc(n, sizeof(*b->items));
-    if (!b->items)
-        return;
-    for (size_t k = 0; k < n; k++) {
-        json_t *it = json_array_get(items, k);
-        if (!json_is_object(it))
-            continue;
-        ev_item *x = &b->items[b->nitems++];
-        x->version = EV_ITEM_VERSION;
-        x->id = jstr(it, "id");
-        x->exhibit = jstr(it, "exhibit");
-        x->role = jstr(it, "role");
-        x->path = jstr(it, "path");
-        x->original_name = jstr(it, "original_name");
-        json_t *sz = json_object_get(it, "size");
-        x->size = json_is_integer(sz) && json_integer_value(sz) >= 0
-                      ? (uint64_t)json_integer_value(sz) : 0;
-        x->sha256 = jstr(json_object_get(it, "hashes"), "sha256");
-        x->mime = jstr(it, "mime");
-        const json_t *df = json_object_get(it, "derived_from");
-        x->derived_from = json_is_object(df) ? jstr(df, "item") : NULL;
+    if (b->record && ev_record__items(&b->items, &b->nitems, b->record) != EV_OK) {
+        b->items = NULL;
+        b->nitems = 0;
     }
 }
 

@@ -17,27 +17,6 @@
 #include "record/record_check.h"
 #include "views/views.h"
 
-/* ------------------------------------------------------------------------ */
-/* verification                                                              */
-/* ------------------------------------------------------------------------ */
-
-typedef struct name_idx {
-    const char *name;
-    size_t idx;
-} name_idx;
-
-static int ni_cmp(const void *a, const void *b)
-{
-    return strcmp(((const name_idx *)a)->name, ((const name_idx *)b)->name);
-}
-
-static long ni_find(const name_idx *v, size_t n, const char *name)
-{
-    name_idx key = { name, 0 };
-    const name_idx *r = bsearch(&key, v, n, sizeof(*v), ni_cmp);
-    return r ? (long)r->idx : -1;
-}
-
 static const char *manifest_slot_name(int slot)
 {
     return slot >= 0 ? ev_hash__slot_name(slot) : "unknown";
@@ -46,12 +25,14 @@ static const char *manifest_slot_name(int slot)
 /* A tag manifest that parsed cleanly, lists every tag file, and whose every
  * line matched its file: the seal, not the tag manifest, is then the odd one
  * out. */
-static bool tagmanifest_clean(const vctx *c, const char *name, const name_idx *all, size_t nall)
+static bool tagmanifest_clean(const vctx *c, const char *name)
 {
+    const ev_bag_name *all = c->all;
+    size_t nall = c->bag.nall;
     const ev_manifest *m = NULL;
-    for (size_t i = 0; i < c->nmf && !m; i++)
-        if (c->mf[i].is_tag && !strcmp(c->mf[i].filename, name))
-            m = &c->mf[i];
+    for (size_t i = 0; i < c->bag.nmf && !m; i++)
+        if (c->bag.mf[i].is_tag && !strcmp(c->bag.mf[i].filename, name))
+            m = &c->bag.mf[i];
     if (!m || m->problems)
         return false;
     for (size_t i = 0; i < nall; i++) {
@@ -59,7 +40,7 @@ static bool tagmanifest_clean(const vctx *c, const char *name, const name_idx *a
         bool t;
         char a2[32];
         if (ev_bag__is_payload(nm) || ev_bag__is_manifest_name(nm, &t, a2, sizeof(a2)) ||
-            !strcmp(nm, SEAL_NAME) || !strncmp(nm, "signatures/", 11))
+            !strcmp(nm, EV_BUNDLE_SEAL) || !strncmp(nm, EV_BUNDLE_SIGNATURES, strlen(EV_BUNDLE_SIGNATURES)))
             continue;
         bool listed = false;
         for (size_t k = 0; k < m->n && !listed; k++)
@@ -75,19 +56,21 @@ static bool tagmanifest_clean(const vctx *c, const char *name, const name_idx *a
 static bool corroborated(const char *path, const vfile *f, const json_t *last_event,
                          const char *bagit_bytes)
 {
-    if (strcmp(path, "bagit.txt") == 0)
+    if (strcmp(path, EV_BAG_BAGIT_TXT) == 0)
         return bagit_bytes && strcmp(bagit_bytes, EV_BAGIT_TXT) == 0;
     if (!last_event || f->status != EV_OK || !f->got.hex[EV_HASH_SHA256][0])
         return false;
-    const char *key = strcmp(path, "manifest-sha256.txt") == 0 ? "manifest_sha256"
-                      : strcmp(path, "evidence.json") == 0     ? "record_sha256"
+    const char *key = strcmp(path, EV_BAG_MANIFEST_SHA256) == 0 ? "manifest_sha256"
+                      : strcmp(path, EV_RECORD_FILE) == 0         ? "record_sha256"
                                                                : NULL;
     const char *v = key ? jstr(last_event, key) : NULL;
     return v && ev_hash__hex_equal(v, f->got.hex[EV_HASH_SHA256]);
 }
 
-static int check_record(vctx *c, const name_idx *payload, size_t npayload)
+static int check_record(vctx *c)
 {
+    const ev_bag_name *payload = c->payload;
+    size_t npayload = c->bag.npayload;
     ev_bundle *b = c->b;
     ev_report *r = c->r;
     json_t *items = json_object_get(b->record, "items");
@@ -108,8 +91,9 @@ static int check_record(vctx *c, const name_idx *payload, size_t npayload)
                            "evidence.json item %zu has no id or path", k);
             continue;
         }
-        name_idx key = { path, 0 };
-        const name_idx *hit = bsearch(&key, payload, npayload, sizeof(*payload), ni_cmp);
+        ev_bag_name key = { path, 0, 0 };
+        const ev_bag_name *hit = bsearch(&key, payload, npayload, sizeof(*payload),
+                                         ev_bag__name_cmp);
         long e = hit ? (long)hit->idx : -1;
         if (e < 0) {
             ev_report__add(r, EV_SEVERITY_ERROR, "record-item-missing", path,
@@ -131,7 +115,7 @@ static int check_record(vctx *c, const name_idx *payload, size_t npayload)
             free(szt);
         }
         const char *rs = jstr(json_object_get(it, "hashes"), "sha256");
-        const char *ms = f->expect[EV_HASH_SHA256];
+        const char *ms = f->x->expect[EV_HASH_SHA256];
         if (!rs)
             ev_report__add(r, EV_SEVERITY_ERROR, "record-hash-missing", path,
                            "evidence.json item %s has no hashes.sha256", id);
@@ -221,492 +205,259 @@ static const ev_item *const *find_item_by_path(const ev_item **v, size_t n, cons
     return lo < n && strcmp(v[lo]->path, p) == 0 ? &v[lo] : NULL;
 }
 
-int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const char *dest)
+/* ---- the phases of a verification, in order (see verify_phases[]) ------ */
+
+/* Problems found when the bundle was opened (entry names, ZIP structure). */
+static int phase_open_problems(vctx *c)
 {
-    *out = NULL;
-    if (!b || !b->store)
-        return EV_EINVAL;
-    ev_report *r = NULL;
-    int rc = ev_report__new(&r, dest ? "evidence.extract" : "evidence.verify");
-    if (rc)
-        return rc;
-    r->bundle_path = ev__strdup(ev_store__path(b->store));
-    r->bag_name = ev__strdup(ev_store__bag_name(b->store));
-    r->fast = flags & EV_VERIFY_FAST;
-    r->deep = flags & EV_VERIFY_DEEP;
-    for (size_t i = 0; i < b->open_report->nproblems; i++) {
-        const ev_problem *p = &b->open_report->problems[i];
-        ev_report__add(r, p->severity, p->code, p->path, "%s", p->message);
+    const ev_report *open = c->b->open_report;
+    for (size_t i = 0; i < open->nproblems; i++) {
+        const ev_problem *p = &open->problems[i];
+        ev_report__add(c->r, p->severity, p->code, p->path, "%s", p->message);
         /* not one bag folder: the ZIP cannot be checked as a bundle */
         if (!strcmp(p->code, "no-single-top-folder"))
-            r->unreadable = true;
+            c->r->unreadable = true;
     }
-    ev_store *s = b->store;
-    size_t n = ev_store__count(s);
-    vctx c;
-    memset(&c, 0, sizeof(c));
-    c.b = b;
-    c.r = r;
-    c.flags = flags;
-    c.dest = dest;
-    c.destfd = -1;
-    c.files = ev__calloc(n, sizeof(*c.files));
-    c.todo = ev__calloc(n, sizeof(*c.todo));
-    name_idx *payload = ev__calloc(n, sizeof(*payload));
-    name_idx *all = ev__calloc(n, sizeof(*all));
-    ev_baginfo bi = { 0 };
-    ev_fetch_entry *fetch = NULL;
-    size_t nfetch = 0, npayload = 0, nall = 0;
-    char *bagit = NULL, *tmp = NULL;
-    size_t bagit_len = 0, tmplen = 0;
-    json_t *last_event = NULL;
+    return EV_OK;
+}
+
+/* The safe regular files of the bag, and the payload among them. */
+static int phase_index_files(vctx *c)
+{
+    ev_store *s = c->b->store;
+    size_t n = c->n;
+    c->files = ev__calloc(n, sizeof(*c->files));
+    c->todo = ev__calloc(n, sizeof(*c->todo));
+    c->exp = ev__calloc(n, sizeof(*c->exp));
+    c->payload = ev__calloc(n, sizeof(*c->payload));
+    c->all = ev__calloc(n, sizeof(*c->all));
+    if (!c->files || !c->todo || !c->exp || !c->payload || !c->all)
+        return EV_ENOMEM;
+    size_t nall = 0, npayload = 0;
     uint64_t payload_bytes = 0;
-    if (!c.files || !c.todo || !payload || !all) {
-        rc = EV_ENOMEM;
-        goto done;
-    }
     for (size_t i = 0; i < n; i++) {
         const ev_store_entry *e = ev_store__entry(s, i);
-        c.files[i].entry = i;
+        c->files[i].entry = i;
+        c->files[i].x = &c->exp[i];
         if (e->unsafe || e->type != EV_ENTRY_FILE)
             continue;
-        all[nall++] = (name_idx){ e->name, i };
+        c->all[nall++] = (ev_bag_name){ e->name, i, e->size };
         if (ev_bag__is_payload(e->name)) {
-            payload[npayload++] = (name_idx){ e->name, i };
+            c->payload[npayload++] = (ev_bag_name){ e->name, i, e->size };
             payload_bytes += e->size;
         }
     }
-    qsort(all, nall, sizeof(*all), ni_cmp);
-    qsort(payload, npayload, sizeof(*payload), ni_cmp);
-    r->payload_files = npayload;
-    r->payload_bytes = payload_bytes;
+    qsort(c->all, nall, sizeof(*c->all), ev_bag__name_cmp);
+    qsort(c->payload, npayload, sizeof(*c->payload), ev_bag__name_cmp);
+    c->bag.all = c->all;
+    c->bag.nall = nall;
+    c->bag.payload = c->payload;
+    c->bag.npayload = npayload;
+    c->bag.payload_bytes = payload_bytes;
+    c->bag.exp = c->exp;
+    c->bag.nexp = n;
+    c->r->payload_files = npayload;
+    c->r->payload_bytes = payload_bytes;
+    return EV_OK;
+}
 
-    /* extraction target: everything is written into a hidden staging folder
-     * beside DEST, renamed to DEST only when the whole bundle verified */
-    if (dest) {
-        struct stat st;
-        int dfd = -1;
-        if (stat(dest, &st) == 0) {
-            if (!S_ISDIR(st.st_mode)) {
-                rc = ev_err__set(&b->err, EV_EEXISTS, "'%s' exists and is not a folder", dest);
-                goto done;
-            }
-            dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd < 0) {
-                rc = ev_err__set(&b->err, EV_EIO, "cannot open '%s': %s", dest, strerror(errno));
-                goto done;
-            }
-        }
-        int probe = dfd >= 0 ? dup(dfd) : -1;
-        DIR *d = probe >= 0 ? fdopendir(probe) : NULL;
-        int entries = 0;
-        struct dirent *de;
-        while (d && (de = readdir(d)) != NULL)
-            if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                entries++;
-        if (d)
-            closedir(d);
-        if (dfd >= 0)
-            close(dfd);
-        if (entries) {
-            rc = ev_err__set(&b->err, EV_EEXISTS, "'%s' is not empty; extract into a new or "
-                             "empty folder", dest);
-            goto done;
-        }
-        rc = ev__tmp_create(&c.staging, &c.destfd, dest, true, &b->err);
-        if (rc != EV_OK)
-            goto done;
-        for (size_t i = 0; i < n; i++) {
-            const ev_store_entry *e = ev_store__entry(s, i);
-            if (!e->unsafe && e->type == EV_ENTRY_DIR && e->name[0]) {
-                char *p = ev__asprintf("%s/", e->name);
-                if (p) {
-                    ev_bundle__mkparents_at(c.destfd, p);
-                    free(p);
-                }
-            }
-        }
+/* bagit.txt (RFC 8493 2.1.1). */
+static int phase_bagit_txt(vctx *c)
+{
+    ev_store *s = c->b->store;
+    long i = ev_store__find(s, EV_BAG_BAGIT_TXT);
+    if (i < 0) {
+        ev_bag__check_bagit_txt(&c->bag, NULL, 0, NULL);
+        return EV_OK;
     }
+    ev_errbuf e;
+    if (ev_store__read_all(&c->bagit, &c->bagit_len, s, (size_t)i, 4096, &e) != EV_OK)
+        ev_bag__check_bagit_txt(&c->bag, NULL, 0, e.msg);
+    else
+        ev_bag__check_bagit_txt(&c->bag, c->bagit, c->bagit_len, NULL);
+    return EV_OK;
+}
 
-    /* bagit.txt */
-    long bi_txt = ev_store__find(s, "bagit.txt");
-    int vmaj = 1, vmin = 0;
-    bool bagit_unsupported = false;
-    if (bi_txt < 0) {
-        ev_report__add(r, EV_SEVERITY_ERROR, "bagit-txt-missing", "bagit.txt",
-                       "bagit.txt is missing: this is not a BagIt bag (or the file was "
-                       "removed)");
-        r->unreadable = true;
-    } else {
-        ev_errbuf e;
-        if (ev_store__read_all(&bagit, &bagit_len, s, (size_t)bi_txt, 4096, &e) != EV_OK) {
-            ev_report__add(r, EV_SEVERITY_ERROR, "bagit-txt-invalid", "bagit.txt", "%s", e.msg);
-        } else {
-            int prc = ev_bag__parse_bagit_txt(bagit, bagit_len, &vmaj, &vmin, r);
-            if (prc == EV_EUNSUPPORTED) {
-                /* checked as 1.0 anyway: if a tag manifest shows that
-                 * bagit.txt was changed, the bag is damaged, not unsupported */
-                bagit_unsupported = true;
-                vmaj = 1;
-                vmin = 0;
-            }
-        }
+/* data/ (RFC 8493 2.1.2). */
+static int phase_data_dir(vctx *c)
+{
+    bool has_dir = false;
+    for (size_t i = 0; i < c->n && !has_dir && !c->bag.npayload; i++) {
+        const ev_store_entry *e = ev_store__entry(c->b->store, i);
+        has_dir = !e->unsafe && e->type == EV_ENTRY_DIR && strcmp(e->name, "data") == 0;
     }
-    bool legacy = vmaj < 1;
+    ev_bag__check_data_dir(&c->bag, has_dir);
+    return EV_OK;
+}
 
-    /* data/ */
-    bool has_data = npayload > 0;
-    for (size_t i = 0; i < n && !has_data; i++) {
-        const ev_store_entry *e = ev_store__entry(s, i);
-        has_data = !e->unsafe && e->type == EV_ENTRY_DIR && strcmp(e->name, "data") == 0;
-    }
-    if (!has_data)
-        ev_report__add(r, EV_SEVERITY_ERROR, "data-dir-missing", "data",
-                       "the bag has no data/ folder (RFC 8493 2.1.2)");
-
-    /* manifests */
-    c.mf = ev__calloc(n, sizeof(*c.mf));
-    if (!c.mf) {
-        rc = EV_ENOMEM;
-        goto done;
-    }
-    size_t n_payload_mf = 0;
-    for (size_t i = 0; i < nall; i++) {
+/* The manifests and tag manifests, read and parsed (RFC 8493 2.1.3, 2.2.1). */
+static int phase_manifests(vctx *c)
+{
+    ev_store *s = c->b->store;
+    for (size_t i = 0; i < c->bag.nall; i++) {
         bool is_tag;
         char alg[32];
-        if (!ev_bag__is_manifest_name(all[i].name, &is_tag, alg, sizeof(alg)))
+        const char *name = c->all[i].name;
+        if (!ev_bag__is_manifest_name(name, &is_tag, alg, sizeof(alg)))
             continue;
         ev_errbuf e;
-        free(tmp);
-        tmp = NULL;
-        if (ev_store__read_all(&tmp, &tmplen, s, all[i].idx, TAG_MAX, &e) != EV_OK) {
-            ev_report__add(r, EV_SEVERITY_ERROR, "tag-unreadable", all[i].name, "%s", e.msg);
+        char *buf = NULL;
+        size_t len = 0;
+        if (ev_store__read_all(&buf, &len, s, c->all[i].idx, TAG_MAX, &e) != EV_OK) {
+            ev_report__add(c->r, EV_SEVERITY_ERROR, "tag-unreadable", name, "%s", e.msg);
+            free(buf);
             continue;
         }
-        if (!ev_bag__check_text(all[i].name, tmp, tmplen, r))
+        int rc = ev_bag__check_add_manifest(&c->bag, name, is_tag, alg, buf, len);
+        free(buf);
+        if (rc != EV_OK)
+            return rc;
+    }
+    ev_bag__check_manifest_set(&c->bag);
+    return EV_OK;
+}
+
+/* Read a tag file whole and hand it to a check of the bag module. */
+static void check_tag_file(vctx *c, const char *name,
+                           void (*check)(ev_bag_check *, const char *, size_t))
+{
+    ev_store *s = c->b->store;
+    long i = ev_store__find(s, name);
+    if (i < 0)
+        return;
+    ev_errbuf e;
+    char *buf = NULL;
+    size_t len = 0;
+    if (ev_store__read_all(&buf, &len, s, (size_t)i, TAG_MAX, &e) == EV_OK)
+        check(&c->bag, buf, len);
+    free(buf);
+}
+
+/* fetch.txt (RFC 8493 2.2.3): never fetched, its paths checked. */
+static int phase_fetch_txt(vctx *c)
+{
+    check_tag_file(c, EV_BAG_FETCH_TXT, ev_bag__check_fetch);
+    return EV_OK;
+}
+
+/* bag-info.txt (RFC 8493 2.2.2) and its Payload-Oxum. */
+static int phase_bag_info(vctx *c)
+{
+    check_tag_file(c, EV_BAG_INFO_TXT, ev_bag__check_baginfo);
+    return EV_OK;
+}
+
+/* Completeness (RFC 8493 3): manifests against the files present. */
+static int phase_completeness(vctx *c)
+{
+    return ev_bag__check_complete(&c->bag);
+}
+
+/* Every file read to its end: the listed ones hashed (and extracted), the
+ * others checked against their ZIP CRC. Skipped with --fast, except for
+ * extraction. */
+static int phase_hash_files(vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_store *s = b->store;
+    ev_report *r = c->r;
+    const char *dest = c->dest;
+    if ((c->flags & EV_VERIFY_FAST) && !dest)
+        return EV_OK;
+    uint64_t total = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const ev_store_entry *e = ev_store__entry(s, i);
+        if (e->unsafe || e->type != EV_ENTRY_FILE)
             continue;
-        ev_manifest *m = &c.mf[c.nmf++];
-        m->filename = ev__strdup(all[i].name);
-        m->is_tag = is_tag;
-        ev_bag__normalize_alg(m->alg, sizeof(m->alg), alg);
-        if (strcmp(m->alg, alg) != 0)
-            ev_report__add(r, EV_SEVERITY_ERROR, "manifest-name-not-normalized", all[i].name,
-                           "'%s': the algorithm in a manifest name must be written in "
-                           "normalized form, '%s' (RFC 8493 2.4); rename the file", all[i].name,
-                           m->alg);
-        m->slot = ev_hash__slot_from_name(m->alg);
-        if (m->slot < 0)
-            ev_report__add(r, EV_SEVERITY_WARNING, "manifest-algorithm-unsupported", all[i].name,
-                           "'%s' uses algorithm '%s', which this tool cannot compute; its "
-                           "file list is checked but not its checksums", all[i].name, m->alg);
-        size_t before = r->nproblems;
-        if ((rc = ev_bag__parse_manifest(m, tmp, tmplen, r)) != EV_OK)
-            goto done;
-        m->problems += r->nproblems - before;
-        if (!is_tag)
-            n_payload_mf++;
-    }
-    if (n_payload_mf == 0)
-        ev_report__add(r, EV_SEVERITY_ERROR, "payload-manifest-missing", NULL,
-                       "the bag has no payload manifest (manifest-<algorithm>.txt); it "
-                       "cannot be checked");
-    else {
-        bool usable = false;
-        for (size_t mi = 0; mi < c.nmf; mi++)
-            usable = usable || (!c.mf[mi].is_tag && c.mf[mi].slot >= 0);
-        if (!usable) {
-            ev_report__add(r, EV_SEVERITY_ERROR, "manifest-algorithm-unsupported", NULL,
-                           "no payload manifest uses an algorithm this tool can compute "
-                           "(sha256, sha512, sha1, md5); the payload cannot be checked");
-            r->unreadable = true;
-        }
-    }
-
-    /* fetch.txt */
-    long fi = ev_store__find(s, "fetch.txt");
-    if (fi >= 0) {
-        ev_errbuf e;
-        free(tmp);
-        tmp = NULL;
-        if (ev_store__read_all(&tmp, &tmplen, s, (size_t)fi, TAG_MAX, &e) == EV_OK &&
-            ev_bag__check_text("fetch.txt", tmp, tmplen, r)) {
-            ev_bag__parse_fetch(&fetch, &nfetch, tmp, tmplen, r);
-            ev_report__add(r, EV_SEVERITY_WARNING, "fetch-present", "fetch.txt",
-                           "fetch.txt lists %zu file(s) to be fetched from elsewhere; this tool "
-                           "never fetches. Files it names that are not in the bag make the bag "
-                           "incomplete", nfetch);
-            for (size_t k = 0; k < nfetch; k++) {
-                const char *why = ev_bag__unsafe_reason(fetch[k].path, strlen(fetch[k].path));
-                if (why || !ev_bag__is_payload(fetch[k].path))
-                    ev_report__add(r, EV_SEVERITY_ERROR, "fetch-bad-path", "fetch.txt",
-                                   "fetch.txt names '%s', %s", fetch[k].path,
-                                   why ? why : "which is outside data/");
-            }
-        }
-    }
-
-    /* bag-info.txt */
-    long bii = ev_store__find(s, "bag-info.txt");
-    if (bii >= 0) {
-        ev_errbuf e;
-        free(tmp);
-        tmp = NULL;
-        if (ev_store__read_all(&tmp, &tmplen, s, (size_t)bii, TAG_MAX, &e) == EV_OK &&
-            ev_bag__check_text("bag-info.txt", tmp, tmplen, r)) {
-            ev_bag__parse_baginfo(&bi, tmp, tmplen, legacy, r);
-            size_t nox = ev_bag__baginfo_count(&bi, "Payload-Oxum");
-            const char *ox = ev_bag__baginfo_get(&bi, "Payload-Oxum");
-            uint64_t ob, of;
-            if (nox > 1)
-                ev_report__add(r, EV_SEVERITY_ERROR, "oxum-repeated", "bag-info.txt",
-                               "Payload-Oxum appears %zu times in bag-info.txt; it must appear "
-                               "at most once", nox);
-            if (ox && !ev_bag__parse_oxum(ox, &ob, &of))
-                ev_report__add(r, EV_SEVERITY_ERROR, "oxum-invalid", "bag-info.txt",
-                               "Payload-Oxum '%s' is not 'OctetCount.StreamCount'", ox);
-            else if (ox && (ob != payload_bytes || of != npayload))
-                ev_report__add(r, EV_SEVERITY_ERROR, "oxum-mismatch", "bag-info.txt",
-                               "Payload-Oxum says %llu bytes in %llu files; the payload has "
-                               "%llu bytes in %zu files: files were added, removed, truncated "
-                               "or extended", (unsigned long long)ob, (unsigned long long)of,
-                               (unsigned long long)payload_bytes, npayload);
-        }
-    }
-
-    /* completeness: every manifest line names a present, safe file */
-    uint32_t *in_manifests = ev__calloc(n, sizeof(uint32_t)); /* bit per payload manifest */
-    if (!in_manifests) {
-        rc = EV_ENOMEM;
-        goto done;
-    }
-    size_t pm_index = 0;
-    for (size_t mi = 0; mi < c.nmf; mi++) {
-        ev_manifest *m = &c.mf[mi];
-        size_t before_m = r->nproblems;
-        name_idx *seen = ev__calloc(m->n, sizeof(*seen));
-        size_t nseen = 0;
-        for (size_t k = 0; k < m->n; k++) {
-            ev_manifest_entry *me = &m->entries[k];
-            const char *why = ev_bag__unsafe_reason(me->path, strlen(me->path));
-            if (why) {
-                ev_report__add(r, EV_SEVERITY_ERROR, "manifest-unsafe-path", m->filename,
-                               "%s line %zu names '%s': %s; refused (RFC 8493 5.1)",
-                               m->filename, me->line, me->path, why);
-                continue;
-            }
-            if (!m->is_tag && !ev_bag__is_payload(me->path)) {
-                ev_report__add(r, EV_SEVERITY_ERROR, "manifest-outside-data", m->filename,
-                               "%s line %zu names '%s', which is outside data/; a payload "
-                               "manifest may only list payload files", m->filename, me->line,
-                               me->path);
-                continue;
-            }
-            if (m->is_tag) {
-                bool t;
-                char a2[32];
-                if (ev_bag__is_payload(me->path)) {
-                    ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-lists-payload",
-                                   m->filename, "%s line %zu lists payload file '%s'; tag "
-                                   "manifests list tag files only", m->filename, me->line,
-                                   me->path);
-                    continue;
-                }
-                if (ev_bag__is_manifest_name(me->path, &t, a2, sizeof(a2)) && t) {
-                    ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-lists-tagmanifest",
-                                   m->filename, "%s lists the tag manifest '%s'; it must not",
-                                   m->filename, me->path);
-                    continue;
-                }
-            }
-            if (seen) {
-                seen[nseen++] = (name_idx){ me->path, k };
-            }
-            long e = ni_find(all, nall, me->path);
-            if (e < 0) {
-                /* RFC 8493 6.1.1.3: compare after normalizing both sides */
-                char *nfc = ev_bag__nfc(me->path);
-                for (size_t q = 0; nfc && q < nall && e < 0; q++) {
-                    char *o = ev_bag__nfc(all[q].name);
-                    if (o && strcmp(o, nfc) == 0) {
-                        e = (long)all[q].idx;
-                        ev_report__add(r, EV_SEVERITY_WARNING, "normalization-mismatch",
-                                       all[q].name, "%s names '%s' in a different Unicode "
-                                       "normalization than the file '%s'; matched, but "
-                                       "tools that compare bytes will not find it",
-                                       m->filename, me->path, all[q].name);
-                    }
-                    free(o);
-                }
-                free(nfc);
-            }
-            if (e < 0) {
-                bool fetched = false;
-                for (size_t q = 0; q < nfetch && !fetched; q++)
-                    fetched = strcmp(fetch[q].path, me->path) == 0;
-                ev_report__add(r, EV_SEVERITY_ERROR, fetched ? "fetch-not-fetched" : "missing",
-                               me->path,
-                               fetched ? "'%s' is listed in fetch.txt but is not in the bag; "
-                                         "fetch it with a trusted tool, then verify again"
-                                       : "'%s' is listed in %s but is missing from the bag",
-                               me->path, m->filename);
-                ev_report__add_file(r, me->path, m->is_tag, EV_FILE_MISSING, 0, NULL);
-                continue;
-            }
-            vfile *f = &c.files[e];
-            f->listed = true;
-            f->is_tag = m->is_tag;
-            if (!m->is_tag && pm_index < 32)
-                in_manifests[e] |= 1u << pm_index;
-            if (m->slot >= 0) {
-                if (f->expect[m->slot] && !ev_hash__hex_equal(f->expect[m->slot], me->digest))
-                    ev_report__add(r, EV_SEVERITY_ERROR, "manifest-conflict", me->path,
-                                   "'%s' has different %s checksums in %s and %s", me->path,
-                                   m->alg, f->expect_src[m->slot], m->filename);
-                f->expect[m->slot] = me->digest;
-                f->expect_src[m->slot] = m->filename;
-                f->algs |= ev_hash__slot_alg(m->slot);
-            }
-        }
-        if (seen) {
-            qsort(seen, nseen, sizeof(*seen), ni_cmp);
-            for (size_t q = 1; q < nseen; q++)
-                if (strcmp(seen[q].name, seen[q - 1].name) == 0)
-                    ev_report__add(r, EV_SEVERITY_ERROR, "manifest-duplicate", seen[q].name,
-                                   "'%s' is listed more than once in %s (RFC 8493 2.1.3)",
-                                   seen[q].name, m->filename);
-            free(seen);
-        }
-        for (size_t q = before_m; q < r->nproblems; q++)
-            if (r->problems[q].severity == EV_SEVERITY_ERROR)
-                m->problems++;
-        if (!m->is_tag)
-            pm_index++;
-    }
-    /* every payload file in every payload manifest */
-    for (size_t q = 0; q < npayload; q++) {
-        size_t e = payload[q].idx;
-        uint32_t want = pm_index >= 32 ? 0xFFFFFFFFu : ((1u << pm_index) - 1);
-        if (in_manifests[e] == want)
+        bool payload_file = ev_bag__is_payload(e->name);
+        if (!c->files[i].x->listed && !dest)
             continue;
-        if (in_manifests[e] == 0) {
-            ev_report__add(r, EV_SEVERITY_ERROR, "extra", payload[q].name,
-                           "'%s' is in the bag but in no payload manifest: it was added after "
-                           "the bag was made", payload[q].name);
-            ev_report__add_file(r, payload[q].name, false, EV_FILE_EXTRA,
-                                ev_store__entry(s, e)->size, NULL);
-        } else {
-            size_t pi = 0;
-            for (size_t mi = 0; mi < c.nmf; mi++) {
-                if (c.mf[mi].is_tag)
-                    continue;
-                if (!(in_manifests[e] & (1u << pi)))
-                    ev_report__add(r, EV_SEVERITY_ERROR, "not-in-manifest", payload[q].name,
-                                   "'%s' is not listed in %s; every payload file must be in "
-                                   "every payload manifest", payload[q].name,
-                                   c.mf[mi].filename);
-                pi++;
-            }
-        }
+        if (dest && payload_file && !c->files[i].x->listed)
+            continue; /* unlisted payload is never extracted */
+        if (!c->files[i].x->listed)
+            c->files[i].x->is_tag = true;
+        c->files[i].queued = true;
+        c->todo[c->ntodo++] = i;
+        total += e->size;
     }
-    free(in_manifests);
-    /* every tag manifest lists every payload manifest */
-    for (size_t mi = 0; mi < c.nmf; mi++) {
-        if (!c.mf[mi].is_tag)
+    /* the record and the manifest are needed by the custody check */
+    long mi = ev_store__find(s, EV_BAG_MANIFEST_SHA256);
+    if (mi >= 0)
+        c->files[mi].x->algs |= EV_ALG_SHA256;
+    long ri = ev_store__find(s, EV_RECORD_FILE);
+    if (ri >= 0)
+        c->files[ri].x->algs |= EV_ALG_SHA256;
+    ev_progress__init(&c->progress, b->o.progress_cb, b->o.progress_payload,
+                      dest ? "extracting" : "verifying", total, c->ntodo);
+    int rc = ev_bundle__run_hashing(c);
+    if (rc != EV_OK) {
+        ev_err__set(&b->err, rc, "canceled by callback");
+        return rc;
+    }
+    /* Every other entry is read to its end as well (the seal,
+     * signatures, unlisted files): a read error or a CRC mismatch
+     * anywhere means a byte that matters may not be what was sealed. */
+    for (size_t i = 0; i < c->n; i++) {
+        const ev_store_entry *e = ev_store__entry(s, i);
+        if (e->unsafe || e->type != EV_ENTRY_FILE || c->files[i].queued)
             continue;
-        for (size_t mj = 0; mj < c.nmf; mj++) {
-            if (c.mf[mj].is_tag)
-                continue;
-            bool found = false;
-            for (size_t k = 0; k < c.mf[mi].n && !found; k++)
-                found = strcmp(c.mf[mi].entries[k].path, c.mf[mj].filename) == 0;
-            if (!found)
-                ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-incomplete", c.mf[mi].filename,
-                               "%s does not list the payload manifest %s", c.mf[mi].filename,
-                               c.mf[mj].filename);
-        }
+        ev_errbuf e2;
+        e2.msg[0] = '\0';
+        bool crc_bad = false;
+        int crc = ev_store__check_entry(s, i, &crc_bad, &e2);
+        if (crc == EV_ENOMEM)
+            return crc;
+        if (crc != EV_OK && crc_bad)
+            ev_report__add(r, EV_SEVERITY_ERROR, ev_bag__is_payload(e->name) ? "modified"
+                                                                            : "tag-modified",
+                           e->name, "'%s' was modified: its bytes no longer match the CRC "
+                           "recorded in the ZIP", e->name);
+        else if (crc != EV_OK)
+            ev_report__add(r, EV_SEVERITY_ERROR, "unreadable", e->name, "'%s' cannot be "
+                           "read: %s", e->name, e2.msg[0] ? e2.msg : ev_strerror(crc));
     }
+    return EV_OK;
+}
 
-    /* hashing (skipped with --fast, except for extraction) */
-    if (!(flags & EV_VERIFY_FAST) || dest) {
-        uint64_t total = 0;
-        for (size_t i = 0; i < n; i++) {
-            const ev_store_entry *e = ev_store__entry(s, i);
-            if (e->unsafe || e->type != EV_ENTRY_FILE)
-                continue;
-            bool payload_file = ev_bag__is_payload(e->name);
-            if (!c.files[i].listed && !dest)
-                continue;
-            if (dest && payload_file && !c.files[i].listed)
-                continue; /* unlisted payload is never extracted */
-            if (!c.files[i].listed)
-                c.files[i].is_tag = true;
-            c.files[i].queued = true;
-            c.todo[c.ntodo++] = i;
-            total += e->size;
-        }
-        /* the record and the manifest are needed by the custody check */
-        long mi = ev_store__find(s, "manifest-sha256.txt");
-        if (mi >= 0)
-            c.files[mi].algs |= EV_ALG_SHA256;
-        long ri = ev_store__find(s, "evidence.json");
-        if (ri >= 0)
-            c.files[ri].algs |= EV_ALG_SHA256;
-        ev_progress__init(&c.progress, b->o.progress_cb, b->o.progress_payload,
-                          dest ? "extracting" : "verifying", total, c.ntodo);
-        rc = ev_bundle__run_hashing(&c);
-        if (rc != EV_OK) {
-            ev_err__set(&b->err, rc, "canceled by callback");
-            goto done;
-        }
-        /* Every other entry is read to its end as well (the seal,
-         * signatures, unlisted files): a read error or a CRC mismatch
-         * anywhere means a byte that matters may not be what was sealed. */
-        for (size_t i = 0; i < n; i++) {
-            const ev_store_entry *e = ev_store__entry(s, i);
-            if (e->unsafe || e->type != EV_ENTRY_FILE || c.files[i].queued)
-                continue;
-            ev_errbuf e2;
-            e2.msg[0] = '\0';
-            bool crc_bad = false;
-            int crc = ev_store__check_entry(s, i, &crc_bad, &e2);
-            if (crc == EV_ENOMEM) {
-                rc = crc;
-                goto done;
-            }
-            if (crc != EV_OK && crc_bad)
-                ev_report__add(r, EV_SEVERITY_ERROR, ev_bag__is_payload(e->name) ? "modified"
-                                                                                : "tag-modified",
-                               e->name, "'%s' was modified: its bytes no longer match the CRC "
-                               "recorded in the ZIP", e->name);
-            else if (crc != EV_OK)
-                ev_report__add(r, EV_SEVERITY_ERROR, "unreadable", e->name, "'%s' cannot be "
-                               "read: %s", e->name, e2.msg[0] ? e2.msg : ev_strerror(crc));
-        }
+/* The custody log's chain (read before blaming tag files: its last event
+ * vouches for the manifest and the record). */
+static int phase_custody_chain(vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_store *s = b->store;
+    long ci = ev_store__find(s, EV_CUSTODY_FILE);
+    if (ci < 0) {
+        if (b->record)
+            ev_report__add(c->r, EV_SEVERITY_ERROR, "custody-missing", EV_CUSTODY_FILE,
+                           "the bundle has evidence.json but no custody.jsonl");
+        return EV_OK;
     }
-
-    /* custody log (read before blaming tag files) */
-    long ci = ev_store__find(s, "custody.jsonl");
-    if (ci >= 0) {
-        ev_errbuf e;
-        free(tmp);
-        tmp = NULL;
-        if (ev_store__read_all(&tmp, &tmplen, s, (size_t)ci, (size_t)b->o.max_record_size, &e) ==
-                EV_OK && ev_custody__count(tmp, tmplen) <= b->o.max_custody_events) {
-            size_t nev, bad;
-            char last_sha[65];
-            ev_custody__check(tmp, tmplen, r, &nev, last_sha, &last_event, NULL, &bad);
-            if (nev == 0)
-                ev_report__add(r, EV_SEVERITY_ERROR, "custody-empty", "custody.jsonl",
-                               "custody.jsonl holds no events");
-        }
-    } else if (b->record) {
-        ev_report__add(r, EV_SEVERITY_ERROR, "custody-missing", "custody.jsonl",
-                       "the bundle has evidence.json but no custody.jsonl");
+    ev_errbuf e;
+    char *buf = NULL;
+    size_t len = 0;
+    if (ev_store__read_all(&buf, &len, s, (size_t)ci, (size_t)b->o.max_record_size, &e) ==
+            EV_OK && ev_custody__count(buf, len) <= b->o.max_custody_events) {
+        size_t nev, bad;
+        char last_sha[65];
+        ev_custody__check(buf, len, c->r, &nev, last_sha, &c->last_event, NULL, &bad);
+        if (nev == 0)
+            ev_report__add(c->r, EV_SEVERITY_ERROR, "custody-empty", EV_CUSTODY_FILE,
+                           "custody.jsonl holds no events");
     }
+    free(buf);
+    return EV_OK;
+}
 
-    /* results per file */
-    for (size_t k = 0; k < c.ntodo; k++) {
-        vfile *f = &c.files[c.todo[k]];
+/* One result per hashed file: ok, modified (naming the manifest that
+ * disagrees, or the tag manifest when another source vouches for the file),
+ * unreadable, or not extracted. */
+static int phase_file_results(vctx *c)
+{
+    ev_store *s = c->b->store;
+    ev_report *r = c->r;
+    const char *dest = c->dest;
+    for (size_t k = 0; k < c->ntodo; k++) {
+        vfile *f = &c->files[c->todo[k]];
         const ev_store_entry *e = ev_store__entry(s, f->entry);
         ev_file_status st = EV_FILE_OK;
         if (f->status != EV_OK && f->write_failed) {
@@ -726,24 +477,25 @@ int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const c
                            "%s", e->name, f->errmsg ? f->errmsg : "read error");
         } else {
             for (int sl = 0; sl < EV_HASH_COUNT; sl++) {
-                if (!f->expect[sl] || ev_hash__hex_equal(f->expect[sl], f->got.hex[sl]))
+                if (!f->x->expect[sl] || ev_hash__hex_equal(f->x->expect[sl], f->got.hex[sl]))
                     continue;
                 st = EV_FILE_MODIFIED;
-                bool tagm = strncmp(f->expect_src[sl], "tagmanifest-", 12) == 0;
-                for (size_t mi = 0; mi < c.nmf; mi++)
-                    if (!strcmp(c.mf[mi].filename, f->expect_src[sl]))
-                        c.mf[mi].problems++;
-                if (tagm && corroborated(e->name, f, last_event, bagit)) {
+                bool tagm = strncmp(f->x->expect_src[sl], EV_BAG_TAGMANIFEST_PREFIX,
+                                    strlen(EV_BAG_TAGMANIFEST_PREFIX)) == 0;
+                for (size_t mi = 0; mi < c->bag.nmf; mi++)
+                    if (!strcmp(c->bag.mf[mi].filename, f->x->expect_src[sl]))
+                        c->bag.mf[mi].problems++;
+                if (tagm && corroborated(e->name, f, c->last_event, c->bagit)) {
                     ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-modified",
-                                   f->expect_src[sl], "%s was modified: its %s checksum for "
+                                   f->x->expect_src[sl], "%s was modified: its %s checksum for "
                                    "'%s' is wrong, while the custody log vouches for the file",
-                                   f->expect_src[sl], manifest_slot_name(sl), e->name);
+                                   f->x->expect_src[sl], manifest_slot_name(sl), e->name);
                     st = EV_FILE_OK;
                 } else {
                     ev_report__add(r, EV_SEVERITY_ERROR, tagm ? "tag-modified" : "modified",
                                    e->name, "'%s' was modified: its %s is %s, but %s says %s",
                                    e->name, manifest_slot_name(sl), f->got.hex[sl],
-                                   f->expect_src[sl], f->expect[sl]);
+                                   f->x->expect_src[sl], f->x->expect[sl]);
                 }
             }
         }
@@ -755,16 +507,23 @@ int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const c
         if (idx >= 0 && dest && !f->extracted && st == EV_FILE_OK && f->status == EV_OK)
             r->files[idx].status = EV_FILE_ERROR;
     }
+    return EV_OK;
+}
 
-    /* the seal over the tag manifest */
-    long si = ev_store__find(s, SEAL_NAME);
-    if (si >= 0 && !(flags & EV_VERIFY_FAST)) {
+/* The seal (tagseal-sha256.txt) over the tag manifests; a mismatch is
+ * blamed on the seal when the tag manifest verified every tag file. */
+static int phase_seal(vctx *c)
+{
+    ev_store *s = c->b->store;
+    ev_report *r = c->r;
+    char *tmp = NULL;
+    size_t tmplen = 0;
+    long si = ev_store__find(s, EV_BUNDLE_SEAL);
+    if (si >= 0 && !(c->flags & EV_VERIFY_FAST)) {
         ev_errbuf e;
-        free(tmp);
-        tmp = NULL;
         if (ev_store__read_all(&tmp, &tmplen, s, (size_t)si, 4096, &e) == EV_OK) {
             ev_manifest sm = { 0 };
-            sm.filename = ev__strdup(SEAL_NAME);
+            sm.filename = ev__strdup(EV_BUNDLE_SEAL);
             sm.slot = EV_HASH_SHA256;
             snprintf(sm.alg, sizeof(sm.alg), "sha256");
             ev_report tmpr = { 0 };
@@ -777,7 +536,7 @@ int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const c
             free(tmpr.problems);
             bool seal_ok = tmpr.nproblems == 0 && sm.n > 0;
             for (size_t k = 0; k < sm.n && seal_ok; k++) {
-                long t = ni_find(all, nall, sm.entries[k].path);
+                long t = ev_bag__name_find(c->all, c->bag.nall, sm.entries[k].path);
                 if (t < 0) {
                     seal_ok = false;
                     break;
@@ -793,77 +552,113 @@ int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const c
                 free(tm);
                 if (!ev_hash__hex_equal(sha, sm.entries[k].digest)) {
                     /* the tag manifest changed, unless it verified every file */
-                    bool tm_clean = tagmanifest_clean(&c, sm.entries[k].path, all, nall);
+                    bool tm_clean = tagmanifest_clean(c, sm.entries[k].path);
                     if (tm_clean)
-                        ev_report__add(r, EV_SEVERITY_ERROR, "seal-modified", SEAL_NAME,
+                        ev_report__add(r, EV_SEVERITY_ERROR, "seal-modified", EV_BUNDLE_SEAL,
                                        "%s was modified: it does not match %s, which itself "
-                                       "verifies every tag file", SEAL_NAME, sm.entries[k].path);
+                                       "verifies every tag file", EV_BUNDLE_SEAL, sm.entries[k].path);
                     else if (ev_report__count_code(r, "tagmanifest-modified") == 0)
                         ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-modified",
                                        sm.entries[k].path, "%s was modified: its checksum no "
-                                       "longer matches %s", sm.entries[k].path, SEAL_NAME);
+                                       "longer matches %s", sm.entries[k].path, EV_BUNDLE_SEAL);
                     seal_ok = true; /* reported */
                 }
             }
             if (!seal_ok)
-                ev_report__add(r, EV_SEVERITY_ERROR, "seal-invalid", SEAL_NAME,
-                               "%s is damaged or names a missing tag manifest", SEAL_NAME);
+                ev_report__add(r, EV_SEVERITY_ERROR, "seal-invalid", EV_BUNDLE_SEAL,
+                               "%s is damaged or names a missing tag manifest", EV_BUNDLE_SEAL);
             ev_bag__manifest_free(&sm);
         }
     }
+    free(tmp);
+    return EV_OK;
+}
 
-    /* custody log against the current manifest and record */
-    if (last_event && !(flags & EV_VERIFY_FAST)) {
-        long mi = ev_store__find(s, "manifest-sha256.txt");
-        long ri = ev_store__find(s, "evidence.json");
-        const char *lm = jstr(last_event, "manifest_sha256");
-        const char *lr = jstr(last_event, "record_sha256");
-        if (mi >= 0 && c.files[mi].status == EV_OK && c.files[mi].got.hex[0][0] && lm &&
-            !ev_hash__hex_equal(lm, c.files[mi].got.hex[EV_HASH_SHA256]))
-            ev_report__add(r, EV_SEVERITY_ERROR, "custody-manifest-mismatch", "manifest-sha256.txt",
+/* The last custody event against the manifest and the record as they are. */
+static int phase_custody_vs_tags(vctx *c)
+{
+    ev_store *s = c->b->store;
+    ev_report *r = c->r;
+    if (c->last_event && !(c->flags & EV_VERIFY_FAST)) {
+        long mi = ev_store__find(s, EV_BAG_MANIFEST_SHA256);
+        long ri = ev_store__find(s, EV_RECORD_FILE);
+        const char *lm = jstr(c->last_event, "manifest_sha256");
+        const char *lr = jstr(c->last_event, "record_sha256");
+        if (mi >= 0 && c->files[mi].status == EV_OK && c->files[mi].got.hex[0][0] && lm &&
+            !ev_hash__hex_equal(lm, c->files[mi].got.hex[EV_HASH_SHA256]))
+            ev_report__add(r, EV_SEVERITY_ERROR, "custody-manifest-mismatch",
+                           EV_BAG_MANIFEST_SHA256,
                            "manifest-sha256.txt differs from the version recorded by the last "
                            "custody event: it was changed without a custody event");
-        if (ri >= 0 && c.files[ri].status == EV_OK && c.files[ri].got.hex[0][0] && lr &&
-            !ev_hash__hex_equal(lr, c.files[ri].got.hex[EV_HASH_SHA256]))
+        if (ri >= 0 && c->files[ri].status == EV_OK && c->files[ri].got.hex[0][0] && lr &&
+            !ev_hash__hex_equal(lr, c->files[ri].got.hex[EV_HASH_SHA256]))
             ev_report__add(r, EV_SEVERITY_ERROR, "custody-record-mismatch", "evidence.json",
                            "evidence.json differs from the version recorded by the last "
                            "custody event: it was changed without a custody event");
     }
+    return EV_OK;
+}
 
-    /* the record against the manifests */
-    if (ev_store__find(s, "evidence.json") >= 0) {
+/* The record against the manifests (items, sizes, hashes, derivations);
+ * with --deep, the content hashes and the working copies too. */
+static int phase_record_vs_bag(vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_store *s = b->store;
+    ev_report *r = c->r;
+    int rc;
+    if (ev_store__find(s, EV_RECORD_FILE) >= 0) {
         if (!b->record && ev_record__refused(r))
             ; /* the limit or the lie that stopped it was reported */
         else if (!b->record)
             ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
                            "evidence.json is not a valid JSON object (or has duplicate keys)");
-        else if ((rc = check_record(&c, payload, npayload)) != EV_OK)
-            goto done;
-        else if ((flags & EV_VERIFY_DEEP) && (rc = ev_bundle__deep_check(&c)) != EV_OK)
-            goto done;
-        else if ((flags & EV_VERIFY_DEEP) && (rc = ev_bundle__deep_derivations(&c)) != EV_OK)
-            goto done;
+        else if ((rc = check_record(c)) != EV_OK)
+            return rc;
+        else if ((c->flags & EV_VERIFY_DEEP) && (rc = ev_bundle__deep_check(c)) != EV_OK)
+            return rc;
+        else if ((c->flags & EV_VERIFY_DEEP) && (rc = ev_bundle__deep_derivations(c)) != EV_OK)
+            return rc;
     }
+    return EV_OK;
+}
 
-    /* the record against its schema, bag-info.txt, the bytes and its views */
+/* The record against its schema, bag-info.txt, the bytes and its views. */
+static int phase_record_checks(vctx *c)
+{
+    ev_bundle *b = c->b;
     bool views_checkable = false;
-    if ((rc = ev_record__verify(r, s, b->record, &b->o, flags, &views_checkable)) != EV_OK)
-        goto done;
-    if (views_checkable && !(flags & EV_VERIFY_FAST) &&
-        (rc = ev_views__check(r, s, b->o.max_record_size > SIZE_MAX - 1
-                                        ? SIZE_MAX - 1
-                                        : (size_t)b->o.max_record_size)) != EV_OK)
-        goto done;
+    int rc = ev_record__verify(c->r, b->store, b->record, &b->o, c->flags, &views_checkable);
+    if (rc != EV_OK)
+        return rc;
+    if (views_checkable && !(c->flags & EV_VERIFY_FAST))
+        rc = ev_views__check(c->r, b->store, b->o.max_record_size > SIZE_MAX - 1
+                                                 ? SIZE_MAX - 1
+                                                 : (size_t)b->o.max_record_size);
+    return rc;
+}
 
-    if (bagit_unsupported) {
+/* A bagit.txt of an unsupported version makes the bag unreadable, unless a
+ * tag manifest showed that bagit.txt itself was changed. */
+static int phase_bagit_version(vctx *c)
+{
+    ev_report *r = c->r;
+    if (c->bag.bagit_unsupported) {
         bool tampered = false;
         for (size_t i = 0; i < r->nproblems && !tampered; i++)
-            tampered = r->problems[i].path && !strcmp(r->problems[i].path, "bagit.txt") &&
+            tampered = r->problems[i].path && !strcmp(r->problems[i].path, EV_BAG_BAGIT_TXT) &&
                        (!strcmp(r->problems[i].code, "tag-modified"));
         if (!tampered)
             r->unreadable = true;
     }
+    return EV_OK;
+}
 
+/* File results carry the record's item id. */
+static int phase_item_ids(vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_report *r = c->r;
     /* file results carry the record's item id: items sorted by path once,
      * then one binary search per file (linear in files x log items) */
     if (b->record && b->nitems && r->nfiles) {
@@ -884,59 +679,97 @@ int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const c
         }
     }
 
-    /* unlisted tag files: RFC 8493 says to ignore their contents */
-    for (size_t i = 0; i < nall; i++) {
-        const char *nm = all[i].name;
-        bool t;
-        char a2[32];
-        if (c.files[all[i].idx].listed || ev_bag__is_payload(nm) ||
-            ev_bag__is_manifest_name(nm, &t, a2, sizeof(a2)) || strcmp(nm, SEAL_NAME) == 0 ||
-            strncmp(nm, "signatures/", 11) == 0 || strcmp(nm, "bagit.txt") == 0)
-            continue;
-        if (c.nmf && n_payload_mf < c.nmf)
-            ev_report__add(r, EV_SEVERITY_INFO, "tag-unlisted", nm,
-                           "tag file '%s' is not in any tag manifest; its content is not "
-                           "checked", nm);
+    return EV_OK;
+}
+
+/* Not tag files for the unlisted check: the seal and the signatures,
+ * which no tag manifest lists by design (docs/bundle.md). */
+static bool not_a_listed_tag(const char *name)
+{
+    return strcmp(name, EV_BUNDLE_SEAL) == 0 || strncmp(name, EV_BUNDLE_SIGNATURES, strlen(EV_BUNDLE_SIGNATURES)) == 0;
+}
+
+/* Tag files in no tag manifest: RFC 8493 says to ignore their contents. */
+static int phase_unlisted_tags(vctx *c)
+{
+    ev_bag__check_unlisted(&c->bag, not_a_listed_tag);
+    return EV_OK;
+}
+
+/* The phases of verify, in the order they run; each adds its problems to
+ * the report and returns EV_OK, or a failure that stops the verification
+ * (EV_ENOMEM, EV_ECANCELED, or an extraction target that cannot be used). */
+static const struct verify_phase {
+    const char *name;
+    int (*run)(vctx *c);
+} verify_phases[] = {
+    { "problems found when opening", phase_open_problems },
+    { "index the files", phase_index_files },
+    { "extraction target", ev_bundle__extract_prepare },
+    { "bagit.txt", phase_bagit_txt },
+    { "data/", phase_data_dir },
+    { "manifests", phase_manifests },
+    { "fetch.txt", phase_fetch_txt },
+    { "bag-info.txt and Payload-Oxum", phase_bag_info },
+    { "completeness", phase_completeness },
+    { "hash every file", phase_hash_files },
+    { "custody chain", phase_custody_chain },
+    { "results per file", phase_file_results },
+    { "seal", phase_seal },
+    { "custody against manifest and record", phase_custody_vs_tags },
+    { "record against the bag", phase_record_vs_bag },
+    { "record schema, bag-info.txt, views", phase_record_checks },
+    { "bagit.txt version", phase_bagit_version },
+    { "item ids of the file results", phase_item_ids },
+    { "unlisted tag files", phase_unlisted_tags },
+    { "extraction: move into place", ev_bundle__extract_finish },
+};
+
+static void vctx_free(vctx *c)
+{
+    if (c->destfd >= 0)
+        close(c->destfd);
+    if (c->staging) {
+        ev__rm_tree(c->staging);
+        free(c->staging);
     }
-    rc = EV_OK;
-    /* extract: DEST receives the bag only when everything verified */
-    if (dest && c.staging) {
-        if (ev_report_verdict(r) == EV_VERDICT_VALID) {
-            if (rename(c.staging, dest) == 0) {
-                free(c.staging);
-                c.staging = NULL;
-            } else {
-                ev_report__add(r, EV_SEVERITY_ERROR, "extract-failed", NULL, "cannot move the "
-                               "extracted bag into '%s': %s; nothing was extracted", dest,
-                               strerror(errno));
-            }
-        } else {
-            ev_report__add(r, EV_SEVERITY_WARNING, "extract-discarded", NULL, "nothing was "
-                           "extracted into '%s': the bundle did not verify, so the files "
-                           "written were removed again", dest);
-        }
-    }
-done:
-    if (c.destfd >= 0)
-        close(c.destfd);
-    if (c.staging) {
-        ev__rm_tree(c.staging);
-        free(c.staging);
-    }
-    for (size_t i = 0; i < c.nmf; i++)
-        ev_bag__manifest_free(&c.mf[i]);
-    free(c.mf);
-    for (size_t i = 0; c.files && i < n; i++)
-        free(c.files[i].errmsg);
-    free(c.files);
-    free(c.todo);
-    free(payload);
-    free(all);
-    free(bagit);
-    free(tmp);
-    ev_bag__baginfo_free(&bi);
-    ev_bag__fetch_free(fetch, nfetch);
-    json_decref(last_event);
+    ev_bag__check_free(&c->bag);
+    for (size_t i = 0; c->files && i < c->n; i++)
+        free(c->files[i].errmsg);
+    free(c->files);
+    free(c->todo);
+    free(c->exp);
+    free(c->payload);
+    free(c->all);
+    free(c->bagit);
+    json_decref(c->last_event);
+}
+
+int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const char *dest)
+{
+    *out = NULL;
+    if (!b || !b->store)
+        return EV_EINVAL;
+    ev_report *r = NULL;
+    int rc = ev_report__new(&r, dest ? "evidence.extract" : "evidence.verify");
+    if (rc)
+        return rc;
+    r->bundle_path = ev__strdup(ev_store__path(b->store));
+    r->bag_name = ev__strdup(ev_store__bag_name(b->store));
+    r->fast = flags & EV_VERIFY_FAST;
+    r->deep = flags & EV_VERIFY_DEEP;
+    vctx c;
+    memset(&c, 0, sizeof(c));
+    c.b = b;
+    c.r = r;
+    c.flags = flags;
+    c.dest = dest;
+    c.destfd = -1;
+    c.n = ev_store__count(b->store);
+    ev_bag__check_init(&c.bag, r);
+    for (size_t i = 0; i < sizeof(verify_phases) / sizeof(verify_phases[0]) && rc == EV_OK; i++)
+        rc = verify_phases[i].run(&c);
+    vctx_free(&c);
     if (rc != EV_OK) {
         ev_report_free(r);
         return rc;

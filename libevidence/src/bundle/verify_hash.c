@@ -44,7 +44,7 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
     ev_hasher *h = NULL;
     int out = -1;
     char *tmpname = NULL;
-    uint32_t algs = f->algs ? f->algs : EV_ALG_SHA256;
+    uint32_t algs = f->x->algs ? f->x->algs : EV_ALG_SHA256;
     int rc = ev_hash__new(&h, algs);
     if (rc == EV_OK)
         rc = ev_store__entry_open(&er, cur, f->entry, &err);
@@ -120,11 +120,11 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
     f->mismatch = false;
     if (rc == EV_OK) {
         for (int s = 0; s < EV_HASH_COUNT; s++)
-            if (f->expect[s] && !ev_hash__hex_equal(f->expect[s], f->got.hex[s]))
+            if (f->x->expect[s] && !ev_hash__hex_equal(f->x->expect[s], f->got.hex[s]))
                 f->mismatch = true;
     }
     if (out >= 0) {
-        bool keep = rc == EV_OK && !f->mismatch && (f->listed || f->is_tag);
+        bool keep = rc == EV_OK && !f->mismatch && (f->x->listed || f->x->is_tag);
         if (close(out) != 0)
             keep = false;
         if (keep && e->mtime > 0) {
