@@ -5,6 +5,7 @@
 #include "bag/bag.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +34,19 @@ char *ev_bag__encode_path(const char *path)
     if (!b.data)
         return ev__strdup("");
     return b.data;
+}
+
+void ev_bag__manifest_name(char *out, size_t cap, bool tag, const char *alg)
+{
+    snprintf(out, cap, "%s%s.txt", tag ? EV_BAG_TAGMANIFEST_PREFIX : EV_BAG_MANIFEST_PREFIX, alg);
+}
+
+int ev_bag__manifest_line(ev_buf *b, const char *hex, const char *path)
+{
+    char *enc = ev_bag__encode_path(path);
+    int rc = !enc || ev_buf__printf(b, "%s  %s\n", hex, enc) ? EV_ENOMEM : EV_OK;
+    free(enc);
+    return rc;
 }
 
 char *ev_bag__decode_path(const char *enc, size_t len)
@@ -189,12 +203,12 @@ bool ev_bag__is_payload(const char *path)
 bool ev_bag__is_manifest_name(const char *path, bool *is_tag, char *alg, size_t alglen)
 {
     const char *rest;
-    if (strncmp(path, "manifest-", 9) == 0) {
+    if (strncmp(path, EV_BAG_MANIFEST_PREFIX, strlen(EV_BAG_MANIFEST_PREFIX)) == 0) {
         *is_tag = false;
-        rest = path + 9;
-    } else if (strncmp(path, "tagmanifest-", 12) == 0) {
+        rest = path + strlen(EV_BAG_MANIFEST_PREFIX);
+    } else if (strncmp(path, EV_BAG_TAGMANIFEST_PREFIX, strlen(EV_BAG_TAGMANIFEST_PREFIX)) == 0) {
         *is_tag = true;
-        rest = path + 12;
+        rest = path + strlen(EV_BAG_TAGMANIFEST_PREFIX);
     } else {
         return false;
     }

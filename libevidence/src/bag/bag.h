@@ -14,6 +14,15 @@
 #include "base/internal.h"
 #include "base/report.h"
 
+/* The names of the tag files of RFC 8493. */
+#define EV_BAG_BAGIT_TXT "bagit.txt"
+#define EV_BAG_INFO_TXT "bag-info.txt"
+#define EV_BAG_FETCH_TXT "fetch.txt"
+#define EV_BAG_MANIFEST_PREFIX "manifest-"        /* manifest-<alg>.txt */
+#define EV_BAG_TAGMANIFEST_PREFIX "tagmanifest-"  /* tagmanifest-<alg>.txt */
+#define EV_BAG_MANIFEST_SHA256 "manifest-sha256.txt"
+#define EV_BAG_TAGMANIFEST_SHA256 "tagmanifest-sha256.txt"
+
 /* Exactly what bagit.txt holds in every bag we write. */
 #define EV_BAGIT_TXT "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 
@@ -53,6 +62,13 @@ typedef struct ev_manifest {
     size_t n, cap;
     size_t problems;     /* problems found in or through this manifest */
 } ev_manifest;
+
+/* "manifest-<alg>.txt" (tag false) or "tagmanifest-<alg>.txt" into out. */
+void ev_bag__manifest_name(char *out, size_t cap, bool tag, const char *alg);
+
+/* Append one manifest line, "<hex digest>  <encoded path>\n" (RFC 8493
+ * 2.1.3, two spaces, the path percent-encoded). EV_OK or EV_ENOMEM. */
+int ev_bag__manifest_line(ev_buf *b, const char *hex, const char *path);
 
 /* Parse a manifest; problems are added to r (code, filename, line). */
 int ev_bag__parse_manifest(ev_manifest *m, const char *buf, size_t len, ev_report *r);

@@ -8,8 +8,13 @@
 #include <jansson.h>
 
 #include "evidence/bundle.h"
+#include "base/hash.h"
 #include "base/internal.h"
 #include "base/report.h"
+
+/* The names of the record and of the custody log in a bundle. */
+#define EV_RECORD_FILE "evidence.json"
+#define EV_CUSTODY_FILE "custody.jsonl"
 
 #define EV_RECORD_FORMAT "evidence-bundle"
 #define EV_RECORD_FORMAT_VERSION 1
@@ -17,6 +22,46 @@
 /* Serialise a JSON value deterministically (keys in insertion order,
  * 2-space indent, trailing newline). Caller frees. */
 char *ev_record__dump(const json_t *j, size_t *len);
+
+/* The head of a record: everything but its items (strings may be NULL). */
+typedef struct ev_record_head {
+    const char *bundle_id, *created;
+    const char *case_ref, *organisation, *operation, *description;
+    const char *officer, *officer_id, *source_system;
+} ev_record_head;
+
+/* One item of a record as its writer knows it (borrowed; NULL when
+ * absent). source_id is set for a working copy, with the profile and the
+ * derivation record that made it. */
+typedef struct ev_record_item {
+    const char *id, *exhibit;
+    const char *path;                    /* in the bag */
+    const char *original_path;           /* relative to the exhibit root, as found */
+    const char *name_note;               /* why the name was changed, or NULL */
+    uint64_t size;
+    uint32_t algorithms;                 /* EV_ALG_* listed in "hashes" */
+    const ev_digests *digests;
+    const char *mime;
+    int64_t mtime_sec;
+    long mtime_nsec;
+    const char *source_id, *source_sha256;
+    const char *profile_name, *profile_sha256, *profile_action;
+    const json_t *derivation;            /* "verification" and "settings" are used */
+    json_t *media, *capture, *content;   /* the analysis, or NULL */
+    const char *const *meta_names;       /* files under meta/<id>/ */
+    size_t nmeta;
+} ev_record_item;
+
+/* Fill *it for item i (release false), or release what was filled for it
+ * (release true; called after each item, also after a failure). */
+typedef int (*ev_record__item_fn)(ev_record_item *it, size_t i, bool release, void *ctx);
+
+/* evidence.json for a head and nitems items, fetched one at a time from
+ * item (each item is dumped and released before the next is fetched).
+ * The bytes equal ev_record__dump() of the whole document. NULL on ENOMEM.
+ * Caller frees. */
+char *ev_record__build(const ev_record_head *head, size_t nitems, ev_record__item_fn item,
+                       void *ctx, size_t *len);
 
 /* Build one custody line (JSON + "\n"). prev_sha256 NULL for the first. */
 char *ev_custody__line(long seq, const char *time_rfc3339, const ev_custody_event *e,

@@ -14,6 +14,7 @@
 
 #include "bag/bag.h"
 #include "base/internal.h"
+#include "record/record.h"
 
 /* Problems of one code beyond this many are counted, not listed: a record
  * with a million lies must not make a report of a million problems. */
@@ -79,163 +80,6 @@ void ev_record__limits_default(ev_bundle_options *o)
         o->max_record_size = EV_RECORD_MAX_SIZE_DEFAULT;
     if (!o->max_custody_events)
         o->max_custody_events = EV_RECORD_MAX_CUSTODY_EVENTS_DEFAULT;
-}
-
-static size_t max_read(const ev_bundle_options *o)
-{
-    return o->max_record_size > SIZE_MAX - 1 ? SIZE_MAX - 1 : (size_t)o->max_record_size;
-}
-
-static const char *const refusal_codes[] = { "limit-record-size", "limit-items",
-                                             "record-items-exceed-payload" };
-
-bool ev_record__refused(const ev_report *r)
-{
-    for (size_t i = 0; i < sizeof(refusal_codes) / sizeof(refusal_codes[0]); i++)
-        for (size_t k = 0; r && k < r->nproblems; k++)
-            if (!strcmp(r->problems[k].code, refusal_codes[i]) && r->problems[k].path &&
-                !strcmp(r->problems[k].path, "evidence.json"))
-                return true;
-    return false;
-}
-
-static bool over_size(const ev_store *s, long i, const ev_bundle_options *o)
-{
-    return i >= 0 && ev_store__entry(s, (size_t)i)->size > o->max_record_size;
-}
-
-/* Strings and nesting are followed, so commas inside them do not count.
- * For JSON whose keys have no escapes it is exactly json_array_size() of
- * the parsed items; ev_record__load checks the parsed count again, so an
- * escaped key can make it parse, not get past the limits. */
-size_t ev_record__count_items(const char *b, size_t n)
-{
-    size_t depth = 0, count = 0, best = 0;
-    const char *last = NULL; /* the last string seen at depth 1: a key before '[' */
-    size_t lastlen = 0;
-    bool in_items = false, nonempty = false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = b[i];
-        if (ch == '"') {
-            size_t st = ++i;
-            while (i < n && b[i] != '"')
-                i += b[i] == '\\' ? 2 : 1;
-            if (i >= n)
-                break;
-            if (depth == 1) {
-                last = b + st;
-                lastlen = i - st;
-            }
-            if (in_items && depth == 2)
-                nonempty = true;
-            continue;
-        }
-        switch (ch) {
-        case '{':
-        case '[':
-            if (in_items && depth == 2)
-                nonempty = true;
-            if (depth == 1 && ch == '[' && last && lastlen == 5 && !memcmp(last, "items", 5)) {
-                in_items = true;
-                nonempty = false;
-                count = 0;
-            }
-            depth++;
-            break;
-        case '}':
-        case ']':
-            if (depth)
-                depth--;
-            if (in_items && depth == 1) {
-                in_items = false;
-                count += nonempty;
-                best = count > best ? count : best;
-            }
-            break;
-        case ',':
-            if (in_items && depth == 2)
-                count++;
-            break;
-        case ' ':
-        case '\t':
-        case '\n':
-        case '\r':
-            break;
-        default:
-            if (in_items && depth == 2)
-                nonempty = true;
-        }
-    }
-    if (in_items)
-        best = count + nonempty > best ? count + nonempty : best;
-    return best;
-}
-
-/* Add the problem and return true when n items are too many. */
-static bool refuse_items(ev_report *r, size_t n, size_t npayload, const ev_bundle_options *o)
-{
-    if (n > o->max_items) {
-        ev_report__add(r, EV_SEVERITY_ERROR, "limit-items", "evidence.json",
-                       "evidence.json lists %zu items, over the limit of %llu "
-                       "(ev_bundle_options.max_items): it is not read, and the bundle cannot "
-                       "be checked", n, (unsigned long long)o->max_items);
-        return true;
-    }
-    if (n > npayload) {
-        /* each item describes a payload file of its own: more items than
-         * files is a lie, and checking each would cost what it claims */
-        ev_report__add(r, EV_SEVERITY_ERROR, "record-items-exceed-payload", "evidence.json",
-                       "evidence.json lists %zu items but the bag has %zu payload files; each "
-                       "item describes a file of its own (two items describe one file, or "
-                       "items describe files that are not there), so the record is false. "
-                       "Its items are not checked one by one", n, npayload);
-        return true;
-    }
-    return false;
-}
-
-json_t *ev_record__load(const ev_store *s, const ev_bundle_options *o, ev_report *r)
-{
-    long i = ev_store__find(s, "evidence.json");
-    if (i < 0)
-        return NULL;
-    /* the size the container claims, before a byte is allocated */
-    if (over_size(s, i, o)) {
-        ev_report__add(r, EV_SEVERITY_ERROR, "limit-record-size", "evidence.json",
-                       "evidence.json holds %llu bytes, over the limit of %llu "
-                       "(ev_bundle_options.max_record_size): it is not read, and the bundle "
-                       "cannot be checked",
-                       (unsigned long long)ev_store__entry(s, (size_t)i)->size,
-                       (unsigned long long)o->max_record_size);
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0;
-    ev_errbuf e;
-    if (ev_store__read_all(&buf, &len, s, (size_t)i, max_read(o), &e) != EV_OK)
-        return NULL; /* the file is reported by the hashing (unreadable, modified) */
-    size_t npayload = 0;
-    for (size_t k = 0; k < ev_store__count(s); k++) {
-        const ev_store_entry *se = ev_store__entry(s, k);
-        if (!se->unsafe && se->type == EV_ENTRY_FILE && ev_bag__is_payload(se->name))
-            npayload++;
-    }
-    /* the items, counted on the text before the parser builds them */
-    json_t *rec = NULL;
-    if (!refuse_items(r, ev_record__count_items(buf, len), npayload, o)) {
-        json_error_t je;
-        rec = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-        if (!json_is_object(rec)) {
-            json_decref(rec);
-            rec = NULL;
-        } else if (refuse_items(r, json_array_size(json_object_get(rec, "items")), npayload, o)) {
-            /* the text fooled the count (an escaped key): the parse decides */
-            json_decref(rec);
-            rec = NULL;
-        }
-    }
-    free(buf);
-    return rec;
 }
 
 size_t ev_custody__count(const char *buf, size_t len)
@@ -930,9 +774,9 @@ int ev_record__verify(ev_report *r, const ev_store *s, const json_t *record,
     /* the custody log: its size before reading, its events before parsing */
     char *cust = NULL;
     size_t clen = 0;
-    long ci = ev_store__find(s, "custody.jsonl");
+    long ci = ev_store__find(s, EV_CUSTODY_FILE);
     bool custody_ok = ci >= 0;
-    if (over_size(s, ci, o)) {
+    if (ev_record__over_size(s, ci, o)) {
         ev_report__add(r, EV_SEVERITY_ERROR, "limit-record-size", "custody.jsonl",
                        "custody.jsonl holds %llu bytes, over the limit of %llu "
                        "(ev_bundle_options.max_record_size): it is not read, and the bundle "
@@ -941,7 +785,7 @@ int ev_record__verify(ev_report *r, const ev_store *s, const json_t *record,
                        (unsigned long long)o->max_record_size);
         r->unreadable = true;
         custody_ok = false;
-    } else if (ci >= 0 && ev_store__read_all(&cust, &clen, s, (size_t)ci, max_read(o), &e) == EV_OK) {
+    } else if (ci >= 0 && ev_store__read_all(&cust, &clen, s, (size_t)ci, ev_record__read_cap(o), &e) == EV_OK) {
         size_t nev = ev_custody__count(cust, clen);
         if (nev > o->max_custody_events) {
             ev_report__add(r, EV_SEVERITY_ERROR, "limit-custody-events", "custody.jsonl",
@@ -957,9 +801,9 @@ int ev_record__verify(ev_report *r, const ev_store *s, const json_t *record,
     if (record) {
         char *bi = NULL;
         size_t blen = 0;
-        long bii = ev_store__find(s, "bag-info.txt");
-        if (bii >= 0 && !over_size(s, bii, o))
-            ev_store__read_all(&bi, &blen, s, (size_t)bii, max_read(o), &e);
+        long bii = ev_store__find(s, EV_BAG_INFO_TXT);
+        if (bii >= 0 && !ev_record__over_size(s, bii, o))
+            ev_store__read_all(&bi, &blen, s, (size_t)bii, ev_record__read_cap(o), &e);
         check_json(&c, record, bi, blen);
         free(bi);
         const json_t *items = json_object_get(record, "items");

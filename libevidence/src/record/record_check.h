@@ -20,6 +20,7 @@
 #include "container/container.h"
 #include "evidence/bundle.h"
 #include "base/report.h"
+#include "record/record_read.h"
 
 /* Defaults of the record limits (docs/bundle.md, "Limits when reading"). */
 #define EV_RECORD_MAX_ITEMS_DEFAULT 1000000u
@@ -28,23 +29,6 @@
 
 /* Fill the record limits left at 0 in o with their defaults. */
 void ev_record__limits_default(ev_bundle_options *o);
-
-/* Read and parse evidence.json from s, within the limits of o. A record
- * over a limit, or listing more items than the bag has payload files, is
- * not kept (NULL is returned) and the reason is added to r (the report of
- * the open; it is copied into every verification). NULL also when there is
- * no evidence.json or it is not a JSON object (nothing is added then: the
- * verification says so). New reference. */
-json_t *ev_record__load(const ev_store *s, const ev_bundle_options *o, ev_report *r);
-
-/* true when r holds a problem that explains why the record was not loaded
- * (a limit, or more items than payload files). */
-bool ev_record__refused(const ev_report *r);
-
-/* The number of elements of the top-level "items" array of a record,
- * counted on the text without parsing it (equal to what the parser finds
- * for JSON whose keys are written without escapes). */
-size_t ev_record__count_items(const char *buf, size_t len);
 
 /* Count the events (lines) of a custody log without parsing it. */
 size_t ev_custody__count(const char *buf, size_t len);

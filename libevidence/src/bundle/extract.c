@@ -1,0 +1,95 @@
+/*
+ * bundle (extract): a verification that writes every file it reads into a
+ * staging folder beside the destination, renamed to the destination only
+ * when the whole bundle verified (verify.c runs the phases; these two are
+ * the first and the last of an extraction).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle/bundle_int.h"
+
+/* Extraction target: everything is written into a hidden staging folder
+ * beside DEST, renamed to DEST only when the whole bundle verified. */
+int ev_bundle__extract_prepare(vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_store *s = b->store;
+    const char *dest = c->dest;
+    if (!dest)
+        return EV_OK;
+    struct stat st;
+    int dfd = -1;
+    if (stat(dest, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return ev_err__set(&b->err, EV_EEXISTS, "'%s' exists and is not a folder", dest);
+        dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+            return ev_err__set(&b->err, EV_EIO, "cannot open '%s': %s", dest, strerror(errno));
+    }
+    int probe = dfd >= 0 ? dup(dfd) : -1;
+    DIR *d = probe >= 0 ? fdopendir(probe) : NULL;
+    int entries = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            entries++;
+    if (d)
+        closedir(d);
+    if (dfd >= 0)
+        close(dfd);
+    if (entries)
+        return ev_err__set(&b->err, EV_EEXISTS, "'%s' is not empty; extract into a new or "
+                           "empty folder", dest);
+    int rc = ev__tmp_create(&c->staging, &c->destfd, dest, true, &b->err);
+    if (rc != EV_OK)
+        return rc;
+    for (size_t i = 0; i < c->n; i++) {
+        const ev_store_entry *e = ev_store__entry(s, i);
+        if (!e->unsafe && e->type == EV_ENTRY_DIR && e->name[0]) {
+            char *p = ev__asprintf("%s/", e->name);
+            if (p) {
+                ev_bundle__mkparents_at(c->destfd, p);
+                free(p);
+            }
+        }
+    }
+    return EV_OK;
+}
+
+/* Extract: DEST receives the bag only when everything verified. */
+int ev_bundle__extract_finish(vctx *c)
+{
+    ev_report *r = c->r;
+    const char *dest = c->dest;
+    if (!dest || !c->staging)
+        return EV_OK;
+    if (ev_report_verdict(r) == EV_VERDICT_VALID) {
+        if (rename(c->staging, dest) == 0) {
+            free(c->staging);
+            c->staging = NULL;
+        } else {
+            ev_report__add(r, EV_SEVERITY_ERROR, "extract-failed", NULL, "cannot move the "
+                           "extracted bag into '%s': %s; nothing was extracted", dest,
+                           strerror(errno));
+        }
+    } else {
+        ev_report__add(r, EV_SEVERITY_WARNING, "extract-discarded", NULL, "nothing was "
+                       "extracted into '%s': the bundle did not verify, so the files "
+                       "written were removed again", dest);
+    }
+    return EV_OK;
+}
+
+int ev_bundle_extract(ev_report **out, ev_bundle *b, const char *dest)
+{
+    if (!out || !dest)
+        return EV_EINVAL;
+    return ev_bundle__verify_run(out, b, 0, dest);
+}

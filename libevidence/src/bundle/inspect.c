@@ -1,0 +1,199 @@
+/*
+ * bundle (inspect): the bundle described as JSON (bag-info.txt, payload,
+ * record summary, custody log, signatures), and the custody log as JSON.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle/bundle_int.h"
+#include "record/record.h"
+#include "record/record_check.h"
+
+/* ------------------------------------------------------------------------ */
+/* inspect                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static json_t *baginfo_json(ev_bundle *b)
+{
+    json_t *o = json_object();
+    long i = ev_store__find(b->store, EV_BAG_INFO_TXT);
+    char *buf = NULL;
+    size_t len = 0;
+    ev_errbuf e;
+    if (i < 0 || ev_store__read_all(&buf, &len, b->store, (size_t)i, TAG_MAX, &e) != EV_OK)
+        return o;
+    ev_baginfo bi = { 0 };
+    ev_report *tmp = NULL;
+    ev_report__new(&tmp, "tmp");
+    if (tmp && ev__utf8_valid(buf, len))
+        ev_bag__parse_baginfo(&bi, buf, len, false, tmp);
+    ev_report_free(tmp);
+    for (size_t k = 0; k < bi.n; k++) {
+        json_t *prev = json_object_get(o, bi.e[k].label);
+        json_t *v = ev__json_str(bi.e[k].value);
+        if (!prev) {
+            json_object_set_new(o, bi.e[k].label, v);
+        } else if (json_is_array(prev)) {
+            json_array_append_new(prev, v);
+        } else {
+            json_t *a = json_array();
+            json_array_append(a, prev);
+            json_array_append_new(a, v);
+            json_object_set_new(o, bi.e[k].label, a);
+        }
+    }
+    ev_bag__baginfo_free(&bi);
+    free(buf);
+    return o;
+}
+
+int ev_bundle_inspect_json(char **out, ev_bundle *b)
+{
+    if (!out || !b || !b->store)
+        return EV_EINVAL;
+    *out = NULL;
+    json_t *o = json_object();
+    json_object_set_new(o, "format", json_string("evidence.inspect"));
+    json_object_set_new(o, "format_version", json_integer(1));
+    json_object_set_new(o, "bundle", ev__json_str(ev_store__path(b->store)));
+    json_object_set_new(o, "bag", ev__json_str(ev_store__bag_name(b->store)));
+    json_object_set_new(o, "container", json_string(ev_store__is_zip(b->store) ? "zip" : "folder"));
+    json_object_set_new(o, "bag_info", baginfo_json(b));
+    uint64_t bytes = 0, files = 0;
+    json_t *sigs = json_array();
+    json_t *tags = json_array();
+    for (size_t i = 0; i < ev_store__count(b->store); i++) {
+        const ev_store_entry *e = ev_store__entry(b->store, i);
+        if (e->unsafe || e->type != EV_ENTRY_FILE)
+            continue;
+        if (ev_bag__is_payload(e->name)) {
+            bytes += e->size;
+            files++;
+        } else if (strncmp(e->name, EV_BUNDLE_SIGNATURES, strlen(EV_BUNDLE_SIGNATURES)) == 0) {
+            json_array_append_new(sigs, ev__json_str(e->name));
+        } else {
+            json_array_append_new(tags, ev__json_str(e->name));
+        }
+    }
+    json_object_set_new(o, "payload", json_pack("{s:I, s:I}", "files", (json_int_t)files,
+                                                "bytes", (json_int_t)bytes));
+    if (b->record) {
+        json_object_set(o, "bundle_id", json_object_get(b->record, "bundle_id"));
+        json_object_set(o, "created", json_object_get(b->record, "created"));
+        json_object_set(o, "case", json_object_get(b->record, "case"));
+        json_object_set(o, "exported_by", json_object_get(b->record, "exported_by"));
+        json_t *ex = json_array();
+        json_t *items = json_object_get(b->record, "items");
+        size_t k;
+        json_t *it;
+        json_array_foreach(items, k, it) {
+            json_t *e = json_object_get(it, "exhibit");
+            bool seen = false;
+            size_t q;
+            json_t *x;
+            json_array_foreach(ex, q, x) seen = seen || json_equal(x, e);
+            if (!seen && e)
+                json_array_append(ex, e);
+        }
+        json_object_set_new(o, "exhibits", ex);
+        json_object_set(o, "items", items ? items : json_null());
+    } else {
+        json_object_set_new(o, "items", json_null());
+    }
+    char *cj = NULL;
+    bool ok = false;
+    if (ev_bundle_custody_json(&cj, &ok, b) == EV_OK && cj) {
+        json_t *cust = json_loads(cj, 0, NULL);
+        json_object_set_new(o, "custody", cust ? json_incref(json_object_get(cust, "events"))
+                                               : json_null());
+        json_decref(cust);
+        free(cj);
+    }
+    json_object_set_new(o, "signatures", sigs);
+    json_object_set_new(o, "tag_files", tags);
+    char *s = ev_record__dump(o, NULL);
+    json_decref(o);
+    if (!s)
+        return EV_ENOMEM;
+    *out = s;
+    return EV_OK;
+}
+
+int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b)
+{
+    if (!out || !b || !b->store)
+        return EV_EINVAL;
+    *out = NULL;
+    if (all_ok)
+        *all_ok = false;
+    long ci = ev_store__find(b->store, EV_CUSTODY_FILE);
+    if (ci < 0)
+        return ev_err__set(&b->err, EV_ENOTFOUND, "the bundle has no custody.jsonl");
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = ev_store__read_all(&buf, &len, b->store, (size_t)ci, (size_t)b->o.max_record_size,
+                                &b->err);
+    if (rc)
+        return rc;
+    if (ev_custody__count(buf, len) > b->o.max_custody_events) {
+        free(buf);
+        return ev_err__set(&b->err, EV_EUNSAFE, "custody.jsonl has more events than the limit "
+                           "of %llu (ev_bundle_options.max_custody_events)",
+                           (unsigned long long)b->o.max_custody_events);
+    }
+    size_t nev, bad;
+    char last_sha[65];
+    json_t *events = NULL, *last = NULL;
+    ev_custody__check(buf, len, NULL, &nev, last_sha, &last, &events, &bad);
+    free(buf);
+    /* the last line has nothing after it to vouch for it: compare the whole
+     * log with its tag manifest entry too */
+    const char *tm_note = NULL;
+    long ti = ev_store__find(b->store, EV_BAG_TAGMANIFEST_SHA256);
+    if (ti >= 0) {
+        char *tb = NULL, *cb = NULL;
+        size_t tl = 0, cl = 0;
+        ev_errbuf e2;
+        if (ev_store__read_all(&tb, &tl, b->store, (size_t)ti, TAG_MAX, &e2) == EV_OK &&
+            ev_store__read_all(&cb, &cl, b->store, (size_t)ci, TAG_MAX, &e2) == EV_OK &&
+            ev__utf8_valid(tb, tl)) {
+            ev_manifest m = { 0 };
+            m.slot = EV_HASH_SHA256;
+            m.filename = ev__strdup(EV_BAG_TAGMANIFEST_SHA256);
+            snprintf(m.alg, sizeof(m.alg), "sha256");
+            ev_report *tr = NULL;
+            if (ev_report__new(&tr, "tmp") == EV_OK)
+                ev_bag__parse_manifest(&m, tb, tl, tr);
+            ev_report_free(tr);
+            char sha[65];
+            ev_hash__sha256_hex(sha, cb, cl);
+            for (size_t k = 0; k < m.n; k++)
+                if (!strcmp(m.entries[k].path, EV_CUSTODY_FILE) &&
+                    !ev_hash__hex_equal(m.entries[k].digest, sha))
+                    tm_note = "custody.jsonl does not match tagmanifest-sha256.txt: a line "
+                              "was changed (run 'evidence verify')";
+            ev_bag__manifest_free(&m);
+        }
+        free(tb);
+        free(cb);
+    }
+    if (tm_note)
+        bad++;
+    json_t *o = json_object();
+    json_object_set_new(o, "format", json_string("evidence.custody"));
+    json_object_set_new(o, "format_version", json_integer(1));
+    json_object_set_new(o, "bundle", ev__json_str(ev_store__path(b->store)));
+    json_object_set_new(o, "chain_ok", json_boolean(bad == 0 && nev > 0));
+    if (tm_note)
+        json_object_set_new(o, "problem", json_string(tm_note));
+    json_object_set_new(o, "events", events ? events : json_array());
+    json_decref(last);
+    char *s = ev_record__dump(o, NULL);
+    json_decref(o);
+    if (!s)
+        return EV_ENOMEM;
+    if (all_ok)
+        *all_ok = bad == 0 && nev > 0;
+    *out = s;
+    return EV_OK;
+}

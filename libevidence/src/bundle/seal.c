@@ -1,0 +1,620 @@
+/*
+ * bundle (writer): ev_writer_seal() writes the bag through the container
+ * sink. Payload bytes are read once, hashed while stored; manifests, the
+ * record, the custody log, the views and the tag manifests are generated
+ * after the payload, inside the same single pass.
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <magic.h>
+
+#include "bag/bag.h"
+#include "bundle/bundle_int.h"
+#include "bundle/write_int.h"
+#include "container/container.h"
+#include "base/hash.h"
+#include "base/internal.h"
+#include "media/media.h"
+#include "profile/profile.h"
+#include "record/record.h"
+#include "transcode/transcode.h"
+#include "views/views.h"
+
+/* ---- sealing --------------------------------------------------------------- */
+
+static int register_tag(ev_writer *w, const char *path, const char *data, size_t len)
+{
+    if (w->ntags == w->captags) {
+        size_t cap = w->captags ? w->captags * 2 : 32;
+        tag_digest *t = ev__reallocarray(w->tags, cap, sizeof(*t));
+        if (!t)
+            return EV_ENOMEM;
+        w->tags = t;
+        w->captags = cap;
+    }
+    ev_hasher *h = NULL;
+    int rc = ev_hash__new(&h, w->o.algorithms);
+    if (rc)
+        return rc;
+    tag_digest *t = &w->tags[w->ntags];
+    ev_hash__update(h, data, len);
+    ev_hash__final(h, &t->d);
+    ev_hash__free(h);
+    if (!(t->path = ev__strdup(path)))
+        return EV_ENOMEM;
+    w->ntags++;
+    return EV_OK;
+}
+
+static int add_tag_buffer(ev_writer *w, ev_sink *s, const char *path, const char *data,
+                          size_t len)
+{
+    ev_producer p;
+    int rc = register_tag(w, path, data, len);
+    if (rc == EV_OK)
+        rc = ev_producer__buffer(&p, data, len);
+    if (rc == EV_OK)
+        rc = ev_sink__add(s, path, &p, true, 0, &w->err);
+    return rc;
+}
+
+/* The tag files generated after the payload has been written. */
+typedef enum lazy_kind {
+    LAZY_MANIFEST,       /* manifest-<alg>.txt */
+    LAZY_RECORD,         /* evidence.json */
+    LAZY_CUSTODY,        /* custody.jsonl */
+    LAZY_TAGMANIFEST,    /* tagmanifest-<alg>.txt */
+    LAZY_SEAL,           /* tagseal-sha256.txt */
+    LAZY_VIEW_CASE,      /* case.jsonld */
+    LAZY_VIEW_INDEX      /* index.html */
+} lazy_kind;
+
+typedef struct lazy_ctx {
+    ev_writer *w;
+    lazy_kind kind;
+    int slot;        /* hash slot for manifests */
+    const char *path;
+} lazy_ctx;
+
+static int gen_lazy(void *arg, char **data, size_t *len, ev_errbuf *err);
+
+/* The bytes of a tag file for the sink, without a copy: generated when the
+ * sink opens the entry (lazy) or handed over, and freed as soon as the sink
+ * has read them rather than when the sink is freed, so that the big tag
+ * files (record, views, meta files) are not all held until the end. The
+ * sink does not free this producer; the writer does, after the sink. */
+typedef struct tag_prod {
+    struct tag_prod *next;
+    lazy_ctx *lazy;          /* generate at open, or NULL */
+    char *data;
+    size_t len, pos;
+    uint8_t **owner;         /* where data is owned (set to NULL when freed), or NULL */
+    bool keep;               /* the writer keeps data (record and custody log) */
+    bool generated;
+} tag_prod;
+
+static void tag_prod_release(tag_prod *t)
+{
+    if (!t->keep) {
+        free(t->data);
+        if (t->owner)
+            *t->owner = NULL;
+    }
+    t->data = NULL;
+    t->owner = NULL;
+}
+
+static int tag_open(void *ctx, uint64_t *size, ev_errbuf *err)
+{
+    tag_prod *t = ctx;
+    if (t->lazy && !t->generated) {
+        int rc = gen_lazy(t->lazy, &t->data, &t->len, err);
+        if (rc != EV_OK)
+            return rc;
+        t->generated = true;
+        t->keep = t->lazy->kind == LAZY_RECORD || t->lazy->kind == LAZY_CUSTODY;
+    }
+    if (!t->data && t->len)
+        return ev_err__set(err, EV_ERROR, "'%s' was read twice", t->lazy ? t->lazy->path : "a tag file");
+    t->pos = 0;
+    *size = t->len;
+    return EV_OK;
+}
+
+static int64_t tag_read(void *ctx, void *out, size_t len, ev_errbuf *err)
+{
+    (void)err;
+    tag_prod *t = ctx;
+    size_t n = t->len - t->pos < len ? t->len - t->pos : len;
+    if (n)
+        memcpy(out, t->data + t->pos, n);
+    t->pos += n;
+    return (int64_t)n;
+}
+
+static int tag_close(void *ctx, bool ok, ev_errbuf *err)
+{
+    (void)ok;
+    (void)err;
+    tag_prod_release(ctx);
+    return EV_OK;
+}
+
+static void tag_prods_free(ev_writer *w)
+{
+    while (w->prods) {
+        tag_prod *t = w->prods;
+        w->prods = t->next;
+        tag_prod_release(t);
+        free(t);
+    }
+}
+
+/* Add a tag file whose bytes are handed over (owner: where they are owned,
+ * or NULL when data itself was malloc'd for this) or generated later (lazy). */
+static int add_tag_prod(ev_writer *w, ev_sink *s, const char *path, char *data, size_t len,
+                        uint8_t **owner, lazy_ctx *lazy)
+{
+    tag_prod *t = calloc(1, sizeof(*t));
+    if (!t) {
+        if (!owner)
+            free(data);
+        return EV_ENOMEM;
+    }
+    t->data = data;
+    t->len = len;
+    t->owner = owner;
+    t->lazy = lazy;
+    t->next = w->prods;
+    w->prods = t;
+    int rc = lazy ? EV_OK : register_tag(w, path, data, len);
+    ev_producer p = { tag_open, tag_read, tag_close, t, lazy ? UINT64_MAX : (uint64_t)len };
+    if (rc == EV_OK)
+        rc = ev_sink__add(s, path, &p, true, 0, &w->err);
+    return rc;
+}
+
+static char *gen_manifest(ev_writer *w, int slot, size_t *len)
+{
+    ev_buf b = { 0 };
+    for (size_t i = 0; i < w->n; i++) {
+        if (ev_bag__manifest_line(&b, w->items[i].res.digests.hex[slot], w->items[i].bag_path)) {
+            ev_buf__free(&b);
+            return NULL;
+        }
+    }
+    *len = b.len;
+    return b.data ? b.data : ev__strdup("");
+}
+
+static char *gen_tagmanifest(ev_writer *w, int slot, size_t *len)
+{
+    ev_buf b = { 0 };
+    for (size_t i = 0; i < w->ntags; i++) {
+        if (ev_bag__manifest_line(&b, w->tags[i].d.hex[slot], w->tags[i].path)) {
+            ev_buf__free(&b);
+            return NULL;
+        }
+    }
+    *len = b.len;
+    return b.data ? b.data : ev__strdup("");
+}
+
+/* One item for the record (record_write.c); released after it was dumped,
+ * with the analysis trees it was made from. */
+static int record_item(ev_record_item *x, size_t i, bool release, void *ctx)
+{
+    ev_writer *w = ctx;
+    wr_item *it = &w->items[i];
+    if (release) {
+        free((void *)x->meta_names);
+        json_decref(it->media);
+        json_decref(it->capture);
+        json_decref(it->content);
+        it->media = it->capture = it->content = NULL;
+        return EV_OK;
+    }
+    x->id = it->id;
+    x->exhibit = it->exhibit;
+    x->path = it->bag_path;
+    x->original_path = it->rel;
+    x->name_note = it->name_note;
+    x->size = it->size;
+    x->algorithms = w->o.algorithms;
+    x->digests = &it->res.digests;
+    x->mime = ev_bundle__mime_of(it);
+    x->mtime_sec = (int64_t)it->mtime.tv_sec;
+    x->mtime_nsec = it->mtime.tv_nsec;
+    if (it->source >= 0) {
+        const wr_item *src = &w->items[it->source];
+        x->source_id = src->id;
+        x->source_sha256 = src->res.digests.hex[EV_HASH_SHA256];
+        x->profile_name = it->profile->name;
+        x->profile_sha256 = it->profile->sha256;
+        x->profile_action = it->profile->action;
+        x->derivation = it->derivation;
+    }
+    x->media = it->media;
+    x->capture = it->capture;
+    x->content = it->content;
+    if (it->nmeta) {
+        const char **names = ev__calloc(it->nmeta, sizeof(*names));
+        if (!names)
+            return EV_ENOMEM;
+        for (size_t k = 0; k < it->nmeta; k++)
+            names[k] = it->meta[k].name;
+        x->meta_names = names;
+        x->nmeta = it->nmeta;
+    }
+    return EV_OK;
+}
+
+static char *gen_record(ev_writer *w, size_t *len)
+{
+    const ev_record_head head = { w->bundle_id, w->created, w->o.case_ref, w->o.organisation,
+                                  w->o.operation, w->o.description, w->o.officer,
+                                  w->o.officer_id, w->o.source_system };
+    return ev_record__build(&head, w->n, record_item, w, len);
+}
+
+static int gen_lazy(void *arg, char **data, size_t *len, ev_errbuf *err)
+{
+    lazy_ctx *c = arg;
+    ev_writer *w = c->w;
+    char *s = NULL;
+    *len = 0;
+    switch (c->kind) {
+    case LAZY_MANIFEST:
+        s = gen_manifest(w, c->slot, len);
+        break;
+    case LAZY_RECORD:
+        s = gen_record(w, len);
+        break;
+    case LAZY_CUSTODY: {
+        ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, "created",
+                               w->o.officer ? w->o.officer : "unknown",
+                               w->o.organisation ? w->o.organisation : "unknown", NULL };
+        s = ev_custody__line(1, w->created, &e, w->manifest_sha256, w->record_sha256, NULL);
+        long seq = 2;
+        for (size_t i = 0; s && i < w->n; i++) {
+            const wr_item *it = &w->items[i];
+            if (it->source < 0)
+                continue;
+            char prev[65], *note = NULL, *line = NULL;
+            const char *last = strrchr(s, '\n');
+            const char *start = s;
+            for (const char *q = s; q < last; q++)
+                if (*q == '\n')
+                    start = q + 1;
+            ev_hash__sha256_hex(prev, start, (size_t)(last - start));
+            note = ev__asprintf("%s made from %s by profile %s", it->id,
+                                w->items[it->source].id, it->profile->name);
+            ev_custody_event te = e;
+            te.action = "transcoded";
+            te.note = note;
+            line = note ? ev_custody__line(seq++, w->created, &te, w->manifest_sha256,
+                                           w->record_sha256, prev) : NULL;
+            char *joined = line ? ev__asprintf("%s%s", s, line) : NULL;
+            free(note);
+            free(line);
+            free(s);
+            s = joined;
+        }
+        if (s)
+            *len = strlen(s);
+        break;
+    }
+    case LAZY_VIEW_CASE:
+    case LAZY_VIEW_INDEX: {
+        /* the views, from the record and custody log just written */
+        int rc = (c->kind == LAZY_VIEW_CASE ? ev_views__case_jsonld : ev_views__index_html)(
+            &s, len, w->record_txt ? w->record_txt : "", w->record_len, w->custody_txt,
+            w->custody_len, err);
+        if (rc != EV_OK)
+            return rc;
+        break;
+    }
+    case LAZY_TAGMANIFEST:
+        s = gen_tagmanifest(w, c->slot, len);
+        if (s)
+            ev_hash__sha256_hex(w->tm_sha[c->slot], s, *len);
+        break;
+    case LAZY_SEAL: {
+        ev_buf b = { 0 };
+        for (int sl = 0; sl < 2; sl++) {
+            if (!(w->o.algorithms & ev_hash__slot_alg(sl)))
+                continue;
+            char name[64];
+            ev_bag__manifest_name(name, sizeof(name), true, ev_hash__slot_name(sl));
+            ev_bag__manifest_line(&b, w->tm_sha[sl], name);
+        }
+        s = b.data;
+        *len = b.len;
+        break;
+    }
+    }
+    if (!s)
+        return ev_err__set(err, EV_ENOMEM, "out of memory while writing %s", c->path);
+    if (c->kind != LAZY_TAGMANIFEST && c->kind != LAZY_SEAL) {
+        int rc = register_tag(w, c->path, s, *len);
+        if (rc) {
+            free(s);
+            return rc;
+        }
+        char sha[65];
+        ev_hash__sha256_hex(sha, s, *len);
+        if (c->kind == LAZY_MANIFEST && c->slot == EV_HASH_SHA256)
+            w->manifest_sha256 = ev__strdup(sha);
+        else if (c->kind == LAZY_RECORD)
+            w->record_sha256 = ev__strdup(sha);
+        if (c->kind == LAZY_RECORD || c->kind == LAZY_CUSTODY) {
+            /* kept by the writer for the views (its producer does not free it) */
+            free(c->kind == LAZY_RECORD ? w->record_txt : w->custody_txt);
+            *(c->kind == LAZY_RECORD ? &w->record_txt : &w->custody_txt) = s;
+            *(c->kind == LAZY_RECORD ? &w->record_len : &w->custody_len) = *len;
+        }
+    }
+    *data = s;
+    return EV_OK;
+}
+
+static int add_lazy(ev_writer *w, ev_sink *s, lazy_ctx *c)
+{
+    return add_tag_prod(w, s, c->path, NULL, 0, NULL, c);
+}
+
+static bool is_text_mime(const char *m)
+{
+    return strncmp(m, "text/", 5) == 0 || strcmp(m, "application/json") == 0 ||
+           strcmp(m, "application/xml") == 0 || strcmp(m, "application/csv") == 0;
+}
+
+static void human_size(char *buf, size_t len, uint64_t b)
+{
+    const char *u[] = { "bytes", "KB", "MB", "GB", "TB", "PB" };
+    double v = (double)b;
+    int i = 0;
+    while (v >= 1000.0 && i < 5) {
+        v /= 1000.0;
+        i++;
+    }
+    if (i == 0)
+        snprintf(buf, len, "%llu bytes", (unsigned long long)b);
+    else
+        snprintf(buf, len, "%.1f %s", v, u[i]);
+}
+
+int ev_writer_seal(ev_writer *w, const char *out_path)
+{
+    if (!w || !out_path)
+        return EV_EINVAL;
+    int rc = EV_OK;
+    ev_sink *sink = NULL;
+    magic_t mg = NULL;
+    lazy_ctx *lazy = NULL;
+    ev_baginfo bi = { 0 };
+    char *bi_txt = NULL;
+    char *bag_name = NULL;
+
+    if (w->ntags) {
+        return ev_err__set(&w->err, EV_EINVAL, "this writer was already sealed; create a new one");
+    }
+    /* bag name: the output's file name without .zip */
+    {
+        const char *base = strrchr(out_path, '/');
+        base = base ? base + 1 : out_path;
+        size_t bl = strlen(base);
+        if (w->o.format == EV_FORMAT_ZIP && bl > 4 && strcasecmp(base + bl - 4, ".zip") == 0)
+            bl -= 4;
+        bag_name = ev__strndup(base, bl);
+        if (!bag_name)
+            return EV_ENOMEM;
+        bool ch = false;
+        char *safe = ev_bundle__safe_component(bag_name, &ch);
+        if (!safe || ch || !*bag_name) {
+            free(safe);
+            free(bag_name);
+            return ev_err__set(&w->err, EV_EINVAL,
+                               "'%s': the output name must be a plain, printable UTF-8 file "
+                               "name", out_path);
+        }
+        free(safe);
+    }
+    if (ev__uuid_urn(w->bundle_id, sizeof(w->bundle_id)) != 0) {
+        rc = ev_err__set(&w->err, EV_ERROR, "no random numbers for the bundle id");
+        goto done;
+    }
+    ev__time_rfc3339(w->created, sizeof(w->created), (int64_t)time(NULL));
+    if ((rc = ev_bundle__refuse_duplicates(w)) != EV_OK || (rc = ev_bundle__assign_paths(w, 0)) != EV_OK)
+        goto done;
+
+    mg = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+    if (mg && magic_load(mg, NULL) != 0) {
+        magic_close(mg);
+        mg = NULL;
+    }
+    uint64_t total = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        ev_bundle__detect_mime(mg, &w->items[i]);
+        total += w->items[i].size;
+    }
+    if (!(w->o.flags & EV_WRITER_NO_MEDIA)) {
+        ev_progress_state ap;
+        ev_progress__init(&ap, w->o.progress_cb, w->o.progress_payload, "analysing media", 0, w->n);
+        for (size_t i = 0; i < w->n; i++) {
+            if (!ev_bundle__wants_media(ev_bundle__mime_of(&w->items[i])))
+                continue;
+            if ((rc = ev_bundle__analyze_item(w, &w->items[i])) != EV_OK)
+                goto done;
+            if (ev_progress__add(&ap, 0, 1, w->items[i].src, false) != EV_OK) {
+                rc = ev_err__set(&w->err, EV_ECANCELED, "canceled by callback");
+                goto done;
+            }
+        }
+    }
+    if (w->nprofiles && (rc = ev_bundle__make_derivatives(w, out_path, mg)) != EV_OK)
+        goto done;
+    total = 0;
+    for (size_t i = 0; i < w->n; i++)
+        total += w->items[i].size;
+    ev_progress__init(&w->progress, w->o.progress_cb, w->o.progress_payload, "packing", total,
+                      w->n);
+
+    rc = ev_sink__open(&sink, out_path, w->o.format, bag_name, &w->err);
+    if (rc != EV_OK)
+        goto done;
+
+    /* bagit.txt and bag-info.txt first, so streaming readers see them early */
+    if ((rc = add_tag_buffer(w, sink, EV_BAG_BAGIT_TXT, EV_BAGIT_TXT, strlen(EV_BAGIT_TXT))))
+        goto done;
+    {
+        char date[16], oxum[64], size[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+        snprintf(oxum, sizeof(oxum), "%llu.%zu", (unsigned long long)total, w->n);
+        human_size(size, sizeof(size), total);
+        char agent[64];
+        snprintf(agent, sizeof(agent), "evidence %s (libevidence)", EV_VERSION_STRING);
+        if (w->o.organisation)
+            ev_bag__baginfo_add(&bi, "Source-Organization", w->o.organisation);
+        if (w->o.officer)
+            ev_bag__baginfo_add(&bi, "Contact-Name", w->o.officer);
+        if (w->o.case_ref)
+            ev_bag__baginfo_add(&bi, "External-Identifier", w->o.case_ref);
+        if (w->o.description)
+            ev_bag__baginfo_add(&bi, "External-Description", w->o.description);
+        ev_bag__baginfo_add(&bi, "Bagging-Date", date);
+        ev_bag__baginfo_add(&bi, "Bag-Size", size);
+        ev_bag__baginfo_add(&bi, "Payload-Oxum", oxum);
+        ev_bag__baginfo_add(&bi, "Bag-Software-Agent", agent);
+        ev_bag__baginfo_add(&bi, "Evidence-Bundle-Id", w->bundle_id);
+        ev_bag__baginfo_add(&bi, "Evidence-Format-Version", "1");
+        if (w->o.case_ref)
+            ev_bag__baginfo_add(&bi, "Evidence-Case-Reference", w->o.case_ref);
+        if (w->o.operation)
+            ev_bag__baginfo_add(&bi, "Evidence-Operation", w->o.operation);
+        if (w->o.officer_id)
+            ev_bag__baginfo_add(&bi, "Evidence-Officer-Identifier", w->o.officer_id);
+        /* exhibits, in order of first appearance */
+        for (size_t i = 0; i < w->nexhibits; i++)
+            ev_bag__baginfo_add(&bi, "Evidence-Exhibit", w->exhibits[i].ref);
+        ev_bag__baginfo_add(&bi, "Evidence-Record", EV_RECORD_FILE);
+        ev_bag__baginfo_add(&bi, "Evidence-Custody-Log", EV_CUSTODY_FILE);
+        bi_txt = ev_bag__baginfo_format(&bi);
+        if (!bi_txt) {
+            rc = EV_ENOMEM;
+            goto done;
+        }
+        if ((rc = add_tag_buffer(w, sink, EV_BAG_INFO_TXT, bi_txt, strlen(bi_txt))))
+            goto done;
+    }
+    if ((rc = ev_sink__add_dir(sink, "data", &w->err)))
+        goto done;
+    for (size_t i = 0; i < w->n; i++) {
+        wr_item *it = &w->items[i];
+        ev_producer p;
+        rc = ev_producer__file(&p, it->src, it->size, w->o.algorithms, &it->res, &w->progress);
+        if (rc == EV_OK)
+            rc = ev_sink__add(sink, it->bag_path, &p, is_text_mime(ev_bundle__mime_of(it)),
+                              (int64_t)it->mtime.tv_sec, &w->err);
+        if (rc != EV_OK)
+            goto done;
+    }
+    /* per-item extras from the media analysis, and derivation records */
+    for (size_t i = 0; i < w->n; i++) {
+        wr_item *it = &w->items[i];
+        if (it->derivation) {
+            size_t dl = 0;
+            char *dj = ev_record__dump(it->derivation, &dl);
+            char *p = ev__asprintf("meta/%s/derivation.json", it->id);
+            rc = (dj && p) ? add_tag_prod(w, sink, p, dj, dl, NULL, NULL) : EV_ENOMEM;
+            if (!p)
+                free(dj);
+            free(p);
+            if (rc)
+                goto done;
+        }
+        /* handed over: each is freed once it has been written */
+        for (size_t k = 0; k < it->nmeta; k++) {
+            char *p = ev__asprintf("meta/%s/%s", it->id, it->meta[k].name);
+            if (!p) {
+                rc = EV_ENOMEM;
+                goto done;
+            }
+            rc = add_tag_prod(w, sink, p, (char *)it->meta[k].data, it->meta[k].len,
+                              &it->meta[k].data, NULL);
+            free(p);
+            if (rc)
+                goto done;
+        }
+    }
+    /* lazy tag files, computed after the payload has been written */
+    lazy = calloc(2 * EV_HASH_COUNT + 6, sizeof(*lazy));
+    if (!lazy) {
+        rc = EV_ENOMEM;
+        goto done;
+    }
+    size_t nl = 0;
+    char mnames[EV_HASH_COUNT][32], tnames[EV_HASH_COUNT][32];
+    for (int sl = 0; sl < EV_HASH_COUNT; sl++) {
+        ev_bag__manifest_name(mnames[sl], sizeof(mnames[sl]), false, ev_hash__slot_name(sl));
+        ev_bag__manifest_name(tnames[sl], sizeof(tnames[sl]), true, ev_hash__slot_name(sl));
+    }
+    for (int sl = 0; sl < 2; sl++) {
+        if (!(w->o.algorithms & ev_hash__slot_alg(sl)))
+            continue;
+        lazy[nl] = (lazy_ctx){ w, LAZY_MANIFEST, sl, mnames[sl] };
+        if ((rc = add_lazy(w, sink, &lazy[nl++])))
+            goto done;
+    }
+    lazy[nl] = (lazy_ctx){ w, LAZY_RECORD, 0, EV_RECORD_FILE };
+    if ((rc = add_lazy(w, sink, &lazy[nl++])))
+        goto done;
+    lazy[nl] = (lazy_ctx){ w, LAZY_CUSTODY, 0, EV_CUSTODY_FILE };
+    if ((rc = add_lazy(w, sink, &lazy[nl++])))
+        goto done;
+    /* the two views of the record (docs/views.md) */
+    lazy[nl] = (lazy_ctx){ w, LAZY_VIEW_CASE, 0, EV_VIEW_CASE };
+    if ((rc = add_lazy(w, sink, &lazy[nl++])))
+        goto done;
+    lazy[nl] = (lazy_ctx){ w, LAZY_VIEW_INDEX, 0, EV_VIEW_INDEX };
+    if ((rc = add_lazy(w, sink, &lazy[nl++])))
+        goto done;
+    for (int sl = 0; sl < 2; sl++) {
+        if (!(w->o.algorithms & ev_hash__slot_alg(sl)))
+            continue;
+        lazy[nl] = (lazy_ctx){ w, LAZY_TAGMANIFEST, sl, tnames[sl] };
+        if ((rc = add_lazy(w, sink, &lazy[nl++])))
+            goto done;
+    }
+    /* the seal: SHA-256 of each tag manifest (docs/bundle.md) */
+    lazy[nl] = (lazy_ctx){ w, LAZY_SEAL, 0, EV_BUNDLE_SEAL };
+    if ((rc = add_lazy(w, sink, &lazy[nl++])))
+        goto done;
+    rc = ev_sink__commit(sink, &w->err);
+    if (rc == EV_OK)
+        ev_progress__add(&w->progress, 0, 0, NULL, true);
+done:
+    ev_sink__free(sink);
+    tag_prods_free(w);
+    free(lazy);
+    if (mg)
+        magic_close(mg);
+    ev_bag__baginfo_free(&bi);
+    free(bi_txt);
+    free(bag_name);
+    if (rc == EV_ENOMEM && !w->err.msg[0])
+        ev_err__set(&w->err, rc, "out of memory");
+    return rc;
+}

@@ -1,0 +1,789 @@
+/*
+ * bundle (verify): the checks of a bag follow RFC 8493 section 3 (complete,
+ * valid), section 5 (security) and section 6 (interoperability warnings);
+ * then the record (evidence.json) and the custody log are checked against
+ * the manifests.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle/bundle_int.h"
+#include "record/record.h"
+#include "record/record_check.h"
+#include "views/views.h"
+
+static const char *manifest_slot_name(int slot)
+{
+    return slot >= 0 ? ev_hash__slot_name(slot) : "unknown";
+}
+
+/* A tag manifest that parsed cleanly, lists every tag file, and whose every
+ * line matched its file: the seal, not the tag manifest, is then the odd one
+ * out. */
+static bool tagmanifest_clean(const vctx *c, const char *name)
+{
+    const ev_bag_name *all = c->all;
+    size_t nall = c->bag.nall;
+    const ev_manifest *m = NULL;
+    for (size_t i = 0; i < c->bag.nmf && !m; i++)
+        if (c->bag.mf[i].is_tag && !strcmp(c->bag.mf[i].filename, name))
+            m = &c->bag.mf[i];
+    if (!m || m->problems)
+        return false;
+    for (size_t i = 0; i < nall; i++) {
+        const char *nm = all[i].name;
+        bool t;
+        char a2[32];
+        if (ev_bag__is_payload(nm) || ev_bag__is_manifest_name(nm, &t, a2, sizeof(a2)) ||
+            !strcmp(nm, EV_BUNDLE_SEAL) || !strncmp(nm, EV_BUNDLE_SIGNATURES, strlen(EV_BUNDLE_SIGNATURES)))
+            continue;
+        bool listed = false;
+        for (size_t k = 0; k < m->n && !listed; k++)
+            listed = !strcmp(m->entries[k].path, nm);
+        if (!listed)
+            return false;
+    }
+    return true;
+}
+
+/* Does another source vouch for a tag file's current bytes? Used to blame a
+ * modified tag manifest rather than the file it lists. */
+static bool corroborated(const char *path, const vfile *f, const json_t *last_event,
+                         const char *bagit_bytes)
+{
+    if (strcmp(path, EV_BAG_BAGIT_TXT) == 0)
+        return bagit_bytes && strcmp(bagit_bytes, EV_BAGIT_TXT) == 0;
+    if (!last_event || f->status != EV_OK || !f->got.hex[EV_HASH_SHA256][0])
+        return false;
+    const char *key = strcmp(path, EV_BAG_MANIFEST_SHA256) == 0 ? "manifest_sha256"
+                      : strcmp(path, EV_RECORD_FILE) == 0         ? "record_sha256"
+                                                               : NULL;
+    const char *v = key ? jstr(last_event, key) : NULL;
+    return v && ev_hash__hex_equal(v, f->got.hex[EV_HASH_SHA256]);
+}
+
+static int check_record(vctx *c)
+{
+    const ev_bag_name *payload = c->payload;
+    size_t npayload = c->bag.npayload;
+    ev_bundle *b = c->b;
+    ev_report *r = c->r;
+    json_t *items = json_object_get(b->record, "items");
+    if (!json_is_array(items)) {
+        return ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
+                              "evidence.json has no 'items' array");
+    }
+    char *seen = calloc(npayload ? npayload : 1, 1);
+    if (!seen)
+        return EV_ENOMEM;
+    size_t k;
+    json_t *it;
+    json_array_foreach(items, k, it) {
+        const char *path = jstr(it, "path");
+        const char *id = jstr(it, "id");
+        if (!path || !id) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
+                           "evidence.json item %zu has no id or path", k);
+            continue;
+        }
+        ev_bag_name key = { path, 0, 0 };
+        const ev_bag_name *hit = bsearch(&key, payload, npayload, sizeof(*payload),
+                                         ev_bag__name_cmp);
+        long e = hit ? (long)hit->idx : -1;
+        if (e < 0) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-item-missing", path,
+                           "evidence.json item %s names '%s', which is not a payload file of "
+                           "the bag", id, path);
+            continue;
+        }
+        seen[hit - payload] = 1;
+        vfile *f = &c->files[e];
+        const ev_store_entry *se = ev_store__entry(b->store, (size_t)e);
+        json_t *sz = json_object_get(it, "size");
+        if (!json_is_integer(sz) || (uint64_t)json_integer_value(sz) != se->size) {
+            /* the size as written (31.0, "31", null...), not a number made up */
+            char *szt = sz ? json_dumps(sz, JSON_ENCODE_ANY) : NULL;
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-size-mismatch", path,
+                           "evidence.json gives %s a size of %s%s; the file has %llu bytes",
+                           id, szt ? szt : "(none)", json_is_integer(sz) ? " bytes" : "",
+                           (unsigned long long)se->size);
+            free(szt);
+        }
+        const char *rs = jstr(json_object_get(it, "hashes"), "sha256");
+        const char *ms = f->x->expect[EV_HASH_SHA256];
+        if (!rs)
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-hash-missing", path,
+                           "evidence.json item %s has no hashes.sha256", id);
+        else if (ms && !ev_hash__hex_equal(rs, ms))
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-hash-mismatch", path,
+                           "evidence.json and manifest-sha256.txt disagree on the SHA-256 of "
+                           "'%s' (item %s)", path, id);
+    }
+    for (size_t q = 0; q < npayload; q++)
+        if (!seen[q])
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-missing-item", payload[q].name,
+                           "payload file '%s' has no item in evidence.json", payload[q].name);
+    free(seen);
+    /* the derivation chain: each working copy names a master whose hash it
+     * recorded, and its derivation record agrees with both */
+    json_array_foreach(items, k, it) {
+        json_t *df = json_object_get(it, "derived_from");
+        if (!df)
+            continue;
+        const char *id = jstr(it, "id") ? jstr(it, "id") : "?";
+        const char *path = jstr(it, "path");
+        const char *src_id = jstr(df, "item");
+        const json_t *src = NULL;
+        size_t q;
+        json_t *x;
+        json_array_foreach(items, q, x) if (src_id && jstr(x, "id") && !strcmp(jstr(x, "id"), src_id))
+            src = x;
+        if (!src) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "derivation-source-missing", path,
+                           "item %s is derived from '%s', which is not in evidence.json", id,
+                           src_id ? src_id : "(none)");
+            continue;
+        }
+        const char *want = jstr(df, "source_sha256");
+        const char *have = jstr(json_object_get(src, "hashes"), "sha256");
+        if (!want || !have || !ev_hash__hex_equal(want, have))
+            ev_report__add(r, EV_SEVERITY_ERROR, "derivation-source-mismatch", path,
+                           "item %s was made from %s with SHA-256 %s, but %s now has %s", id,
+                           src_id, want ? want : "(none)", src_id, have ? have : "(none)");
+        const char *rec = jstr(df, "record");
+        long ri = rec ? ev_store__find(b->store, rec) : -1;
+        if (ri < 0) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "derivation-record-missing", path,
+                           "item %s has no derivation record (%s)", id, rec ? rec : "none named");
+            continue;
+        }
+        char *buf = NULL;
+        size_t len = 0;
+        ev_errbuf e;
+        json_t *d = NULL;
+        if (ev_store__read_all(&buf, &len, b->store, (size_t)ri, TAG_MAX, &e) == EV_OK)
+            d = json_loadb(buf, len, 0, NULL);
+        free(buf);
+        const char *ds = jstr(json_object_get(d, "source"), "sha256");
+        const char *dout = jstr(json_object_get(d, "output"), "sha256");
+        const char *mine = jstr(json_object_get(it, "hashes"), "sha256");
+        if (!d || !ds || !dout || !have || !mine || !ev_hash__hex_equal(ds, have) ||
+            !ev_hash__hex_equal(dout, mine))
+            ev_report__add(r, EV_SEVERITY_ERROR, "derivation-record-mismatch", rec,
+                           "the derivation record of item %s does not match the hashes of %s "
+                           "and of the copy", id, src_id);
+        json_decref(d);
+    }
+    return EV_OK;
+}
+
+/* Items ordered by bag path, then by their place in the record (so that of
+ * two items naming one path the first listed is found). */
+static int item_by_path(const void *a, const void *b)
+{
+    const ev_item *x = *(const ev_item *const *)a, *y = *(const ev_item *const *)b;
+    int c = strcmp(x->path, y->path);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+/* The first item (in record order) whose path is p, or NULL. */
+static const ev_item *const *find_item_by_path(const ev_item **v, size_t n, const char *p)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(v[mid]->path, p) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(v[lo]->path, p) == 0 ? &v[lo] : NULL;
+}
+
+/* ---- the phases of a verification, in order (see verify_phases[]) ------ */
+
+/* Problems found when the bundle was opened (entry names, ZIP structure). */
+static int phase_open_problems(vctx *c)
+{
+    const ev_report *open = c->b->open_report;
+    for (size_t i = 0; i < open->nproblems; i++) {
+        const ev_problem *p = &open->problems[i];
+        ev_report__add(c->r, p->severity, p->code, p->path, "%s", p->message);
+        /* not one bag folder: the ZIP cannot be checked as a bundle */
+        if (!strcmp(p->code, "no-single-top-folder"))
+            c->r->unreadable = true;
+    }
+    return EV_OK;
+}
+
+/* The safe regular files of the bag, and the payload among them. */
+static int phase_index_files(vctx *c)
+{
+    ev_store *s = c->b->store;
+    size_t n = c->n;
+    c->files = ev__calloc(n, sizeof(*c->files));
+    c->todo = ev__calloc(n, sizeof(*c->todo));
+    c->exp = ev__calloc(n, sizeof(*c->exp));
+    c->payload = ev__calloc(n, sizeof(*c->payload));
+    c->all = ev__calloc(n, sizeof(*c->all));
+    if (!c->files || !c->todo || !c->exp || !c->payload || !c->all)
+        return EV_ENOMEM;
+    size_t nall = 0, npayload = 0;
+    uint64_t payload_bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ev_store_entry *e = ev_store__entry(s, i);
+        c->files[i].entry = i;
+        c->files[i].x = &c->exp[i];
+        if (e->unsafe || e->type != EV_ENTRY_FILE)
+            continue;
+        c->all[nall++] = (ev_bag_name){ e->name, i, e->size };
+        if (ev_bag__is_payload(e->name)) {
+            c->payload[npayload++] = (ev_bag_name){ e->name, i, e->size };
+            payload_bytes += e->size;
+        }
+    }
+    qsort(c->all, nall, sizeof(*c->all), ev_bag__name_cmp);
+    qsort(c->payload, npayload, sizeof(*c->payload), ev_bag__name_cmp);
+    c->bag.all = c->all;
+    c->bag.nall = nall;
+    c->bag.payload = c->payload;
+    c->bag.npayload = npayload;
+    c->bag.payload_bytes = payload_bytes;
+    c->bag.exp = c->exp;
+    c->bag.nexp = n;
+    c->r->payload_files = npayload;
+    c->r->payload_bytes = payload_bytes;
+    return EV_OK;
+}
+
+/* bagit.txt (RFC 8493 2.1.1). */
+static int phase_bagit_txt(vctx *c)
+{
+    ev_store *s = c->b->store;
+    long i = ev_store__find(s, EV_BAG_BAGIT_TXT);
+    if (i < 0) {
+        ev_bag__check_bagit_txt(&c->bag, NULL, 0, NULL);
+        return EV_OK;
+    }
+    ev_errbuf e;
+    if (ev_store__read_all(&c->bagit, &c->bagit_len, s, (size_t)i, 4096, &e) != EV_OK)
+        ev_bag__check_bagit_txt(&c->bag, NULL, 0, e.msg);
+    else
+        ev_bag__check_bagit_txt(&c->bag, c->bagit, c->bagit_len, NULL);
+    return EV_OK;
+}
+
+/* data/ (RFC 8493 2.1.2). */
+static int phase_data_dir(vctx *c)
+{
+    bool has_dir = false;
+    for (size_t i = 0; i < c->n && !has_dir && !c->bag.npayload; i++) {
+        const ev_store_entry *e = ev_store__entry(c->b->store, i);
+        has_dir = !e->unsafe && e->type == EV_ENTRY_DIR && strcmp(e->name, "data") == 0;
+    }
+    ev_bag__check_data_dir(&c->bag, has_dir);
+    return EV_OK;
+}
+
+/* The manifests and tag manifests, read and parsed (RFC 8493 2.1.3, 2.2.1). */
+static int phase_manifests(vctx *c)
+{
+    ev_store *s = c->b->store;
+    for (size_t i = 0; i < c->bag.nall; i++) {
+        bool is_tag;
+        char alg[32];
+        const char *name = c->all[i].name;
+        if (!ev_bag__is_manifest_name(name, &is_tag, alg, sizeof(alg)))
+            continue;
+        ev_errbuf e;
+        char *buf = NULL;
+        size_t len = 0;
+        if (ev_store__read_all(&buf, &len, s, c->all[i].idx, TAG_MAX, &e) != EV_OK) {
+            ev_report__add(c->r, EV_SEVERITY_ERROR, "tag-unreadable", name, "%s", e.msg);
+            free(buf);
+            continue;
+        }
+        int rc = ev_bag__check_add_manifest(&c->bag, name, is_tag, alg, buf, len);
+        free(buf);
+        if (rc != EV_OK)
+            return rc;
+    }
+    ev_bag__check_manifest_set(&c->bag);
+    return EV_OK;
+}
+
+/* Read a tag file whole and hand it to a check of the bag module. */
+static void check_tag_file(vctx *c, const char *name,
+                           void (*check)(ev_bag_check *, const char *, size_t))
+{
+    ev_store *s = c->b->store;
+    long i = ev_store__find(s, name);
+    if (i < 0)
+        return;
+    ev_errbuf e;
+    char *buf = NULL;
+    size_t len = 0;
+    if (ev_store__read_all(&buf, &len, s, (size_t)i, TAG_MAX, &e) == EV_OK)
+        check(&c->bag, buf, len);
+    free(buf);
+}
+
+/* fetch.txt (RFC 8493 2.2.3): never fetched, its paths checked. */
+static int phase_fetch_txt(vctx *c)
+{
+    check_tag_file(c, EV_BAG_FETCH_TXT, ev_bag__check_fetch);
+    return EV_OK;
+}
+
+/* bag-info.txt (RFC 8493 2.2.2) and its Payload-Oxum. */
+static int phase_bag_info(vctx *c)
+{
+    check_tag_file(c, EV_BAG_INFO_TXT, ev_bag__check_baginfo);
+    return EV_OK;
+}
+
+/* Completeness (RFC 8493 3): manifests against the files present. */
+static int phase_completeness(vctx *c)
+{
+    return ev_bag__check_complete(&c->bag);
+}
+
+/* Every file read to its end: the listed ones hashed (and extracted), the
+ * others checked against their ZIP CRC. Skipped with --fast, except for
+ * extraction. */
+static int phase_hash_files(vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_store *s = b->store;
+    ev_report *r = c->r;
+    const char *dest = c->dest;
+    if ((c->flags & EV_VERIFY_FAST) && !dest)
+        return EV_OK;
+    uint64_t total = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const ev_store_entry *e = ev_store__entry(s, i);
+        if (e->unsafe || e->type != EV_ENTRY_FILE)
+            continue;
+        bool payload_file = ev_bag__is_payload(e->name);
+        if (!c->files[i].x->listed && !dest)
+            continue;
+        if (dest && payload_file && !c->files[i].x->listed)
+            continue; /* unlisted payload is never extracted */
+        if (!c->files[i].x->listed)
+            c->files[i].x->is_tag = true;
+        c->files[i].queued = true;
+        c->todo[c->ntodo++] = i;
+        total += e->size;
+    }
+    /* the record and the manifest are needed by the custody check */
+    long mi = ev_store__find(s, EV_BAG_MANIFEST_SHA256);
+    if (mi >= 0)
+        c->files[mi].x->algs |= EV_ALG_SHA256;
+    long ri = ev_store__find(s, EV_RECORD_FILE);
+    if (ri >= 0)
+        c->files[ri].x->algs |= EV_ALG_SHA256;
+    ev_progress__init(&c->progress, b->o.progress_cb, b->o.progress_payload,
+                      dest ? "extracting" : "verifying", total, c->ntodo);
+    int rc = ev_bundle__run_hashing(c);
+    if (rc != EV_OK) {
+        ev_err__set(&b->err, rc, "canceled by callback");
+        return rc;
+    }
+    /* Every other entry is read to its end as well (the seal,
+     * signatures, unlisted files): a read error or a CRC mismatch
+     * anywhere means a byte that matters may not be what was sealed. */
+    for (size_t i = 0; i < c->n; i++) {
+        const ev_store_entry *e = ev_store__entry(s, i);
+        if (e->unsafe || e->type != EV_ENTRY_FILE || c->files[i].queued)
+            continue;
+        ev_errbuf e2;
+        e2.msg[0] = '\0';
+        bool crc_bad = false;
+        int crc = ev_store__check_entry(s, i, &crc_bad, &e2);
+        if (crc == EV_ENOMEM)
+            return crc;
+        if (crc != EV_OK && crc_bad)
+            ev_report__add(r, EV_SEVERITY_ERROR, ev_bag__is_payload(e->name) ? "modified"
+                                                                            : "tag-modified",
+                           e->name, "'%s' was modified: its bytes no longer match the CRC "
+                           "recorded in the ZIP", e->name);
+        else if (crc != EV_OK)
+            ev_report__add(r, EV_SEVERITY_ERROR, "unreadable", e->name, "'%s' cannot be "
+                           "read: %s", e->name, e2.msg[0] ? e2.msg : ev_strerror(crc));
+    }
+    return EV_OK;
+}
+
+/* The custody log's chain (read before blaming tag files: its last event
+ * vouches for the manifest and the record). */
+static int phase_custody_chain(vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_store *s = b->store;
+    long ci = ev_store__find(s, EV_CUSTODY_FILE);
+    if (ci < 0) {
+        if (b->record)
+            ev_report__add(c->r, EV_SEVERITY_ERROR, "custody-missing", EV_CUSTODY_FILE,
+                           "the bundle has evidence.json but no custody.jsonl");
+        return EV_OK;
+    }
+    ev_errbuf e;
+    char *buf = NULL;
+    size_t len = 0;
+    if (ev_store__read_all(&buf, &len, s, (size_t)ci, (size_t)b->o.max_record_size, &e) ==
+            EV_OK && ev_custody__count(buf, len) <= b->o.max_custody_events) {
+        size_t nev, bad;
+        char last_sha[65];
+        ev_custody__check(buf, len, c->r, &nev, last_sha, &c->last_event, NULL, &bad);
+        if (nev == 0)
+            ev_report__add(c->r, EV_SEVERITY_ERROR, "custody-empty", EV_CUSTODY_FILE,
+                           "custody.jsonl holds no events");
+    }
+    free(buf);
+    return EV_OK;
+}
+
+/* One result per hashed file: ok, modified (naming the manifest that
+ * disagrees, or the tag manifest when another source vouches for the file),
+ * unreadable, or not extracted. */
+static int phase_file_results(vctx *c)
+{
+    ev_store *s = c->b->store;
+    ev_report *r = c->r;
+    const char *dest = c->dest;
+    for (size_t k = 0; k < c->ntodo; k++) {
+        vfile *f = &c->files[c->todo[k]];
+        const ev_store_entry *e = ev_store__entry(s, f->entry);
+        ev_file_status st = EV_FILE_OK;
+        if (f->status != EV_OK && f->write_failed) {
+            st = EV_FILE_ERROR;
+            ev_report__add(r, EV_SEVERITY_ERROR, "extract-failed", e->name, "'%s' was not "
+                           "extracted: %s", e->name, f->errmsg ? f->errmsg : "write error");
+        } else if (f->status != EV_OK && f->crc_mismatch) {
+            st = EV_FILE_MODIFIED;
+            ev_report__add(r, EV_SEVERITY_ERROR, ev_bag__is_payload(e->name) ? "modified"
+                                                                            : "tag-modified",
+                           e->name, "'%s' was modified: its bytes no longer match the CRC "
+                           "recorded in the ZIP, so they cannot match its checksums either",
+                           e->name);
+        } else if (f->status != EV_OK) {
+            st = EV_FILE_ERROR;
+            ev_report__add(r, EV_SEVERITY_ERROR, "unreadable", e->name, "'%s' cannot be read: "
+                           "%s", e->name, f->errmsg ? f->errmsg : "read error");
+        } else {
+            for (int sl = 0; sl < EV_HASH_COUNT; sl++) {
+                if (!f->x->expect[sl] || ev_hash__hex_equal(f->x->expect[sl], f->got.hex[sl]))
+                    continue;
+                st = EV_FILE_MODIFIED;
+                bool tagm = strncmp(f->x->expect_src[sl], EV_BAG_TAGMANIFEST_PREFIX,
+                                    strlen(EV_BAG_TAGMANIFEST_PREFIX)) == 0;
+                for (size_t mi = 0; mi < c->bag.nmf; mi++)
+                    if (!strcmp(c->bag.mf[mi].filename, f->x->expect_src[sl]))
+                        c->bag.mf[mi].problems++;
+                if (tagm && corroborated(e->name, f, c->last_event, c->bagit)) {
+                    ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-modified",
+                                   f->x->expect_src[sl], "%s was modified: its %s checksum for "
+                                   "'%s' is wrong, while the custody log vouches for the file",
+                                   f->x->expect_src[sl], manifest_slot_name(sl), e->name);
+                    st = EV_FILE_OK;
+                } else {
+                    ev_report__add(r, EV_SEVERITY_ERROR, tagm ? "tag-modified" : "modified",
+                                   e->name, "'%s' was modified: its %s is %s, but %s says %s",
+                                   e->name, manifest_slot_name(sl), f->got.hex[sl],
+                                   f->x->expect_src[sl], f->x->expect[sl]);
+                }
+            }
+        }
+        if (dest && !f->extracted && f->status == EV_OK && st == EV_FILE_OK && f->mismatch)
+            st = EV_FILE_MODIFIED;
+        long idx = ev_report__add_file(r, e->name, !ev_bag__is_payload(e->name), st, e->size,
+                                       f->got.hex[EV_HASH_SHA256][0] ? f->got.hex[EV_HASH_SHA256]
+                                                                     : NULL);
+        if (idx >= 0 && dest && !f->extracted && st == EV_FILE_OK && f->status == EV_OK)
+            r->files[idx].status = EV_FILE_ERROR;
+    }
+    return EV_OK;
+}
+
+/* The seal (tagseal-sha256.txt) over the tag manifests; a mismatch is
+ * blamed on the seal when the tag manifest verified every tag file. */
+static int phase_seal(vctx *c)
+{
+    ev_store *s = c->b->store;
+    ev_report *r = c->r;
+    char *tmp = NULL;
+    size_t tmplen = 0;
+    long si = ev_store__find(s, EV_BUNDLE_SEAL);
+    if (si >= 0 && !(c->flags & EV_VERIFY_FAST)) {
+        ev_errbuf e;
+        if (ev_store__read_all(&tmp, &tmplen, s, (size_t)si, 4096, &e) == EV_OK) {
+            ev_manifest sm = { 0 };
+            sm.filename = ev__strdup(EV_BUNDLE_SEAL);
+            sm.slot = EV_HASH_SHA256;
+            snprintf(sm.alg, sizeof(sm.alg), "sha256");
+            ev_report tmpr = { 0 };
+            ev_bag__parse_manifest(&sm, tmp, tmplen, &tmpr);
+            for (size_t k = 0; k < tmpr.nproblems; k++) {
+                free((char *)tmpr.problems[k].code);
+                free((char *)tmpr.problems[k].path);
+                free((char *)tmpr.problems[k].message);
+            }
+            free(tmpr.problems);
+            bool seal_ok = tmpr.nproblems == 0 && sm.n > 0;
+            for (size_t k = 0; k < sm.n && seal_ok; k++) {
+                long t = ev_bag__name_find(c->all, c->bag.nall, sm.entries[k].path);
+                if (t < 0) {
+                    seal_ok = false;
+                    break;
+                }
+                char *tm = NULL;
+                size_t tml = 0;
+                char sha[65];
+                if (ev_store__read_all(&tm, &tml, s, (size_t)t, TAG_MAX, &e) != EV_OK) {
+                    seal_ok = false;
+                    break;
+                }
+                ev_hash__sha256_hex(sha, tm, tml);
+                free(tm);
+                if (!ev_hash__hex_equal(sha, sm.entries[k].digest)) {
+                    /* the tag manifest changed, unless it verified every file */
+                    bool tm_clean = tagmanifest_clean(c, sm.entries[k].path);
+                    if (tm_clean)
+                        ev_report__add(r, EV_SEVERITY_ERROR, "seal-modified", EV_BUNDLE_SEAL,
+                                       "%s was modified: it does not match %s, which itself "
+                                       "verifies every tag file", EV_BUNDLE_SEAL, sm.entries[k].path);
+                    else if (ev_report__count_code(r, "tagmanifest-modified") == 0)
+                        ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-modified",
+                                       sm.entries[k].path, "%s was modified: its checksum no "
+                                       "longer matches %s", sm.entries[k].path, EV_BUNDLE_SEAL);
+                    seal_ok = true; /* reported */
+                }
+            }
+            if (!seal_ok)
+                ev_report__add(r, EV_SEVERITY_ERROR, "seal-invalid", EV_BUNDLE_SEAL,
+                               "%s is damaged or names a missing tag manifest", EV_BUNDLE_SEAL);
+            ev_bag__manifest_free(&sm);
+        }
+    }
+    free(tmp);
+    return EV_OK;
+}
+
+/* The last custody event against the manifest and the record as they are. */
+static int phase_custody_vs_tags(vctx *c)
+{
+    ev_store *s = c->b->store;
+    ev_report *r = c->r;
+    if (c->last_event && !(c->flags & EV_VERIFY_FAST)) {
+        long mi = ev_store__find(s, EV_BAG_MANIFEST_SHA256);
+        long ri = ev_store__find(s, EV_RECORD_FILE);
+        const char *lm = jstr(c->last_event, "manifest_sha256");
+        const char *lr = jstr(c->last_event, "record_sha256");
+        if (mi >= 0 && c->files[mi].status == EV_OK && c->files[mi].got.hex[0][0] && lm &&
+            !ev_hash__hex_equal(lm, c->files[mi].got.hex[EV_HASH_SHA256]))
+            ev_report__add(r, EV_SEVERITY_ERROR, "custody-manifest-mismatch",
+                           EV_BAG_MANIFEST_SHA256,
+                           "manifest-sha256.txt differs from the version recorded by the last "
+                           "custody event: it was changed without a custody event");
+        if (ri >= 0 && c->files[ri].status == EV_OK && c->files[ri].got.hex[0][0] && lr &&
+            !ev_hash__hex_equal(lr, c->files[ri].got.hex[EV_HASH_SHA256]))
+            ev_report__add(r, EV_SEVERITY_ERROR, "custody-record-mismatch", "evidence.json",
+                           "evidence.json differs from the version recorded by the last "
+                           "custody event: it was changed without a custody event");
+    }
+    return EV_OK;
+}
+
+/* The record against the manifests (items, sizes, hashes, derivations);
+ * with --deep, the content hashes and the working copies too. */
+static int phase_record_vs_bag(vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_store *s = b->store;
+    ev_report *r = c->r;
+    int rc;
+    if (ev_store__find(s, EV_RECORD_FILE) >= 0) {
+        if (!b->record && ev_record__refused(r))
+            ; /* the limit or the lie that stopped it was reported */
+        else if (!b->record)
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
+                           "evidence.json is not a valid JSON object (or has duplicate keys)");
+        else if ((rc = check_record(c)) != EV_OK)
+            return rc;
+        else if ((c->flags & EV_VERIFY_DEEP) && (rc = ev_bundle__deep_check(c)) != EV_OK)
+            return rc;
+        else if ((c->flags & EV_VERIFY_DEEP) && (rc = ev_bundle__deep_derivations(c)) != EV_OK)
+            return rc;
+    }
+    return EV_OK;
+}
+
+/* The record against its schema, bag-info.txt, the bytes and its views. */
+static int phase_record_checks(vctx *c)
+{
+    ev_bundle *b = c->b;
+    bool views_checkable = false;
+    int rc = ev_record__verify(c->r, b->store, b->record, &b->o, c->flags, &views_checkable);
+    if (rc != EV_OK)
+        return rc;
+    if (views_checkable && !(c->flags & EV_VERIFY_FAST))
+        rc = ev_views__check(c->r, b->store, b->o.max_record_size > SIZE_MAX - 1
+                                                 ? SIZE_MAX - 1
+                                                 : (size_t)b->o.max_record_size);
+    return rc;
+}
+
+/* A bagit.txt of an unsupported version makes the bag unreadable, unless a
+ * tag manifest showed that bagit.txt itself was changed. */
+static int phase_bagit_version(vctx *c)
+{
+    ev_report *r = c->r;
+    if (c->bag.bagit_unsupported) {
+        bool tampered = false;
+        for (size_t i = 0; i < r->nproblems && !tampered; i++)
+            tampered = r->problems[i].path && !strcmp(r->problems[i].path, EV_BAG_BAGIT_TXT) &&
+                       (!strcmp(r->problems[i].code, "tag-modified"));
+        if (!tampered)
+            r->unreadable = true;
+    }
+    return EV_OK;
+}
+
+/* File results carry the record's item id. */
+static int phase_item_ids(vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_report *r = c->r;
+    /* file results carry the record's item id: items sorted by path once,
+     * then one binary search per file (linear in files x log items) */
+    if (b->record && b->nitems && r->nfiles) {
+        const ev_item **byp = ev__reallocarray(NULL, b->nitems, sizeof(*byp));
+        size_t nb = 0;
+        if (byp) {
+            for (size_t k = 0; k < b->nitems; k++)
+                if (b->items[k].path && b->items[k].id)
+                    byp[nb++] = &b->items[k];
+            /* stable for equal paths: the first item listed wins, as before */
+            qsort(byp, nb, sizeof(*byp), item_by_path);
+            for (size_t i = 0; i < r->nfiles; i++) {
+                const ev_item *const *hit = find_item_by_path(byp, nb, r->files[i].path);
+                if (hit)
+                    r->files[i].item_id = ev__strdup((*hit)->id);
+            }
+            free(byp);
+        }
+    }
+
+    return EV_OK;
+}
+
+/* Not tag files for the unlisted check: the seal and the signatures,
+ * which no tag manifest lists by design (docs/bundle.md). */
+static bool not_a_listed_tag(const char *name)
+{
+    return strcmp(name, EV_BUNDLE_SEAL) == 0 || strncmp(name, EV_BUNDLE_SIGNATURES, strlen(EV_BUNDLE_SIGNATURES)) == 0;
+}
+
+/* Tag files in no tag manifest: RFC 8493 says to ignore their contents. */
+static int phase_unlisted_tags(vctx *c)
+{
+    ev_bag__check_unlisted(&c->bag, not_a_listed_tag);
+    return EV_OK;
+}
+
+/* The phases of verify, in the order they run; each adds its problems to
+ * the report and returns EV_OK, or a failure that stops the verification
+ * (EV_ENOMEM, EV_ECANCELED, or an extraction target that cannot be used). */
+static const struct verify_phase {
+    const char *name;
+    int (*run)(vctx *c);
+} verify_phases[] = {
+    { "problems found when opening", phase_open_problems },
+    { "index the files", phase_index_files },
+    { "extraction target", ev_bundle__extract_prepare },
+    { "bagit.txt", phase_bagit_txt },
+    { "data/", phase_data_dir },
+    { "manifests", phase_manifests },
+    { "fetch.txt", phase_fetch_txt },
+    { "bag-info.txt and Payload-Oxum", phase_bag_info },
+    { "completeness", phase_completeness },
+    { "hash every file", phase_hash_files },
+    { "custody chain", phase_custody_chain },
+    { "results per file", phase_file_results },
+    { "seal", phase_seal },
+    { "custody against manifest and record", phase_custody_vs_tags },
+    { "record against the bag", phase_record_vs_bag },
+    { "record schema, bag-info.txt, views", phase_record_checks },
+    { "bagit.txt version", phase_bagit_version },
+    { "item ids of the file results", phase_item_ids },
+    { "unlisted tag files", phase_unlisted_tags },
+    { "extraction: move into place", ev_bundle__extract_finish },
+};
+
+static void vctx_free(vctx *c)
+{
+    if (c->destfd >= 0)
+        close(c->destfd);
+    if (c->staging) {
+        ev__rm_tree(c->staging);
+        free(c->staging);
+    }
+    ev_bag__check_free(&c->bag);
+    for (size_t i = 0; c->files && i < c->n; i++)
+        free(c->files[i].errmsg);
+    free(c->files);
+    free(c->todo);
+    free(c->exp);
+    free(c->payload);
+    free(c->all);
+    free(c->bagit);
+    json_decref(c->last_event);
+}
+
+int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const char *dest)
+{
+    *out = NULL;
+    if (!b || !b->store)
+        return EV_EINVAL;
+    ev_report *r = NULL;
+    int rc = ev_report__new(&r, dest ? "evidence.extract" : "evidence.verify");
+    if (rc)
+        return rc;
+    r->bundle_path = ev__strdup(ev_store__path(b->store));
+    r->bag_name = ev__strdup(ev_store__bag_name(b->store));
+    r->fast = flags & EV_VERIFY_FAST;
+    r->deep = flags & EV_VERIFY_DEEP;
+    vctx c;
+    memset(&c, 0, sizeof(c));
+    c.b = b;
+    c.r = r;
+    c.flags = flags;
+    c.dest = dest;
+    c.destfd = -1;
+    c.n = ev_store__count(b->store);
+    ev_bag__check_init(&c.bag, r);
+    for (size_t i = 0; i < sizeof(verify_phases) / sizeof(verify_phases[0]) && rc == EV_OK; i++)
+        rc = verify_phases[i].run(&c);
+    vctx_free(&c);
+    if (rc != EV_OK) {
+        ev_report_free(r);
+        return rc;
+    }
+    *out = r;
+    return EV_OK;
+}
+
+int ev_bundle_verify(ev_report **out, ev_bundle *b, const ev_verify_options *opts)
+{
+    if (!out)
+        return EV_EINVAL;
+    *out = NULL;
+    if (opts && opts->version != EV_VERIFY_OPTIONS_VERSION)
+        return EV_EVERSION;
+    return ev_bundle__verify_run(out, b, opts ? opts->flags : 0, NULL);
+}

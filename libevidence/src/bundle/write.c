@@ -1,0 +1,698 @@
+/*
+ * bundle (writer): ev_writer_* up to the seal. Files and folders are added
+ * as items with safe bag paths under their exhibit's folder; at the seal
+ * their MIME types are detected, media is analysed and the working copies
+ * of the profiles are made (seal.c then writes the bag).
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <magic.h>
+
+#include "bag/bag.h"
+#include "bundle/bundle_int.h"
+#include "bundle/write_int.h"
+#include "container/container.h"
+#include "base/hash.h"
+#include "base/internal.h"
+#include "media/media.h"
+#include "profile/profile.h"
+#include "record/record.h"
+#include "transcode/transcode.h"
+#include "views/views.h"
+
+static char *opt_dup(const char *s) { return s ? ev__strdup(s) : NULL; }
+
+const char *ev_bundle__mime_of(const wr_item *it)
+{
+    return it->mime ? it->mime : "application/octet-stream";
+}
+
+int ev_writer_options_init(ev_writer_options *opts, unsigned int version)
+{
+    if (!opts)
+        return EV_EINVAL;
+    if (version != EV_WRITER_OPTIONS_VERSION)
+        return EV_EVERSION;
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    return EV_OK;
+}
+
+int ev_writer_new(ev_writer **out, const ev_writer_options *opts)
+{
+    if (!out)
+        return EV_EINVAL;
+    *out = NULL;
+    ev_writer_options def = EV_WRITER_OPTIONS_INIT;
+    if (!opts)
+        opts = &def;
+    if (opts->version != EV_WRITER_OPTIONS_VERSION)
+        return EV_EVERSION;
+    if (opts->format != EV_FORMAT_ZIP && opts->format != EV_FORMAT_DIR)
+        return EV_EINVAL;
+    uint32_t algs = opts->algorithms ? opts->algorithms : EV_ALG_SHA256;
+    if (algs & ~(EV_ALG_SHA256 | EV_ALG_SHA512))
+        return EV_EINVAL;
+    ev_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return EV_ENOMEM;
+    w->o = *opts;
+    /* SHA-256 is always written: the record and custody log refer to it. */
+    w->o.algorithms = algs | EV_ALG_SHA256;
+    w->o.case_ref = opt_dup(opts->case_ref);
+    w->o.organisation = opt_dup(opts->organisation);
+    w->o.officer = opt_dup(opts->officer);
+    w->o.officer_id = opt_dup(opts->officer_id);
+    w->o.operation = opt_dup(opts->operation);
+    w->o.description = opt_dup(opts->description);
+    w->o.source_system = opt_dup(opts->source_system);
+    *out = w;
+    return EV_OK;
+}
+
+const char *ev_writer_last_error(const ev_writer *w)
+{
+    return w ? w->err.msg : "no writer";
+}
+
+void ev_writer_free(ev_writer *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->items[i].src);
+        free(w->items[i].rel);
+        free(w->items[i].exhibit);
+        free(w->items[i].bag_path);
+        free(w->items[i].name_note);
+        free(w->items[i].mime);
+        json_decref(w->items[i].media);
+        json_decref(w->items[i].capture);
+        json_decref(w->items[i].content);
+        ev_media__files_free(w->items[i].meta, w->items[i].nmeta);
+        json_decref(w->items[i].derivation);
+    }
+    free(w->items);
+    ev_strset__free(&w->keys);
+    for (size_t i = 0; i < w->nexhibits; i++) {
+        free(w->exhibits[i].ref);
+        free(w->exhibits[i].folder);
+    }
+    free(w->exhibits);
+    ev_strset__free(&w->folder_keys);
+    if (w->derived_dir) {
+        ev__rm_tree(w->derived_dir);
+        free(w->derived_dir);
+    }
+    for (size_t i = 0; i < w->ntags; i++)
+        free(w->tags[i].path);
+    free(w->tags);
+    free(w->profiles);
+    free((char *)w->o.case_ref);
+    free((char *)w->o.organisation);
+    free((char *)w->o.officer);
+    free((char *)w->o.officer_id);
+    free((char *)w->o.operation);
+    free((char *)w->o.description);
+    free((char *)w->o.source_system);
+    free(w->manifest_sha256);
+    free(w->record_sha256);
+    free(w->record_txt);
+    free(w->custody_txt);
+    free(w);
+}
+
+int ev_writer_add_profile(ev_writer *w, const struct ev_profile *profile)
+{
+    if (!w || !profile)
+        return EV_EINVAL;
+    const ev_profile **p = ev__reallocarray(w->profiles, w->nprofiles + 1, sizeof(*p));
+    if (!p)
+        return EV_ENOMEM;
+    w->profiles = p;
+    p[w->nprofiles++] = profile;
+    return EV_OK;
+}
+
+/* "JS/1" -> "JS_1": a folder name that is safe everywhere. */
+char *ev_bundle__exhibit_folder(const char *exhibit)
+{
+    size_t n = strlen(exhibit);
+    char *f = malloc(n + 8);
+    if (!f)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n && o < 100; i++) {
+        unsigned char c = (unsigned char)exhibit[i];
+        f[o++] = (char)((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                c == '-' || c == '.' || c == '_'
+                            ? c
+                            : '_');
+    }
+    f[o] = '\0';
+    if (o == 0 || strcmp(f, ".") == 0 || strcmp(f, "..") == 0)
+        snprintf(f, n + 8, "exhibit");
+    return f;
+}
+
+/* Make one path component safe for a bag: valid UTF-8, no control
+ * characters other than CR/LF (percent-encoded in manifests), no '\'. */
+char *ev_bundle__safe_component(const char *c, bool *changed)
+{
+    ev_buf b = { 0 };
+    size_t len = strlen(c);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)c[i];
+        size_t n = ch < 0x80 ? 1 : (ch & 0xE0) == 0xC0 ? 2 : (ch & 0xF0) == 0xE0 ? 3
+                 : (ch & 0xF8) == 0xF0 ? 4 : 0;
+        if (n > 1 && i + n <= len && ev__utf8_valid(c + i, n)) {
+            ev_buf__append(&b, c + i, n);
+            i += n - 1;
+            continue;
+        }
+        /* CR and LF are kept (percent-encoded in manifests); note that
+         * Info-ZIP unzip drops them from names (docs/bundle.md) */
+        if (n != 1 || ch == '\\' || (ch < 0x20 && ch != '\n' && ch != '\r') || ch == 0x7F) {
+            ev_buf__append(&b, "_", 1);
+            *changed = true;
+            continue;
+        }
+        ev_buf__append(&b, c + i, 1);
+    }
+    if (!b.data)
+        return ev__strdup("_");
+    if (strcmp(b.data, ".") == 0 || strcmp(b.data, "..") == 0) {
+        ev_buf__free(&b);
+        *changed = true;
+        return ev__strdup("_");
+    }
+    return b.data;
+}
+
+static char *safe_rel(const char *rel, bool *changed)
+{
+    ev_buf b = { 0 };
+    const char *p = rel;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        char *comp = ev__strndup(p, n);
+        char *s = comp ? ev_bundle__safe_component(comp, changed) : NULL;
+        free(comp);
+        if (!s) {
+            ev_buf__free(&b);
+            return NULL;
+        }
+        if (b.len)
+            ev_buf__append(&b, "/", 1);
+        ev_buf__puts(&b, s);
+        free(s);
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    if (!b.data)
+        return ev__strdup("_");
+    /* NFC, so that the same name never appears in two normalizations */
+    char *nfc = ev_bag__nfc(b.data);
+    if (nfc && strcmp(nfc, b.data) != 0) {
+        /* keep the original bytes: NFD names from macOS are preserved as-is;
+         * collisions are handled by the caller */
+        free(nfc);
+        nfc = NULL;
+    }
+    free(nfc);
+    return b.data;
+}
+
+static int add_item(ev_writer *w, const char *src, const char *rel, const char *exhibit,
+                    const struct stat *st)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 64;
+        wr_item *it = ev__reallocarray(w->items, cap, sizeof(*it));
+        if (!it)
+            return EV_ENOMEM;
+        w->items = it;
+        w->cap = cap;
+    }
+    wr_item *it = &w->items[w->n];
+    memset(it, 0, sizeof(*it));
+    it->src = ev__strdup(src);
+    it->rel = ev__strdup(rel);
+    it->exhibit = ev__strdup(exhibit);
+    it->size = (uint64_t)st->st_size;
+    it->mtime = st->st_mtim;
+    it->dev = st->st_dev;
+    it->ino = st->st_ino;
+    it->arg = w->nargs;
+    it->source = -1;
+    if (!it->src || !it->rel || !it->exhibit) {
+        free(it->src);
+        free(it->rel);
+        free(it->exhibit);
+        return EV_ENOMEM;
+    }
+    w->n++;
+    return EV_OK;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk(ev_writer *w, const char *dir, const char *rel, const char *exhibit, int depth)
+{
+    if (depth > 128)
+        return ev_err__set(&w->err, EV_EINVAL, "'%s': folders nested too deeply", dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return ev_err__set(&w->err, ev_err__from_errno(errno), "cannot read folder '%s': %s",
+                           dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    int rc = EV_OK;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = ev__reallocarray(names, cap, sizeof(*nn));
+            if (!nn) {
+                rc = EV_ENOMEM;
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = ev__strdup(de->d_name))) {
+            rc = EV_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc == EV_OK)
+        qsort(names, n, sizeof(*names), name_cmp);
+    for (size_t i = 0; i < n && rc == EV_OK; i++) {
+        char *p = ev__asprintf("%s/%s", dir, names[i]);
+        char *r = ev__asprintf("%s/%s", rel, names[i]);
+        struct stat st;
+        if (!p || !r) {
+            rc = EV_ENOMEM;
+        } else if (lstat(p, &st) != 0) {
+            rc = ev_err__set(&w->err, ev_err__from_errno(errno), "'%s': %s", p, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = walk(w, p, r, exhibit, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            rc = add_item(w, p, r, exhibit, &st);
+        } else if (w->o.log_cb) {
+            char msg[600];
+            snprintf(msg, sizeof(msg), "skipped '%s': %s, not a regular file", p,
+                     S_ISLNK(st.st_mode) ? "a symbolic link" : "a special file");
+            w->o.log_cb(EV_LOG_WARNING, msg, w->o.log_payload);
+        }
+        free(p);
+        free(r);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+int ev_writer_add(ev_writer *w, const char *path, const char *exhibit)
+{
+    if (!w || !path)
+        return EV_EINVAL;
+    if (!exhibit || !*exhibit)
+        exhibit = "1";
+    w->nargs++;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return ev_err__set(&w->err, ev_err__from_errno(errno), "cannot read '%s': %s", path,
+                           strerror(errno));
+    /* base name of the argument, without trailing slashes */
+    char *tmp = ev__strdup(path);
+    if (!tmp)
+        return EV_ENOMEM;
+    size_t l = strlen(tmp);
+    while (l > 1 && tmp[l - 1] == '/')
+        tmp[--l] = '\0';
+    const char *base = strrchr(tmp, '/');
+    base = base ? base + 1 : tmp;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        base = "files";
+    int rc;
+    if (S_ISDIR(st.st_mode))
+        rc = walk(w, path, base, exhibit, 0);
+    else if (S_ISREG(st.st_mode))
+        rc = add_item(w, path, base, exhibit, &st);
+    else
+        rc = ev_err__set(&w->err, EV_EUNSUPPORTED, "'%s' is not a regular file or folder (a "
+                         "device, pipe or socket cannot be packed)", path);
+    free(tmp);
+    return rc;
+}
+
+/* The folder of an exhibit under data/, made once per exhibit in order of
+ * first appearance: "JS/1" -> "JS_1". Exhibits whose safe names coincide
+ * ("JS/1" and "JS_1", "a" and "A") get different folders ("JS_1",
+ * "JS_1-2"), so that no folder ever holds files of two exhibits. */
+static int exhibit_folder(ev_writer *w, const char *ref, const char **out)
+{
+    size_t i = w->last_exhibit;
+    if (i >= w->nexhibits || strcmp(w->exhibits[i].ref, ref) != 0)
+        for (i = 0; i < w->nexhibits && strcmp(w->exhibits[i].ref, ref) != 0; i++)
+            ;
+    if (i == w->nexhibits) {
+        struct exhibit_slot *x = ev__grow(w->exhibits, &w->capexhibits, w->nexhibits,
+                                          sizeof(*x), 8);
+        if (!x)
+            return EV_ENOMEM;
+        w->exhibits = x;
+        char *base = ev_bundle__exhibit_folder(ref);
+        char *f = base ? ev__strdup(base) : NULL;
+        for (int k = 2; f; k++) {
+            char *key = ev_bag__fold_key(f);
+            bool clash = false;
+            int rc = key ? ev_strset__add(&w->folder_keys, key, &clash) : EV_ENOMEM;
+            free(key);
+            if (rc != EV_OK) {
+                free(f);
+                f = NULL;
+                break;
+            }
+            if (!clash)
+                break;
+            free(f);
+            f = ev__asprintf("%s-%d", base, k);
+        }
+        free(base);
+        char *r = f ? ev__strdup(ref) : NULL;
+        if (!r) {
+            free(f);
+            return EV_ENOMEM;
+        }
+        x[i].ref = r;
+        x[i].folder = f;
+        w->nexhibits++;
+    }
+    w->last_exhibit = i;
+    *out = w->exhibits[i].folder;
+    return EV_OK;
+}
+
+static int by_file_identity(const void *a, const void *b)
+{
+    const wr_item *x = *(const wr_item *const *)a, *y = *(const wr_item *const *)b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return x->arg < y->arg ? -1 : x->arg > y->arg;
+}
+
+/* A file named by two arguments (given twice, or once alone and once inside
+ * a folder) would be packed twice, perhaps under two exhibits: refuse, and
+ * name both. Hard links met inside one folder are distinct names and are
+ * kept. O(n log n). */
+int ev_bundle__refuse_duplicates(ev_writer *w)
+{
+    if (w->n < 2)
+        return EV_OK;
+    const wr_item **v = ev__reallocarray(NULL, w->n, sizeof(*v));
+    if (!v)
+        return EV_ENOMEM;
+    for (size_t i = 0; i < w->n; i++)
+        v[i] = &w->items[i];
+    qsort(v, w->n, sizeof(*v), by_file_identity);
+    int rc = EV_OK;
+    for (size_t i = 1; i < w->n && rc == EV_OK; i++) {
+        const wr_item *a = v[i - 1], *b = v[i];
+        if (a->dev != b->dev || a->ino != b->ino || a->arg == b->arg)
+            continue;
+        if (strcmp(a->exhibit, b->exhibit) != 0)
+            rc = ev_err__set(&w->err, EV_EINVAL,
+                             "'%s' is listed under two exhibits, '%s' and '%s' (also as '%s'): "
+                             "name each file once, after the --exhibit it belongs to",
+                             a->src, a->exhibit, b->exhibit, b->src);
+        else
+            rc = ev_err__set(&w->err, EV_EINVAL,
+                             "'%s' is given twice for exhibit '%s' (also as '%s'): name each "
+                             "file once", a->src, a->exhibit, b->src);
+    }
+    free(v);
+    return rc;
+}
+
+/* Give every item a unique, safe bag path; record why a name changed. */
+int ev_bundle__assign_paths(ev_writer *w, size_t from)
+{
+    ev_strset keys = w->keys;
+    for (size_t i = from; i < w->n; i++) {
+        wr_item *it = &w->items[i];
+        snprintf(it->id, sizeof(it->id), "item-%04zu", i + 1);
+        const char *folder = NULL;
+        bool changed = false;
+        int frc = exhibit_folder(w, it->exhibit, &folder);
+        char *rel = frc == EV_OK ? safe_rel(it->rel, &changed) : NULL;
+        if (!rel) {
+            w->keys = keys;
+            return EV_ENOMEM;
+        }
+        char *p = ev__asprintf("data/%s/%s", folder, rel);
+        if (!p) {
+            free(rel);
+            w->keys = keys;
+            return EV_ENOMEM;
+        }
+        /* unique, also ignoring case and Unicode normalization */
+        for (int k = 2;; k++) {
+            char *key = ev_bag__fold_key(p);
+            bool clash = false;
+            if (!key || ev_strset__add(&keys, key, &clash) != EV_OK) {
+                free(key);
+                free(rel);
+                free(p);
+                w->keys = keys;
+                return EV_ENOMEM;
+            }
+            free(key);
+            if (!clash)
+                break;
+            free(p);
+            const char *dot = strrchr(rel, '.');
+            const char *slash = strrchr(rel, '/');
+            if (dot && (!slash || dot > slash) && dot != rel && dot[-1] != '/')
+                p = ev__asprintf("data/%s/%.*s (%d)%s", folder, (int)(dot - rel), rel, k, dot);
+            else
+                p = ev__asprintf("data/%s/%s (%d)", folder, rel, k);
+            if (!p) {
+                free(rel);
+                w->keys = keys;
+                return EV_ENOMEM;
+            }
+            changed = true;
+        }
+        if (changed && !it->name_note)
+            it->name_note = ev__strdup("the original name was unsafe or clashed with another "
+                                       "item; original_path keeps it");
+        it->bag_path = p;
+        free(rel);
+    }
+    w->keys = keys;
+    return EV_OK;
+}
+
+static void set_mime(wr_item *it, const char *m)
+{
+    char *d = ev__strdup(m);
+    if (d) {
+        free(it->mime);
+        it->mime = d;
+    }
+}
+
+void ev_bundle__detect_mime(magic_t mg, wr_item *it)
+{
+    set_mime(it, it->size == 0 ? "application/x-empty" : "application/octet-stream");
+    if (it->size == 0 || !mg)
+        return;
+    int fd = open(it->src, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char head[16384];
+    ssize_t n = read(fd, head, sizeof(head));
+    close(fd);
+    if (n <= 0)
+        return;
+    const char *m = magic_buffer(mg, head, (size_t)n);
+    if (m && *m)
+        set_mime(it, m);
+}
+
+/* Media analysis for items whose content type can be media. Never fails
+ * because of bad media: the analyser records media.error instead. */
+bool ev_bundle__wants_media(const char *m)
+{
+    return strncmp(m, "image/", 6) == 0 || strncmp(m, "video/", 6) == 0 ||
+           strncmp(m, "audio/", 6) == 0 || strcmp(m, "application/octet-stream") == 0 ||
+           strcmp(m, "application/ogg") == 0 || strstr(m, "matroska") || strstr(m, "mp4") ||
+           strstr(m, "mpeg") || strstr(m, "riff");
+}
+
+int ev_bundle__analyze_item(ev_writer *w, wr_item *it)
+{
+    int fd = open(it->src, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ev_err__set(&w->err, ev_err__from_errno(errno),
+                           "'%s' vanished while it was being packed: %s", it->src,
+                           strerror(errno));
+    ev_io io;
+    uint64_t state[8];
+    int rc = ev_media__io_from_fd(&io, fd, it->size, state);
+    ev_errbuf e;
+    e.msg[0] = '\0';
+    /* with a thumbnail (meta/<id>/thumb.jpg) for index.html */
+    ev_media__limits lim;
+    ev_media__limits_default(&lim, it->size);
+    if (rc == EV_OK)
+        rc = ev_media__analyze_ex(&it->media, &it->capture, &it->content, &it->meta,
+                                  &it->nmeta, &io, it->rel,
+                                  /* pack does not decode unless asked: packet hashes
+                                   * survive a remux and cost a read of the file */
+                                  w->o.content_hash == EV_CONTENT_HASH_DEFAULT
+                                      ? EV_CONTENT_HASH_PACKETS : w->o.content_hash,
+                                  &lim, &e);
+    close(fd);
+    if (rc != EV_OK)
+        return ev_err__set(&w->err, rc, "media analysis of '%s' failed: %s", it->src, e.msg);
+    return EV_OK;
+}
+
+static void wlog(ev_writer *w, ev_log_level lv, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void wlog(ev_writer *w, ev_log_level lv, const char *fmt, ...)
+{
+    if (!w->o.log_cb)
+        return;
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    w->o.log_cb(lv, msg, w->o.log_payload);
+}
+
+/* Working copies: run every requested profile over every master it accepts,
+ * into a temporary folder beside the output; each verified copy becomes a
+ * derivative item. */
+int ev_bundle__make_derivatives(ev_writer *w, const char *out_path, magic_t mg)
+{
+    size_t nmasters = w->n;
+    char *parent = NULL;
+    {
+        const char *slash = strrchr(out_path, '/');
+        parent = slash ? ev__strndup(out_path, (size_t)(slash - out_path + (slash == out_path))) : ev__strdup(".");
+        const char *base = slash ? slash + 1 : out_path;
+        w->derived_dir = parent ? ev__asprintf("%s/.%s.derived-XXXXXX", parent, base) : NULL;
+        free(parent);
+        if (!w->derived_dir)
+            return EV_ENOMEM;
+        if (!mkdtemp(w->derived_dir)) {
+            int rc = ev_err__set(&w->err, EV_EIO, "cannot create a folder for working copies "
+                                 "beside '%s': %s", out_path, strerror(errno));
+            free(w->derived_dir);
+            w->derived_dir = NULL;
+            return rc;
+        }
+    }
+    for (size_t pi = 0; pi < w->nprofiles; pi++) {
+        const ev_profile *p = w->profiles[pi];
+        if (p->kind == EV_KIND_COPY || !strcmp(p->name, "master"))
+            continue; /* the master itself is already in the bundle */
+        for (size_t i = 0; i < nmasters; i++) {
+            wr_item *m = &w->items[i];
+            if (!ev_bundle__wants_media(ev_bundle__mime_of(m)) || !m->media || json_object_get(m->media, "error"))
+                continue;
+            /* a photo gets no video working copy, and a clip no still */
+            const char *kind = json_string_value(json_object_get(m->media, "kind"));
+            bool is_image = kind && !strcmp(kind, "image");
+            if ((p->kind == EV_KIND_AV && is_image) || (p->kind == EV_KIND_STILL && !is_image))
+                continue;
+            const char *ext = p->extension ? p->extension : "bin";
+            char *out = ev__asprintf("%s/%s-%zu.%s", w->derived_dir, m->id, pi, ext);
+            if (!out)
+                return EV_ENOMEM;
+            json_t *der = NULL;
+            ev_errbuf e;
+            e.msg[0] = '\0';
+            ev_transcode__opts to;
+            memset(&to, 0, sizeof(to));
+            to.threads = w->o.threads;
+            /* the copy is a scratch file: it is read back into the bundle,
+             * whose own commit is what must be durable */
+            to.flags = EV_TRANSCODE__NO_SYNC;
+            int rc = ev_transcode__run(&der, p, m->src, out, &to, &e);
+            if (rc == EV_EUNSUPPORTED) {
+                wlog(w, EV_LOG_WARNING, "no '%s' copy of '%s': %s", p->name, m->src, e.msg);
+                free(out);
+                continue;
+            }
+            if (rc != EV_OK) {
+                free(out);
+                return ev_err__set(&w->err, rc, "working copy '%s' of '%s' failed: %s", p->name,
+                                   m->src, e.msg);
+            }
+            const char *verdict = json_string_value(
+                json_object_get(json_object_get(der, "verification"), "verdict"));
+            struct stat st;
+            if (!verdict || strcmp(verdict, "pass") != 0 || stat(out, &st) != 0) {
+                json_decref(der);
+                free(out);
+                return ev_err__set(&w->err, EV_EFORMAT,
+                                   "the '%s' copy of '%s' failed its verification (%s); nothing "
+                                   "was written. 'evidence transcode --profile %s' shows the "
+                                   "figures", p->name, m->src, verdict ? verdict : "no verdict",
+                                   p->name);
+            }
+            /* derived/<profile>/<original path with the profile's extension> */
+            const char *rel = m->rel;
+            const char *slash = strrchr(rel, '/');
+            const char *dot = strrchr(rel, '.');
+            int stem = (int)(dot && (!slash || dot > slash + 1) ? dot - rel : (long)strlen(rel));
+            char *drel = ev__asprintf("derived/%s/%.*s.%s", p->name, stem, rel, ext);
+            if (!drel || add_item(w, out, drel, m->exhibit, &st) != EV_OK) {
+                free(drel);
+                free(out);
+                json_decref(der);
+                return EV_ENOMEM;
+            }
+            free(drel);
+            free(out);
+            m = &w->items[i]; /* add_item may move the array */
+            wr_item *d = &w->items[w->n - 1];
+            d->source = (long)i;
+            d->profile = p;
+            d->derivation = der;
+        }
+    }
+    int rc = ev_bundle__assign_paths(w, nmasters);
+    for (size_t i = nmasters; rc == EV_OK && i < w->n; i++) {
+        ev_bundle__detect_mime(mg, &w->items[i]);
+        if (!(w->o.flags & EV_WRITER_NO_MEDIA) && ev_bundle__wants_media(ev_bundle__mime_of(&w->items[i])))
+            rc = ev_bundle__analyze_item(w, &w->items[i]);
+    }
+    return rc;
+}

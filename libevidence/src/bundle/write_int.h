@@ -1,0 +1,92 @@
+/*
+ * bundle (writer): the writer's state, shared by write.c (adding files,
+ * bag paths, media analysis, working copies) and seal.c (writing the bag).
+ */
+#ifndef EV_BUNDLE_WRITE_INT_H
+#define EV_BUNDLE_WRITE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <magic.h>
+
+#include "bundle/bundle_int.h"
+#include "media/media.h"
+#include "profile/profile.h"
+
+typedef struct wr_item {
+    char *src;            /* path on disk */
+    char *rel;            /* original path relative to the exhibit root (may be non-UTF-8) */
+    char *exhibit;        /* exact reference */
+    char *bag_path;       /* data/<exhibit-folder>/<safe path> */
+    char *name_note;      /* why the name was changed, or NULL */
+    uint64_t size;
+    struct timespec mtime;
+    dev_t dev;            /* identity of the source file, to find a file */
+    ino_t ino;            /*   named by two arguments */
+    size_t arg;           /* which ev_writer_add() call named it (1-based) */
+    char *mime;           /* from the content (libmagic) */
+    ev_filehash_result res;
+    char id[32];
+    json_t *media, *capture, *content;   /* media analysis, or NULL */
+    ev_media__file *meta;                /* meta/<id>/... files */
+    size_t nmeta;
+    /* derivatives */
+    long source;                         /* index of the master, or -1 */
+    const ev_profile *profile;
+    json_t *derivation;                  /* the derivation record */
+} wr_item;
+
+typedef struct tag_digest {
+    char *path;
+    ev_digests d;
+} tag_digest;
+
+struct ev_writer {
+    ev_writer_options o;
+    ev_errbuf err;
+    wr_item *items;
+    size_t n, cap;
+    tag_digest *tags;
+    size_t ntags, captags;
+    const ev_profile **profiles;
+    size_t nprofiles;
+    ev_strset keys;          /* case/normalization-folded bag paths in use */
+    size_t nargs;            /* ev_writer_add() calls so far */
+    struct exhibit_slot {    /* exhibits in order of first appearance */
+        char *ref;           /*   the exact reference */
+        char *folder;        /*   its folder under data/, unique per exhibit */
+    } *exhibits;
+    size_t nexhibits, capexhibits, last_exhibit;
+    ev_strset folder_keys;   /* case-folded exhibit folders in use */
+    char *derived_dir;       /* temporary folder for working copies */
+    /* seal state */
+    char bundle_id[64];
+    char created[40];
+    char *manifest_sha256;   /* of manifest-sha256.txt as written */
+    char *record_sha256;
+    char *record_txt, *custody_txt;   /* as written, for the views */
+    size_t record_len, custody_len;
+    char tm_sha[2][65];      /* SHA-256 of each tag manifest, for the seal */
+    struct tag_prod *prods;  /* producers of tag files, freed after the sink */
+    ev_progress_state progress;
+};
+
+/* write.c */
+const char *ev_bundle__mime_of(const wr_item *it);
+/* One path component made safe; *changed tells whether it had to be. */
+char *ev_bundle__safe_component(const char *c, bool *changed);
+/* Refuse two arguments naming one file. */
+int ev_bundle__refuse_duplicates(ev_writer *w);
+/* Bag paths for the items from index from on. */
+int ev_bundle__assign_paths(ev_writer *w, size_t from);
+void ev_bundle__detect_mime(magic_t mg, wr_item *it);
+bool ev_bundle__wants_media(const char *m);
+int ev_bundle__analyze_item(ev_writer *w, wr_item *it);
+/* The working copies of every profile added, as new items. */
+int ev_bundle__make_derivatives(ev_writer *w, const char *out_path, magic_t mg);
+
+#endif

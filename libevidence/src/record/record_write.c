@@ -1,0 +1,164 @@
+/*
+ * record (write): evidence.json assembled from what the writer knows of the
+ * bundle and of each item. The items are dumped one at a time, so that the
+ * whole record is never held as a tree; the bytes are those of
+ * ev_record__dump() on the whole document. Moved here from the bundle
+ * writer; the output is unchanged.
+ */
+#include "record/record.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hash.h"
+
+static json_t *item_json(const ev_record_item *it)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(it->id));
+    json_object_set_new(o, "exhibit", ev__json_str(it->exhibit));
+    json_object_set_new(o, "role", json_string(it->source_id ? "derivative" : "master"));
+    json_object_set_new(o, "path", ev__json_str(it->path));
+    const char *base = strrchr(it->original_path, '/');
+    json_object_set_new(o, "original_name",
+                        ev__json_str(base ? base + 1 : it->original_path));
+    json_object_set_new(o, "original_path", ev__json_str(it->original_path));
+    if (it->name_note)
+        json_object_set_new(o, "name_changed", json_string(it->name_note));
+    json_object_set_new(o, "size", json_integer((json_int_t)it->size));
+    json_t *h = json_object();
+    for (int s = 0; s < EV_HASH_COUNT; s++)
+        if (it->algorithms & ev_hash__slot_alg(s))
+            json_object_set_new(h, ev_hash__slot_name(s), json_string(it->digests->hex[s]));
+    json_object_set_new(o, "hashes", h);
+    json_object_set_new(o, "mime", json_string(it->mime));
+    char t[64];
+    ev__time_rfc3339_ns(t, sizeof(t), it->mtime_sec, it->mtime_nsec);
+    json_object_set_new(o, "times", json_pack("{s:s}", "modified", t));
+    if (it->source_id) {
+        json_t *d = json_object();
+        json_object_set_new(d, "item", json_string(it->source_id));
+        json_object_set_new(d, "profile", ev__json_str(it->profile_name));
+        json_object_set_new(d, "profile_sha256", json_string(it->profile_sha256));
+        json_object_set_new(d, "action", ev__json_str(it->profile_action ? it->profile_action
+                                                                         : "transcoded"));
+        json_object_set_new(d, "source_sha256", json_string(it->source_sha256));
+        json_t *ver = json_object_get(it->derivation, "verification");
+        json_t *vd = json_object_get(ver, "verdict");
+        json_t *lv = json_object_get(ver, "level");
+        json_object_set_new(d, "level", lv ? json_incref(lv) : json_null());
+        json_object_set_new(d, "verdict", vd ? json_incref(vd) : json_null());
+        json_object_set(d, "settings", json_object_get(it->derivation, "settings")
+                                           ? json_object_get(it->derivation, "settings")
+                                           : json_null());
+        char *rp = ev__asprintf("meta/%s/derivation.json", it->id);
+        json_object_set_new(d, "record", ev__json_str(rp));
+        free(rp);
+        json_object_set_new(o, "derived_from", d);
+    }
+    if (it->media)
+        json_object_set(o, "media", it->media);
+    if (it->capture)
+        json_object_set(o, "capture", it->capture);
+    if (it->content)
+        json_object_set(o, "content_hashes", it->content);
+    if (it->nmeta) {
+        json_t *m = json_array();
+        for (size_t k = 0; k < it->nmeta; k++) {
+            char *p = ev__asprintf("meta/%s/%s", it->id, it->meta_names[k]);
+            json_array_append_new(m, ev__json_str(p));
+            free(p);
+        }
+        json_object_set_new(o, "meta", m);
+    }
+    return o;
+}
+
+#define RECORD_DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
+/* Append an item of the record's items array as ev_record__dump() would
+ * write it there: its own dump with every line moved 4 spaces in (JSON
+ * strings hold no raw newline, so every newline is a line break). */
+static int append_nested(ev_buf *b, const json_t *o, const char *sep)
+{
+    char *t = json_dumps(o, RECORD_DUMP_FLAGS);
+    if (!t)
+        return EV_ENOMEM;
+    int rc = ev_buf__puts(b, sep);
+    const char *p = t;
+    while (rc == EV_OK && *p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
+        rc = ev_buf__append(b, "    ", 4);
+        if (rc == EV_OK)
+            rc = ev_buf__append(b, p, n);
+        p += n;
+    }
+    free(t);
+    return rc;
+}
+
+char *ev_record__build(const ev_record_head *hd, size_t nitems, ev_record__item_fn item,
+                       void *ctx, size_t *len)
+{
+    json_t *r = json_object();
+    json_object_set_new(r, "format", json_string(EV_RECORD_FORMAT));
+    json_object_set_new(r, "format_version", json_integer(EV_RECORD_FORMAT_VERSION));
+    json_object_set_new(r, "bundle_id", json_string(hd->bundle_id));
+    json_object_set_new(r, "created", json_string(hd->created));
+    json_t *libs = NULL;
+    ev_common__versions(&libs);
+    json_object_set_new(r, "tool", json_pack("{s:s, s:s, s:o}", "name", "evidence", "version",
+                                             EV_VERSION_STRING, "libraries",
+                                             libs ? libs : json_object()));
+    json_t *c = json_object();
+    json_object_set_new(c, "reference", ev__json_str(hd->case_ref));
+    json_object_set_new(c, "organisation", ev__json_str(hd->organisation));
+    json_object_set_new(c, "operation", ev__json_str(hd->operation));
+    json_object_set_new(c, "description", ev__json_str(hd->description));
+    json_object_set_new(r, "case", c);
+    json_t *e = json_object();
+    json_object_set_new(e, "name", ev__json_str(hd->officer));
+    json_object_set_new(e, "identifier", ev__json_str(hd->officer_id));
+    json_object_set_new(e, "organisation", ev__json_str(hd->organisation));
+    json_object_set_new(r, "exported_by", e);
+    json_object_set_new(r, "source_system",
+                        json_pack("{s:o}", "name", ev__json_str(hd->source_system)));
+    if (nitems == 0) {
+        json_object_set_new(r, "items", json_array());
+        char *s = ev_record__dump(r, len);
+        json_decref(r);
+        return s;
+    }
+    /* the items one at a time, each dumped and freed before the next, with
+     * the analysis trees they were made from: the same bytes as dumping the
+     * whole record at once, without the whole record as a tree */
+    char *head = json_dumps(r, RECORD_DUMP_FLAGS);
+    json_decref(r);
+    size_t hl = head ? strlen(head) : 0;
+    ev_buf b = { 0 };
+    int rc = hl >= 2 && strcmp(head + hl - 2, "\n}") == 0 ? EV_OK : EV_ENOMEM;
+    if (rc == EV_OK)
+        rc = ev_buf__append(&b, head, hl - 2);
+    free(head);
+    if (rc == EV_OK)
+        rc = ev_buf__puts(&b, ",\n  \"items\": [\n");
+    for (size_t i = 0; i < nitems && rc == EV_OK; i++) {
+        ev_record_item it;
+        memset(&it, 0, sizeof(it));
+        rc = item(&it, i, false, ctx);
+        json_t *o = rc == EV_OK ? item_json(&it) : NULL;
+        if (rc == EV_OK)
+            rc = o ? append_nested(&b, o, i ? ",\n" : "") : EV_ENOMEM;
+        json_decref(o);
+        item(&it, i, true, ctx);
+    }
+    if (rc == EV_OK)
+        rc = ev_buf__puts(&b, "\n  ]\n}\n");
+    if (rc != EV_OK) {
+        ev_buf__free(&b);
+        return NULL;
+    }
+    *len = b.len;
+    return b.data;
+}
