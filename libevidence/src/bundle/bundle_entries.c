@@ -11,33 +11,12 @@
 #include "base/internal.h"
 #include "container/container.h"
 #include "bundle/bundle_entries.h"
-
-/*
- * TEMPORARY: the layout of struct ev_bundle as bundle_read.c defines it
- * (C11 6.2.7: a struct of the same tag and members in another translation
- * unit is a compatible type), because this file may not yet add its one-line
- * accessor to bundle_read.c. When bundle_read.c (or the header its split
- * puts struct ev_bundle in) defines
- *     const ev_store *ev_bundle__store(const ev_bundle *b)
- *     { return b ? b->store : NULL; }
- * this block goes. Any change to the members above `store` there must be
- * made here too until then; tests/unit/test_bundle_api.c (bundle_api_entries) fails if they drift.
- */
-struct ev_bundle {
-    ev_bundle_options o;
-    ev_errbuf err;
-    ev_store *store;
-    ev_report *open_report;
-    json_t *record;
-    ev_item *items;
-    size_t nitems;
-};
+#include "bundle/bundle_int.h"
 
 const ev_store *ev_bundle__store(const ev_bundle *b)
 {
     return b ? b->store : NULL;
 }
-/* end of TEMPORARY */
 
 bool ev_bundle_entry_next(const char **path, uint64_t *size, const ev_bundle *b, size_t *pos)
 {
