@@ -258,8 +258,8 @@ static int manifest_line(const char *line, size_t len, size_t lineno, void *vctx
     }
     const char *p = line + i;
     size_t plen = len - i;
-    if (plen > 1 && p[0] == '*' && i == dlen + 1 && line[dlen] == ' ' &&
-        strncmp(p + 1, "data/", 5) == 0) {
+    if (plen > 5 && p[0] == '*' && i == dlen + 1 && line[dlen] == ' ' &&
+        memcmp(p + 1, "data/", 5) == 0) {
         /* md5sum binary-mode style "hash *path" (RFC 8493 6.1.3) */
         ev_report__add(c->r, EV_SEVERITY_WARNING, "manifest-md5sum-style", m->filename,
                        "%s line %zu uses md5sum-style '*path'; accepted, but the bag fails "
