@@ -71,13 +71,24 @@ int ev_bundle__extract_finish(vctx *c)
     if (!dest || !c->staging)
         return EV_OK;
     if (ev_report_verdict(r) == EV_VERDICT_VALID) {
-        if (rename(c->staging, dest) == 0) {
+        /* an empty DEST made by the caller is removed first (rmdir fails if
+         * anything appeared in it meanwhile, and then nothing is replaced);
+         * publishing never replaces an existing name */
+        ev_errbuf e;
+        e.msg[0] = '\0';
+        struct stat st;
+        int rc = EV_OK;
+        if (lstat(dest, &st) == 0 && S_ISDIR(st.st_mode) && rmdir(dest) != 0)
+            rc = ev_err__set(&e, EV_EEXISTS, "'%s' is no longer empty: %s", dest,
+                             strerror(errno));
+        if (rc == EV_OK)
+            rc = ev__publish(c->staging, dest, 0, "extracted bag", &e);
+        if (rc == EV_OK) {
             free(c->staging);
             c->staging = NULL;
         } else {
             ev_report__add(r, EV_SEVERITY_ERROR, "extract-failed", NULL, "cannot move the "
-                           "extracted bag into '%s': %s; nothing was extracted", dest,
-                           strerror(errno));
+                           "extracted bag into '%s': %s; nothing was extracted", dest, e.msg);
         }
     } else {
         ev_report__add(r, EV_SEVERITY_WARNING, "extract-discarded", NULL, "nothing was "
