@@ -308,6 +308,38 @@ static void views_are_deterministic(void **state)
     free(other);
 }
 
+static void views_parsed_equals_text(void **state)
+{
+    (void)state;
+    /* from the record verify already parsed: the same bytes as from its text */
+    json_t *rec = json_loads(RECORD, 0, NULL);
+    assert_non_null(rec);
+    for (int v = 0; v < 2; v++) {
+        char *a = NULL, *b = NULL;
+        size_t al = 0, bl = 0;
+        ev_errbuf e;
+        assert_int_equal((v ? ev_views__index_html : ev_views__case_jsonld)(
+                             &a, &al, RECORD, strlen(RECORD), CUSTODY, strlen(CUSTODY), &e),
+                         EV_OK);
+        assert_int_equal((v ? ev_views__index_html_parsed : ev_views__case_jsonld_parsed)(
+                             &b, &bl, rec, CUSTODY, strlen(CUSTODY), &e),
+                         EV_OK);
+        assert_int_equal(al, bl);
+        assert_memory_equal(a, b, al);
+        free(a);
+        free(b);
+    }
+    /* the caller's record is not changed, and still owned by the caller */
+    char *again = json_dumps(rec, JSON_SORT_KEYS);
+    json_t *fresh = json_loads(RECORD, 0, NULL);
+    char *want = json_dumps(fresh, JSON_SORT_KEYS);
+    assert_string_equal(again, want);
+    free(again);
+    free(want);
+    json_decref(fresh);
+    json_decref(rec);
+}
+
 static void views_html_escapes_everything(void **state)
 {
     (void)state;
@@ -544,6 +576,7 @@ int main(void)
         cmocka_unit_test(views_case_capture),
         cmocka_unit_test(views_case_derivation_and_custody),
         cmocka_unit_test(views_are_deterministic),
+        cmocka_unit_test(views_parsed_equals_text),
         cmocka_unit_test(views_html_escapes_everything),
         cmocka_unit_test(views_html_links_only_into_data),
         cmocka_unit_test(views_html_states_what_is_known),

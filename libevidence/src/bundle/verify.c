@@ -632,7 +632,7 @@ static int phase_record_checks(vctx *c)
     if (rc != EV_OK)
         return rc;
     if (views_checkable && !(c->flags & EV_VERIFY_FAST))
-        rc = ev_views__check(c->r, b->store, b->o.max_record_size > SIZE_MAX - 1
+        rc = ev_views__check(c->r, b->store, b->record, b->o.max_record_size > SIZE_MAX - 1
                                                  ? SIZE_MAX - 1
                                                  : (size_t)b->o.max_record_size);
     return rc;

@@ -922,3 +922,43 @@ int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t re
     *len = b.len;
     return EV_OK;
 }
+
+/* As ev_views__case_jsonld, from the record already parsed. */
+int ev_views__case_jsonld_parsed(char **out, size_t *len, const json_t *record,
+                                 const char *custody, size_t custody_len, ev_errbuf *err)
+{
+    *out = NULL;
+    *len = 0;
+    ev_views__rec r;
+    json_t *events = NULL;
+    ev_buf b = { 0 };
+    cctx c;
+    memset(&c, 0, sizeof(c));
+    c.out = &b;
+    ev_views__rec_from(&r, record);
+    int rc = EV_OK;
+    rc = ev_views__load_events(&events, custody, custody_len);
+    if (rc == EV_OK) {
+        c.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+        c.md = EVP_MD_CTX_new();
+        rc = c.sha1 && c.md ? build_case(&c, &r, events) : EV_ENOMEM;
+    }
+    EVP_MD_free(c.sha1);
+    EVP_MD_CTX_free(c.md);
+    ev_strset__free(&c.seen);
+    json_decref(events);
+    ev_views__rec_free(&r);
+    if (rc == EV_OK && !b.data)
+        rc = EV_ENOMEM;
+    if (rc != EV_OK) {
+        ev_buf__free(&b);
+        if (rc == EV_ENOMEM)
+            ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_CASE);
+        return rc;
+    }
+    /* give back what the doubling buffer did not use */
+    char *t = realloc(b.data, b.len + 1);
+    *out = t ? t : b.data;
+    *len = b.len;
+    return EV_OK;
+}

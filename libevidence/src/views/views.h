@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "base/internal.h"
 #include "container/container.h"
 
@@ -40,7 +42,16 @@ bool ev_views__is_view(const char *path);
  * max_read bytes); otherwise a "view-mismatch" problem, an error when the
  * last custody event was written by this version and a warning when by
  * another. Call it only when the record and custody log passed their
- * limits. Returns EV_OK or EV_ENOMEM. */
-int ev_views__check(ev_report *r, const ev_store *s, size_t max_read);
+ * limits. record: evidence.json as verify parsed it, or NULL (then it is
+ * parsed from the stored bytes). Returns EV_OK or EV_ENOMEM. */
+int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_t max_read);
+
+/* ev_views__case_jsonld and ev_views__index_html from a record the caller
+ * has already parsed (a JSON object, not changed): the same bytes as from
+ * its text, without a second parse of a record that may be large. */
+int ev_views__case_jsonld_parsed(char **out, size_t *len, const json_t *record,
+                                 const char *custody, size_t custody_len, ev_errbuf *err);
+int ev_views__index_html_parsed(char **out, size_t *len, const json_t *record,
+                                const char *custody, size_t custody_len, ev_errbuf *err);
 
 #endif

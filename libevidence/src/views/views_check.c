@@ -26,8 +26,8 @@ static char *last_tool_version(const char *cust, size_t clen)
     return v;
 }
 
-static int check_views(ev_report *r, const ev_store *s, const char *rec, size_t rlen,
-                       const char *cust, size_t clen, const char *made_by)
+static int check_views(ev_report *r, const ev_store *s, const json_t *parsed, const char *rec,
+                       size_t rlen, const char *cust, size_t clen, const char *made_by)
 {
     static const char *const names[2] = { EV_VIEW_CASE, EV_VIEW_INDEX };
     /* a view is rebuilt by this version; one written by another version may
@@ -43,8 +43,12 @@ static int check_views(ev_report *r, const ev_store *s, const char *rec, size_t 
         size_t wlen = 0, hlen = 0;
         ev_errbuf e;
         e.msg[0] = '\0';
-        int vrc = (v == 0 ? ev_views__case_jsonld : ev_views__index_html)(&want, &wlen, rec, rlen,
-                                                                          cust, clen, &e);
+        int vrc = parsed ? (v == 0 ? ev_views__case_jsonld_parsed
+                                   : ev_views__index_html_parsed)(&want, &wlen, parsed, cust,
+                                                                  clen, &e)
+                         : (v == 0 ? ev_views__case_jsonld
+                                   : ev_views__index_html)(&want, &wlen, rec, rlen, cust, clen,
+                                                           &e);
         if (vrc == EV_ENOMEM)
             return EV_ENOMEM;
         if (vrc != EV_OK) {
@@ -68,7 +72,7 @@ static int check_views(ev_report *r, const ev_store *s, const char *rec, size_t 
     return rc;
 }
 
-int ev_views__check(ev_report *r, const ev_store *s, size_t max_read)
+int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_t max_read)
 {
     long ri = ev_store__find(s, "evidence.json");
     long ci = ev_store__find(s, "custody.jsonl");
@@ -78,11 +82,16 @@ int ev_views__check(ev_report *r, const ev_store *s, size_t max_read)
     size_t rlen = 0, clen = 0;
     ev_errbuf e;
     int rc = EV_OK;
-    if (ev_store__read_all(&rec, &rlen, s, (size_t)ri, max_read, &e) == EV_OK &&
-        ev_store__read_all(&cust, &clen, s, (size_t)ci, max_read, &e) == EV_OK) {
-        char *made_by = last_tool_version(cust, clen);
-        rc = check_views(r, s, rec, rlen, cust, clen, made_by);
-        free(made_by);
+    /* the record verify parsed is used as it is: a large record is not
+     * read and parsed a second time */
+    if (json_is_object(record) ||
+        ev_store__read_all(&rec, &rlen, s, (size_t)ri, max_read, &e) == EV_OK) {
+        if (ev_store__read_all(&cust, &clen, s, (size_t)ci, max_read, &e) == EV_OK) {
+            char *made_by = last_tool_version(cust, clen);
+            rc = check_views(r, s, json_is_object(record) ? record : NULL, rec, rlen, cust, clen,
+                             made_by);
+            free(made_by);
+        }
     }
     free(rec);
     free(cust);

@@ -54,6 +54,17 @@ int ev_views__rec_open(ev_views__rec *r, const char *buf, size_t len, ev_errbuf 
     return EV_OK;
 }
 
+void ev_views__rec_from(ev_views__rec *r, const json_t *root)
+{
+    memset(r, 0, sizeof(*r));
+    r->root = json_incref((json_t *)root);
+    json_t *items = json_object_get(r->root, "items");
+    if (json_is_array(items)) {
+        r->items = items;
+        r->nitems = json_array_size(items);
+    }
+}
+
 /* The custody log's events: one object per line that is a JSON object. */
 int ev_views__load_events(json_t **events, const char *custody, size_t custody_len)
 {

@@ -29,6 +29,9 @@ typedef struct ev_views__rec {
  * or EV_ENOMEM; nothing to free on failure. */
 int ev_views__rec_open(ev_views__rec *r, const char *buf, size_t len, ev_errbuf *err);
 void ev_views__rec_free(ev_views__rec *r);
+/* The record already parsed by the caller (a JSON object; borrowed, a
+ * reference is taken until ev_views__rec_free). */
+void ev_views__rec_from(ev_views__rec *r, const json_t *root);
 
 /* The custody log's events: one object per line that is a JSON object.
  * EV_OK or EV_ENOMEM. */
