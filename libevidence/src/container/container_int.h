@@ -82,23 +82,24 @@ struct ev_entry_reader {
     uint32_t crc, want_crc;
 };
 
-/* ZIP general purpose flag bits (APPNOTE 4.4.4) */
-#define GPBF_ENCRYPTED 0x0001u
-#define GPBF_DESCRIPTOR 0x0008u
-#define GPBF_STRONG 0x0040u
-#define GPBF_UTF8 0x0800u
-
 /* Append e to the store's entry list (store.c). */
 int ev_store__push_entry(ev_store *s, ev_store_entry *e);
 /* Read the ZIP at s->path into s (zip_read.c). */
 int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_errbuf *err);
 /* Walk the folder at s->path into s (folder_read.c). */
 int ev_store__dir_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_errbuf *err);
-/* Reading a ZIP entry (zip_read.c): the CRC check at its end, and reads of
- * stored and deflated data. */
+/* The ZIP halves of the entry reader (zip_read.c): open (er->entry set; on
+ * failure the caller frees er), the CRC check at the end, reads of stored
+ * and deflated data, seek. */
+int ev_store__zip_entry_open(ev_entry_reader *er, ev_store_cursor *c, ev_errbuf *err);
 int ev_store__zip_check_crc(ev_entry_reader *er, ev_errbuf *err);
 int64_t ev_store__zip_stored_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err);
 int64_t ev_store__zip_inflate_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err);
+int64_t ev_store__zip_entry_seek(ev_entry_reader *er, int64_t off, int whence);
+/* The folder halves (folder_read.c). */
+int ev_store__dir_entry_open(ev_entry_reader *er, const ev_store *s, ev_errbuf *err);
+int64_t ev_store__dir_entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err);
+int64_t ev_store__dir_entry_seek(ev_entry_reader *er, int64_t off, int whence);
 
 /* ---- writing (producer.c, sink.c, zip_write.c) -------------------------- */
 

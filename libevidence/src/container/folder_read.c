@@ -111,3 +111,41 @@ int ev_store__dir_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
     }
     return walk_dir(s, fd, "", 0, lim, r, err);
 }
+
+/* The folder half of ev_store__entry_open: the file itself, never through a
+ * symlink. On failure the caller frees er. */
+int ev_store__dir_entry_open(ev_entry_reader *er, const ev_store *s, ev_errbuf *err)
+{
+    char *p = ev__asprintf("%s/%s", s->path, er->entry->name);
+    if (!p)
+        return EV_ENOMEM;
+    er->fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (er->fd < 0) {
+        int rc = ev_err__set(err, ev_err__from_errno(errno), "'%s': %s", p, strerror(errno));
+        free(p);
+        return rc;
+    }
+    free(p);
+    posix_fadvise(er->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return EV_OK;
+}
+
+int64_t ev_store__dir_entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errbuf *err)
+{
+    ssize_t r;
+    do {
+        r = read(er->fd, buf, len);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return ev_err__set(err, EV_EIO, "'%s': read error: %s", er->entry->name,
+                           strerror(errno));
+    return r;
+}
+
+int64_t ev_store__dir_entry_seek(ev_entry_reader *er, int64_t off, int whence)
+{
+    off_t p = lseek(er->fd, (off_t)off, whence);
+    if (p >= 0)
+        er->pos = (uint64_t)p;
+    return p;
+}

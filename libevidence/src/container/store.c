@@ -9,7 +9,6 @@
 #include "container/container_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -224,7 +223,6 @@ void ev_store__cursor_free(ev_store_cursor *c)
     cursor_destroy(c);
 }
 
-
 int ev_store__entry_open(ev_entry_reader **out, ev_store_cursor *c, size_t i, ev_errbuf *err)
 {
     *out = NULL;
@@ -239,58 +237,12 @@ int ev_store__entry_open(ev_entry_reader **out, ev_store_cursor *c, size_t i, ev
     er->claimed = e->size;
     er->fd = -1;
     er->zfd = -1;
-    if (s->is_zip) {
-        const struct raw_cd *r = e->index < s->nraw ? &s->raw[e->index] : NULL;
-        int rc = EV_OK;
-        if (!r || !r->placed || r->end == UINT64_MAX)
-            rc = ev_err__set(err, EV_EFORMAT, "'%s': the data of '%s' cannot be found",
-                             s->path, e->name);
-        else if (r->flags & (GPBF_ENCRYPTED | GPBF_STRONG))
-            rc = ev_err__set(err, EV_EUNSUPPORTED, "'%s': entry '%s' is encrypted; not "
-                             "supported", s->path, e->name);
-        else if (r->method != 0 && r->method != 8)
-            rc = ev_err__set(err, EV_EUNSUPPORTED, "'%s': entry '%s' uses a compression "
-                             "method other than deflate; not supported", s->path, e->name);
-        if (rc == EV_OK && c->fd < 0) {
-            c->fd = open(s->path, O_RDONLY | O_CLOEXEC);
-            if (c->fd < 0)
-                rc = ev_err__set(err, EV_EIO, "'%s': cannot open: %s", s->path, strerror(errno));
-        }
-        if (rc != EV_OK) {
-            free(er);
-            return rc;
-        }
-        er->zip = true;
-        er->zfd = c->fd;
-        er->data_off = r->data_off;
-        er->csize = r->csize;
-        er->want_crc = r->crc;
-        if (r->method == 8) {
-            er->zin = malloc(65536);
-            if (!er->zin || inflateInit2(&er->z, -MAX_WBITS) != Z_OK) {
-                free(er->zin);
-                free(er);
-                return EV_ENOMEM;
-            }
-            er->inflating = true;
-        }
-        *out = er;
-        return EV_OK;
-    }
-    char *p = ev__asprintf("%s/%s", s->path, e->name);
-    if (!p) {
-        free(er);
-        return EV_ENOMEM;
-    }
-    er->fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (er->fd < 0) {
-        int rc = ev_err__set(err, ev_err__from_errno(errno), "'%s': %s", p, strerror(errno));
-        free(p);
+    int rc = s->is_zip ? ev_store__zip_entry_open(er, c, err)
+                       : ev_store__dir_entry_open(er, s, err);
+    if (rc != EV_OK) {
         free(er);
         return rc;
     }
-    free(p);
-    posix_fadvise(er->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     *out = er;
     return EV_OK;
 }
@@ -307,14 +259,9 @@ int64_t ev_store__entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errb
         if (n < 0)
             return n;
     } else {
-        ssize_t r;
-        do {
-            r = read(er->fd, buf, len);
-        } while (r < 0 && errno == EINTR);
-        if (r < 0)
-            return ev_err__set(err, EV_EIO, "'%s': read error: %s", er->entry->name,
-                               strerror(errno));
-        n = r;
+        n = ev_store__dir_entry_read(er, buf, len, err);
+        if (n < 0)
+            return n;
     }
     if ((uint64_t)n > er->claimed - er->pos && er->entry->deflated)
         return ev_err__set(err, EV_EFORMAT, "'%s': data is longer than the %llu bytes its "
@@ -335,22 +282,8 @@ int64_t ev_store__entry_read(ev_entry_reader *er, void *buf, size_t len, ev_errb
 
 int64_t ev_store__entry_seek(ev_entry_reader *er, int64_t off, int whence)
 {
-    if (er->zip) {
-        if (er->inflating)
-            return -1;
-        int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (int64_t)er->pos
-                     : whence == SEEK_END ? (int64_t)er->claimed : -1;
-        if (base < 0 || off > INT64_MAX - base || base + off < 0 ||
-            (uint64_t)(base + off) > er->claimed)
-            return -1;
-        er->pos = (uint64_t)(base + off);
-        er->crc_skip = true; /* the CRC covers one pass from the start */
-        return (int64_t)er->pos;
-    }
-    off_t p = lseek(er->fd, (off_t)off, whence);
-    if (p >= 0)
-        er->pos = (uint64_t)p;
-    return p;
+    return er->zip ? ev_store__zip_entry_seek(er, off, whence)
+                   : ev_store__dir_entry_seek(er, off, whence);
 }
 
 bool ev_store__entry_crc_failed(const ev_entry_reader *er)

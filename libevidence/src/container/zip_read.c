@@ -33,6 +33,10 @@ static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd
 #define SIG_EOCD64 0x06064b50u
 #define SIG_LOCATOR 0x07064b50u
 #define SIG_DESCRIPTOR 0x08074b50u
+#define GPBF_ENCRYPTED 0x0001u
+#define GPBF_DESCRIPTOR 0x0008u
+#define GPBF_STRONG 0x0040u
+#define GPBF_UTF8 0x0800u
 
 /* A name as it can be shown and put in JSON: bytes that are not valid
  * UTF-8, and control characters, become \xHH. */
@@ -800,4 +804,60 @@ int64_t ev_store__zip_inflate_read(ev_entry_reader *er, void *buf, size_t len, e
                            "does; the bundle is damaged or tampered with", er->entry->name);
     er->crc = libdeflate_crc32(er->crc, buf, got);
     return (int64_t)got;
+}
+
+/* The ZIP half of ev_store__entry_open: where the data of er->entry lies,
+ * and an inflater when it is deflated. On failure the caller frees er. */
+int ev_store__zip_entry_open(ev_entry_reader *er, ev_store_cursor *c, ev_errbuf *err)
+{
+    const ev_store *s = c->s;
+    const ev_store_entry *e = er->entry;
+    const struct raw_cd *r = e->index < s->nraw ? &s->raw[e->index] : NULL;
+    int rc = EV_OK;
+    if (!r || !r->placed || r->end == UINT64_MAX)
+        rc = ev_err__set(err, EV_EFORMAT, "'%s': the data of '%s' cannot be found",
+                         s->path, e->name);
+    else if (r->flags & (GPBF_ENCRYPTED | GPBF_STRONG))
+        rc = ev_err__set(err, EV_EUNSUPPORTED, "'%s': entry '%s' is encrypted; not "
+                         "supported", s->path, e->name);
+    else if (r->method != 0 && r->method != 8)
+        rc = ev_err__set(err, EV_EUNSUPPORTED, "'%s': entry '%s' uses a compression "
+                         "method other than deflate; not supported", s->path, e->name);
+    if (rc == EV_OK && c->fd < 0) {
+        c->fd = open(s->path, O_RDONLY | O_CLOEXEC);
+        if (c->fd < 0)
+            rc = ev_err__set(err, EV_EIO, "'%s': cannot open: %s", s->path, strerror(errno));
+    }
+    if (rc != EV_OK)
+        return rc;
+    er->zip = true;
+    er->zfd = c->fd;
+    er->data_off = r->data_off;
+    er->csize = r->csize;
+    er->want_crc = r->crc;
+    if (r->method == 8) {
+        er->zin = malloc(65536);
+        if (!er->zin || inflateInit2(&er->z, -MAX_WBITS) != Z_OK) {
+            free(er->zin);
+            er->zin = NULL;
+            return EV_ENOMEM;
+        }
+        er->inflating = true;
+    }
+    return EV_OK;
+}
+
+/* A stored entry seeks within its claimed size; a deflated one cannot. */
+int64_t ev_store__zip_entry_seek(ev_entry_reader *er, int64_t off, int whence)
+{
+    if (er->inflating)
+        return -1;
+    int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (int64_t)er->pos
+                 : whence == SEEK_END ? (int64_t)er->claimed : -1;
+    if (base < 0 || off > INT64_MAX - base || base + off < 0 ||
+        (uint64_t)(base + off) > er->claimed)
+        return -1;
+    er->pos = (uint64_t)(base + off);
+    er->crc_skip = true; /* the CRC covers one pass from the start */
+    return (int64_t)er->pos;
 }
