@@ -108,7 +108,7 @@ void ev_producer__free(const ev_producer *p);
 /* The progress state of a file producer, or NULL (producer.c). */
 ev_progress_state *ev_producer__progress(const ev_producer *p);
 
-typedef struct sink_entry {
+typedef struct ev_sink_entry {
     char *path;
     ev_producer p;
     bool compress;
@@ -120,7 +120,7 @@ typedef struct sink_entry {
     uint32_t crc;
     uint16_t method;
     bool zip64_local;    /* the local header carries a ZIP64 extra field */
-} sink_entry;
+} ev_sink_entry;
 
 struct ev_sink {
     ev_bundle_format fmt;
@@ -133,7 +133,7 @@ struct ev_sink {
                             is renamed into place */
     bool replace;        /* commit replaces the bag at final_path */
     ev_progress_state *progress;
-    sink_entry *e;
+    ev_sink_entry *e;
     size_t n, cap;
 };
 

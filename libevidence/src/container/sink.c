@@ -85,9 +85,9 @@ int ev_sink__open_replace(ev_sink **out, const char *final_path, ev_bundle_forma
     return sink_open(out, final_path, fmt, bag_name, true, err);
 }
 
-static int sink_push(ev_sink *s, sink_entry *e)
+static int sink_push(ev_sink *s, ev_sink_entry *e)
 {
-    sink_entry *grown = ev__grow(s->e, &s->cap, s->n, sizeof(*grown), 256);
+    ev_sink_entry *grown = ev__grow(s->e, &s->cap, s->n, sizeof(*grown), 256);
     if (!grown)
         return EV_ENOMEM;
     s->e = grown;
@@ -98,7 +98,7 @@ static int sink_push(ev_sink *s, sink_entry *e)
 int ev_sink__add_dir(ev_sink *s, const char *path, ev_errbuf *err)
 {
     (void)err;
-    sink_entry e;
+    ev_sink_entry e;
     memset(&e, 0, sizeof(e));
     e.is_dir = true;
     e.path = ev__strdup(path);
@@ -113,7 +113,7 @@ int ev_sink__add(ev_sink *s, const char *path, const ev_producer *p, bool compre
                  int64_t mtime, ev_errbuf *err)
 {
     (void)err;
-    sink_entry e;
+    ev_sink_entry e;
     memset(&e, 0, sizeof(e));
     e.path = ev__strdup(path);
     e.p = *p;
@@ -171,7 +171,7 @@ static int commit_dir(ev_sink *s, ev_errbuf *err)
         return EV_ENOMEM;
     int rc = EV_OK;
     for (size_t i = 0; i < s->n && rc == EV_OK; i++) {
-        sink_entry *e = &s->e[i];
+        ev_sink_entry *e = &s->e[i];
         char *p = ev__asprintf("%s/%s", s->tmpdir, e->path);
         if (!p) {
             rc = EV_ENOMEM;
@@ -224,7 +224,7 @@ static int commit_dir(ev_sink *s, ev_errbuf *err)
 }
 
 
-static ev_progress_state *producer_progress(const sink_entry *e)
+static ev_progress_state *producer_progress(const ev_sink_entry *e)
 {
     if (e->is_dir)
         return NULL;

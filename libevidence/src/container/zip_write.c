@@ -67,12 +67,12 @@ static void dos_time(int64_t t, uint16_t *dtime, uint16_t *ddate)
     *ddate = (uint16_t)(((tm.tm_year - 80) << 9) | ((tm.tm_mon + 1) << 5) | tm.tm_mday);
 }
 
-static bool has_ut(const sink_entry *e)
+static bool has_ut(const ev_sink_entry *e)
 {
     return e->mtime > 0 && e->mtime <= INT32_MAX;
 }
 
-static size_t zip_name_len(const ev_sink *s, const sink_entry *e)
+static size_t zip_name_len(const ev_sink *s, const ev_sink_entry *e)
 {
     size_t n = strlen(s->bag_name) + 1;
     if (*e->path)
@@ -80,7 +80,7 @@ static size_t zip_name_len(const ev_sink *s, const sink_entry *e)
     return n;
 }
 
-static uint8_t *put_name(uint8_t *p, const ev_sink *s, const sink_entry *e)
+static uint8_t *put_name(uint8_t *p, const ev_sink *s, const ev_sink_entry *e)
 {
     size_t bl = strlen(s->bag_name);
     memcpy(p, s->bag_name, bl);
@@ -96,13 +96,13 @@ static uint8_t *put_name(uint8_t *p, const ev_sink *s, const sink_entry *e)
     return p;
 }
 
-static size_t local_header_len(const ev_sink *s, const sink_entry *e)
+static size_t local_header_len(const ev_sink *s, const ev_sink_entry *e)
 {
     return 30 + zip_name_len(s, e) + (e->zip64_local ? 20 : 0) + (has_ut(e) ? 9 : 0);
 }
 
 /* The local header of e (its sizes and CRC final) into h; returns its length. */
-static size_t local_header(uint8_t *h, const ev_sink *s, const sink_entry *e)
+static size_t local_header(uint8_t *h, const ev_sink *s, const ev_sink_entry *e)
 {
     uint16_t dt, dd;
     dos_time(e->mtime, &dt, &dd);
@@ -157,7 +157,7 @@ static int write_failed(const ev_sink *s, int e, ev_errbuf *err)
                            ? " (the disk is full: free some space and pack again)" : "");
 }
 
-static int zw_size_changed(const sink_entry *e, ev_errbuf *err)
+static int zw_size_changed(const ev_sink_entry *e, ev_errbuf *err)
 {
     return ev_err__set(err, EV_EFORMAT, "'%s' changed size while it was being packed; nothing "
                        "was written. Make sure no program is writing to it, then pack again",
@@ -192,7 +192,7 @@ static void zw_fail(zw_shared *z, int rc, const ev_errbuf *err)
 }
 
 /* Write one stored entry whose offset and size are fixed. */
-static int zw_stored(zw_shared *z, sink_entry *e, uint8_t *buf, ev_errbuf *err)
+static int zw_stored(zw_shared *z, ev_sink_entry *e, uint8_t *buf, ev_errbuf *err)
 {
     ev_sink *s = z->s;
     size_t hl = local_header_len(s, e);
@@ -405,7 +405,7 @@ static int zw_put(zw_out *o, const void *d, size_t n, ev_errbuf *err)
  * local header reserves a ZIP64 field. */
 #define ZW_DEFLATE_ZIP64_FROM 0xF0000000u
 
-static int zw_sequential_one(zw_out *o, sink_entry *e, uint8_t *in, ev_errbuf *err)
+static int zw_sequential_one(zw_out *o, ev_sink_entry *e, uint8_t *in, ev_errbuf *err)
 {
     ev_sink *s = o->s;
     uint64_t size = UINT64_MAX;
@@ -504,7 +504,7 @@ static int zw_central(zw_out *o, const size_t *order, size_t n, ev_errbuf *err)
         return rc;
     uint64_t cd_start = o->pos;
     for (size_t k = 0; k < n && rc == EV_OK; k++) {
-        const sink_entry *e = &s->e[order[k]];
+        const ev_sink_entry *e = &s->e[order[k]];
         size_t nl = zip_name_len(s, e);
         bool zu = e->usize >= ZIP32_MAX, zc = e->csize >= ZIP32_MAX, zo = e->lho >= ZIP32_MAX;
         size_t z64 = (zu ? 8u : 0u) + (zc ? 8u : 0u) + (zo ? 8u : 0u);
@@ -603,7 +603,7 @@ int ev_sink__commit_zip(ev_sink *s, ev_errbuf *err)
     size_t nfixed = 0;
     uint64_t off = 0;
     for (size_t i = 0; i < s->n; i++) {
-        sink_entry *e = &s->e[i];
+        ev_sink_entry *e = &s->e[i];
         if (!e->is_dir && (e->compress || e->p.size_hint == UINT64_MAX))
             continue;
         e->method = 0;
@@ -628,7 +628,7 @@ int ev_sink__commit_zip(ev_sink *s, ev_errbuf *err)
             rc = EV_ENOMEM;
     }
     for (size_t i = 0; i < s->n && rc == EV_OK; i++) {
-        sink_entry *e = &s->e[i];
+        ev_sink_entry *e = &s->e[i];
         if (e->is_dir || (!e->compress && e->p.size_hint != UINT64_MAX))
             continue;
         rc = zw_sequential_one(&o, e, in, err);
