@@ -1,7 +1,9 @@
 /*
- * container: a bag stored as a ZIP (libzip) or as a folder. Reading treats
+ * container: a bag stored as a ZIP (read and written by the library itself,
+ * zip_read.c and zip_write.c, not by libzip) or as a folder. Reading treats
  * every name and size as hostile; writing is atomic (temporary name, then
- * rename) and reads each payload byte once.
+ * rename) and reads each payload byte once. The files of the module and
+ * what they share: container_int.h.
  */
 #ifndef EV_CONTAINER_H
 #define EV_CONTAINER_H

@@ -1,0 +1,481 @@
+/*
+ * producer: the sources of a sink's entries (container/container.h): a
+ * buffer, a buffer generated at commit time, an entry of another store, and
+ * a disk file hashed while it is read (with a read-ahead thread for big
+ * files, so that hashing overlaps the CRC and the writing).
+ */
+#include "container/container_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct buf_prod {
+    char *data;
+    size_t len, pos;
+    ev_gen_fn gen;
+    void *gen_ctx;
+} buf_prod;
+
+static int buf_open(void *ctx, uint64_t *size, ev_errbuf *err)
+{
+    buf_prod *b = ctx;
+    if (b->gen && !b->data) {
+        int rc = b->gen(b->gen_ctx, &b->data, &b->len, err);
+        if (rc != EV_OK)
+            return rc;
+    }
+    b->pos = 0;
+    *size = b->len;
+    return EV_OK;
+}
+
+static int64_t buf_read(void *ctx, void *out, size_t len, ev_errbuf *err)
+{
+    (void)err;
+    buf_prod *b = ctx;
+    size_t n = b->len - b->pos < len ? b->len - b->pos : len;
+    if (n)
+        memcpy(out, b->data + b->pos, n);
+    b->pos += n;
+    return (int64_t)n;
+}
+
+static int buf_close(void *ctx, bool ok, ev_errbuf *err)
+{
+    (void)ok;
+    (void)err;
+    (void)ctx;
+    return EV_OK;
+}
+
+static void buf_free(void *ctx)
+{
+    buf_prod *b = ctx;
+    if (b) {
+        free(b->data);
+        free(b);
+    }
+}
+
+int ev_producer__lazy(ev_producer *out, ev_gen_fn gen, void *gen_ctx)
+{
+    buf_prod *b = calloc(1, sizeof(*b));
+    if (!b)
+        return EV_ENOMEM;
+    b->gen = gen;
+    b->gen_ctx = gen_ctx;
+    out->size_hint = UINT64_MAX; /* known only once generated */
+    out->open = buf_open;
+    out->read = buf_read;
+    out->close = buf_close;
+    out->ctx = b;
+    return EV_OK;
+}
+
+int ev_producer__buffer(ev_producer *out, const void *data, size_t len)
+{
+    buf_prod *b = calloc(1, sizeof(*b));
+    if (!b)
+        return EV_ENOMEM;
+    b->data = malloc(len ? len : 1);
+    if (!b->data) {
+        free(b);
+        return EV_ENOMEM;
+    }
+    if (len)
+        memcpy(b->data, data, len);
+    b->len = len;
+    out->size_hint = len;
+    out->open = buf_open;
+    out->read = buf_read;
+    out->close = buf_close;
+    out->ctx = b;
+    return EV_OK;
+}
+
+/* Copy of an entry from an existing store (used when amending). */
+typedef struct entry_prod {
+    const ev_store *s;
+    size_t i;
+    ev_store_cursor *c;
+    ev_entry_reader *er;
+} entry_prod;
+
+static int entry_open(void *ctx, uint64_t *size, ev_errbuf *err)
+{
+    entry_prod *p = ctx;
+    int rc = ev_store__cursor_new(&p->c, p->s, err);
+    if (rc == EV_OK)
+        rc = ev_store__entry_open(&p->er, p->c, p->i, err);
+    *size = p->s->e[p->i].size;
+    return rc;
+}
+
+static int64_t entry_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
+{
+    entry_prod *p = ctx;
+    return ev_store__entry_read(p->er, buf, len, err);
+}
+
+static int entry_close(void *ctx, bool ok, ev_errbuf *err)
+{
+    (void)ok;
+    (void)err;
+    entry_prod *p = ctx;
+    ev_store__entry_close(p->er);
+    ev_store__cursor_free(p->c);
+    p->er = NULL;
+    p->c = NULL;
+    return EV_OK;
+}
+
+int ev_producer__store_entry(ev_producer *out, const ev_store *s, size_t i)
+{
+    entry_prod *p = calloc(1, sizeof(*p));
+    if (!p)
+        return EV_ENOMEM;
+    p->s = s;
+    p->i = i;
+    out->size_hint = s->e[i].size; /* a claim: checked while copying */
+    out->open = entry_open;
+    out->read = entry_read;
+    out->close = entry_close;
+    out->ctx = p;
+    return EV_OK;
+}
+
+static void entry_free(void *ctx)
+{
+    entry_prod *p = ctx;
+    if (p) {
+        ev_store__entry_close(p->er);
+        ev_store__cursor_free(p->c);
+        free(p);
+    }
+}
+
+/* A disk file, hashed while read. Files over SMALL_FILE are read ahead by a
+ * thread that also hashes, so hashing overlaps the CRC and the writing done
+ * on the calling thread. */
+#define RING_SLOTS 4
+#define RING_CHUNK (512u << 10)
+#define SMALL_FILE (1u << 20)
+
+typedef struct file_prod {
+    char *path;
+    uint64_t expect;
+    uint32_t algs;
+    ev_filehash_result *res;
+    ev_progress_state *progress;
+    int fd;
+    ev_hasher *h;
+    struct stat st0;
+    /* synchronous mode */
+    uint8_t *sbuf;
+    size_t slen, spos;
+    /* threaded mode */
+    bool threaded, thread_started;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t *ring[RING_SLOTS];
+    size_t ring_len[RING_SLOTS];
+    uint64_t produced, consumed;
+    size_t cur_pos;
+    bool have_slot;
+    unsigned slot;
+    size_t slot_len;
+    bool eof, stop;
+    int th_errno;
+    uint64_t total;          /* bytes read from the file */
+    uint64_t served;         /* bytes handed to the consumer */
+} file_prod;
+
+static ssize_t read_full(int fd, uint8_t *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, buf + got, len - got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+static void *reader_main(void *arg)
+{
+    file_prod *f = arg;
+    for (;;) {
+        pthread_mutex_lock(&f->mu);
+        while (!f->stop && f->produced - f->consumed >= RING_SLOTS)
+            pthread_cond_wait(&f->cv, &f->mu);
+        bool stop = f->stop;
+        unsigned slot = (unsigned)(f->produced % RING_SLOTS);
+        pthread_mutex_unlock(&f->mu);
+        if (stop)
+            break;
+        ssize_t n = read_full(f->fd, f->ring[slot], RING_CHUNK);
+        int e = n < 0 ? errno : 0;
+        if (n > 0) {
+            ev_hash__update(f->h, f->ring[slot], (size_t)n);
+        }
+        pthread_mutex_lock(&f->mu);
+        if (n < 0) {
+            f->th_errno = e ? e : EIO;
+            f->eof = true;
+        } else {
+            f->ring_len[slot] = (size_t)n;
+            f->total += (uint64_t)n;
+            if (n > 0)
+                f->produced++;
+            if ((size_t)n < RING_CHUNK)
+                f->eof = true;
+        }
+        bool done = f->eof;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        if (done)
+            break;
+    }
+    return NULL;
+}
+
+static int file_fail_changed(file_prod *f, ev_errbuf *err, const char *how)
+{
+    return ev_err__set(err, EV_EFORMAT,
+                       "'%s' changed while it was being packed (%s); nothing was written. "
+                       "Make sure no program is writing to it, then pack again", f->path, how);
+}
+
+static int file_open(void *ctx, uint64_t *size, ev_errbuf *err)
+{
+    file_prod *f = ctx;
+    if (f->fd >= 0) {
+        *size = f->expect;
+        return EV_OK;
+    }
+    f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (f->fd < 0) {
+        if (errno == ENOENT)
+            return ev_err__set(err, EV_ENOTFOUND,
+                               "'%s' vanished while it was being packed; nothing was written. "
+                               "Check the source and pack again", f->path);
+        return ev_err__set(err, ev_err__from_errno(errno), "'%s': cannot open: %s", f->path,
+                           strerror(errno));
+    }
+    if (fstat(f->fd, &f->st0) != 0 || !S_ISREG(f->st0.st_mode))
+        return ev_err__set(err, EV_EIO, "'%s' is no longer a regular file", f->path);
+    if ((uint64_t)f->st0.st_size != f->expect)
+        return file_fail_changed(f, err, "its size changed");
+    posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    int rc = ev_hash__new(&f->h, f->algs);
+    if (rc != EV_OK)
+        return ev_err__set(err, rc, "cannot set up hashing");
+    f->threaded = f->expect > SMALL_FILE;
+    if (f->threaded) {
+        for (int i = 0; i < RING_SLOTS; i++) {
+            f->ring[i] = malloc(RING_CHUNK);
+            if (!f->ring[i])
+                return EV_ENOMEM;
+        }
+        pthread_mutex_init(&f->mu, NULL);
+        pthread_cond_init(&f->cv, NULL);
+        if (pthread_create(&f->th, NULL, reader_main, f) != 0) {
+            pthread_mutex_destroy(&f->mu);
+            pthread_cond_destroy(&f->cv);
+            f->threaded = false;
+            return ev_err__set(err, EV_ERROR, "cannot start a reader thread");
+        }
+        f->thread_started = true;
+    } else {
+        /* small file: read it whole (one byte more, to see growth) */
+        f->sbuf = malloc((size_t)f->expect + 1);
+        if (!f->sbuf)
+            return EV_ENOMEM;
+        ssize_t n = read_full(f->fd, f->sbuf, (size_t)f->expect + 1);
+        if (n < 0)
+            return ev_err__set(err, EV_EIO, "'%s': read error: %s", f->path, strerror(errno));
+        if ((uint64_t)n != f->expect)
+            return file_fail_changed(f, err, "its size changed");
+        f->slen = (size_t)n;
+        f->total = (uint64_t)n;
+        ev_hash__update(f->h, f->sbuf, f->slen);
+    }
+    *size = f->expect;
+    return EV_OK;
+}
+
+static int file_finish(file_prod *f, ev_errbuf *err)
+{
+    if (f->total != f->expect)
+        return file_fail_changed(f, err, "its size changed");
+    struct stat st1;
+    if (fstat(f->fd, &st1) != 0 || (uint64_t)st1.st_size != f->expect ||
+        st1.st_mtim.tv_sec != f->st0.st_mtim.tv_sec || st1.st_mtim.tv_nsec != f->st0.st_mtim.tv_nsec)
+        return file_fail_changed(f, err, "it was modified");
+    int rc = ev_hash__final(f->h, &f->res->digests);
+    if (rc != EV_OK)
+        return ev_err__set(err, rc, "hashing failed for '%s'", f->path);
+    f->res->bytes = f->total;
+    f->res->done = true;
+    return ev_progress__add(f->progress, 0, 1, f->path, false) == EV_OK
+               ? EV_OK
+               : ev_err__set(err, EV_ECANCELED, "canceled by callback");
+}
+
+static int64_t file_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
+{
+    file_prod *f = ctx;
+    if (!f->threaded) {
+        size_t n = f->slen - f->spos < len ? f->slen - f->spos : len;
+        if (n == 0) {
+            int rc = f->res->done ? EV_OK : file_finish(f, err);
+            return rc == EV_OK ? 0 : rc;
+        }
+        memcpy(buf, f->sbuf + f->spos, n);
+        f->spos += n;
+        f->served += n;
+        if (ev_progress__add(f->progress, n, 0, f->path, false) != EV_OK)
+            return ev_err__set(err, EV_ECANCELED, "canceled by callback");
+        return (int64_t)n;
+    }
+    /* The lock is taken only at slot boundaries: within a slot the data is
+     * ours until we release it. */
+    if (!f->have_slot) {
+        pthread_mutex_lock(&f->mu);
+        while (f->produced == f->consumed && !f->eof)
+            pthread_cond_wait(&f->cv, &f->mu);
+        if (f->th_errno) {
+            int e = f->th_errno;
+            pthread_mutex_unlock(&f->mu);
+            return ev_err__set(err, EV_EIO, "'%s': read error: %s", f->path, strerror(e));
+        }
+        if (f->produced == f->consumed) {
+            /* end of file */
+            pthread_mutex_unlock(&f->mu);
+            int rc = f->res->done ? EV_OK : file_finish(f, err);
+            return rc == EV_OK ? 0 : rc;
+        }
+        f->slot = (unsigned)(f->consumed % RING_SLOTS);
+        f->slot_len = f->ring_len[f->slot];
+        pthread_mutex_unlock(&f->mu);
+        f->have_slot = true;
+        f->cur_pos = 0;
+    }
+    size_t avail = f->slot_len - f->cur_pos;
+    size_t n = avail < len ? avail : len;
+    memcpy(buf, f->ring[f->slot] + f->cur_pos, n);
+    f->cur_pos += n;
+    f->served += n;
+    if (f->served > f->expect)
+        return file_fail_changed(f, err, "it grew");
+    if (f->cur_pos == f->slot_len) {
+        pthread_mutex_lock(&f->mu);
+        f->consumed++;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        f->have_slot = false;
+    }
+    if (ev_progress__add(f->progress, n, 0, f->path, false) != EV_OK)
+        return ev_err__set(err, EV_ECANCELED, "canceled by callback");
+    return (int64_t)n;
+}
+
+static void file_stop(file_prod *f)
+{
+    if (f->thread_started) {
+        pthread_mutex_lock(&f->mu);
+        f->stop = true;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        pthread_join(f->th, NULL);
+        pthread_mutex_destroy(&f->mu);
+        pthread_cond_destroy(&f->cv);
+        f->thread_started = false;
+    }
+    for (int i = 0; i < RING_SLOTS; i++) {
+        free(f->ring[i]);
+        f->ring[i] = NULL;
+    }
+    free(f->sbuf);
+    f->sbuf = NULL;
+    ev_hash__free(f->h);
+    f->h = NULL;
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+}
+
+static int file_close(void *ctx, bool ok, ev_errbuf *err)
+{
+    (void)ok;
+    (void)err;
+    file_stop(ctx);
+    return EV_OK;
+}
+
+static void file_free(void *ctx)
+{
+    file_prod *f = ctx;
+    if (!f)
+        return;
+    file_stop(f);
+    free(f->path);
+    free(f);
+}
+
+int ev_producer__file(ev_producer *out, const char *path, uint64_t expect_size, uint32_t algs,
+                      ev_filehash_result *res, ev_progress_state *progress)
+{
+    file_prod *f = calloc(1, sizeof(*f));
+    if (!f)
+        return EV_ENOMEM;
+    f->path = ev__strdup(path);
+    if (!f->path) {
+        free(f);
+        return EV_ENOMEM;
+    }
+    f->fd = -1;
+    f->expect = expect_size;
+    f->algs = algs;
+    f->res = res;
+    f->progress = progress;
+    memset(res, 0, sizeof(*res));
+    out->size_hint = expect_size;
+    out->open = file_open;
+    out->read = file_read;
+    out->close = file_close;
+    out->ctx = f;
+    return EV_OK;
+}
+
+void ev_producer__free(const ev_producer *p)
+{
+    if (!p->ctx)
+        return;
+    if (p->open == buf_open)
+        buf_free(p->ctx);
+    else if (p->open == file_open)
+        file_free(p->ctx);
+    else if (p->open == entry_open)
+        entry_free(p->ctx);
+}
+
+ev_progress_state *ev_producer__progress(const ev_producer *p)
+{
+    if (p->open != file_open || !p->ctx)
+        return NULL;
+    return ((file_prod *)p->ctx)->progress;
+}
