@@ -116,6 +116,17 @@ hostile local-size 1 1 zip-local-size-mismatch data/a.txt
 hostile local-flags 1 1 zip-local-flags-mismatch data/a.txt
 hostile local-extra 1 1 zip-local-extra-invalid data/a.txt
 hostile local-signature 1 1 zip-local-header-missing data/a.txt
+# fields that change what the bytes mean, or make unzip -t skip the entry
+hostile dir-csize-beyond-file 1 1 zip-size-mismatch data
+hostile file-mode-dir 1 1 zip-mode-mismatch data/a.txt
+hostile version-needed-high 1 1 zip-version-unsupported data/a.txt
+hostile flag-bit5 1 1 zip-flags-unsupported data/a.txt
+hostile flag-bit13 1 1 zip-flags-unsupported data/a.txt
+# a local header whose time differs: the bytes are right, one header was
+# changed: valid, with a warning
+hostile local-time 0 0
+expect_exit 0 "$EVIDENCE" verify --json "$T/local-time.zip"
+expect_problem "$OUT" zip-local-field-mismatch data/a.txt warning
 hostile descriptor-ok 0 0
 hostile descriptor-lie 1 1 zip-data-descriptor-mismatch data/a.txt
 # entries no manifest lists (the seal is one) are read to the end as well

@@ -29,7 +29,7 @@ S_IFREG, S_IFDIR, S_IFLNK = 0o100000, 0o040000, 0o120000
 class Entry:
     def __init__(self, name, data=b"", method=0, mode=S_IFREG | 0o644, comp=None,
                  size=None, csize=None, crc=None, flags=0, zip64=False, local=None,
-                 descriptor=None, lho_ref=None, zip64_off=None, raw=None):
+                 descriptor=None, lho_ref=None, zip64_off=None, raw=None, need=None):
         self.name = name if isinstance(name, bytes) else name.encode("utf-8")
         self.data = data                       # uncompressed bytes (for crc/size)
         self.method = method
@@ -51,6 +51,7 @@ class Entry:
         self.lho_ref = lho_ref                 # share another entry's local header
         self.zip64_off = zip64_off             # offset written in a ZIP64 extra field
         self.raw = raw                         # bytes written instead of header+data
+        self.need = need                       # "version needed" in both headers
 
 
 def local_header(e):
@@ -62,9 +63,10 @@ def local_header(e):
         size32 = csize32 = 0xFFFFFFFF
     extra = lo.get("extra", extra)
     name = lo.get("name", e.name)
-    need = 45 if e.zip64 else 20
-    return struct.pack("<IHHHHHIIIHH", lo.get("sig", 0x04034B50), need,
-                       lo.get("flags", e.flags), lo.get("method", e.method), 0, 0x21,
+    need = e.need if e.need is not None else 45 if e.zip64 else 20
+    return struct.pack("<IHHHHHIIIHH", lo.get("sig", 0x04034B50), lo.get("need", need),
+                       lo.get("flags", e.flags), lo.get("method", e.method),
+                       lo.get("time", 0), lo.get("date", 0x21),
                        lo.get("crc", e.crc), lo.get("csize", csize32), lo.get("size", size32),
                        len(name), len(extra)) + name + extra
 
@@ -90,7 +92,7 @@ def write_zip(path, entries, prefix=b"", suffix=b"", comment=b"", zip64_eocd_off
             if e.descriptor is not None:
                 out.write(e.descriptor)
         offs.append(off)
-        central.append((e, off, 45 if e.zip64 else 20))
+        central.append((e, off, e.need if e.need is not None else 45 if e.zip64 else 20))
     cd_start = out.tell()
     for e, off, need in central:
         extra = b""
@@ -567,6 +569,49 @@ def zip64_offset_lie(c):
 @case
 def zip64_eocd_lie(c):
     return bag(), {"zip64_eocd_off": 1 << 63}
+
+
+# --- header fields that change what the bytes mean, or that disagree -----------
+def with_entry(**kw):
+    es = bag()
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            for k, v in kw.items():
+                setattr(e, k, v)
+    return es
+
+
+@case
+def dir_csize_beyond_file(c):
+    # a folder entry whose central record claims more data than the file holds
+    es = bag()
+    es[2] = Entry("bag/data/", b"", mode=S_IFDIR | 0o755, csize=65536, local={"csize": 0})
+    return es
+
+
+@case
+def file_mode_dir(c):
+    return with_entry(mode=S_IFDIR | 0o755)
+
+
+@case
+def version_needed_high(c):
+    return with_entry(need=153)
+
+
+@case
+def flag_bit5(c):
+    return with_entry(flags=0x0020)
+
+
+@case
+def flag_bit13(c):
+    return with_entry(flags=0x2000)
+
+
+@case
+def local_time(c):
+    return with_local(time=0x1234)
 
 
 # --- bytes no checksum covers (valid, with warnings) ---------------------------

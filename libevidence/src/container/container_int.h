@@ -55,7 +55,11 @@ struct raw_cd {
     uint32_t crc;
     uint16_t method;
     uint16_t flags;          /* general purpose bits */
+    uint16_t vneed;          /* version needed to extract */
+    uint16_t dos_time, dos_date;
     bool placed;             /* data_off/end are known */
+    const char *meta_differs; /* a field the local header gives otherwise
+                                 (time, date, version needed), or NULL */
 };
 
 struct ev_store_cursor {

@@ -37,6 +37,14 @@ static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd
 #define GPBF_DESCRIPTOR 0x0008u
 #define GPBF_STRONG 0x0040u
 #define GPBF_UTF8 0x0800u
+/* the general purpose bits this reader knows: encryption (refused when
+ * read), the deflate options, the data descriptor, strong encryption
+ * (refused when read) and UTF-8 names; any other bit (patched data, an
+ * encrypted central directory, reserved bits) changes what the bytes mean */
+#define GPBF_KNOWN (GPBF_ENCRYPTED | 0x0002u | 0x0004u | GPBF_DESCRIPTOR | GPBF_STRONG | GPBF_UTF8)
+/* the highest "version needed to extract" Info-ZIP's unzip 6.0 accepts
+ * (4.6); above it, unzip -t skips the entry as unsupported */
+#define ZIP_VERSION_MAX 46
 
 /* A name as it can be shown and put in JSON: bytes that are not valid
  * UTF-8, and control characters, become \xHH. */
@@ -260,7 +268,8 @@ static const char *check_local(int fd, const zip_end *z, struct raw_cd *rc, cons
                  "directory says the entry starts", (unsigned long long)rc->lho);
         return "zip-local-header-missing";
     }
-    uint16_t lflags = rd16(h + 6), lmethod = rd16(h + 8);
+    uint16_t lvneed = rd16(h + 4), lflags = rd16(h + 6), lmethod = rd16(h + 8);
+    uint16_t ltime = rd16(h + 10), ldate = rd16(h + 12);
     uint32_t lcrc = rd32(h + 14);
     uint64_t lcsize = rd32(h + 18), lusize = rd32(h + 22);
     size_t lnl = rd16(h + 26), lel = rd16(h + 28);
@@ -289,12 +298,25 @@ static const char *check_local(int fd, const zip_end *z, struct raw_cd *rc, cons
                  "directory %u", lmethod, rc->method);
         return "zip-local-method-mismatch";
     }
-    const uint16_t bits = GPBF_ENCRYPTED | GPBF_DESCRIPTOR | GPBF_STRONG | GPBF_UTF8;
+    const uint16_t bits = GPBF_ENCRYPTED | GPBF_DESCRIPTOR | GPBF_STRONG | GPBF_UTF8 |
+                          (uint16_t)~GPBF_KNOWN;
     if ((lflags ^ rc->flags) & bits) {
         snprintf(msg, msglen, "the local header's flags (0x%04x) disagree with the central "
                  "directory's (0x%04x)", lflags, rc->flags);
         return "zip-local-flags-mismatch";
     }
+    if ((lvneed & 0xff) > ZIP_VERSION_MAX) {
+        snprintf(msg, msglen, "the local header says version %u.%u is needed to extract it; "
+                 "stock unzip reads up to %d.%d", (lvneed & 0xff) / 10, (lvneed & 0xff) % 10,
+                 ZIP_VERSION_MAX / 10, ZIP_VERSION_MAX % 10);
+        return "zip-version-unsupported";
+    }
+    /* fields that do not change the bytes read, but that the two copies
+     * must still agree on: a difference is a warning */
+    rc->meta_differs = lvneed != rc->vneed ? "version needed to extract"
+                       : ltime != rc->dos_time ? "modification time"
+                       : ldate != rc->dos_date ? "modification date"
+                                               : NULL;
     const uint8_t *lx = buf + lnl;
     if (!extra_well_formed(lx, lel)) {
         snprintf(msg, msglen, "the local header's extra field is malformed");
@@ -429,8 +451,11 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
             goto out;
         }
         struct raw_cd *rw = &s->raw[i];
+        rw->vneed = rd16(h + 6);
         rw->flags = rd16(h + 8);
         rw->method = rd16(h + 10);
+        rw->dos_time = rd16(h + 12);
+        rw->dos_date = rd16(h + 14);
         rw->crc = rd32(h + 16);
         rw->csize = rd32(h + 20);
         rw->usize = rd32(h + 24);
@@ -486,12 +511,17 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
                                                   : dos_to_unix(rd16(h + 12), rd16(h + 14));
         bool is_dir_name = nl > 0 && name[nl - 1] == '/';
         e.type = is_dir_name ? EV_ENTRY_DIR : EV_ENTRY_FILE;
+        const char *mode_says = NULL; /* the Unix mode contradicts the name */
         if ((rd16(h + 4) >> 8) == 3) { /* made on Unix: the mode is in the external attributes */
             mode_t mode = (mode_t)(rd32(h + 38) >> 16);
             if (S_ISLNK(mode))
                 e.type = EV_ENTRY_SYMLINK;
             else if (mode && !S_ISREG(mode) && !S_ISDIR(mode) && (mode & S_IFMT))
                 e.type = EV_ENTRY_OTHER;
+            else if (S_ISDIR(mode) && !is_dir_name)
+                mode_says = "a folder, but its name does not end in '/' as a folder's does";
+            else if (S_ISREG(mode) && is_dir_name)
+                mode_says = "a regular file, but its name ends in '/' as a folder's does";
         }
         char *raw = ev__strndup((const char *)name, nl); /* stops at a NUL */
         char *shown = display_name(name, nl);
@@ -569,6 +599,10 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
             free(shown);
             free(e.name);
             goto out;
+        } else if (rw->placed) {
+            /* it claims more than the file (refused below): its header
+             * still covers its own bytes */
+            ranges[nranges++] = (zrange){ rw->lho, rw->data_off, (size_t)i };
         }
         if (why && *why) {
             e.unsafe = true;
@@ -584,6 +618,24 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
                            "ZIP entry '%s' is a %s; refused: bundles hold only regular files "
                            "and folders", shown,
                            e.type == EV_ENTRY_SYMLINK ? "symbolic link" : "special file");
+        } else if (rw->flags & ~GPBF_KNOWN) {
+            e.unsafe = true;
+            ev_report__add(r, EV_SEVERITY_ERROR, "zip-flags-unsupported", e.name,
+                           "ZIP entry '%s' sets general purpose flags 0x%04x, which this "
+                           "reader does not know (they change what the bytes mean); refused",
+                           e.name, (unsigned)(rw->flags & ~GPBF_KNOWN));
+        } else if ((rw->vneed & 0xff) > ZIP_VERSION_MAX) {
+            e.unsafe = true;
+            ev_report__add(r, EV_SEVERITY_ERROR, "zip-version-unsupported", e.name,
+                           "ZIP entry '%s' says version %u.%u is needed to extract it; stock "
+                           "unzip reads up to %d.%d and skips it, so it was refused",
+                           e.name, (rw->vneed & 0xff) / 10, (rw->vneed & 0xff) % 10,
+                           ZIP_VERSION_MAX / 10, ZIP_VERSION_MAX % 10);
+        } else if (mode_says) {
+            e.unsafe = true;
+            ev_report__add(r, EV_SEVERITY_ERROR, "zip-mode-mismatch", e.name,
+                           "ZIP entry '%s' has a Unix mode that says it is %s; refused: the "
+                           "entry's type is ambiguous", e.name, mode_says);
         } else if (e.type == EV_ENTRY_FILE && !e.deflated && e.size != e.comp_size) {
             e.unsafe = true;
             ev_report__add(r, EV_SEVERITY_ERROR, "zip-size-mismatch", e.name,
@@ -598,7 +650,8 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
                            "%llux); refused as a possible ZIP bomb", e.name,
                            (unsigned long long)e.comp_size, (unsigned long long)e.size,
                            (unsigned long long)lim->max_ratio);
-        } else if (e.type == EV_ENTRY_FILE && e.comp_size > fsize) {
+        } else if (e.comp_size > fsize) {
+            /* folders too: a folder's data span is checked like a file's */
             e.unsafe = true;
             ev_report__add(r, EV_SEVERITY_ERROR, "zip-size-mismatch", e.name,
                            "ZIP entry '%s' claims %llu compressed bytes, more than the whole "
@@ -616,6 +669,11 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
                            "covers and which are neither checked nor extracted", e.name,
                            (unsigned long long)e.comp_size);
         }
+        if (!e.unsafe && !lcode && rw->meta_differs)
+            ev_report__add(r, EV_SEVERITY_WARNING, "zip-local-field-mismatch", e.name,
+                           "ZIP entry '%s': the local header gives another %s than the "
+                           "central directory; the bytes are not affected, but one of the "
+                           "two headers was changed", e.name, rw->meta_differs);
         free(shown);
         if (e.type == EV_ENTRY_FILE && __builtin_add_overflow(total_all, e.size, &total_all))
             total_all = UINT64_MAX;
