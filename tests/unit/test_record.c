@@ -513,61 +513,6 @@ static void record_limits(void **state)
     free(bag);
 }
 
-/* The record read in pieces (record_scan.c) gives the same head and items
- * as parsing it whole, whatever the strings inside the items hold. */
-static void record_scan_matches_parse(void **state)
-{
-    (void)state;
-    const char *rec =
-        "{\n  \"format\": \"evidence-bundle\",\n  \"items\": [\n"
-        "    {\"id\": \"a\", \"note\": \"], [ {\\\" \\\\\", \"n\": [1, [2, 3]]},\n"
-        "    {\"id\": \"b\", \"m\": {\"x\": \"}\"}},\n"
-        "    7\n  ],\n  \"case\": {\"reference\": \"C/1\"}\n}\n";
-    json_t *whole = json_loads(rec, JSON_REJECT_DUPLICATES, NULL);
-    assert_non_null(whole);
-    ev_errbuf err;
-    ev_record_src src;
-    assert_int_equal(ev_record__src_open(&src, rec, strlen(rec), &err), EV_OK);
-    assert_int_equal(src.nitems, 3);
-    json_t *head = json_deep_copy(whole);
-    json_object_del(head, "items");
-    assert_true(json_equal(head, src.head));
-    json_decref(head);
-    ev_record_iter it;
-    ev_record__items_begin(&it, &src);
-    size_t k = 0, at = 0, n = 0;
-    for (;;) {
-        json_t *item = NULL;
-        assert_int_equal(ev_record__items_next(&it, &item, &at, &n, &err), EV_OK);
-        if (!item)
-            break;
-        assert_true(json_equal(item, json_array_get(json_object_get(whole, "items"), k)));
-        json_t *again = ev_record__item_again(&src, at, n);
-        assert_true(json_equal(item, again));
-        json_decref(again);
-        json_decref(item);
-        k++;
-    }
-    assert_int_equal(k, 3);
-    ev_record__src_free(&src);
-    json_decref(whole);
-    /* not one JSON object */
-    const char *bad[] = { "[1]", "{\"items\": [1,}", "{\"a\": 1} x", "" };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ev_record_src s2;
-        int rc = ev_record__src_open(&s2, bad[i], strlen(bad[i]), &err);
-        ev_record_iter i2;
-        json_t *item = NULL;
-        if (rc == EV_OK) {
-            ev_record__items_begin(&i2, &s2);
-            while ((rc = ev_record__items_next(&i2, &item, NULL, NULL, &err)) == EV_OK && item)
-                json_decref(item);
-            ev_record__src_free(&s2);
-        }
-        assert_int_equal(rc, EV_EFORMAT);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,7 +527,6 @@ int main(void)
         cmocka_unit_test(record_problems_are_capped),
         cmocka_unit_test(record_custody_grammar),
         cmocka_unit_test(record_limits),
-        cmocka_unit_test(record_scan_matches_parse),
     };
     return cmocka_run_group_tests_name("record", tests, NULL, NULL);
 }

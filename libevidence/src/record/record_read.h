@@ -58,34 +58,4 @@ size_t ev_record__read_cap(const ev_bundle_options *o);
 /* true when entry i of s (i >= 0) claims more than o->max_record_size. */
 bool ev_record__over_size(const ev_store *s, long i, const ev_bundle_options *o);
 
-/* ---- evidence.json in pieces (record_scan.c) ------------------------------
- * For readers that must keep memory flat whatever the number of items (the
- * views): ev_record__src_open() parses the top level except the items
- * array into r->head (a new object owned by r) and counts the items
- * (r->nitems); ev_record__items_next() then parses one item at a time.
- * buf must outlive r. Errors: EV_EFORMAT (message in err: not a JSON
- * object, with the line when the parser said so) or EV_ENOMEM. */
-typedef struct ev_record_src {
-    const char *buf;
-    size_t len;
-    json_t *head;        /* every top-level member except an items array */
-    size_t items_at;     /* offset of the '[' of the (last) items array, or 0 */
-    size_t items_end;    /* offset just after its ']' */
-    size_t nitems;       /* its elements, counted while skipping it */
-} ev_record_src;
-
-typedef struct ev_record_iter {
-    const ev_record_src *r;
-    size_t pos, index;
-} ev_record_iter;
-
-int ev_record__src_open(ev_record_src *r, const char *buf, size_t len, ev_errbuf *err);
-void ev_record__src_free(ev_record_src *r);
-void ev_record__items_begin(ev_record_iter *x, const ev_record_src *r);
-/* The next item (any JSON type; a new reference), *it NULL at the end;
- * *at and *n (may be NULL) give its bytes for ev_record__item_again(). */
-int ev_record__items_next(ev_record_iter *x, json_t **it, size_t *at, size_t *n, ev_errbuf *err);
-/* An item read again from its bytes (known to be valid JSON). */
-json_t *ev_record__item_again(const ev_record_src *r, size_t at, size_t n);
-
 #endif
