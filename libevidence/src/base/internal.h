@@ -57,6 +57,11 @@ void ev_buf__free(ev_buf *b);
 void ev__time_rfc3339(char *buf, size_t len, int64_t t);
 /* Same with nanoseconds where non-zero ("...:30.123456789Z"). */
 void ev__time_rfc3339_ns(char *buf, size_t len, int64_t sec, long nsec);
+/* "urn:uuid:" + 36 characters (either case) -> its 16 bytes; false when
+ * s is not one. */
+bool ev__uuid_parse(unsigned char out[16], const char *s);
+/* 16 bytes -> "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower case. */
+void ev__uuid_format(char out[37], const unsigned char u[16]);
 /* A random urn:uuid: (version 4). buf >= 46. Returns 0 or -1. */
 int ev__uuid_urn(char *buf, size_t len);
 
@@ -74,6 +79,12 @@ typedef struct ev_strset {
 int ev_strset__add(ev_strset *set, const char *s, bool *existed);
 bool ev_strset__has(const ev_strset *set, const char *s);
 void ev_strset__free(ev_strset *set);
+
+/* The body of every ev_*_options_init: size is the size of the options
+ * struct of that version (0 for a version this build does not know); the
+ * struct's first member is its unsigned int version. EV_OK, EV_EINVAL or
+ * EV_EVERSION. */
+int ev__options_init(void *opts, size_t size, unsigned int version);
 
 /* {"libevidence": ..., "libavformat": ...}: versions of the libraries in use. */
 int ev_common__versions(json_t **out);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <unistr.h>
 #include <time.h>
 
 #include <openssl/rand.h>
@@ -200,51 +202,64 @@ void ev__time_rfc3339_ns(char *buf, size_t len, int64_t sec, long nsec)
     snprintf(buf, len, "%s.%sZ", base, frac);
 }
 
+void ev__uuid_format(char out[37], const unsigned char u[16])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[u[i] >> 4];
+        out[o++] = hex[u[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+bool ev__uuid_parse(unsigned char out[16], const char *s)
+{
+    if (!s || strncmp(s, "urn:uuid:", 9) != 0 || strlen(s) != 45)
+        return false;
+    s += 9;
+    int k = 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return false;
+            continue;
+        }
+        int a = hexval(s[i]), b = hexval(s[i + 1]);
+        if (a < 0 || b < 0)
+            return false;
+        out[k++] = (unsigned char)(a << 4 | b);
+        i++;
+    }
+    return k == 16;
+}
+
 int ev__uuid_urn(char *buf, size_t len)
 {
     unsigned char u[16];
+    char t[37];
     if (RAND_bytes(u, sizeof(u)) != 1)
         return -1;
     u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);
     u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);
-    snprintf(buf, len,
-             "urn:uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
-             u[12], u[13], u[14], u[15]);
+    ev__uuid_format(t, u);
+    snprintf(buf, len, "urn:uuid:%s", t);
     return 0;
 }
 
 bool ev__utf8_valid(const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s, *e = p + len;
-    while (p < e) {
-        unsigned c = *p;
-        size_t n;
-        unsigned min;
-        if (c < 0x80) {
-            p++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            n = 1; min = 0x80; c &= 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 2; min = 0x800; c &= 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 3; min = 0x10000; c &= 0x07;
-        } else {
-            return false;
-        }
-        if ((size_t)(e - p) <= n)
-            return false;
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return false;
-            c = (c << 6) | (p[i] & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-            return false;
-        p += n + 1;
-    }
-    return true;
+    /* libunistring's check: no overlong forms, surrogates or code points
+     * above U+10FFFF */
+    return u8_check((const uint8_t *)s, len) == NULL;
 }
 
 json_t *ev__json_str(const char *s)
@@ -338,4 +353,15 @@ void ev_strset__free(ev_strset *set)
         free(set->keys[i]);
     free(set->keys);
     memset(set, 0, sizeof(*set));
+}
+
+int ev__options_init(void *opts, size_t size, unsigned int version)
+{
+    if (!opts)
+        return EV_EINVAL;
+    if (!size)
+        return EV_EVERSION;
+    memset(opts, 0, size);
+    *(unsigned int *)opts = version;
+    return EV_OK;
 }

@@ -15,13 +15,12 @@
 
 int ev_bundle_options_init(ev_bundle_options *opts, unsigned int version)
 {
-    if (!opts)
-        return EV_EINVAL;
-    if (version != EV_BUNDLE_OPTIONS_VERSION && version != 1)
-        return EV_EVERSION;
-    memset(opts, 0, version == 1 ? BUNDLE_OPTIONS_V1_SIZE : sizeof(*opts));
-    opts->version = version;
-    return EV_OK;
+    /* version 1 is the struct before the limits were added */
+    return ev__options_init(opts,
+                            version == EV_BUNDLE_OPTIONS_VERSION ? sizeof(*opts)
+                            : version == 1                       ? BUNDLE_OPTIONS_V1_SIZE
+                                                                 : 0,
+                            version);
 }
 
 int ev_bundle_new(ev_bundle **out, const ev_bundle_options *opts)

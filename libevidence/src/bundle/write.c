@@ -38,13 +38,7 @@ const char *ev_bundle__mime_of(const wr_item *it)
 
 int ev_writer_options_init(ev_writer_options *opts, unsigned int version)
 {
-    if (!opts)
-        return EV_EINVAL;
-    if (version != EV_WRITER_OPTIONS_VERSION)
-        return EV_EVERSION;
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return EV_OK;
+    return ev__options_init(opts, version == EV_WRITER_OPTIONS_VERSION ? sizeof(*opts) : 0, version);
 }
 
 int ev_writer_new(ev_writer **out, const ev_writer_options *opts)

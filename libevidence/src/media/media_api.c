@@ -31,13 +31,7 @@ struct ev_media {
 
 int ev_media_options_init(ev_media_options *opts, unsigned int version)
 {
-    if (!opts)
-        return EV_EINVAL;
-    if (version != EV_MEDIA_OPTIONS_VERSION)
-        return EV_EVERSION;
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return EV_OK;
+    return ev__options_init(opts, version == EV_MEDIA_OPTIONS_VERSION ? sizeof(*opts) : 0, version);
 }
 
 int ev_media_new(ev_media **out, const ev_media_options *opts)

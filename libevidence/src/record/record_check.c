@@ -166,18 +166,13 @@ static bool item_id_ok(const char *s)
 static bool uuid_urn_ok(const char *s)
 {
     /* urn:uuid:xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx, lower case */
-    if (strncmp(s, "urn:uuid:", 9) != 0 || strlen(s) != 45)
+    unsigned char u[16];
+    if (!ev__uuid_parse(u, s))
         return false;
-    s += 9;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return false;
-        } else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+    for (const char *p = s; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
             return false;
-        }
-    }
-    return s[14] == '4' && strchr("89ab", s[19]) != NULL;
+    return (u[6] >> 4) == 4 && (u[8] & 0xc0) == 0x80;
 }
 
 static bool mime_ok(const char *s)

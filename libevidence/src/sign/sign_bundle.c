@@ -43,13 +43,7 @@ struct ev_trust {
 
 int ev_signer_options_init(ev_signer_options *opts, unsigned int version)
 {
-    if (!opts)
-        return EV_EINVAL;
-    if (version != EV_SIGNER_OPTIONS_VERSION)
-        return EV_EVERSION;
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return EV_OK;
+    return ev__options_init(opts, version == EV_SIGNER_OPTIONS_VERSION ? sizeof(*opts) : 0, version);
 }
 
 static void signer_reset_result(ev_signer *s)
@@ -715,13 +709,7 @@ int ev_signer_timestamp(ev_signer *s, ev_bundle *b, const char *sig_path)
 
 int ev_trust_options_init(ev_trust_options *opts, unsigned int version)
 {
-    if (!opts)
-        return EV_EINVAL;
-    if (version != EV_TRUST_OPTIONS_VERSION)
-        return EV_EVERSION;
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return EV_OK;
+    return ev__options_init(opts, version == EV_TRUST_OPTIONS_VERSION ? sizeof(*opts) : 0, version);
 }
 
 int ev_trust_new(ev_trust **out, const ev_trust_options *opts)

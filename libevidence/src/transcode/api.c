@@ -19,13 +19,7 @@ struct ev_transcode {
 
 int ev_transcode_options_init(ev_transcode_options *opts, unsigned int version)
 {
-    if (!opts)
-        return EV_EINVAL;
-    if (version != EV_TRANSCODE_OPTIONS_VERSION)
-        return EV_EVERSION;
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    return EV_OK;
+    return ev__options_init(opts, version == EV_TRANSCODE_OPTIONS_VERSION ? sizeof(*opts) : 0, version);
 }
 
 int ev_transcode_new(ev_transcode **out, const ev_transcode_options *opts)

@@ -26,47 +26,6 @@ typedef struct cctx {
     int rc;
 } cctx;
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* "urn:uuid:xxxxxxxx-xxxx-..." -> 16 bytes; false when it is not one */
-static bool parse_uuid(unsigned char out[16], const char *s)
-{
-    if (!s || strncmp(s, "urn:uuid:", 9) != 0 || strlen(s) != 45)
-        return false;
-    s += 9;
-    int k = 0;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return false;
-            continue;
-        }
-        int a = hexval(s[i]), b = hexval(s[i + 1]);
-        if (a < 0 || b < 0)
-            return false;
-        out[k++] = (unsigned char)(a << 4 | b);
-        i++;
-    }
-    return k == 16;
-}
-
-static void uuid_text(char out[37], const unsigned char u[16])
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[u[i] >> 4];
-        out[o++] = hex[u[i] & 15];
-    }
-    out[o] = '\0';
-}
-
 /* RFC 9562 UUID version 5 of name in namespace ns (SHA-1) */
 static void uuid5(char out[37], EVP_MD *sha1, EVP_MD_CTX *m, const unsigned char ns[16],
                   const char *name, size_t len)
@@ -79,7 +38,7 @@ static void uuid5(char out[37], EVP_MD *sha1, EVP_MD_CTX *m, const unsigned char
         memset(d, 0, sizeof(d));
     d[6] = (unsigned char)((d[6] & 0x0f) | 0x50);
     d[8] = (unsigned char)((d[8] & 0x3f) | 0x80);
-    uuid_text(out, d);
+    ev__uuid_format(out, d);
 }
 
 /* "kb:<slug>-<uuid5(bundle, key)>" where the key is made of length-prefixed
@@ -112,7 +71,7 @@ static char *id_of(cctx *c, const char *slug, const char *kind, const char *a, c
     memcpy(s, "kb:", 3);
     memcpy(s + 3, slug, ls);
     s[3 + ls] = '-';
-    uuid_text(s + 4 + ls, d);
+    ev__uuid_format(s + 4 + ls, d);
     return s;
 }
 
@@ -602,7 +561,7 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
     const json_t *rec = r->root;
     const char *bid = jstr(rec, "bundle_id");
     char buuid[37];
-    if (!parse_uuid(c->ns, bid)) {
+    if (!ev__uuid_parse(c->ns, bid)) {
         /* not a urn:uuid: still stable: a UUIDv5 of the text in the nil namespace */
         unsigned char nil[16] = { 0 };
         const char *t = bid ? bid : "";
@@ -610,10 +569,10 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
         unsigned char tmp[16];
         char urn[48];
         snprintf(urn, sizeof(urn), "urn:uuid:%s", buuid);
-        if (parse_uuid(tmp, urn))
+        if (ev__uuid_parse(tmp, urn))
             memcpy(c->ns, tmp, 16);
     }
-    uuid_text(buuid, c->ns);
+    ev__uuid_format(buuid, c->ns);
     if (ev_buf__puts(c->out, "{\n") != EV_OK || ev_buf__printf(c->out, CONTEXT, buuid) != EV_OK ||
         ev_buf__puts(c->out, "  \"@graph\": [\n") != EV_OK)
         return EV_ENOMEM;
