@@ -1,4 +1,4 @@
-/* Unit tests for src/container.c: reading a bag from a ZIP or a folder with
+/* Unit tests for src/container/: reading a bag from a ZIP or a folder with
  * every name and size treated as hostile, and atomic writing. ZIP fixtures
  * are made with libzip at test time. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for src/views.c: case.jsonld and index.html from a record and
+/* Unit tests for src/views/: case.jsonld and index.html from a record and
  * a custody log held in memory. */
 #include <setjmp.h>
 #include <stdarg.h>
