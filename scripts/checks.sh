@@ -6,7 +6,8 @@
 #  - every EV_EXTERN in public headers has a doc block; every ev_status has
 #    ev_strerror text and a row in docs/api/errors.md
 #  - every subcommand has docs/cli/evidence-<cmd>.md
-#  - no module includes the header of a module above it (layers)
+#  - no module includes the header of a module above it (layers), and no
+#    two files call each other, directly or in a circle
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/dev}
@@ -79,6 +80,9 @@ for d in libevidence/src/*/; do
     done < <(grep -noE '^#include "[a-z_]+/[a-z_]+\.h"' "$f" | sed -E 's/#include "(.*)"/\1/')
   done
 done
+
+# no circle of calls between the library's files (docs/architecture.md)
+python3 scripts/callcycles.py "$build" || err "circles of calls between files (above)"
 
 [ $fail -eq 0 ] && echo "checks: all passed"
 exit $fail

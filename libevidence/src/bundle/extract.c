@@ -97,10 +97,3 @@ int ev_bundle__extract_finish(vctx *c)
     }
     return EV_OK;
 }
-
-int ev_bundle_extract(ev_report **out, ev_bundle *b, const char *dest)
-{
-    if (!out || !dest)
-        return EV_EINVAL;
-    return ev_bundle__verify_run(out, b, 0, dest);
-}

@@ -787,3 +787,11 @@ int ev_bundle_verify(ev_report **out, ev_bundle *b, const ev_verify_options *opt
         return EV_EVERSION;
     return ev_bundle__verify_run(out, b, opts ? opts->flags : 0, NULL);
 }
+
+/* extract is a verify run with a target: extract.c holds its two phases */
+int ev_bundle_extract(ev_report **out, ev_bundle *b, const char *dest)
+{
+    if (!out || !dest)
+        return EV_EINVAL;
+    return ev_bundle__verify_run(out, b, 0, dest);
+}

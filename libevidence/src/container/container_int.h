@@ -86,8 +86,18 @@ struct ev_entry_reader {
     uint32_t crc, want_crc;
 };
 
-/* Append e to the store's entry list (store.c). */
-int ev_store__push_entry(ev_store *s, ev_store_entry *e);
+/* Append e to the store's entry list; inline, so that the ZIP and folder
+ * readers that fill the list do not call back into store.c, which calls
+ * them. */
+static inline int ev_store__push_entry(ev_store *s, ev_store_entry *e)
+{
+    ev_store_entry *grown = ev__grow(s->e, &s->cap, s->n, sizeof(*grown), 256);
+    if (!grown)
+        return EV_ENOMEM;
+    s->e = grown;
+    s->e[s->n++] = *e;
+    return EV_OK;
+}
 /* Read the ZIP at s->path into s (zip_read.c). */
 int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev_errbuf *err);
 /* Walk the folder at s->path into s (folder_read.c). */

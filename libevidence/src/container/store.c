@@ -20,16 +20,6 @@
 
 static void cursor_destroy(ev_store_cursor *c);
 
-int ev_store__push_entry(ev_store *s, ev_store_entry *e)
-{
-    ev_store_entry *grown = ev__grow(s->e, &s->cap, s->n, sizeof(*grown), 256);
-    if (!grown)
-        return EV_ENOMEM;
-    s->e = grown;
-    s->e[s->n++] = *e;
-    return EV_OK;
-}
-
 /* Keys used to find entries that collide: exact, NFC, and case-folded NFC. */
 typedef struct name_key {
     char *key;
