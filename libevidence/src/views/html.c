@@ -584,31 +584,16 @@ static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events)
 int ev_views__index_html(char **out, size_t *len, const char *record, size_t record_len,
                          const char *custody, size_t custody_len, ev_errbuf *err)
 {
+    /* the record's text, parsed here; the rendering is the parsed one's */
     *out = NULL;
     *len = 0;
     ev_views__rec r;
-    json_t *events = NULL;
-    hbuf b = { { 0 }, false };
     int rc = ev_views__rec_open(&r, record, record_len, err);
     if (rc != EV_OK)
         return rc;
-    rc = ev_views__load_events(&events, custody, custody_len);
-    if (rc == EV_OK)
-        rc = build_html(&b, &r, events);
-    if (rc == EV_OK && (b.fail || !b.b.data))
-        rc = EV_ENOMEM;
+    rc = ev_views__index_html_parsed(out, len, r.root, custody, custody_len, err);
     ev_views__rec_free(&r);
-    json_decref(events);
-    if (rc != EV_OK) {
-        ev_buf__free(&b.b);
-        if (rc == EV_ENOMEM)
-            ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_INDEX);
-        return rc;
-    }
-    char *t = realloc(b.b.data, b.b.len + 1);
-    *out = t ? t : b.b.data;
-    *len = b.b.len;
-    return EV_OK;
+    return rc;
 }
 
 /* As ev_views__index_html, from the record already parsed. */
@@ -621,8 +606,7 @@ int ev_views__index_html_parsed(char **out, size_t *len, const json_t *record,
     json_t *events = NULL;
     hbuf b = { { 0 }, false };
     ev_views__rec_from(&r, record);
-    int rc = EV_OK;
-    rc = ev_views__load_events(&events, custody, custody_len);
+    int rc = ev_views__load_events(&events, custody, custody_len);
     if (rc == EV_OK)
         rc = build_html(&b, &r, events);
     if (rc == EV_OK && (b.fail || !b.b.data))

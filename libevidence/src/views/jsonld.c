@@ -845,41 +845,16 @@ done:
 int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t record_len,
                           const char *custody, size_t custody_len, ev_errbuf *err)
 {
+    /* the record's text, parsed here; the rendering is the parsed one's */
     *out = NULL;
     *len = 0;
     ev_views__rec r;
-    json_t *events = NULL;
-    ev_buf b = { 0 };
-    cctx c;
-    memset(&c, 0, sizeof(c));
-    c.out = &b;
     int rc = ev_views__rec_open(&r, record, record_len, err);
     if (rc != EV_OK)
         return rc;
-    rc = ev_views__load_events(&events, custody, custody_len);
-    if (rc == EV_OK) {
-        c.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-        c.md = EVP_MD_CTX_new();
-        rc = c.sha1 && c.md ? build_case(&c, &r, events) : EV_ENOMEM;
-    }
-    EVP_MD_free(c.sha1);
-    EVP_MD_CTX_free(c.md);
-    ev_strset__free(&c.seen);
-    json_decref(events);
+    rc = ev_views__case_jsonld_parsed(out, len, r.root, custody, custody_len, err);
     ev_views__rec_free(&r);
-    if (rc == EV_OK && !b.data)
-        rc = EV_ENOMEM;
-    if (rc != EV_OK) {
-        ev_buf__free(&b);
-        if (rc == EV_ENOMEM)
-            ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_CASE);
-        return rc;
-    }
-    /* give back what the doubling buffer did not use */
-    char *t = realloc(b.data, b.len + 1);
-    *out = t ? t : b.data;
-    *len = b.len;
-    return EV_OK;
+    return rc;
 }
 
 /* As ev_views__case_jsonld, from the record already parsed. */
@@ -895,8 +870,7 @@ int ev_views__case_jsonld_parsed(char **out, size_t *len, const json_t *record,
     memset(&c, 0, sizeof(c));
     c.out = &b;
     ev_views__rec_from(&r, record);
-    int rc = EV_OK;
-    rc = ev_views__load_events(&events, custody, custody_len);
+    int rc = ev_views__load_events(&events, custody, custody_len);
     if (rc == EV_OK) {
         c.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
         c.md = EVP_MD_CTX_new();
