@@ -17,30 +17,6 @@ int cmd_transcode(int argc, char **argv);
 /* Write text and a newline to path the library's way (temporary name,
  * flushed, renamed; docs/architecture.md, "Publishing outputs"). The record
  * is small: it is flushed even with --no-sync, which is about the copy. */
-static int write_file_atomic(const char *path, const char *text, bool overwrite)
-{
-    if (!overwrite && access(path, F_OK) == 0) {
-        cli_error("'%s' already exists; the copy was made but its record was not written; "
-                  "use --overwrite or --json", path);
-        return -1;
-    }
-    size_t n = strlen(text);
-    char *buf = malloc(n + 1);
-    if (!buf)
-        return -1;
-    memcpy(buf, text, n);
-    buf[n] = '\n';
-    char *msg = NULL;
-    int rc = ev_write_file_atomic(path, buf, n + 1, overwrite, &msg);
-    free(buf);
-    if (rc != EV_OK) {
-        cli_error("cannot write '%s': %s", path, msg ? msg : ev_strerror(rc));
-        ev_free(msg);
-        return -1;
-    }
-    return 0;
-}
-
 static void print_summary(const char *out, json_t *rec)
 {
     json_t *v = json_object_get(rec, "verification");
@@ -221,7 +197,10 @@ int cmd_transcode(int argc, char **argv)
     ev_transcode_options to;
     ev_transcode_options_init(&to, EV_TRANSCODE_OPTIONS_VERSION);
     to.flags = (no_verify ? EV_TRANSCODE_NO_VERIFY : 0) | (overwrite ? EV_TRANSCODE_OVERWRITE : 0) |
-               (no_sync ? EV_TRANSCODE_NO_SYNC : 0);
+               (no_sync ? EV_TRANSCODE_NO_SYNC : 0) |
+               /* the library publishes the record before the copy, so that
+                * a copy is never left without it (--json prints it instead) */
+               (json ? 0 : EV_TRANSCODE_WRITE_RECORD);
     to.threads = threads;
     to.progress_cb = cli_progress;
     if (ev_transcode_new(&t, &to) != EV_OK) {
@@ -254,24 +233,11 @@ int cmd_transcode(int argc, char **argv)
         code = CLI_EXIT_INTERNAL;
         goto done;
     }
-    if (v != EV_TRANSCODE_FAIL) {
-        size_t n = strlen(pos[1]) + 20;
-        char *rp = malloc(n);
-        if (!rp) {
-            code = CLI_EXIT_INTERNAL;
-        } else {
-            snprintf(rp, n, "%s.derivation.json", pos[1]);
-            if (write_file_atomic(rp, res, overwrite) != 0)
-                code = CLI_EXIT_INTERNAL;
-            print_summary(pos[1], rec);
-            if (code == CLI_EXIT_OK)
-                printf("  record: %s\n", rp);
-            free(rp);
-        }
-    } else {
-        print_summary(pos[1], rec);
+    print_summary(pos[1], rec);
+    if (v != EV_TRANSCODE_FAIL)
+        printf("  record: %s.derivation.json\n", pos[1]);
+    else
         cli_error("verification failed; '%s' was not kept", pos[1]);
-    }
     if (fflush(stdout) != 0)
         code = CLI_EXIT_INTERNAL;
     json_decref(rec);

@@ -40,7 +40,7 @@ def sha(path):
 
 def hidden_left(folder, name):
     """Temporary outputs: .NAME.partial-*, .NAME.amend-*, and for transcode
-    also NAME.derivation.json.tmp-* (its record's temporary name)."""
+    also .NAME.derivation.json.partial-* (its record's temporary name)."""
     return [n for n in os.listdir(folder) if n.startswith("." + name) or
             n.startswith(".." + name) or ".partial-" in n or ".amend-" in n or ".tmp-" in n]
 

@@ -59,6 +59,24 @@ expect_exit 4 "$EVIDENCE" transcode --profile working-copy-h264 src.mov wc.mp4
 expect_message
 ok "existing output untouched" test "$(sha256sum wc.mp4)" = "$before"
 
+# a record whose copy exists too: refused before any work, both untouched
+printf '{}\n' > k.mkv.derivation.json
+cp src.mov k.mkv
+expect_exit 4 "$EVIDENCE" transcode --profile remux-mkv src.mov k.mkv
+ok "an existing copy and record: the copy is untouched" cmp -s src.mov k.mkv
+ok "an existing copy and record: the record is untouched" test "$(cat k.mkv.derivation.json)" = '{}'
+rm -f k.mkv
+# a record left without its copy (a run killed between the two renames,
+# record first): replaced, and the new record says so
+expect_exit 0 "$EVIDENCE" transcode --profile remux-mkv src.mov k.mkv
+ok "an orphan record is replaced by the new one" \
+    test "$(json_get k.mkv.derivation.json output.sha256)" = "$(sha256sum k.mkv | cut -d' ' -f1)"
+ok "the new record notes the replacement" grep -q 'left without its copy' k.mkv.derivation.json
+# a record that exists beside a copy that is not published (verification
+# fails or the copy cannot be renamed) is removed again: shown by the
+# refusal above leaving no partial record
+ok "no temporary record left" bash -c '! ls -a | grep -q "derivation.json.partial"'
+
 # --json: the record on stdout, nothing beside the copy; a killed earlier
 # run's temporary copy (".r.mkv.partial-*", no lock holder) is removed
 printf 'stale' > .r.mkv.partial-AbC123

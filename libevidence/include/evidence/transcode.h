@@ -36,6 +36,15 @@ typedef struct ev_transcode ev_transcode;
  *  after a system crash the output may be incomplete). For scratch copies
  *  that are read back, e.g. into a bundle. */
 #define EV_TRANSCODE_NO_SYNC 0x4u
+/** Also write the derivation record (the result JSON) to
+ *  "<out_path>.derivation.json". The record is published before the copy,
+ *  so that a copy at out_path always has its record beside it, even when
+ *  the process is killed between the two renames; if the copy cannot then
+ *  be published the record is removed again. A record whose copy is absent
+ *  (left by a run killed between the two renames) is replaced, and the new
+ *  record's "notes" say so; any other existing record makes the run fail
+ *  with EV_EEXISTS before any work, unless EV_TRANSCODE_OVERWRITE. */
+#define EV_TRANSCODE_WRITE_RECORD 0x8u
 
 /** Options for ev_transcode_new(). Zero values are the defaults. */
 typedef struct ev_transcode_options {

@@ -30,7 +30,7 @@ int ev_transcode_new(ev_transcode **out, const ev_transcode_options *opts)
     if (opts && opts->version != EV_TRANSCODE_OPTIONS_VERSION)
         return EV_EVERSION;
     if (opts && (opts->flags & ~(EV_TRANSCODE_NO_VERIFY | EV_TRANSCODE_OVERWRITE |
-                                  EV_TRANSCODE_NO_SYNC)))
+                                  EV_TRANSCODE_NO_SYNC | EV_TRANSCODE_WRITE_RECORD)))
         return EV_EINVAL;
     ev_transcode *t = calloc(1, sizeof(*t));
     if (!t)
@@ -60,7 +60,7 @@ const char *ev_transcode_last_error(const ev_transcode *t)
 static int keep_result(ev_transcode *t, json_t *doc, const char *verdict)
 {
     free(t->result);
-    t->result = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    t->result = json_dumps(doc, EV_TRANSCODE__JSON_FLAGS);
     json_decref(doc);
     if (!t->result)
         return ev_err__set(&t->err, EV_ENOMEM, "out of memory");

@@ -343,6 +343,56 @@ done:
     return rc;
 }
 
+/* With EV_TRANSCODE__WRITE_RECORD: the record's name, and whether an
+ * existing one may be replaced (with --overwrite, or when it was left
+ * without its copy by a run killed between the two renames). */
+static int record_path_check(char **path_out, bool *replace, const char *out_path,
+                             uint32_t flags, json_t *notes, ev_errbuf *err)
+{
+    size_t n = strlen(out_path) + sizeof(".derivation.json");
+    char *rp = malloc(n);
+    if (!rp)
+        return ev_err__set(err, EV_ENOMEM, "out of memory");
+    snprintf(rp, n, "%s.derivation.json", out_path);
+    *path_out = rp;
+    *replace = (flags & EV_TRANSCODE__OVERWRITE) != 0;
+    struct stat st;
+    if (*replace || lstat(rp, &st) != 0)
+        return EV_OK;
+    if (!S_ISREG(st.st_mode))
+        return ev_err__set(err, EV_EEXISTS, "'%s' exists and is not a file; remove it or "
+                           "choose another output name", rp);
+    if (lstat(out_path, &st) == 0)
+        return ev_err__set(err, EV_EEXISTS, "'%s' already exists; remove it or choose "
+                           "another name", rp);
+    *replace = true;
+    char msg[600];
+    snprintf(msg, sizeof(msg), "replaced '%s', a record left without its copy by an "
+             "interrupted run", rp);
+    json_array_append_new(notes, json_string(msg));
+    return EV_OK;
+}
+
+/* The record as the result JSON gives it, plus a newline, published the
+ * one way outputs are (base/publish.h). */
+static int record_write(const char *path, json_t *doc, unsigned flags, ev_errbuf *err)
+{
+    char *text = json_dumps(doc, EV_TRANSCODE__JSON_FLAGS);
+    if (!text)
+        return ev_err__set(err, EV_ENOMEM, "out of memory");
+    size_t n = strlen(text);
+    char *buf = realloc(text, n + 2);
+    if (!buf) {
+        free(text);
+        return ev_err__set(err, EV_ENOMEM, "out of memory");
+    }
+    buf[n] = '\n';
+    buf[n + 1] = '\0';
+    int rc = ev__write_file_atomic(path, buf, n + 1, flags, err);
+    free(buf);
+    return rc;
+}
+
 int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *in_path,
                       const char *out_path, const ev_transcode__opts *opts, ev_errbuf *err)
 {
@@ -362,6 +412,8 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
     sync_job sy;
     memset(&sy, 0, sizeof(sy));
     int fd = -1, lockfd = -1, rc;
+    char *rec_path = NULL;
+    bool rec_replace = false;
     char created[40];
     ev__time_rfc3339(created, sizeof(created), (int64_t)time(NULL));
 
@@ -415,6 +467,11 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
                              "name", out_path);
             goto done;
         }
+    }
+    if (j.o.flags & EV_TRANSCODE__WRITE_RECORD) {
+        if ((rc = record_path_check(&rec_path, &rec_replace, out_path, j.o.flags, j.notes,
+                                    err)) != EV_OK)
+            goto done;
     }
     /* the one temporary pattern (base/publish.h): ".OUT.partial-XXXXXX",
      * locked until the copy is published or removed, so that the next
@@ -585,24 +642,34 @@ int ev_transcode__run(json_t **out_derivation, const ev_profile *p, const char *
         rc = ev_err__copy(err, &sy.err, sy.rc);
         goto done;
     }
-    if (strcmp(verdict, "fail") != 0) {
-        /* the data was flushed by the sync thread while the copy was
-         * verified; publish's own flush of the file then finds nothing left */
-        unsigned pf = ((j.o.flags & EV_TRANSCODE__OVERWRITE) ? EV_PUBLISH_REPLACE : 0) |
-                      ((j.o.flags & EV_TRANSCODE__NO_SYNC) ? EV_PUBLISH_NOSYNC : 0);
-        if ((rc = ev__publish(j.tmp, out_path, pf, "copy", err)) != EV_OK)
-            goto done;
-        kept = true;
-    }
-    if (!kept) {
+    /* the record says what is about to be true: the copy is kept unless
+     * the verification failed; if publishing it fails, no record is
+     * returned (nor left on disk) */
+    kept = strcmp(verdict, "fail") != 0;
+    if (!kept)
         unlink(j.tmp);
-    }
-
     ev_tc_record_in ri = { p, in_path, out_path, created, j.ic, sh.hex, sh.size, oh.hex, oh.size,
                            kept, j.muxer_options, j.dropped, j.notes, metadata,
                            verification, &vp };
     if ((rc = ev_transcode__record(out_derivation, &ri, &streams, err)) != EV_OK)
         goto done;
+    if (kept) {
+        /* the data was flushed by the sync thread while the copy was
+         * verified; publish's own flush of the file then finds nothing left */
+        unsigned pf = ((j.o.flags & EV_TRANSCODE__OVERWRITE) ? EV_PUBLISH_REPLACE : 0) |
+                      ((j.o.flags & EV_TRANSCODE__NO_SYNC) ? EV_PUBLISH_NOSYNC : 0);
+        /* the record first: a copy at out_path then always has its record,
+         * even if this process is killed between the two renames */
+        if (rec_path && (rc = record_write(rec_path, *out_derivation,
+                                           pf | (rec_replace ? EV_PUBLISH_REPLACE : 0),
+                                           err)) != EV_OK)
+            goto done;
+        if ((rc = ev__publish(j.tmp, out_path, pf, "copy", err)) != EV_OK) {
+            if (rec_path)
+                unlink(rec_path);
+            goto done;
+        }
+    }
     rc = EV_OK;
 done:
     if (th_started)
@@ -615,6 +682,11 @@ done:
         close(fd);
     if (rc != EV_OK && j.tmp)
         unlink(j.tmp);
+    if (rc != EV_OK && out_derivation && *out_derivation) {
+        json_decref(*out_derivation);
+        *out_derivation = NULL;
+    }
+    free(rec_path);
     if (lockfd >= 0)
         close(lockfd);
     if (j.oc) {

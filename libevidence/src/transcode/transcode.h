@@ -25,9 +25,14 @@
 #define EV_TRANSCODE__NO_VERIFY EV_TRANSCODE_NO_VERIFY
 #define EV_TRANSCODE__OVERWRITE EV_TRANSCODE_OVERWRITE
 #define EV_TRANSCODE__NO_SYNC EV_TRANSCODE_NO_SYNC
+#define EV_TRANSCODE__WRITE_RECORD EV_TRANSCODE_WRITE_RECORD
 /* Tests only: skip the lossless pre-checks so that the verifier itself is
  * exercised with a conversion that cannot be lossless. */
 #define EV_TRANSCODE__NO_PRECHECK 0x80000000u
+
+/* How a result or derivation record is serialised (api.c, and the record
+ * file of EV_TRANSCODE__WRITE_RECORD). */
+#define EV_TRANSCODE__JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
 
 typedef struct ev_transcode__opts {
     uint32_t flags;        /* EV_TRANSCODE__* */
@@ -54,6 +59,10 @@ typedef struct ev_transcode__opts {
  * carried over or changed, and "verification": {"level", "verdict":
  * "pass"|"fail"|"not-run", per-stream figures, "problems"}.
  * The record's "output.kept" is true only when out_path now holds the copy.
+ * With EV_TRANSCODE__WRITE_RECORD the record is also written, as
+ * ev_transcode_result_json() gives it plus a newline, to
+ * "<out_path>.derivation.json", published before the copy (see the public
+ * flag for the order and for a record left without its copy).
  *
  * Returns:
  *   EV_OK            the copy was made and verification ran or was skipped:
@@ -65,7 +74,8 @@ typedef struct ev_transcode__opts {
  *                    profile, ...), or the profile is unavailable in this build;
  *   EV_EFORMAT       the input is damaged, truncated or has no frames;
  *   EV_ENOTFOUND     in_path does not exist;
- *   EV_EEXISTS       out_path exists (and no EV_TRANSCODE__OVERWRITE);
+ *   EV_EEXISTS       out_path exists, or its derivation record does while
+ *                    out_path exists too (and no EV_TRANSCODE__OVERWRITE);
  *   EV_EINVAL        bad arguments (e.g. in_path and out_path are one file);
  *   EV_EIO, EV_ENOMEM, EV_ECANCELED (progress callback), EV_ERROR.
  * err holds the message on failure ("what, where, what to do").
