@@ -73,6 +73,15 @@ for page in "$EV_SOURCE_DIR"/docs/cli/evidence.md "$EV_SOURCE_DIR"/docs/cli/evid
     run_doc "$rel"
 done
 
+# --- docs/officer-guide.md, as an officer would type it ---------------------
+rm -rf "$W"/CASE-23-1234*.zip "$W/handover-check"
+run_doc docs/officer-guide.md
+ok "officer guide: the bundle verified" grep -q "^CASE-23-1234.zip: valid" "$OUT"
+ok "officer guide: the signature checked" grep -q "signature" "$OUT"
+ok "officer guide: the custody chain is intact" grep -q "chain: intact" "$OUT"
+ok "officer guide: the receipt was logged" grep -q "received.*B. Example" "$OUT"
+ok "officer guide: the page was extracted" test -s "$W/handover-check/index.html"
+
 # --- docs/auditing.md, step by step ---------------------------------------
 A="$T/audit-work"
 mkdir -p "$A"

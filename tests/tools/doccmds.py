@@ -43,7 +43,7 @@ PROGRAMS = ("evidence", "ffmpeg", "ffprobe", "openssl", "unzip", "zip", "sha256s
 SHELL_TAGS = ("sh", "bash", "shell", "console")
 MARK = re.compile(r"^<!--\s*docs-test:\s*(.*?)\s*-->\s*$")
 # files whose unmarked blocks this harness runs itself
-SELF_RUN = ("README.md", "docs/auditing.md")
+SELF_RUN = ("README.md", "docs/auditing.md", "docs/officer-guide.md")
 
 
 def doc_files(root):
