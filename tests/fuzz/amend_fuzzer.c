@@ -27,49 +27,9 @@
 #include "evidence/bundle.h"
 #include "base/internal.h"
 #include "base/publish.h"
+#include "fuzz_files.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char tmpdir[256];
-
-static void cleanup_tmpdir(void)
-{
-    if (tmpdir[0])
-        ev__rm_tree(tmpdir);
-}
-
-static const char *workdir(void)
-{
-    if (tmpdir[0])
-        return tmpdir;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/ev-amendfuzz-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        abort();
-    }
-    atexit(cleanup_tmpdir);
-    return tmpdir;
-}
-
-static int write_file(const char *path, const uint8_t *d, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, d + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            return -1;
-        }
-        off += (size_t)w;
-    }
-    return close(fd);
-}
 
 /* True when the file at path holds exactly d[0..n). */
 static bool same_bytes(const char *path, const uint8_t *d, size_t n)
@@ -109,10 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 4 * 1024 * 1024)
         return 0;
-    const char *dir = workdir();
+    const char *dir = fuzz_workdir("amendfuzz");
     char path[512];
     snprintf(path, sizeof(path), "%s/b.zip", dir);
-    if (write_file(path, data, size) != 0)
+    if (fuzz_write_file(path, data, size) != 0)
         abort();
     ev_bundle_options o = EV_BUNDLE_OPTIONS_INIT;
     o.threads = 1;

@@ -32,6 +32,7 @@
 #include <libavformat/avformat.h>
 
 #include "base/publish.h"
+#include "fuzz_files.h"
 #include "media/media_int.h"
 #include "transcode/conform.h"
 #include "transcode/transcode_int.h"
@@ -95,43 +96,13 @@ static void fuzz_boxes(const uint8_t *d, size_t n, int kind)
     }
 }
 
-static char tmpdir[256];
-
-static void cleanup_tmpdir(void)
-{
-    if (tmpdir[0])
-        ev__rm_tree(tmpdir);
-}
-
 /* The input as a file in a private folder (removed at exit); NULL on error. */
 static const char *as_file(const uint8_t *d, size_t n)
 {
     static char path[320];
-    if (!tmpdir[0]) {
-        const char *base = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof(tmpdir), "%s/ev-mp4fuzz-XXXXXX", base && *base ? base : "/tmp");
-        if (!mkdtemp(tmpdir)) {
-            perror("mkdtemp");
-            abort();
-        }
-        atexit(cleanup_tmpdir);
-        snprintf(path, sizeof(path), "%s/in.mov", tmpdir);
-    }
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return NULL;
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, d + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            return NULL;
-        }
-        off += (size_t)w;
-    }
-    return close(fd) == 0 ? path : NULL;
+    if (!path[0])
+        snprintf(path, sizeof(path), "%s/in.mov", fuzz_workdir("mp4fuzz"));
+    return fuzz_write_file(path, d, n) == 0 ? path : NULL;
 }
 
 static void fuzz_conform(const char *path)

@@ -35,52 +35,11 @@
 
 #include "evidence/bundle.h"
 #include "base/publish.h"
+#include "fuzz_files.h"
 #include "container/container.h"
 #include "base/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char tmpdir[256];
-
-static void cleanup_tmpdir(void)
-{
-    if (tmpdir[0])
-        ev__rm_tree(tmpdir);
-}
-
-/* A private folder for this process, removed at exit. */
-static const char *workdir(void)
-{
-    if (tmpdir[0])
-        return tmpdir;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/ev-zipfuzz-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        abort();
-    }
-    atexit(cleanup_tmpdir);
-    return tmpdir;
-}
-
-static int write_file(const char *path, const uint8_t *d, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    size_t off = 0;
-    while (off < n) {
-        ssize_t w = write(fd, d + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            close(fd);
-            return -1;
-        }
-        off += (size_t)w;
-    }
-    return close(fd);
-}
 
 /* Read entry i to its end in pieces of odd sizes; returns the status of the
  * first failed read (EV_OK when it read to the end) and the bytes read. */
@@ -252,10 +211,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 4 * 1024 * 1024)
         return 0;
-    const char *dir = workdir();
+    const char *dir = fuzz_workdir("zipfuzz");
     char path[512];
     snprintf(path, sizeof(path), "%s/b.zip", dir);
-    if (write_file(path, data + 1, size - 1) != 0)
+    if (fuzz_write_file(path, data + 1, size - 1) != 0)
         abort();
     switch (data[0]) {
     case 0: fuzz_store(path); break;
