@@ -26,21 +26,7 @@ static char *g_bagdir; /* the same as a folder bag */
 
 static int make_bundle(const char *out, ev_bundle_format fmt)
 {
-    ev_writer_options o;
-    ev_writer_options_init(&o, EV_WRITER_OPTIONS_VERSION);
-    o.format = fmt;
-    o.case_ref = "CASE/1";
-    o.officer = "Jo Smith";
-    o.organisation = "Test Force";
-    o.flags = EV_WRITER_NO_MEDIA;
-    ev_writer *w = NULL;
-    int rc = ev_writer_new(&w, &o);
-    if (rc == EV_OK)
-        rc = ev_writer_add(w, g_src, "JS/1");
-    if (rc == EV_OK)
-        rc = ev_writer_seal(w, out);
-    ev_writer_free(w);
-    return rc;
+    return tu_make_bundle(g_src, out, (int)fmt);
 }
 
 static int setup(void **state)

@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include "evidence/bundle.h"
+
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -89,4 +91,23 @@ uint8_t *tu_read(const char *path, size_t *len)
     }
     fclose(f);
     return b;
+}
+
+int tu_make_bundle(const char *src, const char *out, int fmt)
+{
+    ev_writer_options o;
+    ev_writer_options_init(&o, EV_WRITER_OPTIONS_VERSION);
+    o.format = (ev_bundle_format)fmt;
+    o.case_ref = "CASE/1";
+    o.officer = "Jo Smith";
+    o.organisation = "Test Force";
+    o.flags = EV_WRITER_NO_MEDIA;
+    ev_writer *w = NULL;
+    int rc = ev_writer_new(&w, &o);
+    if (rc == EV_OK)
+        rc = ev_writer_add(w, src, "JS/1");
+    if (rc == EV_OK)
+        rc = ev_writer_seal(w, out);
+    ev_writer_free(w);
+    return rc;
 }

@@ -15,5 +15,9 @@ int tu_write(const char *path, const void *data, size_t len);
 uint8_t *tu_read(const char *path, size_t *len);
 /* path join; caller frees. */
 char *tu_join(const char *a, const char *b);
+/* Pack the folder src as exhibit JS/1 of case CASE/1 (officer Jo Smith,
+ * Test Force, no media analysis) into out, as format fmt (an
+ * ev_bundle_format). Returns the ev_status of the first failing call. */
+int tu_make_bundle(const char *src, const char *out, int fmt);
 
 #endif
