@@ -101,12 +101,7 @@ int ev_hash__update(ev_hasher *h, const void *data, size_t len)
 
 void ev_hash__to_hex(char *out, const uint8_t *raw, size_t len)
 {
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = hx[raw[i] >> 4];
-        out[2 * i + 1] = hx[raw[i] & 15];
-    }
-    out[2 * len] = '\0';
+    ev__hex_encode(out, raw, len);
 }
 
 int ev_hash__final(ev_hasher *h, ev_digests *out)

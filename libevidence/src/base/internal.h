@@ -62,6 +62,9 @@ void ev__time_rfc3339_ns(char *buf, size_t len, int64_t sec, long nsec);
 bool ev__uuid_parse(unsigned char out[16], const char *s);
 /* 16 bytes -> "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lower case. */
 void ev__uuid_format(char out[37], const unsigned char u[16]);
+/* Lower-case hex of raw[0..len) into out (2 * len + 1 bytes, NUL-terminated):
+ * the one hex encoder (hashes, UUIDs). */
+void ev__hex_encode(char *out, const unsigned char *raw, size_t len);
 /* A random urn:uuid: (version 4). buf >= 46. Returns 0 or -1. */
 int ev__uuid_urn(char *buf, size_t len);
 

@@ -202,17 +202,22 @@ void ev__time_rfc3339_ns(char *buf, size_t len, int64_t sec, long nsec)
     snprintf(buf, len, "%s.%sZ", base, frac);
 }
 
-void ev__uuid_format(char out[37], const unsigned char u[16])
+void ev__hex_encode(char *out, const unsigned char *raw, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[u[i] >> 4];
-        out[o++] = hex[u[i] & 15];
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
     }
-    out[o] = '\0';
+    out[2 * len] = '\0';
+}
+
+void ev__uuid_format(char out[37], const unsigned char u[16])
+{
+    char h[33];
+    ev__hex_encode(h, u, 16);
+    /* 8-4-4-4-12 */
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
 }
 
 static int hexval(char c)
