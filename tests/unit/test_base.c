@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "base/internal.h"
 #include "base/publish.h"
 #include "evidence/common.h"
 #include "testutil.h"
@@ -167,6 +168,27 @@ static void write_file_atomic_api(void **state)
     free(dir);
 }
 
+/* The one hex encoder, and the UUID text form built on it (RFC 9562 8-4-4-4-12). */
+static void hex_and_uuid(void **state)
+{
+    (void)state;
+    const unsigned char raw[16] = { 0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff, 0x10, 0xab,
+                                    0xcd, 0xef, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc };
+    char hex[33];
+    ev__hex_encode(hex, raw, 16);
+    assert_string_equal(hex, "00017f80feff10abcdef123456789abc");
+    ev__hex_encode(hex, raw, 0);
+    assert_string_equal(hex, "");
+    char u[37];
+    ev__uuid_format(u, raw);
+    assert_string_equal(u, "00017f80-feff-10ab-cdef-123456789abc");
+    unsigned char back[16];
+    char urn[46];
+    snprintf(urn, sizeof(urn), "urn:uuid:%s", u);
+    assert_true(ev__uuid_parse(back, urn));
+    assert_memory_equal(back, raw, 16);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +196,7 @@ int main(void)
         cmocka_unit_test(publish_folder_replace),
         cmocka_unit_test(stale_partials_removed_live_kept),
         cmocka_unit_test(write_file_atomic_api),
+        cmocka_unit_test(hex_and_uuid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
