@@ -189,6 +189,23 @@ static void hex_and_uuid(void **state)
     assert_memory_equal(back, raw, 16);
 }
 
+/* One UTF-8 character's length, by libunistring's rules. */
+static void utf8_char_len(void **state)
+{
+    (void)state;
+    assert_int_equal(ev__utf8_char_len("a", 1), 1);
+    assert_int_equal(ev__utf8_char_len("\xc3\xa9x", 3), 2);        /* e acute */
+    assert_int_equal(ev__utf8_char_len("\xe2\x82\xac", 3), 3);     /* euro sign */
+    assert_int_equal(ev__utf8_char_len("\xf0\x9f\x93\xb7", 4), 4); /* camera */
+    assert_int_equal(ev__utf8_char_len("\xe2\x82\xac", 2), 0);     /* cut short */
+    assert_int_equal(ev__utf8_char_len("\xc0\xaf", 2), 0);         /* overlong '/' */
+    assert_int_equal(ev__utf8_char_len("\xed\xa0\x80", 3), 0);     /* surrogate */
+    assert_int_equal(ev__utf8_char_len("\xff", 1), 0);
+    assert_int_equal(ev__utf8_char_len("\x80", 1), 0);
+    assert_int_equal(ev__utf8_char_len("", 1), 1);
+    assert_int_equal(ev__utf8_char_len("a", 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +214,7 @@ int main(void)
         cmocka_unit_test(stale_partials_removed_live_kept),
         cmocka_unit_test(write_file_atomic_api),
         cmocka_unit_test(hex_and_uuid),
+        cmocka_unit_test(utf8_char_len),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -73,6 +73,10 @@ int ev__uuid_urn(char *buf, size_t len);
 json_t *ev__json_str(const char *s);
 /* true when s is valid UTF-8 */
 bool ev__utf8_valid(const char *s, size_t len);
+/* Length in bytes (1 to 4) of the valid UTF-8 character at s (at most avail
+ * bytes read), or 0 when the bytes there are not one (libunistring's
+ * u8_mblen rules, those of ev__utf8_valid); a NUL byte is 1. */
+size_t ev__utf8_char_len(const char *s, size_t avail);
 
 /* A set of strings (copied). */
 typedef struct ev_strset {

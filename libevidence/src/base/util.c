@@ -267,6 +267,16 @@ bool ev__utf8_valid(const char *s, size_t len)
     return u8_check((const uint8_t *)s, len) == NULL;
 }
 
+size_t ev__utf8_char_len(const char *s, size_t avail)
+{
+    if (avail == 0)
+        return 0;
+    if (s[0] == '\0')
+        return 1;
+    int n = u8_mblen((const uint8_t *)s, avail);
+    return n > 0 ? (size_t)n : 0;
+}
+
 json_t *ev__json_str(const char *s)
 {
     if (!s)
@@ -277,9 +287,9 @@ json_t *ev__json_str(const char *s)
     ev_buf b = { 0 };
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        /* keep valid multi-byte sequences, escape the rest */
-        size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-        if (n && i + n <= len && ev__utf8_valid(s + i, n)) {
+        /* keep valid sequences, escape the rest */
+        size_t n = ev__utf8_char_len(s + i, len - i);
+        if (n) {
             ev_buf__append(&b, s + i, n);
             i += n - 1;
         } else {
