@@ -33,6 +33,10 @@ static const char STYLE[] =
     "th,td{border:1px solid #bbb;padding:.25em .45em;text-align:left;vertical-align:top}\n"
     "th{background:#eee;font-weight:600;width:14em}thead th{width:auto}\n"
     ".checks td:first-child{width:10em;font-weight:600}.checks td:nth-child(2){width:11em}\n"
+    ".problems td:first-child{width:5em}.problems td:nth-child(3){width:14em}\n"
+    ".code,.src{overflow-wrap:normal;word-break:normal;white-space:nowrap}\n"
+    ".code{font-family:'DejaVu Sans Mono',monospace;font-size:.86em}\n"
+    ".capture th{width:11em}\n"
     "td{overflow-wrap:anywhere}\n"
     ".hex{font-family:'DejaVu Sans Mono',monospace;font-size:.86em;overflow-wrap:anywhere}\n"
     ".verdict{font-size:1.5em;font-weight:700;padding:.45em .7em;border:3px solid;"
@@ -357,7 +361,7 @@ static void signatures(hbuf *b, const json_t *sec, json_t *notrun)
         json_array_foreach(json_object_get(s, "problems"), k, p) {
             hput(b, "<tr><th>");
             esc(b, jstr(p, "severity"));
-            hput(b, "</th><td><span class=\"hex\">");
+            hput(b, "</th><td><span class=\"code\">");
             esc(b, jstr(p, "code"));
             hput(b, "</span> ");
             esc(b, jstr(p, "message"));
@@ -386,7 +390,7 @@ static void cap_open(hbuf *b, const char *label)
 
 static void cap_close(hbuf *b, const json_t *c, const char *field)
 {
-    hput(b, "</td><td>");
+    hput(b, "</td><td class=\"src\">");
     esc(b, source_of(c, field));
     hput(b, "</td></tr>\n");
 }
@@ -622,7 +626,7 @@ static void problems_table(hbuf *b, const ev_report *r)
             "<th>file</th><th>what was found</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < r->nproblems; i++) {
         const ev_problem *p = &r->problems[i];
-        hprintf(b, "<tr><td class=\"%s\">%s</td><td class=\"hex\">",
+        hprintf(b, "<tr><td class=\"%s\">%s</td><td class=\"code\">",
                 p->severity == EV_SEVERITY_ERROR ? "fail"
                 : p->severity == EV_SEVERITY_WARNING ? "warn" : "note",
                 sev_name(p->severity));
@@ -771,6 +775,8 @@ static void build(hbuf *b, const ev_views__report_in *in, const json_t *events)
     /* every check */
     hput(b, "<h2>Results of the checks</h2>\n");
     checks_table(b, in, ncopies);
+    hput(b, "<h2>Problems</h2>\n");
+    problems_table(b, r);
 
     /* signatures, collecting what they leave unchecked */
     json_t *notrun = json_array();
@@ -799,9 +805,6 @@ static void build(hbuf *b, const ev_views__report_in *in, const json_t *events)
             "say; no check can prove that a device's clock or position was right.</li>\n");
     hput(b, "</ul>\n");
     json_decref(notrun);
-
-    hput(b, "<h2>Problems</h2>\n");
-    problems_table(b, r);
 
     /* the items */
     hprintf(b, "<h2>Items (%zu)</h2>\n", json_array_size(items));
