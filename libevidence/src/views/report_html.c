@@ -36,7 +36,7 @@ static const char STYLE[] =
     ".problems td:first-child{width:5em}.problems td:nth-child(3){width:14em}\n"
     ".code,.src{overflow-wrap:normal;word-break:normal;white-space:nowrap}\n"
     ".code{font-family:'DejaVu Sans Mono',monospace;font-size:.86em}\n"
-    ".capture th{width:11em}\n"
+    ".capture tbody th{width:11em}.capture thead th:nth-child(2){width:auto}\n"
     "td{overflow-wrap:anywhere}\n"
     ".hex{font-family:'DejaVu Sans Mono',monospace;font-size:.86em;overflow-wrap:anywhere}\n"
     ".verdict{font-size:1.5em;font-weight:700;padding:.45em .7em;border:3px solid;"
