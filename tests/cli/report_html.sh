@@ -121,6 +121,14 @@ ok "the problem names the file" grep -q '<td class="code">modified</td><td>data/
 ok "the item's file check says modified" grep -q 'MODIFIED: differs from its manifest' "$RT"
 ok "the tampered report holds no script either" bash -c "! grep -qi '<script' '$RT'"
 
+# --- a folder bundle: no file hash, said so ---------------------------------
+"$EVIDENCE" pack --format dir -o "$T/FOLDER" --exhibit JS/1 "$T/in/IMG_0001.jpg" >/dev/null ||
+    die "pack --format dir"
+expect_exit 0 "$EVIDENCE" report "$T/FOLDER" -o "$T/folder.html"
+ok "a folder has no file SHA-256, and the page says why" \
+    grep -q 'none: a folder is not one file' "$T/folder.html"
+ok "a folder bundle's report says VALID" grep -q 'Verdict: VALID' "$T/folder.html"
+
 # --- a file that is not a bundle: an error and no report ------------------
 head -c 3000 /dev/urandom > "$T/junk.zip"
 expect_exit 3 "$EVIDENCE" report "$T/junk.zip" -o "$T/junk.html"

@@ -48,6 +48,7 @@ static const char STYLE[] =
     ".warn{color:#7a4b00;font-weight:600}.skip{color:#555;font-style:italic}\n"
     ".note{color:#444;font-size:.92em}\n"
     ".item{border:1px solid #999;padding:.2em .7em .4em;margin:.8em 0;break-inside:avoid}\n"
+    ".sig{break-inside:avoid}\n"
     "@media print{body{margin:0;max-width:none;font-size:10.5pt}"
     "h2{break-after:avoid}tr,.verdict{break-inside:avoid}"
     ".verdict,.valid,.invalid,.unreadable,th{-webkit-print-color-adjust:exact;"
@@ -314,7 +315,7 @@ static void signatures(hbuf *b, const json_t *sec, json_t *notrun)
     json_t *s;
     json_array_foreach(json_object_get(sec, "signatures"), i, s) {
         const char *path = jstr(s, "path");
-        hput(b, "<h3>");
+        hput(b, "<div class=\"sig\">\n<h3>");
         esc(b, path ? path : "(no name)");
         hput(b, "</h3>\n<table>\n");
         const char *v = jstr(s, "verdict");
@@ -367,7 +368,7 @@ static void signatures(hbuf *b, const json_t *sec, json_t *notrun)
             esc(b, jstr(p, "message"));
             hput(b, "</td></tr>\n");
         }
-        hput(b, "</table>\n");
+        hput(b, "</table>\n</div>\n");
     }
 }
 
