@@ -9,6 +9,7 @@ PKGS=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavfilter-dev libswresample-dev
   libcmocka-dev
   ffmpeg libimage-exiftool-perl openssl zip unzip python3 file bc time
+  chromium poppler-utils fonts-dejavu-core
 )
 
 missing=()

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "base/internal.h"
+#include "base/report.h"
 #include "views/views.h"
 #include "testutil.h"
 
@@ -568,6 +569,190 @@ static void views_streamed_record(void **state)
     }
 }
 
+/* ---- the verification report (report_html.c) ---------------------------------- */
+
+static const char *HOSTILE_RECORD =
+    "{\"bundle_id\":\"urn:uuid:x\",\"case\":{\"reference\":\"<script>alert(1)</script>\"},"
+    "\"items\":[{\"id\":\"item-0001\",\"exhibit\":\"J'S\\\"1\",\"role\":\"master\","
+    "\"path\":\"data/a<b>.jpg\",\"original_name\":\"<img src=x onerror=alert(2)>\","
+    "\"size\":3,\"hashes\":{\"sha256\":\"" H1 "\"},\"mime\":\"image/jpeg\","
+    "\"capture\":{\"source\":\"exif\",\"sources\":{\"datetime_original\":\"exif:ExifIFD\","
+    "\"make\":\"exif:<IFD0>\"},"
+    "\"datetime_original_local\":\"2024-05-01T10:20:30\",\"datetime_original_zone\":\"unknown\","
+    "\"datetime_digitized\":\"2024-05-01T09:20:30Z\",\"datetime_digitized_zone\":\"utc-by-format\","
+    "\"datetime_modified\":\"2024-05-01T11:20:30+01:00\",\"datetime_modified_zone\":\"stated\","
+    "\"datetime_modified_utc_offset\":\"+01:00\","
+    "\"make\":\"<script src=//evil.example/x.js></script>\",\"model\":\"M&M's\","
+    "\"gps\":{\"placeholder\":true,\"raw\":{\"iso6709\":\"+00.0000+000.0000/\"}}}}]}";
+
+static const char *HOSTILE_CUSTODY =
+    "{\"seq\":1,\"time\":\"2024-05-01T10:00:00Z\",\"action\":\"created\","
+    "\"actor\":\"<iframe src=http://x>\",\"organisation\":\"O'Brien & Co\",\"tool\":\"evidence\","
+    "\"tool_version\":\"0.1.0\",\"prev_sha256\":null}\n";
+
+static char *render_report(ev_report *r, const char *record, const char *custody)
+{
+    json_t *rec = record ? json_loads(record, 0, NULL) : NULL;
+    if (record)
+        assert_non_null(rec);
+    json_t *libs = json_pack("{s:s, s:s}", "libevidence", "0.1.0", "<b>lib</b>", "\"1\"");
+    ev_views__report_in in;
+    memset(&in, 0, sizeof(in));
+    in.r = r;
+    in.record = rec;
+    in.custody = custody;
+    in.custody_len = custody ? strlen(custody) : 0;
+    in.bundle_path = "/cases/<x>.zip";
+    in.is_zip = true;
+    in.bundle_sha256 = H2;
+    in.has_record = rec != NULL;
+    in.has_custody = custody != NULL;
+    in.checked_at = "2024-05-02T00:00:00Z";
+    in.tool = "evidence 0.1.0";
+    in.libraries = libs;
+    char *out = NULL;
+    size_t len = 0;
+    ev_errbuf e;
+    assert_int_equal(ev_views__report_html(&out, &len, &in, &e), EV_OK);
+    assert_non_null(out);
+    assert_int_equal(strlen(out), len);
+    json_decref(rec);
+    json_decref(libs);
+    return out;
+}
+
+/* The page holds no markup from the bundle, no script and no URL: every
+ * '<' opens one of the page's own elements, and inside the tags there are
+ * only the page's own attributes (text may hold anything, escaped). */
+static void assert_inert(const char *html)
+{
+    static const char *const tags[] = { "!DOCTYPE", "html", "head", "meta", "title", "style",
+                                        "body", "h1", "h2", "h3", "p", "div", "table", "thead",
+                                        "tbody", "tr", "th", "td", "span", "strong", "em", "br",
+                                        "ul", "li", "hr", "code" };
+    static const char *const attrs[] = { "lang", "charset", "http-equiv", "content", "name",
+                                         "class", "id", "colspan" };
+    for (const char *p = strchr(html, '<'); p; p = strchr(p + 1, '<')) {
+        const char *q = p + 1 + (p[1] == '/');
+        size_t n = strcspn(q, " >");
+        bool known = false;
+        for (size_t i = 0; i < sizeof(tags) / sizeof(*tags) && !known; i++)
+            known = strlen(tags[i]) == n && strncmp(q, tags[i], n) == 0;
+        if (!known)
+            fail_msg("the report holds an element <%.*s", (int)n, q);
+        const char *end = strchr(q, '>');
+        assert_non_null(end);
+        /* attributes: name="value" pairs; a value never holds '"' or '>' */
+        for (const char *a = q + n; a < end;) {
+            while (a < end && *a == ' ')
+                a++;
+            if (a >= end)
+                break;
+            size_t an = strcspn(a, "= >");
+            bool ok = false;
+            for (size_t i = 0; i < sizeof(attrs) / sizeof(*attrs) && !ok; i++)
+                ok = strlen(attrs[i]) == an && strncmp(a, attrs[i], an) == 0;
+            if (!ok && !(n == 8 && an == 4 && !strncmp(a, "html", 4)))
+                fail_msg("the report holds an attribute %.*s", (int)an, a);
+            a += an;
+            if (*a == '=') {
+                assert_true(a[1] == '"');
+                const char *v = strchr(a + 2, '"');
+                assert_true(v && v < end);
+                a = v + 1;
+            }
+        }
+    }
+    assert_null(strcasestr(html, "<script"));
+}
+
+static void views_report_html_escapes_and_states(void **state)
+{
+    (void)state;
+    ev_report *r = NULL;
+    assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+    r->bag_name = strdup("<bag onload=x>");
+    r->bundle_path = strdup("/cases/<x>.zip");
+    ev_report__add(r, EV_SEVERITY_ERROR, "modified", "data/a<b>.jpg",
+                   "'data/a<b>.jpg' was modified: <script>alert(3)</script>");
+    ev_report__add(r, EV_SEVERITY_WARNING, "zip-local-field-mismatch", "x\"y", "w & 'v'");
+    ev_report__add_file(r, "data/a<b>.jpg", false, EV_FILE_MODIFIED, 3, H2);
+    char *html = render_report(r, HOSTILE_RECORD, HOSTILE_CUSTODY);
+    assert_inert(html);
+    /* every hostile string is there, escaped */
+    assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert_non_null(strstr(html, "&lt;img src=x onerror=alert(2)&gt;"));
+    assert_non_null(strstr(html, "&lt;script&gt;alert(3)&lt;/script&gt;"));
+    assert_non_null(strstr(html, "&lt;script src=//evil.example/x.js&gt;&lt;/script&gt;"));
+    assert_non_null(strstr(html, "J&#39;S&quot;1"));
+    assert_non_null(strstr(html, "M&amp;M&#39;s"));
+    assert_non_null(strstr(html, "O&#39;Brien &amp; Co"));
+    assert_non_null(strstr(html, "&lt;iframe src=http"));
+    assert_non_null(strstr(html, "exif:&lt;IFD0&gt;"));
+    assert_non_null(strstr(html, "&lt;bag onload=x&gt;"));
+    assert_non_null(strstr(html, "&lt;b&gt;lib&lt;/b&gt; &quot;1&quot;"));
+    assert_non_null(strstr(html, "w &amp; &#39;v&#39;"));
+    /* the verdict, the failed check, the modified file */
+    assert_non_null(strstr(html, "Verdict: INVALID"));
+    assert_non_null(strstr(html, "Payload manifests</td><td><span class=\"fail\">FAILED"));
+    assert_non_null(strstr(html, "Container</td><td><span class=\"warn\">passed with 1 warning"));
+    assert_non_null(strstr(html, "MODIFIED: differs from its manifest"));
+    /* times exactly as the record states them, each with its source */
+    assert_non_null(strstr(html, "2024-05-01T10:20:30 <strong>camera-local time, zone "
+                                 "unknown</strong>"));
+    assert_null(strstr(html, "2024-05-01T10:20:30Z"));
+    assert_null(strstr(html, "2024-05-01T10:20:30+"));
+    assert_non_null(strstr(html, "zone unknown</strong> <span class=\"note\">(not UTC; the "
+                                 "source gives no zone or offset)</span></td><td "
+                                 "class=\"src\">exif:ExifIFD</td>"));
+    assert_non_null(strstr(html, "2024-05-01T09:20:30Z <span class=\"note\">(UTC because the "
+                                 "file format defines it so"));
+    assert_non_null(strstr(html, "2024-05-01T11:20:30+01:00 <span class=\"note\">(zone stated "
+                                 "by the source: UTC+01:00)"));
+    /* a fact without a source of its own names the primary source */
+    assert_non_null(strstr(html, "M&amp;M&#39;s</td><td class=\"src\">exif</td>"));
+    assert_non_null(strstr(html, "placeholder only: no position was recorded"));
+    /* what was not checked */
+    assert_non_null(strstr(html, "Deep content checks: not asked"));
+    assert_non_null(strstr(html, "Signatures: not checked"));
+    assert_non_null(strstr(html, "Views: the bundle holds no views"));
+    free(html);
+
+    /* unreadable; fast mode leaves the hashes unchecked */
+    r->unreadable = true;
+    r->fast = true;
+    html = render_report(r, NULL, NULL);
+    assert_inert(html);
+    assert_non_null(strstr(html, "Verdict: UNREADABLE"));
+    assert_non_null(strstr(html, "Payload manifests: not hashed: fast mode"));
+    assert_non_null(strstr(html, "Record: no evidence.json in the bag"));
+    free(html);
+    ev_report_free(r);
+
+    /* valid, deep, with signatures: no "not checked" for them */
+    assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+    r->deep = true;
+    r->extra = json_pack("{s:{s:I, s:b, s:s, s:[{s:s, s:n, s:I, s:s, s:s, s:s, s:s, s:b, "
+                         "s:s, s:s, s:[]}]}}", "signatures", "present", (json_int_t)1,
+                         "verified", 1, "verdict", "valid", "signatures", "path",
+                         "signatures/0001-<x>.p7s", "token", "events", (json_int_t)1,
+                         "signer", "CN=<Jane>", "signing_time", "2024-05-01T10:20:30Z",
+                         "tsa_time", "2024-05-01T10:20:31Z", "tsa", "CN=TSA", "tsa_verified",
+                         1, "verdict", "valid", "status", "ok", "problems");
+    assert_non_null(r->extra);
+    html = render_report(r, HOSTILE_RECORD, HOSTILE_CUSTODY);
+    assert_inert(html);
+    assert_non_null(strstr(html, "Verdict: VALID"));
+    assert_non_null(strstr(html, "CN=&lt;Jane&gt;"));
+    assert_non_null(strstr(html, "2024-05-01T10:20:31Z by CN=TSA (the TSA chains to a trusted "
+                                 "root)"));
+    assert_non_null(strstr(html, "signatures/0001-&lt;x&gt;.p7s"));
+    assert_null(strstr(html, "Deep content checks: not asked"));
+    assert_null(strstr(html, "Signatures: "));
+    free(html);
+    ev_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +769,7 @@ int main(void)
         cmocka_unit_test(views_hostile_records),
         cmocka_unit_test(views_html_thumbnails),
         cmocka_unit_test(views_streamed_record),
+        cmocka_unit_test(views_report_html_escapes_and_states),
     };
     return cmocka_run_group_tests_name("views", tests, NULL, NULL);
 }

@@ -409,6 +409,61 @@ EV_EXTERN int ev_bundle_verify(ev_report **out, ev_bundle *b, const ev_verify_op
 EV_EXTERN int ev_bundle_extract(ev_report **out, ev_bundle *b, const char *dest);
 
 /* ------------------------------------------------------------------------ */
+/* The verification report as an HTML page                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct ev_report_html_options {
+    unsigned int version;     /**< EV_REPORT_HTML_OPTIONS_VERSION */
+    uint32_t flags;           /**< reserved, 0 */
+    int64_t checked_at;       /**< Unix time the verification started; 0 = now */
+    const char *tool_name;    /**< the program that ran it, e.g. "evidence";
+                                   NULL = "libevidence" */
+    const char *tool_version; /**< its version; NULL = ev_version_string() */
+} ev_report_html_options;
+#define EV_REPORT_HTML_OPTIONS_VERSION 1
+#define EV_REPORT_HTML_OPTIONS_INIT \
+    EV_OPTIONS_INIT_(ev_report_html_options, EV_REPORT_HTML_OPTIONS_VERSION)
+
+/** Initialise options to their defaults. @return EV_OK, EV_EINVAL or EV_EVERSION. */
+EV_EXTERN int ev_report_html_options_init(ev_report_html_options *opts, unsigned int version);
+
+/**
+ * One verification as a self-contained HTML page for people (auditors,
+ * courts), printable to PDF: the verdict; what was checked, when, by which
+ * tool and library versions, on which file (the SHA-256 of a ZIP bundle,
+ * read now); the result of every check (container, BagIt structure,
+ * manifests, tag manifests and seal, custody chain, record, views,
+ * derivations, deep content checks); every signature with its signer,
+ * claimed signing time and timestamp; what was not checked and why; every
+ * problem; every item with its hashes, file check and capture facts as the
+ * record states them (each with its source; a camera-local time of unknown
+ * zone is shown as such, never as UTC); the custody log. The page holds no
+ * script and loads nothing (inline CSS only, a Content-Security-Policy that
+ * forbids everything else); every string from the bundle is escaped.
+ *
+ * The page shows the verification as it is: its verdict is
+ * ev_report_verdict(r), and signatures appear only when r covers them
+ * (ev_report_add_signatures() or ev_bundle_verify_signed()). The record and
+ * custody log shown are read from b now. Nothing is written: publish the
+ * text with ev_write_file_atomic(), and sign it, if wanted, with
+ * ev_signer_sign_data() (evidence/sign.h).
+ *
+ * Thread-safety: b is used by one thread at a time; r is only read.
+ * @param out      Receives the page (UTF-8, NUL-terminated); free with
+ *                 ev_free(). NULL on failure.
+ * @param out_len  Receives its length; may be NULL.
+ * @param b        The open bundle that r verified.
+ * @param r        Report of ev_bundle_verify() or ev_bundle_verify_signed()
+ *                 on b (not of an extraction).
+ * @param opts     Options, or NULL for defaults.
+ * @return EV_OK; EV_EINVAL (a NULL argument, b not open, r not a
+ *         verification); EV_EVERSION; EV_ENOMEM; the message is in
+ *         ev_bundle_last_error(b).
+ */
+EV_EXTERN int ev_bundle_report_html(char **out, size_t *out_len, ev_bundle *b,
+                                    const ev_report *r, const ev_report_html_options *opts);
+
+/* ------------------------------------------------------------------------ */
 /* Amending: custody events and extra tag files                              */
 /* ------------------------------------------------------------------------ */
 

@@ -134,6 +134,29 @@ EV_EXTERN int ev_signer_load(ev_signer *s, const char *key_path, const char *cer
  */
 EV_EXTERN int ev_signer_sign(ev_signer *s, ev_bundle *b, uint32_t flags);
 
+/**
+ * Sign any bytes, such as a report written beside a bundle
+ * (ev_bundle_report_html()), with the loaded key: a detached CMS SignedData
+ * (DER), SHA-256, made exactly as a bundle's signatures are (signingTime,
+ * ESS signingCertificateV2, the signer certificate and the chain given to
+ * ev_signer_load()). `openssl cms -verify -binary -inform DER -content
+ * FILE -in FILE.p7s` checks it. No bundle is touched and no custody event
+ * is written; ev_signer_info() is not changed.
+ *
+ * Thread-safety: s is used by one thread at a time.
+ * @param out      Receives the DER signature; free with ev_free(). NULL on
+ *                 failure.
+ * @param out_len  Receives its length.
+ * @param s        Signer after ev_signer_load().
+ * @param data     The bytes to sign (may be NULL when len is 0).
+ * @param len      Their number (at most 2 GiB).
+ * @return EV_OK; EV_EINVAL (a NULL argument, no key loaded, too much data);
+ *         EV_ENOMEM; EV_ERROR (OpenSSL refused; the message is in
+ *         ev_signer_last_error()).
+ */
+EV_EXTERN int ev_signer_sign_data(uint8_t **out, size_t *out_len, ev_signer *s,
+                                  const uint8_t *data, size_t len);
+
 /** What the last successful ev_signer_sign() or timestamp call did. */
 typedef struct ev_sign_info {
     unsigned int version;       /**< EV_SIGN_INFO_VERSION */

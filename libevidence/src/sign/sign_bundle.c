@@ -558,6 +558,26 @@ done:
     return rc;
 }
 
+/* ---- any bytes: a detached signature beside them ------------------------------------ */
+
+int ev_signer_sign_data(uint8_t **out, size_t *out_len, ev_signer *s, const uint8_t *data,
+                        size_t len)
+{
+    if (out)
+        *out = NULL;
+    if (out_len)
+        *out_len = 0;
+    if (!s)
+        return EV_EINVAL;
+    if (!out || !out_len || (!data && len))
+        return ev_err__set(&s->err, EV_EINVAL, "ev_signer_sign_data: bad arguments");
+    if (!s->key)
+        return ev_err__set(&s->err, EV_EINVAL, "no key loaded: call ev_signer_load() first");
+    static const uint8_t none[1] = { 0 };
+    return ev_sign__cms_sign(out, out_len, data ? data : none, len, s->cert, s->key, s->chain,
+                             &s->err);
+}
+
 /* ---- timestamps for signatures already in the bundle ------------------------------ */
 
 int ev_signer_timestamp_query(uint8_t **out, size_t *out_len, ev_signer *s, ev_bundle *b,

@@ -15,66 +15,13 @@
 
 /* ---- index.html ---------------------------------------------------------------- */
 
-/* An output buffer that remembers a failed allocation, so that one check at
- * the end covers every append. */
-typedef struct hbuf {
-    ev_buf b;
-    bool fail;
-} hbuf;
-
-static void happ(hbuf *h, const void *d, size_t n)
-{
-    if (!h->fail && ev_buf__append(&h->b, d, n) != EV_OK)
-        h->fail = true;
-}
-
-static void hput(hbuf *h, const char *s)
-{
-    happ(h, s, strlen(s));
-}
-
-static void hprintf(hbuf *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void hprintf(hbuf *h, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        h->fail = true;
-    } else if ((size_t)n < sizeof(tmp)) {
-        happ(h, tmp, (size_t)n);
-    } else {
-        char *big = malloc((size_t)n + 1);
-        if (!big) {
-            h->fail = true;
-            return;
-        }
-        va_start(ap, fmt);
-        vsnprintf(big, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-        happ(h, big, (size_t)n);
-        free(big);
-    }
-}
-
-/* HTML text or attribute value: & < > " ' escaped; NULL -> nothing */
-static void esc(hbuf *b, const char *s)
-{
-    if (!s)
-        return;
-    for (const char *p = s; *p; p++) {
-        switch (*p) {
-        case '&': hput(b, "&amp;"); break;
-        case '<': hput(b, "&lt;"); break;
-        case '>': hput(b, "&gt;"); break;
-        case '"': hput(b, "&quot;"); break;
-        case '\'': hput(b, "&#39;"); break;
-        default: happ(b, p, 1); break;
-        }
-    }
-}
+/* the output buffer and the escaping are shared with report_html.c
+ * (views_common.c) */
+typedef ev_views__hbuf hbuf;
+#define happ ev_views__happ
+#define hput ev_views__hput
+#define hprintf ev_views__hprintf
+#define esc ev_views__esc
 
 static void esc_or(hbuf *b, const char *s, const char *dflt)
 {

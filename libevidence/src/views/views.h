@@ -54,4 +54,28 @@ int ev_views__case_jsonld_parsed(char **out, size_t *len, const json_t *record,
 int ev_views__index_html_parsed(char **out, size_t *len, const json_t *record,
                                 const char *custody, size_t custody_len, ev_errbuf *err);
 
+/* The verification report as one HTML page (report_html.c, docs/auditing.md):
+ * unlike the two views it describes one verification, so it also says when
+ * and by what it was made; it is not a tag file of the bundle. Every string
+ * from the bundle is escaped; the page holds no script and loads nothing. */
+typedef struct ev_views__report_in {
+    const ev_report *r;           /* the verification (signatures added or not) */
+    const json_t *record;         /* evidence.json as parsed, or NULL */
+    const char *custody;          /* custody.jsonl, or NULL */
+    size_t custody_len;
+    const char *bundle_path;      /* as the caller named it */
+    bool is_zip;
+    const char *bundle_sha256;    /* hex SHA-256 of the ZIP file, or NULL */
+    const char *bundle_sha256_error; /* why there is none, or NULL */
+    bool has_record, has_custody, has_views; /* the bag holds these tag files */
+    const char *checked_at;       /* RFC 3339 UTC, or NULL */
+    const char *tool;             /* "evidence 0.1.0" */
+    const json_t *libraries;      /* {"name": "version", ...}, or NULL */
+} ev_views__report_in;
+
+/* Render the report. *out (NUL-terminated, caller frees) and *len on
+ * success. Returns EV_OK, EV_EINVAL or EV_ENOMEM (message in err). */
+int ev_views__report_html(char **out, size_t *len, const ev_views__report_in *in,
+                          ev_errbuf *err);
+
 #endif

@@ -1,9 +1,12 @@
 /*
- * views_common: what both views need -- the record, parsed with jansson,
- * and the custody events.
+ * views_common: what the views need -- the record, parsed with jansson,
+ * the custody events, and HTML output with escaping.
  */
 #include "views/views_int.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -86,4 +89,58 @@ int ev_views__load_events(json_t **events, const char *custody, size_t custody_l
     json_decref(all);
     *events = ev;
     return ev ? EV_OK : EV_ENOMEM;
+}
+
+/* ---- HTML output ------------------------------------------------------------- */
+
+void ev_views__happ(ev_views__hbuf *h, const void *d, size_t n)
+{
+    if (!h->fail && ev_buf__append(&h->b, d, n) != EV_OK)
+        h->fail = true;
+}
+
+void ev_views__hput(ev_views__hbuf *h, const char *s)
+{
+    ev_views__happ(h, s, strlen(s));
+}
+
+void ev_views__hprintf(ev_views__hbuf *h, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        h->fail = true;
+    } else if ((size_t)n < sizeof(tmp)) {
+        ev_views__happ(h, tmp, (size_t)n);
+    } else {
+        char *big = malloc((size_t)n + 1);
+        if (!big) {
+            h->fail = true;
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        ev_views__happ(h, big, (size_t)n);
+        free(big);
+    }
+}
+
+void ev_views__esc(ev_views__hbuf *h, const char *s)
+{
+    if (!s)
+        return;
+    for (const char *p = s; *p; p++) {
+        switch (*p) {
+        case '&': ev_views__hput(h, "&amp;"); break;
+        case '<': ev_views__hput(h, "&lt;"); break;
+        case '>': ev_views__hput(h, "&gt;"); break;
+        case '"': ev_views__hput(h, "&quot;"); break;
+        case '\'': ev_views__hput(h, "&#39;"); break;
+        default: ev_views__happ(h, p, 1); break;
+        }
+    }
 }

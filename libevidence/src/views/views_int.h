@@ -37,4 +37,19 @@ void ev_views__rec_from(ev_views__rec *r, const json_t *root);
  * EV_OK or EV_ENOMEM. */
 int ev_views__load_events(json_t **events, const char *custody, size_t custody_len);
 
+/* An HTML output buffer that remembers a failed allocation, so that one
+ * check at the end covers every append (html.c, report_html.c). */
+typedef struct ev_views__hbuf {
+    ev_buf b;
+    bool fail;
+} ev_views__hbuf;
+
+void ev_views__happ(ev_views__hbuf *h, const void *d, size_t n);
+void ev_views__hput(ev_views__hbuf *h, const char *s);
+void ev_views__hprintf(ev_views__hbuf *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* HTML text or attribute value: & < > " ' escaped; NULL -> nothing. Every
+ * string from a bundle goes through it. */
+void ev_views__esc(ev_views__hbuf *h, const char *s);
+
 #endif
