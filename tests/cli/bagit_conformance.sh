@@ -131,6 +131,35 @@ else
 fi
 cat "$T/score.txt"
 
+# inspect on a bag from another tool: bagit.txt's version and encoding, its
+# bag-info fields (decoded; package-info.txt in 0.93-0.95), and every payload
+# file with its size and the manifests' checksums (items stays null: no record)
+bag_of() { python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    c = json.loads(l)
+    if c["id"] == sys.argv[2]: print(c["bag"])' "$T/cases.jsonl" "$1"; }
+U16=$(bag_of v0.97/valid/UTF-16-encoded-tag-files)
+for target in "$U16" "$U16.zip"; do
+    if expect_exit 0 "$EVIDENCE" inspect --json "$target"; then
+        cp "$OUT" "$T/inspect.json"
+        ok "inspect: version" test "$(json_get "$T/inspect.json" bagit_version)" = 0.97
+        ok "inspect: encoding" test "$(json_get "$T/inspect.json" tag_file_encoding)" = UTF-16BE
+        ok "inspect: UTF-16 bag-info decoded" test "$(json_get "$T/inspect.json" bag_info.Source-Organization)" = "Bibliothèque d'essai"
+        ok "inspect: items" test "$(json_get "$T/inspect.json" items)" = null
+        ok "inspect: payload file, size" test "$(json_get "$T/inspect.json" payload_files.0.size)" = 14
+        ok "inspect: payload file, md5 from the manifest" test "$(json_get "$T/inspect.json" payload_files.0.hashes.md5)" = \
+            "$(python3 -c 'import hashlib;print(hashlib.md5(b"bare filename\n").hexdigest())')"
+    fi
+done
+if expect_exit 0 "$EVIDENCE" inspect --json "$(bag_of v0.93/valid/duplicate-metadata-entries)"; then
+    ok "inspect: package-info.txt of a 0.93 bag, repeated labels" \
+        test "$(json_get "$OUT" bag_info.Contact-Name.1)" = "foo Janssen"
+    ok "inspect: five payload files, in name order" test "$(json_get "$OUT" payload_files.4.path)" = data/test2.txt
+fi
+if expect_exit 0 "$EVIDENCE" inspect --json "$(bag_of v0.97/valid/holey-bag)"; then
+    ok "inspect: a file to be fetched is listed as missing" test "$(json_get "$OUT" payload_files.1.missing)" = true
+fi
+
 # nothing connected to the fetch.txt URLs
 sleep 0.2
 if [ -s "$T/canary.log" ]; then
