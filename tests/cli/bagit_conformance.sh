@@ -1,8 +1,8 @@
 #!/bin/bash
 # The Library of Congress BagIt conformance suite, recreated at test time by
 # tests/tools/loc_conformance.py (its top says where each case comes from).
-# Every case is verified as a folder and as a ZIP (python zipfile, through
-# tests/tools/mkbag.py --zip) with `evidence verify --json`, and scored:
+# Every case is verified as a folder and as a ZIP (python zipfile, by
+# tests/tools/mkbag.py's zip_folder) with `evidence verify --json`, and scored:
 #   valid    exit 0
 #   warning  exit 0, and the case's warning code reported as a warning
 #   invalid  exit 1 (or 3: the bag could not be checked), and the case's
@@ -22,7 +22,7 @@ on_exit "kill $CANARY"
 for _ in $(seq 100); do [ -s "$T/canary.port" ] && break; sleep 0.05; done
 [ -s "$T/canary.port" ] || die "the TCP canary did not start"
 
-python3 "$TOOLS/loc_conformance.py" "$T/cases" --fetch-port "$(cat "$T/canary.port")" >"$T/cases.jsonl" ||
+python3 "$TOOLS/loc_conformance.py" "$T/cases" --zip --fetch-port "$(cat "$T/canary.port")" >"$T/cases.jsonl" ||
     die "loc_conformance.py could not write the cases"
 
 # run every case, both forms; results in $T/results.tsv: bag form exit json
@@ -30,7 +30,6 @@ python3 "$TOOLS/loc_conformance.py" "$T/cases" --fetch-port "$(cat "$T/canary.po
 python3 -c 'import json,sys
 for l in open(sys.argv[1]): print(json.loads(l)["bag"])' "$T/cases.jsonl" >"$T/bags.txt"
 while IFS= read -r bag; do
-    python3 "$TOOLS/mkbag.py" --zip "$bag" "$bag.zip" >/dev/null || fail "could not zip $bag"
     for form in folder zip; do
         target=$bag
         [ "$form" = zip ] && target=$bag.zip

@@ -38,8 +38,9 @@ cases leave open (UTF-16 with a byte-order mark, CR line endings, an
 encoding iconv does not know, bytes that are not text in the declared
 encoding).
 
-usage: loc_conformance.py OUTDIR [--fetch-port N]
-  writes OUTDIR/<id>/<bag folder>, one per case, and prints one JSON object
+usage: loc_conformance.py OUTDIR [--fetch-port N] [--zip]
+  writes OUTDIR/<id>/<bag folder>, one per case (with --zip also <bag folder>.zip,
+  serialised by tests/tools/mkbag.py's zip_folder), and prints one JSON object
   per line: {"id", "bag", "expect", "codes", "applicable", "why", "extra"}
   expect: "valid" | "invalid" | "warning"; codes: problem codes the report
   must hold (for a warning case, warnings; for an invalid case, errors).
@@ -656,6 +657,10 @@ def main(argv):
         d = os.path.join(out, "%02d" % i, c["bagname"])
         b = c["fn"](Bag(c["id"].split("/")[0][1:] if c["id"].startswith("v") else "0.97"))
         b.write(d)
+        if "--zip" in argv:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import mkbag
+            mkbag.zip_folder(d, d + ".zip")
         print(json.dumps({"id": c["id"], "bag": d, "expect": c["expect"], "codes": c["codes"],
                           "applicable": c["na"] is None, "why": c["na"] or "",
                           "extra": c["extra"], "checks": c["checks"]}, ensure_ascii=False))

@@ -495,7 +495,8 @@ static void bag_parsers_survive_random_input(void **state)
     unsigned seed = 99;
     static const char *const pieces[] = { "\n", "\r", "\r\n", ":", " ", "\t", "%", "%0", "%25",
                                        "data/", "..", "/", "\xff", "\xc3", "\xef\xbb\xbf", "0",
-                                       H64 "", "*", "BagIt-", "Payload-Oxum", "1.0", "" };
+                                       H64 "", "*", "BagIt-", "Payload-Oxum", "1.0", "./",
+                                       "\xfe\xff", "\xd8", "._", ".DS_Store", "" };
     for (int round = 0; round < 3000; round++) {
         char buf[600];
         size_t len = 0;
@@ -529,6 +530,21 @@ static void bag_parsers_survive_random_input(void **state)
         char *d = ev_bag__decode_path(buf, len);
         free(d);
         ev_bag__unsafe_reason(buf, len);
+        static const char *const encs[] = { "UTF-16BE", "UTF-16", "ISO-8859-1", "UTF-8" };
+        char *t = NULL;
+        size_t tl = 0;
+        if (ev_bag__decode_text("x.txt", encs[round % 4], buf, len, &t, &tl, r) && t)
+            assert_int_equal(strlen(t), tl);
+        free(t);
+        char z[601];
+        memcpy(z, buf, len);
+        z[len] = '\0';
+        bool ch, esc;
+        char *rp = ev_bag__resolve_path(z, &ch, &esc);
+        if (rp)
+            assert_null(strstr(rp, "/../"));
+        free(rp);
+        ev_bag__system_file(z);
         ev_report_free(r);
     }
 }
@@ -611,6 +627,16 @@ static void bag_decode_text_iconv(void **state)
     assert_string_equal(out, "a\n\xc3\xa9");
     free(out);
     assert_int_equal(r->nproblems, 0);
+    /* more than twice the input: the output buffer grows (CP1252 0x80 is 3 bytes of UTF-8) */
+    char euros[300];
+    memset(euros, 0x80, sizeof(euros));
+    assert_true(ev_bag__decode_text("bag-info.txt", "CP1252", euros, sizeof(euros), &out, &n, r));
+    assert_int_equal(n, 900);
+    assert_memory_equal(out + 897, "\xe2\x82\xac", 3);
+    free(out);
+    /* a lone surrogate on line 2 is an invalid sequence */
+    assert_false(ev_bag__decode_text("fetch.txt", "UTF-16BE", "\0a\0\n\xd8\0\0a", 8, &out, &n, r));
+    assert_true(has_message(r, "tag-encoding-invalid", "fetch.txt line 2: byte 5"));
     /* half a character on line 2: named with file and line */
     assert_false(ev_bag__decode_text("manifest-md5.txt", "UTF-16BE", be, 5, &out, &n, r));
     assert_null(out);

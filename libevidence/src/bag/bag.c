@@ -233,8 +233,9 @@ bool ev_bag__decode_text(const char *name, const char *enc, const char *buf, siz
                        "bagit.txt declares", name, enc);
         return false;
     }
-    /* at most 4 bytes of UTF-8 per input byte (ISO-8859-x: 2, UTF-16: 3 per 2) */
-    size_t cap = len * 4 + 4;
+    /* grown as needed: ISO-8859-x gives up to 3 bytes of UTF-8 per byte,
+     * UTF-16 up to 3 per 2; start with twice the input */
+    size_t cap = len * 2 + 16;
     char *o = malloc(cap);
     if (!o) {
         iconv_close(cd);
@@ -242,10 +243,27 @@ bool ev_bag__decode_text(const char *name, const char *enc, const char *buf, siz
     }
     char *in = (char *)buf, *op = o;
     size_t inleft = len, outleft = cap - 1;
-    size_t rc = iconv(cd, &in, &inleft, &op, &outleft);
-    int err = errno;
-    if (rc != (size_t)-1)
-        rc = iconv(cd, NULL, NULL, &op, &outleft); /* flush a shift state */
+    size_t rc;
+    int err = 0;
+    for (;;) {
+        rc = iconv(cd, &in, &inleft, &op, &outleft);
+        if (rc != (size_t)-1)
+            rc = iconv(cd, NULL, NULL, &op, &outleft); /* flush a shift state */
+        err = rc == (size_t)-1 ? errno : 0;
+        if (rc != (size_t)-1 || err != E2BIG)
+            break;
+        size_t used = (size_t)(op - o);
+        char *grown = cap < SIZE_MAX / 2 ? realloc(o, cap * 2) : NULL;
+        if (!grown) {
+            free(o);
+            iconv_close(cd);
+            return false;
+        }
+        o = grown;
+        cap *= 2;
+        op = o + used;
+        outleft = cap - 1 - used;
+    }
     iconv_close(cd);
     size_t done = (size_t)(op - o);
     o[done] = '\0';
@@ -254,7 +272,7 @@ bool ev_bag__decode_text(const char *name, const char *enc, const char *buf, siz
                        "%s line %zu: byte %zu is not %.60s text (%s), the encoding bagit.txt "
                        "declares; the file is damaged or in another encoding", name,
                        line_at(o, done), len - inleft + 1, enc,
-                       err == EINVAL || inleft ? "incomplete character" : "invalid sequence");
+                       err == EILSEQ ? "invalid sequence" : "incomplete character");
         free(o);
         return false;
     }
