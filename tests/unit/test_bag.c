@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "bag/bag.h"
+#include "bag/bag_check.h"
 #include "base/report.h"
 #include "testutil.h"
 
@@ -494,7 +495,8 @@ static void bag_parsers_survive_random_input(void **state)
     unsigned seed = 99;
     static const char *const pieces[] = { "\n", "\r", "\r\n", ":", " ", "\t", "%", "%0", "%25",
                                        "data/", "..", "/", "\xff", "\xc3", "\xef\xbb\xbf", "0",
-                                       H64 "", "*", "BagIt-", "Payload-Oxum", "1.0", "" };
+                                       H64 "", "*", "BagIt-", "Payload-Oxum", "1.0", "./",
+                                       "\xfe\xff", "\xd8", "._", ".DS_Store", "" };
     for (int round = 0; round < 3000; round++) {
         char buf[600];
         size_t len = 0;
@@ -528,8 +530,319 @@ static void bag_parsers_survive_random_input(void **state)
         char *d = ev_bag__decode_path(buf, len);
         free(d);
         ev_bag__unsafe_reason(buf, len);
+        static const char *const encs[] = { "UTF-16BE", "UTF-16", "ISO-8859-1", "UTF-8" };
+        char *t = NULL;
+        size_t tl = 0;
+        if (ev_bag__decode_text("x.txt", encs[round % 4], buf, len, &t, &tl, r) && t)
+            assert_int_equal(strlen(t), tl);
+        free(t);
+        char z[601];
+        memcpy(z, buf, len);
+        z[len] = '\0';
+        bool ch, esc;
+        char *rp = ev_bag__resolve_path(z, &ch, &esc);
+        if (rp)
+            assert_null(strstr(rp, "/../"));
+        free(rp);
+        ev_bag__system_file(z);
         ev_report_free(r);
     }
+}
+
+
+/* ---- bags from other tools: encodings, legacy lines, the drafts' rules ---------------------- */
+
+static bool has_message(const ev_report *r, const char *code, const char *part)
+{
+    for (size_t i = 0; i < r->nproblems; i++)
+        if (strcmp(r->problems[i].code, code) == 0 && strstr(r->problems[i].message, part))
+            return true;
+    return false;
+}
+
+static void bag_bagit_txt_legacy_encodings(void **state)
+{
+    (void)state;
+    int maj, min;
+    char enc[64];
+    ev_report *r = new_report();
+    const char *t = "BagIt-Version: 0.97\nTag-File-Character-Encoding: ISO-8859-1\n";
+    assert_int_equal(ev_bag__parse_bagit_txt_enc(t, strlen(t), &maj, &min, enc, sizeof(enc), r),
+                     EV_OK);
+    assert_string_equal(enc, "ISO-8859-1");
+    assert_true(has_code(r, "tag-encoding-converted", EV_SEVERITY_INFO));
+    assert_false(has_code(r, "bagit-encoding-unsupported", EV_SEVERITY_ERROR));
+    ev_report_free(r);
+    r = new_report();
+    t = "BagIt-Version: 0.96\r\nTag-File-Character-Encoding: UTF-16BE\r\n";
+    assert_int_equal(ev_bag__parse_bagit_txt_enc(t, strlen(t), &maj, &min, enc, sizeof(enc), r),
+                     EV_OK);
+    assert_string_equal(enc, "UTF-16BE");
+    ev_report_free(r);
+    /* an encoding iconv does not know: named, with the line */
+    r = new_report();
+    t = "BagIt-Version: 0.97\nTag-File-Character-Encoding: X-NO-SUCH-CHARSET\n";
+    assert_int_equal(ev_bag__parse_bagit_txt_enc(t, strlen(t), &maj, &min, enc, sizeof(enc), r),
+                     EV_EUNSUPPORTED);
+    assert_true(has_message(r, "bagit-encoding-unsupported", "bagit.txt line 2"));
+    assert_true(has_message(r, "bagit-encoding-unsupported", "X-NO-SUCH-CHARSET"));
+    ev_report_free(r);
+    /* a 1.0 bag must still declare UTF-8 */
+    r = new_report();
+    t = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-16\n";
+    assert_int_equal(ev_bag__parse_bagit_txt_enc(t, strlen(t), &maj, &min, enc, sizeof(enc), r),
+                     EV_EUNSUPPORTED);
+    ev_report_free(r);
+    /* a missing encoding line names the line */
+    r = new_report();
+    t = "BagIt-Version: 0.97\n";
+    assert_int_equal(ev_bag__parse_bagit_txt_enc(t, strlen(t), &maj, &min, enc, sizeof(enc), r),
+                     EV_EFORMAT);
+    assert_true(has_message(r, "bagit-txt-invalid", "bagit.txt line 2: missing"));
+    ev_report_free(r);
+}
+
+static void bag_decode_text_iconv(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    size_t n = 0;
+    ev_report *r = new_report();
+    /* ISO-8859-1: one byte per character */
+    assert_true(ev_bag__decode_text("bag-info.txt", "ISO-8859-1", "Zo\xeb\n", 4, &out, &n, r));
+    assert_string_equal(out, "Zo\xc3\xab\n");
+    assert_int_equal(n, 5);
+    free(out);
+    /* UTF-16BE without a BOM, UTF-16BE with one, UTF-16 (LE) with one: same text */
+    static const char be[] = "\0a\0\n\0\xe9";
+    static const char bebom[] = "\xfe\xff\0a\0\n\0\xe9";
+    static const char lebom[] = "\xff\xfe" "a\0\n\0\xe9\0";
+    assert_true(ev_bag__decode_text("m.txt", "UTF-16BE", be, 6, &out, &n, r));
+    assert_string_equal(out, "a\n\xc3\xa9");
+    free(out);
+    assert_true(ev_bag__decode_text("m.txt", "UTF-16BE", bebom, 8, &out, &n, r));
+    assert_string_equal(out, "a\n\xc3\xa9");
+    free(out);
+    assert_true(ev_bag__decode_text("m.txt", "UTF-16", lebom, 8, &out, &n, r));
+    assert_string_equal(out, "a\n\xc3\xa9");
+    free(out);
+    assert_int_equal(r->nproblems, 0);
+    /* more than twice the input: the output buffer grows (CP1252 0x80 is 3 bytes of UTF-8) */
+    char euros[300];
+    memset(euros, 0x80, sizeof(euros));
+    assert_true(ev_bag__decode_text("bag-info.txt", "CP1252", euros, sizeof(euros), &out, &n, r));
+    assert_int_equal(n, 900);
+    assert_memory_equal(out + 897, "\xe2\x82\xac", 3);
+    free(out);
+    /* a lone surrogate on line 2 is an invalid sequence */
+    assert_false(ev_bag__decode_text("fetch.txt", "UTF-16BE", "\0a\0\n\xd8\0\0a", 8, &out, &n, r));
+    assert_true(has_message(r, "tag-encoding-invalid", "fetch.txt line 2: byte 5"));
+    /* half a character on line 2: named with file and line */
+    assert_false(ev_bag__decode_text("manifest-md5.txt", "UTF-16BE", be, 5, &out, &n, r));
+    assert_null(out);
+    assert_true(has_message(r, "tag-encoding-invalid", "manifest-md5.txt line 2"));
+    ev_report_free(r);
+    /* UTF-8: checked in place, nothing allocated; a bad byte names its line */
+    r = new_report();
+    assert_true(ev_bag__decode_text("x.txt", "UTF-8", "ok\n", 3, &out, &n, r));
+    assert_null(out);
+    assert_false(ev_bag__decode_text("x.txt", "utf8", "ok\nok\n\xff\n", 7, &out, &n, r));
+    assert_true(has_message(r, "tag-not-utf8", "x.txt line 3"));
+    ev_report_free(r);
+}
+
+static void bag_resolve_path_by_name(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+        bool changed, escapes;
+    } cases[] = {
+        { "./data/a", "data/a", true, false },
+        { "././data/a", "data/a", true, false },
+        { "data/./a", "data/a", true, false },
+        { "data/x/../a", "data/a", true, false },
+        { "data/../bagit.txt", "bagit.txt", true, false },
+        { "data/a", NULL, false, false },
+        { "../x", NULL, true, true },
+        { "data/../../x", NULL, true, true },
+        { "./", NULL, false, false },
+        { "data/..", NULL, true, true },
+        { "/etc/x", NULL, false, false },
+        { "data//a/./b", NULL, false, false },
+        { "", NULL, false, false },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bool changed, escapes;
+        char *s = ev_bag__resolve_path(cases[i].in, &changed, &escapes);
+        if (cases[i].out) {
+            assert_non_null(s);
+            assert_string_equal(s, cases[i].out);
+        } else if (s) {
+            fail_msg("'%s' gave '%s'", cases[i].in, s);
+        }
+        if (changed != cases[i].changed || escapes != cases[i].escapes)
+            fail_msg("'%s': changed %d escapes %d", cases[i].in, changed, escapes);
+        free(s);
+    }
+}
+
+static void bag_manifest_legacy_lines(void **state)
+{
+    (void)state;
+    ev_manifest m;
+    memset(&m, 0, sizeof(m));
+    m.filename = strdup("manifest-md5.txt");
+    strcpy(m.alg, "md5");
+    m.slot = EV_HASH_MD5;
+#define M32 "d41d8cd98f00b204e9800998ecf8427e"
+    const char *text = M32 "  ./data/a\n"
+                       M32 "  ./data/b\n"
+                       M32 " *data/c\n"
+                       M32 "\t*./data/d\n"
+                       M32 "  data/x/../e\n"
+                       M32 "  data/../bagit.txt\n"
+                       M32 "  ../../../README.md\n";
+    ev_report *r = new_report();
+    assert_int_equal(ev_bag__parse_manifest(&m, text, strlen(text), r), EV_OK);
+    assert_int_equal(m.n, 7);
+    assert_string_equal(m.entries[0].path, "data/a");
+    assert_string_equal(m.entries[1].path, "data/b");
+    assert_string_equal(m.entries[2].path, "data/c");
+    assert_string_equal(m.entries[3].path, "data/d");
+    assert_string_equal(m.entries[4].path, "data/e");
+    /* left as written: the safety rules refuse them (outside data/, outside the bag) */
+    assert_string_equal(m.entries[5].path, "data/../bagit.txt");
+    assert_string_equal(m.entries[6].path, "../../../README.md");
+    /* one warning per kind and manifest, naming the first line and the count */
+    assert_true(has_message(r, "manifest-dot-slash", "manifest-md5.txt line 1 (and 2 more lines)"));
+    assert_true(has_message(r, "manifest-md5sum-style", "manifest-md5.txt line 3 (and 1 more line)"));
+    assert_true(has_message(r, "manifest-path-relative", "manifest-md5.txt line 5:"));
+    assert_int_equal(r->nproblems, 3);
+    ev_report_free(r);
+    ev_bag__manifest_free(&m);
+    /* a tag manifest: "./bagit.txt" is bagit.txt; "./data/x" stays (not a tag file) */
+    memset(&m, 0, sizeof(m));
+    m.filename = strdup("tagmanifest-md5.txt");
+    strcpy(m.alg, "md5");
+    m.slot = EV_HASH_MD5;
+    m.is_tag = true;
+    text = M32 "  ./bagit.txt\n" M32 "  ./data/x\n";
+    r = new_report();
+    assert_int_equal(ev_bag__parse_manifest(&m, text, strlen(text), r), EV_OK);
+    assert_string_equal(m.entries[0].path, "bagit.txt");
+    assert_string_equal(m.entries[1].path, "./data/x");
+    ev_report_free(r);
+    ev_bag__manifest_free(&m);
+}
+
+static void bag_system_files(void **state)
+{
+    (void)state;
+    assert_non_null(ev_bag__system_file("data/.DS_Store"));
+    assert_non_null(ev_bag__system_file("data/a/thumbs.db"));
+    assert_non_null(ev_bag__system_file("data/Desktop.ini"));
+    assert_non_null(ev_bag__system_file("data/._photo.jpg"));
+    assert_non_null(ev_bag__system_file("data/__MACOSX/photo.jpg"));
+    assert_null(ev_bag__system_file("data/photo.jpg"));
+    assert_null(ev_bag__system_file("data/._"));
+    assert_null(ev_bag__system_file("data/my__MACOSX/x"));
+    assert_null(ev_bag__system_file("data/DS_Store"));
+}
+
+/* A bag of one or two payload files, checked by bag_check with the given
+ * bagit.txt and manifests (name, text); returns the report. */
+static ev_report *check_bag(const char *bagit, const char *const *mf, size_t nmf)
+{
+    ev_report *r = new_report();
+    static const ev_bag_name names[] = { { "data/a", 0, 1 }, { "data/b", 1, 1 } };
+    ev_bag_expect exp[2];
+    memset(exp, 0, sizeof(exp));
+    ev_bag_check k;
+    ev_bag__check_init(&k, r);
+    k.all = names;
+    k.nall = 2;
+    k.payload = names;
+    k.npayload = 2;
+    k.payload_bytes = 2;
+    k.exp = exp;
+    k.nexp = 2;
+    ev_bag__check_bagit_txt(&k, bagit, strlen(bagit), NULL);
+    for (size_t i = 0; i < nmf; i += 2) {
+        bool is_tag;
+        char alg[32];
+        assert_true(ev_bag__is_manifest_name(mf[i], &is_tag, alg, sizeof(alg)));
+        assert_int_equal(ev_bag__check_add_manifest(&k, mf[i], is_tag, alg, mf[i + 1],
+                                                    strlen(mf[i + 1])), EV_OK);
+    }
+    ev_bag__check_manifest_set(&k);
+    assert_int_equal(ev_bag__check_complete(&k), EV_OK);
+    ev_bag__check_free(&k);
+    return r;
+}
+
+#define BAGIT097 "BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-8\n"
+#define S40 "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+
+static void bag_check_legacy_rules(void **state)
+{
+    (void)state;
+    /* a repeated identical line: a warning before 1.0, an error in 1.0 */
+    const char *dup[] = { "manifest-md5.txt", M32 "  data/a\n" M32 "  data/b\n" M32 "  data/a\n" };
+    ev_report *r = check_bag(BAGIT097, dup, 2);
+    assert_true(has_message(r, "manifest-duplicate", "manifest-md5.txt line 3 repeats line 1"));
+    assert_false(has_code(r, "manifest-duplicate", EV_SEVERITY_ERROR));
+    ev_report_free(r);
+    r = check_bag(EV_BAGIT_TXT, dup, 2);
+    assert_true(has_code(r, "manifest-duplicate", EV_SEVERITY_ERROR));
+    assert_true(has_message(r, "manifest-duplicate", "manifest-md5.txt line 3"));
+    ev_report_free(r);
+    /* a different checksum: an error in every version */
+    const char *conflict[] = { "manifest-md5.txt",
+                               M32 "  data/a\n" M32 "  data/b\n" "00000000000000000000000000000000  data/a\n" };
+    r = check_bag(BAGIT097, conflict, 2);
+    assert_true(has_code(r, "manifest-duplicate", EV_SEVERITY_ERROR));
+    ev_report_free(r);
+    /* before 1.0 a file needs one manifest, not every one */
+    const char *two[] = { "manifest-md5.txt", M32 "  data/a\n" M32 "  data/b\n",
+                          "manifest-sha1.txt", S40 "  data/a\n" };
+    r = check_bag(BAGIT097, two, 4);
+    assert_false(has_code(r, "not-in-manifest", EV_SEVERITY_ERROR));
+    ev_report_free(r);
+    r = check_bag(EV_BAGIT_TXT, two, 4);
+    assert_true(has_code(r, "not-in-manifest", EV_SEVERITY_ERROR));
+    ev_report_free(r);
+    /* a UTF-16BE manifest is decoded before it is read; a missing file names its line */
+    const char *ascii = M32 "  data/z\n";
+    size_t alen = strlen(ascii);
+    char u16[128];
+    for (size_t i = 0; i < alen; i++) {
+        u16[2 * i] = '\0';
+        u16[2 * i + 1] = ascii[i];
+    }
+    ev_report *r2 = new_report();
+    static const ev_bag_name names[] = { { "data/a", 0, 1 }, { "data/b", 1, 1 } };
+    ev_bag_expect exp[2];
+    memset(exp, 0, sizeof(exp));
+    ev_bag_check k;
+    ev_bag__check_init(&k, r2);
+    k.all = names;
+    k.nall = 2;
+    k.payload = names;
+    k.npayload = 2;
+    k.exp = exp;
+    k.nexp = 2;
+    const char *bt = "BagIt-Version: 0.97\nTag-File-Character-Encoding: UTF-16BE\n";
+    ev_bag__check_bagit_txt(&k, bt, strlen(bt), NULL);
+    assert_int_equal(ev_bag__check_add_manifest(&k, "manifest-md5.txt", false, "md5", u16,
+                                                2 * alen), EV_OK);
+    assert_int_equal(k.nmf, 1);
+    assert_int_equal(k.mf[0].n, 1);
+    assert_string_equal(k.mf[0].entries[0].path, "data/z");
+    assert_int_equal(ev_bag__check_complete(&k), EV_OK);
+    assert_true(has_message(r2, "missing", "manifest-md5.txt line 1: 'data/z'"));
+    ev_bag__check_free(&k);
+    ev_report_free(r2);
 }
 
 int main(void)
@@ -552,6 +865,12 @@ int main(void)
         cmocka_unit_test(bag_oxum_parse_and_overflow),
         cmocka_unit_test(bag_fetch_parse),
         cmocka_unit_test(bag_parsers_survive_random_input),
+        cmocka_unit_test(bag_bagit_txt_legacy_encodings),
+        cmocka_unit_test(bag_decode_text_iconv),
+        cmocka_unit_test(bag_resolve_path_by_name),
+        cmocka_unit_test(bag_manifest_legacy_lines),
+        cmocka_unit_test(bag_system_files),
+        cmocka_unit_test(bag_check_legacy_rules),
     };
     return cmocka_run_group_tests_name("bag", tests, NULL, NULL);
 }

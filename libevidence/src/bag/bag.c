@@ -5,12 +5,15 @@
 #include "bag/bag.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <unicase.h>
+#include <unistr.h>
 #include <uninorm.h>
 
 char *ev_bag__encode_path(const char *path)
@@ -176,23 +179,205 @@ int ev_bag__lines(const char *buf, size_t len, ev_bag__line_fn fn, void *ctx)
     return 0;
 }
 
+/* The 1-based line of byte off of UTF-8 text. */
+static size_t line_at(const char *t, size_t off)
+{
+    size_t line = 1;
+    for (size_t i = 0; i < off; i++)
+        if (t[i] == '\n' || (t[i] == '\r' && !(i + 1 < off && t[i + 1] == '\n')))
+            line++;
+    return line;
+}
+
 bool ev_bag__check_text(const char *name, const char *buf, size_t len, ev_report *r)
 {
     if (len >= 3 && (unsigned char)buf[0] == 0xEF && (unsigned char)buf[1] == 0xBB &&
         (unsigned char)buf[2] == 0xBF) {
         ev_report__add(r, EV_SEVERITY_ERROR, "tag-bom", name,
-                       "%s begins with a byte-order mark; RFC 8493 2.3 forbids a BOM in UTF-8 "
-                       "tag files. Remove the first three bytes.", name);
+                       "%s line 1 begins with a byte-order mark; RFC 8493 2.3 forbids a BOM "
+                       "in UTF-8 tag files. Remove the first three bytes.", name);
         return false;
     }
     if (memchr(buf, '\0', len) || !ev__utf8_valid(buf, len)) {
+        const char *nul = memchr(buf, '\0', len);
+        const uint8_t *bad = u8_check((const uint8_t *)buf, len);
+        size_t off = nul ? (size_t)(nul - buf) : len;
+        if (bad && (size_t)((const char *)bad - buf) < off)
+            off = (size_t)((const char *)bad - buf);
         ev_report__add(r, EV_SEVERITY_ERROR, "tag-not-utf8", name,
-                       "%s is not valid UTF-8 text; tag files must use the encoding named in "
-                       "bagit.txt (UTF-8). The file is damaged or was written by another tool "
-                       "with a different encoding.", name);
+                       "%s line %zu: byte %zu is not valid UTF-8 text; tag files must use the "
+                       "encoding named in bagit.txt (UTF-8). The file is damaged or was "
+                       "written by another tool with a different encoding.", name,
+                       line_at(buf, off), off + 1);
         return false;
     }
     return true;
+}
+
+bool ev_bag__encoding_is_utf8(const char *enc)
+{
+    return !enc || !*enc || strcasecmp(enc, "UTF-8") == 0 || strcasecmp(enc, "UTF8") == 0;
+}
+
+bool ev_bag__decode_text(const char *name, const char *enc, const char *buf, size_t len,
+                         char **out, size_t *outlen, ev_report *r)
+{
+    *out = NULL;
+    *outlen = 0;
+    if (ev_bag__encoding_is_utf8(enc))
+        return ev_bag__check_text(name, buf, len, r);
+    iconv_t cd = iconv_open("UTF-8", enc);
+    if (cd == (iconv_t)-1) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "bagit-encoding-unsupported", name,
+                       "%s cannot be read: iconv does not know the encoding '%.60s' that "
+                       "bagit.txt declares", name, enc);
+        return false;
+    }
+    /* grown as needed: ISO-8859-x gives up to 3 bytes of UTF-8 per byte,
+     * UTF-16 up to 3 per 2; start with twice the input */
+    size_t cap = len * 2 + 16;
+    char *o = malloc(cap);
+    if (!o) {
+        iconv_close(cd);
+        return false;
+    }
+    char *in = (char *)buf, *op = o;
+    size_t inleft = len, outleft = cap - 1;
+    size_t rc;
+    int err = 0;
+    for (;;) {
+        rc = iconv(cd, &in, &inleft, &op, &outleft);
+        if (rc != (size_t)-1)
+            rc = iconv(cd, NULL, NULL, &op, &outleft); /* flush a shift state */
+        err = rc == (size_t)-1 ? errno : 0;
+        if (rc != (size_t)-1 || err != E2BIG)
+            break;
+        size_t used = (size_t)(op - o);
+        char *grown = cap < SIZE_MAX / 2 ? realloc(o, cap * 2) : NULL;
+        if (!grown) {
+            free(o);
+            iconv_close(cd);
+            return false;
+        }
+        o = grown;
+        cap *= 2;
+        op = o + used;
+        outleft = cap - 1 - used;
+    }
+    iconv_close(cd);
+    size_t done = (size_t)(op - o);
+    o[done] = '\0';
+    if (rc == (size_t)-1 || inleft) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "tag-encoding-invalid", name,
+                       "%s line %zu: byte %zu is not %.60s text (%s), the encoding bagit.txt "
+                       "declares; the file is damaged or in another encoding", name,
+                       line_at(o, done), len - inleft + 1, enc,
+                       err == EILSEQ ? "invalid sequence" : "incomplete character");
+        free(o);
+        return false;
+    }
+    /* a byte-order mark is allowed when the encoding needs one (2.3) */
+    size_t skip = done >= 3 && memcmp(o, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    if (memchr(o + skip, '\0', done - skip)) {
+        ev_report__add(r, EV_SEVERITY_ERROR, "tag-encoding-invalid", name,
+                       "%s line %zu holds a NUL character: not text in %.60s", name,
+                       line_at(o, (size_t)((char *)memchr(o + skip, '\0', done - skip) - o)),
+                       enc);
+        free(o);
+        return false;
+    }
+    if (skip)
+        memmove(o, o + 3, done - 3 + 1);
+    *out = o;
+    *outlen = done - skip;
+    return true;
+}
+
+char *ev_bag__resolve_path(const char *path, bool *changed, bool *escapes)
+{
+    *changed = false;
+    *escapes = false;
+    size_t len = strlen(path);
+    if (len == 0 || path[0] == '/')
+        return NULL; /* left to the safety rules */
+    /* the kept components, as (start, length) pairs */
+    size_t *st = malloc((len + 2) * sizeof(*st));
+    if (!st)
+        return NULL;
+    size_t depth = 0, start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && path[i] != '/')
+            continue;
+        size_t clen = i - start;
+        if (clen == 0) {
+            /* "//" or a final "/": left to the safety rules */
+            free(st);
+            *changed = false;
+            return NULL;
+        }
+        if (clen == 1 && path[start] == '.') {
+            *changed = true;
+        } else if (clen == 2 && path[start] == '.' && path[start + 1] == '.') {
+            *changed = true;
+            if (depth == 0) {
+                free(st);
+                *escapes = true;
+                return NULL;
+            }
+            depth--;
+        } else {
+            st[2 * depth] = start;
+            st[2 * depth + 1] = clen;
+            depth++;
+        }
+        start = i + 1;
+    }
+    char *out = NULL;
+    if (*changed && depth == 0)
+        *escapes = true; /* the bag folder itself */
+    else if (*changed && (out = malloc(len + 1)) != NULL) {
+        size_t o = 0;
+        for (size_t d = 0; d < depth; d++) {
+            if (d)
+                out[o++] = '/';
+            memcpy(out + o, path + st[2 * d], st[2 * d + 1]);
+            o += st[2 * d + 1];
+        }
+        out[o] = '\0';
+    }
+    free(st);
+    return out;
+}
+
+const char *ev_bag__system_file(const char *path)
+{
+    static const struct {
+        const char *name;
+        const char *what;
+    } known[] = {
+        { ".DS_Store", "macOS Finder folder settings" },
+        { "Thumbs.db", "a Windows thumbnail cache" },
+        { "ehthumbs.db", "a Windows thumbnail cache" },
+        { "desktop.ini", "Windows folder settings" },
+        { ".directory", "KDE folder settings" },
+        { ".localized", "a macOS folder-name marker" },
+    };
+    static const char *const dirs[] = { "__MACOSX", ".Spotlight-V100", ".Trashes",
+                                        ".fseventsd", ".TemporaryItems", "$RECYCLE.BIN" };
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcasecmp(base, known[i].name) == 0)
+            return known[i].what;
+    if (base[0] == '.' && base[1] == '_' && base[2])
+        return "a macOS AppleDouble resource fork ('._' file)";
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        size_t n = strlen(dirs[i]);
+        for (const char *p = path; (p = strstr(p, dirs[i])) != NULL; p += n)
+            if ((p == path || p[-1] == '/') && p[n] == '/')
+                return "an operating system's hidden folder";
+    }
+    return NULL;
 }
 
 bool ev_bag__is_payload(const char *path)
@@ -228,6 +413,8 @@ typedef struct manifest_ctx {
     ev_manifest *m;
     ev_report *r;
     int rc;
+    /* lines read leniently, reported once per manifest: count and first line */
+    size_t n_star, star_line, n_dot, dot_line, n_rel, rel_line;
 } manifest_ctx;
 
 static bool is_hex(const char *s, size_t n)
@@ -258,12 +445,10 @@ static int manifest_line(const char *line, size_t len, size_t lineno, void *vctx
     }
     const char *p = line + i;
     size_t plen = len - i;
-    if (plen > 5 && p[0] == '*' && i == dlen + 1 && line[dlen] == ' ' &&
-        memcmp(p + 1, "data/", 5) == 0) {
+    if (plen > 1 && p[0] == '*') {
         /* md5sum binary-mode style "hash *path" (RFC 8493 6.1.3) */
-        ev_report__add(c->r, EV_SEVERITY_WARNING, "manifest-md5sum-style", m->filename,
-                       "%s line %zu uses md5sum-style '*path'; accepted, but the bag fails "
-                       "strict validation: rewrite the line without '*'", m->filename, lineno);
+        if (!c->n_star++)
+            c->star_line = lineno;
         p++;
         plen--;
     }
@@ -290,14 +475,66 @@ static int manifest_line(const char *line, size_t len, size_t lineno, void *vctx
         c->rc = EV_ENOMEM;
         return 1;
     }
+    /* "./data/x" (pre-RFC tools) and "data/a/../b": resolved when the result
+     * stays where this manifest's files belong; otherwise the safety rules
+     * refuse the line as written (ev_bag__check_complete) */
+    bool changed, escapes;
+    char *res = ev_bag__resolve_path(e->path, &changed, &escapes);
+    if (res && ev_bag__is_payload(res) == !m->is_tag) {
+        const char *q = e->path;
+        while (q[0] == '.' && q[1] == '/')
+            q += 2;
+        if (strcmp(q, res) == 0) {
+            if (!c->n_dot++)
+                c->dot_line = lineno;
+        } else if (!c->n_rel++) {
+            c->rel_line = lineno;
+        }
+        free(e->path);
+        e->path = res;
+    } else {
+        free(res);
+    }
     m->n++;
     return 0;
 }
 
+static void more_lines(char *buf, size_t cap, size_t n)
+{
+    if (n > 1)
+        snprintf(buf, cap, " (and %zu more line%s)", n - 1, n > 2 ? "s" : "");
+    else
+        buf[0] = '\0';
+}
+
 int ev_bag__parse_manifest(ev_manifest *m, const char *buf, size_t len, ev_report *r)
 {
-    manifest_ctx c = { m, r, EV_OK };
+    manifest_ctx c = { .m = m, .r = r, .rc = EV_OK };
     ev_bag__lines(buf, len, manifest_line, &c);
+    char more[64];
+    if (c.rc == EV_OK && c.n_star) {
+        more_lines(more, sizeof(more), c.n_star);
+        ev_report__add(r, EV_SEVERITY_WARNING, "manifest-md5sum-style", m->filename,
+                       "%s line %zu%s: md5sum-style '*path' (binary-mode marker); accepted, "
+                       "but the bag fails strict validation (RFC 8493 6.1.3): rewrite the "
+                       "lines without '*'", m->filename, c.star_line, more);
+    }
+    if (c.rc == EV_OK && c.n_dot) {
+        more_lines(more, sizeof(more), c.n_dot);
+        ev_report__add(r, EV_SEVERITY_WARNING, "manifest-dot-slash", m->filename,
+                       "%s line %zu%s: the path begins with './', as some pre-RFC tools "
+                       "wrote; read without it, but RFC 8493 paths start at the bag "
+                       "folder ('data/...'): rewrite the lines without './'", m->filename,
+                       c.dot_line, more);
+    }
+    if (c.rc == EV_OK && c.n_rel) {
+        more_lines(more, sizeof(more), c.n_rel);
+        ev_report__add(r, EV_SEVERITY_WARNING, "manifest-path-relative", m->filename,
+                       "%s line %zu%s: the path holds '.' or '..' components; resolved "
+                       "by name only (it stays inside %s, nothing is followed), but other "
+                       "tools may read it differently: rewrite the lines with plain paths",
+                       m->filename, c.rel_line, more, m->is_tag ? "the bag" : "data/");
+    }
     return c.rc;
 }
 
@@ -355,6 +592,15 @@ static int bagit_line(const char *line, size_t len, size_t lineno, void *vctx)
 
 int ev_bag__parse_bagit_txt(const char *buf, size_t len, int *major, int *minor, ev_report *r)
 {
+    char enc[64];
+    return ev_bag__parse_bagit_txt_enc(buf, len, major, minor, enc, sizeof(enc), r);
+}
+
+int ev_bag__parse_bagit_txt_enc(const char *buf, size_t len, int *major, int *minor,
+                                char *encout, size_t enccap, ev_report *r)
+{
+    if (enccap)
+        encout[0] = '\0';
     if (!ev_bag__check_text("bagit.txt", buf, len, r))
         return EV_EFORMAT;
     bagit_ctx c = { { 0 }, { 0 }, 0 };
@@ -363,8 +609,10 @@ int ev_bag__parse_bagit_txt(const char *buf, size_t len, int *major, int *minor,
     static const char k2[] = "Tag-File-Character-Encoding: ";
     if (c.n != 2) {
         ev_report__add(r, EV_SEVERITY_ERROR, "bagit-txt-invalid", "bagit.txt",
-                       "bagit.txt must have exactly two lines (BagIt-Version, then "
-                       "Tag-File-Character-Encoding); it has %zu", c.n);
+                       "bagit.txt line %zu: %s; bagit.txt must have exactly two lines "
+                       "(BagIt-Version, then Tag-File-Character-Encoding), it has %zu",
+                       c.n < 2 ? c.n + 1 : (size_t)3,
+                       c.n < 2 ? "missing" : "one line too many", c.n);
         return EV_EFORMAT;
     }
     if (c.lens[0] < sizeof(k1) - 1 || memcmp(c.lines[0], k1, sizeof(k1) - 1) != 0 ||
@@ -382,25 +630,50 @@ int ev_bag__parse_bagit_txt(const char *buf, size_t len, int *major, int *minor,
     }
     const char *enc = c.lines[1] + sizeof(k2) - 1;
     size_t enclen = c.lens[1] - (sizeof(k2) - 1);
+    bool legacy = *major == 0 && *minor >= 93 && *minor <= 97;
     if (!((enclen == 5 && strncasecmp(enc, "UTF-8", 5) == 0) ||
           (enclen == 4 && strncasecmp(enc, "UTF8", 4) == 0))) {
-        ev_report__add(r, EV_SEVERITY_ERROR, "bagit-encoding-unsupported", "bagit.txt",
-                       "tag file encoding '%.*s' is not supported; only UTF-8 is. Convert "
-                       "the tag files to UTF-8 and update bagit.txt",
-                       (int)(enclen > 60 ? 60 : enclen), enc);
-        return EV_EUNSUPPORTED;
+        char name[64];
+        bool fits = enclen > 0 && enclen < sizeof(name) && enclen < enccap;
+        if (fits) {
+            memcpy(name, enc, enclen);
+            name[enclen] = '\0';
+        }
+        if (!legacy) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "bagit-encoding-unsupported", "bagit.txt",
+                           "bagit.txt line 2: tag file encoding '%.*s' is not supported in a "
+                           "BagIt %d.%d bag; only UTF-8 is (other encodings are read in "
+                           "0.93-0.97 bags). Convert the tag files to UTF-8 and update "
+                           "bagit.txt", (int)(enclen > 60 ? 60 : enclen), enc, *major, *minor);
+            return EV_EUNSUPPORTED;
+        }
+        iconv_t cd = fits ? iconv_open("UTF-8", name) : (iconv_t)-1;
+        if (cd == (iconv_t)-1) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "bagit-encoding-unsupported", "bagit.txt",
+                           "bagit.txt line 2: tag file encoding '%.*s' is unknown to iconv "
+                           "(glibc), so the tag files cannot be read; 'iconv -l' lists the "
+                           "names it knows", (int)(enclen > 60 ? 60 : enclen), enc);
+            return EV_EUNSUPPORTED;
+        }
+        iconv_close(cd);
+        memcpy(encout, name, enclen + 1);
+        ev_report__add(r, EV_SEVERITY_INFO, "tag-encoding-converted", "bagit.txt",
+                       "bagit.txt line 2: the tag files are in %s; they are converted to "
+                       "UTF-8 (iconv) before they are read", name);
+    } else if (enccap > 5) {
+        memcpy(encout, "UTF-8", 6);
     }
     if (*major == 1 && *minor == 0)
         return EV_OK;
-    if (*major == 0 && *minor >= 93 && *minor <= 97) {
+    if (legacy) {
         ev_report__add(r, EV_SEVERITY_WARNING, "bagit-version-legacy", "bagit.txt",
-                       "BagIt-Version %d.%d is a pre-RFC draft; checked by 1.0 rules where "
-                       "they are compatible", *major, *minor);
+                       "bagit.txt line 1: BagIt-Version %d.%d is a pre-RFC draft; checked by "
+                       "1.0 rules where they are compatible", *major, *minor);
         return EV_OK;
     }
     ev_report__add(r, EV_SEVERITY_ERROR, "bagit-version-unsupported", "bagit.txt",
-                   "BagIt-Version %d.%d is not supported (this tool reads 1.0 and the "
-                   "0.93-0.97 drafts)", *major, *minor);
+                   "bagit.txt line 1: BagIt-Version %d.%d is not supported (this tool reads "
+                   "1.0 and the 0.93-0.97 drafts)", *major, *minor);
     return EV_EUNSUPPORTED;
 }
 
@@ -413,7 +686,7 @@ typedef struct baginfo_ctx {
     int rc;
 } baginfo_ctx;
 
-static int baginfo_push(ev_baginfo *bi, char *label, char *value)
+static int baginfo_push(ev_baginfo *bi, char *label, char *value, size_t line)
 {
     ev_baginfo_elem *grown = ev__grow(bi->e, &bi->cap, bi->n, sizeof(*grown), 16);
     if (!grown)
@@ -421,6 +694,7 @@ static int baginfo_push(ev_baginfo *bi, char *label, char *value)
     bi->e = grown;
     bi->e[bi->n].label = label;
     bi->e[bi->n].value = value;
+    bi->e[bi->n].line = line;
     bi->n++;
     return EV_OK;
 }
@@ -484,7 +758,7 @@ static int baginfo_line(const char *line, size_t len, size_t lineno, void *vctx)
     }
     char *l = ev__strndup(line, llen);
     char *v = ev__strndup(val, vlen);
-    if (!l || !v || baginfo_push(c->bi, l, v)) {
+    if (!l || !v || baginfo_push(c->bi, l, v, lineno)) {
         free(l);
         free(v);
         c->rc = EV_ENOMEM;
@@ -498,6 +772,14 @@ int ev_bag__parse_baginfo(ev_baginfo *bi, const char *buf, size_t len, bool lega
     baginfo_ctx c = { bi, r, legacy, EV_OK };
     ev_bag__lines(buf, len, baginfo_line, &c);
     return c.rc;
+}
+
+const ev_baginfo_elem *ev_bag__baginfo_find(const ev_baginfo *bi, const char *label)
+{
+    for (size_t i = 0; i < bi->n; i++)
+        if (strcasecmp(bi->e[i].label, label) == 0)
+            return &bi->e[i];
+    return NULL;
 }
 
 const char *ev_bag__baginfo_get(const ev_baginfo *bi, const char *label)
@@ -541,7 +823,7 @@ int ev_bag__baginfo_add(ev_baginfo *bi, const char *label, const char *value)
     for (char *p = v; *p; p++)
         if (*p == '\r' || *p == '\n')
             *p = ' ';
-    int rc = baginfo_push(bi, l, v);
+    int rc = baginfo_push(bi, l, v, 0);
     if (rc) {
         free(l);
         free(v);
@@ -627,6 +909,18 @@ static int fetch_line(const char *line, size_t len, size_t lineno, void *vctx)
     e->url = ev__strndup(line, a);
     e->length = ev__strndup(line + b, b2 - b);
     e->path = ev_bag__decode_path(line + p, len - p);
+    e->line = lineno;
+    if (e->path && (e->path[0] == '.' && e->path[1] == '/')) {
+        /* "./data/x", as in pre-RFC manifests */
+        bool changed, escapes;
+        char *res = ev_bag__resolve_path(e->path, &changed, &escapes);
+        if (res && ev_bag__is_payload(res)) {
+            free(e->path);
+            e->path = res;
+        } else {
+            free(res);
+        }
+    }
     if (!e->url || !e->length || !e->path) {
         free(e->url);
         free(e->length);

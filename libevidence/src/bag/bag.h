@@ -78,11 +78,42 @@ void ev_bag__manifest_free(ev_manifest *m);
  * usable (version in major.minor), EV_EFORMAT or EV_EUNSUPPORTED with
  * problems added to r. */
 int ev_bag__parse_bagit_txt(const char *buf, size_t len, int *major, int *minor, ev_report *r);
+/* The same, also giving the declared Tag-File-Character-Encoding in enc
+ * (empty when bagit.txt gives none). A 1.0 bag must declare UTF-8; a
+ * 0.93-0.97 bag may declare any encoding iconv knows (RFC 8493 2.1.1
+ * allows others "for backward compatibility"); an encoding iconv does not
+ * know is EV_EUNSUPPORTED (bagit-encoding-unsupported). */
+int ev_bag__parse_bagit_txt_enc(const char *buf, size_t len, int *major, int *minor,
+                                char *enc, size_t enccap, ev_report *r);
+
+/* True when enc names UTF-8 ("UTF-8", "utf8", or empty). */
+bool ev_bag__encoding_is_utf8(const char *enc);
+
+/* A tag file in the bag's declared encoding, as UTF-8 text. For UTF-8 the
+ * bytes are checked as ev_bag__check_text does and *out is NULL (use buf
+ * itself); for another encoding they are converted with iconv into a new
+ * buffer (*out, caller frees; a leading byte-order mark is dropped, since
+ * UTF-16 and UTF-32 may carry one). False, with a problem naming the file
+ * and the line, when the bytes are not text in that encoding. */
+bool ev_bag__decode_text(const char *name, const char *enc, const char *buf, size_t len,
+                         char **out, size_t *outlen, ev_report *r);
+
+/* Lexically resolve "." and ".." components and a leading "./" of a
+ * bag-relative path (caller frees). NULL when it would leave the bag
+ * ("..", "data/../.."), on ENOMEM, or when nothing needed resolving
+ * (*changed false). Nothing is ever opened by this path. */
+char *ev_bag__resolve_path(const char *path, bool *changed, bool *escapes);
+
+/* Operating-system litter in a payload path (.DS_Store, Thumbs.db,
+ * desktop.ini, AppleDouble "._x", __MACOSX/, ...): a static description,
+ * or NULL. */
+const char *ev_bag__system_file(const char *path);
 
 /* bag-info.txt elements, in order. */
 typedef struct ev_baginfo_elem {
     char *label;
     char *value;
+    size_t line;         /* 1-based line of its label; 0 when made by ev_bag__baginfo_add */
 } ev_baginfo_elem;
 
 typedef struct ev_baginfo {
@@ -91,6 +122,8 @@ typedef struct ev_baginfo {
 } ev_baginfo;
 
 int ev_bag__parse_baginfo(ev_baginfo *bi, const char *buf, size_t len, bool legacy, ev_report *r);
+/* The element of the first value of a label (case-insensitive), or NULL. */
+const ev_baginfo_elem *ev_bag__baginfo_find(const ev_baginfo *bi, const char *label);
 /* First value of a label (case-insensitive), or NULL. */
 const char *ev_bag__baginfo_get(const ev_baginfo *bi, const char *label);
 size_t ev_bag__baginfo_count(const ev_baginfo *bi, const char *label);
@@ -108,6 +141,7 @@ typedef struct ev_fetch_entry {
     char *url;
     char *length;        /* "-" or digits, as written */
     char *path;          /* decoded */
+    size_t line;         /* 1-based */
 } ev_fetch_entry;
 
 int ev_bag__parse_fetch(ev_fetch_entry **out, size_t *n, const char *buf, size_t len, ev_report *r);

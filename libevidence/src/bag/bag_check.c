@@ -28,6 +28,7 @@ void ev_bag__check_init(ev_bag_check *k, ev_report *r)
     k->r = r;
     k->vmaj = 1;
     k->vmin = 0;
+    memcpy(k->enc, "UTF-8", 6);
 }
 
 void ev_bag__check_free(ev_bag_check *k)
@@ -55,7 +56,10 @@ void ev_bag__check_bagit_txt(ev_bag_check *k, const char *buf, size_t len,
         ev_report__add(r, EV_SEVERITY_ERROR, "bagit-txt-invalid", EV_BAG_BAGIT_TXT, "%s",
                        read_error);
     } else {
-        int prc = ev_bag__parse_bagit_txt(buf, len, &k->vmaj, &k->vmin, r);
+        int prc = ev_bag__parse_bagit_txt_enc(buf, len, &k->vmaj, &k->vmin, k->enc,
+                                              sizeof(k->enc), r);
+        if (!k->enc[0])
+            memcpy(k->enc, "UTF-8", 6);
         if (prc == EV_EUNSUPPORTED) {
             /* checked as 1.0 anyway: if a tag manifest shows that
              * bagit.txt was changed, the bag is damaged, not unsupported */
@@ -77,13 +81,21 @@ int ev_bag__check_add_manifest(ev_bag_check *k, const char *name, bool is_tag, c
                                const char *buf, size_t len)
 {
     ev_report *r = k->r;
-    if (!ev_bag__check_text(name, buf, len, r))
+    char *dec = NULL;
+    size_t declen = 0;
+    if (!ev_bag__decode_text(name, k->enc, buf, len, &dec, &declen, r))
         return EV_OK;
+    if (dec) {
+        buf = dec;
+        len = declen;
+    }
     if (k->nmf == k->capmf) {
         size_t cap = k->capmf ? k->capmf * 2 : 8;
         ev_manifest *mf = ev__reallocarray(k->mf, cap, sizeof(*mf));
-        if (!mf)
+        if (!mf) {
+            free(dec);
             return EV_ENOMEM;
+        }
         memset(mf + k->capmf, 0, (cap - k->capmf) * sizeof(*mf));
         k->mf = mf;
         k->capmf = cap;
@@ -104,6 +116,7 @@ int ev_bag__check_add_manifest(ev_bag_check *k, const char *name, bool is_tag, c
                        "file list is checked but not its checksums", name, m->alg);
     size_t before = r->nproblems;
     int rc = ev_bag__parse_manifest(m, buf, len, r);
+    free(dec);
     if (rc != EV_OK)
         return rc;
     m->problems += r->nproblems - before;
@@ -135,9 +148,12 @@ void ev_bag__check_manifest_set(ev_bag_check *k)
 void ev_bag__check_fetch(ev_bag_check *k, const char *buf, size_t len)
 {
     ev_report *r = k->r;
-    if (!ev_bag__check_text(EV_BAG_FETCH_TXT, buf, len, r))
+    char *dec = NULL;
+    size_t declen = 0;
+    if (!ev_bag__decode_text(EV_BAG_FETCH_TXT, k->enc, buf, len, &dec, &declen, r))
         return;
-    ev_bag__parse_fetch(&k->fetch, &k->nfetch, buf, len, r);
+    ev_bag__parse_fetch(&k->fetch, &k->nfetch, dec ? dec : buf, dec ? declen : len, r);
+    free(dec);
     ev_report__add(r, EV_SEVERITY_WARNING, "fetch-present", EV_BAG_FETCH_TXT,
                    "fetch.txt lists %zu file(s) to be fetched from elsewhere; this tool "
                    "never fetches. Files it names that are not in the bag make the bag "
@@ -146,7 +162,8 @@ void ev_bag__check_fetch(ev_bag_check *k, const char *buf, size_t len)
         const char *why = ev_bag__unsafe_reason(k->fetch[q].path, strlen(k->fetch[q].path));
         if (why || !ev_bag__is_payload(k->fetch[q].path))
             ev_report__add(r, EV_SEVERITY_ERROR, "fetch-bad-path", EV_BAG_FETCH_TXT,
-                           "fetch.txt names '%s', %s", k->fetch[q].path,
+                           "fetch.txt line %zu names '%s', %s; never fetched (RFC 8493 "
+                           "2.2.3, 5.1)", k->fetch[q].line, k->fetch[q].path,
                            why ? why : "which is outside data/");
     }
 }
@@ -154,25 +171,31 @@ void ev_bag__check_fetch(ev_bag_check *k, const char *buf, size_t len)
 void ev_bag__check_baginfo(ev_bag_check *k, const char *buf, size_t len)
 {
     ev_report *r = k->r;
-    if (!ev_bag__check_text(EV_BAG_INFO_TXT, buf, len, r))
+    char *dec = NULL;
+    size_t declen = 0;
+    if (!ev_bag__decode_text(EV_BAG_INFO_TXT, k->enc, buf, len, &dec, &declen, r))
         return;
-    ev_bag__parse_baginfo(&k->bi, buf, len, k->vmaj < 1, r);
+    ev_bag__parse_baginfo(&k->bi, dec ? dec : buf, dec ? declen : len, k->vmaj < 1, r);
+    free(dec);
     size_t nox = ev_bag__baginfo_count(&k->bi, "Payload-Oxum");
-    const char *ox = ev_bag__baginfo_get(&k->bi, "Payload-Oxum");
+    const ev_baginfo_elem *oe = ev_bag__baginfo_find(&k->bi, "Payload-Oxum");
+    const char *ox = oe ? oe->value : NULL;
     uint64_t ob, of;
     if (nox > 1)
         ev_report__add(r, EV_SEVERITY_ERROR, "oxum-repeated", EV_BAG_INFO_TXT,
-                       "Payload-Oxum appears %zu times in bag-info.txt; it must appear "
-                       "at most once", nox);
+                       "bag-info.txt line %zu: Payload-Oxum appears %zu times in "
+                       "bag-info.txt; it must appear at most once", oe->line, nox);
     if (ox && !ev_bag__parse_oxum(ox, &ob, &of))
         ev_report__add(r, EV_SEVERITY_ERROR, "oxum-invalid", EV_BAG_INFO_TXT,
-                       "Payload-Oxum '%s' is not 'OctetCount.StreamCount'", ox);
+                       "bag-info.txt line %zu: Payload-Oxum '%s' is not "
+                       "'OctetCount.StreamCount'", oe->line, ox);
     else if (ox && (ob != k->payload_bytes || of != k->npayload))
         ev_report__add(r, EV_SEVERITY_ERROR, "oxum-mismatch", EV_BAG_INFO_TXT,
-                       "Payload-Oxum says %llu bytes in %llu files; the payload has "
-                       "%llu bytes in %zu files: files were added, removed, truncated "
-                       "or extended", (unsigned long long)ob, (unsigned long long)of,
-                       (unsigned long long)k->payload_bytes, k->npayload);
+                       "bag-info.txt line %zu: Payload-Oxum says %llu bytes in %llu files; "
+                       "the payload has %llu bytes in %zu files: files were added, removed, "
+                       "truncated or extended", oe->line, (unsigned long long)ob,
+                       (unsigned long long)of, (unsigned long long)k->payload_bytes,
+                       k->npayload);
 }
 
 int ev_bag__check_complete(ev_bag_check *bc)
@@ -186,7 +209,7 @@ int ev_bag__check_complete(ev_bag_check *bc)
     uint32_t *in_manifests = ev__calloc(bc->nexp, sizeof(uint32_t)); /* bit per payload manifest */
     if (!in_manifests)
         return EV_ENOMEM;
-    size_t pm_index = 0;
+    size_t pm_index = 0, n_system = 0;
     for (size_t mi = 0; mi < bc->nmf; mi++) {
         ev_manifest *m = &bc->mf[mi];
         size_t before_m = r->nproblems;
@@ -220,14 +243,22 @@ int ev_bag__check_complete(ev_bag_check *bc)
                 }
                 if (ev_bag__is_manifest_name(me->path, &t, a2, sizeof(a2)) && t) {
                     ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-lists-tagmanifest",
-                                   m->filename, "%s lists the tag manifest '%s'; it must not",
-                                   m->filename, me->path);
+                                   m->filename, "%s line %zu lists the tag manifest '%s'; it "
+                                   "must not", m->filename, me->line, me->path);
                     continue;
                 }
             }
             if (seen) {
                 seen[nseen++] = (ev_bag_name){ me->path, k, 0 };
             }
+            if (!m->is_tag && pm_index == 0 && ev_bag__system_file(me->path) &&
+                n_system++ < 100)
+                ev_report__add(r, EV_SEVERITY_WARNING, "payload-system-file", me->path,
+                               "%s line %zu: '%s' is %s, left by an operating system "
+                               "rather than put in on purpose; it is checked like any "
+                               "file, but is probably not part of the evidence",
+                               m->filename, me->line, me->path,
+                               ev_bag__system_file(me->path));
             long e = ev_bag__name_find(all, nall, me->path);
             if (e < 0) {
                 /* RFC 8493 6.1.1.3: compare after normalizing both sides */
@@ -237,25 +268,31 @@ int ev_bag__check_complete(ev_bag_check *bc)
                     if (o && strcmp(o, nfc) == 0) {
                         e = (long)all[q].idx;
                         ev_report__add(r, EV_SEVERITY_WARNING, "normalization-mismatch",
-                                       all[q].name, "%s names '%s' in a different Unicode "
-                                       "normalization than the file '%s'; matched, but "
-                                       "tools that compare bytes will not find it",
-                                       m->filename, me->path, all[q].name);
+                                       all[q].name, "%s line %zu names '%s' in a different "
+                                       "Unicode normalization than the file '%s'; matched, "
+                                       "but tools that compare bytes will not find it",
+                                       m->filename, me->line, me->path, all[q].name);
                     }
                     free(o);
                 }
                 free(nfc);
             }
             if (e < 0) {
-                bool fetched = false;
-                for (size_t q = 0; q < nfetch && !fetched; q++)
-                    fetched = strcmp(fetch[q].path, me->path) == 0;
-                ev_report__add(r, EV_SEVERITY_ERROR, fetched ? "fetch-not-fetched" : "missing",
-                               me->path,
-                               fetched ? "'%s' is listed in fetch.txt but is not in the bag; "
-                                         "fetch it with a trusted tool, then verify again"
-                                       : "'%s' is listed in %s but is missing from the bag",
-                               me->path, m->filename);
+                size_t fq = nfetch;
+                for (size_t q = 0; q < nfetch && fq == nfetch; q++)
+                    if (strcmp(fetch[q].path, me->path) == 0)
+                        fq = q;
+                if (fq < nfetch)
+                    ev_report__add(r, EV_SEVERITY_ERROR, "fetch-not-fetched", me->path,
+                                   "%s line %zu: '%s' is listed in fetch.txt (line %zu) but "
+                                   "is not in the bag, so the bag is incomplete (RFC 8493 "
+                                   "3); this tool never fetches: fetch it with a trusted "
+                                   "tool, then verify again", m->filename, me->line,
+                                   me->path, fetch[fq].line);
+                else
+                    ev_report__add(r, EV_SEVERITY_ERROR, "missing", me->path,
+                                   "%s line %zu: '%s' is listed but is missing from the bag",
+                                   m->filename, me->line, me->path);
                 ev_report__add_file(r, me->path, m->is_tag, EV_FILE_MISSING, 0, NULL);
                 continue;
             }
@@ -267,8 +304,9 @@ int ev_bag__check_complete(ev_bag_check *bc)
             if (m->slot >= 0) {
                 if (f->expect[m->slot] && !ev_hash__hex_equal(f->expect[m->slot], me->digest))
                     ev_report__add(r, EV_SEVERITY_ERROR, "manifest-conflict", me->path,
-                                   "'%s' has different %s checksums in %s and %s", me->path,
-                                   m->alg, f->expect_src[m->slot], m->filename);
+                                   "%s line %zu: '%s' has a different %s checksum than %s "
+                                   "gives", m->filename, me->line, me->path, m->alg,
+                                   f->expect_src[m->slot]);
                 f->expect[m->slot] = me->digest;
                 f->expect_src[m->slot] = m->filename;
                 f->algs |= ev_hash__slot_alg(m->slot);
@@ -276,11 +314,28 @@ int ev_bag__check_complete(ev_bag_check *bc)
         }
         if (seen) {
             qsort(seen, nseen, sizeof(*seen), ev_bag__name_cmp);
-            for (size_t q = 1; q < nseen; q++)
-                if (strcmp(seen[q].name, seen[q - 1].name) == 0)
+            for (size_t q = 1; q < nseen; q++) {
+                if (strcmp(seen[q].name, seen[q - 1].name) != 0)
+                    continue;
+                const ev_manifest_entry *a = &m->entries[seen[q - 1].idx];
+                const ev_manifest_entry *b2 = &m->entries[seen[q].idx];
+                const ev_manifest_entry *first = a->line < b2->line ? a : b2;
+                const ev_manifest_entry *later = a->line < b2->line ? b2 : a;
+                /* the drafts did not forbid a repeated line; 1.0 does */
+                bool same = ev_hash__hex_equal(a->digest, b2->digest);
+                if (same && bc->vmaj < 1)
+                    ev_report__add(r, EV_SEVERITY_WARNING, "manifest-duplicate", seen[q].name,
+                                   "%s line %zu repeats line %zu ('%s', the same checksum); "
+                                   "accepted in a BagIt %d.%d bag, but RFC 8493 2.1.3 lists "
+                                   "each file once", m->filename, later->line, first->line,
+                                   seen[q].name, bc->vmaj, bc->vmin);
+                else
                     ev_report__add(r, EV_SEVERITY_ERROR, "manifest-duplicate", seen[q].name,
-                                   "'%s' is listed more than once in %s (RFC 8493 2.1.3)",
-                                   seen[q].name, m->filename);
+                                   "%s line %zu lists '%s' again (first on line %zu%s); each "
+                                   "file must be listed once (RFC 8493 2.1.3)", m->filename,
+                                   later->line, seen[q].name, first->line,
+                                   same ? "" : ", with a different checksum");
+            }
             free(seen);
         }
         for (size_t q = before_m; q < r->nproblems; q++)
@@ -294,6 +349,9 @@ int ev_bag__check_complete(ev_bag_check *bc)
         size_t e = payload[q].idx;
         uint32_t want = pm_index >= 32 ? 0xFFFFFFFFu : ((1u << pm_index) - 1);
         if (in_manifests[e] == want)
+            continue;
+        /* before 1.0 a payload file had to be in at least one manifest */
+        if (in_manifests[e] != 0 && bc->vmaj < 1)
             continue;
         if (in_manifests[e] == 0) {
             ev_report__add(r, EV_SEVERITY_ERROR, "extra", payload[q].name,

@@ -54,6 +54,7 @@ typedef struct ev_bag_check {
     /* filled by the checks */
     int vmaj, vmin;                /* bagit.txt version (1.0 when unknown) */
     bool bagit_unsupported;        /* checked as 1.0 although it says otherwise */
+    char enc[64];                  /* Tag-File-Character-Encoding ("UTF-8" when unknown) */
     ev_manifest *mf;               /* manifests and tag manifests, in name order */
     size_t nmf, capmf, n_payload_mf;
     ev_fetch_entry *fetch;

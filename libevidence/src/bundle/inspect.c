@@ -13,20 +13,90 @@
 /* inspect                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static json_t *baginfo_json(ev_bundle *b)
+/* What bagit.txt declares: version and tag file encoding (UTF-8 when it
+ * cannot be read; the verify report says why). */
+typedef struct bag_decl {
+    int maj, min;
+    bool known;
+    char enc[64];
+} bag_decl;
+
+static void read_decl(ev_bundle *b, bag_decl *d)
 {
-    json_t *o = json_object();
-    long i = ev_store__find(b->store, EV_BAG_INFO_TXT);
+    memset(d, 0, sizeof(*d));
+    d->maj = 1;
+    memcpy(d->enc, "UTF-8", 6);
+    long i = ev_store__find(b->store, EV_BAG_BAGIT_TXT);
     char *buf = NULL;
     size_t len = 0;
     ev_errbuf e;
-    if (i < 0 || ev_store__read_all(&buf, &len, b->store, (size_t)i, TAG_MAX, &e) != EV_OK)
+    ev_report *tmp = NULL;
+    if (i >= 0 && ev_store__read_all(&buf, &len, b->store, (size_t)i, 4096, &e) == EV_OK &&
+        ev_report__new(&tmp, "tmp") == EV_OK) {
+        int maj = 1, min = 0;
+        char enc[64];
+        int rc = ev_bag__parse_bagit_txt_enc(buf, len, &maj, &min, enc, sizeof(enc), tmp);
+        if (rc == EV_OK) {
+            d->maj = maj;
+            d->min = min;
+            d->known = true;
+            if (enc[0])
+                memcpy(d->enc, enc, strlen(enc) + 1);
+        }
+    }
+    ev_report_free(tmp);
+    free(buf);
+}
+
+/* A tag file as UTF-8 text in *text (caller frees), or false. */
+static bool read_tag_text(ev_bundle *b, const bag_decl *d, const char *name, char **text,
+                          size_t *tlen)
+{
+    *text = NULL;
+    *tlen = 0;
+    long i = ev_store__find(b->store, name);
+    char *buf = NULL;
+    size_t len = 0;
+    ev_errbuf e;
+    if (i < 0 || ev_store__read_all(&buf, &len, b->store, (size_t)i, TAG_MAX, &e) != EV_OK) {
+        free(buf);
+        return false;
+    }
+    ev_report *tmp = NULL;
+    char *dec = NULL;
+    size_t declen = 0;
+    bool ok = ev_report__new(&tmp, "tmp") == EV_OK &&
+              ev_bag__decode_text(name, d->enc, buf, len, &dec, &declen, tmp);
+    ev_report_free(tmp);
+    if (ok && dec) {
+        free(buf);
+        *text = dec;
+        *tlen = declen;
+    } else if (ok) {
+        *text = buf;
+        *tlen = len;
+    } else {
+        free(buf);
+    }
+    return ok;
+}
+
+static json_t *baginfo_json(ev_bundle *b, const bag_decl *d)
+{
+    json_t *o = json_object();
+    /* the 0.93-0.95 drafts called it package-info.txt */
+    const char *name = EV_BAG_INFO_TXT;
+    if (d->maj == 0 && d->min >= 93 && d->min <= 95 && ev_store__find(b->store, EV_BAG_INFO_TXT) < 0)
+        name = "package-info.txt";
+    char *buf = NULL;
+    size_t len = 0;
+    if (!read_tag_text(b, d, name, &buf, &len))
         return o;
     ev_baginfo bi = { 0 };
     ev_report *tmp = NULL;
     ev_report__new(&tmp, "tmp");
-    if (tmp && ev__utf8_valid(buf, len))
-        ev_bag__parse_baginfo(&bi, buf, len, false, tmp);
+    if (tmp)
+        ev_bag__parse_baginfo(&bi, buf, len, d->maj < 1, tmp);
     ev_report_free(tmp);
     for (size_t k = 0; k < bi.n; k++) {
         json_t *prev = json_object_get(o, bi.e[k].label);
@@ -47,6 +117,80 @@ static json_t *baginfo_json(ev_bundle *b)
     return o;
 }
 
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A bag without a record (made by another tool): every payload file, on
+ * disk or in a payload manifest, with its size and the checksums the
+ * manifests give (as written, lower-cased). Nothing is hashed here:
+ * 'evidence verify' checks them. */
+static json_t *payload_files_json(ev_bundle *b, const bag_decl *d)
+{
+    json_t *byp = json_object();
+    size_t n = ev_store__count(b->store);
+    for (size_t i = 0; i < n; i++) {
+        const ev_store_entry *e = ev_store__entry(b->store, i);
+        if (e->unsafe || e->type != EV_ENTRY_FILE || !ev_bag__is_payload(e->name))
+            continue;
+        json_object_set_new(byp, e->name, json_pack("{s:s, s:I, s:{}}", "path", e->name, "size",
+                                                    (json_int_t)e->size, "hashes"));
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ev_store_entry *e = ev_store__entry(b->store, i);
+        bool is_tag;
+        char alg[32];
+        if (e->unsafe || e->type != EV_ENTRY_FILE ||
+            !ev_bag__is_manifest_name(e->name, &is_tag, alg, sizeof(alg)) || is_tag)
+            continue;
+        char *text = NULL;
+        size_t tlen = 0;
+        if (!read_tag_text(b, d, e->name, &text, &tlen))
+            continue;
+        ev_manifest m = { 0 };
+        m.filename = ev__strdup(e->name);
+        ev_bag__normalize_alg(m.alg, sizeof(m.alg), alg);
+        m.slot = ev_hash__slot_from_name(m.alg);
+        ev_report *tmp = NULL;
+        if (ev_report__new(&tmp, "tmp") == EV_OK)
+            ev_bag__parse_manifest(&m, text, tlen, tmp);
+        ev_report_free(tmp);
+        for (size_t k = 0; k < m.n; k++) {
+            const char *path = m.entries[k].path;
+            if (!ev_bag__is_payload(path) || ev_bag__unsafe_reason(path, strlen(path)))
+                continue;
+            json_t *f = json_object_get(byp, path);
+            if (!f) {
+                f = json_pack("{s:s, s:b, s:{}}", "path", path, "missing", 1, "hashes");
+                json_object_set_new(byp, path, f);
+            }
+            for (char *c = m.entries[k].digest; *c; c++)
+                *c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
+            json_t *h = json_object_get(f, "hashes");
+            if (h && !json_object_get(h, m.alg))
+                json_object_set_new(h, m.alg, json_string(m.entries[k].digest));
+        }
+        ev_bag__manifest_free(&m);
+        free(text);
+    }
+    /* in name order */
+    size_t nk = json_object_size(byp), q = 0;
+    const char **keys = ev__calloc(nk ? nk : 1, sizeof(*keys));
+    json_t *arr = json_array();
+    const char *key;
+    json_t *v;
+    if (keys) {
+        json_object_foreach(byp, key, v) keys[q++] = key;
+        qsort(keys, q, sizeof(*keys), by_key);
+        for (size_t k = 0; k < q; k++)
+            json_array_append(arr, json_object_get(byp, keys[k]));
+    }
+    free(keys);
+    json_decref(byp);
+    return arr;
+}
+
 int ev_bundle_inspect_json(char **out, ev_bundle *b)
 {
     if (!out || !b || !b->store)
@@ -58,7 +202,13 @@ int ev_bundle_inspect_json(char **out, ev_bundle *b)
     json_object_set_new(o, "bundle", ev__json_str(ev_store__path(b->store)));
     json_object_set_new(o, "bag", ev__json_str(ev_store__bag_name(b->store)));
     json_object_set_new(o, "container", json_string(ev_store__is_zip(b->store) ? "zip" : "folder"));
-    json_object_set_new(o, "bag_info", baginfo_json(b));
+    bag_decl decl;
+    read_decl(b, &decl);
+    if (decl.known) {
+        json_object_set_new(o, "bagit_version", json_sprintf("%d.%d", decl.maj, decl.min));
+        json_object_set_new(o, "tag_file_encoding", json_string(decl.enc));
+    }
+    json_object_set_new(o, "bag_info", baginfo_json(b, &decl));
     uint64_t bytes = 0, files = 0;
     json_t *sigs = json_array();
     json_t *tags = json_array();
@@ -98,7 +248,9 @@ int ev_bundle_inspect_json(char **out, ev_bundle *b)
         json_object_set_new(o, "exhibits", ex);
         json_object_set(o, "items", items ? items : json_null());
     } else {
+        /* no record: what the manifests say, file by file */
         json_object_set_new(o, "items", json_null());
+        json_object_set_new(o, "payload_files", payload_files_json(b, &decl));
     }
     char *cj = NULL;
     bool ok = false;
