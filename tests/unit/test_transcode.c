@@ -139,7 +139,7 @@ static bool problems_mention(const json_t *rec, const char *what)
 static int run(json_t **rec, ev_profile *p, const char *in, const char *out, uint32_t flags,
                ev_errbuf *err)
 {
-    ev_transcode__opts o = { flags, 0, NULL, NULL };
+    ev_transcode__opts o = { flags, 0, NULL, NULL, 0, 0 };
     unlink(P(out));
     return ev_transcode__run(rec, p, P(in), P(out), &o, err);
 }
@@ -639,7 +639,7 @@ static void transcode_output_rules(void **state)
     ev_profile *m = load("master");
     ev_errbuf err = { "" };
     json_t *rec = NULL;
-    ev_transcode__opts o = { 0, 0, NULL, NULL };
+    ev_transcode__opts o = { 0, 0, NULL, NULL, 0, 0 };
     assert_int_equal(ev_transcode__run(&rec, m, P("s16.wav"), P("s16.wav"), &o, &err), EV_EINVAL);
     assert_int_equal(run(&rec, m, "s16.wav", "copy.wav", 0, &err), EV_OK);
     assert_string_equal(verdict(rec), "pass");
@@ -669,11 +669,12 @@ static void transcode_remux_packet_identical_and_fallback(void **state)
     const json_t *loc = json_object_get(json_object_get(rec, "metadata"), "location");
     assert_string_equal(json_string_value(json_object_get(loc, "status")), "kept");
     json_decref(rec);
-    /* MPEG-TS (Annex B, ADTS) into MP4: packaging changes, decoded fallback */
+    /* MPEG-TS (Annex B, ADTS) into MP4: H.264's start codes become length
+     * prefixes, its NAL units are compared; ADTS AAC falls back to decoded */
     assert_int_equal(run(&rec, mp4, "h264.ts", "r.mp4", 0, &err), EV_OK);
     assert_string_equal(verdict(rec), "pass");
     assert_string_equal(json_string_value(json_object_get(vstream(rec, 0), "method")),
-                        "decoded-identical (packet fallback)");
+                        "packet-identical (NAL units)");
     json_decref(rec);
     /* MP4 cannot carry raw video: refused */
     assert_int_equal(run(&rec, mp4, "y8.mkv", "raw.mp4", 0, &err), EV_EUNSUPPORTED);

@@ -39,6 +39,9 @@ typedef struct ev_transcode__opts {
     unsigned int threads;  /* encoder/decoder threads; 0 = automatic */
     ev_progress_cb progress_cb;
     void *progress_payload;
+    /* a frame rate the user states for a source with no time per frame
+     * (assume_fps_num / assume_fps_den; 0/0 = none) */
+    unsigned int assume_fps_num, assume_fps_den;
 } ev_transcode__opts;
 
 /*
@@ -116,6 +119,8 @@ typedef struct ev_vstream {
     ev_stype type;
     ev_level level;        /* EV_LEVEL_PACKET, _DECODED or _QUALITY */
     bool packet_fallback;  /* packet mismatch -> try decoded-identical */
+    bool nal_units;        /* H.264/HEVC: compare the NAL units of each packet (length and
+                              bytes), whether framed by start codes or length prefixes */
     int cmp_pix_fmt;       /* video: convert source frames to this before comparing
                               (AV_PIX_FMT_NONE = compare native formats) */
     int out_cmp_pix_fmt;   /* video: convert the copy's frames to this (a lossless
