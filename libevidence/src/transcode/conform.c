@@ -307,7 +307,8 @@ typedef struct sfacts {
     char first_error[200];
     /* playable, timed, complete (video) */
     ev_buf list;                 /* packet list for the timeline */
-    int64_t untimed, not_increasing, first_bad;
+    int64_t untimed, by_duration, not_increasing, first_bad;
+    int64_t next_ts;             /* last time + its duration (AV_NOPTS_VALUE = none) */
     int64_t last_dts;
     int64_t frames_dec, size_changes;
     int w, h;
@@ -526,10 +527,17 @@ static int packet_pass(facts *fx, AVFormatContext *fc, bool decode, ev_progress_
                 goto done;
             }
             int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
-            if (ts == AV_NOPTS_VALUE) {
+            if (ts == AV_NOPTS_VALUE && sf->next_ts != AV_NOPTS_VALUE && pkt->duration > 0) {
+                /* MPEG-PS: a time only on the first frame of each PES packet;
+                 * the others follow it by their durations */
+                sf->by_duration++;
+                sf->next_ts += pkt->duration;
+            } else if (ts == AV_NOPTS_VALUE) {
                 if (sf->untimed++ == 0 && !sf->not_increasing)
                     sf->first_bad = sf->packets;
+                sf->next_ts = AV_NOPTS_VALUE;
             } else {
+                sf->next_ts = pkt->duration > 0 ? ts + pkt->duration : AV_NOPTS_VALUE;
                 if (sf->packets && sf->last_dts != AV_NOPTS_VALUE && ts <= sf->last_dts &&
                     sf->not_increasing++ == 0 && !sf->untimed)
                     sf->first_bad = sf->packets;
@@ -711,6 +719,12 @@ static int cctv_rules(facts *fx, AVFormatContext *fc, const char *cname, bool de
                      "time does not increase; the first at packet %lld",
                      (long long)sf->untimed, (long long)sf->not_increasing,
                      (long long)sf->first_bad);
+        } else if (sf->by_duration) {
+            sf->val[EV_CHECK_TIMED] = json_true();
+            snprintf(sf->note[EV_CHECK_TIMED], 160, "every one of %lld packets has a time or "
+                     "follows one by its duration (%lld timed as the previous plus its "
+                     "duration), increasing", (long long)sf->packets,
+                     (long long)sf->by_duration);
         } else {
             sf->val[EV_CHECK_TIMED] = json_true();
             snprintf(sf->note[EV_CHECK_TIMED], 160, "every one of %lld packets has a time, "
@@ -835,6 +849,7 @@ int ev_conform__check_ex(json_t **out, const ev_profile *p, const char *path,
         sfacts *sf = &fx.s[i];
         sf->index = (int)i;
         sf->last_dts = AV_NOPTS_VALUE;
+        sf->next_ts = AV_NOPTS_VALUE;
         enum AVMediaType t = st->codecpar->codec_type;
         sf->stype = t == AVMEDIA_TYPE_VIDEO && !ev_transcode__is_attached_pic(st) ? EV_ST_VIDEO
                   : t == AVMEDIA_TYPE_AUDIO ? EV_ST_AUDIO

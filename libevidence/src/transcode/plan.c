@@ -263,15 +263,35 @@ bool ev_transcode__strip_tag(const char *k)
     return strncmp(k, "_STATISTICS", 11) == 0 || strncasecmp(k, "DURATION-", 9) == 0;
 }
 
+/* A data stream (e.g. a QuickTime timecode track) was dropped. */
+static bool dropped_data(const job *j)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(j->dropped, i, d)
+        if (!strcmp(json_string_value(json_object_get(d, "type")), "data"))
+            return true;
+    return false;
+}
+
 static void copy_stream_meta(job *j, ost *o)
 {
     if (j->p->meta_stream_tags == EV_META_COPY) {
         const AVDictionaryEntry *t = NULL;
-        while ((t = av_dict_get(o->ist->metadata, "", t, AV_DICT_IGNORE_SUFFIX)))
+        while ((t = av_dict_get(o->ist->metadata, "", t, AV_DICT_IGNORE_SUFFIX))) {
+            /* the MP4/MOV muxer turns a "timecode" tag into a timecode track
+             * again: not when the data streams were dropped */
+            if (!strcmp(t->key, "timecode") && dropped_data(j)) {
+                ev_transcode__note(j, "stream #%d: its timecode tag (%s) was not carried: the "
+                                   "muxer would write it as a timecode data track, and data "
+                                   "streams are dropped", o->in_idx, t->value);
+                continue;
+            }
             if (!ev_transcode__strip_tag(t->key) &&
                 !(j->p->meta_creation_time == EV_META_DROP &&
                   strcasecmp(t->key, "creation_time") == 0))
                 av_dict_set(&o->st->metadata, t->key, t->value, 0);
+        }
     }
     o->st->disposition = o->ist->disposition;
     /* Side data (display matrix = rotation, stereo 3D, mastering display...). */
