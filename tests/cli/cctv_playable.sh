@@ -261,7 +261,37 @@ note "many.dav: transcode took $(( $(date +%s) - start )) s"
 ok "many.mp4: all 10^5 frames mapped to stamps" [ "$(rec many.mp4.derivation.json \
     'sum(r["frames"] for r in d["settings"]["streams"][0]["timing"]["frame_times"])')" = 100000 ]
 
-# --- 8. the masters are unchanged ----------------------------------------------
+# --- 8. the commands docs/profiles.md shows ("CCTV exports"), as written ---------
+mkdir -p docrun/bin && ln -s "$(command -v "$EVIDENCE")" docrun/bin/evidence && cp cut.dav docrun/export.dav &&
+    cp raw.264 docrun/camera3.264 || die "docrun"
+n=$(python3 "$TOOLS/doccmds.py" extract "$EV_SOURCE_DIR" docs/profiles.md tests/cli/cctv_playable.sh \
+    "$T/blocks") || die "no blocks in docs/profiles.md"
+ok "docs/profiles.md: two blocks for this test" [ "$n" = 2 ]
+(cd docrun && PATH="$T/docrun/bin:$PATH" bash "$T/blocks/01.sh") >"$OUT" 2>"$ERR"
+ok "docs/profiles.md block 1: both copies made" [ $? = 0 -a -s docrun/export.mp4 -a -s docrun/camera3.mp4 ]
+(cd docrun && PATH="$T/docrun/bin:$PATH" bash "$T/blocks/02.sh") >"$OUT" 2>"$ERR"
+ok "docs/profiles.md block 2: check exits 1 (rules fail)" [ $? = 1 ]
+python3 - "$EV_SOURCE_DIR/docs/profiles.md" >want.txt <<'PY'
+import sys
+t = open(sys.argv[1]).read()
+k = "evidence check --profile cctv-playable export.dav\n```\n\n```\n"
+a = t.index(k) + len(k)
+print(t[a:t.index("```", a)], end="")
+PY
+ok "docs/profiles.md: the check output shown is what check prints" diff want.txt "$OUT"
+
+# --- 9. the records match docs/schema/derivation.schema.json --------------------
+for r in raw raw265 cut cutdav back zero mixed private; do
+    bash "$EV_SOURCE_DIR/scripts/ajv.sh" validate --spec=draft2020 --strict=false -c ajv-formats \
+        -s "$EV_SOURCE_DIR/docs/schema/derivation.schema.json" -d $r.mp4.derivation.json >ajv.txt 2>&1
+    case $? in
+    0) pass ;;
+    77) skip_case "ajv unavailable" ;;
+    *) fail "$r.mp4.derivation.json does not match the schema"; cat ajv.txt >&2 ;;
+    esac
+done
+
+# --- 10. the masters are unchanged ----------------------------------------------
 ok "every master byte for byte unchanged" sha256sum -c --quiet masters.sha256
 
 finish

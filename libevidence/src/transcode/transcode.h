@@ -119,13 +119,13 @@ typedef struct ev_vstream {
     ev_stype type;
     ev_level level;        /* EV_LEVEL_PACKET, _DECODED or _QUALITY */
     bool packet_fallback;  /* packet mismatch -> try decoded-identical */
-    bool nal_units;        /* H.264/HEVC: compare the NAL units of each packet (length and
-                              bytes), whether framed by start codes or length prefixes */
     int cmp_pix_fmt;       /* video: convert source frames to this before comparing
                               (AV_PIX_FMT_NONE = compare native formats) */
     int out_cmp_pix_fmt;   /* video: convert the copy's frames to this (a lossless
                               repack back to the source's format), or AV_PIX_FMT_NONE */
     int orientation;       /* stills: EXIF orientation applied to the source (1 = none) */
+    bool nal_units;        /* H.264/HEVC: compare the NAL units of each packet (length and
+                              bytes), whether framed by start codes or length prefixes */
 } ev_vstream;
 
 typedef struct ev_vplan {
