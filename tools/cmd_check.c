@@ -57,10 +57,11 @@ int cmd_check(int argc, char **argv)
         { "--profile", "-p", true },
         { "--json", NULL, false },
         { "--profile-dir", NULL, true },
+        { "--assume-fps", NULL, true },
         { NULL, NULL, false },
     };
     cli_parser ps;
-    const char *arg, *profile = NULL;
+    const char *arg, *profile = NULL, *assume_fps = NULL;
     bool json = false;
     int k, n_dirs = 0, n_files = 0;
     const char **dirs = calloc((size_t)argc + 1, sizeof(char *));
@@ -84,7 +85,17 @@ int cmd_check(int argc, char **argv)
             json = true;
         else if (k == 2)
             dirs[n_dirs++] = arg;
-        else
+        else if (k == 3) {
+            ev_transcode_options fo;
+            ev_transcode_options_init(&fo, EV_TRANSCODE_OPTIONS_VERSION);
+            if (ev_transcode_options_assume_fps(&fo, arg) != EV_OK) {
+                free(dirs);
+                free(files);
+                return cli_usage_error("check", "--assume-fps needs a frame rate above 0 and at "
+                                       "most 1000, e.g. 12.5, 25 or 30000/1001 (not '%s')", arg);
+            }
+            assume_fps = arg;
+        } else
             files[n_files++] = arg;
     }
     if (!profile || n_files == 0) {
@@ -99,6 +110,8 @@ int cmd_check(int argc, char **argv)
     ev_transcode_options to;
     ev_transcode_options_init(&to, EV_TRANSCODE_OPTIONS_VERSION);
     to.progress_cb = cli_progress;
+    if (assume_fps)
+        ev_transcode_options_assume_fps(&to, assume_fps);
     if (ev_profile_catalog_new(&c) != EV_OK || cli_profile_search_path(c, dirs, (size_t)n_dirs) != 0 ||
         ev_transcode_new(&t, &to) != EV_OK) {
         cli_error("out of memory");

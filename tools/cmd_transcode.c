@@ -119,10 +119,12 @@ int cmd_transcode(int argc, char **argv)
         { "--threads", NULL, true },
         { "--recheck", NULL, true },
         { "--no-sync", NULL, false },
+        { "--assume-fps", NULL, true },
         { NULL, NULL, false },
     };
     cli_parser ps;
     const char *arg, *profile = NULL, *record = NULL, *pos[3] = { NULL, NULL, NULL };
+    const char *assume_fps = NULL;
     bool json = false, no_verify = false, overwrite = false, no_sync = false;
     unsigned threads = 0;
     int n_pos = 0, k, n_dirs = 0;
@@ -154,6 +156,18 @@ int cmd_transcode(int argc, char **argv)
         }
         case 6: record = arg; break;
         case 7: no_sync = true; break;
+        case 8: {
+            ev_transcode_options fo;
+            ev_transcode_options_init(&fo, EV_TRANSCODE_OPTIONS_VERSION);
+            if (ev_transcode_options_assume_fps(&fo, arg) != EV_OK) {
+                free(dirs);
+                return cli_usage_error("transcode", "--assume-fps needs a frame rate above 0 "
+                                       "and at most 1000, e.g. 12.5, 25 or 30000/1001 (not "
+                                       "'%s')", arg);
+            }
+            assume_fps = arg;
+            break;
+        }
         default:
             if (n_pos >= 2) {
                 free(dirs);
@@ -203,6 +217,8 @@ int cmd_transcode(int argc, char **argv)
                (json ? 0 : EV_TRANSCODE_WRITE_RECORD);
     to.threads = threads;
     to.progress_cb = cli_progress;
+    if (assume_fps)
+        ev_transcode_options_assume_fps(&to, assume_fps);
     if (ev_transcode_new(&t, &to) != EV_OK) {
         ev_profile_catalog_free(c);
         cli_error("out of memory");

@@ -139,7 +139,7 @@ static bool problems_mention(const json_t *rec, const char *what)
 static int run(json_t **rec, ev_profile *p, const char *in, const char *out, uint32_t flags,
                ev_errbuf *err)
 {
-    ev_transcode__opts o = { flags, 0, NULL, NULL };
+    ev_transcode__opts o = { flags, 0, NULL, NULL, 0, 0 };
     unlink(P(out));
     return ev_transcode__run(rec, p, P(in), P(out), &o, err);
 }
@@ -639,7 +639,7 @@ static void transcode_output_rules(void **state)
     ev_profile *m = load("master");
     ev_errbuf err = { "" };
     json_t *rec = NULL;
-    ev_transcode__opts o = { 0, 0, NULL, NULL };
+    ev_transcode__opts o = { 0, 0, NULL, NULL, 0, 0 };
     assert_int_equal(ev_transcode__run(&rec, m, P("s16.wav"), P("s16.wav"), &o, &err), EV_EINVAL);
     assert_int_equal(run(&rec, m, "s16.wav", "copy.wav", 0, &err), EV_OK);
     assert_string_equal(verdict(rec), "pass");
@@ -669,11 +669,12 @@ static void transcode_remux_packet_identical_and_fallback(void **state)
     const json_t *loc = json_object_get(json_object_get(rec, "metadata"), "location");
     assert_string_equal(json_string_value(json_object_get(loc, "status")), "kept");
     json_decref(rec);
-    /* MPEG-TS (Annex B, ADTS) into MP4: packaging changes, decoded fallback */
+    /* MPEG-TS (Annex B, ADTS) into MP4: H.264's start codes become length
+     * prefixes, its NAL units are compared; ADTS AAC falls back to decoded */
     assert_int_equal(run(&rec, mp4, "h264.ts", "r.mp4", 0, &err), EV_OK);
     assert_string_equal(verdict(rec), "pass");
     assert_string_equal(json_string_value(json_object_get(vstream(rec, 0), "method")),
-                        "decoded-identical (packet fallback)");
+                        "packet-identical (NAL units)");
     json_decref(rec);
     /* MP4 cannot carry raw video: refused */
     assert_int_equal(run(&rec, mp4, "y8.mkv", "raw.mp4", 0, &err), EV_EUNSUPPORTED);
@@ -710,6 +711,91 @@ static void transcode_packet_mismatch_detected(void **state)
     json_decref(v);
     json_decref(rec);
     ev_profile__free(mkv);
+}
+
+/* Annex B H.264 into MP4 (cctv-playable): NAL units compared; a changed
+ * byte inside one frame's slice is found, and only that frame; a stated
+ * rate is parsed exactly, and version 1 options are still accepted. */
+static void transcode_cctv_nal_units_and_rates(void **state)
+{
+    (void)state;
+    ev_profile *cp = load("cctv-playable");
+    ev_errbuf err = { "" };
+    json_t *rec = NULL;
+    assert_int_equal(sh("ffmpeg -nostdin -v error -y -f lavfi -i testsrc=s=64x48:r=25:d=2 "
+                        "-c:v libx264 -preset ultrafast -bf 0 -g 25 -f h264 cctv.264"), 0);
+    /* no rate: refused, saying what is missing */
+    assert_int_equal(run(&rec, cp, "cctv.264", "cctv.mp4", 0, &err), EV_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "has no timestamps (raw H.264 elementary stream)"));
+    ev_transcode__opts o = { 0, 0, NULL, NULL, 25, 2 };
+    unlink(P("cctv.mp4"));
+    assert_int_equal(ev_transcode__run(&rec, cp, P("cctv.264"), P("cctv.mp4"), &o, &err), EV_OK);
+    assert_string_equal(verdict(rec), "pass");
+    assert_string_equal(json_string_value(json_object_get(vstream(rec, 0), "method")),
+                        "packet-identical (NAL units)");
+    const json_t *tm = json_object_get(json_array_get(json_object_get(json_object_get(rec,
+                                       "settings"), "streams"), 0), "timing");
+    assert_string_equal(json_string_value(json_object_get(tm, "source")), "assumed");
+    assert_string_equal(json_string_value(json_object_get(tm, "fps")), "25/2");
+    json_decref(rec);
+    /* flip one byte in the middle of frame 10's slice, in the copy */
+    assert_int_equal(sh("python3 -c \"import subprocess,sys; "
+                        "o=subprocess.run(['ffprobe','-v','error','-show_entries','packet=pos,size',"
+                        "'-of','csv=p=0','cctv.mp4'],capture_output=True,text=True).stdout.split();"
+                        "sz,pos=map(int,o[10].split(',')); d=bytearray(open('cctv.mp4','rb').read());"
+                        "d[pos+sz-3]^=0x10; open('bad.mp4','wb').write(d)\""), 0);
+    ev_vstream vs = { 0, 0, EV_ST_VIDEO, EV_LEVEL_PACKET, false, AV_PIX_FMT_NONE,
+                      AV_PIX_FMT_NONE, 1, true };
+    ev_vplan plan = { &vs, 1, 0, 0, 0, 0, 1, false };
+    json_t *v = NULL;
+    assert_int_equal(ev_transcode__verify(&v, &plan, EV_LEVEL_PACKET, P("cctv.264"),
+                                          P("cctv.mp4"), NULL, &err), EV_OK);
+    assert_string_equal(json_string_value(json_object_get(v, "verdict")), "pass");
+    json_decref(v);
+    assert_int_equal(ev_transcode__verify(&v, &plan, EV_LEVEL_PACKET, P("cctv.264"),
+                                          P("bad.mp4"), NULL, &err), EV_OK);
+    assert_string_equal(json_string_value(json_object_get(v, "verdict")), "fail");
+    const json_t *s0 = json_array_get(json_object_get(v, "streams"), 0);
+    assert_int_equal(json_integer_value(json_object_get(s0, "mismatched_packets")), 1);
+    assert_int_equal(json_integer_value(json_object_get(s0, "first_mismatch_packets")), 10);
+    json_decref(v);
+    /* without NAL units the packets' framing differs everywhere */
+    vs.nal_units = false;
+    assert_int_equal(ev_transcode__verify(&v, &plan, EV_LEVEL_PACKET, P("cctv.264"),
+                                          P("cctv.mp4"), NULL, &err), EV_OK);
+    assert_string_equal(json_string_value(json_object_get(v, "verdict")), "fail");
+    json_decref(v);
+    ev_profile__free(cp);
+
+    /* rates as people write them */
+    ev_transcode_options to;
+    assert_int_equal(ev_transcode_options_init(&to, EV_TRANSCODE_OPTIONS_VERSION), EV_OK);
+    static const struct { const char *in; unsigned num, den; } good[] = {
+        { "12.5", 25, 2 }, { "25", 25, 1 }, { "30000/1001", 30000, 1001 }, { "1000", 1000, 1 },
+        { "0.5", 1, 2 }, { "29.97", 2997, 100 }, { "50/2", 25, 1 } };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_int_equal(ev_transcode_options_assume_fps(&to, good[i].in), EV_OK);
+        assert_int_equal(to.assume_fps_num, good[i].num);
+        assert_int_equal(to.assume_fps_den, good[i].den);
+    }
+    static const char *const bad[] = { "0", "-1", "nan", "NaN", "inf", "1001", "1e3", "", ".5",
+                                       "5.", "12.5.1", "25/0", "0/1", "1/0", " 25", "25 ",
+                                       "2001/2", "1.0000001", "99999999999" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(ev_transcode_options_assume_fps(&to, bad[i]), EV_EINVAL);
+    assert_int_equal(to.assume_fps_num, 25); /* unchanged by a refusal */
+    /* version 1: the struct before the rate; init and new accept it */
+    ev_transcode_options v1;
+    memset(&v1, 0xAA, sizeof(v1));
+    assert_int_equal(ev_transcode_options_init(&v1, 1), EV_OK);
+    assert_int_equal(v1.assume_fps_num, 0xAAAAAAAAu); /* not written: not part of version 1 */
+    ev_transcode *t = NULL;
+    assert_int_equal(ev_transcode_new(&t, &v1), EV_OK);
+    ev_transcode_free(t);
+    assert_int_equal(ev_transcode_options_assume_fps(&v1, "25"), EV_EINVAL);
+    v1.version = 3;
+    assert_int_equal(ev_transcode_new(&t, &v1), EV_EVERSION);
+    assert_int_equal(ev_transcode_options_init(&v1, 3), EV_EVERSION);
 }
 
 static void transcode_still_png_exif(void **state)
@@ -1159,6 +1245,7 @@ int main(void)
         cmocka_unit_test(transcode_output_rules),
         cmocka_unit_test(transcode_remux_packet_identical_and_fallback),
         cmocka_unit_test(transcode_packet_mismatch_detected),
+        cmocka_unit_test(transcode_cctv_nal_units_and_rates),
         cmocka_unit_test(transcode_still_png_exif),
         cmocka_unit_test(transcode_recheck_detects_changes),
         cmocka_unit_test(transcode_conform_ffv1_crc_damage),

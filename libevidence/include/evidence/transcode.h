@@ -53,9 +53,21 @@ typedef struct ev_transcode_options {
     unsigned int threads;        /**< codec threads; 0 = automatic */
     ev_progress_cb progress_cb;  /**< may be NULL */
     void *progress_payload;
+    /* version 2 */
+    /** A frame rate the user states for a source with no time per frame (a
+     *  raw H.264/H.265 elementary stream), as the fraction
+     *  assume_fps_num / assume_fps_den (e.g. 25/2 for 12.5 fps); 0/0 = none.
+     *  Such a source is refused without it. The derivation record gives it
+     *  as an assumption ("timing": {"source": "assumed", ...}), never as a
+     *  measured rate; sources that carry their own times ignore it (the
+     *  record notes that). Set it with ev_transcode_options_assume_fps(). */
+    unsigned int assume_fps_num;
+    unsigned int assume_fps_den;  /**< see assume_fps_num */
 } ev_transcode_options;
 
-#define EV_TRANSCODE_OPTIONS_VERSION 1
+/** Version 2 added assume_fps_num/assume_fps_den; structs of version 1 are
+ *  still accepted by ev_transcode_options_init() and ev_transcode_new(). */
+#define EV_TRANSCODE_OPTIONS_VERSION 2
 #define EV_TRANSCODE_OPTIONS_INIT EV_OPTIONS_INIT_(ev_transcode_options, EV_TRANSCODE_OPTIONS_VERSION)
 
 /** Outcome of the last run, check or recheck. */
@@ -72,6 +84,18 @@ typedef enum ev_transcode_verdict {
  * @return EV_OK, EV_EINVAL or EV_EVERSION.
  */
 EV_EXTERN int ev_transcode_options_init(ev_transcode_options *opts, unsigned int version);
+
+/**
+ * Set assume_fps_num/assume_fps_den from a rate as a person writes it:
+ * "12.5", "25", "30000/1001" (decimal digits, at most 6 after the point, or
+ * a fraction of two integers). The value must be above 0 and at most 1000
+ * frames per second; the fraction is reduced ("12.5" -> 25/2).
+ * @param opts  Options of version 2 or later; must not be NULL.
+ * @param rate  The rate; must not be NULL.
+ * @return EV_OK, or EV_EINVAL (opts unchanged) for anything else: empty,
+ *         0, negative, "nan", "1e3", a zero denominator, over 1000.
+ */
+EV_EXTERN int ev_transcode_options_assume_fps(ev_transcode_options *opts, const char *rate);
 
 /**
  * Create a handle. CONSTRUCTOR.

@@ -76,6 +76,15 @@ void ev_media__scan_free(ev_media__scan *sc);
  * lists (media_timeline.c). EV_OK or EV_ENOMEM. */
 int ev_media__timelines(json_t *media, const ev_media__scan *sc, const ev_media__src *s);
 
+struct AVStream;
+
+/* The timeline of one video stream from a packet list in the scan's format
+ * (lines "index dts pts duration ...", "-" for an unknown time; '#' lines
+ * skipped); fmtname is the demuxer's name. For `check` (transcode/conform.c),
+ * which reads the packets itself. *out is a new reference. EV_OK, EV_ENOMEM. */
+int ev_media__timeline_of_list(json_t **out, const char *list, bool truncated,
+                               const struct AVStream *st, const char *fmtname, bool complete);
+
 /* Facts: item.media from an opened source (streams, format, side data). */
 int ev_media__facts(json_t **out, const ev_media__src *s, unsigned int max_streams);
 /* true for the demuxers of still images (image2, *_pipe) (media_facts.c). */

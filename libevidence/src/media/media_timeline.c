@@ -284,7 +284,7 @@ static int set_fps(json_t *o, const char *key, AVRational r)
     return ev_media__set_real(o, key, (double)(int64_t)(av_q2d(r) * 1000.0 + 0.5) / 1000.0);
 }
 
-static int one_stream(json_t *sj, const ev_media__stream *r, const AVStream *st,
+static int one_stream(json_t *sj, const char *list, bool list_truncated, const AVStream *st,
                       const char *fmtname, bool complete)
 {
     int rc = -1;
@@ -313,7 +313,7 @@ static int one_stream(json_t *sj, const ev_media__stream *r, const AVStream *st,
         goto out;
 
     /* walk the packet list: index dts pts duration size flags sha256 */
-    const char *p = r->packet_list.text.data ? r->packet_list.text.data : "";
+    const char *p = list ? list : "";
     uint64_t untimed = 0, lines = 0;
     int64_t dur_ticks = 0; /* the last packet duration seen */
     bool have_prev = false, any_time = false;
@@ -420,7 +420,7 @@ static int one_stream(json_t *sj, const ev_media__stream *r, const AVStream *st,
         goto out;
     rc = 0;
 out:
-    if (rc == 0 && (!complete || r->packet_list.truncated) &&
+    if (rc == 0 && (!complete || list_truncated) &&
         json_object_set_new(o, "incomplete", json_true()))
         rc = -1;
     json_decref(t.jgaps);
@@ -441,8 +441,23 @@ int ev_media__timelines(json_t *media, const ev_media__scan *sc, const ev_media_
         if (!sj || r->type != AVMEDIA_TYPE_VIDEO || !r->have_packets || !r->packet_list.text.data ||
             (st->disposition & AV_DISPOSITION_ATTACHED_PIC))
             continue;
-        if (one_stream(sj, r, st, s->fmt->iformat->name, sc->complete))
+        if (one_stream(sj, r->packet_list.text.data, r->packet_list.truncated, st,
+                       s->fmt->iformat->name, sc->complete))
             return EV_ENOMEM;
     }
     return EV_OK;
+}
+
+int ev_media__timeline_of_list(json_t **out, const char *list, bool truncated,
+                               const struct AVStream *st, const char *fmtname, bool complete)
+{
+    *out = NULL;
+    json_t *holder = json_object();
+    if (!holder || one_stream(holder, list, truncated, st, fmtname, complete)) {
+        json_decref(holder);
+        return EV_ENOMEM;
+    }
+    *out = json_incref(json_object_get(holder, "timeline"));
+    json_decref(holder);
+    return *out ? EV_OK : EV_ENOMEM;
 }

@@ -68,6 +68,9 @@ static const check_def check_defs[EV_CHECK_COUNT] = {
     [EV_CHECK_AUDIO_CHANNELS] = { "audio_channels", EV_CT_INT, EV_ST_AUDIO },
     [EV_CHECK_DECODES_CLEANLY] = { "decodes_cleanly", EV_CT_BOOL, -1 },
     [EV_CHECK_EXIF_PRESENT] = { "exif_present", EV_CT_BOOL, -1 },
+    [EV_CHECK_PLAYABLE] = { "playable", EV_CT_BOOL, EV_ST_VIDEO },
+    [EV_CHECK_TIMED] = { "timed", EV_CT_BOOL, EV_ST_VIDEO },
+    [EV_CHECK_COMPLETE] = { "complete", EV_CT_BOOL, EV_ST_VIDEO },
 };
 
 const char *ev_profile__level_name(ev_level l)
@@ -662,8 +665,9 @@ static int parse_rule(pctx *c, const json_t *j, ev_stype t, const char *field,
         (r->encoder || r->n_options || r->pix_fmt || r->fallback_pix_fmt || r->sample_fmt ||
          r->sample_rate))
         return bad(c, field, "encoder settings are only allowed with \"action\": \"encode\"");
-    if (r->action != EV_ACTION_REFUSE && r->message)
-        return bad(c, field, "message is only allowed with \"action\": \"refuse\"");
+    if (r->action != EV_ACTION_REFUSE && r->action != EV_ACTION_DROP && r->message)
+        return bad(c, field, "message is only allowed with \"action\": \"refuse\" or \"drop\" "
+                   "(the reason recorded for the dropped stream)");
     if (r->action == EV_ACTION_ENCODE && (t == EV_ST_SUBTITLE || t == EV_ST_DATA))
         return bad(c, field, "%s streams can only be copied, dropped or refused",
                    stype_names[t]);

@@ -124,6 +124,9 @@ typedef enum ev_check_id {
     EV_CHECK_AUDIO_CHANNELS,
     EV_CHECK_DECODES_CLEANLY,
     EV_CHECK_EXIF_PRESENT,
+    EV_CHECK_PLAYABLE,
+    EV_CHECK_TIMED,
+    EV_CHECK_COMPLETE,
     EV_CHECK_COUNT
 } ev_check_id;
 

@@ -4,6 +4,8 @@
  */
 #include "transcode/transcode.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +19,70 @@ struct ev_transcode {
     ev_transcode_verdict verdict;
 };
 
+/* ev_transcode_options before the assumed frame rate (version 1) */
+#define TRANSCODE_OPTIONS_V1_SIZE offsetof(ev_transcode_options, assume_fps_num)
+
 int ev_transcode_options_init(ev_transcode_options *opts, unsigned int version)
 {
-    return ev__options_init(opts, version == EV_TRANSCODE_OPTIONS_VERSION ? sizeof(*opts) : 0, version);
+    return ev__options_init(opts,
+                            version == EV_TRANSCODE_OPTIONS_VERSION ? sizeof(*opts)
+                            : version == 1                          ? TRANSCODE_OPTIONS_V1_SIZE
+                                                                    : 0,
+                            version);
+}
+
+int ev_transcode_options_assume_fps(ev_transcode_options *opts, const char *rate)
+{
+    if (!opts || !rate || opts->version < 2)
+        return EV_EINVAL;
+    uint64_t num = 0, den = 1;
+    const char *p = rate;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9') {
+        num = num * 10 + (uint64_t)(*p++ - '0');
+        if (++digits > 9)
+            return EV_EINVAL;
+    }
+    if (!digits)
+        return EV_EINVAL;
+    if (*p == '.') {
+        p++;
+        int frac = 0;
+        while (*p >= '0' && *p <= '9') {
+            num = num * 10 + (uint64_t)(*p++ - '0');
+            den *= 10;
+            if (++frac > 6)
+                return EV_EINVAL;
+        }
+        if (!frac)
+            return EV_EINVAL;
+    } else if (*p == '/') {
+        p++;
+        den = 0;
+        int dd = 0;
+        while (*p >= '0' && *p <= '9') {
+            den = den * 10 + (uint64_t)(*p++ - '0');
+            if (++dd > 9)
+                return EV_EINVAL;
+        }
+        if (!dd || !den)
+            return EV_EINVAL;
+    }
+    if (*p || num == 0 || num > 1000 * den)
+        return EV_EINVAL;
+    uint64_t a = num, b = den;
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    num /= a;
+    den /= a;
+    if (num > UINT32_MAX / 2 || den > UINT32_MAX / 2)
+        return EV_EINVAL;
+    opts->assume_fps_num = (unsigned int)num;
+    opts->assume_fps_den = (unsigned int)den;
+    return EV_OK;
 }
 
 int ev_transcode_new(ev_transcode **out, const ev_transcode_options *opts)
@@ -27,7 +90,7 @@ int ev_transcode_new(ev_transcode **out, const ev_transcode_options *opts)
     if (!out)
         return EV_EINVAL;
     *out = NULL;
-    if (opts && opts->version != EV_TRANSCODE_OPTIONS_VERSION)
+    if (opts && opts->version != EV_TRANSCODE_OPTIONS_VERSION && opts->version != 1)
         return EV_EVERSION;
     if (opts && (opts->flags & ~(EV_TRANSCODE_NO_VERIFY | EV_TRANSCODE_OVERWRITE |
                                   EV_TRANSCODE_NO_SYNC | EV_TRANSCODE_WRITE_RECORD)))
@@ -36,9 +99,14 @@ int ev_transcode_new(ev_transcode **out, const ev_transcode_options *opts)
     if (!t)
         return EV_ENOMEM;
     if (opts)
-        t->opts = *opts;
+        memcpy(&t->opts, opts, opts->version == 1 ? TRANSCODE_OPTIONS_V1_SIZE : sizeof(*opts));
     else
         t->opts.version = EV_TRANSCODE_OPTIONS_VERSION;
+    if ((t->opts.assume_fps_num == 0) != (t->opts.assume_fps_den == 0) ||
+        (t->opts.assume_fps_den && t->opts.assume_fps_num > 1000ull * t->opts.assume_fps_den)) {
+        free(t);
+        return EV_EINVAL;
+    }
     t->verdict = EV_TRANSCODE_NOT_VERIFIED;
     *out = t;
     return EV_OK;
@@ -85,7 +153,8 @@ int ev_transcode_run(ev_transcode *t, const ev_profile *p, const char *in_path,
         return EV_EINVAL;
     clear_result(t);
     ev_transcode__opts o = { t->opts.flags, t->opts.threads, t->opts.progress_cb,
-                             t->opts.progress_payload };
+                             t->opts.progress_payload, t->opts.assume_fps_num,
+                             t->opts.assume_fps_den };
     json_t *doc = NULL;
     int rc = ev_transcode__run(&doc, p, in_path, out_path, &o, &t->err);
     if (rc != EV_OK)
@@ -104,7 +173,7 @@ int ev_transcode_check(ev_transcode *t, const ev_profile *p, const char *path)
     clear_result(t);
     json_t *doc = NULL;
     int rc = ev_conform__check_ex(&doc, p, path, t->opts.progress_cb, t->opts.progress_payload,
-                                  &t->err);
+                                  t->opts.assume_fps_num, t->opts.assume_fps_den, &t->err);
     if (rc != EV_OK)
         return rc;
     char vv[16];
@@ -127,7 +196,7 @@ int ev_transcode_recheck(ev_transcode *t, const char *derivation_json, const cha
                            "%s", je.line, je.text);
     json_t *doc = NULL;
     ev_transcode__opts o = { t->opts.flags, t->opts.threads, t->opts.progress_cb,
-                             t->opts.progress_payload };
+                             t->opts.progress_payload, 0, 0 };
     int rc = ev_transcode__recheck_ex(&doc, d, master_path, copy_path, &o, &t->err);
     json_decref(d);
     if (rc != EV_OK)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 #include <libavutil/crc.h>
 #include <libavutil/intreadwrite.h>
@@ -19,6 +20,7 @@
 #include <libavutil/time.h>
 
 #include "media/boxes.h"
+#include "media/media_int.h"
 #include "transcode/transcode_int.h"
 
 /* ------------------------------------------------------------------------ */
@@ -303,6 +305,14 @@ typedef struct sfacts {
     AVCodecContext *dec;
     int64_t dec_errors;
     char first_error[200];
+    /* playable, timed, complete (video) */
+    ev_buf list;                 /* packet list for the timeline */
+    int64_t untimed, by_duration, not_increasing, first_bad;
+    int64_t next_ts;             /* last time + its duration (AV_NOPTS_VALUE = none) */
+    int64_t last_dts;
+    int64_t frames_dec, size_changes;
+    int w, h;
+    char first_change[120];
 } sfacts;
 
 typedef struct facts {
@@ -310,6 +320,7 @@ typedef struct facts {
     char note[EV_CHECK_COUNT][200];
     sfacts *s;
     unsigned n;
+    bool timeline;               /* timed / complete: keep the packet lists */
 } facts;
 
 static const char *chroma_name(const AVPixFmtDescriptor *d)
@@ -420,6 +431,20 @@ static void drain(sfacts *sf, AVFrame *fr, int64_t pkt, double t)
         }
         if (fr->decode_error_flags || (fr->flags & AV_FRAME_FLAG_CORRUPT))
             note_decode_error(sf, pkt, t, "damaged frame (concealed by the decoder)");
+        if (sf->stype == EV_ST_VIDEO) {
+            /* picture size changes inside the stream (in-band parameter sets) */
+            if (sf->w && (fr->width != sf->w || fr->height != sf->h) &&
+                sf->size_changes++ == 0) {
+                int64_t ts = fr->best_effort_timestamp;
+                double at = ts != AV_NOPTS_VALUE ? (double)ts * av_q2d(sf->dec->pkt_timebase) : 0;
+                snprintf(sf->first_change, sizeof(sf->first_change), "at frame %lld (t=%.3f "
+                         "s): %dx%d -> %dx%d", (long long)sf->frames_dec, at, sf->w, sf->h,
+                         fr->width, fr->height);
+            }
+            sf->w = fr->width;
+            sf->h = fr->height;
+            sf->frames_dec++;
+        }
         av_frame_unref(fr);
     }
 }
@@ -485,6 +510,38 @@ static int packet_pass(facts *fx, AVFormatContext *fc, bool decode, ev_progress_
                 }
                 if (bad && sf->crc_bad_frames++ == 0)
                     sf->first_crc_bad = sf->packets;
+            }
+        }
+        if (sf->stype == EV_ST_VIDEO && fx->timeline) {
+            /* as the media scan's packet list: index dts pts duration */
+            char a[24] = "-", b[24] = "-", c[24] = "-";
+            if (pkt->dts != AV_NOPTS_VALUE)
+                snprintf(a, sizeof(a), "%lld", (long long)pkt->dts);
+            if (pkt->pts != AV_NOPTS_VALUE)
+                snprintf(b, sizeof(b), "%lld", (long long)pkt->pts);
+            if (pkt->duration > 0)
+                snprintf(c, sizeof(c), "%lld", (long long)pkt->duration);
+            if (ev_buf__printf(&sf->list, "%lld %s %s %s\n", (long long)sf->packets, a, b, c)) {
+                rc = ev_err__set(err, EV_ENOMEM, "out of memory");
+                av_packet_unref(pkt);
+                goto done;
+            }
+            int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+            if (ts == AV_NOPTS_VALUE && sf->next_ts != AV_NOPTS_VALUE && pkt->duration > 0) {
+                /* MPEG-PS: a time only on the first frame of each PES packet;
+                 * the others follow it by their durations */
+                sf->by_duration++;
+                sf->next_ts += pkt->duration;
+            } else if (ts == AV_NOPTS_VALUE) {
+                if (sf->untimed++ == 0 && !sf->not_increasing)
+                    sf->first_bad = sf->packets;
+                sf->next_ts = AV_NOPTS_VALUE;
+            } else {
+                sf->next_ts = pkt->duration > 0 ? ts + pkt->duration : AV_NOPTS_VALUE;
+                if (sf->packets && sf->last_dts != AV_NOPTS_VALUE && ts <= sf->last_dts &&
+                    sf->not_increasing++ == 0 && !sf->untimed)
+                    sf->first_bad = sf->packets;
+                sf->last_dts = ts;
             }
         }
         if (sf->dec) {
@@ -582,6 +639,137 @@ done:
 }
 
 /* ------------------------------------------------------------------------ */
+/* playable, timed, complete (CCTV exports)                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Containers and codecs that common players (browsers, VLC, Windows and
+ * macOS players, ffplay) read. */
+static bool common_container(const char *c)
+{
+    return !strcmp(c, "mp4") || !strcmp(c, "mov") || !strcmp(c, "matroska");
+}
+
+static bool common_codec(enum AVCodecID id)
+{
+    return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC;
+}
+
+static const char *raw_name(const char *fmt)
+{
+    return !strcmp(fmt, "h264") ? "H.264" : !strcmp(fmt, "hevc") ? "H.265" : fmt;
+}
+
+static int cctv_rules(facts *fx, AVFormatContext *fc, const char *cname, bool decoded,
+                      unsigned fps_num, unsigned fps_den, ev_errbuf *err)
+{
+    const char *fmt = fc->iformat->name;
+    bool raw = ev_transcode__untimed_demuxer(fmt);
+    for (unsigned i = 0; i < fx->n; i++) {
+        sfacts *sf = &fx->s[i];
+        if (sf->stype != EV_ST_VIDEO)
+            continue;
+        const AVStream *st = fc->streams[i];
+        const char *codec = avcodec_get_name(st->codecpar->codec_id);
+        /* playable */
+        if (decoded) {
+            bool cok = common_container(cname), kok = common_codec(st->codecpar->codec_id);
+            bool dok = sf->dec_errors == 0 && sf->frames_dec > 0;
+            sf->val[EV_CHECK_PLAYABLE] = json_boolean(cok && kok && dok);
+            char sizes[150] = "";
+            if (sf->size_changes)
+                snprintf(sizes, sizeof(sizes), "; picture size changes %lld time%s, first %.100s",
+                         (long long)sf->size_changes, sf->size_changes == 1 ? "" : "s",
+                         sf->first_change);
+            if (!cok)
+                snprintf(sf->note[EV_CHECK_PLAYABLE], 160, "%s: common players do not read "
+                         "this container%s", raw ? "a raw elementary stream" : cname,
+                         raw ? " (no container)" : "");
+            else if (!kok)
+                snprintf(sf->note[EV_CHECK_PLAYABLE], 160, "%s video: common players do not "
+                         "decode it", codec);
+            else if (!dok)
+                snprintf(sf->note[EV_CHECK_PLAYABLE], 160, "%.150s", sf->dec_errors
+                         ? sf->first_error : "no frame decodes");
+            else
+                snprintf(sf->note[EV_CHECK_PLAYABLE], 160, "%s in %s; every one of %lld "
+                         "frames decoded%.100s", codec, cname, (long long)sf->frames_dec, sizes);
+        }
+        if (!fx->timeline)
+            continue;
+        json_t *tl = NULL;
+        if (ev_media__timeline_of_list(&tl, sf->list.data, false, st, fmt, true) != EV_OK)
+            return ev_err__set(err, EV_ENOMEM, "out of memory");
+        const char *src = json_string_value(json_object_get(tl, "time_source"));
+        bool none = raw || (src && !strcmp(src, "none"));
+        /* timed */
+        if (none && fps_num) {
+            sf->val[EV_CHECK_TIMED] = json_true();
+            snprintf(sf->note[EV_CHECK_TIMED], 160, "no time per frame in the file; timed "
+                     "by the rate the user stated, %u/%u fps (an assumption, not measured)",
+                     fps_num, fps_den);
+        } else if (none) {
+            sf->val[EV_CHECK_TIMED] = json_false();
+            snprintf(sf->note[EV_CHECK_TIMED], 160, "no timestamps (%s%s%s); a copy needs the "
+                     "frame rate stated (--assume-fps)", raw ? "raw " : "",
+                     raw ? raw_name(fmt) : "no packet carries a time",
+                     raw ? " elementary stream" : "");
+        } else if (sf->untimed || sf->not_increasing) {
+            sf->val[EV_CHECK_TIMED] = json_false();
+            snprintf(sf->note[EV_CHECK_TIMED], 160, "%lld packets without a time, %lld whose "
+                     "time does not increase; the first at packet %lld",
+                     (long long)sf->untimed, (long long)sf->not_increasing,
+                     (long long)sf->first_bad);
+        } else if (sf->by_duration) {
+            sf->val[EV_CHECK_TIMED] = json_true();
+            snprintf(sf->note[EV_CHECK_TIMED], 160, "every one of %lld packets has a time or "
+                     "follows one by its duration (%lld timed as the previous plus its "
+                     "duration), increasing", (long long)sf->packets,
+                     (long long)sf->by_duration);
+        } else {
+            sf->val[EV_CHECK_TIMED] = json_true();
+            snprintf(sf->note[EV_CHECK_TIMED], 160, "every one of %lld packets has a time, "
+                     "increasing (%s)", (long long)sf->packets,
+                     src && !strcmp(src, "frame-stamps") ? "DAV frame stamps" : "container");
+        }
+        /* complete */
+        if (none) {
+            sf->val[EV_CHECK_COMPLETE] = json_false();
+            snprintf(sf->note[EV_CHECK_COMPLETE], 160, "no time per frame: missing frames "
+                     "cannot be seen%s", fps_num ? " (an assumed rate says nothing about "
+                     "gaps)" : "");
+        } else {
+            json_int_t g = json_integer_value(json_object_get(tl, "gaps_total"));
+            json_int_t d = json_integer_value(json_object_get(tl, "discontinuities_total"));
+            sf->val[EV_CHECK_COMPLETE] = json_boolean(g == 0 && d == 0);
+            json_t *g0 = json_array_get(json_object_get(tl, "gaps"), 0);
+            json_t *d0 = json_array_get(json_object_get(tl, "discontinuities"), 0);
+            if (g)
+                snprintf(sf->note[EV_CHECK_COMPLETE], 160, "%lld gap%s (%.3f s missing), %lld "
+                         "discontinuit%s; first gap after frame %lld: %.3f s missing",
+                         (long long)g, g == 1 ? "" : "s",
+                         json_number_value(json_object_get(tl, "missing")), (long long)d,
+                         d == 1 ? "y" : "ies",
+                         (long long)json_integer_value(json_object_get(g0, "after_frame")),
+                         json_number_value(json_object_get(g0, "missing")));
+            else if (d)
+                snprintf(sf->note[EV_CHECK_COMPLETE], 160, "%lld discontinuit%s; the first "
+                         "after frame %lld: time %s by %.3f s", (long long)d,
+                         d == 1 ? "y" : "ies",
+                         (long long)json_integer_value(json_object_get(d0, "after_frame")),
+                         json_number_value(json_object_get(d0, "step")) < 0 ? "goes back"
+                                                                              : "stands still",
+                         fabs(json_number_value(json_object_get(d0, "step"))));
+            else
+                snprintf(sf->note[EV_CHECK_COMPLETE], 160, "%lld frames, no gap and no "
+                         "discontinuity in the timeline", (long long)json_integer_value(
+                                                              json_object_get(tl, "frames")));
+        }
+        json_decref(tl);
+    }
+    return EV_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Rules                                                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -632,11 +820,12 @@ static json_t *result_obj(const ev_check_rule *r, int stream, const json_t *m, c
 
 int ev_conform__check(json_t **out, const ev_profile *p, const char *path, ev_errbuf *err)
 {
-    return ev_conform__check_ex(out, p, path, NULL, NULL, err);
+    return ev_conform__check_ex(out, p, path, NULL, NULL, 0, 0, err);
 }
 
 int ev_conform__check_ex(json_t **out, const ev_profile *p, const char *path,
-                         ev_progress_cb progress_cb, void *payload, ev_errbuf *err)
+                         ev_progress_cb progress_cb, void *payload, unsigned int fps_num,
+                         unsigned int fps_den, ev_errbuf *err)
 {
     AVFormatContext *fc = NULL;
     facts fx;
@@ -659,6 +848,8 @@ int ev_conform__check_ex(json_t **out, const ev_profile *p, const char *path,
         AVStream *st = fc->streams[i];
         sfacts *sf = &fx.s[i];
         sf->index = (int)i;
+        sf->last_dts = AV_NOPTS_VALUE;
+        sf->next_ts = AV_NOPTS_VALUE;
         enum AVMediaType t = st->codecpar->codec_type;
         sf->stype = t == AVMEDIA_TYPE_VIDEO && !ev_transcode__is_attached_pic(st) ? EV_ST_VIDEO
                   : t == AVMEDIA_TYPE_AUDIO ? EV_ST_AUDIO
@@ -706,12 +897,15 @@ int ev_conform__check_ex(json_t **out, const ev_profile *p, const char *path,
         }
         free(ex);
     }
-    bool decode = needs(p, EV_CHECK_DECODES_CLEANLY);
-    if (decode || needs(p, EV_CHECK_GOP) || needs(p, EV_CHECK_FFV1_SLICES) ||
+    bool decode = needs(p, EV_CHECK_DECODES_CLEANLY) || needs(p, EV_CHECK_PLAYABLE);
+    fx.timeline = needs(p, EV_CHECK_TIMED) || needs(p, EV_CHECK_COMPLETE);
+    if (decode || fx.timeline || needs(p, EV_CHECK_GOP) || needs(p, EV_CHECK_FFV1_SLICES) ||
         needs(p, EV_CHECK_FFV1_SLICE_CRC)) {
         if ((rc = packet_pass(&fx, fc, decode, progress_cb, payload, err)) != EV_OK)
             goto done;
     }
+    if ((rc = cctv_rules(&fx, fc, cname, decode, fps_num, fps_den, err)) != EV_OK)
+        goto done;
 
     results = json_array();
     doc = json_object();
@@ -781,6 +975,7 @@ done:
         for (int k = 0; k < EV_CHECK_COUNT; k++)
             json_decref(fx.s[i].val[k]);
         avcodec_free_context(&fx.s[i].dec);
+        ev_buf__free(&fx.s[i].list);
     }
     for (int k = 0; k < EV_CHECK_COUNT; k++)
         json_decref(fx.file[k]);

@@ -31,9 +31,12 @@
 int ev_conform__check(json_t **out, const ev_profile *p, const char *path, ev_errbuf *err);
 
 /* Same, with a progress callback (stage "checking"; returning nonzero
- * cancels with EV_ECANCELED). progress_cb may be NULL. */
+ * cancels with EV_ECANCELED; may be NULL) and a frame rate the user states
+ * for a source with no time per frame (fps_num/fps_den, 0/0 = none: the
+ * `timed` rule then names it as an assumption). */
 int ev_conform__check_ex(json_t **out, const ev_profile *p, const char *path,
-                         ev_progress_cb progress_cb, void *payload, ev_errbuf *err);
+                         ev_progress_cb progress_cb, void *payload, unsigned int fps_num,
+                         unsigned int fps_den, ev_errbuf *err);
 
 /* FFV1 configuration record (extradata, version >= 2), as far as needed. */
 typedef struct ev_ffv1_config {

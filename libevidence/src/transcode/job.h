@@ -42,6 +42,23 @@ typedef struct ost {
     int nal_len;             /* copy: H.264/HEVC length-prefixed NAL units, bytes per
                                 length (1..4); 0 = not checked */
     json_t *settings;
+    /* timing (video): DAV frame stamps are ms of a camera-local wall clock;
+     * the copy's times start at 0 (shifted by ts_offset, in the source's
+     * time base) and the record maps every frame to its stamp as runs of
+     * equal steps (settings.streams[].timing.frame_times) */
+    bool stamps;
+    bool assumed;            /* no time per frame: frame n is at n / the stated rate */
+    int64_t ts_offset;       /* AV_NOPTS_VALUE until the first packet */
+    json_t *runs;
+    int64_t run_frame, run_first, run_last, run_step, run_n, run_out, frames_stamped;
+    int64_t last_out;        /* the copy's time of the last frame, ms */
+    int64_t rebased, impossible; /* frames timed after a step back, impossible dates */
+    int64_t last_end;        /* DAV: byte after the last packet's payload, -1 = none */
+    int64_t first_stamp;     /* the first possible stamp, AV_NOPTS_VALUE = none */
+    bool runs_truncated;
+    /* copy: packets with no time of their own (MPEG-PS gives one only to the
+     * first frame of a PES packet) get the previous one's plus its duration */
+    int64_t next_ts, last_dur, untimed;
 } ost;
 
 typedef struct job {

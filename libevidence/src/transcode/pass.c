@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libavfilter/avfilter.h>
 #include <libavfilter/buffersink.h>
@@ -198,6 +199,183 @@ int ev_transcode__check_index(job *j)
     return EV_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Frame stamps (DAV)                                                        */
+/* ------------------------------------------------------------------------ */
+
+#define EV_TC_MAX_RUNS 100000 /* runs of frame times kept in the record */
+
+/* A stamp (ms of camera-local time) as "YYYY-MM-DDTHH:MM:SS.mmm", as the
+ * timeline of evidence inspect gives it (docs/media.md). */
+static void wallclock_str(char *buf, size_t len, int64_t ms)
+{
+    int64_t s = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+    int frac = (int)(ms - s * 1000);
+    time_t tt = (time_t)s;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm)) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+#define EV_TC_DAV_MIN_DATE 946684800000LL /* 2000-01-01: earlier DAV dates are impossible */
+
+static void flush_run(ost *o)
+{
+    if (!o->run_n)
+        return;
+    if (json_array_size(o->runs) >= EV_TC_MAX_RUNS) {
+        o->runs_truncated = true;
+        return;
+    }
+    char w[48];
+    wallclock_str(w, sizeof(w), o->run_first);
+    json_t *r = json_pack("{s:I, s:I, s:I, s:s, s:I}", "frame", (json_int_t)o->run_frame,
+                          "frames", (json_int_t)o->run_n, "copy_ms", (json_int_t)o->run_out,
+                          "wallclock", w, "stamp_ms", (json_int_t)o->run_first);
+    if (r && o->run_n > 1)
+        json_object_set_new(r, "step_ms", json_integer(o->run_step));
+    if (r && o->run_first < EV_TC_DAV_MIN_DATE)
+        json_object_set_new(r, "impossible", json_true());
+    json_array_append_new(o->runs, r);
+}
+
+/* Each frame's stamp joins the run of equal steps it continues, or starts
+ * one. The copy's time is the stamp less the first stamp, so that the copy
+ * keeps the gaps of the recording; where the stamps go back or stand still
+ * (the camera's clock was set back, or frames were written out of order),
+ * or a date is impossible (before 2000), the copy goes on one interval
+ * after the previous frame instead, because an MP4 cannot hold times that
+ * go back. Every run in the record gives the copy's time of its first
+ * frame beside the stamp, so that each frame's stamp is always known. */
+static void frame_stamp(ost *o, AVPacket *pkt)
+{
+    int64_t t = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+    if (t == AV_NOPTS_VALUE)
+        return;
+    int64_t k = o->frames_stamped++;
+    bool possible = t >= EV_TC_DAV_MIN_DATE;
+    if (!possible)
+        o->impossible++;
+    AVRational fr = o->ist->avg_frame_rate;
+    int64_t step = o->run_n > 1 && o->run_step > 0 ? o->run_step
+                 : fr.num > 0 && fr.den > 0 ? av_rescale(1000, fr.den, fr.num) : 40;
+    if (step <= 0)
+        step = 1;
+    int64_t out;
+    bool rebase = false;
+    if (k == 0) {
+        out = 0;
+    } else if (!possible || o->ts_offset == AV_NOPTS_VALUE) {
+        out = o->last_out + step;
+    } else {
+        out = t - o->ts_offset;
+        if (out <= o->last_out) {
+            out = o->last_out + step;
+            rebase = true;
+            o->rebased++;
+        }
+    }
+    if (possible && (o->ts_offset == AV_NOPTS_VALUE || rebase))
+        o->ts_offset = t - out;
+    if (possible && o->first_stamp == AV_NOPTS_VALUE)
+        o->first_stamp = t;
+    if (o->run_n == 1 && t - o->run_last == out - o->last_out && out > o->last_out) {
+        o->run_step = t - o->run_last;
+        o->run_n++;
+    } else if (o->run_n > 1 && t - o->run_last == o->run_step &&
+               out - o->last_out == o->run_step) {
+        o->run_n++;
+    } else {
+        flush_run(o);
+        o->run_frame = k;
+        o->run_first = t;
+        o->run_out = out;
+        o->run_n = 1;
+    }
+    o->run_last = t;
+    o->last_out = out;
+    int64_t d = pkt->dts != AV_NOPTS_VALUE && pkt->pts != AV_NOPTS_VALUE ? pkt->pts - pkt->dts : 0;
+    pkt->pts = out;
+    pkt->dts = out - d;
+}
+
+/* DAV: the bytes between two frames the demuxer read are the first frame's
+ * trailer (8) and the next one's header (24 + at most 255 of extensions);
+ * more means the demuxer skipped bytes it could not read as a frame (a
+ * damaged header or frame length): damage, refused like other damage. */
+#define EV_TC_DAV_MAX_OVERHEAD (8 + 24 + 255)
+
+static int check_dav_frame(job *j, ost *o, const AVPacket *pkt)
+{
+    if (pkt->pos < 0)
+        return EV_OK;
+    int64_t from = o->last_end >= 0 ? o->last_end : 0;
+    if (pkt->pos - from > EV_TC_DAV_MAX_OVERHEAD) {
+        char what[400];
+        snprintf(what, sizeof(what), "stream #%d: %lld bytes after frame %lld (counted "
+                 "from 0; bytes %lld-%lld) are not part of any frame the dhav demuxer could read (a "
+                 "damaged frame header or frame length); the frames in them would be "
+                 "missing from the copy", o->in_idx, (long long)(pkt->pos - from),
+                 (long long)o->packets_in - 2, (long long)from, (long long)pkt->pos);
+        return ev_transcode__refuse_damaged(j, what);
+    }
+    o->last_end = pkt->pos + pkt->size;
+    return EV_OK;
+}
+
+/* A copied packet with no time at all is timed as the previous packet plus
+ * its duration (as the ffmpeg command line does, and as evidence inspect's
+ * timeline counts it: frames_untimed); the count is recorded. */
+static void time_untimed(ost *o, AVPacket *pkt)
+{
+    if (pkt->pts == AV_NOPTS_VALUE && pkt->dts == AV_NOPTS_VALUE && o->next_ts != AV_NOPTS_VALUE) {
+        pkt->pts = pkt->dts = o->next_ts;
+        o->untimed++;
+    }
+    int64_t t = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+    if (pkt->duration > 0)
+        o->last_dur = pkt->duration;
+    if (t != AV_NOPTS_VALUE && o->last_dur > 0)
+        o->next_ts = t + o->last_dur;
+}
+
+static int finish_stamps(job *j, ost *o)
+{
+    flush_run(o);
+    json_t *t = json_object_get(o->settings, "timing");
+    if (!t || o->ts_offset == AV_NOPTS_VALUE)
+        return EV_OK;
+    char w[48];
+    if (o->first_stamp != AV_NOPTS_VALUE) {
+        wallclock_str(w, sizeof(w), o->first_stamp);
+        json_object_set_new(t, "first_wallclock", json_string(w));
+    }
+    if (json_object_set_new(t, "frames", json_integer(o->frames_stamped)) ||
+        json_object_set(t, "frame_times", o->runs))
+        return ev_err__set(j->err, EV_ENOMEM, "out of memory");
+    if (o->runs_truncated)
+        json_object_set_new(t, "frame_times_truncated", json_true());
+    if (o->rebased) {
+        json_object_set_new(t, "stamps_back", json_integer(o->rebased));
+        ev_transcode__note(j, "stream #%d: the DAV stamps go back or stand still %lld "
+                           "time(s); there the copy goes on one frame interval after the "
+                           "previous frame (an MP4 cannot hold times that go back), and "
+                           "timing.frame_times gives each frame's stamp", o->in_idx,
+                           (long long)o->rebased);
+    }
+    if (o->impossible) {
+        json_object_set_new(t, "impossible_stamps", json_integer(o->impossible));
+        ev_transcode__note(j, "stream #%d: %lld frames have an impossible DAV date (before "
+                           "2000-01-01); the copy times them one frame interval after the "
+                           "previous frame", o->in_idx, (long long)o->impossible);
+    }
+    return EV_OK;
+}
+
 static int on_frame(job *j, ost *o, AVFrame *f)
 {
     if (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT))
@@ -326,10 +504,29 @@ int ev_transcode__run_pass(job *j)
             goto done;
         }
         o->packets_in++;
+        if (o->stamps) {
+            if ((rc = check_dav_frame(j, o, j->pkt)) != EV_OK) {
+                av_packet_unref(j->pkt);
+                goto done;
+            }
+            frame_stamp(o, j->pkt);
+        }
+        if (o->assumed) {
+            /* frame n at n / the stated rate, computed for each frame (no
+             * rounding carried from one frame to the next) */
+            AVRational ftb = { (int)j->o.assume_fps_den, (int)j->o.assume_fps_num };
+            AVRational tb = o->action == EV_ACTION_COPY ? o->st->time_base : o->ist->time_base;
+            int64_t n = o->packets_in - 1;
+            j->pkt->pts = j->pkt->dts = av_rescale_q(n, ftb, tb);
+            j->pkt->duration = av_rescale_q(n + 1, ftb, tb) - j->pkt->pts;
+        }
+        if (o->action == EV_ACTION_COPY && !o->assumed && !o->stamps)
+            time_untimed(o, j->pkt);
         if (o->action == EV_ACTION_COPY) {
             if (j->pkt->pts != AV_NOPTS_VALUE)
                 o->last_pts = j->pkt->pts;
-            av_packet_rescale_ts(j->pkt, o->ist->time_base, o->st->time_base);
+            if (!o->assumed)
+                av_packet_rescale_ts(j->pkt, o->ist->time_base, o->st->time_base);
             fix_dts(j, o, j->pkt);
             rc = write_pkt(j, o, j->pkt);
             av_packet_unref(j->pkt);
@@ -366,6 +563,19 @@ int ev_transcode__run_pass(job *j)
                 goto done;
         } else if ((rc = encode_frame(j, o, NULL)) != EV_OK) {
             goto done;
+        }
+    }
+    for (size_t i = 0; i < j->n_os; i++) {
+        ost *o = &j->os[i];
+        if (o->stamps && (rc = finish_stamps(j, o)) != EV_OK)
+            goto done;
+        json_t *t = json_object_get(o->settings, "timing");
+        if (o->untimed && t) {
+            json_object_set_new(t, "frames_untimed", json_integer(o->untimed));
+            ev_transcode__note(j, "stream #%d: %lld copied packets carry no time of their own "
+                               "(MPEG-PS times only the first frame of each PES packet); each "
+                               "is timed as the previous packet plus its duration", o->in_idx,
+                               (long long)o->untimed);
         }
     }
     /* completeness: no frames, or fewer packets than the index promises */

@@ -76,10 +76,77 @@ static const char *sample_fmt_name(int f)
     return n ? n : "unknown";
 }
 
+/* A source with no time per frame (an elementary stream) is copied only at
+ * a rate the user states: FFmpeg's default of 25 fps would be presented as
+ * the recording's rate. */
+static int refuse_untimed(job *j)
+{
+    const char *fmt = j->ic->iformat->name;
+    if (!ev_transcode__untimed_demuxer(fmt))
+        return EV_OK;
+    const char *what = !strcmp(fmt, "h264") ? "H.264" : !strcmp(fmt, "hevc") ? "H.265" : fmt;
+    if (j->o.assume_fps_num) {
+        /* frames in decoding order are timed one interval apart; with
+         * reordered (B-) frames their display times cannot be known */
+        for (unsigned i = 0; i < j->ic->nb_streams; i++)
+            if (j->ic->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+                j->ic->streams[i]->codecpar->video_delay > 0)
+                return ev_err__set(j->err, EV_EUNSUPPORTED, "'%s' is a raw %s elementary stream "
+                                   "with reordered (B-) frames: their display times cannot "
+                                   "be derived from a frame rate without decoding; keep it "
+                                   "with master, or make a re-encoded copy", j->in, what);
+        return EV_OK;
+    }
+    return ev_err__set(j->err, EV_EUNSUPPORTED, "'%s' has no timestamps (raw %s elementary "
+                       "stream); give the frame rate with --assume-fps RATE, e.g. the rate the "
+                       "recorder was set to", j->in, what);
+}
+
+/* settings.streams[].timing of a video stream: where the copy's times come
+ * from. An assumed rate is named as the user's, never as measured. */
+static json_t *timing_json(job *j, ost *o)
+{
+    const char *fmt = j->ic->iformat->name;
+    char fps[48] = "";
+    if (j->o.assume_fps_num)
+        snprintf(fps, sizeof(fps), "%u/%u", j->o.assume_fps_num, j->o.assume_fps_den);
+    if (ev_transcode__untimed_demuxer(fmt)) {
+        o->assumed = true;
+        double d = (double)j->o.assume_fps_den / (double)j->o.assume_fps_num;
+        return json_pack("{s:s, s:s, s:s, s:f, s:s}", "source", "assumed", "fps", fps,
+                         "stated_by", "user", "frame_duration", ev_transcode__round6(d), "note",
+                         "the source has no time per frame; every frame is timed at the rate "
+                         "the user stated, which is an assumption, not a measurement");
+    }
+    json_t *t;
+    if (!strcmp(fmt, "dhav") && o->ist->time_base.num == 1 && o->ist->time_base.den == 1000) {
+        o->stamps = true;
+        o->runs = json_array();
+        t = json_pack("{s:s, s:s, s:s}", "source", "frame-stamps", "wallclock_zone", "unknown",
+                      "note", "each frame's DAV stamp (camera-local wall clock, zone unknown); "
+                      "the copy's times are the stamps less the first one, and frame_times "
+                      "maps every frame to its stamp");
+        if (!o->runs) {
+            json_decref(t);
+            return NULL;
+        }
+    } else {
+        t = json_pack("{s:s}", "source", "container");
+    }
+    if (t && fps[0])
+        json_object_set_new(t, "assumed_fps_ignored",
+                            json_pack("{s:s, s:s}", "fps", fps, "note", "the source has times "
+                                      "of its own; the stated rate was not used"));
+    return t;
+}
+
 int ev_transcode__plan(job *j)
 {
     const ev_profile *p = j->p;
     AVFormatContext *ic = j->ic;
+    int urc = refuse_untimed(j);
+    if (urc != EV_OK)
+        return urc;
     uint32_t present = 0;
     char have[256] = "";
     size_t hl = 0;
@@ -154,7 +221,7 @@ int ev_transcode__plan(job *j)
                                "(%s %s%s%s): %s", p->name, i, j->in, stype_of(st), codec,
                                sfmt ? ", " : "", sfmt ? sfmt : "", rule->message);
         if (rule->action == EV_ACTION_DROP) {
-            drop(j, st, "the profile's rule drops it");
+            drop(j, st, rule->message ? rule->message : "the profile's rule drops it");
             continue;
         }
         ost *o = &j->os[j->n_os];
@@ -166,6 +233,10 @@ int ev_transcode__plan(job *j)
         o->ist = st;
         o->last_pts = AV_NOPTS_VALUE;
         o->last_mux_dts = AV_NOPTS_VALUE;
+        o->ts_offset = AV_NOPTS_VALUE;
+        o->next_ts = AV_NOPTS_VALUE;
+        o->first_stamp = AV_NOPTS_VALUE;
+        o->last_end = -1;
         if (rule->action == EV_ACTION_COPY)
             o->nal_len = nal_length_size(st->codecpar);
         j->map[i] = (int)j->n_os;
@@ -192,15 +263,35 @@ bool ev_transcode__strip_tag(const char *k)
     return strncmp(k, "_STATISTICS", 11) == 0 || strncasecmp(k, "DURATION-", 9) == 0;
 }
 
+/* A data stream (e.g. a QuickTime timecode track) was dropped. */
+static bool dropped_data(const job *j)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(j->dropped, i, d)
+        if (!strcmp(json_string_value(json_object_get(d, "type")), "data"))
+            return true;
+    return false;
+}
+
 static void copy_stream_meta(job *j, ost *o)
 {
     if (j->p->meta_stream_tags == EV_META_COPY) {
         const AVDictionaryEntry *t = NULL;
-        while ((t = av_dict_get(o->ist->metadata, "", t, AV_DICT_IGNORE_SUFFIX)))
+        while ((t = av_dict_get(o->ist->metadata, "", t, AV_DICT_IGNORE_SUFFIX))) {
+            /* the MP4/MOV muxer turns a "timecode" tag into a timecode track
+             * again: not when the data streams were dropped */
+            if (!strcmp(t->key, "timecode") && dropped_data(j)) {
+                ev_transcode__note(j, "stream #%d: its timecode tag (%s) was not carried: the "
+                                   "muxer would write it as a timecode data track, and data "
+                                   "streams are dropped", o->in_idx, t->value);
+                continue;
+            }
             if (!ev_transcode__strip_tag(t->key) &&
                 !(j->p->meta_creation_time == EV_META_DROP &&
                   strcasecmp(t->key, "creation_time") == 0))
                 av_dict_set(&o->st->metadata, t->key, t->value, 0);
+        }
     }
     o->st->disposition = o->ist->disposition;
     /* Side data (display matrix = rotation, stereo 3D, mastering display...). */
@@ -231,11 +322,21 @@ int ev_transcode__setup_copy(job *j, ost *o)
     o->st->avg_frame_rate = o->ist->avg_frame_rate;
     o->st->r_frame_rate = o->ist->r_frame_rate;
     o->st->sample_aspect_ratio = o->ist->sample_aspect_ratio;
+    if (o->type == EV_ST_VIDEO && ev_transcode__untimed_demuxer(j->ic->iformat->name) &&
+        j->o.assume_fps_num) {
+        /* one tick per frame at the stated rate (the muxer refines it) */
+        AVRational fps = { (int)j->o.assume_fps_num, (int)j->o.assume_fps_den };
+        o->st->time_base = av_inv_q(fps);
+        o->st->avg_frame_rate = o->st->r_frame_rate = fps;
+    }
     copy_stream_meta(j, o);
     o->settings = json_pack("{s:i, s:i, s:s, s:s, s:s}", "source_stream", o->in_idx,
                             "output_stream", o->out_idx, "type",
                             ev_profile__stype_name(o->type), "action", "copy", "codec",
                             avcodec_get_name(cp->codec_id));
+    if (o->settings && o->type == EV_ST_VIDEO &&
+        json_object_set_new(o->settings, "timing", timing_json(j, o)))
+        return ev_err__set(j->err, EV_ENOMEM, "out of memory");
     return o->settings ? EV_OK : ev_err__set(j->err, EV_ENOMEM, "out of memory");
 }
 
@@ -388,6 +489,8 @@ int ev_transcode__setup_video(job *j, ost *o)
                                                      "frame dropped or duplicated)"));
     json_object_set_new(s, "scaling", json_string("none"));
     o->settings = s;
+    if (json_object_set_new(s, "timing", timing_json(j, o)))
+        return ev_err__set(j->err, EV_ENOMEM, "out of memory");
     return EV_OK;
 }
 

@@ -110,6 +110,7 @@ int ev_transcode__recheck_ex(json_t **out, const json_t *d, const char *master_p
                     : t && strcmp(t, "subtitle") == 0 ? EV_ST_SUBTITLE : EV_ST_DATA;
             s->level = level_from(json_string_value(json_object_get(e, "level")));
             s->packet_fallback = json_is_true(json_object_get(e, "packet_fallback"));
+            s->nal_units = json_is_true(json_object_get(e, "nal_units"));
             const char *a = json_string_value(json_object_get(e, "source_compared_as"));
             const char *b = json_string_value(json_object_get(e, "output_compared_as"));
             s->cmp_pix_fmt = a ? av_get_pix_fmt(a) : AV_PIX_FMT_NONE;

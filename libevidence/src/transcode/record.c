@@ -44,6 +44,8 @@ static json_t *plan_json(const ev_vplan *vp)
                                 json_string(av_get_pix_fmt_name((enum AVPixelFormat)v->out_cmp_pix_fmt)));
         if (v->orientation > 1)
             json_object_set_new(o, "orientation_applied", json_integer(v->orientation));
+        if (v->nal_units)
+            json_object_set_new(o, "nal_units", json_true());
         json_array_append_new(a, o);
     }
     return a;

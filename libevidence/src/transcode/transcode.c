@@ -135,8 +135,11 @@ static int do_av(job *j, json_t **streams_json, ev_vplan *vp)
     AVDictionary *mo = NULL;
     if ((rc = ev_transcode__srcread_open(&j->src, j->in, true, j->err)) != EV_OK)
         return rc;
-    if ((rc = ev_transcode__open_input_pb(&j->ic, j->in, ev_transcode__srcread_pb(j->src),
-                                          j->err)) != EV_OK) {
+    char rate[48] = "";
+    if (j->o.assume_fps_num && j->o.assume_fps_den)
+        snprintf(rate, sizeof(rate), "%u/%u", j->o.assume_fps_num, j->o.assume_fps_den);
+    if ((rc = ev_transcode__open_input_rate(&j->ic, j->in, ev_transcode__srcread_pb(j->src),
+                                            rate[0] ? rate : NULL, j->err)) != EV_OK) {
         /* a file cut short before its index (MP4 with the moov box at the
          * end): say so, rather than only that it cannot be read */
         if (rc == EV_EFORMAT) {
@@ -252,6 +255,10 @@ static int do_av(job *j, json_t **streams_json, ev_vplan *vp)
         if (o->action == EV_ACTION_COPY) {
             vs->level = EV_LEVEL_PACKET;
             vs->packet_fallback = j->p->packet_fallback == EV_LEVEL_DECODED;
+            /* Annex B H.264/HEVC (raw, DAV, MPEG-PS/TS): the muxer turns start
+             * codes into length prefixes; the NAL units are compared */
+            enum AVCodecID cid = o->ist->codecpar->codec_id;
+            vs->nal_units = (cid == AV_CODEC_ID_H264 || cid == AV_CODEC_ID_HEVC) && o->nal_len == 0;
         } else if (j->p->level == EV_LEVEL_DECODED) {
             vs->level = EV_LEVEL_DECODED;
             /* A lossless repack is compared back in the source's format; a
@@ -696,6 +703,7 @@ done:
     }
     for (size_t i = 0; j.os && i < j.n_os; i++) {
         ost *o = &j.os[i];
+        json_decref(o->runs);
         avcodec_free_context(&o->dec);
         avcodec_free_context(&o->enc);
         avfilter_graph_free(&o->graph);

@@ -39,6 +39,9 @@ typedef struct ev_transcode__opts {
     unsigned int threads;  /* encoder/decoder threads; 0 = automatic */
     ev_progress_cb progress_cb;
     void *progress_payload;
+    /* a frame rate the user states for a source with no time per frame
+     * (assume_fps_num / assume_fps_den; 0/0 = none) */
+    unsigned int assume_fps_num, assume_fps_den;
 } ev_transcode__opts;
 
 /*
@@ -121,6 +124,8 @@ typedef struct ev_vstream {
     int out_cmp_pix_fmt;   /* video: convert the copy's frames to this (a lossless
                               repack back to the source's format), or AV_PIX_FMT_NONE */
     int orientation;       /* stills: EXIF orientation applied to the source (1 = none) */
+    bool nal_units;        /* H.264/HEVC: compare the NAL units of each packet (length and
+                              bytes), whether framed by start codes or length prefixes */
 } ev_vstream;
 
 typedef struct ev_vplan {

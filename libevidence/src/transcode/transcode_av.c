@@ -70,13 +70,30 @@ static bool denied_demuxer(const char *name)
     return false;
 }
 
+bool ev_transcode__untimed_demuxer(const char *name)
+{
+    static const char *const raw[] = { "h264", "hevc", "m4v", "mpegvideo", "cavsvideo", "vc1",
+                                       "avs2", "avs3", "vvc", "dirac", "dnxhd", "h261", "h263",
+                                       "mjpeg", "ingenient", "rawvideo", NULL };
+    for (size_t i = 0; name && raw[i]; i++)
+        if (strcmp(name, raw[i]) == 0)
+            return true;
+    return false;
+}
+
 int ev_transcode__open_input(AVFormatContext **out, const char *path, ev_errbuf *err)
 {
-    return ev_transcode__open_input_pb(out, path, NULL, err);
+    return ev_transcode__open_input_rate(out, path, NULL, NULL, err);
 }
 
 int ev_transcode__open_input_pb(AVFormatContext **out, const char *path, AVIOContext *own,
                                 ev_errbuf *err)
+{
+    return ev_transcode__open_input_rate(out, path, own, NULL, err);
+}
+
+int ev_transcode__open_input_rate(AVFormatContext **out, const char *path, AVIOContext *own,
+                                  const char *rate, ev_errbuf *err)
 {
     AVFormatContext *fc = NULL;
     AVIOContext *pb = own;
@@ -119,6 +136,9 @@ int ev_transcode__open_input_pb(AVFormatContext **out, const char *path, AVIOCon
     }
     fc->probesize = EV_TC_PROBE_SIZE;
     av_dict_set(&o, "protocol_whitelist", "file", 0);
+    /* the raw demuxers number the frames at this rate (their "framerate") */
+    if (rate && ev_transcode__untimed_demuxer(fmt->name))
+        av_dict_set(&o, "framerate", rate, 0);
     e = avformat_open_input(&fc, path, fmt, &o); /* frees fc on failure */
     av_dict_free(&o);
     if (e == AVERROR_EOF) {

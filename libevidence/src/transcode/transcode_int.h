@@ -32,6 +32,15 @@
 int ev_transcode__averr(ev_errbuf *err, int averr, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Demuxers of elementary streams (raw H.264/H.265 and the like): no time
+ * per frame; FFmpeg numbers the frames at a rate (its default 25 fps). */
+bool ev_transcode__untimed_demuxer(const char *name);
+
+/* ev_transcode__open_input_pb, and for an elementary stream (above) the
+ * frames are numbered at `rate` ("25/2"; NULL = FFmpeg's default). */
+int ev_transcode__open_input_rate(AVFormatContext **out, const char *path, AVIOContext *pb,
+                                  const char *rate, ev_errbuf *err);
+
 /* Open and probe an input file with our limits. On failure *out is NULL and
  * err says what, where and what to do. EV_ENOTFOUND, EV_EIO, EV_EFORMAT. */
 int ev_transcode__open_input(AVFormatContext **out, const char *path, ev_errbuf *err);

@@ -43,6 +43,9 @@ typedef struct dgst {
     int index;
     ev_stype type;
     bool packets;          /* hash packet payloads */
+    bool nal;              /* ...as their NAL units (H.264/HEVC) */
+    int nal_len;           /* bytes per NAL length prefix; 0 = Annex B start codes */
+    EVP_MD_CTX *nalc;
     bool decoded;          /* hash decoded content */
     bool count;            /* decode and count only (lossy audio) */
     int conv_fmt;          /* AV_PIX_FMT_NONE or convert before hashing */
@@ -88,6 +91,83 @@ typedef struct pass {
     ev_errbuf err;
     int64_t start_us;
 } pass;
+
+/* NAL units of a packet, the way libavformat's MP4 and Matroska muxers
+ * turn Annex B into length prefixes (ff_avc_parse_nal_units): a unit runs
+ * from after a start code to the next one (a four-byte start code's first
+ * zero is not part of it); bytes before the first start code are not a
+ * unit. Each unit is hashed as its 32-bit big-endian length and its bytes,
+ * so that a copy that only changed the framing hashes the same. */
+static const uint8_t *find_startcode(const uint8_t *p, const uint8_t *end)
+{
+    const uint8_t *q = p;
+    while (end - q >= 3 && !(q[0] == 0 && q[1] == 0 && q[2] == 1))
+        q++;
+    if (end - q < 3)
+        return end;
+    if (q > p && q[-1] == 0)
+        q--;
+    return q;
+}
+
+static void nal_unit(dgst *d, const uint8_t *p, size_t n)
+{
+    uint8_t l[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
+    EVP_DigestUpdate(d->nalc, l, 4);
+    EVP_DigestUpdate(d->nalc, p, n);
+    EVP_DigestUpdate(d->pkt_all, l, 4);
+    EVP_DigestUpdate(d->pkt_all, p, n);
+}
+
+static void nal_digest(dgst *d, const AVPacket *pkt, const EVP_MD *md, uint8_t out[32])
+{
+    const uint8_t *p = pkt->data ? pkt->data : (const uint8_t *)"";
+    const uint8_t *end = p + pkt->size;
+    EVP_DigestInit_ex(d->nalc, md, NULL);
+    if (d->nal_len == 0) {
+        const uint8_t *s = find_startcode(p, end);
+        for (;;) {
+            while (s < end && !*(s++))
+                ;
+            if (s == end)
+                break;
+            const uint8_t *e = find_startcode(s, end);
+            nal_unit(d, s, (size_t)(e - s));
+            s = e;
+        }
+    } else {
+        size_t left = (size_t)pkt->size, L = (size_t)d->nal_len;
+        while (left >= L) {
+            size_t len = 0;
+            for (size_t i = 0; i < L; i++)
+                len = len << 8 | p[i];
+            p += L;
+            left -= L;
+            if (len > left)
+                break; /* damaged: the rest is hashed as it is, below */
+            nal_unit(d, p, len);
+            p += len;
+            left -= len;
+        }
+        if (left)
+            nal_unit(d, p, left);
+    }
+    unsigned mdl;
+    EVP_DigestFinal_ex(d->nalc, out, &mdl);
+}
+
+/* Bytes per NAL length of length-prefixed H.264 (avcC) or HEVC (hvcC); 0 for
+ * Annex B (no configuration record, or one in start-code form). */
+static int nal_length_size(const AVCodecParameters *cp)
+{
+    const uint8_t *x = cp->extradata;
+    int n = cp->extradata_size;
+    if (cp->codec_id == AV_CODEC_ID_H264 && x && n >= 7 && x[0] == 1)
+        return (x[4] & 3) + 1;
+    if (cp->codec_id == AV_CODEC_ID_HEVC && x && n >= 23 && x[0] == 1)
+        return (x[21] & 3) + 1;
+    return 0;
+}
 
 static int push_md(uint8_t (**list)[32], size_t *cap, size_t n, const uint8_t md[32])
 {
@@ -306,6 +386,13 @@ static void *run_pass(void *arg)
         }
         if (d->pkt_all)
             EVP_DigestInit_ex(d->pkt_all, ps->md, NULL);
+        if (d->packets && d->nal) {
+            if (!(d->nalc = EVP_MD_CTX_new())) {
+                rc = ev_err__set(&ps->err, EV_ENOMEM, "out of memory");
+                goto done;
+            }
+            d->nal_len = nal_length_size(st->codecpar);
+        }
         if (d->decoded || d->count) {
             if (!(d->dec_all = EVP_MD_CTX_new()) || !(d->unit = EVP_MD_CTX_new())) {
                 rc = ev_err__set(&ps->err, EV_ENOMEM, "out of memory");
@@ -346,10 +433,14 @@ static void *run_pass(void *arg)
         if (d->packets) {
             uint8_t md[32];
             unsigned mdl;
-            EVP_Digest(pkt->data ? pkt->data : (const uint8_t *)"", (size_t)pkt->size, md, &mdl,
-                       ps->md, NULL);
-            EVP_DigestUpdate(d->pkt_all, pkt->data ? pkt->data : (const uint8_t *)"",
-                             (size_t)pkt->size);
+            if (d->nal) {
+                nal_digest(d, pkt, ps->md, md);
+            } else {
+                EVP_Digest(pkt->data ? pkt->data : (const uint8_t *)"", (size_t)pkt->size, md,
+                           &mdl, ps->md, NULL);
+                EVP_DigestUpdate(d->pkt_all, pkt->data ? pkt->data : (const uint8_t *)"",
+                                 (size_t)pkt->size);
+            }
             if (push_md(&d->pkt_md, &d->pkt_cap, (size_t)d->n_packets, md) != EV_OK) {
                 rc = ev_err__set(&ps->err, EV_ENOMEM, "out of memory");
                 goto done;
@@ -431,6 +522,7 @@ static void dgst_free(dgst *d, size_t n)
         free(d[i].frm_md);
         free(d[i].pts);
         EVP_MD_CTX_free(d[i].pkt_all);
+        EVP_MD_CTX_free(d[i].nalc);
         EVP_MD_CTX_free(d[i].dec_all);
         EVP_MD_CTX_free(d[i].unit);
         avcodec_free_context(&d[i].dec);
@@ -493,7 +585,12 @@ static json_t *packet_result(const ev_vstream *vs, const dgst *s, const dgst *c,
     json_object_set_new(o, "source_stream", json_integer(vs->src));
     json_object_set_new(o, "output_stream", json_integer(vs->out));
     json_object_set_new(o, "type", json_string(ev_profile__stype_name(vs->type)));
-    json_object_set_new(o, "method", json_string("packet-identical"));
+    json_object_set_new(o, "method", json_string(vs->nal_units ? "packet-identical (NAL units)"
+                                                                : "packet-identical"));
+    if (vs->nal_units)
+        json_object_set_new(o, "nal_note", json_string(
+            "the packets' NAL units (each as its length and bytes) are compared, whatever "
+            "their framing: the source's start codes become length prefixes in the copy"));
     json_object_set_new(o, "packets", json_integer(s->n_packets));
     json_object_set_new(o, "output_packets", json_integer(c->n_packets));
     json_object_set_new(o, "source_sha256", json_string(s->pkt_hex));
@@ -667,6 +764,7 @@ int ev_transcode__verify(json_t **out, const ev_vplan *plan, ev_level level,
         s->index = vs->src;
         if (vs->level == EV_LEVEL_PACKET) {
             s->packets = c->packets = true;
+            s->nal = c->nal = vs->nal_units;
             any_hash = true;
         } else if (vs->level == EV_LEVEL_DECODED) {
             s->decoded = c->decoded = true;
