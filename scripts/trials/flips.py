@@ -180,7 +180,7 @@ def main(argv):
         for (off, span, mask), (r, uz) in zip(jobs, outcomes):
             rcs.append(r.rc)
             all_rc.append(r.rc)
-            field = common.effective_field(span, off, mask)
+            field = common.effective_field(span, off, mask, orig[off])
             key = (span.struct, span.kind)
             row = rows_struct.setdefault(key, {"n": 0, "rc": [], "unzip_fail": 0, "fail": 0,
                                                "warn_pass": 0, "silent": 0})
