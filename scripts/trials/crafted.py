@@ -81,6 +81,7 @@ EXPECT = {
     "ours-made-by": (0, 0), "local-ut-mtime": (0, 0), "local-ut-flags": (0, 0),
     "central-ut-missing": (0, 0), "local-ux-differs": (0, 0), "local-deflate-option": (0, 0),
     "foreign-attrs": (0, 0), "foreign-untyped": (0, 0), "ours-valid": (0, 0),
+    "zip64-eocd-ok": (0, 0), "zip64-eocd-version": (0, 0),
     "no-top-folder": (3, 3), "two-top-folders": (3, 3), "top-level-file": (3, 3),
     "empty-zip": (3, 3),
     # added here
@@ -105,9 +106,10 @@ WARN_CODE = {"local-time": "zip-local-field-mismatch", "mode-no-type": "zip-mode
              "local-ut-flags": "zip-local-field-mismatch",
              "central-ut-missing": "zip-local-field-mismatch",
              "local-ux-differs": "zip-local-field-mismatch",
-             "local-deflate-option": "zip-local-field-mismatch"}
+             "local-deflate-option": "zip-local-field-mismatch",
+             "zip64-eocd-version": "zip-header-unusual"}
 # valid, with no problem at all: ordinary writers' header fields
-CLEAN = {"foreign-attrs", "foreign-untyped", "ours-valid"}
+CLEAN = {"foreign-attrs", "foreign-untyped", "ours-valid", "zip64-eocd-ok"}
 NEW = {}
 
 

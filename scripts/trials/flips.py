@@ -18,7 +18,8 @@ For each flip: `evidence verify --json` (with --ca for signed bundles) and
 `unzip -t`. A flip FAILS when verify crashes or exits 4, or exits 0 while
 `unzip -t` finds an error, or exits 0 although the byte lies in a field that
 matters (anything but the version, time and date fields, attributes other
-than the file type, comments and unknown extra fields). A flip in a field
+than the file type, a file type lost altogether (read by the name, as unzip
+does), comments and unknown extra fields). A flip in a field
 that does not matter may pass, but only with a warning: a silent pass is
 listed and, unless TRIALS_SILENT_FAILS=0, makes the exit status 1 too.
 Exit status 1 when anything failed.

@@ -153,10 +153,14 @@ warned local-ux-differs zip-local-field-mismatch
 hostile local-deflate-option 0 0
 expect_exit 0 "$EVIDENCE" verify --json "$T/local-deflate-option.zip"
 expect_problem "$OUT" zip-local-field-mismatch manifest-sha256.txt warning
+hostile zip64-eocd-version 0 0
+expect_exit 0 "$EVIDENCE" verify --json "$T/zip64-eocd-version.zip"
+expect_problem "$OUT" zip-header-unusual "" warning
 # ...and the same fields as ordinary writers give them: no problem at all
 # (zip -r: modes as found on disk, the text bit, UT and ux; python's
-# writestr: files with no file type; evidence's own writer)
-for c in foreign-attrs foreign-untyped ours-valid; do
+# writestr: files with no file type; evidence's own writer; a ZIP64 end
+# record)
+for c in foreign-attrs foreign-untyped ours-valid zip64-eocd-ok; do
     hostile "$c" 0 0
     expect_exit 0 "$EVIDENCE" verify --json "$T/$c.zip"
     probs=$(python3 "$TOOLS/evjson.py" problems "$OUT")

@@ -77,9 +77,12 @@ def local_header(e):
                        len(name), len(extra)) + name + extra
 
 
-def write_zip(path, entries, prefix=b"", suffix=b"", comment=b"", zip64_eocd_off=None):
+def write_zip(path, entries, prefix=b"", suffix=b"", comment=b"", zip64_eocd_off=None,
+              zip64_versions=None):
     """prefix: bytes before the first entry (offsets account for them);
-    suffix: bytes after the end record; comment: the end record's comment."""
+    suffix: bytes after the end record; comment: the end record's comment;
+    zip64_versions: (made by, needed) of a ZIP64 end record written where
+    its locator says."""
     out = open(path, "wb")
     out.write(prefix)
     central = []
@@ -126,6 +129,12 @@ def write_zip(path, entries, prefix=b"", suffix=b"", comment=b"", zip64_eocd_off
         out.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, n, n,
                               cd_size, cd_start))
         out.write(struct.pack("<IIQI", 0x07064B50, 0, zip64_eocd_off, 1))
+        cd_size = cd_start = 0xFFFFFFFF
+    elif zip64_versions is not None:
+        z64 = out.tell()
+        out.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, zip64_versions[0],
+                              zip64_versions[1], 0, 0, n, n, cd_size, cd_start))
+        out.write(struct.pack("<IIQI", 0x07064B50, 0, z64, 1))
         cd_size = cd_start = 0xFFFFFFFF
     out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, cd_size, cd_start, len(comment)))
     out.write(comment)
@@ -760,6 +769,18 @@ def foreign_untyped(c):
         if not e.name.endswith(b"/"):
             e.mode = 0o600
     return es
+
+
+@case
+def zip64_eocd_ok(c):
+    # a ZIP64 end record as zip and python write it
+    return bag(), {"zip64_versions": ((3 << 8) | 45, 45)}
+
+
+@case
+def zip64_eocd_version(c):
+    # a ZIP64 end record saying version 2.0 is needed (ZIP64 needs 4.5)
+    return bag(), {"zip64_versions": ((3 << 8) | 45, 20)}
 
 
 # --- bytes no checksum covers (valid, with warnings) ---------------------------

@@ -235,6 +235,8 @@ typedef struct zip_end {
     uint64_t tail_end;      /* end of the end record and its comment */
     uint64_t cd_off, cd_size, cd_end, n;
     uint16_t comment_len;
+    bool z64;               /* a ZIP64 end record was read */
+    uint16_t z64_made, z64_need; /* its version made by and version needed */
 } zip_end;
 
 /* Check one candidate end record at eocd (tail holds the file's last tlen
@@ -278,6 +280,9 @@ static int try_end(zip_end *z, int fd, uint64_t fsize, const uint8_t *tail, uint
             *why = "the end record and the ZIP64 end record disagree";
             return EV_EFORMAT;
         }
+        z->z64 = true;
+        z->z64_made = rd16(rec + 12);
+        z->z64_need = rd16(rec + 14);
         z->n = rd64(rec + 32);
         z->cd_size = rd64(rec + 40);
         z->cd_off = rd64(rec + 48);
@@ -899,6 +904,15 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
         ev_report__add(r, EV_SEVERITY_WARNING, "zip-uncovered-bytes", NULL,
                        "%llu bytes between ZIP entries belong to no entry; no checksum covers "
                        "them", (unsigned long long)gaps);
+    /* the ZIP64 end record's versions: ZIP64 needs 4.5, and APPNOTE
+     * defines nothing above 6.3 nor hosts above 19 */
+    if (z.z64 && ((z.z64_made >> 8) > ZIP_HOST_MAX || (z.z64_made & 0xff) > ZIP_SPEC_MAX ||
+                  z.z64_need < 45 || z.z64_need > ZIP_SPEC_MAX))
+        ev_report__add(r, EV_SEVERITY_WARNING, "zip-header-unusual", NULL,
+                       "the ZIP64 end record gives version made by 0x%04x and version needed "
+                       "%u.%u, which no writer gives (ZIP64 needs 4.5; APPNOTE defines no "
+                       "version above 6.3 and no host above 19); nothing read is affected",
+                       z.z64_made, z.z64_need / 10, z.z64_need % 10);
     if (fsize > z.tail_end)
         ev_report__add(r, EV_SEVERITY_WARNING, "zip-uncovered-bytes", NULL,
                        "%llu bytes follow the end of the ZIP (appended data); no checksum "
