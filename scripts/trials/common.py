@@ -146,8 +146,8 @@ Z64LOC = [(0, 4, "signature"), (4, 8, "eocd64-disk"), (8, 16, "eocd64-offset"), 
 # leaves every byte of the bag intact. A flip in any other field changes
 # what the ZIP says, and must not pass as valid.
 UNCOVERED = {"version-made-by", "version-needed", "mod-time", "mod-date", "internal-attr",
-             "external-attr-dos", "external-attr-perm", "comment", "extra-id-other",
-             "extra-other", "flags-unused", "gap"}
+             "external-attr-dos", "external-attr-perm", "external-attr-notype", "comment",
+             "extra-id-other", "extra-other", "flags-unused", "gap"}
 
 # General-purpose flag bits that change how an entry must be read:
 # encryption (0), data descriptor (3), compressed patched data (5), strong
@@ -156,11 +156,16 @@ UNCOVERED = {"version-made-by", "version-needed", "mod-time", "mod-date", "inter
 FLAG_BITS_MEANINGFUL = (1 << 0) | (1 << 3) | (1 << 5) | (1 << 6) | (1 << 11) | (1 << 13)
 
 
-def effective_field(span, off, mask):
-    """The field name a flip at off with mask is judged by."""
+def effective_field(span, off, mask, orig=None):
+    """The field name a flip at off with mask is judged by (orig: the byte
+    before the flip)."""
     rel = off - span.start
     if span.field == "external-attr-mode" and (rel == 0 or not mask & 0xF0):
         return "external-attr-perm"       # permission bits, not the file type
+    if span.field == "external-attr-mode" and orig is not None and not (orig ^ mask) & 0xF0:
+        # the mode lost its file type: read as a file or folder by its
+        # name, as unzip does; harmless to what is read, but must warn
+        return "external-attr-notype"
     if span.field == "flags":
         bits = mask << (8 * rel)
         return "flags" if bits & FLAG_BITS_MEANINGFUL else "flags-unused"

@@ -76,6 +76,12 @@ EXPECT = {
     "big-comment": (0, 0),
     "dir-csize-beyond-file": (1, 1), "file-mode-dir": (1, 1), "version-needed-high": (1, 1),
     "flag-bit5": (1, 1), "flag-bit13": (1, 1), "local-time": (0, 0),
+    "mode-undefined-type": (1, 1), "mode-no-type": (0, 0), "made-by-host": (0, 0),
+    "made-by-version": (0, 0), "internal-attr": (0, 0), "ours-perm": (0, 0),
+    "ours-made-by": (0, 0), "local-ut-mtime": (0, 0), "local-ut-flags": (0, 0),
+    "central-ut-missing": (0, 0), "local-ux-differs": (0, 0), "local-deflate-option": (0, 0),
+    "foreign-attrs": (0, 0), "foreign-untyped": (0, 0), "ours-valid": (0, 0),
+    "zip64-eocd-ok": (0, 0), "zip64-eocd-version": (0, 0),
     "no-top-folder": (3, 3), "two-top-folders": (3, 3), "top-level-file": (3, 3),
     "empty-zip": (3, 3),
     # added here
@@ -92,7 +98,18 @@ EXPECT = {
 ALSO_OK = {"zip64-sizes-lie": {1}, "zip64-extra-short": {1}}
 WARN = {"dir-with-data", "prepended-stub", "appended-data", "big-comment"}
 # valid, with this warning
-WARN_CODE = {"local-time": "zip-local-field-mismatch"}
+WARN_CODE = {"local-time": "zip-local-field-mismatch", "mode-no-type": "zip-mode-no-type",
+             "made-by-host": "zip-header-unusual", "made-by-version": "zip-header-unusual",
+             "internal-attr": "zip-header-unusual", "ours-perm": "zip-header-unusual",
+             "ours-made-by": "zip-header-unusual",
+             "local-ut-mtime": "zip-local-field-mismatch",
+             "local-ut-flags": "zip-local-field-mismatch",
+             "central-ut-missing": "zip-local-field-mismatch",
+             "local-ux-differs": "zip-local-field-mismatch",
+             "local-deflate-option": "zip-local-field-mismatch",
+             "zip64-eocd-version": "zip-header-unusual"}
+# valid, with no problem at all: ordinary writers' header fields
+CLEAN = {"foreign-attrs", "foreign-untyped", "ours-valid", "zip64-eocd-ok"}
 NEW = {}
 
 
@@ -388,6 +405,8 @@ def main(argv):
         if want_v == 0 and v.rc == 0 and name in WARN_CODE and WARN_CODE[name] not in v.codes(
                 "warning"):
             why.append("valid without the %s warning" % WARN_CODE[name])
+        if name in CLEAN and v.rc == 0 and v.problems():
+            why.append("problems reported for an ordinary ZIP: %s" % ",".join(v.codes()))
         if name == "invalid-utf8-name" and v.rc == 1:
             unsafe = [p for p in v.problems() if p.get("code") == "unsafe-path"]
             if len(unsafe) != 1:

@@ -18,7 +18,8 @@ For each flip: `evidence verify --json` (with --ca for signed bundles) and
 `unzip -t`. A flip FAILS when verify crashes or exits 4, or exits 0 while
 `unzip -t` finds an error, or exits 0 although the byte lies in a field that
 matters (anything but the version, time and date fields, attributes other
-than the file type, comments and unknown extra fields). A flip in a field
+than the file type, a file type lost altogether (read by the name, as unzip
+does), comments and unknown extra fields). A flip in a field
 that does not matter may pass, but only with a warning: a silent pass is
 listed and, unless TRIALS_SILENT_FAILS=0, makes the exit status 1 too.
 Exit status 1 when anything failed.
@@ -180,7 +181,7 @@ def main(argv):
         for (off, span, mask), (r, uz) in zip(jobs, outcomes):
             rcs.append(r.rc)
             all_rc.append(r.rc)
-            field = common.effective_field(span, off, mask)
+            field = common.effective_field(span, off, mask, orig[off])
             key = (span.struct, span.kind)
             row = rows_struct.setdefault(key, {"n": 0, "rc": [], "unzip_fail": 0, "fail": 0,
                                                "warn_pass": 0, "silent": 0})

@@ -127,6 +127,45 @@ hostile flag-bit13 1 1 zip-flags-unsupported data/a.txt
 hostile local-time 0 0
 expect_exit 0 "$EVIDENCE" verify --json "$T/local-time.zip"
 expect_problem "$OUT" zip-local-field-mismatch data/a.txt warning
+# a file type no system defines: refused like special files
+hostile mode-undefined-type 1 1 unsafe-entry-type data/a.txt
+# header fields that change nothing read but that were changed: valid, with
+# a warning each (the mode lost its file type, version made by or internal
+# attributes no writer gives, a mode other than the one evidence writes in a
+# ZIP written like evidence writes, local and central extra fields or flags
+# that disagree)
+warned() {
+    local c=$1 code=$2
+    hostile "$c" 0 0
+    expect_exit 0 "$EVIDENCE" verify --json "$T/$c.zip"
+    expect_problem "$OUT" "$code" data/a.txt warning
+}
+warned mode-no-type zip-mode-no-type
+warned made-by-host zip-header-unusual
+warned made-by-version zip-header-unusual
+warned internal-attr zip-header-unusual
+warned ours-perm zip-header-unusual
+warned ours-made-by zip-header-unusual
+warned local-ut-mtime zip-local-field-mismatch
+warned local-ut-flags zip-local-field-mismatch
+warned central-ut-missing zip-local-field-mismatch
+warned local-ux-differs zip-local-field-mismatch
+hostile local-deflate-option 0 0
+expect_exit 0 "$EVIDENCE" verify --json "$T/local-deflate-option.zip"
+expect_problem "$OUT" zip-local-field-mismatch manifest-sha256.txt warning
+hostile zip64-eocd-version 0 0
+expect_exit 0 "$EVIDENCE" verify --json "$T/zip64-eocd-version.zip"
+expect_problem "$OUT" zip-header-unusual "" warning
+# ...and the same fields as ordinary writers give them: no problem at all
+# (zip -r: modes as found on disk, the text bit, UT and ux; python's
+# writestr: files with no file type; evidence's own writer; a ZIP64 end
+# record)
+for c in foreign-attrs foreign-untyped ours-valid zip64-eocd-ok; do
+    hostile "$c" 0 0
+    expect_exit 0 "$EVIDENCE" verify --json "$T/$c.zip"
+    probs=$(python3 "$TOOLS/evjson.py" problems "$OUT")
+    [ -z "$probs" ] && pass || fail "$c: problems reported for an ordinary ZIP: $probs"
+done
 hostile descriptor-ok 0 0
 hostile descriptor-lie 1 1 zip-data-descriptor-mismatch data/a.txt
 # entries no manifest lists (the seal is one) are read to the end as well

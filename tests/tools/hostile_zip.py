@@ -29,7 +29,8 @@ S_IFREG, S_IFDIR, S_IFLNK = 0o100000, 0o040000, 0o120000
 class Entry:
     def __init__(self, name, data=b"", method=0, mode=S_IFREG | 0o644, comp=None,
                  size=None, csize=None, crc=None, flags=0, zip64=False, local=None,
-                 descriptor=None, lho_ref=None, zip64_off=None, raw=None, need=None):
+                 descriptor=None, lho_ref=None, zip64_off=None, raw=None, need=None,
+                 made=None, iattr=0, xattr=None, lextra=b"", cextra=b""):
         self.name = name if isinstance(name, bytes) else name.encode("utf-8")
         self.data = data                       # uncompressed bytes (for crc/size)
         self.method = method
@@ -52,6 +53,11 @@ class Entry:
         self.zip64_off = zip64_off             # offset written in a ZIP64 extra field
         self.raw = raw                         # bytes written instead of header+data
         self.need = need                       # "version needed" in both headers
+        self.made = made                       # "version made by" (default Unix, 4.5)
+        self.iattr = iattr                     # internal attributes
+        self.xattr = xattr                     # external attributes (default mode << 16)
+        self.lextra = lextra                   # more extra fields: local header
+        self.cextra = cextra                   # more extra fields: central directory
 
 
 def local_header(e):
@@ -61,7 +67,7 @@ def local_header(e):
     if e.zip64:
         extra = struct.pack("<HHQQ", 1, 16, e.size, e.csize)
         size32 = csize32 = 0xFFFFFFFF
-    extra = lo.get("extra", extra)
+    extra = lo.get("extra", extra + e.lextra)
     name = lo.get("name", e.name)
     need = e.need if e.need is not None else 45 if e.zip64 else 20
     return struct.pack("<IHHHHHIIIHH", lo.get("sig", 0x04034B50), lo.get("need", need),
@@ -71,9 +77,12 @@ def local_header(e):
                        len(name), len(extra)) + name + extra
 
 
-def write_zip(path, entries, prefix=b"", suffix=b"", comment=b"", zip64_eocd_off=None):
+def write_zip(path, entries, prefix=b"", suffix=b"", comment=b"", zip64_eocd_off=None,
+              zip64_versions=None):
     """prefix: bytes before the first entry (offsets account for them);
-    suffix: bytes after the end record; comment: the end record's comment."""
+    suffix: bytes after the end record; comment: the end record's comment;
+    zip64_versions: (made by, needed) of a ZIP64 end record written where
+    its locator says."""
     out = open(path, "wb")
     out.write(prefix)
     central = []
@@ -105,9 +114,12 @@ def write_zip(path, entries, prefix=b"", suffix=b"", comment=b"", zip64_eocd_off
                 struct.pack("<Q", e.zip64_off)
             extra = struct.pack("<HH", 1, len(body)) + body
             off32 = 0xFFFFFFFF
-        out.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | 45, need, e.flags,
+        extra += e.cextra
+        made = (3 << 8) | 45 if e.made is None else e.made
+        xattr = (e.mode << 16) & 0xFFFFFFFF if e.xattr is None else e.xattr
+        out.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, made, need, e.flags,
                               e.method, 0, 0x21, e.crc, csize32, size32, len(e.name),
-                              len(extra), 0, 0, 0, (e.mode << 16) & 0xFFFFFFFF, off32))
+                              len(extra), 0, 0, e.iattr, xattr, off32))
         out.write(e.name)
         out.write(extra)
     cd_size = out.tell() - cd_start
@@ -117,6 +129,12 @@ def write_zip(path, entries, prefix=b"", suffix=b"", comment=b"", zip64_eocd_off
         out.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, (3 << 8) | 45, 45, 0, 0, n, n,
                               cd_size, cd_start))
         out.write(struct.pack("<IIQI", 0x07064B50, 0, zip64_eocd_off, 1))
+        cd_size = cd_start = 0xFFFFFFFF
+    elif zip64_versions is not None:
+        z64 = out.tell()
+        out.write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, zip64_versions[0],
+                              zip64_versions[1], 0, 0, n, n, cd_size, cd_start))
+        out.write(struct.pack("<IIQI", 0x07064B50, 0, z64, 1))
         cd_size = cd_start = 0xFFFFFFFF
     out.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, cd_size, cd_start, len(comment)))
     out.write(comment)
@@ -612,6 +630,157 @@ def flag_bit13(c):
 @case
 def local_time(c):
     return with_local(time=0x1234)
+
+
+# --- modes and header fields that change nothing read --------------------------
+@case
+def mode_no_type(c):
+    # a file mode without its type bits, where the other files give theirs
+    return with_entry(mode=0o644)
+
+
+@case
+def mode_undefined_type(c):
+    # file type 03 (no system defines it)
+    return with_entry(mode=0o030644)
+
+
+@case
+def made_by_host(c):
+    # version made by: host 42, which APPNOTE does not define
+    return with_entry(made=(42 << 8) | 45)
+
+
+@case
+def made_by_version(c):
+    # version made by: Unix, APPNOTE 6.4 (there is none)
+    return with_entry(made=(3 << 8) | 64)
+
+
+@case
+def internal_attr(c):
+    # internal attributes: bit 1 set (only bit 0, text, is defined)
+    return with_entry(iattr=0x0002)
+
+
+def ours(es):
+    """Entries with the fields evidence's ZIP writer gives every entry."""
+    for e in es:
+        e.made = (3 << 8) | 63
+        e.xattr = (0o40755 << 16) | 0x10 if e.name.endswith(b"/") else 0o100644 << 16
+    return es
+
+
+@case
+def ours_valid(c):
+    return ours(bag())
+
+
+@case
+def ours_perm(c):
+    # written like evidence writes, but one file has mode 0600
+    es = ours(bag())
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            e.xattr = 0o100600 << 16
+    return es
+
+
+@case
+def ours_made_by(c):
+    # written like evidence writes, but one entry made by MS-DOS
+    es = ours(bag())
+    for e in es:
+        if e.name == b"bag/data/a.txt":
+            e.made = 63
+    return es
+
+
+def ut(mtime, atime=None, central=False):
+    flags = 1 | (2 if atime is not None else 0)
+    body = struct.pack("<BI", flags, mtime)
+    if atime is not None and not central:
+        body += struct.pack("<I", atime)
+    return struct.pack("<HH", 0x5455, len(body)) + body
+
+
+def ux(uid, gid):
+    body = struct.pack("<BBIBI", 1, 4, uid, 4, gid)
+    return struct.pack("<HH", 0x7875, len(body)) + body
+
+
+@case
+def local_ut_mtime(c):
+    return with_entry(lextra=ut(1700000000), cextra=ut(1700000001))
+
+
+@case
+def local_ut_flags(c):
+    return with_entry(lextra=ut(1700000000, 1700000000), cextra=ut(1700000000))
+
+
+@case
+def central_ut_missing(c):
+    return with_entry(lextra=ut(1700000000))
+
+
+@case
+def local_ux_differs(c):
+    return with_entry(lextra=ux(1000, 1000), cextra=ux(1001, 1000))
+
+
+@case
+def local_deflate_option(c):
+    # the local header sets flag bit 1 (a deflate option), the central not
+    es = bag()
+    for e in es:
+        if e.name == b"bag/manifest-sha256.txt":
+            e.local = {"flags": e.flags | 2}
+    return es
+
+
+@case
+def foreign_attrs(c):
+    # how Info-ZIP's zip -r writes on Unix: made by 3.0, modes as found on
+    # disk (0600, 0664, 0775 ...), the text bit, UT with the access time in
+    # the local header only, ux with UID/GID in both
+    payload = {"data/a.txt": GOOD, "data/b.txt": GOOD, "data/c.sh": GOOD}
+    modes = {b"bag/data/a.txt": 0o100600, b"bag/data/b.txt": 0o100664,
+             b"bag/data/c.sh": 0o100775, b"bag/data/": 0o40775}
+    es = bag(payload=payload)
+    for e in es:
+        e.made = (3 << 8) | 30
+        if e.name in modes:
+            e.mode = modes[e.name]
+        if e.name.endswith(b".txt"):
+            e.iattr = 1
+        e.lextra = ut(1700000000, 1700000100) + ux(1000, 1000)
+        e.cextra = ut(1700000000, 1700000100, central=True) + ux(1000, 1000)
+    return es
+
+
+@case
+def foreign_untyped(c):
+    # how python's ZipFile.writestr(name, data) writes: files with mode 0600
+    # and no file type, folders typed
+    es = bag()
+    for e in es:
+        e.made = (3 << 8) | 20
+        if not e.name.endswith(b"/"):
+            e.mode = 0o600
+    return es
+
+
+@case
+def zip64_eocd_ok(c):
+    # a ZIP64 end record as zip and python write it
+    return bag(), {"zip64_versions": ((3 << 8) | 45, 45)}
+
+
+@case
+def zip64_eocd_version(c):
+    # a ZIP64 end record saying version 2.0 is needed (ZIP64 needs 4.5)
+    return bag(), {"zip64_versions": ((3 << 8) | 45, 20)}
 
 
 # --- bytes no checksum covers (valid, with warnings) ---------------------------

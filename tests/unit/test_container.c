@@ -231,6 +231,75 @@ static void container_zip_refuses_links_and_collisions(void **state)
     free(zp);
 }
 
+/* Header fields that change nothing read: a mode that lost its file type
+ * among typed ones, a made-by host no system has, extra fields whose local
+ * and central copies disagree give warnings; the same ZIP as libzip writes
+ * it gives none. */
+static size_t warnings_of(const char *zp, const char *code)
+{
+    ev_store *s = NULL;
+    ev_errbuf err;
+    ev_report *r = new_report();
+    assert_int_equal(open_store(&s, zp, NULL, r, &err), EV_OK);
+    size_t n = code ? ev_report__count_code(r, code) : ev_report__count_code(r, "zip-mode-no-type") +
+               ev_report__count_code(r, "zip-header-unusual") +
+               ev_report__count_code(r, "zip-local-field-mismatch");
+    /* nothing here makes an entry unreadable */
+    assert_true(ev_store__find(s, "data/a") >= 0);
+    ev_store__free(s);
+    ev_report_free(r);
+    return n;
+}
+
+static void container_zip_header_fields(void **state)
+{
+    (void)state;
+    const zent plain[] = {
+        { "bag/bagit.txt", BAGIT, 0, false, 0100644 },
+        { "bag/data/a", "a", 0, false, 0100644 },
+        { "bag/data/b", "b", 0, false, 0100600 },
+        { "bag/data/c", "c", 0, true, 0100775 },
+    };
+    char *zp = make_zip("plain.zip", plain, 4);
+    assert_int_equal(warnings_of(zp, NULL), 0);
+    free(zp);
+    /* the mode of one file lost its type; 0600 without a type (Python's
+     * writestr) is not reported */
+    const zent notype[] = {
+        { "bag/bagit.txt", BAGIT, 0, false, 0100644 },
+        { "bag/data/a", "a", 0, false, 0644 },
+        { "bag/data/b", "b", 0, false, 0600 },
+    };
+    zp = make_zip("notype.zip", notype, 3);
+    assert_int_equal(warnings_of(zp, "zip-mode-no-type"), 1);
+    assert_int_equal(warnings_of(zp, NULL), 1);
+    free(zp);
+    /* made by a host APPNOTE does not define; extra fields that differ */
+    zp = make_zip("fields.zip", plain, 4);
+    int zerr = 0;
+    zip_t *za = zip_open(zp, 0, &zerr);
+    assert_non_null(za);
+    zip_int64_t a = zip_name_locate(za, "bag/data/a", 0), b = zip_name_locate(za, "bag/data/b", 0);
+    zip_int64_t c = zip_name_locate(za, "bag/data/c", 0);
+    assert_true(a >= 0 && b >= 0 && c >= 0);
+    assert_int_equal(zip_file_set_external_attributes(za, (zip_uint64_t)a, 0, 42, 0100644u << 16), 0);
+    /* a UID/GID field (ux) whose local and central copies differ */
+    const zip_uint8_t ux_l[] = { 1, 4, 0xe8, 3, 0, 0, 4, 0xe8, 3, 0, 0 };
+    const zip_uint8_t ux_c[] = { 1, 4, 0xe9, 3, 0, 0, 4, 0xe8, 3, 0, 0 };
+    assert_int_equal(zip_file_extra_field_set(za, (zip_uint64_t)b, 0x7875, ZIP_EXTRA_FIELD_NEW,
+                                              ux_l, sizeof(ux_l), ZIP_FL_LOCAL), 0);
+    assert_int_equal(zip_file_extra_field_set(za, (zip_uint64_t)b, 0x7875, ZIP_EXTRA_FIELD_NEW,
+                                              ux_c, sizeof(ux_c), ZIP_FL_CENTRAL), 0);
+    /* a UT field in the local header only */
+    const zip_uint8_t ut[] = { 1, 0, 0xf1, 0x53, 0x65 };
+    assert_int_equal(zip_file_extra_field_set(za, (zip_uint64_t)c, 0x5455, ZIP_EXTRA_FIELD_NEW,
+                                              ut, sizeof(ut), ZIP_FL_LOCAL), 0);
+    assert_int_equal(zip_close(za), 0);
+    assert_int_equal(warnings_of(zp, "zip-header-unusual"), 1);
+    assert_int_equal(warnings_of(zp, "zip-local-field-mismatch"), 2);
+    free(zp);
+}
+
 static void container_zip_limits(void **state)
 {
     (void)state;
@@ -803,6 +872,7 @@ int main(void)
         cmocka_unit_test(container_zip_strips_top_folder),
         cmocka_unit_test(container_zip_refuses_unsafe_names),
         cmocka_unit_test(container_zip_refuses_links_and_collisions),
+        cmocka_unit_test(container_zip_header_fields),
         cmocka_unit_test(container_zip_limits),
         cmocka_unit_test(container_zip_archive_ratio),
         cmocka_unit_test(container_stale_partials),

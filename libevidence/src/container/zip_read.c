@@ -45,6 +45,23 @@ static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd
 /* the highest "version needed to extract" Info-ZIP's unzip 6.0 accepts
  * (4.6); above it, unzip -t skips the entry as unsupported */
 #define ZIP_VERSION_MAX 46
+/* version made by: the host systems APPNOTE 6.3 defines (0 MS-DOS .. 19
+ * OS X), and its own version, 6.3 */
+#define ZIP_HOST_MAX 19
+#define ZIP_SPEC_MAX 63
+#define ZIP_HOST_UNIX 3
+/* how container/zip_write.c writes every entry: made by Unix, APPNOTE 6.3;
+ * internal attributes 0; mode 0100644 for files, 040755 (and the MS-DOS
+ * folder bit) for folders */
+#define OURS_MADE_BY ((ZIP_HOST_UNIX << 8) | ZIP_SPEC_MAX)
+#define OURS_ATTR_FILE (0100644u << 16)
+#define OURS_ATTR_DIR ((040755u << 16) | 0x10u)
+/* extra field ids compared between the local header and the central
+ * directory (Info-ZIP's extended timestamp, Unix UID/GID and old Unix) */
+#define XID_ZIP64 0x0001u
+#define XID_UT 0x5455u
+#define XID_UX_NEW 0x7875u
+#define XID_UX_OLD 0x5855u
 
 /* A name as it can be shown and put in JSON: bytes that are not valid
  * UTF-8, and control characters, become \xHH. */
@@ -115,6 +132,82 @@ static const uint8_t *extra_find(const uint8_t *x, size_t len, uint16_t id, size
     return NULL;
 }
 
+/* Extra fields both headers carry and that are defined to say the same in
+ * both; the ZIP64 field differs legitimately and is compared on its own.
+ * Returns what differs, or NULL. */
+static const char *extra_differs(const uint8_t *lx, size_t ll, const uint8_t *cx, size_t cl)
+{
+    size_t a = 0, b = 0;
+    const uint8_t *l = extra_find(lx, ll, XID_UT, &a), *c = extra_find(cx, cl, XID_UT, &b);
+    /* UT: the central copy holds the flags byte (the same as the local
+     * one) and the modification time only */
+    if (!l != !c)
+        return "extended timestamp extra field (UT: present in one header only)";
+    if (l && (a == 0 || b == 0 || l[0] != c[0]))
+        return "extended timestamp extra field (UT: its flags)";
+    if (l && (l[0] & 1) && (a < 5 || b < 5 || memcmp(l + 1, c + 1, 4) != 0))
+        return "extended timestamp extra field (UT: the modification time)";
+    /* ux: Info-ZIP's central copy is empty; when both hold data it is the same */
+    l = extra_find(lx, ll, XID_UX_NEW, &a);
+    c = extra_find(cx, cl, XID_UX_NEW, &b);
+    if (!l != !c)
+        return "Unix UID/GID extra field (ux: present in one header only)";
+    if (l && a && b && (a != b || memcmp(l, c, a) != 0))
+        return "Unix UID/GID extra field (ux)";
+    /* UX: access and modification time in both, UID/GID in the local one */
+    l = extra_find(lx, ll, XID_UX_OLD, &a);
+    c = extra_find(cx, cl, XID_UX_OLD, &b);
+    if (l && c && a >= 8 && b >= 8 && memcmp(l, c, 8) != 0)
+        return "old Unix extra field (UX: the times)";
+    return NULL;
+}
+
+/* The central header h of an entry written as container/zip_write.c
+ * writes it (the attribute fields only). */
+static bool written_like_ours(const uint8_t *h)
+{
+    size_t nl = rd16(h + 28);
+    bool dir = nl > 0 && h[46 + nl - 1] == '/';
+    return rd16(h + 4) == OURS_MADE_BY && rd16(h + 36) == 0 &&
+           rd32(h + 38) == (dir ? OURS_ATTR_DIR : OURS_ATTR_FILE);
+}
+
+/* What the whole central directory says about modes, read before the
+ * entries one by one: how many files and folders made on Unix give their
+ * type in the mode, and whether the ZIP was written the way evidence
+ * writes (more than half of its entries, and at least two, carry exactly
+ * the fields container/zip_write.c gives). A malformed directory ends the
+ * survey early; the walk over the entries reports it. */
+typedef struct zip_survey {
+    uint64_t typed_files, typed_dirs, ours, seen;
+} zip_survey;
+
+static void survey_cd(zip_survey *sv, const uint8_t *cd, uint64_t cd_size, uint64_t n)
+{
+    memset(sv, 0, sizeof(*sv));
+    size_t pos = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (cd_size - pos < 46 || rd32(cd + pos) != SIG_CENTRAL)
+            return;
+        const uint8_t *h = cd + pos;
+        size_t nl = rd16(h + 28), el = rd16(h + 30), cl = rd16(h + 32);
+        if (cd_size - pos - 46 < nl + el + cl)
+            return;
+        bool dir = nl > 0 && h[46 + nl - 1] == '/';
+        if ((rd16(h + 4) >> 8) == ZIP_HOST_UNIX) {
+            mode_t type = (mode_t)(rd32(h + 38) >> 16) & S_IFMT;
+            if (!dir && type == S_IFREG)
+                sv->typed_files++;
+            else if (dir && type == S_IFDIR)
+                sv->typed_dirs++;
+        }
+        if (written_like_ours(h))
+            sv->ours++;
+        sv->seen++;
+        pos += 46 + nl + el + cl;
+    }
+}
+
 static int zip_damaged(ev_errbuf *err, const char *path, const char *what)
 {
     return ev_err__set(err, EV_EFORMAT, "'%s' is a damaged ZIP file (%s); copy it again from its "
@@ -142,6 +235,8 @@ typedef struct zip_end {
     uint64_t tail_end;      /* end of the end record and its comment */
     uint64_t cd_off, cd_size, cd_end, n;
     uint16_t comment_len;
+    bool z64;               /* a ZIP64 end record was read */
+    uint16_t z64_made, z64_need; /* its version made by and version needed */
 } zip_end;
 
 /* Check one candidate end record at eocd (tail holds the file's last tlen
@@ -185,6 +280,9 @@ static int try_end(zip_end *z, int fd, uint64_t fsize, const uint8_t *tail, uint
             *why = "the end record and the ZIP64 end record disagree";
             return EV_EFORMAT;
         }
+        z->z64 = true;
+        z->z64_made = rd16(rec + 12);
+        z->z64_need = rd16(rec + 14);
         z->n = rd64(rec + 32);
         z->cd_size = rd64(rec + 40);
         z->cd_off = rd64(rec + 48);
@@ -259,7 +357,8 @@ static int zrange_cmp(const void *a, const void *b)
  * record, as strictly as Info-ZIP's unzip -t. Returns NULL when they agree,
  * else the problem code, with the details in msg. Sets data_off/end. */
 static const char *check_local(int fd, const zip_end *z, struct raw_cd *rc, const uint8_t *cname,
-                               size_t cnl, uint8_t *buf, char *msg, size_t msglen)
+                               size_t cnl, const uint8_t *cx, size_t cel, uint8_t *buf,
+                               char *msg, size_t msglen)
 {
     uint8_t h[30];
     if (rc->lho > z->cd_off || z->cd_off - rc->lho < 30 || pread_full(fd, h, 30, rc->lho) != 0 ||
@@ -316,12 +415,15 @@ static const char *check_local(int fd, const zip_end *z, struct raw_cd *rc, cons
     rc->meta_differs = lvneed != rc->vneed ? "version needed to extract"
                        : ltime != rc->dos_time ? "modification time"
                        : ldate != rc->dos_date ? "modification date"
-                                               : NULL;
+                       : lflags != rc->flags ? "general purpose flags (deflate options)"
+                                             : NULL;
     const uint8_t *lx = buf + lnl;
     if (!extra_well_formed(lx, lel)) {
         snprintf(msg, msglen, "the local header's extra field is malformed");
         return "zip-local-extra-invalid";
     }
+    if (!rc->meta_differs)
+        rc->meta_differs = extra_differs(lx, lel, cx, cel);
     size_t z64len = 0;
     const uint8_t *z64 = extra_find(lx, lel, 0x0001, &z64len);
     bool lz64 = lusize == 0xFFFFFFFFu || lcsize == 0xFFFFFFFFu;
@@ -439,6 +541,9 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
     }
     uint64_t total = 0, total_all = 0, uncovered_comments = 0;
     size_t pos = 0;
+    zip_survey sv;
+    survey_cd(&sv, cd, z.cd_size, z.n);
+    bool ours = sv.ours >= 2 && sv.ours > z.n / 2;
     for (uint64_t i = 0; i < z.n; i++) {
         if (z.cd_size - pos < 46 || rd32(cd + pos) != SIG_CENTRAL) {
             rc = zip_damaged(err, s->path, "the central directory is damaged");
@@ -506,23 +611,66 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
         e.comp_size = rw->csize;
         e.deflated = rw->method != 0;
         size_t utl = 0;
-        const uint8_t *ut = extra_find(x, el, 0x5455, &utl);
+        const uint8_t *ut = extra_find(x, el, XID_UT, &utl);
         e.mtime = ut && utl >= 5 && (ut[0] & 1) ? (int64_t)(int32_t)rd32(ut + 1)
                                                   : dos_to_unix(rd16(h + 12), rd16(h + 14));
         bool is_dir_name = nl > 0 && name[nl - 1] == '/';
         e.type = is_dir_name ? EV_ENTRY_DIR : EV_ENTRY_FILE;
         const char *mode_says = NULL; /* the Unix mode contradicts the name */
-        if ((rd16(h + 4) >> 8) == 3) { /* made on Unix: the mode is in the external attributes */
-            mode_t mode = (mode_t)(rd32(h + 38) >> 16);
-            if (S_ISLNK(mode))
+        const char *type_says = NULL; /* what a link or special file is */
+        bool no_type = false;         /* a mode without a file type */
+        uint16_t made_by = rd16(h + 4), iattr = rd16(h + 36);
+        uint32_t xattr = rd32(h + 38);
+        mode_t mode = (mode_t)(xattr >> 16);
+        if ((made_by >> 8) == ZIP_HOST_UNIX) { /* the mode is in the external attributes */
+            mode_t type = mode & S_IFMT;
+            if (type == S_IFLNK) {
                 e.type = EV_ENTRY_SYMLINK;
-            else if (mode && !S_ISREG(mode) && !S_ISDIR(mode) && (mode & S_IFMT))
+                type_says = "symbolic link";
+            } else if (type == S_IFIFO || type == S_IFCHR || type == S_IFBLK ||
+                       type == S_IFSOCK) {
                 e.type = EV_ENTRY_OTHER;
-            else if (S_ISDIR(mode) && !is_dir_name)
+                type_says = "special file";
+            } else if (type != 0 && type != S_IFREG && type != S_IFDIR) {
+                e.type = EV_ENTRY_OTHER;
+                type_says = "file of a type no system defines";
+            } else if (type == S_IFDIR && !is_dir_name) {
                 mode_says = "a folder, but its name does not end in '/' as a folder's does";
-            else if (S_ISREG(mode) && is_dir_name)
+            } else if (type == S_IFREG && is_dir_name) {
                 mode_says = "a regular file, but its name ends in '/' as a folder's does";
+            } else if (type == 0 && mode != 0 && mode != 0600) {
+                /* extractors make a regular file (or a folder, by the
+                 * name) of it: harmless, unless the other entries of the
+                 * ZIP do give their type, and this one lost it. 0600
+                 * without a type is what Python's ZipFile.writestr gives
+                 * whatever it writes from bytes, beside typed entries
+                 * that ZipFile.write copies from disk */
+                no_type = is_dir_name ? sv.typed_dirs > 0 : sv.typed_files > 0;
+            }
         }
+        /* header fields that change nothing read, but that no writer
+         * gives, or that differ from the other entries of a ZIP written
+         * the way evidence writes */
+        char unusual[640];
+        size_t ul = 0;
+        unusual[0] = '\0';
+        if ((made_by >> 8) > ZIP_HOST_MAX || (made_by & 0xff) > ZIP_SPEC_MAX)
+            ul += (size_t)snprintf(unusual + ul, sizeof(unusual) - ul, "%sversion made by "
+                                   "0x%04x (host %u, version %u.%u: %s)", ul ? "; " : "",
+                                   made_by, made_by >> 8, (made_by & 0xff) / 10,
+                                   (made_by & 0xff) % 10, (made_by >> 8) > ZIP_HOST_MAX
+                                   ? "a host system APPNOTE does not define"
+                                   : "newer than APPNOTE 6.3");
+        if (iattr & ~1u && ul < sizeof(unusual))
+            ul += (size_t)snprintf(unusual + ul, sizeof(unusual) - ul, "%sinternal "
+                                   "attributes 0x%04x (only bit 0, text, is defined)",
+                                   ul ? "; " : "", iattr);
+        if (ours && !written_like_ours(h) && ul < sizeof(unusual))
+            snprintf(unusual + ul, sizeof(unusual) - ul, "%sversion made by 0x%04x, internal "
+                     "attributes 0x%04x, external attributes 0x%08x (Unix mode 0%06o), while "
+                     "the other entries, as evidence writes them, give 0x%04x, 0 and 0x%08x",
+                     ul ? "; " : "", made_by, iattr, xattr, (unsigned)mode, OURS_MADE_BY,
+                     is_dir_name ? OURS_ATTR_DIR : OURS_ATTR_FILE);
         char *raw = ev__strndup((const char *)name, nl); /* stops at a NUL */
         char *shown = display_name(name, nl);
         if (!raw || !shown) {
@@ -589,7 +737,7 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
         }
         /* the local header must agree with the central directory */
         char lmsg[400];
-        const char *lcode = check_local(fd, &z, rw, name, nl, lbuf, lmsg, sizeof(lmsg));
+        const char *lcode = check_local(fd, &z, rw, name, nl, x, el, lbuf, lmsg, sizeof(lmsg));
         if (rw->placed && rw->end != UINT64_MAX)
             ranges[nranges++] = (zrange){ rw->lho, rw->end, (size_t)i };
         else if (rw->placed && rw->csize <= fsize) {
@@ -615,9 +763,8 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
         } else if (e.type == EV_ENTRY_SYMLINK || e.type == EV_ENTRY_OTHER) {
             e.unsafe = true;
             ev_report__add(r, EV_SEVERITY_ERROR, "unsafe-entry-type", e.name,
-                           "ZIP entry '%s' is a %s; refused: bundles hold only regular files "
-                           "and folders", shown,
-                           e.type == EV_ENTRY_SYMLINK ? "symbolic link" : "special file");
+                           "ZIP entry '%s' is a %s (Unix mode 0%06o); refused: bundles hold "
+                           "only regular files and folders", shown, type_says, (unsigned)mode);
         } else if (rw->flags & ~GPBF_KNOWN) {
             e.unsafe = true;
             ev_report__add(r, EV_SEVERITY_ERROR, "zip-flags-unsupported", e.name,
@@ -674,6 +821,17 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
                            "ZIP entry '%s': the local header gives another %s than the "
                            "central directory; the bytes are not affected, but one of the "
                            "two headers was changed", e.name, rw->meta_differs);
+        if (!e.unsafe && !lcode && no_type)
+            ev_report__add(r, EV_SEVERITY_WARNING, "zip-mode-no-type", e.name,
+                           "ZIP entry '%s' has a Unix mode without a file type (0%06o), "
+                           "while the other %s of this ZIP give theirs; it is read as a "
+                           "%s by its name, but its header was changed", e.name,
+                           (unsigned)mode, is_dir_name ? "folders" : "files",
+                           is_dir_name ? "folder" : "regular file");
+        if (!e.unsafe && !lcode && unusual[0])
+            ev_report__add(r, EV_SEVERITY_WARNING, "zip-header-unusual", e.name,
+                           "ZIP entry '%s': %s. Nothing read is affected, but the central "
+                           "header was probably changed", e.name, unusual);
         free(shown);
         if (e.type == EV_ENTRY_FILE && __builtin_add_overflow(total_all, e.size, &total_all))
             total_all = UINT64_MAX;
@@ -746,6 +904,15 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
         ev_report__add(r, EV_SEVERITY_WARNING, "zip-uncovered-bytes", NULL,
                        "%llu bytes between ZIP entries belong to no entry; no checksum covers "
                        "them", (unsigned long long)gaps);
+    /* the ZIP64 end record's versions: ZIP64 needs 4.5, and APPNOTE
+     * defines nothing above 6.3 nor hosts above 19 */
+    if (z.z64 && ((z.z64_made >> 8) > ZIP_HOST_MAX || (z.z64_made & 0xff) > ZIP_SPEC_MAX ||
+                  z.z64_need < 45 || z.z64_need > ZIP_SPEC_MAX))
+        ev_report__add(r, EV_SEVERITY_WARNING, "zip-header-unusual", NULL,
+                       "the ZIP64 end record gives version made by 0x%04x and version needed "
+                       "%u.%u, which no writer gives (ZIP64 needs 4.5; APPNOTE defines no "
+                       "version above 6.3 and no host above 19); nothing read is affected",
+                       z.z64_made, z.z64_need / 10, z.z64_need % 10);
     if (fsize > z.tail_end)
         ev_report__add(r, EV_SEVERITY_WARNING, "zip-uncovered-bytes", NULL,
                        "%llu bytes follow the end of the ZIP (appended data); no checksum "
