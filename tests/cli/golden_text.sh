@@ -117,6 +117,12 @@ golden custody_show -- "$EVIDENCE" custody show b.zip
 sed -i '1s/"actor":"Jo Smith"/"actor":"Someone"/' bag/custody.jsonl
 golden inspect_bundle_broken -- "$EVIDENCE" inspect bag
 golden custody_show_broken -- "$EVIDENCE" custody show bag
+# a line that is not JSON and a last line without its newline
+"$EVIDENCE" pack -q --format dir -o bag2 --officer "Jo Smith" --org Met notes.txt >/dev/null ||
+    die "pack --format dir failed"
+printf 'not json\n{"seq": 3' >>bag2/custody.jsonl
+golden inspect_bundle_garbage -- "$EVIDENCE" inspect bag2
+golden custody_show_garbage -- "$EVIDENCE" custody show bag2
 
 # ---- profiles ----
 golden profiles_list -- "$EVIDENCE" profiles
