@@ -149,6 +149,8 @@ printf '{"format": "evidence.derivation",\n "source": }\n' >bad.json
 golden recheck_badjson -- "$EVIDENCE" transcode --recheck bad.json CLIP_0001.mp4 remux.mkv
 printf '{"format": "evidence.media"}\n' >notrec.json
 golden recheck_notrecord -- "$EVIDENCE" transcode --recheck notrec.json CLIP_0001.mp4 remux.mkv
+printf '{"format": "evidence.derivation"}\0' >nul.json
+golden recheck_nul -- "$EVIDENCE" transcode --recheck nul.json CLIP_0001.mp4 remux.mkv
 golden recheck_missing -- "$EVIDENCE" transcode --recheck none.json CLIP_0001.mp4 remux.mkv
 
 finish
