@@ -186,13 +186,13 @@ int ev_media_analyze_io(char **out_json, ev_media *m, const ev_io *io, const cha
         *out_json = NULL;
     if (!m)
         return EV_EINVAL;
+    json_decref(m->last); /* a failure leaves no result */
+    m->last = NULL;
     if (!out_json || !io || !io->read)
         return ev_err__set(&m->err, EV_EINVAL, "ev_media_analyze_io: missing output or io");
     ev_media__files_free(m->meta, m->nmeta);
     m->meta = NULL;
     m->nmeta = 0;
-    json_decref(m->last);
-    m->last = NULL;
 
     int rc = EV_ENOMEM;
     json_t *root = NULL, *media = NULL, *capture = NULL, *content = NULL;
@@ -282,6 +282,8 @@ int ev_media_analyze_file(char **out_json, ev_media *m, const char *path)
         *out_json = NULL;
     if (!m)
         return EV_EINVAL;
+    json_decref(m->last); /* a failure leaves no result */
+    m->last = NULL;
     if (!out_json || !path)
         return ev_err__set(&m->err, EV_EINVAL, "ev_media_analyze_file: missing output or path");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
