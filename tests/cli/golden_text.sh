@@ -9,7 +9,8 @@
 # --recheck (summary, problems, a bad record).
 #
 # What varies from run to run is masked before the comparison: the scratch
-# folder (<tmp>), the source tree (<src>), today's times (<now>), UUIDs
+# folder (<tmp>), the build folder (<build>), the source tree (<src>),
+# today's times (<now>), UUIDs
 # (<uuid>), and SHA-256 values of files generated here (<sha256>; the
 # committed samples keep theirs).
 #
@@ -22,6 +23,8 @@ export EVIDENCE_PROFILE_PATH=$EV_SOURCE_DIR/profiles
 G=$EV_SOURCE_DIR/tests/cli/golden
 S=$EV_SOURCE_DIR/samples/media
 TODAY=$(date -u +%Y-%m-%d)
+# the build folder of the binary (the profile search path names it)
+B=$(cd "$(dirname "$(command -v "$EVIDENCE")")/.." && pwd) || die "no build folder"
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y -fflags +bitexact "$@"; }
 cd "$T" || die "no scratch folder"
 
@@ -31,6 +34,7 @@ mask() {
     now=$(date -u +%Y-%m-%d)
     sed -i -E \
         -e "s#$T#<tmp>#g" \
+        -e "s#$B/#<build>/#g" \
         -e "s#$EV_SOURCE_DIR#<src>#g" \
         -e "s#($TODAY|$now)T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})#<now>#g" \
         -e 's#[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}#<uuid>#g' \
