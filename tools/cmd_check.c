@@ -11,44 +11,70 @@
 
 int cmd_check(int argc, char **argv);
 
-static void print_value(const json_t *v)
+/* The documents of --json, one per file: the library's check reports, and
+ * the error documents made here for files that could not be checked. */
+typedef struct doclist {
+    char **v;
+    size_t n;
+} doclist;
+
+static int add_doc(doclist *d, char *doc)
 {
-    char *s = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-    fputs(s ? s : "null", stdout);
-    free(s);
+    char **v = doc ? realloc(d->v, (d->n + 1) * sizeof(*v)) : NULL;
+    if (!v) {
+        free(doc);
+        return -1;
+    }
+    d->v = v;
+    d->v[d->n++] = doc;
+    return 0;
 }
 
-static void print_report(const json_t *r)
+/* A document made here, laid out as the library lays out its results. */
+static char *error_doc(const char *file, int rc, const char *message)
 {
-    size_t i;
-    json_t *x;
-    json_array_foreach(json_object_get(r, "results"), i, x) {
-        const char *res = json_string_value(json_object_get(x, "result"));
-        char check[64];
-        const json_t *st = json_object_get(x, "stream");
-        if (st)
-            snprintf(check, sizeof(check), "%s #%d",
-                     json_string_value(json_object_get(x, "check")), (int)json_integer_value(st));
-        else
-            snprintf(check, sizeof(check), "%s", json_string_value(json_object_get(x, "check")));
-        printf("%-4s  %-24s %s ", res, check,
-               json_string_value(json_object_get(x, "operator")));
-        print_value(json_object_get(x, "expected"));
-        fputs("  measured ", stdout);
-        print_value(json_object_get(x, "measured"));
-        const char *note = json_string_value(json_object_get(x, "note"));
-        if (note)
-            printf("  (%s)", note);
-        putchar('\n');
+    json_t *o = json_pack("{s:s, s:s, s:{s:s, s:s}}", "file", file, "verdict", "error", "error",
+                          "code", ev_status_name(rc), "message", message);
+    char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return s;
+}
+
+/* --json: one report as it is, or {"format": "evidence.checks",
+ * "format_version": 1, "files": [...]} with the documents placed as they
+ * are, one level deeper (as 'evidence verify' does for several bundles: a
+ * raw newline in a JSON text is only ever layout, so each becomes a newline
+ * plus four spaces). */
+static int write_json(const doclist *d, bool one)
+{
+    if (one) {
+        if (cli_write_stdout(d->v[0]) != 0 || cli_write_stdout("\n") != 0)
+            return -1;
+        return 0;
     }
-    printf("%s: %s against %s (%lld passed, %lld failed, %lld not applicable)\n",
-           json_string_value(json_object_get(r, "file")),
-           strcmp(json_string_value(json_object_get(r, "verdict")), "pass") == 0 ? "pass"
-                                                                                  : "FAIL",
-           json_string_value(json_object_get(json_object_get(r, "profile"), "name")),
-           (long long)json_integer_value(json_object_get(r, "passed")),
-           (long long)json_integer_value(json_object_get(r, "failed")),
-           (long long)json_integer_value(json_object_get(r, "not_applicable")));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return -1;
+    fputs("{\n  \"format\": \"evidence.checks\",\n  \"format_version\": 1,\n  \"files\": [", f);
+    for (size_t i = 0; i < d->n; i++) {
+        fputs(i ? ",\n    " : "\n    ", f);
+        for (const char *p = d->v[i]; *p; p++) {
+            if (*p != '\n')
+                fputc(*p, f);
+            else if (p[1])
+                fputs("\n    ", f);
+        }
+    }
+    fputs(d->n ? "\n  ]\n}\n" : "]\n}\n", f);
+    if (fclose(f) != 0) {
+        free(buf);
+        return -1;
+    }
+    int rc = cli_write_stdout(buf);
+    free(buf);
+    return rc;
 }
 
 int cmd_check(int argc, char **argv)
@@ -125,7 +151,8 @@ int cmd_check(int argc, char **argv)
         code = rc == EV_ENOTFOUND || rc == EV_EINVAL ? CLI_EXIT_USAGE : cli_exit_for_status(rc);
         goto done;
     }
-    json_t *reports = json_array();
+    doclist docs = { NULL, 0 };
+    bool one_report = false;
     for (int i = 0; i < n_files; i++) {
         rc = ev_transcode_check(t, p, files[i]);
         if (rc == EV_ECANCELED) {
@@ -136,39 +163,26 @@ int cmd_check(int argc, char **argv)
         if (rc != EV_OK) {
             cli_error("%s", ev_transcode_last_error(t));
             code = cli_worst(code, cli_exit_for_status(rc));
-            json_array_append_new(reports, json_pack("{s:s, s:s, s:{s:s, s:s}}", "file",
-                                                     files[i], "verdict", "error", "error",
-                                                     "code", ev_status_name(rc), "message",
-                                                     ev_transcode_last_error(t)));
-            continue;
-        }
-        json_t *r = json_loads(ev_transcode_result_json(t), 0, NULL);
-        if (!r) {
-            code = cli_worst(code, CLI_EXIT_INTERNAL);
+            if (json && add_doc(&docs, error_doc(files[i], rc, ev_transcode_last_error(t))) != 0)
+                code = cli_worst(code, CLI_EXIT_INTERNAL);
             continue;
         }
         if (ev_transcode_verdict_get(t) != EV_TRANSCODE_PASS)
             code = cli_worst(code, CLI_EXIT_FAILED);
-        if (!json)
-            print_report(r);
-        json_array_append_new(reports, r);
-    }
-    if (json) {
-        json_t *doc = NULL;
-        if (n_files == 1 && json_object_get(json_array_get(reports, 0), "results"))
-            doc = json_incref(json_array_get(reports, 0));
-        else
-            doc = json_pack("{s:s, s:i, s:O}", "format", "evidence.checks", "format_version", 1,
-                            "files", reports);
-        char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-        if (!s || cli_write_stdout(s) != 0 || cli_write_stdout("\n") != 0)
+        if (json) {
+            if (add_doc(&docs, strdup(ev_transcode_result_json(t))) != 0)
+                code = cli_worst(code, CLI_EXIT_INTERNAL);
+            else
+                one_report = n_files == 1;
+        } else if (cli_write_stdout(ev_transcode_result_text(t)) != 0) {
             code = cli_worst(code, CLI_EXIT_INTERNAL);
-        free(s);
-        json_decref(doc);
-    } else if (fflush(stdout) != 0) {
-        code = cli_worst(code, CLI_EXIT_INTERNAL);
+        }
     }
-    json_decref(reports);
+    if (json && write_json(&docs, one_report) != 0)
+        code = cli_worst(code, CLI_EXIT_INTERNAL);
+    for (size_t i = 0; i < docs.n; i++)
+        free(docs.v[i]);
+    free(docs.v);
 done:
     ev_transcode_free(t);
     ev_profile_catalog_free(c);

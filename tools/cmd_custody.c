@@ -17,42 +17,16 @@ static int custody_show(int argc, char **argv)
         return code;
     char *s = NULL;
     bool ok = false;
-    int st = ev_bundle_custody_json(&s, &ok, b);
+    int st = json ? ev_bundle_custody_json(&s, &ok, b) : ev_bundle_custody_text(&s, &ok, b);
     if (st != EV_OK) {
         cli_error("%s", ev_bundle_last_error(b));
         ev_bundle_free(b);
         return CLI_EXIT_INPUT;
     }
     ev_bundle_free(b);
-    if (json) {
-        cli_write_stdout(s);
-    } else {
-        json_t *o = json_loads(s, 0, NULL);
-        json_t *evs = json_object_get(o, "events");
-        size_t i;
-        json_t *e;
-        json_array_foreach(evs, i, e) {
-            json_t *x = json_object_get(e, "event");
-            const char *prob = json_string_value(json_object_get(e, "problem"));
-            printf("%3lld  %s  %-10s %s (%s)  %s\n",
-                   (long long)json_integer_value(json_object_get(e, "line")),
-                   json_string_value(json_object_get(x, "time")),
-                   json_string_value(json_object_get(x, "action")),
-                   json_string_value(json_object_get(x, "actor")),
-                   json_string_value(json_object_get(x, "organisation")),
-                   prob ? prob : "link ok");
-            const char *note = json_string_value(json_object_get(x, "note"));
-            if (note)
-                printf("     note: %s\n", note);
-        }
-        const char *prob = json_string_value(json_object_get(o, "problem"));
-        if (prob)
-            printf("problem: %s\n", prob);
-        printf("chain: %s\n", ok ? "intact" : "BROKEN");
-        json_decref(o);
-    }
+    code = cli_write_stdout(s) == 0 ? (ok ? CLI_EXIT_OK : CLI_EXIT_FAILED) : CLI_EXIT_INTERNAL;
     ev_free(s);
-    return ok ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+    return code;
 }
 
 static int custody_add(int argc, char **argv)

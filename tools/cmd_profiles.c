@@ -7,18 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
-static json_t *profile_object(const ev_profile *p)
-{
-    char *s = NULL;
-    if (ev_profile_json(&s, p) != EV_OK)
-        return NULL;
-    json_t *o = json_loads(s, 0, NULL);
-    ev_free(s);
-    return o;
-}
-
 static int show_one(ev_profile_catalog *c, const char *name, bool json)
 {
     const ev_profile *p = NULL;
@@ -27,37 +15,16 @@ static int show_one(ev_profile_catalog *c, const char *name, bool json)
         cli_error("%s", ev_profile_catalog_last_error(c));
         return cli_exit_for_status(rc == EV_EINVAL ? EV_ENOTFOUND : rc);
     }
-    json_t *o = profile_object(p);
-    if (!o) {
+    char *s = NULL;
+    rc = json ? ev_profile_document_json(&s, p) : ev_profile_text(&s, p);
+    if (rc != EV_OK) {
         cli_error("out of memory");
         return CLI_EXIT_INTERNAL;
     }
     int code = CLI_EXIT_OK;
-    if (json) {
-        json_t *doc = json_pack("{s:s, s:i, s:O}", "format", "evidence.profile",
-                                "format_version", 1, "profile", o);
-        char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-        if (!s || cli_write_stdout(s) != 0 || cli_write_stdout("\n") != 0)
-            code = CLI_EXIT_INTERNAL;
-        free(s);
-        json_decref(doc);
-    } else {
-        printf("name:     %s\n", ev_profile_name(p));
-        printf("title:    %s\n", ev_profile_title(p));
-        printf("level:    %s\n", ev_profile_level(p));
-        printf("file:     %s\n", ev_profile_path(p));
-        printf("sha256:   %s\n", ev_profile_sha256(p));
-        if (ev_profile_unavailable(p))
-            printf("status:   unavailable: %s\n", ev_profile_unavailable(p));
-        char *s = json_dumps(json_object_get(o, "profile"), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (s) {
-            printf("\n%s\n", s);
-            free(s);
-        }
-        if (fflush(stdout) != 0)
-            code = CLI_EXIT_INTERNAL;
-    }
-    json_decref(o);
+    if (cli_write_stdout(s) != 0 || (json && cli_write_stdout("\n") != 0))
+        code = CLI_EXIT_INTERNAL;
+    ev_free(s);
     return code;
 }
 
@@ -131,47 +98,14 @@ int cmd_profiles(int argc, char **argv)
         code = CLI_EXIT_INPUT;
     }
 
-    if (json) {
-        json_t *doc = json_object();
-        json_t *path = json_array(), *list = json_array(), *probs = json_array();
-        bool ok = doc && path && list && probs;
-        for (size_t i = 0; ok && i < ev_profile_catalog_dir_count(c); i++)
-            ok = json_array_append_new(path, json_string(ev_profile_catalog_dir(c, i))) == 0;
-        for (size_t i = 0; ok && i < n; i++) {
-            json_t *o = profile_object(ev_profile_catalog_at(c, i));
-            ok = o && json_array_append_new(list, o) == 0;
-        }
-        for (size_t i = 0; ok && i < np; i++)
-            ok = json_array_append_new(probs, json_pack("{s:s}", "message",
-                                                        ev_profile_catalog_problem(c, i))) == 0;
-        ok = ok && json_object_set_new(doc, "format", json_string("evidence.profiles")) == 0 &&
-             json_object_set_new(doc, "format_version", json_integer(1)) == 0 &&
-             json_object_set(doc, "search_path", path) == 0 &&
-             json_object_set(doc, "profiles", list) == 0 &&
-             json_object_set(doc, "problems", probs) == 0;
-        char *s = ok ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-        if (!s || cli_write_stdout(s) != 0 || cli_write_stdout("\n") != 0) {
-            if (!s)
-                cli_error("out of memory");
-            code = CLI_EXIT_INTERNAL;
-        }
-        free(s);
-        json_decref(path);
-        json_decref(list);
-        json_decref(probs);
-        json_decref(doc);
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            const ev_profile *p = ev_profile_catalog_at(c, i);
-            printf("%-20s %-18s %s", ev_profile_name(p), ev_profile_level(p),
-                   ev_profile_title(p));
-            if (ev_profile_unavailable(p))
-                printf(" [unavailable: %s]", ev_profile_unavailable(p));
-            putchar('\n');
-        }
-        if (fflush(stdout) != 0)
-            code = CLI_EXIT_INTERNAL;
+    char *s = NULL;
+    if ((json ? ev_profile_catalog_json(&s, c) : ev_profile_catalog_text(&s, c)) != EV_OK) {
+        cli_error("out of memory");
+        code = CLI_EXIT_INTERNAL;
+    } else if (cli_write_stdout(s) != 0 || (json && cli_write_stdout("\n") != 0)) {
+        code = CLI_EXIT_INTERNAL;
     }
+    ev_free(s);
     ev_profile_catalog_free(c);
     return code;
 }

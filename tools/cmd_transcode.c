@@ -10,74 +10,75 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 int cmd_transcode(int argc, char **argv);
 
-/* Write text and a newline to path the library's way (temporary name,
- * flushed, renamed; docs/architecture.md, "Publishing outputs"). The record
- * is small: it is flushed even with --no-sync, which is about the copy. */
-static void print_summary(const char *out, json_t *rec)
+/* The problems of the last result, each on stderr as "evidence: ..." */
+static void print_problems(const ev_transcode *t)
 {
-    json_t *v = json_object_get(rec, "verification");
-    const char *verdict = json_string_value(json_object_get(v, "verdict"));
-    const char *level = json_string_value(json_object_get(v, "level"));
-    printf("%s: %s with profile %s (%s): %s\n", out,
-           json_is_true(json_object_get(json_object_get(rec, "output"), "kept")) ? "made"
-                                                                                 : "NOT kept",
-           json_string_value(json_object_get(json_object_get(rec, "profile"), "name")),
-           level ? level : "?", verdict ? verdict : "?");
-    size_t i;
-    json_t *s;
-    json_array_foreach(json_object_get(v, "streams"), i, s) {
-        printf("  stream %d->%d %s %s: %s",
-               (int)json_integer_value(json_object_get(s, "source_stream")),
-               (int)json_integer_value(json_object_get(s, "output_stream")),
-               json_string_value(json_object_get(s, "type")),
-               json_string_value(json_object_get(s, "method")),
-               json_string_value(json_object_get(s, "result")));
-        json_t *ps = json_object_get(s, "psnr_db"), *ss = json_object_get(s, "ssim");
-        if (ps && ss)
-            printf(" (PSNR min %.2f dB mean %.2f dB, SSIM min %.4f mean %.4f, %lld frames)",
-                   json_number_value(json_object_get(ps, "min")),
-                   json_number_value(json_object_get(ps, "mean")),
-                   json_number_value(json_object_get(ss, "min")),
-                   json_number_value(json_object_get(ss, "mean")),
-                   (long long)json_integer_value(json_object_get(s, "frames")));
-        else if (json_object_get(s, "frames"))
-            printf(" (%lld frames)", (long long)json_integer_value(json_object_get(s, "frames")));
-        else if (json_object_get(s, "samples"))
-            printf(" (%lld samples)", (long long)json_integer_value(json_object_get(s, "samples")));
-        else if (json_object_get(s, "packets"))
-            printf(" (%lld packets)", (long long)json_integer_value(json_object_get(s, "packets")));
-        putchar('\n');
+    for (size_t i = 0; i < ev_transcode_problem_count(t); i++)
+        cli_error("%s", ev_transcode_problem(t, i));
+}
+
+/* The bytes of the record file, NUL-terminated; NULL after a message. The
+ * library reads them (ev_transcode_recheck); a record is a few KiB. */
+static char *read_record(const char *path, int *code)
+{
+    enum { MAX_RECORD = 64 * 1024 * 1024 };
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("cannot open '%s': %s", path, strerror(errno));
+        *code = CLI_EXIT_INPUT;
+        return NULL;
     }
-    json_array_foreach(json_object_get(v, "problems"), i, s)
-        fprintf(stderr, "evidence: %s\n", json_string_value(s));
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    bool nomem = false;
+    errno = 0;
+    while (n <= MAX_RECORD) {
+        if (cap - n < 4096) {
+            char *nb = realloc(buf, cap + 65536);
+            if (!nb) {
+                nomem = true;
+                break;
+            }
+            buf = nb;
+            cap += 65536;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int rerr = ferror(f) ? (errno ? errno : EIO) : 0;
+    fclose(f);
+    if (nomem || rerr || n > MAX_RECORD || (buf && memchr(buf, '\0', n))) {
+        if (nomem)
+            cli_error("out of memory");
+        else if (rerr)
+            cli_error("cannot read '%s': %s", path, strerror(rerr));
+        else
+            cli_error("'%s' is not a derivation record: %s; give the OUT.derivation.json "
+                      "written beside the copy", path,
+                      n > MAX_RECORD ? "it is larger than 64 MiB" : "it holds a NUL byte");
+        *code = nomem ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
 }
 
 static int recheck(const char *record, const char *in, const char *out, bool json)
 {
-    FILE *f = fopen(record, "rb");
-    if (!f) {
-        cli_error("cannot open '%s': %s", record, strerror(errno));
-        return CLI_EXIT_INPUT;
-    }
-    json_error_t je;
-    json_t *d = json_loadf(f, 0, &je);
-    fclose(f);
-    if (!d) {
-        cli_error("'%s': not valid JSON at line %d: %s", record, je.line, je.text);
-        return CLI_EXIT_INPUT;
-    }
-    char *text = json_dumps(d, JSON_COMPACT);
-    json_decref(d);
+    int code = CLI_EXIT_OK;
+    char *text = read_record(record, &code);
+    if (!text)
+        return code;
     ev_transcode *t = NULL;
     ev_transcode_options to;
     ev_transcode_options_init(&to, EV_TRANSCODE_OPTIONS_VERSION);
     to.progress_cb = cli_progress;
-    int code;
-    if (!text || ev_transcode_new(&t, &to) != EV_OK) {
+    if (ev_transcode_new(&t, &to) != EV_OK) {
         free(text);
         cli_error("out of memory");
         return CLI_EXIT_INTERNAL;
@@ -88,20 +89,16 @@ static int recheck(const char *record, const char *in, const char *out, bool jso
         cli_error("%s", rc == EV_ECANCELED ? "interrupted" : ev_transcode_last_error(t));
         code = cli_exit_for_status(rc);
     } else {
-        const char *res = ev_transcode_result_json(t);
         code = ev_transcode_verdict_get(t) == EV_TRANSCODE_PASS ? CLI_EXIT_OK : CLI_EXIT_FAILED;
         if (json) {
-            if (cli_write_stdout(res) != 0 || cli_write_stdout("\n") != 0)
+            if (cli_write_stdout(ev_transcode_result_json(t)) != 0 ||
+                cli_write_stdout("\n") != 0)
                 code = CLI_EXIT_INTERNAL;
         } else {
-            json_t *r = json_loads(res, 0, NULL);
             printf("%s: %s against %s (record %s)\n", out,
                    code == CLI_EXIT_OK ? "pass" : "FAIL", in, record);
-            size_t i;
-            json_t *s;
-            json_array_foreach(json_object_get(r, "problems"), i, s)
-                fprintf(stderr, "evidence: %s\n", json_string_value(s));
-            json_decref(r);
+            fflush(stdout);
+            print_problems(t);
         }
     }
     ev_transcode_free(t);
@@ -235,28 +232,24 @@ int cmd_transcode(int argc, char **argv)
         code = cli_exit_for_status(rc);
         goto done;
     }
-    const char *res = ev_transcode_result_json(t);
     ev_transcode_verdict v = ev_transcode_verdict_get(t);
     code = v == EV_TRANSCODE_FAIL ? CLI_EXIT_FAILED : CLI_EXIT_OK;
     if (json) {
-        if (cli_write_stdout(res) != 0 || cli_write_stdout("\n") != 0)
+        if (cli_write_stdout(ev_transcode_result_json(t)) != 0 || cli_write_stdout("\n") != 0)
             code = CLI_EXIT_INTERNAL;
         goto done;
     }
-    json_t *rec = json_loads(res, 0, NULL);
-    if (!rec) {
-        cli_error("out of memory");
+    if (cli_write_stdout(ev_transcode_result_text(t)) != 0) {
         code = CLI_EXIT_INTERNAL;
         goto done;
     }
-    print_summary(pos[1], rec);
+    print_problems(t);
     if (v != EV_TRANSCODE_FAIL)
         printf("  record: %s.derivation.json\n", pos[1]);
     else
         cli_error("verification failed; '%s' was not kept", pos[1]);
     if (fflush(stdout) != 0)
         code = CLI_EXIT_INTERNAL;
-    json_decref(rec);
 done:
     ev_transcode_free(t);
     ev_profile_catalog_free(c);

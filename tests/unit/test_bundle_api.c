@@ -381,6 +381,69 @@ static void bundle_api_report_unverified_signature(void **state)
     free(pki);
 }
 
+/* ev_bundle_inspect_text() and ev_bundle_custody_text(): the text of the
+ * documents of ev_bundle_inspect_json() and ev_bundle_custody_json(). */
+static void bundle_api_text(void **state)
+{
+    (void)state;
+    ev_bundle *b = open_bundle(g_zip);
+    char *t = NULL;
+    assert_int_equal(ev_bundle_inspect_text(&t, b), EV_OK);
+    assert_non_null(t);
+    char want[4096];
+    snprintf(want, sizeof(want), "bundle:   %s (zip)\nbag:      b\ncase:     CASE/1\n"
+             "org:      Test Force\nofficer:  Jo Smith\ncreated:  ", g_zip);
+    assert_true(strncmp(t, want, strlen(want)) == 0);
+    assert_non_null(strstr(t, "\npayload:  2 file(s), 16 bytes\nexhibits: JS/1\n\nitems:\n"));
+    assert_non_null(strstr(t, "      exhibit JS/1, 6 bytes, text/plain\n"));
+    assert_non_null(strstr(t, "\n\ncustody:\n  1  "));
+    assert_null(strstr(t, "LINK BROKEN"));
+    ev_free(t);
+    bool ok = false;
+    assert_int_equal(ev_bundle_custody_text(&t, &ok, b), EV_OK);
+    assert_true(ok);
+    assert_non_null(strstr(t, "  created    Jo Smith (Test Force)  link ok\n"));
+    assert_non_null(strstr(t, "\nchain: intact\n"));
+    ev_free(t);
+    assert_int_equal(ev_bundle_custody_text(NULL, &ok, b), EV_EINVAL);
+    assert_false(ok);
+    assert_int_equal(ev_bundle_inspect_text(NULL, b), EV_EINVAL);
+    ev_bundle_free(b);
+    /* a bundle that is not open */
+    assert_int_equal(ev_bundle_new(&b, NULL), EV_OK);
+    t = (char *)"x";
+    assert_int_equal(ev_bundle_inspect_text(&t, b), EV_EINVAL);
+    assert_null(t);
+    assert_int_equal(ev_bundle_custody_text(&t, NULL, b), EV_EINVAL);
+    ev_bundle_free(b);
+
+    /* a changed line: the link and the chain are broken, in the text too */
+    char *bag = tu_join(g_dir, "textbag");
+    assert_int_equal(make_bundle(bag, EV_FORMAT_DIR), EV_OK);
+    char *log = tu_join(bag, "custody.jsonl");
+    size_t len = 0;
+    uint8_t *data = tu_read(log, &len);
+    assert_non_null(data);
+    char *hit = memmem(data, len, "Jo Smith", 8);
+    assert_non_null(hit);
+    memcpy(hit, "Jo Smyth", 8);
+    assert_int_equal(tu_write(log, data, len), 0);
+    b = open_bundle(bag);
+    ok = true;
+    assert_int_equal(ev_bundle_custody_text(&t, &ok, b), EV_OK);
+    assert_false(ok);
+    assert_non_null(strstr(t, "\nchain: BROKEN\n"));
+    assert_non_null(strstr(t, "problem: custody.jsonl does not match tagmanifest-sha256.txt"));
+    ev_free(t);
+    assert_int_equal(ev_bundle_inspect_text(&t, b), EV_OK);
+    assert_non_null(strstr(t, "  created    Jo Smyth (Test Force)\n"));
+    ev_free(t);
+    ev_bundle_free(b);
+    free(data);
+    free(log);
+    free(bag);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +451,7 @@ int main(void)
         cmocka_unit_test(bundle_api_verdict_values),
         cmocka_unit_test(bundle_api_report_signatures),
         cmocka_unit_test(bundle_api_report_unverified_signature),
+        cmocka_unit_test(bundle_api_text),
     };
     return cmocka_run_group_tests_name("bundle_api", tests, setup, teardown);
 }

@@ -1564,6 +1564,84 @@ static void media_outputs_match_schema(void **state)
     free(junk);
 }
 
+/* ev_media_result_text(): the text of the last analysis, built from the
+ * handle's document; nothing before an analysis or after a failed one. */
+static void media_result_text(void **state)
+{
+    (void)state;
+    ev_media *m = NULL;
+    assert_int_equal(ev_media_new(&m, NULL), EV_OK);
+    char *txt = (char *)"x";
+    assert_int_equal(ev_media_result_text(&txt, m), EV_ENOTFOUND);
+    assert_null(txt);
+    assert_int_equal(ev_media_result_text(NULL, m), EV_EINVAL);
+    assert_int_equal(ev_media_result_text(&txt, NULL), EV_EINVAL);
+    char *p = fixture("v_h264.mp4");
+    char *js = NULL;
+    assert_int_equal(ev_media_analyze_file(&js, m, p), EV_OK);
+    assert_int_equal(ev_media_result_text(&txt, m), EV_OK);
+    assert_non_null(txt);
+    assert_true(strncmp(txt, "file:      v_h264.mp4\nsize:      ", 31) == 0);
+    assert_non_null(strstr(txt, "\nmime:      video/mp4\n"));
+    assert_non_null(strstr(txt, "\nstream 0:  video h264 "));
+    assert_non_null(strstr(txt, "\ntimeline 0: time source: container timestamps; "));
+    assert_int_equal(txt[strlen(txt) - 1], '\n');
+    ev_free(txt);
+    ev_free(js);
+    /* a failed analysis leaves no text behind */
+    assert_int_equal(ev_media_analyze_file(&js, m, "/nonexistent/x.mp4"), EV_ENOTFOUND);
+    assert_int_equal(ev_media_result_text(&txt, m), EV_ENOTFOUND);
+    ev_media_free(m);
+    free(p);
+}
+
+/* The renderer on a document made here: a wall-clock timeline with a gap, a
+ * frame time standing still, the event cap, a placeholder position and a
+ * capture time whose zone is unknown; and reals as the JSON carries them
+ * (15 significant digits): 0.0004999999999999999 s is written "0.0005",
+ * so the text says 0.001 s, not 0.000 s. */
+static void media_text_renderer(void **state)
+{
+    (void)state;
+    json_t *doc = json_loads(
+        "{\"format\":\"evidence.media\",\"format_version\":1,"
+        "\"file\":{\"name\":\"c.dav\",\"size\":10},"
+        "\"media\":{\"container\":\"dhav\",\"duration\":0.0004999999999999999,"
+        "\"streams\":[{\"type\":\"video\",\"codec\":\"h264\",\"width\":64,\"height\":48,"
+        "\"rotation\":90,\"timeline\":{\"time_source\":\"frame-stamps\",\"frames\":3,"
+        "\"first_wallclock\":\"2026-03-01T10:00:00.000\",\"last_wallclock\":\"2026-03-01T10:01:00.000\","
+        "\"nominal_fps\":25,\"gaps_total\":1,\"discontinuities_total\":1,\"missing\":59.92,"
+        "\"gaps\":[{\"after_frame\":1,\"missing\":59.92,\"from_wallclock\":\"a\",\"to_wallclock\":\"b\"}],"
+        "\"discontinuities\":[{\"after_frame\":2,\"kind\":\"repeat\",\"step\":0,\"from\":1,\"to\":1}],"
+        "\"events_truncated\":true}}]},"
+        "\"capture\":{\"datetime_original_local\":\"2026-03-01T10:00:00\","
+        "\"datetime_original_zone\":\"unknown\",\"sources\":{\"datetime_original\":\"riff:IDIT\"},"
+        "\"gps\":{\"placeholder\":true}}}",
+        0, NULL);
+    assert_non_null(doc);
+    char *t = ev_media__text(doc);
+    assert_non_null(t);
+    assert_string_equal(t,
+        "file:      c.dav\n"
+        "size:      10 bytes\n"
+        "container: dhav\n"
+        "duration:  0.001 s\n"
+        "stream 0:  video h264 64x48 rotation 90\n"
+        "timeline 0: time source: per-frame wall-clock stamps (camera local time, zone "
+        "unknown); 3 frames\n"
+        "  first 2026-03-01T10:00:00.000, last 2026-03-01T10:01:00.000\n"
+        "  frame rate: nominal 25 fps, none measured\n"
+        "  1 gap (00:00:59.920 missing), 1 discontinuity\n"
+        "  gap: 00:00:59.920 missing after frame 1 (a -> b)\n"
+        "  discontinuity: time stands still (00:00:00.000) after frame 2 (1.000000 s -> "
+        "1.000000 s)\n"
+        "  (only the first 1000 gaps and discontinuities are listed)\n"
+        "captured:  2026-03-01T10:00:00 local time, zone unknown [riff:IDIT]\n"
+        "gps:       placeholder (the source holds no position)\n");
+    free(t);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1586,6 +1664,8 @@ int main(void)
         cmocka_unit_test(media_heic_is_kept_with_note),
         cmocka_unit_test(media_content_modes),
         cmocka_unit_test(media_public_api),
+        cmocka_unit_test(media_result_text),
+        cmocka_unit_test(media_text_renderer),
         cmocka_unit_test(media_outputs_match_schema),
     };
     return cmocka_run_group_tests_name("media", tests, group_setup, group_teardown);

@@ -283,6 +283,80 @@ static void profile_sha256_is_of_the_bytes(void **state)
     ev_profile__free(q);
 }
 
+/* ev_profile_text(), ev_profile_catalog_text(), ev_profile_document_json()
+ * and ev_profile_catalog_json(): what `evidence profiles` prints. */
+static void profile_text_and_documents(void **state)
+{
+    (void)state;
+    char *a = tu_mkdtemp("catalog-text");
+    const char *good = "{\"profile_format\":1,\"name\":\"t\",\"title\":\"first\",\"kind\":\"av\","
+                       OUT_OK VER_OK "}";
+    const char *broken = "{\"profile_format\":1,\"name\":\"broken\",";
+    char *p1 = tu_join(a, "t.json"), *p2 = tu_join(a, "broken.json");
+    assert_int_equal(tu_write(p1, good, strlen(good)), 0);
+    assert_int_equal(tu_write(p2, broken, strlen(broken)), 0);
+    ev_profile_catalog *c = NULL;
+    assert_int_equal(ev_profile_catalog_new(&c), EV_OK);
+    assert_int_equal(ev_profile_catalog_add_dir(c, a), EV_OK);
+    assert_int_equal(ev_profile_catalog_scan(c), EV_OK);
+    const ev_profile *p = ev_profile_catalog_at(c, 0);
+    assert_non_null(p);
+    char *s = NULL, want[8192];
+
+    assert_int_equal(ev_profile_catalog_text(&s, c), EV_OK);
+    snprintf(want, sizeof(want), "%-20s %-18s %s\n", "t", ev_profile_level(p), "first");
+    assert_string_equal(s, want);
+    ev_free(s);
+
+    assert_int_equal(ev_profile_text(&s, p), EV_OK);
+    snprintf(want, sizeof(want), "name:     t\ntitle:    first\nlevel:    %s\nfile:     %s\n"
+             "sha256:   %s\n\n{\n  \"profile_format\": 1,\n  \"name\": \"t\",\n",
+             ev_profile_level(p), p1, ev_profile_sha256(p));
+    assert_true(strncmp(s, want, strlen(want)) == 0);
+    assert_string_equal(s + strlen(s) - 3, "\n}\n");
+    ev_free(s);
+
+    assert_int_equal(ev_profile_document_json(&s, p), EV_OK);
+    json_t *d = json_loads(s, 0, NULL);
+    assert_non_null(d);
+    assert_string_equal(json_string_value(json_object_get(d, "format")), "evidence.profile");
+    char *one = NULL;
+    assert_int_equal(ev_profile_json(&one, p), EV_OK);
+    json_t *o = json_loads(one, 0, NULL);
+    assert_true(json_equal(json_object_get(d, "profile"), o));
+    const char *head = "{\n  \"format\": \"evidence.profile\",\n";
+    assert_true(strncmp(s, head, strlen(head)) == 0);
+    json_decref(o);
+    json_decref(d);
+    ev_free(one);
+    ev_free(s);
+
+    assert_int_equal(ev_profile_catalog_json(&s, c), EV_OK);
+    d = json_loads(s, 0, NULL);
+    assert_non_null(d);
+    assert_string_equal(json_string_value(json_object_get(d, "format")), "evidence.profiles");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(d, "search_path"), 0)), a);
+    assert_int_equal(json_array_size(json_object_get(d, "profiles")), 1);
+    const char *msg = json_string_value(
+        json_object_get(json_array_get(json_object_get(d, "problems"), 0), "message"));
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "broken.json"));
+    json_decref(d);
+    ev_free(s);
+
+    s = (char *)"x";
+    assert_int_equal(ev_profile_text(&s, NULL), EV_EINVAL);
+    assert_null(s);
+    assert_int_equal(ev_profile_catalog_text(NULL, c), EV_EINVAL);
+    assert_int_equal(ev_profile_catalog_json(&s, NULL), EV_EINVAL);
+    assert_int_equal(ev_profile_document_json(&s, NULL), EV_EINVAL);
+    ev_profile_catalog_free(c);
+    tu_rmrf(a);
+    free(a);
+    free(p1);
+    free(p2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +368,7 @@ int main(void)
         cmocka_unit_test(profile_too_large_refused),
         cmocka_unit_test(profile_catalog_scan_find_and_problems),
         cmocka_unit_test(profile_sha256_is_of_the_bytes),
+        cmocka_unit_test(profile_text_and_documents),
     };
     return cmocka_run_group_tests_name("profile", tests, NULL, NULL);
 }

@@ -1135,6 +1135,109 @@ static void transcode_public_api(void **state)
     ev_profile_catalog_free(c);
 }
 
+/* ev_transcode_result_text() and ev_transcode_problem*(): the text of a
+ * run, a check and a recheck, and the problems of a failed recheck. */
+static void transcode_result_text(void **state)
+{
+    (void)state;
+    ev_transcode *t = NULL;
+    assert_int_equal(ev_transcode_new(&t, NULL), EV_OK);
+    assert_null(ev_transcode_result_text(t));
+    assert_int_equal(ev_transcode_problem_count(t), 0);
+    assert_null(ev_transcode_problem(t, 0));
+    assert_int_equal(ev_transcode_problem_count(NULL), 0);
+    ev_profile_catalog *c = NULL;
+    assert_int_equal(ev_profile_catalog_new(&c), EV_OK);
+    assert_int_equal(ev_profile_catalog_add_dir(c, profiles), EV_OK);
+    const ev_profile *p = NULL;
+    assert_int_equal(ev_profile_catalog_find(&p, c, "audio-wav"), EV_OK);
+    char out[1100], want[2400];
+    snprintf(out, sizeof(out), "%s", P("text.wav"));
+    unlink(out);
+    assert_int_equal(ev_transcode_run(t, p, P("s16.wav"), out), EV_OK);
+    snprintf(want, sizeof(want), "%s: made with profile audio-wav (decoded-identical): pass\n"
+             "  stream 0->0 audio ", out);
+    const char *txt = ev_transcode_result_text(t);
+    assert_non_null(txt);
+    assert_true(strncmp(txt, want, strlen(want)) == 0);
+    assert_int_equal(txt[strlen(txt) - 1], '\n');
+    assert_int_equal(ev_transcode_problem_count(t), 0);
+    char *record = strdup(ev_transcode_result_json(t));
+    assert_non_null(record);
+
+    assert_int_equal(ev_transcode_check(t, p, out), EV_OK);
+    txt = ev_transcode_result_text(t);
+    snprintf(want, sizeof(want), "\n%s: pass against audio-wav (", out);
+    assert_non_null(strstr(txt, want));
+    assert_true(strncmp(txt, "pass  container ", 16) == 0);
+
+    /* the copy changed: the recheck fails and says why */
+    char copy[1100];
+    snprintf(copy, sizeof(copy), "%s", P("text-changed.wav"));
+    assert_int_equal(sh("cp text.wav text-changed.wav && printf x >>text-changed.wav"), 0);
+    assert_int_equal(ev_transcode_recheck(t, record, P("s16.wav"), copy), EV_OK);
+    assert_int_equal(ev_transcode_verdict_get(t), EV_TRANSCODE_FAIL);
+    snprintf(want, sizeof(want), "%s: FAIL against %s\n", copy, P("s16.wav"));
+    assert_string_equal(ev_transcode_result_text(t), want);
+    assert_true(ev_transcode_problem_count(t) >= 1);
+    assert_non_null(strstr(ev_transcode_problem(t, 0), "the copy changed"));
+    assert_null(ev_transcode_problem(t, ev_transcode_problem_count(t)));
+
+    /* a bad record: what, where, what to do; no result left */
+    assert_int_equal(ev_transcode_recheck(t, "{\"format\": }", P("s16.wav"), out), EV_EFORMAT);
+    assert_non_null(strstr(ev_transcode_last_error(t), "derivation record: not valid JSON at "
+                                                       "line 1, column"));
+    assert_non_null(strstr(ev_transcode_last_error(t), "OUT.derivation.json"));
+    assert_null(ev_transcode_result_text(t));
+    assert_int_equal(ev_transcode_problem_count(t), 0);
+    assert_int_equal(ev_transcode_recheck(t, "{\"format\": \"x\"}", P("s16.wav"), out),
+                     EV_EFORMAT);
+    assert_non_null(strstr(ev_transcode_last_error(t), "derivation record: this is not one"));
+    free(record);
+    ev_transcode_free(t);
+    ev_profile_catalog_free(c);
+}
+
+/* The renderer on documents made here: reals as the JSON carries them (10
+ * significant digits): a PSNR of 40.004999999999 is written 40.005 and
+ * shown 40.01 (not 40.00); a measured value of 1/3 is written 0.3333333333
+ * and shown as jansson prints that number (17 digits), as `evidence check`
+ * has always shown its values. */
+static void transcode_text_renderer(void **state)
+{
+    (void)state;
+    json_t *d = json_loads(
+        "{\"format\":\"evidence.derivation\",\"profile\":{\"name\":\"wc\"},"
+        "\"output\":{\"path\":\"o.mp4\",\"kept\":false},"
+        "\"verification\":{\"level\":\"quality-bounded\",\"verdict\":\"fail\","
+        "\"streams\":[{\"source_stream\":0,\"output_stream\":1,\"type\":\"video\","
+        "\"method\":\"quality-bounded\",\"result\":\"fail\",\"frames\":3,"
+        "\"psnr_db\":{\"min\":40.004999999999,\"mean\":41},\"ssim\":{\"min\":0.5,\"mean\":0.75}}],"
+        "\"problems\":[\"p1\",\"p2\"]}}",
+        0, NULL);
+    assert_non_null(d);
+    char *txt = ev_transcode__result_text(d, NULL, NULL);
+    assert_string_equal(txt, "o.mp4: NOT kept with profile wc (quality-bounded): fail\n"
+                             "  stream 0->1 video quality-bounded: fail (PSNR min 40.01 dB mean "
+                             "41.00 dB, SSIM min 0.5000 mean 0.7500, 3 frames)\n");
+    free(txt);
+    assert_int_equal(json_array_size(ev_transcode__result_problems(d)), 2);
+    json_decref(d);
+    d = json_loads("{\"format\":\"evidence.check\",\"file\":\"f\",\"verdict\":\"fail\","
+                   "\"profile\":{\"name\":\"x\"},\"passed\":0,\"failed\":1,\"not_applicable\":0,"
+                   "\"results\":[{\"check\":\"gop\",\"stream\":2,\"operator\":\"max\","
+                   "\"expected\":1,\"measured\":[0.333333333333333315,null],\"result\":\"fail\","
+                   "\"note\":\"n\"}]}",
+                   0, NULL);
+    assert_non_null(d);
+    txt = ev_transcode__result_text(d, NULL, NULL);
+    assert_string_equal(txt, "fail  gop #2                   max 1  measured [0.33333333329999998,null]  "
+                             "(n)\nf: FAIL against x (0 passed, 1 failed, 0 not applicable)\n");
+    free(txt);
+    assert_null(ev_transcode__result_problems(d));
+    json_decref(d);
+}
+
 /* The one MP4 box-header reader (media/boxes.h): 32-bit sizes, a 64-bit
  * largesize, size 0 running to the end of the range, a header cut short,
  * a size smaller than its header, and a box claiming more than its parent
@@ -1253,6 +1356,8 @@ int main(void)
         cmocka_unit_test(transcode_orient_and_quality_helpers),
         cmocka_unit_test(transcode_png_exif_chunk),
         cmocka_unit_test(transcode_public_api),
+        cmocka_unit_test(transcode_result_text),
+        cmocka_unit_test(transcode_text_renderer),
         cmocka_unit_test(transcode_stored_location),
         cmocka_unit_test(transcode_box_reader),
     };

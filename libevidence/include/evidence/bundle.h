@@ -265,6 +265,21 @@ EV_EXTERN bool ev_bundle_entry_next(const char **path, uint64_t *size, const ev_
 EV_EXTERN int ev_bundle_inspect_json(char **out, ev_bundle *b);
 
 /**
+ * The same summary as ev_bundle_inspect_json() as text lines for a person
+ * (what `evidence inspect BUNDLE` prints): bag-info, case, payload,
+ * exhibits, items, custody events with their links, signatures. The JSON
+ * stays the interface for programs; this text may change between versions
+ * (docs/api/results.md).
+ * @param out  Receives NUL-terminated UTF-8 text ending in a newline; free
+ *             with ev_free(). NULL on failure.
+ * @param b    Open bundle.
+ * @return EV_OK, EV_EINVAL (out or b NULL, or b not open) or EV_ENOMEM.
+ * Ownership: the text is the caller's. Thread-safety: as for the handle
+ * (one thread at a time).
+ */
+EV_EXTERN int ev_bundle_inspect_text(char **out, ev_bundle *b);
+
+/**
  * Read a whole tag file (any file outside data/) into memory.
  * @param out      Receives the bytes (plus a NUL terminator not counted in
  *                 out_len); free with ev_free().
@@ -502,6 +517,23 @@ EV_EXTERN int ev_bundle_amend(ev_bundle *b, const ev_custody_event *event,
  * @param all_ok    Receives true when every link checks; may be NULL.
  */
 EV_EXTERN int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b);
+
+/**
+ * The custody log of ev_bundle_custody_json() as text lines for a person
+ * (what `evidence custody show` prints): one line per event with the check
+ * of its link, its note, the log's problem, then "chain: intact" or
+ * "chain: BROKEN". The JSON stays the interface for programs; this text
+ * may change between versions (docs/api/results.md).
+ * @param out     Receives NUL-terminated UTF-8 text ending in a newline;
+ *                free with ev_free(). NULL on failure.
+ * @param all_ok  Receives true when every link checks; may be NULL.
+ * @param b       Open bundle.
+ * @return As ev_bundle_custody_json(): EV_OK, EV_EINVAL, EV_ENOTFOUND (no
+ *         custody.jsonl), EV_EUNSAFE (over max_custody_events), EV_EIO or
+ *         EV_ENOMEM; the message is in ev_bundle_last_error(b).
+ * Ownership: the text is the caller's. Thread-safety: as for the handle.
+ */
+EV_EXTERN int ev_bundle_custody_text(char **out, bool *all_ok, ev_bundle *b);
 
 #ifdef __cplusplus
 }

@@ -95,6 +95,22 @@ EV_EXTERN int ev_media_analyze_io(char **out_json, ev_media *m, const ev_io *io,
                                   const char *name_hint);
 
 /**
+ * The document of the last successful analysis on m as text lines for a
+ * person (what `evidence inspect FILE` prints): file, container, streams,
+ * timelines, capture facts, content hashes. Built from the same values as
+ * the JSON, which stays the interface for programs: the text may change
+ * between versions (docs/api/results.md).
+ * @param out  Receives NUL-terminated UTF-8 text ending in a newline; free
+ *             with ev_free(). NULL on failure.
+ * @param m    Handle; must not be NULL.
+ * @return EV_OK, EV_EINVAL, EV_ENOTFOUND (no analysis yet, or the last one
+ *         failed) or EV_ENOMEM.
+ * Ownership: the text is the caller's; m keeps the last document until the
+ * next analysis on m or ev_media_free(m). Thread-safety: as for the handle.
+ */
+EV_EXTERN int ev_media_result_text(char **out, const ev_media *m);
+
+/**
  * Number of extra files kept by the last analysis (EV_MEDIA_META_FILES).
  * @param m  Handle; may be NULL (then 0).
  */

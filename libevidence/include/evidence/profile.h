@@ -209,6 +209,60 @@ EV_EXTERN const char *ev_profile_unavailable(const ev_profile *p);
  */
 EV_EXTERN int ev_profile_json(char **out, const ev_profile *p);
 
+/**
+ * A profile as one document, {"format": "evidence.profile",
+ * "format_version": 1, "profile": <the object of ev_profile_json()>},
+ * indented by two spaces (what `evidence profiles --json NAME` prints).
+ * @param out  Receives NUL-terminated JSON without a final newline; free
+ *             with ev_free(). NULL on failure.
+ * @param p    Profile; must not be NULL.
+ * @return EV_OK, EV_EINVAL or EV_ENOMEM.
+ * Thread-safety: p may be shared (it never changes).
+ */
+EV_EXTERN int ev_profile_document_json(char **out, const ev_profile *p);
+
+/**
+ * A profile as text lines for a person (what `evidence profiles NAME`
+ * prints): name, title, level, file, sha256, why it is unavailable, then the
+ * profile document itself. The JSON (ev_profile_document_json()) stays the
+ * interface for programs; this text may change between versions
+ * (docs/api/results.md).
+ * @param out  Receives NUL-terminated UTF-8 text ending in a newline; free
+ *             with ev_free(). NULL on failure.
+ * @param p    Profile; must not be NULL.
+ * @return EV_OK, EV_EINVAL or EV_ENOMEM.
+ * Thread-safety: p may be shared (it never changes).
+ */
+EV_EXTERN int ev_profile_text(char **out, const ev_profile *p);
+
+/**
+ * The search path, the profiles found by the last ev_profile_catalog_scan()
+ * and the files that failed to load, as one document
+ * ("format": "evidence.profiles": "search_path", "profiles" (the objects of
+ * ev_profile_json()), "problems" ([{"message"}])), indented by two spaces
+ * (what `evidence profiles --json` prints).
+ * @param out  Receives NUL-terminated JSON without a final newline; free
+ *             with ev_free(). NULL on failure.
+ * @param c    Catalog; must not be NULL.
+ * @return EV_OK, EV_EINVAL or EV_ENOMEM.
+ * Thread-safety: as for the catalog (one thread at a time).
+ */
+EV_EXTERN int ev_profile_catalog_json(char **out, const ev_profile_catalog *c);
+
+/**
+ * The profiles found by the last ev_profile_catalog_scan() as text, one line
+ * each: name, level, title, and why it is unavailable (what `evidence
+ * profiles` prints; the problems are not in it, see
+ * ev_profile_catalog_problem()). The text may change between versions;
+ * programs use ev_profile_catalog_json() or the accessors.
+ * @param out  Receives NUL-terminated UTF-8 text ("" when there are no
+ *             profiles); free with ev_free(). NULL on failure.
+ * @param c    Catalog; must not be NULL.
+ * @return EV_OK, EV_EINVAL or EV_ENOMEM.
+ * Thread-safety: as for the catalog (one thread at a time).
+ */
+EV_EXTERN int ev_profile_catalog_text(char **out, const ev_profile_catalog *c);
+
 #ifdef __cplusplus
 }
 #endif

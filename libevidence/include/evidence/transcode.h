@@ -182,6 +182,40 @@ EV_EXTERN ev_transcode_verdict ev_transcode_verdict_get(const ev_transcode *t);
  */
 EV_EXTERN const char *ev_transcode_result_json(const ev_transcode *t);
 
+/**
+ * Result of the last successful call as text lines for a person, built from
+ * the same document as ev_transcode_result_json(): for a run, "OUT: made
+ * with profile P (LEVEL): VERDICT" and a line per stream (what `evidence
+ * transcode` prints); for a check, a line per check and "FILE: pass|FAIL
+ * against P (counts)" (what `evidence check` prints); for a recheck,
+ * "COPY: pass|FAIL against MASTER". The problems are not in the text: see
+ * ev_transcode_problem(). The JSON stays the interface for programs; this
+ * text may change between versions (docs/api/results.md).
+ * @param t  Handle; must not be NULL.
+ * @return Borrowed NUL-terminated UTF-8 text ending in a newline, valid
+ *         until the next call on t, or NULL when there is no result.
+ * Thread-safety: as for the handle (one thread at a time).
+ */
+EV_EXTERN const char *ev_transcode_result_text(const ev_transcode *t);
+
+/**
+ * Number of problems the last result names (a run's verification problems,
+ * a recheck's problems; a check has none: its failed checks are in its
+ * results).
+ * @param t  Handle; may be NULL (then 0).
+ * @return The count; 0 when there is no result.
+ */
+EV_EXTERN size_t ev_transcode_problem_count(const ev_transcode *t);
+
+/**
+ * One problem of the last result, as a sentence for a person.
+ * @param t  Handle; must not be NULL.
+ * @param i  Index below ev_transcode_problem_count(t).
+ * @return Borrowed text valid until the next call on t, or NULL when i is
+ *         out of range.
+ */
+EV_EXTERN const char *ev_transcode_problem(const ev_transcode *t, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

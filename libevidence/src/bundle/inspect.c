@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bundle/bundle_int.h"
+#include "bundle/inspect.h"
 #include "record/record.h"
 #include "record/record_check.h"
 
@@ -191,7 +192,7 @@ static json_t *payload_files_json(ev_bundle *b, const bag_decl *d)
     return arr;
 }
 
-int ev_bundle_inspect_json(char **out, ev_bundle *b)
+int ev_bundle__inspect_doc(json_t **out, ev_bundle *b)
 {
     if (!out || !b || !b->store)
         return EV_EINVAL;
@@ -252,17 +253,22 @@ int ev_bundle_inspect_json(char **out, ev_bundle *b)
         json_object_set_new(o, "items", json_null());
         json_object_set_new(o, "payload_files", payload_files_json(b, &decl));
     }
-    char *cj = NULL;
-    bool ok = false;
-    if (ev_bundle_custody_json(&cj, &ok, b) == EV_OK && cj) {
-        json_t *cust = json_loads(cj, 0, NULL);
-        json_object_set_new(o, "custody", cust ? json_incref(json_object_get(cust, "events"))
-                                               : json_null());
-        json_decref(cust);
-        free(cj);
-    }
+    json_t *cust = NULL;
+    if (ev_bundle__custody_doc(&cust, NULL, b) == EV_OK)
+        json_object_set(o, "custody", json_object_get(cust, "events"));
+    json_decref(cust);
     json_object_set_new(o, "signatures", sigs);
     json_object_set_new(o, "tag_files", tags);
+    *out = o;
+    return EV_OK;
+}
+
+int ev_bundle_inspect_json(char **out, ev_bundle *b)
+{
+    json_t *o = NULL;
+    int rc = ev_bundle__inspect_doc(&o, b);
+    if (rc != EV_OK)
+        return rc;
     char *s = ev_record__dump(o, NULL);
     json_decref(o);
     if (!s)
@@ -271,7 +277,7 @@ int ev_bundle_inspect_json(char **out, ev_bundle *b)
     return EV_OK;
 }
 
-int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b)
+int ev_bundle__custody_doc(json_t **out, bool *all_ok, ev_bundle *b)
 {
     if (!out || !b || !b->store)
         return EV_EINVAL;
@@ -340,12 +346,29 @@ int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b)
         json_object_set_new(o, "problem", json_string(tm_note));
     json_object_set_new(o, "events", events ? events : json_array());
     json_decref(last);
+    if (all_ok)
+        *all_ok = bad == 0 && nev > 0;
+    *out = o;
+    return EV_OK;
+}
+
+int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b)
+{
+    if (out)
+        *out = NULL;
+    if (all_ok)
+        *all_ok = false;
+    json_t *o = NULL;
+    bool ok = false;
+    int rc = out ? ev_bundle__custody_doc(&o, &ok, b) : EV_EINVAL;
+    if (rc != EV_OK)
+        return rc;
     char *s = ev_record__dump(o, NULL);
     json_decref(o);
     if (!s)
         return EV_ENOMEM;
     if (all_ok)
-        *all_ok = bad == 0 && nev > 0;
+        *all_ok = ok;
     *out = s;
     return EV_OK;
 }

@@ -107,4 +107,8 @@ int ev_media__analyze_ex(json_t **out_media, json_t **out_capture, json_t **out_
  * state_storage must hold >= 32 bytes and outlive the io. */
 int ev_media__io_from_mem(ev_io *io, const uint8_t *data, size_t len, void *state_storage);
 
+/* The document of an analysis ("evidence.media") as text lines for a person
+ * (media_text.c); NULL when out of memory. Free with free(). */
+char *ev_media__text(const json_t *doc);
+
 #endif

@@ -27,6 +27,7 @@ struct ev_media {
     bool magic_failed;
     ev_media__file *meta;
     size_t nmeta;
+    json_t *last; /* the document of the last analysis, for ev_media_result_text() */
 };
 
 int ev_media_options_init(ev_media_options *opts, unsigned int version)
@@ -64,6 +65,7 @@ void ev_media_free(ev_media *m)
     if (m->magic)
         magic_close(m->magic);
     ev_media__files_free(m->meta, m->nmeta);
+    json_decref(m->last);
     free(m);
 }
 
@@ -184,6 +186,8 @@ int ev_media_analyze_io(char **out_json, ev_media *m, const ev_io *io, const cha
         *out_json = NULL;
     if (!m)
         return EV_EINVAL;
+    json_decref(m->last); /* a failure leaves no result */
+    m->last = NULL;
     if (!out_json || !io || !io->read)
         return ev_err__set(&m->err, EV_EINVAL, "ev_media_analyze_io: missing output or io");
     ev_media__files_free(m->meta, m->nmeta);
@@ -257,6 +261,8 @@ int ev_media_analyze_io(char **out_json, ev_media *m, const ev_io *io, const cha
         meta = NULL;
         nmeta = 0;
     }
+    m->last = root;
+    root = NULL;
     rc = EV_OK;
 done:
     if (rc == EV_ENOMEM)
@@ -276,6 +282,8 @@ int ev_media_analyze_file(char **out_json, ev_media *m, const char *path)
         *out_json = NULL;
     if (!m)
         return EV_EINVAL;
+    json_decref(m->last); /* a failure leaves no result */
+    m->last = NULL;
     if (!out_json || !path)
         return ev_err__set(&m->err, EV_EINVAL, "ev_media_analyze_file: missing output or path");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -309,4 +317,17 @@ int ev_media_analyze_file(char **out_json, ev_media *m, const char *path)
         ev_err__set(&m->err, rc, "'%s': %s", path, msg);
     }
     return rc;
+}
+
+int ev_media_result_text(char **out, const ev_media *m)
+{
+    if (!out)
+        return EV_EINVAL;
+    *out = NULL;
+    if (!m)
+        return EV_EINVAL;
+    if (!m->last)
+        return EV_ENOTFOUND;
+    *out = ev_media__text(m->last);
+    return *out ? EV_OK : EV_ENOMEM;
 }

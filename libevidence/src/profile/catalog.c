@@ -346,13 +346,9 @@ int ev_profile_json(char **out, const ev_profile *p)
     *out = NULL;
     if (!p)
         return EV_EINVAL;
-    json_t *o = ev_profile__summary(p);
+    json_t *o = ev_profile__object(p);
     if (!o)
         return EV_ENOMEM;
-    if (p->doc && json_object_set(o, "profile", p->doc) != 0) {
-        json_decref(o);
-        return EV_ENOMEM;
-    }
     *out = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(o);
     return *out ? EV_OK : EV_ENOMEM;

@@ -1329,3 +1329,13 @@ json_t *ev_profile__summary(const ev_profile *p)
     }
     return o;
 }
+
+json_t *ev_profile__object(const ev_profile *p)
+{
+    json_t *o = ev_profile__summary(p);
+    if (o && p->doc && json_object_set(o, "profile", p->doc) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}

@@ -223,6 +223,10 @@ void ev_profile__free(ev_profile *p);
 /* Summary of a profile as JSON (name, title, path, sha256, level, ...). */
 json_t *ev_profile__summary(const ev_profile *p);
 
+/* The summary with the whole profile document under "profile": the object
+ * of ev_profile_json(). NULL when out of memory. */
+json_t *ev_profile__object(const ev_profile *p);
+
 /* True when the rule lists `s` (or the list is empty). */
 bool ev_profile__list_match(const ev_strlist *l, const char *s);
 

@@ -16,6 +16,8 @@ struct ev_transcode {
     ev_errbuf err;
     ev_transcode_options opts;
     char *result;
+    json_t *doc;  /* the result's document, for its text and problems */
+    char *text;   /* ev_transcode_result_text() */
     ev_transcode_verdict verdict;
 };
 
@@ -117,6 +119,8 @@ void ev_transcode_free(ev_transcode *t)
     if (!t)
         return;
     free(t->result);
+    free(t->text);
+    json_decref(t->doc);
     free(t);
 }
 
@@ -125,26 +129,38 @@ const char *ev_transcode_last_error(const ev_transcode *t)
     return t ? t->err.msg : "no handle";
 }
 
-static int keep_result(ev_transcode *t, json_t *doc, const char *verdict)
+static void clear_result(ev_transcode *t)
 {
     free(t->result);
+    free(t->text);
+    json_decref(t->doc);
+    t->result = NULL;
+    t->text = NULL;
+    t->doc = NULL;
+    t->verdict = EV_TRANSCODE_NOT_VERIFIED;
+    t->err.msg[0] = '\0';
+}
+
+/* master_path and copy_path: the files of a recheck (for its text) */
+static int keep_result(ev_transcode *t, json_t *doc, const char *verdict, const char *master_path,
+                       const char *copy_path)
+{
+    free(t->result);
+    free(t->text);
+    json_decref(t->doc);
     t->result = json_dumps(doc, EV_TRANSCODE__JSON_FLAGS);
-    json_decref(doc);
-    if (!t->result)
+    t->text = ev_transcode__result_text(doc, master_path, copy_path);
+    t->doc = doc;
+    if (!t->result || !t->text) {
+        clear_result(t);
         return ev_err__set(&t->err, EV_ENOMEM, "out of memory");
+    }
     t->verdict = verdict && strcmp(verdict, "pass") == 0 ? EV_TRANSCODE_PASS
                : verdict && strcmp(verdict, "fail") == 0 ? EV_TRANSCODE_FAIL
                : EV_TRANSCODE_NOT_VERIFIED;
     return EV_OK;
 }
 
-static void clear_result(ev_transcode *t)
-{
-    free(t->result);
-    t->result = NULL;
-    t->verdict = EV_TRANSCODE_NOT_VERIFIED;
-    t->err.msg[0] = '\0';
-}
 
 int ev_transcode_run(ev_transcode *t, const ev_profile *p, const char *in_path,
                      const char *out_path)
@@ -163,7 +179,7 @@ int ev_transcode_run(ev_transcode *t, const ev_profile *p, const char *in_path,
                                                       "verdict"));
     char vv[16];
     snprintf(vv, sizeof(vv), "%s", v ? v : "");
-    return keep_result(t, doc, vv);
+    return keep_result(t, doc, vv, NULL, NULL);
 }
 
 int ev_transcode_check(ev_transcode *t, const ev_profile *p, const char *path)
@@ -178,7 +194,7 @@ int ev_transcode_check(ev_transcode *t, const ev_profile *p, const char *path)
         return rc;
     char vv[16];
     snprintf(vv, sizeof(vv), "%s", json_string_value(json_object_get(doc, "verdict")));
-    return keep_result(t, doc, vv);
+    return keep_result(t, doc, vv, NULL, NULL);
 }
 
 int ev_transcode_recheck(ev_transcode *t, const char *derivation_json, const char *master_path,
@@ -192,8 +208,9 @@ int ev_transcode_recheck(ev_transcode *t, const char *derivation_json, const cha
     json_error_t je;
     json_t *d = json_loads(derivation_json, JSON_REJECT_DUPLICATES, &je);
     if (!d)
-        return ev_err__set(&t->err, EV_EFORMAT, "derivation record: not valid JSON at line %d: "
-                           "%s", je.line, je.text);
+        return ev_err__set(&t->err, EV_EFORMAT, "derivation record: not valid JSON at line %d, "
+                           "column %d: %s; give the OUT.derivation.json written beside "
+                           "the copy", je.line, je.column, je.text);
     json_t *doc = NULL;
     ev_transcode__opts o = { t->opts.flags, t->opts.threads, t->opts.progress_cb,
                              t->opts.progress_payload, 0, 0 };
@@ -203,7 +220,7 @@ int ev_transcode_recheck(ev_transcode *t, const char *derivation_json, const cha
         return rc;
     char vv[16];
     snprintf(vv, sizeof(vv), "%s", json_string_value(json_object_get(doc, "verdict")));
-    return keep_result(t, doc, vv);
+    return keep_result(t, doc, vv, master_path, copy_path);
 }
 
 ev_transcode_verdict ev_transcode_verdict_get(const ev_transcode *t)
@@ -214,4 +231,19 @@ ev_transcode_verdict ev_transcode_verdict_get(const ev_transcode *t)
 const char *ev_transcode_result_json(const ev_transcode *t)
 {
     return t ? t->result : NULL;
+}
+
+const char *ev_transcode_result_text(const ev_transcode *t)
+{
+    return t ? t->text : NULL;
+}
+
+size_t ev_transcode_problem_count(const ev_transcode *t)
+{
+    return t ? json_array_size(ev_transcode__result_problems(t->doc)) : 0;
+}
+
+const char *ev_transcode_problem(const ev_transcode *t, size_t i)
+{
+    return t ? json_string_value(json_array_get(ev_transcode__result_problems(t->doc), i)) : NULL;
 }

@@ -50,8 +50,10 @@ int ev_transcode__recheck_ex(json_t **out, const json_t *d, const char *master_p
     ev_level level = level_from(json_string_value(json_object_get(ver, "level")));
     if (!json_is_string(fmt) || strcmp(json_string_value(fmt), "evidence.derivation") != 0 ||
         !json_is_object(ver) || !ssha || level == EV_LEVEL_NONE)
-        return ev_err__set(err, EV_EFORMAT, "not a derivation record (format "
-                           "\"evidence.derivation\" with source, output and verification)");
+        return ev_err__set(err, EV_EFORMAT, "derivation record: this is not one (it "
+                           "needs format \"evidence.derivation\", source, output and "
+                           "verification); give the OUT.derivation.json written beside the "
+                           "copy");
     char mh[65], ch[65];
     int rc;
     if ((rc = ev_transcode__file_sha256(mh, NULL, master_path, err)) != EV_OK ||

@@ -169,4 +169,14 @@ bool ev_transcode__same_layout(int a, int b);
 /* Text naming the conversion settings, for records. */
 #define EV_TRANSCODE__SWS_DESC "libswscale, no scaling, flags bicubic+accurate_rnd+bitexact+full_chroma_int"
 
+/* The result document of a run ("evidence.derivation"), check or recheck as
+ * text lines for a person (result_text.c); master_path and copy_path name
+ * the files of a recheck, whose document does not. NULL when out of
+ * memory; free with free(). */
+char *ev_transcode__result_text(const json_t *doc, const char *master_path,
+                                const char *copy_path);
+/* The array of problem messages of a result document (a run's
+ * verification.problems, a recheck's problems), or NULL (a check). */
+const json_t *ev_transcode__result_problems(const json_t *doc);
+
 #endif

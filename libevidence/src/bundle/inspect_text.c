@@ -1,0 +1,144 @@
+/*
+ * bundle (inspect_text): the inspect and custody documents as text lines
+ * for a person (ev_bundle_inspect_text(), ev_bundle_custody_text();
+ * `evidence inspect BUNDLE`, `evidence custody show`). Reads only keys that
+ * the schemas document and decides nothing from them.
+ */
+#include <stdlib.h>
+
+#include "base/text.h"
+#include "bundle/inspect.h"
+
+static const char *js(const json_t *o, const char *k)
+{
+    const char *s = ev__text_str(o, k);
+    return s ? s : "-";
+}
+
+static long long ji(const json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static char *inspect_text(const json_t *o)
+{
+    ev_text t = { 0 };
+    ev__text_add(&t, "bundle:   %s (%s)\n", js(o, "bundle"), js(o, "container"));
+    ev__text_add(&t, "bag:      %s\n", js(o, "bag"));
+    const json_t *c = json_object_get(o, "case");
+    if (c) {
+        ev__text_add(&t, "case:     %s\n", js(c, "reference"));
+        ev__text_add(&t, "org:      %s\n", js(c, "organisation"));
+    }
+    const json_t *e = json_object_get(o, "exported_by");
+    if (e)
+        ev__text_add(&t, "officer:  %s\n", js(e, "name"));
+    ev__text_add(&t, "created:  %s\n", js(o, "created"));
+    const json_t *pl = json_object_get(o, "payload");
+    ev__text_add(&t, "payload:  %lld file(s), %lld bytes\n", ji(pl, "files"), ji(pl, "bytes"));
+    size_t i;
+    json_t *x;
+    const json_t *ex = json_object_get(o, "exhibits");
+    if (json_is_array(ex)) {
+        ev__text_add(&t, "exhibits:");
+        json_array_foreach(ex, i, x) {
+            const char *s = json_string_value(x);
+            ev__text_add(&t, " %s", s ? s : "(null)");
+        }
+        ev__text_add(&t, "\n");
+    }
+    const json_t *items = json_object_get(o, "items");
+    if (json_is_array(items)) {
+        ev__text_add(&t, "\nitems:\n");
+        json_array_foreach(items, i, x) {
+            ev__text_add(&t, "  %s  %-8s %s\n", js(x, "id"), js(x, "role"), js(x, "path"));
+            ev__text_add(&t, "      exhibit %s, %lld bytes, %s\n", js(x, "exhibit"),
+                         ji(x, "size"), js(x, "mime"));
+            ev__text_add(&t, "      sha256 %s\n", js(json_object_get(x, "hashes"), "sha256"));
+        }
+    }
+    const json_t *cu = json_object_get(o, "custody");
+    if (json_is_array(cu)) {
+        ev__text_add(&t, "\ncustody:\n");
+        json_array_foreach(cu, i, x) {
+            const json_t *ev = json_object_get(x, "event");
+            ev__text_add(&t, "  %lld  %s  %-10s %s (%s)%s\n", ji(x, "line"), js(ev, "time"),
+                         js(ev, "action"), js(ev, "actor"), js(ev, "organisation"),
+                         json_is_true(json_object_get(x, "link_ok")) ? "" : "  LINK BROKEN");
+        }
+    }
+    const json_t *sg = json_object_get(o, "signatures");
+    if (json_array_size(sg)) {
+        ev__text_add(&t, "\nsignatures:\n");
+        json_array_foreach(sg, i, x) {
+            const char *s = json_string_value(x);
+            ev__text_add(&t, "  %s\n", s ? s : "-");
+        }
+    }
+    return ev__text_take(&t);
+}
+
+/* A value the event lacks (a line that is not a JSON object has no event)
+ * reads "(null)", as `evidence custody show` has always printed it. */
+static const char *jn(const json_t *o, const char *k)
+{
+    const char *s = ev__text_str(o, k);
+    return s ? s : "(null)";
+}
+
+static char *custody_text(const json_t *o, bool ok)
+{
+    ev_text t = { 0 };
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(o, "events"), i, e) {
+        const json_t *x = json_object_get(e, "event");
+        const char *prob = ev__text_str(e, "problem");
+        ev__text_add(&t, "%3lld  %s  %-10s %s (%s)  %s\n", ji(e, "line"), jn(x, "time"),
+                     jn(x, "action"), jn(x, "actor"), jn(x, "organisation"),
+                     prob ? prob : "link ok");
+        const char *note = ev__text_str(x, "note");
+        if (note)
+            ev__text_add(&t, "     note: %s\n", note);
+    }
+    const char *prob = ev__text_str(o, "problem");
+    if (prob)
+        ev__text_add(&t, "problem: %s\n", prob);
+    ev__text_add(&t, "chain: %s\n", ok ? "intact" : "BROKEN");
+    return ev__text_take(&t);
+}
+
+int ev_bundle_inspect_text(char **out, ev_bundle *b)
+{
+    if (!out)
+        return EV_EINVAL;
+    *out = NULL;
+    json_t *o = NULL;
+    int rc = ev_bundle__inspect_doc(&o, b);
+    if (rc != EV_OK)
+        return rc;
+    *out = inspect_text(o);
+    json_decref(o);
+    return *out ? EV_OK : EV_ENOMEM;
+}
+
+int ev_bundle_custody_text(char **out, bool *all_ok, ev_bundle *b)
+{
+    if (all_ok)
+        *all_ok = false;
+    if (!out)
+        return EV_EINVAL;
+    *out = NULL;
+    json_t *o = NULL;
+    bool ok = false;
+    int rc = ev_bundle__custody_doc(&o, &ok, b);
+    if (rc != EV_OK)
+        return rc;
+    *out = custody_text(o, ok);
+    json_decref(o);
+    if (!*out)
+        return EV_ENOMEM;
+    if (all_ok)
+        *all_ok = ok;
+    return EV_OK;
+}
