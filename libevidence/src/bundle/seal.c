@@ -442,16 +442,13 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         magic_close(mg);
         mg = NULL;
     }
+    ev_bundle__detect_mimes(w, mg, 0, w->n);
     uint64_t total = 0;
-    for (size_t i = 0; i < w->n; i++) {
-        ev_bundle__detect_mime(mg, &w->items[i]);
-        total += w->items[i].size;
-    }
     if (!(w->o.flags & EV_WRITER_NO_MEDIA)) {
         ev_progress_state ap;
         ev_progress__init(&ap, w->o.progress_cb, w->o.progress_payload, "analysing media", 0, w->n);
         for (size_t i = 0; i < w->n; i++) {
-            if (!ev_bundle__wants_media(ev_bundle__mime_of(&w->items[i])))
+            if (!ev_bundle__probes(&w->items[i]))
                 continue;
             if ((rc = ev_bundle__analyze_item(w, &w->items[i])) != EV_OK)
                 goto done;

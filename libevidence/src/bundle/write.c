@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <magic.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "bag/bag.h"
 #include "bundle/bundle_int.h"
@@ -518,15 +520,16 @@ static void set_mime(wr_item *it, const char *m)
     }
 }
 
-void ev_bundle__detect_mime(magic_t mg, wr_item *it)
+void ev_bundle__detect_mime(magic_t mg, wr_item *it, bool probe_check)
 {
     set_mime(it, it->size == 0 ? "application/x-empty" : "application/octet-stream");
+    it->no_probe = false;
     if (it->size == 0 || !mg)
         return;
     int fd = open(it->src, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
-    char head[16384];
+    char head[EV_MEDIA__PROBE_HEAD];
     ssize_t n = read(fd, head, sizeof(head));
     close(fd);
     if (n <= 0)
@@ -534,6 +537,81 @@ void ev_bundle__detect_mime(magic_t mg, wr_item *it)
     const char *m = magic_buffer(mg, head, (size_t)n);
     if (m && *m)
         set_mime(it, m);
+    /* libmagic does not know raw streams (H.264, DAV, ...): an octet-stream
+     * file is probed when FFmpeg could read it by its head or its name */
+    if (probe_check && !strcmp(ev_bundle__mime_of(it), "application/octet-stream"))
+        it->no_probe = !ev_media__worth_probing(head, (size_t)n, it->rel);
+}
+
+/* Content types of items [from, to): libmagic walks its whole database for
+ * a file it does not recognise (about 0.5 ms of CPU for 100 random bytes),
+ * so the items are shared among threads, one libmagic handle each (a handle
+ * is not thread-safe; separate handles are). mg, the caller's handle, is
+ * used by the calling thread, which always takes part; a thread whose own
+ * handle cannot be loaded leaves its share to the others. Without mg every
+ * item gets the default type, as before. */
+#define MIME_MAX_THREADS 8
+#define MIME_MIN_PER_THREAD 64
+
+typedef struct mime_job {
+    ev_writer *w;
+    atomic_size_t next;
+    size_t end;
+    bool probe_check;
+} mime_job;
+
+static void mime_share(mime_job *j, magic_t mg)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->end)
+            break;
+        ev_bundle__detect_mime(mg, &j->w->items[i], j->probe_check);
+    }
+}
+
+static void *mime_thread(void *arg)
+{
+    mime_job *j = arg;
+    magic_t mg = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+    if (mg && magic_load(mg, NULL) == 0)
+        mime_share(j, mg);
+    if (mg)
+        magic_close(mg);
+    return NULL;
+}
+
+void ev_bundle__detect_mimes(ev_writer *w, magic_t mg, size_t from, size_t to)
+{
+    bool probe_check = !(w->o.flags & EV_WRITER_NO_MEDIA);
+    if (!mg || to <= from) {
+        for (size_t i = from; i < to; i++)
+            ev_bundle__detect_mime(mg, &w->items[i], probe_check);
+        return;
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = cpus > 1 ? (size_t)cpus : 1;
+    if (w->o.threads && w->o.threads < want)
+        want = w->o.threads;
+    if (want > MIME_MAX_THREADS)
+        want = MIME_MAX_THREADS;
+    if (want > (to - from) / MIME_MIN_PER_THREAD)
+        want = (to - from) / MIME_MIN_PER_THREAD;
+    mime_job j;
+    j.w = w;
+    atomic_init(&j.next, from);
+    j.end = to;
+    j.probe_check = probe_check;
+    pthread_t th[MIME_MAX_THREADS];
+    size_t started = 0;
+    for (size_t k = 1; k < want; k++) {
+        if (pthread_create(&th[started], NULL, mime_thread, &j) != 0)
+            break;
+        started++;
+    }
+    mime_share(&j, mg);
+    for (size_t k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
 }
 
 /* Media analysis for items whose content type can be media. Never fails
@@ -544,6 +622,11 @@ bool ev_bundle__wants_media(const char *m)
            strncmp(m, "audio/", 6) == 0 || strcmp(m, "application/octet-stream") == 0 ||
            strcmp(m, "application/ogg") == 0 || strstr(m, "matroska") || strstr(m, "mp4") ||
            strstr(m, "mpeg") || strstr(m, "riff");
+}
+
+bool ev_bundle__probes(const wr_item *it)
+{
+    return ev_bundle__wants_media(ev_bundle__mime_of(it)) && !it->no_probe;
 }
 
 int ev_bundle__analyze_item(ev_writer *w, wr_item *it)
@@ -683,9 +766,10 @@ int ev_bundle__make_derivatives(ev_writer *w, const char *out_path, magic_t mg)
         }
     }
     int rc = ev_bundle__assign_paths(w, nmasters);
+    if (rc == EV_OK)
+        ev_bundle__detect_mimes(w, mg, nmasters, w->n);
     for (size_t i = nmasters; rc == EV_OK && i < w->n; i++) {
-        ev_bundle__detect_mime(mg, &w->items[i]);
-        if (!(w->o.flags & EV_WRITER_NO_MEDIA) && ev_bundle__wants_media(ev_bundle__mime_of(&w->items[i])))
+        if (!(w->o.flags & EV_WRITER_NO_MEDIA) && ev_bundle__probes(&w->items[i]))
             rc = ev_bundle__analyze_item(w, &w->items[i]);
     }
     return rc;

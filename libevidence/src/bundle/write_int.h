@@ -29,6 +29,7 @@ typedef struct wr_item {
     ino_t ino;            /*   named by two arguments */
     size_t arg;           /* which ev_writer_add() call named it (1-based) */
     char *mime;           /* from the content (libmagic) */
+    bool no_probe;        /* octet-stream that FFmpeg's head probe does not claim */
     ev_filehash_result res;
     char id[32];
     json_t *media, *capture, *content;   /* media analysis, or NULL */
@@ -83,7 +84,14 @@ char *ev_bundle__safe_component(const char *c, bool *changed);
 int ev_bundle__refuse_duplicates(ev_writer *w);
 /* Bag paths for the items from index from on. */
 int ev_bundle__assign_paths(ev_writer *w, size_t from);
-void ev_bundle__detect_mime(magic_t mg, wr_item *it);
+/* The content type of it; with probe_check, also whether an octet-stream
+ * item is worth a media probe (it->no_probe). */
+void ev_bundle__detect_mime(magic_t mg, wr_item *it, bool probe_check);
+/* Whether the media analysis runs for it (content type and no_probe). */
+bool ev_bundle__probes(const wr_item *it);
+/* The content types of items [from, to), on several threads when there are
+ * many; mg is the caller's libmagic handle (NULL: the default types). */
+void ev_bundle__detect_mimes(ev_writer *w, magic_t mg, size_t from, size_t to);
 bool ev_bundle__wants_media(const char *m);
 int ev_bundle__analyze_item(ev_writer *w, wr_item *it);
 /* The working copies of every profile added, as new items. */

@@ -35,6 +35,8 @@ struct ev_store {
     ev_store_entry *e;
     size_t n, cap;
     struct cursor_pool *pool; /* cursors to reuse */
+    size_t *index;           /* by name (store.c): entry + 1, 0 = free slot */
+    size_t index_mask;
 };
 
 #define CURSOR_POOL_MAX 8

@@ -91,6 +91,39 @@ static int check_collisions(ev_store *s, ev_report *r)
     return rc;
 }
 
+/* Lookups by name (ev_store__find) through a hash table instead of a scan,
+ * so that verify's per-item lookups stay linear in the number of entries.
+ * Open addressing with linear probing; every entry is in it, in entry
+ * order, so that the first entry of a name met along its chain is the first
+ * in the store. Without memory for it, find scans as before. */
+static size_t name_hash(const char *p)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *p; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ULL;
+    }
+    return (size_t)(h ^ (h >> 32));
+}
+
+static void build_index(ev_store *s)
+{
+    size_t cap = 16;
+    while (cap < 2 * s->n && cap < SIZE_MAX / 4)
+        cap *= 2;
+    size_t *t = calloc(cap, sizeof(*t));
+    if (!t)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t h = name_hash(s->e[i].name) & (cap - 1);
+        while (t[h])
+            h = (h + 1) & (cap - 1);
+        t[h] = i + 1;
+    }
+    s->index = t;
+    s->index_mask = cap - 1;
+}
+
 int ev_store__open(ev_store **out, const char *path, const ev_store_limits *lim, ev_report *r,
                    ev_errbuf *err)
 {
@@ -117,6 +150,8 @@ int ev_store__open(ev_store **out, const char *path, const ev_store_limits *lim,
     }
     if (rc == EV_OK)
         rc = check_collisions(s, r);
+    if (rc == EV_OK)
+        build_index(s);
     if (rc == EV_OK && s->is_zip) {
         s->pool = calloc(1, sizeof(*s->pool));
         if (s->pool)
@@ -143,6 +178,7 @@ void ev_store__free(ev_store *s)
     for (size_t i = 0; i < s->n; i++)
         free(s->e[i].name);
     free(s->e);
+    free(s->index);
     free(s->path);
     free(s->bag_name);
     free(s->raw);
@@ -161,6 +197,15 @@ const ev_store_entry *ev_store__entry(const ev_store *s, size_t i)
 
 long ev_store__find(const ev_store *s, const char *name)
 {
+    if (s->index) {
+        for (size_t h = name_hash(name) & s->index_mask; s->index[h];
+             h = (h + 1) & s->index_mask) {
+            const ev_store_entry *e = &s->e[s->index[h] - 1];
+            if (!e->unsafe && strcmp(e->name, name) == 0)
+                return (long)(s->index[h] - 1);
+        }
+        return -1;
+    }
     for (size_t i = 0; i < s->n; i++)
         if (!s->e[i].unsafe && strcmp(s->e[i].name, name) == 0)
             return (long)i;

@@ -69,6 +69,16 @@ void ev_media__files_free(ev_media__file *f, size_t n);
 int ev_media__deep_verify(json_t **out_findings, const json_t *item, const ev_io *io,
                           const ev_media__file *meta, size_t nmeta, ev_errbuf *err);
 
+/* Whether a file that libmagic calls application/octet-stream is worth an
+ * FFmpeg probe (docs/content-hashes.md, "Which files are probed"): true when
+ * a demuxer of this build claims the extension of name_hint (other than the
+ * text-art demuxers, tty and bintext, which claim any bytes), or when
+ * FFmpeg's content probe of head (the first n bytes of the file, as many as
+ * libmagic saw) scores at least AVPROBE_SCORE_RETRY. Costs one pass of the
+ * demuxers' probe functions over head, not a read of the file. */
+#define EV_MEDIA__PROBE_HEAD 16384
+bool ev_media__worth_probing(const void *head, size_t n, const char *name_hint);
+
 /* Convenience: an ev_io over a file descriptor opened by the caller
  * (pread-based, seekable). state_storage must hold >= 32 bytes, be suitably
  * aligned for uint64_t, and outlive the io. The fd is not closed. */

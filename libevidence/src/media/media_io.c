@@ -332,6 +332,43 @@ void ev_media__src_close(ev_media__src *s)
     }
 }
 
+/* the demuxers that turn any bytes into pictures of text: their
+ * extensions (.txt, .bin, ...) say nothing about media */
+static bool renders_any_bytes(const AVInputFormat *f)
+{
+    static const char *const names[] = { "tty", "bin", "adf", "idf", "xbin" };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(f->name, names[i]))
+            return true;
+    return false;
+}
+
+bool ev_media__worth_probing(const void *head, size_t n, const char *name_hint)
+{
+    char url[32];
+    hint_url(url, sizeof(url), name_hint);
+    if (strchr(url, '.')) {
+        void *it = NULL;
+        const AVInputFormat *f;
+        while ((f = av_demuxer_iterate(&it)) != NULL)
+            if (f->extensions && !renders_any_bytes(f) && av_match_ext(url, f->extensions))
+                return true;
+    }
+    if (n > EV_MEDIA__PROBE_HEAD)
+        n = EV_MEDIA__PROBE_HEAD;
+    uint8_t *buf = av_mallocz(n + AVPROBE_PADDING_SIZE);
+    if (!buf)
+        return true; /* cannot tell: probe, as before */
+    if (n)
+        memcpy(buf, head, n);
+    /* the content alone: the extension was looked at above */
+    AVProbeData pd = { "", buf, (int)n, NULL };
+    int score = 0;
+    const AVInputFormat *f = av_probe_input_format3(&pd, 1, &score);
+    av_free(buf);
+    return f && score >= AVPROBE_SCORE_RETRY;
+}
+
 int ev_media__src_open(ev_media__src *s, const ev_io *io, const char *name_hint,
                        const ev_media__limits *lim, char *why, size_t whylen)
 {
