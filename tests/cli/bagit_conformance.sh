@@ -159,6 +159,22 @@ if expect_exit 0 "$EVIDENCE" inspect --json "$(bag_of v0.97/valid/holey-bag)"; t
     ok "inspect: a file to be fetched is listed as missing" test "$(json_get "$OUT" payload_files.1.missing)" = true
 fi
 
+# the same as text, for people: the declaration, the decoded bag-info fields
+# and the payload files with the manifests' checksums
+if expect_exit 0 "$EVIDENCE" inspect "$U16"; then
+    ok "inspect text: no record, the bag's version" grep -q "^record:   none (BagIt 0.97 bag made by another tool" "$OUT"
+    ok "inspect text: the encoding" grep -q "^encoding: UTF-16BE" "$OUT"
+    ok "inspect text: bag-info decoded" grep -q "^  Source-Organization: Bibliothèque d'essai" "$OUT"
+    ok "inspect text: a payload file with its size" grep -q "^  data/.*  14 bytes" "$OUT"
+    ok "inspect text: its md5 from the manifest" grep -q "^      md5 $(python3 -c 'import hashlib;print(hashlib.md5(b"bare filename\n").hexdigest())')" "$OUT"
+fi
+if expect_exit 0 "$EVIDENCE" inspect "$(bag_of v0.93/valid/duplicate-metadata-entries)"; then
+    ok "inspect text: repeated labels, each on its line" test "$(grep -c '^  Contact-Name: ' "$OUT")" -ge 2
+fi
+if expect_exit 0 "$EVIDENCE" inspect "$(bag_of v0.97/valid/holey-bag)"; then
+    ok "inspect text: a file to be fetched is missing" grep -q "missing (listed in a manifest, not in the bag)" "$OUT"
+fi
+
 # nothing connected to the fetch.txt URLs
 sleep 0.2
 if [ -s "$T/canary.log" ]; then

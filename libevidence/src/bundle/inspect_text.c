@@ -5,6 +5,7 @@
  * the schemas document and decides nothing from them.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/text.h"
 #include "bundle/inspect.h"
@@ -18,6 +19,61 @@ static const char *js(const json_t *o, const char *k)
 static long long ji(const json_t *o, const char *k)
 {
     return (long long)json_integer_value(json_object_get(o, k));
+}
+
+/* The strongest checksum a payload file's manifests give, or NULL. */
+static const char *strongest(const json_t *hashes, const char **alg)
+{
+    static const char *const order[] = { "sha512", "sha384", "sha256", "sha224", "sha1", "md5" };
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        const char *v = ev__text_str(hashes, order[i]);
+        if (v) {
+            *alg = order[i];
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* A bag without a record (made by another tool): its declaration, its
+ * bag-info fields in file order and its payload files as the manifests
+ * list them. Nothing here was hashed: 'evidence verify' checks them. */
+static void foreign_bag_text(ev_text *t, const json_t *o, const json_t *pf)
+{
+    const char *ver = ev__text_str(o, "bagit_version"), *enc = ev__text_str(o, "tag_file_encoding");
+    ev__text_add(t, "record:   none (BagIt %s bag made by another tool: no evidence.json)\n",
+                 ver ? ver : "?");
+    if (enc && strcmp(enc, "UTF-8") != 0)
+        ev__text_add(t, "encoding: %s (tag files read as UTF-8 after conversion)\n", enc);
+    const json_t *bi = json_object_get(o, "bag_info");
+    const char *k;
+    json_t *v;
+    size_t i;
+    json_t *x;
+    if (json_object_size(bi)) {
+        ev__text_add(t, "\nbag-info.txt:\n");
+        json_object_foreach((json_t *)bi, k, v) {
+            if (json_is_array(v)) {
+                json_array_foreach(v, i, x)
+                    ev__text_add(t, "  %s: %s\n", k, json_string_value(x) ? json_string_value(x) : "");
+            } else {
+                ev__text_add(t, "  %s: %s\n", k, json_string_value(v) ? json_string_value(v) : "");
+            }
+        }
+    }
+    ev__text_add(t, "\npayload files (checksums as the manifests give them, not recomputed: "
+                    "run 'evidence verify'):\n");
+    json_array_foreach(pf, i, x) {
+        const char *alg = NULL, *h = strongest(json_object_get(x, "hashes"), &alg);
+        if (json_is_true(json_object_get(x, "missing")))
+            ev__text_add(t, "  %s  missing (listed in a manifest, not in the bag)\n", js(x, "path"));
+        else
+            ev__text_add(t, "  %s  %lld bytes\n", js(x, "path"), ji(x, "size"));
+        if (h)
+            ev__text_add(t, "      %s %s\n", alg, h);
+        else
+            ev__text_add(t, "      in no payload manifest\n");
+    }
 }
 
 static char *inspect_text(const json_t *o)
@@ -57,6 +113,9 @@ static char *inspect_text(const json_t *o)
             ev__text_add(&t, "      sha256 %s\n", js(json_object_get(x, "hashes"), "sha256"));
         }
     }
+    const json_t *pf = json_object_get(o, "payload_files");
+    if (!json_is_array(items) && json_is_array(pf))
+        foreign_bag_text(&t, o, pf);
     const json_t *cu = json_object_get(o, "custody");
     if (json_is_array(cu)) {
         ev__text_add(&t, "\ncustody:\n");
