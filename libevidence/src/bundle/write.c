@@ -168,9 +168,8 @@ char *ev_bundle__safe_component(const char *c, bool *changed)
     size_t len = strlen(c);
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)c[i];
-        size_t n = ch < 0x80 ? 1 : (ch & 0xE0) == 0xC0 ? 2 : (ch & 0xF0) == 0xE0 ? 3
-                 : (ch & 0xF8) == 0xF0 ? 4 : 0;
-        if (n > 1 && i + n <= len && ev__utf8_valid(c + i, n)) {
+        size_t n = ev__utf8_char_len(c + i, len - i);
+        if (n > 1) {
             ev_buf__append(&b, c + i, n);
             i += n - 1;
             continue;
