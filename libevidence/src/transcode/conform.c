@@ -294,7 +294,7 @@ typedef struct sfacts {
     int index;
     int stype;                   /* ev_stype, or -1 for streams we ignore */
     json_t *val[EV_CHECK_COUNT]; /* measured values */
-    char note[EV_CHECK_COUNT][160];
+    char note[EV_CHECK_COUNT][320];
     /* packet pass */
     int64_t packets, since_key, gop_max, keyframes;
     bool ffv1;
@@ -381,18 +381,18 @@ static void stream_static_facts(sfacts *sf, const AVStream *st)
                                                           ? cp->extradata_size : 0)) == EV_OK;
             if (sf->cfg_ok) {
                 sf->val[EV_CHECK_FFV1_VERSION] = json_integer(sf->cfg.version);
-                snprintf(sf->note[EV_CHECK_FFV1_VERSION], 160, "version %d.%d, %s coder, "
+                snprintf(sf->note[EV_CHECK_FFV1_VERSION], sizeof(sf->note[0]), "version %d.%d, %s coder, "
                          "slice grid %dx%d, record CRC %s", sf->cfg.version,
                          sf->cfg.micro_version, sf->cfg.coder ? "range" : "Golomb-Rice",
                          sf->cfg.h_slices, sf->cfg.v_slices, sf->cfg.crc_ok ? "ok" : "BAD");
             } else {
                 sf->val[EV_CHECK_FFV1_VERSION] = json_null();
-                snprintf(sf->note[EV_CHECK_FFV1_VERSION], 160, "no readable version 2+ "
+                snprintf(sf->note[EV_CHECK_FFV1_VERSION], sizeof(sf->note[0]), "no readable version 2+ "
                          "configuration record (FFV1 version 0/1 keeps it in each frame)");
             }
         } else {
             for (int id = EV_CHECK_FFV1_VERSION; id <= EV_CHECK_FFV1_SLICE_CRC; id++)
-                snprintf(sf->note[id], 160, "not an FFV1 stream");
+                snprintf(sf->note[id], sizeof(sf->note[0]), "not an FFV1 stream");
         }
     } else if (sf->stype == EV_ST_AUDIO) {
         const char *sfmt = av_get_sample_fmt_name((enum AVSampleFormat)cp->format);
@@ -580,7 +580,7 @@ static int packet_pass(facts *fx, AVFormatContext *fc, bool decode, ev_progress_
         if (sf->stype != EV_ST_VIDEO)
             continue;
         sf->val[EV_CHECK_GOP] = sf->packets ? json_integer(sf->gop_max) : json_null();
-        snprintf(sf->note[EV_CHECK_GOP], 160, "%lld packets, %lld key frames; largest "
+        snprintf(sf->note[EV_CHECK_GOP], sizeof(sf->note[0]), "%lld packets, %lld key frames; largest "
                  "distance between key frames %lld", (long long)sf->packets,
                  (long long)sf->keyframes, (long long)sf->gop_max);
         if (!sf->ffv1 || !sf->cfg_ok || sf->cfg.version < 3)
@@ -588,25 +588,25 @@ static int packet_pass(facts *fx, AVFormatContext *fc, bool decode, ev_progress_
         if (sf->chain_broken || sf->min_slices == 0) {
             sf->val[EV_CHECK_FFV1_SLICES] = json_null();
             sf->val[EV_CHECK_FFV1_SLICE_CRC] = json_false();
-            snprintf(sf->note[EV_CHECK_FFV1_SLICES], 160, "slice chain broken in %lld of "
+            snprintf(sf->note[EV_CHECK_FFV1_SLICES], sizeof(sf->note[0]), "slice chain broken in %lld of "
                      "%lld frames (damaged data)", (long long)sf->chain_broken,
                      (long long)sf->packets);
-            snprintf(sf->note[EV_CHECK_FFV1_SLICE_CRC], 160, "%s", sf->note[EV_CHECK_FFV1_SLICES]);
+            snprintf(sf->note[EV_CHECK_FFV1_SLICE_CRC], sizeof(sf->note[0]), "%s", sf->note[EV_CHECK_FFV1_SLICES]);
             continue;
         }
         sf->val[EV_CHECK_FFV1_SLICES] = json_integer(sf->min_slices);
-        snprintf(sf->note[EV_CHECK_FFV1_SLICES], 160, "%d to %d slices per frame (grid %dx%d)",
+        snprintf(sf->note[EV_CHECK_FFV1_SLICES], sizeof(sf->note[0]), "%d to %d slices per frame (grid %dx%d)",
                  sf->min_slices, sf->max_slices, sf->cfg.h_slices, sf->cfg.v_slices);
         bool ok = sf->cfg.ec && sf->crc_bad_frames == 0;
         sf->val[EV_CHECK_FFV1_SLICE_CRC] = json_boolean(ok);
         if (!sf->cfg.ec)
-            snprintf(sf->note[EV_CHECK_FFV1_SLICE_CRC], 160, "slices carry no CRC (ec=0)");
+            snprintf(sf->note[EV_CHECK_FFV1_SLICE_CRC], sizeof(sf->note[0]), "slices carry no CRC (ec=0)");
         else if (sf->crc_bad_frames)
-            snprintf(sf->note[EV_CHECK_FFV1_SLICE_CRC], 160, "CRC mismatch in %lld frames, "
+            snprintf(sf->note[EV_CHECK_FFV1_SLICE_CRC], sizeof(sf->note[0]), "CRC mismatch in %lld frames, "
                      "first at frame %lld", (long long)sf->crc_bad_frames,
                      (long long)sf->first_crc_bad);
         else
-            snprintf(sf->note[EV_CHECK_FFV1_SLICE_CRC], 160, "every slice CRC verified (%lld "
+            snprintf(sf->note[EV_CHECK_FFV1_SLICE_CRC], sizeof(sf->note[0]), "every slice CRC verified (%lld "
                      "frames)", (long long)sf->packets);
     }
     if (decode) {
@@ -681,17 +681,17 @@ static int cctv_rules(facts *fx, AVFormatContext *fc, const char *cname, bool de
                          (long long)sf->size_changes, sf->size_changes == 1 ? "" : "s",
                          sf->first_change);
             if (!cok)
-                snprintf(sf->note[EV_CHECK_PLAYABLE], 160, "%s: common players do not read "
+                snprintf(sf->note[EV_CHECK_PLAYABLE], sizeof(sf->note[0]), "%s: common players do not read "
                          "this container%s", raw ? "a raw elementary stream" : cname,
                          raw ? " (no container)" : "");
             else if (!kok)
-                snprintf(sf->note[EV_CHECK_PLAYABLE], 160, "%s video: common players do not "
+                snprintf(sf->note[EV_CHECK_PLAYABLE], sizeof(sf->note[0]), "%s video: common players do not "
                          "decode it", codec);
             else if (!dok)
-                snprintf(sf->note[EV_CHECK_PLAYABLE], 160, "%.150s", sf->dec_errors
+                snprintf(sf->note[EV_CHECK_PLAYABLE], sizeof(sf->note[0]), "%.150s", sf->dec_errors
                          ? sf->first_error : "no frame decodes");
             else
-                snprintf(sf->note[EV_CHECK_PLAYABLE], 160, "%s in %s; every one of %lld "
+                snprintf(sf->note[EV_CHECK_PLAYABLE], sizeof(sf->note[0]), "%s in %s; every one of %lld "
                          "frames decoded%.100s", codec, cname, (long long)sf->frames_dec, sizes);
         }
         if (!fx->timeline)
@@ -704,37 +704,37 @@ static int cctv_rules(facts *fx, AVFormatContext *fc, const char *cname, bool de
         /* timed */
         if (none && fps_num) {
             sf->val[EV_CHECK_TIMED] = json_true();
-            snprintf(sf->note[EV_CHECK_TIMED], 160, "no time per frame in the file; timed "
+            snprintf(sf->note[EV_CHECK_TIMED], sizeof(sf->note[0]), "no time per frame in the file; timed "
                      "by the rate the user stated, %u/%u fps (an assumption, not measured)",
                      fps_num, fps_den);
         } else if (none) {
             sf->val[EV_CHECK_TIMED] = json_false();
-            snprintf(sf->note[EV_CHECK_TIMED], 160, "no timestamps (%s%s%s); a copy needs the "
+            snprintf(sf->note[EV_CHECK_TIMED], sizeof(sf->note[0]), "no timestamps (%s%s%s); a copy needs the "
                      "frame rate stated (--assume-fps)", raw ? "raw " : "",
                      raw ? raw_name(fmt) : "no packet carries a time",
                      raw ? " elementary stream" : "");
         } else if (sf->untimed || sf->not_increasing) {
             sf->val[EV_CHECK_TIMED] = json_false();
-            snprintf(sf->note[EV_CHECK_TIMED], 160, "%lld packets without a time, %lld whose "
+            snprintf(sf->note[EV_CHECK_TIMED], sizeof(sf->note[0]), "%lld packets without a time, %lld whose "
                      "time does not increase; the first at packet %lld",
                      (long long)sf->untimed, (long long)sf->not_increasing,
                      (long long)sf->first_bad);
         } else if (sf->by_duration) {
             sf->val[EV_CHECK_TIMED] = json_true();
-            snprintf(sf->note[EV_CHECK_TIMED], 160, "every one of %lld packets has a time or "
+            snprintf(sf->note[EV_CHECK_TIMED], sizeof(sf->note[0]), "every one of %lld packets has a time or "
                      "follows one by its duration (%lld timed as the previous plus its "
                      "duration), increasing", (long long)sf->packets,
                      (long long)sf->by_duration);
         } else {
             sf->val[EV_CHECK_TIMED] = json_true();
-            snprintf(sf->note[EV_CHECK_TIMED], 160, "every one of %lld packets has a time, "
+            snprintf(sf->note[EV_CHECK_TIMED], sizeof(sf->note[0]), "every one of %lld packets has a time, "
                      "increasing (%s)", (long long)sf->packets,
                      src && !strcmp(src, "frame-stamps") ? "DAV frame stamps" : "container");
         }
         /* complete */
         if (none) {
             sf->val[EV_CHECK_COMPLETE] = json_false();
-            snprintf(sf->note[EV_CHECK_COMPLETE], 160, "no time per frame: missing frames "
+            snprintf(sf->note[EV_CHECK_COMPLETE], sizeof(sf->note[0]), "no time per frame: missing frames "
                      "cannot be seen%s", fps_num ? " (an assumed rate says nothing about "
                      "gaps)" : "");
         } else {
@@ -744,7 +744,7 @@ static int cctv_rules(facts *fx, AVFormatContext *fc, const char *cname, bool de
             json_t *g0 = json_array_get(json_object_get(tl, "gaps"), 0);
             json_t *d0 = json_array_get(json_object_get(tl, "discontinuities"), 0);
             if (g)
-                snprintf(sf->note[EV_CHECK_COMPLETE], 160, "%lld gap%s (%.3f s missing), %lld "
+                snprintf(sf->note[EV_CHECK_COMPLETE], sizeof(sf->note[0]), "%lld gap%s (%.3f s missing), %lld "
                          "discontinuit%s; first gap after frame %lld: %.3f s missing",
                          (long long)g, g == 1 ? "" : "s",
                          json_number_value(json_object_get(tl, "missing")), (long long)d,
@@ -752,7 +752,7 @@ static int cctv_rules(facts *fx, AVFormatContext *fc, const char *cname, bool de
                          (long long)json_integer_value(json_object_get(g0, "after_frame")),
                          json_number_value(json_object_get(g0, "missing")));
             else if (d)
-                snprintf(sf->note[EV_CHECK_COMPLETE], 160, "%lld discontinuit%s; the first "
+                snprintf(sf->note[EV_CHECK_COMPLETE], sizeof(sf->note[0]), "%lld discontinuit%s; the first "
                          "after frame %lld: time %s by %.3f s", (long long)d,
                          d == 1 ? "y" : "ies",
                          (long long)json_integer_value(json_object_get(d0, "after_frame")),
@@ -760,7 +760,7 @@ static int cctv_rules(facts *fx, AVFormatContext *fc, const char *cname, bool de
                                                                               : "stands still",
                          fabs(json_number_value(json_object_get(d0, "step"))));
             else
-                snprintf(sf->note[EV_CHECK_COMPLETE], 160, "%lld frames, no gap and no "
+                snprintf(sf->note[EV_CHECK_COMPLETE], sizeof(sf->note[0]), "%lld frames, no gap and no "
                          "discontinuity in the timeline", (long long)json_integer_value(
                                                               json_object_get(tl, "frames")));
         }
