@@ -589,10 +589,10 @@ static int take_files(build *b, size_t i, json_t *names, json_t *paths)
             size_t other = (size_t)json_integer_value(json_array_get(v, 0));
             char *w = ev_bundle__sched_where(&b->t->v[other], -1);
             const char *oref = b->t->v[other].cells[EV_SC_REFERENCE];
-            rc = problem_at(b, i, EV_SC_FILES, "'%s' %s %s listed under exhibit '%s' (%s): a file "
+            rc = problem_at(b, i, EV_SC_FILES, "'%s' %s listed under exhibit '%s' (%s): a file "
                                                "belongs to one exhibit",
-                            s, same ? "is also" : "overlaps", same ? "" : "what is",
-                            oref ? oref : "?", w ? w : "?");
+                            s, same ? "is also" : "overlaps what is", oref ? oref : "?",
+                            w ? w : "?");
             free(w);
             break;
         }

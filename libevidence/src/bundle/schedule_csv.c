@@ -208,6 +208,9 @@ static int check_cell(ev_sched_rows *t, const csv_rec *rec, const header *h, boo
 {
     const csv_cell *c = &rec->cells[rec->n - 1];
     size_t bad = first_bad_utf8(c->text, c->len);
+    const char *nul = memchr(c->text, '\0', c->len);
+    if (nul && (size_t)(nul - c->text) < bad)
+        bad = (size_t)(nul - c->text);
     const char *cname = "";
     if (!in_header && h && rec->n <= h->n && h->map[rec->n - 1] >= 0 &&
         h->map[rec->n - 1] < EV_SC_COUNT)

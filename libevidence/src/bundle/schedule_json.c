@@ -54,12 +54,18 @@ static int take(ev_sched_rows *t, ev_sched_row *r, int col, const json_t *o, con
     }
     if (!json_is_string(v))
         return ev_bundle__sched_problem(t, "%s.%s: must be a string", path, k);
-    if (json_string_length(v) == 0)
-        return EV_OK;
     if (memchr(json_string_value(v), '\0', json_string_length(v)))
         return ev_bundle__sched_problem(t, "%s.%s: holds a NUL character", path, k);
-    return (r->cells[col] = ev__strndup(json_string_value(v), json_string_length(v))) ? EV_OK
-                                                                                      : EV_ENOMEM;
+    /* spaces and tabs around a value are dropped, as from a CSV cell */
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    while (n > 0 && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0)
+        return EV_OK;
+    return (r->cells[col] = ev__strndup(s, n)) ? EV_OK : EV_ENOMEM;
 }
 
 /* The node of list whose "id" is the string ref; problems otherwise. */
