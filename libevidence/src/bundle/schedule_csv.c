@@ -117,6 +117,7 @@ static int read_header(ev_sched_rows *t, header *h, csv_rec *rec)
     for (size_t i = 0; i < rec->n; i++) {
         csv_cell *c = &rec->cells[i];
         trim(c->text, &c->len);
+        undefuse(c->text, &c->len); /* the writer defuses header cells too */
         if (c->len == 0) {
             h->map[i] = -1;
             continue;

@@ -337,6 +337,15 @@ int ev_bundle__sched_json_read(ev_sched_rows *t, const char *data, size_t len)
                     e = worst(e, ev_bundle__sched_problem(t, "%s.extra.%s: must be a string", path, k));
                     continue;
                 }
+                size_t kl = strlen(k);
+                if (kl == 0 || k[0] == ' ' || k[0] == '\t' || k[kl - 1] == ' ' ||
+                    k[kl - 1] == '\t') {
+                    e = worst(e, ev_bundle__sched_problem(t, "%s.extra: a column name must not be "
+                                                             "empty or begin or end with white "
+                                                             "space",
+                                                          path));
+                    continue;
+                }
                 if (ev_bundle__sched_col_find(k) >= 0) {
                     e = worst(e, ev_bundle__sched_problem(t, "%s.extra.%s: is a schedule field; give it "
                                                      "in its own place",
