@@ -994,6 +994,13 @@ int ev_schedule_read_file(ev_schedule *s, const char *path)
             base = slash ? ev__strndup(path, slash == path ? 1 : (size_t)(slash - path))
                          : ev__strdup(".");
         }
+        /* an absolute base: messages and ev_schedule_exhibit_file() then name
+         * the files wherever the caller's working folder is */
+        char *abs = base ? realpath(base, NULL) : NULL;
+        if (abs) {
+            free(base);
+            base = abs;
+        }
         size_t pl = strlen(path);
         ev_schedule_syntax syn = EV_SCHEDULE_AUTO;
         if (pl >= 5 && strcasecmp(path + pl - 5, ".json") == 0)
