@@ -100,6 +100,8 @@ ev_sched_row *ev_bundle__sched_row_add(ev_sched_rows *t, unsigned long line, con
 }
 
 static int add_msg(ev_sched_rows *t, json_t *arr, bool limit, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static int add_msg(ev_sched_rows *t, json_t *arr, bool limit, const char *fmt, va_list ap)
 {
     if (limit && json_array_size(arr) >= EV_SCHED_MAX_PROBLEMS) {
         t->truncated = true;
