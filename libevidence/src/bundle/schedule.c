@@ -543,8 +543,7 @@ static int take_files(build *b, size_t i, json_t *names, json_t *paths)
             free(name);
             continue;
         }
-        if (json_array_size(b->files) >= EV_SCHED_MAX_FILES ||
-            json_array_size(names) >= EV_SCHED_MAX_FILES) {
+        if (json_object_size(b->file_keys) >= EV_SCHED_MAX_FILES) {
             rc = problem_at(b, i, EV_SC_FILES, "more than %u files", EV_SCHED_MAX_FILES);
             free(name);
             break;
@@ -575,18 +574,31 @@ static int take_files(build *b, size_t i, json_t *names, json_t *paths)
             free(name);
             return EV_ENOMEM;
         }
-        /* the same file twice, or a folder holding a file listed elsewhere */
-        const char *k;
-        json_t *v;
+        /* the same file twice, or a folder holding a file listed elsewhere:
+         * the key itself, then each folder above it, by hash; a folder is
+         * compared with every key listed before it */
         size_t kl = strlen(key);
-        json_object_foreach(b->file_keys, k, v) {
-            size_t ol = strlen(k);
-            bool same = strcmp(k, key) == 0;
-            bool inside = (ol > kl && strncmp(k, key, kl) == 0 && k[kl] == '/' && is_dir) ||
-                          (kl > ol && strncmp(key, k, ol) == 0 && key[ol] == '/');
-            if (!same && !inside)
+        const json_t *hit = json_object_get(b->file_keys, key);
+        bool same = hit != NULL;
+        for (size_t cut = kl; !hit && cut > 1; cut--) {
+            if (key[cut - 1] != '/' || cut - 1 == 0)
                 continue;
-            size_t other = (size_t)json_integer_value(json_array_get(v, 0));
+            key[cut - 1] = '\0';
+            hit = json_object_get(b->file_keys, key);
+            key[cut - 1] = '/';
+        }
+        if (!hit && is_dir) {
+            const char *k;
+            json_t *v;
+            json_object_foreach(b->file_keys, k, v) {
+                if (strlen(k) > kl && strncmp(k, key, kl) == 0 && k[kl] == '/') {
+                    hit = v;
+                    break;
+                }
+            }
+        }
+        if (hit) {
+            size_t other = (size_t)json_integer_value(json_array_get(hit, 0));
             char *w = ev_bundle__sched_where(&b->t->v[other], -1);
             const char *oref = b->t->v[other].cells[EV_SC_REFERENCE];
             rc = problem_at(b, i, EV_SC_FILES, "'%s' %s listed under exhibit '%s' (%s): a file "
@@ -594,7 +606,6 @@ static int take_files(build *b, size_t i, json_t *names, json_t *paths)
                             s, same ? "is also" : "overlaps what is", oref ? oref : "?",
                             w ? w : "?");
             free(w);
-            break;
         }
         json_t *entry = json_pack("[I]", (json_int_t)i);
         if (!entry || json_object_set_new(b->file_keys, key, entry) != 0 ||
@@ -626,8 +637,10 @@ static int build_doc(ev_sched_rows *t, uint32_t flags, const char *base, const c
     b.row_place = malloc((t->n + 1) * sizeof(int));
     char (*lat)[32] = calloc(t->n + 1, sizeof(*lat));
     char (*lon)[32] = calloc(t->n + 1, sizeof(*lon));
+    char **refkey = calloc(t->n + 1, sizeof(char *)); /* folded references */
+    json_t *refs_seen = json_object();                 /* folded reference -> first row */
     if (!people || !places || !events || !exhibits || !b.files || !b.file_keys || !b.row_person ||
-        !b.row_place || !lat || !lon) {
+        !b.row_place || !lat || !lon || !refkey || !refs_seen) {
         rc = EV_ENOMEM;
         goto done;
     }
@@ -652,27 +665,24 @@ static int build_doc(ev_sched_rows *t, uint32_t flags, const char *base, const c
         if (!ref) {
             problem_at(&b, i, EV_SC_REFERENCE, "no exhibit reference (e.g. JS/1)");
         } else {
-            char *fr = fold(ref);
-            if (!fr) {
+            if (!(refkey[i] = fold(ref))) {
                 json_decref(names);
                 rc = EV_ENOMEM;
                 goto done;
             }
-            for (size_t k = 0; k < i; k++) {
-                const char *o = t->v[k].cells[EV_SC_REFERENCE];
-                char *fo = o ? fold(o) : NULL;
-                bool same = fo && strcmp(fo, fr) == 0;
-                free(fo);
-                if (same) {
-                    char *w = ev_bundle__sched_where(&t->v[k], -1);
-                    problem_at(&b, i, EV_SC_REFERENCE, "'%s' is also the reference on %s: each "
-                                                       "exhibit is listed once",
-                               ref, w ? w : "another row");
-                    free(w);
-                    break;
-                }
+            json_t *seen = json_object_get(refs_seen, refkey[i]);
+            if (!seen && json_object_set_new(refs_seen, refkey[i], json_integer((json_int_t)i))) {
+                json_decref(names);
+                rc = EV_ENOMEM;
+                goto done;
             }
-            free(fr);
+            if (seen) {
+                char *w = ev_bundle__sched_where(&t->v[json_integer_value(seen)], -1);
+                problem_at(&b, i, EV_SC_REFERENCE, "'%s' is also the reference on %s: each "
+                                                   "exhibit is listed once",
+                           ref, w ? w : "another row");
+                free(w);
+            }
         }
         /* place coordinates */
         const char *la = r->cells[EV_SC_LATITUDE], *lo = r->cells[EV_SC_LONGITUDE];
@@ -884,6 +894,10 @@ done:
     free(b.row_place);
     free(lat);
     free(lon);
+    for (size_t i = 0; refkey && i < t->n; i++)
+        free(refkey[i]);
+    free(refkey);
+    json_decref(refs_seen);
     return rc;
 }
 

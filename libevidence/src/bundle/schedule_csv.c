@@ -397,16 +397,25 @@ static int put_cell(ev_buf *out, const char *s)
     return rc == EV_OK ? EV_OK : EV_ENOMEM;
 }
 
-static json_t *find_node(const json_t *doc, const char *list, const json_t *id)
+/* id -> node of one list of the document (NULL on ENOMEM). */
+static json_t *index_nodes(const json_t *doc, const char *list)
 {
-    if (!json_is_string(id))
-        return NULL;
+    json_t *idx = json_object();
     size_t i;
     json_t *n;
-    json_array_foreach(json_object_get(doc, list), i, n)
-        if (json_equal(json_object_get(n, "id"), id))
-            return n;
-    return NULL;
+    json_array_foreach(json_object_get(doc, list), i, n) {
+        const char *id = json_string_value(json_object_get(n, "id"));
+        if (idx && id && !json_object_get(idx, id) && json_object_set(idx, id, n) != 0) {
+            json_decref(idx);
+            return NULL;
+        }
+    }
+    return idx;
+}
+
+static json_t *find_node(const json_t *idx, const json_t *id)
+{
+    return json_is_string(id) ? json_object_get(idx, json_string_value(id)) : NULL;
 }
 
 static const char *str(const json_t *o, const char *k)
@@ -432,22 +441,23 @@ static int time_cell(const json_t *ev, const char *prefix, char **out)
 int ev_bundle__sched_csv_write(ev_buf *out, const json_t *doc, bool bom)
 {
     int rc = EV_OK;
-    json_t *extra_cols = json_array();
-    if (!extra_cols)
-        return EV_ENOMEM;
+    json_t *extra_cols = json_array(), *extra_seen = json_object();
+    json_t *events = index_nodes(doc, "events"), *people = index_nodes(doc, "people"),
+           *places = index_nodes(doc, "places");
+    if (!extra_cols || !extra_seen || !events || !people || !places) {
+        rc = EV_ENOMEM;
+        goto done;
+    }
     size_t i;
     json_t *ex;
     json_array_foreach(json_object_get(doc, "exhibits"), i, ex) {
         const char *k;
         json_t *v;
         json_object_foreach(json_object_get(ex, "extra"), k, v) {
-            bool have = false;
-            size_t j;
-            json_t *n;
-            json_array_foreach(extra_cols, j, n)
-                if (strcmp(json_string_value(n), k) == 0)
-                    have = true;
-            if (!have && json_array_append_new(extra_cols, json_string(k)) != 0) {
+            if (json_object_get(extra_seen, k))
+                continue;
+            if (json_object_set_new(extra_seen, k, json_true()) != 0 ||
+                json_array_append_new(extra_cols, json_string(k)) != 0) {
                 rc = EV_ENOMEM;
                 goto done;
             }
@@ -473,9 +483,9 @@ int ev_bundle__sched_csv_write(ev_buf *out, const json_t *doc, bool bom)
     }
     json_array_foreach(json_object_get(doc, "exhibits"), i, ex) {
         char *cells[EV_SC_COUNT] = { NULL };
-        const json_t *event = find_node(doc, "events", json_object_get(ex, "event"));
-        const json_t *person = find_node(doc, "people", json_object_get(event, "performer"));
-        const json_t *place = find_node(doc, "places", json_object_get(event, "place"));
+        const json_t *event = find_node(events, json_object_get(ex, "event"));
+        const json_t *person = find_node(people, json_object_get(event, "performer"));
+        const json_t *place = find_node(places, json_object_get(event, "place"));
         const json_t *src = json_object_get(ex, "source");
         const json_t *refs = json_object_get(ex, "references");
         const char *plain[EV_SC_COUNT] = { NULL };
@@ -544,5 +554,9 @@ int ev_bundle__sched_csv_write(ev_buf *out, const json_t *doc, bool bom)
     }
 done:
     json_decref(extra_cols);
+    json_decref(extra_seen);
+    json_decref(events);
+    json_decref(people);
+    json_decref(places);
     return rc;
 }

@@ -43,7 +43,7 @@ typedef enum ev_sched_col {
 #define EV_SCHED_MAX_ROWS 10000u
 #define EV_SCHED_MAX_CELL (64u << 10)
 #define EV_SCHED_MAX_COLUMNS 256u
-#define EV_SCHED_MAX_FILES 10000u
+#define EV_SCHED_MAX_FILES 100000u
 #define EV_SCHED_MAX_PROBLEMS 100u
 
 /* One exhibit as read: each known column's text (NULL when empty), where it

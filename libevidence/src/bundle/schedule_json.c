@@ -68,9 +68,11 @@ static int take(ev_sched_rows *t, ev_sched_row *r, int col, const json_t *o, con
     return (r->cells[col] = ev__strndup(s, n)) ? EV_OK : EV_ENOMEM;
 }
 
-/* The node of list whose "id" is the string ref; problems otherwise. */
+/* The node of list whose "id" is the string ref (idx: id -> position),
+ * with its position in *pos; problems otherwise. */
 static const json_t *lookup(ev_sched_rows *t, const json_t *doc, const char *list,
-                            const json_t *ref, const char *path, json_t *used)
+                            const json_t *idx, const json_t *ref, const char *path, json_t *used,
+                            size_t *pos)
 {
     if (!ref || json_is_null(ref))
         return NULL;
@@ -78,17 +80,15 @@ static const json_t *lookup(ev_sched_rows *t, const json_t *doc, const char *lis
         ev_bundle__sched_problem(t, "%s: must be the id (a string) of one of \"%s\"", path, list);
         return NULL;
     }
-    size_t i;
-    json_t *n;
-    json_array_foreach(json_object_get(doc, list), i, n) {
-        if (json_equal(json_object_get(n, "id"), ref)) {
-            json_array_set_new(used, i, json_true());
-            return n;
-        }
+    json_t *at = json_object_get(idx, json_string_value(ref));
+    if (!at) {
+        ev_bundle__sched_problem(t, "%s: no entry of \"%s\" has the id '%s'", path, list,
+                                 json_string_value(ref));
+        return NULL;
     }
-    ev_bundle__sched_problem(t, "%s: no entry of \"%s\" has the id '%s'", path, list,
-                             json_string_value(ref));
-    return NULL;
+    *pos = (size_t)json_integer_value(at);
+    json_array_set_new(used, *pos, json_true());
+    return json_array_get(json_object_get(doc, list), *pos);
 }
 
 /* "time" wins; else "time_local" (zone unknown); else "time_unknown": true. */
@@ -127,7 +127,7 @@ static const char *const source_keys[] = { "make", "model", "serial", "owner", "
 static const char *const refs_keys[] = { "crime", "urn", "dems_id", NULL };
 
 static int check_list(ev_sched_rows *t, const json_t *doc, const char *list,
-                      const char *const *keys)
+                      const char *const *keys, json_t *idx)
 {
     json_t *a = json_object_get(doc, list);
     if (!a)
@@ -151,10 +151,13 @@ static int check_list(ev_sched_rows *t, const json_t *doc, const char *list,
             rc = ev_bundle__sched_problem(t, "%s.id: must be a non-empty string", path);
             continue;
         }
-        for (size_t j = 0; j < i; j++)
-            if (json_equal(json_object_get(json_array_get(a, j), "id"), id))
-                rc = ev_bundle__sched_problem(t, "%s.id: '%s' is also the id of %s[%zu]", path,
-                                              json_string_value(id), list, j);
+        json_t *prev = json_object_get(idx, json_string_value(id));
+        if (prev)
+            rc = ev_bundle__sched_problem(t, "%s.id: '%s' is also the id of %s[%lld]", path,
+                                          json_string_value(id), list,
+                                          (long long)json_integer_value(prev));
+        else if (json_object_set_new(idx, json_string_value(id), json_integer((json_int_t)i)) != 0)
+            return EV_ENOMEM;
     }
     return rc;
 }
@@ -195,6 +198,7 @@ int ev_bundle__sched_json_read(ev_sched_rows *t, const char *data, size_t len)
                                         jerr.column, jerr.text);
     int rc = EV_OK;
     json_t *used_people = NULL, *used_places = NULL, *used_events = NULL;
+    json_t *ix_people = NULL, *ix_places = NULL, *ix_events = NULL;
     if (!json_is_object(doc)) {
         rc = ev_bundle__sched_problem(t, "the document must be a JSON object");
         goto done;
@@ -208,10 +212,18 @@ int ev_bundle__sched_json_read(ev_sched_rows *t, const char *data, size_t len)
     }
     if (only_keys(t, doc, "the document", top_keys) != EV_OK)
         rc = EV_EFORMAT;
-    if (check_list(t, doc, "people", person_keys) != EV_OK ||
-        check_list(t, doc, "places", place_keys) != EV_OK ||
-        check_list(t, doc, "events", event_keys) != EV_OK)
-        rc = EV_EFORMAT;
+    ix_people = json_object();
+    ix_places = json_object();
+    ix_events = json_object();
+    if (!ix_people || !ix_places || !ix_events) {
+        rc = EV_ENOMEM;
+        goto done;
+    }
+    int lr = worst(worst(check_list(t, doc, "people", person_keys, ix_people),
+                         check_list(t, doc, "places", place_keys, ix_places)),
+                   check_list(t, doc, "events", event_keys, ix_events));
+    if (lr != EV_OK)
+        rc = lr;
     json_t *exhibits = json_object_get(doc, "exhibits");
     if (!json_is_array(exhibits)) {
         rc = ev_bundle__sched_problem(t, "exhibits: must be a list");
@@ -271,11 +283,10 @@ int ev_bundle__sched_json_read(ev_sched_rows *t, const char *data, size_t len)
             e = worst(e, take(t, r, EV_SC_DEMS_ID, refs, "dems_id", sub));
         }
         snprintf(sub, sizeof(sub), "%s.event", path);
-        const json_t *ev = lookup(t, doc, "events", json_object_get(ex, "event"), sub, used_events);
+        size_t ei = 0, pi = 0;
+        const json_t *ev = lookup(t, doc, "events", ix_events, json_object_get(ex, "event"), sub,
+                                  used_events, &ei);
         if (ev) {
-            size_t ei = 0;
-            while (json_array_get(json_object_get(doc, "events"), ei) != ev)
-                ei++;
             char epath[64];
             snprintf(epath, sizeof(epath), "events[%zu]", ei);
             e = worst(e, take(t, r, EV_SC_ACTION, ev, "action", epath));
@@ -283,16 +294,16 @@ int ev_bundle__sched_json_read(ev_sched_rows *t, const char *data, size_t len)
             e = worst(e, take_time(t, r, EV_SC_TIME, ev, "time", epath));
             e = worst(e, take_time(t, r, EV_SC_END_TIME, ev, "end_time", epath));
             snprintf(sub, sizeof(sub), "%s.performer", epath);
-            const json_t *p = lookup(t, doc, "people", json_object_get(ev, "performer"), sub,
-                                     used_people);
+            const json_t *p = lookup(t, doc, "people", ix_people, json_object_get(ev, "performer"),
+                                     sub, used_people, &pi);
             if (p) {
                 e = worst(e, take(t, r, EV_SC_PRODUCER_NAME, p, "name", sub));
                 e = worst(e, take(t, r, EV_SC_PRODUCER_IDENTIFIER, p, "identifier", sub));
                 e = worst(e, take(t, r, EV_SC_PRODUCER_ORGANISATION, p, "organisation", sub));
             }
             snprintf(sub, sizeof(sub), "%s.place", epath);
-            const json_t *pl = lookup(t, doc, "places", json_object_get(ev, "place"), sub,
-                                      used_places);
+            const json_t *pl = lookup(t, doc, "places", ix_places, json_object_get(ev, "place"),
+                                      sub, used_places, &pi);
             if (pl) {
                 e = worst(e, take(t, r, EV_SC_PLACE, pl, "description", sub));
                 e = worst(e, take(t, r, EV_SC_ADDRESS, pl, "address", sub));
@@ -373,6 +384,9 @@ int ev_bundle__sched_json_read(ev_sched_rows *t, const char *data, size_t len)
                         warn_unused(t, doc, "events", used_events) != EV_OK))
         rc = EV_ENOMEM;
 done:
+    json_decref(ix_people);
+    json_decref(ix_places);
+    json_decref(ix_events);
     json_decref(used_people);
     json_decref(used_places);
     json_decref(used_events);
