@@ -362,6 +362,10 @@ static void schedule_bad_values(void **state)
     expect_problem(NULL, EV_SCHEDULE_NO_FILE_CHECK,
                    "reference,time,end_time\nJS/1,2026-03-14T10:00+01:00,2026-03-14T08:30Z\n",
                    "column 3 (end_time)", "ends", NULL);
+    /* a cell after a quoted line break: the line it is on */
+    expect_problem(NULL, EV_SCHEDULE_NO_FILE_CHECK,
+                   "reference,description,time\nJS/1,\"two\nlines\",2026-02-29T10:00Z\n",
+                   "line 3, column 3 (time)", "February 2026 has 28 days", NULL);
     /* several problems: all are kept, the message counts them */
     ev_schedule *s = reader(NULL, EV_SCHEDULE_NO_FILE_CHECK);
     const char *many = "reference,time\nJS/1,2026-13-01T00:00Z\nJS/1,soon\n";

@@ -192,6 +192,7 @@ static int take_row(ev_sched_rows *t, const header *h, csv_rec *rec)
         } else if (col < EV_SC_COUNT) {
             r->cells[col] = c->text;
             r->colno[col] = (unsigned int)(i + 1);
+            r->cline[col] = c->line;
             c->text = NULL;
         } else {
             if (!r->extra && !(r->extra = json_object()))

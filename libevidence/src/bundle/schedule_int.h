@@ -53,6 +53,8 @@ typedef struct ev_sched_row {
     char *where;                 /* JSON: "exhibits[2]"; CSV: NULL */
     char *cells[EV_SC_COUNT];
     unsigned int colno[EV_SC_COUNT]; /* CSV: 1-based column of each cell */
+    unsigned long cline[EV_SC_COUNT]; /* CSV: line each cell begins on (after a
+                                       * quoted line break, not the row's) */
     json_t *extra;               /* object: column name -> string, or NULL */
 } ev_sched_row;
 

@@ -172,8 +172,8 @@ char *ev_bundle__sched_where(const ev_sched_row *r, int col)
         return col < 0 ? ev__strdup(r->where) : ev__asprintf("%s.%s", r->where, json_field(col));
     if (col < 0 || r->colno[col] == 0)
         return ev__asprintf("line %lu", r->line);
-    return ev__asprintf("line %lu, column %u (%s)", r->line, r->colno[col],
-                        ev_bundle__sched_col_name(col));
+    return ev__asprintf("line %lu, column %u (%s)", r->cline[col] ? r->cline[col] : r->line,
+                        r->colno[col], ev_bundle__sched_col_name(col));
 }
 
 bool ev_bundle__sched_format_deg(char *buf, size_t len, double v)
