@@ -11,5 +11,6 @@
 #include "evidence/profile.h"
 #include "evidence/sign.h"
 #include "evidence/transcode.h"
+#include "evidence/schedule.h"
 
 #endif
