@@ -407,6 +407,31 @@ EV_EXTERN int ev_report_add_signatures(ev_report *r, const ev_sig_report *s);
 EV_EXTERN int ev_bundle_verify_signed(ev_report **out, ev_bundle *b, ev_trust *t,
                                       const ev_verify_options *opts);
 
+/**
+ * Check a part of a bundle (made by ev_bundle_disclose()) against the
+ * original's signatures: each disclosed item's leaf (its record entry,
+ * salt, payload hash and the tag files it names) and inclusion proof lead
+ * to the root in "disclosed_from", and each of the original's signatures
+ * carried in the part commits to that root, with its token and, with trust
+ * anchors, the signer's and the TSA's chains (docs/disclosure.md). The
+ * part's own bag checks are ev_bundle_verify()'s.
+ *
+ * The result is a JSON document: "disclosed" (k), "items" (n), "withheld",
+ * "bundle_id" and "created" of the original, "root", "verdict" ("proven":
+ * every proof holds and a signature is valid; "unverified": the same
+ * without trust anchors; "unproven": the proofs hold but no signature
+ * carries them; "invalid": a proof or a signature fails), "proof_hashes"
+ * (SHA-256 computations of the proofs), "signed_by" and "signed_at" of the
+ * first valid signature, "signatures" and "problems".
+ * @param out  Receives the text; free with ev_free().
+ * @param t    Trust anchors (possibly none).
+ * @param b    Open bundle.
+ * @return EV_OK; EV_ENOTFOUND (not a part: its record has no
+ *         disclosed_from); EV_EFORMAT (disclosed_from cannot be parsed:
+ *         message in ev_trust_last_error(t)); EV_EIO; EV_ENOMEM.
+ */
+EV_EXTERN int ev_disclosure_verify(char **out, ev_trust *t, ev_bundle *b);
+
 #ifdef __cplusplus
 }
 #endif
