@@ -426,11 +426,23 @@ EV_EXTERN int ev_bundle_verify_signed(ev_report **out, ev_bundle *b, ev_trust *t
  * @param out  Receives the text; free with ev_free().
  * @param t    Trust anchors (possibly none).
  * @param b    Open bundle.
+ * A disclosed_from that cannot be parsed gives verdict "invalid" with a
+ * "disclosure-malformed" problem.
+ * @param t    Trust anchors (possibly none); may be NULL (none).
  * @return EV_OK; EV_ENOTFOUND (not a part: its record has no
- *         disclosed_from); EV_EFORMAT (disclosed_from cannot be parsed:
- *         message in ev_trust_last_error(t)); EV_EIO; EV_ENOMEM.
+ *         disclosed_from; message in ev_bundle_last_error(b));
+ *         EV_EINVAL; EV_ENOMEM.
  */
 EV_EXTERN int ev_disclosure_verify(char **out, ev_trust *t, ev_bundle *b);
+
+/**
+ * Make a verification report cover a part's proofs: the document of
+ * ev_disclosure_verify() becomes its "disclosure" section, and a verdict of
+ * "invalid" or "unproven" makes the report's verdict invalid.
+ * ev_bundle_verify_signed() does this for parts.
+ * @return EV_OK, EV_EINVAL (not such a document) or EV_ENOMEM.
+ */
+EV_EXTERN int ev_report_add_disclosure(ev_report *r, const char *disclosure_json);
 
 #ifdef __cplusplus
 }
