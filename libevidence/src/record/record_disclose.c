@@ -198,7 +198,8 @@ static int jcs_value(ev_buf *b, const json_t *v, int depth)
         const char *key;
         json_t *val;
         json_object_foreach((json_t *)v, key, val) keys[k++] = key;
-        qsort(keys, k, sizeof(*keys), key_cmp);
+        if (k > 1)
+            qsort(keys, k, sizeof(*keys), key_cmp);
         int rc = ev_buf__puts(b, "{");
         for (size_t i = 0; i < k && rc == EV_OK; i++) {
             if (i)
