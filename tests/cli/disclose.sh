@@ -154,4 +154,25 @@ ok "old bundle: its signature has no commitment attribute" bash -c \
 ok "new bundle: its signature carries the commitment attribute" bash -c \
     "unzip -p '$B' b/signatures/0001-jane-smith.p7s | openssl cms -cmsout -print -inform DER | grep -q 2.25.44234944599588972979285240164174171480"
 
+# Working copies: a copy goes with its master (--with-copies), its
+# derivation record is bound into its leaf; a copy alone is refused.
+if command -v ffmpeg >/dev/null; then
+    C="$T/copies.zip"
+    expect_exit 0 "$EVIDENCE" pack -o "$C" --case C-1 --exhibit JS/2 --officer "Jane Smith" \
+        --org "Test Police" --profile still-png "$EV_SOURCE_DIR/samples/media/IMG_0001.jpg"
+    expect_exit 0 "$EVIDENCE" sign "$C" --key "$PKI/signer.key" --cert "$PKI/signer.pem" \
+        --chain "$PKI/chain.pem" --tsa-url "$TSA/"
+    expect_exit 0 "$EVIDENCE" disclose "$C" -o "$T/cp.zip" --item item-0001 --with-copies \
+        --actor A --org O
+    expect_exit 0 "$EVIDENCE" verify "$T/cp.zip" --ca "$PKI/root-ca.pem" --tsa-ca "$PKI/tsa-root.pem"
+    ok "with copies: 2 of 2, proven" grep -q "2 of 2 items .*; 0 withheld: proven" "$OUT"
+    ok "with copies: the derivation record is in the part" bash -c \
+        "unzip -l '$T/cp.zip' | grep -q 'meta/item-0002/derivation.json'"
+    expect_exit 2 "$EVIDENCE" disclose "$C" -o "$T/cp2.zip" --item item-0002 --actor A --org O
+    ok "a copy without its master is refused" grep -q "working copy of item-0001" "$ERR"
+    ok "refused copy: nothing written" test ! -e "$T/cp2.zip"
+else
+    skip_case "ffmpeg missing: no working copies"
+fi
+
 finish
