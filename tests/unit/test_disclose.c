@@ -160,6 +160,23 @@ static void tree_and_proofs(void **state)
                          memcmp(root, l[0], 32) != 0);
         }
         assert_false(ev_record__proof_ok(l[0], n, n, NULL, 0, root));
+        /* the bottom-up builder gives the same root and paths */
+        size_t idx[40], lens[40];
+        uint8_t (*paths)[EV_DISCLOSE_MAX_PATH][32] = calloc(n, sizeof(*paths));
+        uint8_t root2[32];
+        for (size_t m = 0; m < n; m++)
+            idx[m] = m;
+        assert_int_equal(ev_record__tree_paths(root2, paths, lens, (const uint8_t (*)[32])l, n,
+                                               idx, n), EV_OK);
+        assert_memory_equal(root, root2, 32);
+        for (size_t m = 0; m < n; m++) {
+            uint8_t path[EV_DISCLOSE_MAX_PATH][32];
+            size_t len = 0;
+            ev_record__tree_path(path, &len, (const uint8_t (*)[32])l, n, m);
+            assert_int_equal(len, lens[m]);
+            assert_memory_equal(path, paths[m], len * 32);
+        }
+        free(paths);
     }
 }
 

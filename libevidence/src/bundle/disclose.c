@@ -215,26 +215,34 @@ static int from_original(dctx *c, const json_t *rec, const json_t *disc)
         if (rc == EV_EFORMAT)
             ev_err__set(c->err, rc, "item %zu %s", i + 1, why);
     }
+    /* every chosen item's path from one pass over the tree */
     uint8_t root[32], want[32];
-    if (rc == EV_OK) {
-        ev_record__tree_root(root, (const uint8_t (*)[32])leaves, c->n);
-        if (!ev_record__unhex(want, jstr(disc, "root"), 32) || memcmp(root, want, 32) != 0)
-            rc = ev_err__set(c->err, EV_EFORMAT, "the record's disclosure root does not match "
-                             "its items; run 'evidence verify'");
-    }
+    size_t *idx = ev__calloc(c->nchosen, sizeof(*idx)), *lens = ev__calloc(c->nchosen, sizeof(*lens));
+    uint8_t (*paths)[EV_DISCLOSE_MAX_PATH][32] = ev__calloc(c->nchosen, sizeof(*paths));
+    if (rc == EV_OK && (!idx || !lens || !paths))
+        rc = EV_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < c->n && rc == EV_OK; i++)
+        if (c->chosen[i])
+            idx[k++] = i;
+    if (rc == EV_OK)
+        rc = ev_record__tree_paths(root, paths, lens, (const uint8_t (*)[32])leaves, c->n, idx, k);
+    if (rc == EV_OK &&
+        (!ev_record__unhex(want, jstr(disc, "root"), 32) || memcmp(root, want, 32) != 0))
+        rc = ev_err__set(c->err, EV_EFORMAT, "the record's disclosure root does not match its "
+                         "items; run 'evidence verify'");
     json_t *proofs = json_array();
-    for (size_t i = 0; i < c->n && rc == EV_OK; i++) {
-        if (!c->chosen[i])
-            continue;
-        uint8_t path[EV_DISCLOSE_MAX_PATH][32];
-        size_t len = 0;
-        ev_record__tree_path(path, &len, (const uint8_t (*)[32])leaves, c->n, i);
-        json_t *p = json_pack("{s:s, s:I, s:o}", "item", jstr(json_array_get(c->items, i), "id"),
-                              "index", (json_int_t)i, "path",
-                              path_json((const uint8_t (*)[32])path, len));
+    for (size_t j = 0; j < k && rc == EV_OK; j++) {
+        json_t *p = json_pack("{s:s, s:I, s:o}", "item",
+                              jstr(json_array_get(c->items, idx[j]), "id"), "index",
+                              (json_int_t)idx[j], "path",
+                              path_json((const uint8_t (*)[32])paths[j], lens[j]));
         if (!p || json_array_append_new(proofs, p) != 0)
             rc = EV_ENOMEM;
     }
+    free(idx);
+    free(lens);
+    free(paths);
     free(leaves);
     char hex[65];
     ev_hash__to_hex(hex, root, 32);

@@ -326,6 +326,47 @@ void ev_record__tree_path(uint8_t (*path)[32], size_t *len, const uint8_t (*leav
         memcpy(path[(*len)++], sib, 32);
 }
 
+int ev_record__tree_paths(uint8_t root[32], uint8_t (*paths)[EV_DISCLOSE_MAX_PATH][32],
+                          size_t *lens, const uint8_t (*leaves)[32], size_t n, const size_t *idx,
+                          size_t k)
+{
+    if (n == 0) {
+        ev_record__tree_root(root, leaves, 0);
+        return EV_OK;
+    }
+    uint8_t (*cur)[32] = ev__calloc(n, 32);
+    size_t *pos = k ? ev__calloc(k, sizeof(*pos)) : NULL;
+    if (!cur || (k && !pos)) {
+        free(cur);
+        free(pos);
+        return EV_ENOMEM;
+    }
+    memcpy(cur, leaves, n * 32);
+    for (size_t j = 0; j < k; j++) {
+        pos[j] = idx[j];
+        lens[j] = 0;
+    }
+    size_t len = n;
+    while (len > 1) {
+        for (size_t j = 0; j < k; j++) {
+            size_t sib = pos[j] ^ 1;
+            if (sib < len && lens[j] < EV_DISCLOSE_MAX_PATH)
+                memcpy(paths[j][lens[j]++], cur[sib], 32);
+            pos[j] >>= 1;
+        }
+        size_t next = 0;
+        for (size_t i = 0; i + 1 < len; i += 2)
+            ev_record__node(cur[next++], cur[i], cur[i + 1]);
+        if (len & 1)
+            memmove(cur[next++], cur[len - 1], 32);
+        len = next;
+    }
+    memcpy(root, cur[0], 32);
+    free(cur);
+    free(pos);
+    return EV_OK;
+}
+
 bool ev_record__proof_ok(const uint8_t leaf[32], uint64_t index, uint64_t n,
                          const uint8_t (*path)[32], size_t len, const uint8_t root[32])
 {

@@ -49,6 +49,14 @@ void ev_record__tree_root(uint8_t out[32], const uint8_t (*leaves)[32], size_t n
 void ev_record__tree_path(uint8_t (*path)[32], size_t *len, const uint8_t (*leaves)[32], size_t n,
                           size_t m);
 
+/* The same for k leaves at once (idx[0..k-1] < n), in O(n + k log n)
+ * hashes: the tree is built bottom up once (pairs left to right, an odd
+ * last node carried up, which is the RFC 9162 tree). paths[j] and lens[j]
+ * receive leaf idx[j]'s path, root the tree's root. EV_OK or EV_ENOMEM. */
+int ev_record__tree_paths(uint8_t root[32], uint8_t (*paths)[EV_DISCLOSE_MAX_PATH][32],
+                          size_t *lens, const uint8_t (*leaves)[32], size_t n, const size_t *idx,
+                          size_t k);
+
 /* Check an inclusion proof (RFC 9162 2.1.3.2): true when leaf at index of a
  * tree of size n, with path, gives root, and the path has exactly the
  * length the position requires. */
