@@ -154,6 +154,43 @@ ok "old bundle: its signature has no commitment attribute" bash -c \
 ok "new bundle: its signature carries the commitment attribute" bash -c \
     "unzip -p '$B' b/signatures/0001-jane-smith.p7s | openssl cms -cmsout -print -inform DER | grep -q 2.25.44234944599588972979285240164174171480"
 
+# verify recomputes the root of a full bundle: an item entry or a salt
+# edited after packing, with every other trace hidden (the custody event,
+# tag manifests and seal re-made, views dropped), is disclosure-root-mismatch
+# (kept in step with the old-bundle helper above)
+for lie in 'r["items"][0]["original_name"] = "other.jpg"' 'r["items"][0]["salt"] = "0" * 64' \
+           'r["disclosure"]["items"] = 2'; do
+    L="$T/lie"
+    rm -rf "$L"
+    make_bundle "$L" --format dir
+    python3 - "$L" "$lie" <<'PY'
+import hashlib, json, os, sys
+bag = sys.argv[1]
+p = os.path.join(bag, "evidence.json")
+r = json.load(open(p))
+exec(sys.argv[2])
+open(p, "w").write(json.dumps(r, indent=2) + "\n")
+for v in ("case.jsonld", "index.html"):
+    os.remove(os.path.join(bag, v))
+sha = lambda f: hashlib.sha256(open(os.path.join(bag, f), "rb").read()).hexdigest()
+c = os.path.join(bag, "custody.jsonl")
+e = json.loads(open(c).read().splitlines()[0])
+e["record_sha256"] = sha("evidence.json")
+open(c, "w").write(json.dumps(e, separators=(",", ":")) + "\n")
+tags = [l.split("  ", 1)[1] for l in open(os.path.join(bag, "tagmanifest-sha256.txt")).read().splitlines()]
+tags = [t for t in tags if os.path.exists(os.path.join(bag, t))]
+open(os.path.join(bag, "tagmanifest-sha256.txt"), "w").write("".join(f"{sha(t)}  {t}\n" for t in tags))
+open(os.path.join(bag, "tagseal-sha256.txt"), "w").write(f"{sha('tagmanifest-sha256.txt')}  tagmanifest-sha256.txt\n")
+PY
+    expect_exit 1 "$EVIDENCE" verify --json "$L"
+    cp "$OUT" "$T/lie.json"
+    expect_problem "$T/lie.json" disclosure-root-mismatch evidence.json error
+    ok "$lie: the only error" python3 -c '
+import json, sys
+errs = [p["code"] for p in json.load(open(sys.argv[1]))["problems"] if p["severity"] == "error"]
+assert errs == ["disclosure-root-mismatch"], errs' "$T/lie.json"
+done
+
 # Working copies: a copy goes with its master (--with-copies), its
 # derivation record is bound into its leaf; a copy alone is refused.
 if command -v ffmpeg >/dev/null; then
