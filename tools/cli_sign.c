@@ -1,6 +1,8 @@
 /* Signature checks for 'evidence verify', and helpers for sign / timestamp. */
 #include "cli_sign.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -53,6 +55,61 @@ static void print_result(const ev_sig_result *r)
         const ev_sig_problem *p = &r->problems[k];
         printf("    %s: [%s] %s\n", severity_name(p->severity), p->code, p->message);
     }
+}
+
+/* The exit code of a part's proofs: 1 unless proven or unverified. */
+static int disclosure_code(const char *dj)
+{
+    json_t *d = json_loads(dj, 0, NULL);
+    const char *v = json_string_value(json_object_get(d, "verdict"));
+    int code = v && (!strcmp(v, "proven") || !strcmp(v, "unverified")) ? CLI_EXIT_OK
+                                                                       : CLI_EXIT_FAILED;
+    json_decref(d);
+    return code;
+}
+
+/* "disclosure: 3 of 400 items of bundle urn:uuid:..., signed by ... at ...;
+ * 397 withheld: proven", then each signature and problem. */
+static void print_disclosure(const char *dj)
+{
+    json_t *d = json_loads(dj, 0, NULL);
+    if (!d)
+        return;
+    const char *v = json_string_value(json_object_get(d, "verdict"));
+    const char *by = json_string_value(json_object_get(d, "signed_by"));
+    const char *at = json_string_value(json_object_get(d, "signed_at"));
+    const char *id = json_string_value(json_object_get(d, "bundle_id"));
+    json_int_t k = json_integer_value(json_object_get(d, "disclosed"));
+    json_int_t n = json_integer_value(json_object_get(d, "items"));
+    json_int_t w = json_integer_value(json_object_get(d, "withheld"));
+    if (by)
+        printf("disclosure: %lld of %lld items of bundle %s, signed by %s at %s; %lld withheld: "
+               "%s\n", (long long)k, (long long)n, id ? id : "?", by, at ? at : "?",
+               (long long)w, v ? v : "?");
+    else
+        printf("disclosure: %lld of %lld items of bundle %s, not proven by any signature; %lld "
+               "withheld: %s\n", (long long)k, (long long)n, id ? id : "?", (long long)w,
+               v ? v : "?");
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(d, "signatures"), i, x) {
+        printf("  original's signature %s: %s\n", json_string_value(json_object_get(x, "path")),
+               json_string_value(json_object_get(x, "verdict")));
+        size_t j;
+        json_t *p;
+        json_array_foreach(json_object_get(x, "problems"), j, p)
+            printf("    %s: [%s] %s\n", json_string_value(json_object_get(p, "severity")),
+                   json_string_value(json_object_get(p, "code")),
+                   json_string_value(json_object_get(p, "message")));
+    }
+    json_array_foreach(json_object_get(d, "problems"), i, x)
+        printf("  %s: [%s] %s\n", json_string_value(json_object_get(x, "severity")),
+               json_string_value(json_object_get(x, "code")),
+               json_string_value(json_object_get(x, "message")));
+    if (v && !strcmp(v, "unverified"))
+        printf("  the original's signatures were not checked against trust anchors: give --ca "
+               "ROOTS.pem (and --tsa-ca TSA_ROOTS.pem)\n");
+    json_decref(d);
 }
 
 int cli_verify_signatures(ev_report *r, ev_bundle *b, const cli_trust_args *args, bool json)
@@ -118,12 +175,26 @@ int cli_verify_signatures(ev_report *r, ev_bundle *b, const cli_trust_args *args
     /* the report's verdict and JSON now cover the signatures */
     st = ev_report_add_signatures(r, rep);
     ev_sig_report_free(rep);
-    ev_trust_free(t);
     if (st != EV_OK) {
+        ev_trust_free(t);
         cli_error("cannot report the signatures: %s", ev_strerror(st));
         return CLI_EXIT_INTERNAL;
     }
-    return code;
+    /* a part of a bundle: its proofs to the original's signatures */
+    char *dj = NULL;
+    st = ev_disclosure_verify(&dj, t, b);
+    ev_trust_free(t);
+    if (st == EV_ENOTFOUND)
+        return code;
+    if (st == EV_OK)
+        st = ev_report_add_disclosure(r, dj);
+    if (st == EV_OK && !json)
+        print_disclosure(dj);
+    int dcode = st != EV_OK ? CLI_EXIT_INTERNAL : disclosure_code(dj);
+    ev_free(dj);
+    if (st != EV_OK)
+        cli_error("cannot check the part's proofs: %s", ev_strerror(st));
+    return cli_worst(code, dcode);
 }
 
 /* ---- passphrases ------------------------------------------------------------------------ */

@@ -201,7 +201,7 @@ static uint8_t *sign_prefix(size_t *len, const char *log, int n, X509 *cert, EVP
     uint8_t *der = NULL;
     ev_errbuf e = { "" };
     assert_true(plen > 0);
-    assert_int_equal(ev_sign__cms_sign(&der, len, (const uint8_t *)log, plen, cert, key, P.chain, &e),
+    assert_int_equal(ev_sign__cms_sign(&der, len, (const uint8_t *)log, plen, cert, key, P.chain, NULL, &e),
                      EV_OK);
     return der;
 }

@@ -535,6 +535,56 @@ EV_EXTERN int ev_bundle_custody_json(char **out, bool *all_ok, ev_bundle *b);
  */
 EV_EXTERN int ev_bundle_custody_text(char **out, bool *all_ok, ev_bundle *b);
 
+/* ------------------------------------------------------------------------ */
+/* Disclosure: a part of a bundle (docs/disclosure.md)                       */
+/* ------------------------------------------------------------------------ */
+
+/** Disclose flags. */
+#define EV_DISCLOSE_WITH_COPIES 0x1u /**< also the working copies of the chosen masters */
+
+typedef struct ev_disclose_options {
+    unsigned int version;          /**< EV_DISCLOSE_OPTIONS_VERSION */
+    uint32_t flags;                /**< EV_DISCLOSE_* */
+    ev_bundle_format format;       /**< of the part */
+    const char *const *items;      /**< item ids to disclose ("item-0003") */
+    size_t nitems;
+    const char *const *exhibits;   /**< exhibit references: their masters are disclosed */
+    size_t nexhibits;
+    const char *actor;             /**< of the "disclosed" custody event; required */
+    const char *organisation;      /**< of the "disclosed" custody event; required */
+    const char *note;              /**< added to the event's note; may be NULL */
+} ev_disclose_options;
+
+#define EV_DISCLOSE_OPTIONS_VERSION 1
+#define EV_DISCLOSE_OPTIONS_INIT EV_OPTIONS_INIT_(ev_disclose_options, EV_DISCLOSE_OPTIONS_VERSION)
+
+/**
+ * Initialise options to their defaults.
+ * @return EV_OK, EV_EINVAL or EV_EVERSION.
+ */
+EV_EXTERN int ev_disclose_options_init(ev_disclose_options *opts, unsigned int version);
+
+/**
+ * Write a part of a bundle: a new bundle holding only the chosen items
+ * (their payload, the tag files they name and their record entries, with
+ * their salts), the original's signatures that commit to its disclosure
+ * tree, with their tokens, an inclusion proof per item, and a custody log
+ * whose one event is "disclosed". A part of a part keeps the proofs to the
+ * first original. The bundle must verify first; nothing appears at
+ * out_path unless everything was written (docs/disclosure.md).
+ * @param b         Open bundle (an original, or a part).
+ * @param out_path  ZIP file (or folder); must not exist.
+ * @param opts      Items, actor and organisation; must not be NULL.
+ * @return EV_OK; EV_EINVAL (no items, no actor, a working copy chosen
+ *         without its master); EV_ENOTFOUND (an unknown item or exhibit);
+ *         EV_EUNSUPPORTED (no disclosure root: packed before this existed;
+ *         or no signature commits to it); EV_EFORMAT (the bundle does not
+ *         verify); EV_EEXISTS, EV_EIO, EV_ENOMEM. The message is in
+ *         ev_bundle_last_error(b).
+ */
+EV_EXTERN int ev_bundle_disclose(ev_bundle *b, const char *out_path,
+                                 const ev_disclose_options *opts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -407,6 +407,43 @@ EV_EXTERN int ev_report_add_signatures(ev_report *r, const ev_sig_report *s);
 EV_EXTERN int ev_bundle_verify_signed(ev_report **out, ev_bundle *b, ev_trust *t,
                                       const ev_verify_options *opts);
 
+/**
+ * Check a part of a bundle (made by ev_bundle_disclose()) against the
+ * original's signatures: each disclosed item's leaf (its record entry,
+ * salt, payload hash and the tag files it names) and inclusion proof lead
+ * to the root in "disclosed_from", and each of the original's signatures
+ * carried in the part commits to that root, with its token and, with trust
+ * anchors, the signer's and the TSA's chains (docs/disclosure.md). The
+ * part's own bag checks are ev_bundle_verify()'s.
+ *
+ * The result is a JSON document: "disclosed" (k), "items" (n), "withheld",
+ * "bundle_id" and "created" of the original, "root", "verdict" ("proven":
+ * every proof holds and a signature is valid; "unverified": the same
+ * without trust anchors; "unproven": the proofs hold but no signature
+ * carries them; "invalid": a proof or a signature fails), "proof_hashes"
+ * (SHA-256 computations of the proofs), "signed_by" and "signed_at" of the
+ * first valid signature, "signatures" and "problems".
+ * @param out  Receives the text; free with ev_free().
+ * @param t    Trust anchors (possibly none).
+ * @param b    Open bundle.
+ * A disclosed_from that cannot be parsed gives verdict "invalid" with a
+ * "disclosure-malformed" problem.
+ * @param t    Trust anchors (possibly none); may be NULL (none).
+ * @return EV_OK; EV_ENOTFOUND (not a part: its record has no
+ *         disclosed_from; message in ev_bundle_last_error(b));
+ *         EV_EINVAL; EV_ENOMEM.
+ */
+EV_EXTERN int ev_disclosure_verify(char **out, ev_trust *t, ev_bundle *b);
+
+/**
+ * Make a verification report cover a part's proofs: the document of
+ * ev_disclosure_verify() becomes its "disclosure" section, and a verdict of
+ * "invalid" or "unproven" makes the report's verdict invalid.
+ * ev_bundle_verify_signed() does this for parts.
+ * @return EV_OK, EV_EINVAL (not such a document) or EV_ENOMEM.
+ */
+EV_EXTERN int ev_report_add_disclosure(ev_report *r, const char *disclosure_json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -131,6 +131,29 @@ int ev_report_add_signatures(ev_report *r, const ev_sig_report *s)
     return EV_OK;
 }
 
+int ev_report_add_disclosure(ev_report *r, const char *disclosure_json)
+{
+    if (!r || !disclosure_json)
+        return EV_EINVAL;
+    json_t *sec = json_loads(disclosure_json, 0, NULL);
+    if (!json_is_object(sec)) {
+        json_decref(sec);
+        return EV_EINVAL;
+    }
+    const char *v = json_string_value(json_object_get(sec, "verdict"));
+    json_t *extra = r->extra ? r->extra : json_object();
+    if (!extra || json_object_set_new(extra, "disclosure", sec) != 0) {
+        if (extra != r->extra)
+            json_decref(extra);
+        return EV_ENOMEM;
+    }
+    r->extra = extra;
+    /* a proof that fails, or a part that proves nothing, fails the bundle */
+    if (!v || !strcmp(v, "invalid") || !strcmp(v, "unproven"))
+        r->signatures_failed = true;
+    return EV_OK;
+}
+
 int ev_bundle_verify_signed(ev_report **out, ev_bundle *b, ev_trust *t,
                             const ev_verify_options *opts)
 {
@@ -147,6 +170,14 @@ int ev_bundle_verify_signed(ev_report **out, ev_bundle *b, ev_trust *t,
     if (rc == EV_OK)
         rc = ev_report_add_signatures(r, s);
     ev_sig_report_free(s);
+    /* a part: its proofs to the original's signatures too */
+    char *dj = NULL;
+    int dr = rc == EV_OK ? ev_disclosure_verify(&dj, t, b) : EV_ENOTFOUND;
+    if (dr == EV_OK)
+        rc = ev_report_add_disclosure(r, dj);
+    else if (dr != EV_ENOTFOUND)
+        rc = dr;
+    ev_free(dj);
     if (rc != EV_OK) {
         ev_report_free(r);
         return rc;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <magic.h>
+#include <openssl/evp.h>
 
 #include "bag/bag.h"
 #include "bundle/bundle_int.h"
@@ -243,6 +244,8 @@ static int record_item(ev_record_item *x, size_t i, bool release, void *ctx)
         x->profile_action = it->profile->action;
         x->derivation = it->derivation;
     }
+    x->leaf_sha256 = (const uint8_t (*)[32])it->leaf_sha256;
+    x->nleaf_sha256 = it->nleaf_sha256;
     x->media = it->media;
     x->capture = it->capture;
     x->content = it->content;
@@ -531,9 +534,19 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
     /* per-item extras from the media analysis, and derivation records */
     for (size_t i = 0; i < w->n; i++) {
         wr_item *it = &w->items[i];
+        /* the SHA-256 of the tag files the item names, for its leaf in the
+         * record (docs/disclosure.md), while their bytes are at hand */
+        it->leaf_sha256 = ev__calloc(it->nmeta + 1, 32);
+        if (!it->leaf_sha256) {
+            rc = EV_ENOMEM;
+            goto done;
+        }
         if (it->derivation) {
             size_t dl = 0;
             char *dj = ev_record__dump(it->derivation, &dl);
+            unsigned int ml = 0;
+            if (dj)
+                EVP_Digest(dj, dl, it->leaf_sha256[it->nleaf_sha256++], &ml, EVP_sha256(), NULL);
             char *p = ev__asprintf("meta/%s/derivation.json", it->id);
             rc = (dj && p) ? add_tag_prod(w, sink, p, dj, dl, NULL, NULL) : EV_ENOMEM;
             if (!p)
@@ -549,6 +562,9 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
                 rc = EV_ENOMEM;
                 goto done;
             }
+            unsigned int ml = 0;
+            EVP_Digest(it->meta[k].data, it->meta[k].len, it->leaf_sha256[it->nleaf_sha256++],
+                       &ml, EVP_sha256(), NULL);
             rc = add_tag_prod(w, sink, p, (char *)it->meta[k].data, it->meta[k].len,
                               &it->meta[k].data, NULL);
             free(p);

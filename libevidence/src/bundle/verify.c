@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bundle/bundle_int.h"
+#include "bundle/disclose_int.h"
 #include "record/record.h"
 #include "record/record_check.h"
 #include "views/views.h"
@@ -718,6 +719,7 @@ static const struct verify_phase {
     { "seal", phase_seal },
     { "custody against manifest and record", phase_custody_vs_tags },
     { "record against the bag", phase_record_vs_bag },
+    { "disclosure tree of the record", ev_bundle__disclosure_root },
     { "record schema, bag-info.txt, views", phase_record_checks },
     { "bagit.txt version", phase_bagit_version },
     { "item ids of the file results", phase_item_ids },

@@ -35,6 +35,9 @@ typedef struct wr_item {
     json_t *media, *capture, *content;   /* media analysis, or NULL */
     ev_media__file *meta;                /* meta/<id>/... files */
     size_t nmeta;
+    uint8_t (*leaf_sha256)[32];          /* SHA-256 of the derivation record and
+                                            of each meta file, for the leaf */
+    size_t nleaf_sha256;
     /* derivatives */
     long source;                         /* index of the master, or -1 */
     const ev_profile *profile;

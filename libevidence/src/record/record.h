@@ -50,6 +50,11 @@ typedef struct ev_record_item {
     json_t *media, *capture, *content;   /* the analysis, or NULL */
     const char *const *meta_names;       /* files under meta/<id>/ */
     size_t nmeta;
+    const uint8_t (*leaf_sha256)[32];    /* for the leaf (docs/disclosure.md):
+                                            SHA-256 of the derivation record
+                                            (when derived), then of each meta
+                                            file, in order */
+    size_t nleaf_sha256;
 } ev_record_item;
 
 /* Fill *it for item i (release false), or release what was filled for it
@@ -58,6 +63,8 @@ typedef int (*ev_record__item_fn)(ev_record_item *it, size_t i, bool release, vo
 
 /* evidence.json for a head and nitems items, fetched one at a time from
  * item (each item is dumped and released before the next is fetched).
+ * Each item gets a random "salt" and the record a "disclosure" member with
+ * the root of the Merkle tree of the items' leaves (docs/disclosure.md).
  * The bytes equal ev_record__dump() of the whole document. NULL on ENOMEM.
  * Caller frees. */
 char *ev_record__build(const ev_record_head *head, size_t nitems, ev_record__item_fn item,

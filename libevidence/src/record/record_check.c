@@ -136,7 +136,7 @@ bool ev_record__utc_time_ok(const char *s)
 bool ev_record__custody_action_ok(const char *s)
 {
     static const char *const actions[] = { "created",  "received", "verified", "transcoded",
-                                           "exported", "note",     "signed" };
+                                           "exported", "note",     "signed", "disclosed" };
     for (size_t i = 0; s && i < sizeof(actions) / sizeof(actions[0]); i++)
         if (!strcmp(s, actions[i]))
             return true;

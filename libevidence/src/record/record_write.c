@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/hash.h"
+#include "record/record_disclose.h"
 
 static json_t *item_json(const ev_record_item *it)
 {
@@ -75,6 +76,34 @@ static json_t *item_json(const ev_record_item *it)
 }
 
 #define RECORD_DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+
+/* The item's leaf (docs/disclosure.md) under a new random salt, which is
+ * then added to the item as "salt". */
+static int add_salt(json_t *o, const ev_record_item *it, uint8_t leaf[32])
+{
+    uint8_t salt[EV_DISCLOSE_SALT_LEN], payload[32];
+    char hex[2 * EV_DISCLOSE_SALT_LEN + 1];
+    if (!it->digests || !ev_record__unhex(payload, it->digests->hex[EV_HASH_SHA256], 32) ||
+        it->nleaf_sha256 != it->nmeta + (it->source_id ? 1u : 0u) ||
+        (it->nleaf_sha256 && !it->leaf_sha256))
+        return EV_EINVAL;
+    /* the leaf of the item as a reader will parse it back: reals are
+     * written with 15 digits, so hash what was written, not the tree */
+    char *t = json_dumps(o, RECORD_DUMP_FLAGS);
+    json_t *back = t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+    free(t);
+    if (!back)
+        return EV_ENOMEM;
+    int rc = ev_record__salt(salt);
+    if (rc == EV_OK)
+        rc = ev_record__leaf(leaf, back, salt, payload, it->leaf_sha256, it->nleaf_sha256);
+    json_decref(back);
+    if (rc != EV_OK)
+        return rc;
+    ev_hash__to_hex(hex, salt, sizeof(salt));
+    return json_object_set_new(o, "salt", json_string(hex)) == 0 ? EV_OK : EV_ENOMEM;
+}
+
 
 /* Append an item of the record's items array as ev_record__dump() would
  * write it there: its own dump with every line moved 4 spaces in (JSON
@@ -143,18 +172,31 @@ char *ev_record__build(const ev_record_head *hd, size_t nitems, ev_record__item_
     free(head);
     if (rc == EV_OK)
         rc = ev_buf__puts(&b, ",\n  \"items\": [\n");
+    uint8_t (*leaves)[32] = ev__calloc(nitems, sizeof(*leaves));
+    if (!leaves)
+        rc = EV_ENOMEM;
     for (size_t i = 0; i < nitems && rc == EV_OK; i++) {
         ev_record_item it;
         memset(&it, 0, sizeof(it));
         rc = item(&it, i, false, ctx);
         json_t *o = rc == EV_OK ? item_json(&it) : NULL;
         if (rc == EV_OK)
-            rc = o ? append_nested(&b, o, i ? ",\n" : "") : EV_ENOMEM;
+            rc = o ? add_salt(o, &it, leaves[i]) : EV_ENOMEM;
+        if (rc == EV_OK)
+            rc = append_nested(&b, o, i ? ",\n" : "");
         json_decref(o);
         item(&it, i, true, ctx);
     }
-    if (rc == EV_OK)
-        rc = ev_buf__puts(&b, "\n  ]\n}\n");
+    if (rc == EV_OK) {
+        uint8_t root[32];
+        char hex[65];
+        ev_record__tree_root(root, (const uint8_t (*)[32])leaves, nitems);
+        ev_hash__to_hex(hex, root, 32);
+        rc = ev_buf__printf(&b, "\n  ],\n  \"disclosure\": {\n    \"hash\": \"sha256\",\n"
+                                "    \"items\": %zu,\n    \"root\": \"%s\"\n  }\n}\n",
+                            nitems, hex);
+    }
+    free(leaves);
     if (rc != EV_OK) {
         ev_buf__free(&b);
         return NULL;

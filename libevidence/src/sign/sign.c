@@ -502,7 +502,8 @@ int ev_sign__check_signer(const X509 *cert, EVP_PKEY *key, int64_t now, const ch
 /* ---- CMS ------------------------------------------------------------------------ */
 
 int ev_sign__cms_sign(uint8_t **der, size_t *der_len, const uint8_t *data, size_t len,
-                      X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, ev_errbuf *e)
+                      X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const uint8_t *commit,
+                      ev_errbuf *e)
 {
     *der = NULL;
     *der_len = 0;
@@ -520,8 +521,12 @@ int ev_sign__cms_sign(uint8_t **der, size_t *der_len, const uint8_t *data, size_
         goto done;
     }
     cms = CMS_sign(NULL, NULL, chain, NULL, flags);
-    if (!cms || !CMS_add1_signer(cms, cert, key, md, flags | CMS_CADES) ||
-        CMS_final(cms, in, NULL, flags) != 1) {
+    CMS_SignerInfo *si = cms ? CMS_add1_signer(cms, cert, key, md, flags | CMS_CADES) : NULL;
+    ASN1_OBJECT *oid = commit ? OBJ_txt2obj(EV_SIGN__COMMIT_OID, 1) : NULL;
+    bool attr_ok = !commit || (oid && CMS_signed_add1_attr_by_OBJ(si, oid, V_ASN1_OCTET_STRING,
+                                                                   commit, 32) == 1);
+    ASN1_OBJECT_free(oid);
+    if (!si || !attr_ok || CMS_final(cms, in, NULL, flags) != 1) {
         rc = ev_err__set(e, EV_ERROR, "cannot create the CMS signature");
         ev_sign__append_ossl(e);
         goto done;
@@ -632,6 +637,22 @@ int ev_sign__cms_parse(ev_sign__cms *out, const uint8_t *der, size_t len, ev_err
     if (st && (st->type == V_ASN1_UTCTIME || st->type == V_ASN1_GENERALIZEDTIME))
         out->has_signing_time = ev_sign__asn1_time((const ASN1_TIME *)st->value.asn1_string,
                                                    &out->signing_time);
+    ASN1_OBJECT *coid = OBJ_txt2obj(EV_SIGN__COMMIT_OID, 1);
+    int ci = coid ? CMS_signed_get_attr_by_OBJ(si, coid, -1) : -1;
+    ASN1_OBJECT_free(coid);
+    if (ci >= 0) {
+        X509_ATTRIBUTE *ca = CMS_signed_get_attr(si, ci);
+        const ASN1_TYPE *cv = ca && X509_ATTRIBUTE_count(ca) == 1 ? X509_ATTRIBUTE_get0_type(ca, 0)
+                                                                  : NULL;
+        if (!cv || cv->type != V_ASN1_OCTET_STRING ||
+            ASN1_STRING_length(cv->value.octet_string) != 32) {
+            ev_err__set(e, rc, "the disclosure commitment attribute is not one OCTET STRING of "
+                               "32 bytes");
+            goto fail;
+        }
+        memcpy(out->commit, ASN1_STRING_get0_data(cv->value.octet_string), 32);
+        out->has_commit = true;
+    }
     out->certs = CMS_get1_certs(cms);
     for (int i = 0; out->certs && i < sk_X509_num(out->certs); i++) {
         X509 *x = sk_X509_value(out->certs, i);
@@ -728,6 +749,26 @@ int ev_sign__cms_check(ev_sign__cms *c, const uint8_t *data, size_t len, ev_errb
     ERR_clear_error();
     int ok = CMS_verify(c->cms, NULL, NULL, dc, NULL, flags);
     BIO_free_all(dc);
+    if (ok != 1) {
+        ev_err__set(e, EV_EFORMAT, "the signature value does not verify with the signer's key");
+        ev_sign__append_ossl(e);
+        return EV_EFORMAT;
+    }
+    ERR_clear_error();
+    return EV_OK;
+}
+
+int ev_sign__cms_check_attrs(ev_sign__cms *c, ev_errbuf *e)
+{
+    CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(c->cms), 0);
+    if (!si || CMS_signed_get_attr_count(si) <= 0)
+        return ev_err__set(e, EV_EFORMAT, "the signature has no signed attributes");
+    int rc = ess_check(si, c->signer, e);
+    if (rc != EV_OK)
+        return rc;
+    ERR_clear_error();
+    CMS_SignerInfo_set1_signer_cert(si, c->signer);
+    int ok = CMS_SignerInfo_verify(si);
     if (ok != 1) {
         ev_err__set(e, EV_EFORMAT, "the signature value does not verify with the signer's key");
         ev_sign__append_ossl(e);

@@ -76,9 +76,16 @@ int ev_sign__check_signer(const X509 *cert, EVP_PKEY *key, int64_t now, const ch
 /* ---- CMS ------------------------------------------------------------------ */
 
 /* Detached CMS SignedData (DER) over data, SHA-256, with signingTime and
- * ESS signingCertificateV2, the signer certificate and the chain. */
+ * ESS signingCertificateV2, the signer certificate and the chain. With
+ * commit (32 bytes, may be NULL), also the signed attribute
+ * EV_SIGN__COMMIT_OID holding it as an OCTET STRING (docs/disclosure.md). */
 int ev_sign__cms_sign(uint8_t **der, size_t *der_len, const uint8_t *data, size_t len,
-                      X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, ev_errbuf *e);
+                      X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain, const uint8_t *commit,
+                      ev_errbuf *e);
+
+/* The signed attribute that carries the SHA-256 of a bundle's disclosure
+ * commitment (a UUID-based OID, ITU-T X.667: no registration needed). */
+#define EV_SIGN__COMMIT_OID "2.25.44234944599588972979285240164174171480"
 
 /* What a parsed signature claims (nothing here is trusted yet). */
 typedef struct ev_sign__cms {
@@ -89,6 +96,8 @@ typedef struct ev_sign__cms {
     size_t digest_len;
     bool has_signing_time;
     int64_t signing_time;
+    bool has_commit;              /* the EV_SIGN__COMMIT_OID attribute */
+    uint8_t commit[32];
 } ev_sign__cms;
 
 /* Parse a DER signature: a detached SignedData with exactly one signer using
@@ -100,6 +109,12 @@ void ev_sign__cms_clear(ev_sign__cms *c);
  * digest against data. Returns EV_OK when both hold; EV_EFORMAT with a
  * message otherwise. No certificate checks. */
 int ev_sign__cms_check(ev_sign__cms *c, const uint8_t *data, size_t len, ev_errbuf *e);
+
+/* Check the signature value over the signed attributes only, and the ESS
+ * certificate binding, without the content (whose digest the attributes
+ * hold). For a part, which has the original's signature but not its
+ * custody log. EV_OK or EV_EFORMAT with a message. */
+int ev_sign__cms_check_attrs(ev_sign__cms *c, ev_errbuf *e);
 
 /* ---- certificate chains ---------------------------------------------------- */
 
@@ -204,5 +219,41 @@ bool ev_sign__custody_damage(char *out, size_t outlen, const uint8_t *buf, size_
 /* Length of the first n lines (including their "\n"); 0 when there are
  * fewer than n complete lines. */
 size_t ev_sign__prefix_len(const uint8_t *buf, size_t len, uint64_t n);
+
+/* ---- disclosure (sign_disclose.c) -------------------------------------------------- */
+
+/* The commitment document (docs/disclosure.md): the RFC 8785 text of
+ * {"bundle_id","created","format","format_version","hash","items","root"}.
+ * NULL when a string is not printable ASCII without '"' and '\\', or the
+ * root is not 64 lower-case hex digits. Caller frees. */
+char *ev_sign__commitment(const char *bundle_id, const char *created, uint64_t n,
+                          const char *root_hex);
+
+/* SHA-256 of the commitment of a record (evidence.json bytes) that has a
+ * "disclosure" member. EV_OK, EV_ENOTFOUND (no disclosure member: packed
+ * before it existed, or a part), EV_EFORMAT. */
+int ev_sign__record_commitment(uint8_t out[32], const uint8_t *rec, size_t len);
+
+/* One of the original's signatures as a part carries it. */
+typedef struct ev_sign__commit_sig {
+    const char *path;             /* the .p7s in the part */
+    const uint8_t *p7s;
+    size_t p7s_len;
+    const char *token_path;       /* or NULL */
+    const uint8_t *tsr;
+    size_t tsr_len;
+} ev_sign__commit_sig;
+
+/* Check one signature of the original against the SHA-256 of the
+ * commitment: the attribute, the signature value over the attributes, the
+ * token over the .p7s, and with anchors the TSA's and the signer's chains.
+ * Appends one object to arr: path, token, signer, signing_time, tsa,
+ * tsa_time, tsa_verified, verdict (valid | invalid | unverified), problems.
+ * Returns the verdict's name or NULL on ENOMEM. */
+const char *ev_sign__check_commit_sig(json_t *arr, const ev_sign__commit_sig *s,
+                                      const uint8_t commit[32], const ev_sign__anchors *a);
+
+/* The trust anchors of a handle. */
+void ev_sign__trust_anchors(ev_sign__anchors *out, const ev_trust *t);
 
 #endif

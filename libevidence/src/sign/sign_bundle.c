@@ -495,8 +495,27 @@ int ev_signer_sign(ev_signer *s, ev_bundle *b, uint32_t flags)
             ev_err__set(&s->err, rc, "cannot read the bundle: %s", ev_bundle_last_error(b));
         goto done;
     }
+    /* a record with a disclosure tree: the signature also commits to its
+     * root, so that a part can be proven against it (docs/disclosure.md) */
+    uint8_t commit[32];
+    bool has_commit = false;
+    {
+        uint8_t *rec = NULL;
+        size_t rlen = 0;
+        int rr = ev_bundle_read_file(&rec, &rlen, b, "evidence.json", 0);
+        if (rr == EV_OK) {
+            rr = ev_sign__record_commitment(commit, rec, rlen);
+            has_commit = rr == EV_OK;
+        }
+        ev_free(rec);
+        if (rr != EV_OK && rr != EV_ENOTFOUND) {
+            rc = ev_err__set(&s->err, EV_EFORMAT, "evidence.json's disclosure member cannot be "
+                             "read; it was not signed. Run 'evidence verify'");
+            goto done;
+        }
+    }
     if ((rc = ev_sign__cms_sign(&sig, &siglen, custody, clen, s->cert, s->key, s->chain,
-                                &s->err)) != EV_OK)
+                                has_commit ? commit : NULL, &s->err)) != EV_OK)
         goto done;
     if (flags & EV_SIGN_TSA_QUERY) {
         if ((rc = ev_sign__ts_query(&s->tsq, &s->tsq_len, sig, siglen, s->o.tsa_policy,
@@ -574,7 +593,7 @@ int ev_signer_sign_data(uint8_t **out, size_t *out_len, ev_signer *s, const uint
     if (!s->key)
         return ev_err__set(&s->err, EV_EINVAL, "no key loaded: call ev_signer_load() first");
     static const uint8_t none[1] = { 0 };
-    return ev_sign__cms_sign(out, out_len, data ? data : none, len, s->cert, s->key, s->chain,
+    return ev_sign__cms_sign(out, out_len, data ? data : none, len, s->cert, s->key, s->chain, NULL,
                              &s->err);
 }
 
@@ -833,6 +852,14 @@ int ev_trust_add_crl(ev_trust *t, const char *path)
     }
     sk_X509_CRL_free(sk);
     return EV_OK;
+}
+
+void ev_sign__trust_anchors(ev_sign__anchors *out, const ev_trust *t)
+{
+    out->ca = t ? t->ca : NULL;
+    out->tsa_ca = t ? t->tsa_ca : NULL;
+    out->crls = t ? t->crls : NULL;
+    out->now = (int64_t)time(NULL);
 }
 
 int ev_sign_verify(ev_sig_report **out, ev_trust *t, ev_bundle *b)
