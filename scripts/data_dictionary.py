@@ -17,13 +17,16 @@ SRC = os.path.join(ROOT, "docs", "data-dictionary.json")
 OUT = os.path.join(ROOT, "docs", "data-dictionary.md")
 
 GROUPS = [
-    ("record", "", "The bundle", lambda p: "." not in p and not p.startswith("items")
-        or p.split(".")[0] in ("tool", "case", "exported_by", "source_system")),
+    ("record", "", "The bundle", lambda p: ("." not in p and not p.startswith("items")
+        or p.split(".")[0] in ("tool", "case", "exported_by", "source_system"))
+        and p.split(".")[0] not in ("disclosure", "disclosed_from")),
     ("record", "items", "Items (files)", lambda p: p.startswith("items") and not any(
         p.startswith("items[]." + k) for k in ("media", "capture", "content_hashes"))),
     ("record", "media", "Items: media facts", lambda p: p.startswith("items[].media")),
     ("record", "capture", "Items: capture facts", lambda p: p.startswith("items[].capture")),
     ("record", "content_hashes", "Items: content hashes", lambda p: p.startswith("items[].content_hashes")),
+    ("record", "disclosure", "Disclosure (parts of a bundle, docs/disclosure.md)",
+        lambda p: p.split(".")[0] in ("disclosure", "disclosed_from")),
     ("schedule", "", "Exhibit schedule (to be carried in the record)", lambda p: True),
 ]
 
