@@ -1224,6 +1224,59 @@ static void sign_verify_swaps_and_bad_files(void **state)
     free(log);
 }
 
+/* A signature of a bundle with a disclosure root carries the SHA-256 of the
+ * root's commitment as a signed attribute; a full verify compares it with the
+ * record's (anchors.commit). One that commits to another tree is an error;
+ * one with no attribute (signed by another tool) and a record without a root
+ * are not. */
+static void sign_verify_disclosure_commitment(void **state)
+{
+    (void)state;
+    char *log = make_log(2, "c");
+    size_t plen = ev_sign__prefix_len((const uint8_t *)log, strlen(log), 2);
+    uint8_t mine[32], other[32];
+    memset(mine, 0x11, sizeof(mine));
+    memset(other, 0x22, sizeof(other));
+    ev_errbuf e = { "" };
+    uint8_t *sig = NULL, *plain = NULL;
+    size_t sl = 0, pl = 0;
+    assert_int_equal(ev_sign__cms_sign(&sig, &sl, (const uint8_t *)log, plen, P.signer,
+                                       P.signer_key, P.chain, mine, &e), EV_OK);
+    assert_int_equal(ev_sign__cms_sign(&plain, &pl, (const uint8_t *)log, plen, P.signer,
+                                       P.signer_key, P.chain, NULL, &e), EV_OK);
+    fileset fs = { 0 };
+    fs_add(&fs, "signatures/0002-jane-smith.p7s", sig, sl);
+    ev_sig_report *rep = NULL;
+    ev_sign__anchors a = { P.root, P.tsa_root, P.crl, (int64_t)time(NULL), mine };
+    const ev_sig_result *r = run_set(&rep, log, &fs, &a, 0);
+    assert_false(has_code(r, "disclosure-commitment-mismatch"));
+    assert_int_equal(r->verdict, EV_SIG_VALID);
+    ev_sig_report_free(rep);
+
+    a.commit = other;
+    r = run_set(&rep, log, &fs, &a, 0);
+    assert_true(has_code(r, "disclosure-commitment-mismatch"));
+    assert_non_null(strstr(msg_of(r, "disclosure-commitment-mismatch"), "0002-jane-smith.p7s"));
+    assert_int_equal(r->verdict, EV_SIG_INVALID);
+    ev_sig_report_free(rep);
+
+    a.commit = NULL; /* a record without a root */
+    r = run_set(&rep, log, &fs, &a, 0);
+    assert_int_equal(r->verdict, EV_SIG_VALID);
+    ev_sig_report_free(rep);
+
+    fs.n = 0;
+    free(sig);
+    fs_add(&fs, "signatures/0002-jane-smith.p7s", plain, pl);
+    a.commit = other; /* no attribute: nothing to compare */
+    r = run_set(&rep, log, &fs, &a, 0);
+    assert_false(has_code(r, "disclosure-commitment-mismatch"));
+    assert_int_equal(r->verdict, EV_SIG_VALID);
+    ev_sig_report_free(rep);
+    fs_free(&fs);
+    free(log);
+}
+
 static void sign_verify_expired_and_revoked(void **state)
 {
     (void)state;
@@ -1385,6 +1438,7 @@ int main(void)
         cmocka_unit_test(sign_verify_custody_tampering),
         cmocka_unit_test(sign_verify_swaps_and_bad_files),
         cmocka_unit_test(sign_verify_expired_and_revoked),
+        cmocka_unit_test(sign_verify_disclosure_commitment),
         cmocka_unit_test(sign_verify_many_bad_signatures),
         cmocka_unit_test(sign_public_api_basics),
     };

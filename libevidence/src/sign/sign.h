@@ -199,6 +199,10 @@ typedef struct ev_sign__anchors {
     STACK_OF(X509) *tsa_ca;       /* NULL/empty: use ca */
     STACK_OF(X509_CRL) *crls;     /* may be NULL */
     int64_t now;
+    /* SHA-256 of the record's disclosure commitment (ev_sign__record_commitment),
+     * or NULL when the record has no disclosure root: a signature carrying the
+     * commitment attribute must then commit to exactly this. */
+    const uint8_t *commit;
 } ev_sign__anchors;
 
 /* Check every file under signatures/ against the custody bytes (custody may

@@ -860,6 +860,7 @@ void ev_sign__trust_anchors(ev_sign__anchors *out, const ev_trust *t)
     out->tsa_ca = t ? t->tsa_ca : NULL;
     out->crls = t ? t->crls : NULL;
     out->now = (int64_t)time(NULL);
+    out->commit = NULL;
 }
 
 int ev_sign_verify(ev_sig_report **out, ev_trust *t, ev_bundle *b)
@@ -879,7 +880,20 @@ int ev_sign_verify(ev_sig_report **out, ev_trust *t, ev_bundle *b)
         sigfiles_free(&sf);
         return rc;
     }
-    ev_sign__anchors a = { t->ca, t->tsa_ca, t->crls, (int64_t)time(NULL) };
+    ev_sign__anchors a = { t->ca, t->tsa_ca, t->crls, (int64_t)time(NULL), NULL };
+    /* A signature of a bundle with a disclosure root commits to the root in a
+     * signed attribute (docs/disclosure.md); check that it is this record's,
+     * so that a full verify catches what a part's verify would. A record that
+     * cannot be read is the record check's to report. */
+    uint8_t commit[32];
+    if (sf.n > 0) {
+        uint8_t *rec = NULL;
+        size_t rlen = 0;
+        if (ev_bundle_read_file(&rec, &rlen, b, "evidence.json", 0) == EV_OK &&
+            ev_sign__record_commitment(commit, rec, rlen) == EV_OK)
+            a.commit = commit;
+        ev_free(rec);
+    }
     rc = ev_sign__verify_set(out, custody, clen, sf.f, sf.n, &a, &t->err);
     ev_free(custody);
     sigfiles_free(&sf);

@@ -633,6 +633,14 @@ int ev_sign__verify_set(ev_sig_report **out, const uint8_t *custody, size_t cust
         if ((rc = report_prefix(se, r->e, r->n, custody, custody_len, &budget)) != EV_OK ||
             (rc = check_value_and_name(se, custody, custody_len)) != EV_OK)
             goto oom;
+        if (a && a->commit && se->cms.has_commit &&
+            CRYPTO_memcmp(se->cms.commit, a->commit, 32) != 0 &&
+            add_problem(se, EV_SEVERITY_ERROR, "disclosure-commitment-mismatch",
+                        "%s commits to another disclosure tree than evidence.json's "
+                        "(its bundle id, creation time, item count or root differ): the "
+                        "signer signed a commitment this bundle does not hold",
+                        se->pub.path))
+            goto oom;
         bool time_trusted = false;
         int64_t at = a ? a->now : 0;
         if (se->tsr &&
