@@ -152,8 +152,31 @@ EOF
         ok "inspect text 0.95$form: package-info.txt named" grep -q "^package-info.txt (the name of bag-info.txt before BagIt 0.96):" "$OUT"
         ok "inspect text 0.95$form: fields decoded" grep -q "^  Contact-Name: Anaïs$" "$OUT"
         ok "inspect text 0.95$form: an item" grep -q "^  data/café.txt  6 bytes, text/plain (libmagic)$" "$OUT"
+        ok "inspect text 0.95$form: no creation time invented" test "$(grep -c '^created:' "$OUT")" = 0
     fi
 done
+
+# a bag of 1002 files: content types for the first 1000 in name order only
+python3 - many <<'EOF' || die "could not write the bag of 1002 files"
+import hashlib, os, sys
+d = sys.argv[1]
+os.makedirs(d + "/data")
+with open(d + "/manifest-sha256.txt", "w") as m:
+    for i in range(1002):
+        b = b"file %d\n" % i
+        open("%s/data/f%04d.txt" % (d, i), "wb").write(b)
+        m.write("%s  data/f%04d.txt\n" % (hashlib.sha256(b).hexdigest(), i))
+open(d + "/bagit.txt", "w").write("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+EOF
+if expect_exit 0 "$EVIDENCE" inspect --json many; then
+    ok "1002 files: the 1000th has a type" test "$(json_get "$OUT" items.999.mime)" = text/plain
+    ok "1002 files: the 1001st has none" test "$(json_get "$OUT" items.1000.mime)" = ""
+    ok "1002 files: but its size and checksum" test "$(json_get "$OUT" items.1001.hashes.sha256)" = \
+        "$(printf 'file 1001\n' | sha256sum | cut -c1-64)"
+fi
+if expect_exit 0 "$EVIDENCE" inspect many; then
+    ok "1002 files, text: says the types stop" grep -q "^  (content types for the first 1000 only)$" "$OUT"
+fi
 
 # the commands docs/bagit.md shows, as written, on old-bag
 mkdir -p docrun/bin && ln -s "$(command -v "$EVIDENCE")" docrun/bin/evidence && cp -a "${BAG[old-bag]}" docrun/old-bag ||

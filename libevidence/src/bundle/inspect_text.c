@@ -57,6 +57,8 @@ static void foreign_bag_text(ev_text *t, const json_t *o, const json_t *items)
     }
     ev__text_add(t, "\nitems (no record: the payload files as the bag's manifests list them; "
                     "checksums as written there, not recomputed: run 'evidence verify'):\n");
+    if (json_array_size(items) > 1000)
+        ev__text_add(t, "  (content types for the first 1000 only)\n");
     json_array_foreach(items, i, x) {
         const char *mime = ev__text_str(x, "mime");
         if (json_is_true(json_object_get(x, "missing")))
@@ -102,7 +104,9 @@ static char *inspect_text(const json_t *o)
     const json_t *e = json_object_get(o, "exported_by");
     if (e)
         ev__text_add(&t, "officer:  %s\n", js(e, "name"));
-    ev__text_add(&t, "created:  %s\n", js(o, "created"));
+    /* a bag without a record says nothing of when it was made */
+    if (json_object_get(o, "exhibits"))
+        ev__text_add(&t, "created:  %s\n", js(o, "created"));
     const json_t *pl = json_object_get(o, "payload");
     ev__text_add(&t, "payload:  %lld file(s), %lld bytes\n", ji(pl, "files"), ji(pl, "bytes"));
     size_t i;
