@@ -178,6 +178,19 @@ if expect_exit 0 "$EVIDENCE" inspect many; then
     ok "1002 files, text: says the types stop" grep -q "^  (content types for the first 1000 only)$" "$OUT"
 fi
 
+# a manifest that is not text in the declared encoding: named as unreadable,
+# its files not said to be in no manifest
+cp -a "${BAG[v1-latin1]}" badmf && printf '\xff\xfe\x00' >>badmf/manifest-sha256.txt &&
+    sed -i 's/ISO-8859-1/UTF-8/' badmf/bagit.txt || die "badmf"
+if expect_exit 0 "$EVIDENCE" inspect --json badmf; then
+    ok "unreadable manifest: named" test "$(json_get "$OUT" unreadable_manifests.0)" = manifest-sha256.txt
+    ok "unreadable manifest: no checksum invented" test "$(json_get "$OUT" items.0.hashes)" = "{}"
+fi
+if expect_exit 0 "$EVIDENCE" inspect badmf; then
+    ok "unreadable manifest, text: said" grep -q "^  (manifest-sha256.txt could not be read" "$OUT"
+    ok "unreadable manifest, text: not 'in no manifest'" grep -q "in no readable payload manifest" "$OUT"
+fi
+
 # the commands docs/bagit.md shows, as written, on old-bag
 mkdir -p docrun/bin && ln -s "$(command -v "$EVIDENCE")" docrun/bin/evidence && cp -a "${BAG[old-bag]}" docrun/old-bag ||
     die "docrun"

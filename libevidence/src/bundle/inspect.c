@@ -187,7 +187,7 @@ static json_t *nfc_match(json_t *byp, json_t **nfc, const char *path)
  * its size, the payload manifests that list it and the checksums they give
  * (as written, lower-cased; nothing is hashed here: 'evidence verify'
  * checks them), and the content type libmagic sees in its first bytes. */
-static json_t *manifest_items_json(ev_bundle *b, const bag_decl *d)
+static json_t *manifest_items_json(ev_bundle *b, const bag_decl *d, json_t *unread)
 {
     json_t *byp = json_object(), *nfc = NULL;
     size_t n = ev_store__count(b->store);
@@ -209,8 +209,12 @@ static json_t *manifest_items_json(ev_bundle *b, const bag_decl *d)
             continue;
         char *text = NULL;
         size_t tlen = 0;
-        if (!read_tag_text(b, d, e->name, &text, &tlen))
+        if (!read_tag_text(b, d, e->name, &text, &tlen)) {
+            /* not text in the declared encoding, or unreadable: its files
+             * are not "in no manifest"; the document says which */
+            json_array_append_new(unread, json_string(e->name));
             continue;
+        }
         ev_manifest m = { 0 };
         m.filename = ev__strdup(e->name);
         ev_bag__normalize_alg(m.alg, sizeof(m.alg), alg);
@@ -351,7 +355,11 @@ int ev_bundle__inspect_doc(json_t **out, ev_bundle *b)
         json_object_set(o, "items", items ? items : json_null());
     } else {
         /* no record: what the bag itself says, file by file */
-        json_object_set_new(o, "items", manifest_items_json(b, &decl));
+        json_t *unread = json_array();
+        json_object_set_new(o, "items", manifest_items_json(b, &decl, unread));
+        if (json_array_size(unread))
+            json_object_set(o, "unreadable_manifests", unread);
+        json_decref(unread);
     }
     json_t *cust = NULL;
     if (ev_bundle__custody_doc(&cust, NULL, b) == EV_OK)

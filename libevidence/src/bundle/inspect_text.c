@@ -57,6 +57,10 @@ static void foreign_bag_text(ev_text *t, const json_t *o, const json_t *items)
     }
     ev__text_add(t, "\nitems (no record: the payload files as the bag's manifests list them; "
                     "checksums as written there, not recomputed: run 'evidence verify'):\n");
+    size_t i2;
+    json_array_foreach(json_object_get(o, "unreadable_manifests"), i2, x)
+        ev__text_add(t, "  (%s could not be read: its checksums are missing below; run "
+                        "'evidence verify')\n", json_string_value(x) ? json_string_value(x) : "?");
     if (json_array_size(items) > 1000)
         ev__text_add(t, "  (content types for the first 1000 only)\n");
     json_array_foreach(items, i, x) {
@@ -87,7 +91,7 @@ static void foreign_bag_text(ev_text *t, const json_t *o, const json_t *items)
             }
         }
         if (!any)
-            ev__text_add(t, "      in no payload manifest\n");
+            ev__text_add(t, "      in no readable payload manifest\n");
     }
 }
 
