@@ -55,7 +55,7 @@ LINE_CODES = {"manifest-bad-line", "manifest-bad-digest", "manifest-unsafe-path"
               "baginfo-no-space", "oxum-invalid", "oxum-mismatch", "oxum-repeated",
               "bagit-txt-invalid", "bagit-version-legacy", "bagit-encoding-unsupported",
               "tag-encoding-invalid", "tag-not-utf8", "tag-bom", "payload-system-file",
-              "normalization-mismatch"}
+              "normalization-mismatch", "tag-encoding-not-utf8"}
 LINE_RE = re.compile(r"[^\s:]+\.txt line \d+")
 
 cases = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
@@ -131,8 +131,9 @@ fi
 cat "$T/score.txt"
 
 # inspect on a bag from another tool: bagit.txt's version and encoding, its
-# bag-info fields (decoded; package-info.txt in 0.93-0.95), and every payload
-# file with its size and the manifests' checksums (items stays null: no record)
+# bag-info fields (decoded; package-info.txt in 0.93-0.95, named), and its
+# items: every payload file with its size, the manifests that list it and
+# the checksums they give, marked as coming from the manifests (no record)
 bag_of() { python3 -c 'import json,sys
 for l in open(sys.argv[1]):
     c = json.loads(l)
@@ -144,20 +145,43 @@ for target in "$U16" "$U16.zip"; do
         ok "inspect: version" test "$(json_get "$T/inspect.json" bagit_version)" = 0.97
         ok "inspect: encoding" test "$(json_get "$T/inspect.json" tag_file_encoding)" = UTF-16BE
         ok "inspect: UTF-16 bag-info decoded" test "$(json_get "$T/inspect.json" bag_info.Source-Organization)" = "Bibliothèque d'essai"
-        ok "inspect: items" test "$(json_get "$T/inspect.json" items)" = null
-        ok "inspect: payload file, size" test "$(json_get "$T/inspect.json" payload_files.0.size)" = 14
-        ok "inspect: payload file, md5 from the manifest" test "$(json_get "$T/inspect.json" payload_files.0.hashes.md5)" = \
+        ok "inspect: items from the manifests" test "$(json_get "$T/inspect.json" items.0.source)" = manifest
+        ok "inspect: item, size" test "$(json_get "$T/inspect.json" items.0.size)" = 14
+        ok "inspect: item, its manifest" test "$(json_get "$T/inspect.json" items.0.manifests.0)" = manifest-md5.txt
+        ok "inspect: item, no exhibit invented" test "$(json_get "$T/inspect.json" items.0.exhibit)" = ""
+        ok "inspect: item, libmagic's content type" test "$(json_get "$T/inspect.json" items.0.mime)/$(json_get "$T/inspect.json" items.0.mime_source)" = text/plain/libmagic
+        ok "inspect: no package-info.txt" test "$(json_get "$T/inspect.json" bag_info_file)" = ""
+        ok "inspect: item, md5 from the manifest" test "$(json_get "$T/inspect.json" items.0.hashes.md5)" = \
             "$(python3 -c 'import hashlib;print(hashlib.md5(b"bare filename\n").hexdigest())')"
     fi
 done
 if expect_exit 0 "$EVIDENCE" inspect --json "$(bag_of v0.93/valid/duplicate-metadata-entries)"; then
     ok "inspect: package-info.txt of a 0.93 bag, repeated labels" \
         test "$(json_get "$OUT" bag_info.Contact-Name.1)" = "foo Janssen"
-    ok "inspect: five payload files, in name order" test "$(json_get "$OUT" payload_files.4.path)" = data/test2.txt
+    ok "inspect: package-info.txt is named" test "$(json_get "$OUT" bag_info_file)" = package-info.txt
+    ok "inspect: five items, in name order" test "$(json_get "$OUT" items.4.path)" = data/test2.txt
 fi
 if expect_exit 0 "$EVIDENCE" inspect --json "$(bag_of v0.97/valid/holey-bag)"; then
-    ok "inspect: a file to be fetched is listed as missing" test "$(json_get "$OUT" payload_files.1.missing)" = true
+    ok "inspect: a file to be fetched is listed as missing" test "$(json_get "$OUT" items.1.missing)" = true
+    ok "inspect: a missing file has no size" test "$(json_get "$OUT" items.1.size)" = ""
 fi
+# a 1.0 bag in ISO-8859-1: bag-info decoded, the Latin-1 manifest name
+# matched with the UTF-8 name on disk
+L1=$(bag_of extra/v1.0-ISO-8859-1-tag-files)
+for target in "$L1" "$L1.zip"; do
+    if expect_exit 0 "$EVIDENCE" inspect --json "$target"; then
+        ok "inspect 1.0 Latin-1: encoding" test "$(json_get "$OUT" tag_file_encoding)" = ISO-8859-1
+        ok "inspect 1.0 Latin-1: bag-info decoded" test "$(json_get "$OUT" bag_info.Contact-Name)" = "Zoë"
+        ok "inspect 1.0 Latin-1: the Latin-1 name matched, with its sha512" python3 -c '
+import hashlib, json, sys
+its = {i["path"]: i for i in json.load(open(sys.argv[1]))["items"]}
+c = its["data/café.txt"]
+assert c["size"] == 6 and not c.get("missing"), c
+assert c["hashes"] == {"sha512": hashlib.sha512("café\n".encode()).hexdigest()}, c
+assert len(its) == 3, its
+' "$OUT"
+    fi
+done
 
 # the same as text, for people: the declaration, the decoded bag-info fields
 # and the payload files with the manifests' checksums
@@ -165,11 +189,12 @@ if expect_exit 0 "$EVIDENCE" inspect "$U16"; then
     ok "inspect text: no record, the bag's version" grep -q "^record:   none (BagIt 0.97 bag made by another tool" "$OUT"
     ok "inspect text: the encoding" grep -q "^encoding: UTF-16BE" "$OUT"
     ok "inspect text: bag-info decoded" grep -q "^  Source-Organization: Bibliothèque d'essai" "$OUT"
-    ok "inspect text: a payload file with its size" grep -q "^  data/.*  14 bytes" "$OUT"
+    ok "inspect text: an item with its size and type" grep -q "^  data/.*  14 bytes, text/plain (libmagic)" "$OUT"
     ok "inspect text: its md5 from the manifest" grep -q "^      md5 $(python3 -c 'import hashlib;print(hashlib.md5(b"bare filename\n").hexdigest())')" "$OUT"
 fi
 if expect_exit 0 "$EVIDENCE" inspect "$(bag_of v0.93/valid/duplicate-metadata-entries)"; then
     ok "inspect text: repeated labels, each on its line" test "$(grep -c '^  Contact-Name: ' "$OUT")" -ge 2
+    ok "inspect text: package-info.txt named" grep -q "^package-info.txt (the name of bag-info.txt before BagIt 0.96):" "$OUT"
 fi
 if expect_exit 0 "$EVIDENCE" inspect "$(bag_of v0.97/valid/holey-bag)"; then
     ok "inspect text: a file to be fetched is missing" grep -q "missing (listed in a manifest, not in the bag)" "$OUT"

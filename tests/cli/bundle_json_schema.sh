@@ -46,6 +46,11 @@ doc extract-invalid 1 "$EVIDENCE" extract --json "$T/bad" "$T/x2"
 doc inspect-zip 0 "$EVIDENCE" inspect --json "$T/b.zip"
 doc inspect-dir 0 "$EVIDENCE" inspect --json "$T/bdir"
 doc inspect-foreign 0 "$EVIDENCE" inspect --json "$T/foreign"
+# a foreign bag with a listed file gone and an unlisted one added
+cp -a "$T/foreign" "$T/foreign2"
+rm "$(find "$T/foreign2/data" -type f | sort | head -1)"
+printf 'added later\n' >"$T/foreign2/data/added.txt"
+doc inspect-foreign2 0 "$EVIDENCE" inspect --json "$T/foreign2"
 doc custody-one 0 "$EVIDENCE" custody show --json "$T/b.zip"
 cp "$T/b.zip" "$T/c.zip"
 expect_exit 0 "$EVIDENCE" custody add "$T/c.zip" --action received --actor "Desk Officer" --org "Lab" --note "bag seal 1234 intact"
@@ -143,6 +148,12 @@ broken $I inspect-zip item-path 'd["items"][0]["path"] = "evidence.json"'
 broken $I inspect-zip tag-payload 'd["tag_files"].append("data/x")'
 broken $I inspect-zip no-bundle-id 'del d["bundle_id"]'
 broken $I inspect-custody event-action 'd["custody"][1]["event"]["action"] = "deleted"'
+broken $I inspect-foreign foreign-null-items 'd["items"] = None'
+broken $I inspect-foreign foreign-no-source 'del d["items"][0]["source"]'
+broken $I inspect-foreign foreign-invented-exhibit 'd["items"][0]["exhibit"] = "JS/1"'
+broken $I inspect-foreign foreign-invented-case 'd["case"] = {"reference": "CASE/9"}'
+broken $I inspect-foreign2 foreign-missing-with-size '[i for i in d["items"] if i.get("missing")][0]["size"] = 1'
+broken $I inspect-zip record-item-from-manifest 'd["items"][0]["source"] = "manifest"; [d["items"][0].pop(k) for k in ("id", "exhibit", "role", "original_name", "mime")]; d["items"][0]["manifests"] = []'
 C=evidence.custody.schema.json
 broken $C custody-three chain-claim 'd["events"][1]["link_ok"] = False; d["events"][1]["problem"] = "x"'
 broken $C custody-three first-prev 'd["events"][0]["event"]["prev_sha256"] = "0" * 64'
@@ -156,7 +167,7 @@ if [ "$AJV_SKIP" -eq 1 ]; then
 else
     check_schema $V verify-valid verify-fast verify-invalid verify-missing verify-many \
         verify-foreign verify-nobagit extract-valid extract-invalid
-    check_schema $I pack inspect-zip inspect-dir inspect-foreign inspect-custody
+    check_schema $I pack inspect-zip inspect-dir inspect-foreign inspect-foreign2 inspect-custody
 fi
 
 # --- what the documents say ---------------------------------------------------------------
@@ -183,7 +194,30 @@ assert d["exhibits"] == ["JS/1"] and d["case"]["reference"] == "CASE/9", (d["exh
 assert d["payload"] == {"files": 2, "bytes": 100006}, d["payload"]
 assert d["bag_info"]["External-Identifier"] == "CASE/9"
 ' "$J/inspect-zip.json"
-ok "inspect of a foreign bag has no items" test "$(json_get "$J/inspect-foreign.json" items)" = null
+ok "inspect of a foreign bag lists its payload files as items, from the manifests" python3 -c '
+import hashlib, json, os, sys
+d = json.load(open(sys.argv[1]))
+its = d["items"]
+assert isinstance(its, list) and len(its) == d["payload"]["files"] > 0, its
+for it in its:
+    assert it["source"] == "manifest", it
+    assert sorted(it["manifests"]) == ["manifest-sha256.txt", "manifest-sha512.txt"], it
+    assert not {"id", "exhibit", "role", "original_name"} & set(it), it
+    data = open(os.path.join(sys.argv[2], it["path"]), "rb").read()
+    assert it["size"] == len(data), it
+    assert it["hashes"] == {"sha256": hashlib.sha256(data).hexdigest(),
+                            "sha512": hashlib.sha512(data).hexdigest()}, it
+assert "bundle_id" not in d and "exhibits" not in d and "bag_info_file" not in d, d
+' "$J/inspect-foreign.json" "$T/foreign"
+ok "inspect of a foreign bag: a listed file gone is missing, an added one is in no manifest" python3 -c '
+import json, sys
+its = {i["path"]: i for i in json.load(open(sys.argv[1]))["items"]}
+gone = [i for i in its.values() if i.get("missing")]
+assert len(gone) == 1 and "size" not in gone[0] and "mime" not in gone[0] and gone[0]["hashes"], gone
+a = its["data/added.txt"]
+assert a["manifests"] == [] and a["hashes"] == {} and a["size"] == 12 and not a.get("missing"), a
+assert a["mime"] == "text/plain" and a["mime_source"] == "libmagic", a
+' "$J/inspect-foreign2.json"
 
 # --- docs/verify-codes.md covers every code ---------------------------------------------------
 python3 - "$EV_SOURCE_DIR" "$J" <<'EOF' >"$T/codes.txt" 2>&1 && pass || { fail "problem codes missing from docs/verify-codes.md"; cat "$T/codes.txt" >&2; }

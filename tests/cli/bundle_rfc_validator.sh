@@ -94,7 +94,9 @@ check_bag bagit-version-trailing-space 1 1 bagit-txt-invalid bagit.txt error
 check_bag bagit-space-before-colon 1 1 bagit-txt-invalid bagit.txt error
 check_bag bagit-lines-swapped 1 1 bagit-txt-invalid bagit.txt error
 check_bag bagit-version-2 3 1 bagit-version-unsupported bagit.txt error
-check_bag bagit-encoding-latin1 3 1 bagit-encoding-unsupported bagit.txt error
+# 2.1.1: UTF-8 SHOULD be used; another encoding MAY (read, with a warning;
+# the independent validator reads only UTF-8)
+check_bag bagit-encoding-latin1 0 1 tag-encoding-not-utf8 bagit.txt warning
 
 # --- structure, manifests -----------------------------------------------------------------
 check_bag data-missing 1 1 data-dir-missing data error

@@ -36,7 +36,8 @@ run (no crash, verdict printed) but not scored.
 Cases marked "extra" are not from the suite: they cover what the suite's
 cases leave open (UTF-16 with a byte-order mark, CR line endings, an
 encoding iconv does not know, bytes that are not text in the declared
-encoding).
+encoding, 1.0 bags whose tag files are not UTF-8, which RFC 8493 2.1.1
+allows: UTF-8 is a SHOULD).
 
 usage: loc_conformance.py OUTDIR [--fetch-port N] [--zip]
   writes OUTDIR/<id>/<bag folder>, one per case (with --zip also <bag folder>.zip,
@@ -632,6 +633,43 @@ def _xodd(b):
     b.tag_algs = []
     b.after = [("bag-info.txt", "Contact-Name: Zoë\nBagging-Date: 2016\n".encode("utf-16-be") + b"\x00")]
     return b
+
+
+@case("extra/v1.0-ISO-8859-1-tag-files", "warning",
+      "a 1.0 bag whose bagit.txt declares ISO-8859-1: Latin-1 bag-info.txt, and the manifest "
+      "naming data/café.txt in Latin-1 (the file's name on disk is UTF-8)",
+      "RFC 8493 2.1.1: another encoding than UTF-8 MAY be used; read, with a warning",
+      codes=["tag-encoding-not-utf8"], extra=True)
+def _x1latin1(b):
+    b2 = v1(b)
+    b2.encoding = "ISO-8859-1"
+    b2.info = [("Source-Organization", "Bibliothèque nationale"), ("Contact-Name", "Zoë")]
+    b2.payload["data/café.txt"] = b"caf\xc3\xa9\n"
+    return b2
+
+
+@case("extra/v1.0-UTF-16-tag-files", "warning",
+      "a 1.0 bag whose bagit.txt declares UTF-16; tag files UTF-16 with a byte-order mark, "
+      "CRLF line endings, Payload-Oxum right",
+      "RFC 8493 2.1.1: another encoding than UTF-8 MAY be used; read, with a warning",
+      codes=["tag-encoding-not-utf8"], extra=True)
+def _x1u16(b):
+    b2 = v1(b)
+    b2.encoding = "UTF-16"
+    b2.eol = "\r\n"
+    b2.info.append(("Contact-Name", "Zoë"))
+    return oxum(b2)
+
+
+@case("extra/v1.0-ISO-8859-1-oxum-mismatch", "invalid",
+      "a 1.0 bag in ISO-8859-1 whose bag-info.txt gives a wrong Payload-Oxum on line 2",
+      "a problem in a converted tag file names the file and the line", codes=["oxum-mismatch"],
+      extra=True)
+def _x1latin1oxum(b):
+    b2 = v1(b)
+    b2.encoding = "ISO-8859-1"
+    b2.info = [("Contact-Name", "Zoë"), ("Payload-Oxum", "1.1")]
+    return b2
 
 
 @case("extra/holey-bag-fetched", "valid",

@@ -296,9 +296,11 @@ static void bag_bagit_txt_rules(void **state)
                                  &min, &r), EV_EUNSUPPORTED);
     assert_true(has_code(r, "bagit-version-unsupported", EV_SEVERITY_ERROR));
     ev_report_free(r);
+    /* 2.1.1: UTF-8 SHOULD be used; another encoding is read, with a warning */
     assert_int_equal(parse_bagit("BagIt-Version: 1.0\nTag-File-Character-Encoding: ISO-8859-1\n",
-                                 &maj, &min, &r), EV_EUNSUPPORTED);
-    assert_true(has_code(r, "bagit-encoding-unsupported", EV_SEVERITY_ERROR));
+                                 &maj, &min, &r), EV_OK);
+    assert_true(has_code(r, "tag-encoding-not-utf8", EV_SEVERITY_WARNING));
+    assert_false(has_code(r, "bagit-encoding-unsupported", EV_SEVERITY_ERROR));
     ev_report_free(r);
     assert_int_equal(parse_bagit("\xef\xbb\xbf" EV_BAGIT_TXT, &maj, &min, &r), EV_EFORMAT);
     assert_true(has_code(r, "tag-bom", EV_SEVERITY_ERROR));
@@ -587,11 +589,23 @@ static void bag_bagit_txt_legacy_encodings(void **state)
     assert_true(has_message(r, "bagit-encoding-unsupported", "bagit.txt line 2"));
     assert_true(has_message(r, "bagit-encoding-unsupported", "X-NO-SUCH-CHARSET"));
     ev_report_free(r);
-    /* a 1.0 bag must still declare UTF-8 */
+    /* a 1.0 bag in another encoding than UTF-8: read, with a warning naming
+     * bagit.txt's line 2 (RFC 8493 2.1.1 makes UTF-8 a SHOULD) */
     r = new_report();
     t = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-16\n";
     assert_int_equal(ev_bag__parse_bagit_txt_enc(t, strlen(t), &maj, &min, enc, sizeof(enc), r),
+                     EV_OK);
+    assert_string_equal(enc, "UTF-16");
+    assert_true(has_message(r, "tag-encoding-not-utf8", "bagit.txt line 2"));
+    assert_true(has_message(r, "tag-encoding-not-utf8", "UTF-16"));
+    assert_false(has_code(r, "tag-encoding-converted", EV_SEVERITY_INFO));
+    ev_report_free(r);
+    /* ... but not one iconv does not know */
+    r = new_report();
+    t = "BagIt-Version: 1.0\nTag-File-Character-Encoding: X-NO-SUCH-CHARSET\n";
+    assert_int_equal(ev_bag__parse_bagit_txt_enc(t, strlen(t), &maj, &min, enc, sizeof(enc), r),
                      EV_EUNSUPPORTED);
+    assert_true(has_message(r, "bagit-encoding-unsupported", "bagit.txt line 2"));
     ev_report_free(r);
     /* a missing encoding line names the line */
     r = new_report();
@@ -845,6 +859,86 @@ static void bag_check_legacy_rules(void **state)
     ev_report_free(r2);
 }
 
+/* bag-info.txt as bag_check reads it: in a 1.0 bag in ISO-8859-1, and as
+ * package-info.txt in a 0.93-0.95 bag; every problem names the file that
+ * was read and its line. */
+static void bag_check_info_file(void **state)
+{
+    (void)state;
+    static const ev_bag_name only_pkg[] = { { "bagit.txt", 0, 1 }, { "data/a", 1, 1 },
+                                            { "package-info.txt", 2, 1 } };
+    static const ev_bag_name both[] = { { "bag-info.txt", 0, 1 }, { "bagit.txt", 1, 1 },
+                                        { "data/a", 2, 1 }, { "package-info.txt", 3, 1 } };
+    static const struct {
+        const char *bagit;
+        const ev_bag_name *all;
+        size_t nall;
+        const char *want;
+    } cases[] = {
+        { "BagIt-Version: 0.95\nTag-File-Character-Encoding: UTF-8\n", only_pkg, 3, "package-info.txt" },
+        { "BagIt-Version: 0.93\nTag-File-Character-Encoding: UTF-8\n", only_pkg, 3, "package-info.txt" },
+        { "BagIt-Version: 0.96\nTag-File-Character-Encoding: UTF-8\n", only_pkg, 3, "bag-info.txt" },
+        { EV_BAGIT_TXT, only_pkg, 3, "bag-info.txt" },
+        { "BagIt-Version: 0.95\nTag-File-Character-Encoding: UTF-8\n", both, 4, "bag-info.txt" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ev_report *r = new_report();
+        ev_bag_check k;
+        ev_bag__check_init(&k, r);
+        k.all = cases[i].all;
+        k.nall = cases[i].nall;
+        ev_bag__check_bagit_txt(&k, cases[i].bagit, strlen(cases[i].bagit), NULL);
+        assert_string_equal(ev_bag__check_info_name(&k), cases[i].want);
+        ev_bag__check_free(&k);
+        ev_report_free(r);
+    }
+    /* package-info.txt of a 0.95 bag: read as bag-info.txt, with a warning
+     * naming the old name; its problems name it and the line */
+    static const ev_bag_name payload[] = { { "data/a", 1, 1 } };
+    ev_report *r = new_report();
+    ev_bag_check k;
+    ev_bag__check_init(&k, r);
+    k.all = only_pkg;
+    k.nall = 3;
+    k.payload = payload;
+    k.npayload = 1;
+    k.payload_bytes = 1;
+    const char *bt = "BagIt-Version: 0.95\nTag-File-Character-Encoding: UTF-8\n";
+    ev_bag__check_bagit_txt(&k, bt, strlen(bt), NULL);
+    const char *pi = "Contact-Name: Edna\nno colon here\nPayload-Oxum: 7.3\n";
+    ev_bag__check_baginfo(&k, pi, strlen(pi));
+    assert_true(has_message(r, "baginfo-old-name", "package-info.txt is what BagIt 0.95 called "
+                                                   "bag-info.txt"));
+    assert_true(has_code(r, "baginfo-old-name", EV_SEVERITY_WARNING));
+    assert_true(has_message(r, "baginfo-bad-line", "package-info.txt line 2"));
+    assert_true(has_message(r, "oxum-mismatch", "package-info.txt line 3: Payload-Oxum says 7 "
+                                                "bytes in 3 files"));
+    assert_string_equal(ev_bag__baginfo_get(&k.bi, "Contact-Name"), "Edna");
+    for (size_t i = 0; i < r->nproblems; i++)
+        assert_string_equal(r->problems[i].path, i == 0 ? "bagit.txt" : "package-info.txt");
+    ev_bag__check_free(&k);
+    ev_report_free(r);
+    /* bag-info.txt of a 1.0 bag in ISO-8859-1: decoded; no old-name warning */
+    r = new_report();
+    ev_bag__check_init(&k, r);
+    k.all = both;
+    k.nall = 4;
+    k.payload = payload;
+    k.npayload = 1;
+    k.payload_bytes = 1;
+    bt = "BagIt-Version: 1.0\nTag-File-Character-Encoding: ISO-8859-1\n";
+    ev_bag__check_bagit_txt(&k, bt, strlen(bt), NULL);
+    assert_true(has_message(r, "tag-encoding-not-utf8", "bagit.txt line 2: the tag files are in "
+                                                       "ISO-8859-1"));
+    const char *bi = "Contact-Name: Zo\xeb\nSource-Organization:Biblioth\xe8que\n";
+    ev_bag__check_baginfo(&k, bi, strlen(bi));
+    assert_string_equal(ev_bag__baginfo_get(&k.bi, "Contact-Name"), "Zo\xc3\xab");
+    assert_true(has_message(r, "baginfo-no-space", "bag-info.txt line 2"));
+    assert_false(has_code(r, "baginfo-old-name", EV_SEVERITY_WARNING));
+    ev_bag__check_free(&k);
+    ev_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -871,6 +965,7 @@ int main(void)
         cmocka_unit_test(bag_manifest_legacy_lines),
         cmocka_unit_test(bag_system_files),
         cmocka_unit_test(bag_check_legacy_rules),
+        cmocka_unit_test(bag_check_info_file),
     };
     return cmocka_run_group_tests_name("bag", tests, NULL, NULL);
 }

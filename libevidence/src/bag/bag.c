@@ -639,14 +639,6 @@ int ev_bag__parse_bagit_txt_enc(const char *buf, size_t len, int *major, int *mi
             memcpy(name, enc, enclen);
             name[enclen] = '\0';
         }
-        if (!legacy) {
-            ev_report__add(r, EV_SEVERITY_ERROR, "bagit-encoding-unsupported", "bagit.txt",
-                           "bagit.txt line 2: tag file encoding '%.*s' is not supported in a "
-                           "BagIt %d.%d bag; only UTF-8 is (other encodings are read in "
-                           "0.93-0.97 bags). Convert the tag files to UTF-8 and update "
-                           "bagit.txt", (int)(enclen > 60 ? 60 : enclen), enc, *major, *minor);
-            return EV_EUNSUPPORTED;
-        }
         iconv_t cd = fits ? iconv_open("UTF-8", name) : (iconv_t)-1;
         if (cd == (iconv_t)-1) {
             ev_report__add(r, EV_SEVERITY_ERROR, "bagit-encoding-unsupported", "bagit.txt",
@@ -657,9 +649,16 @@ int ev_bag__parse_bagit_txt_enc(const char *buf, size_t len, int *major, int *mi
         }
         iconv_close(cd);
         memcpy(encout, name, enclen + 1);
-        ev_report__add(r, EV_SEVERITY_INFO, "tag-encoding-converted", "bagit.txt",
-                       "bagit.txt line 2: the tag files are in %s; they are converted to "
-                       "UTF-8 (iconv) before they are read", name);
+        if (legacy)
+            ev_report__add(r, EV_SEVERITY_INFO, "tag-encoding-converted", "bagit.txt",
+                           "bagit.txt line 2: the tag files are in %s; they are converted to "
+                           "UTF-8 (iconv) before they are read", name);
+        else
+            /* RFC 8493 2.1.1: UTF-8 SHOULD be used, another IANA encoding MAY */
+            ev_report__add(r, EV_SEVERITY_WARNING, "tag-encoding-not-utf8", "bagit.txt",
+                           "bagit.txt line 2: the tag files are in %s, not UTF-8 as RFC 8493 "
+                           "2.1.1 recommends; they are converted to UTF-8 (iconv) before they "
+                           "are read, but other tools may not read them", name);
     } else if (enccap > 5) {
         memcpy(encout, "UTF-8", 6);
     }
@@ -681,6 +680,7 @@ int ev_bag__parse_bagit_txt_enc(const char *buf, size_t len, int *major, int *mi
 
 typedef struct baginfo_ctx {
     ev_baginfo *bi;
+    const char *name;    /* bag-info.txt, or package-info.txt before 0.96 */
     ev_report *r;
     bool legacy;
     int rc;
@@ -707,9 +707,9 @@ static int baginfo_line(const char *line, size_t len, size_t lineno, void *vctx)
     if (line[0] == ' ' || line[0] == '\t') {
         /* continuation of the previous value */
         if (c->bi->n == 0) {
-            ev_report__add(c->r, EV_SEVERITY_ERROR, "baginfo-bad-line", "bag-info.txt",
-                           "bag-info.txt line %zu starts with whitespace but continues no "
-                           "element", lineno);
+            ev_report__add(c->r, EV_SEVERITY_ERROR, "baginfo-bad-line", c->name,
+                           "%s line %zu starts with whitespace but continues no element",
+                           c->name, lineno);
             return 0;
         }
         size_t i = 0;
@@ -727,8 +727,8 @@ static int baginfo_line(const char *line, size_t len, size_t lineno, void *vctx)
     }
     const char *colon = memchr(line, ':', len);
     if (!colon) {
-        ev_report__add(c->r, EV_SEVERITY_ERROR, "baginfo-bad-line", "bag-info.txt",
-                       "bag-info.txt line %zu has no ':' separating label and value", lineno);
+        ev_report__add(c->r, EV_SEVERITY_ERROR, "baginfo-bad-line", c->name,
+                       "%s line %zu has no ':' separating label and value", c->name, lineno);
         return 0;
     }
     size_t llen = (size_t)(colon - line);
@@ -743,17 +743,17 @@ static int baginfo_line(const char *line, size_t len, size_t lineno, void *vctx)
         }
     } else {
         if (llen == 0 || line[0] == ' ' || line[llen - 1] == ' ' || line[llen - 1] == '\t') {
-            ev_report__add(c->r, EV_SEVERITY_ERROR, "baginfo-bad-line", "bag-info.txt",
-                           "bag-info.txt line %zu: a label must not be empty or start or end "
-                           "with whitespace (RFC 8493 2.2.2)", lineno);
+            ev_report__add(c->r, EV_SEVERITY_ERROR, "baginfo-bad-line", c->name,
+                           "%s line %zu: a label must not be empty or start or end with "
+                           "whitespace (RFC 8493 2.2.2)", c->name, lineno);
             return 0;
         }
         if (vlen > 0 && (*val == ' ' || *val == '\t')) {
             val++;
             vlen--;
         } else if (vlen > 0) {
-            ev_report__add(c->r, EV_SEVERITY_WARNING, "baginfo-no-space", "bag-info.txt",
-                           "bag-info.txt line %zu: expected one space after ':'", lineno);
+            ev_report__add(c->r, EV_SEVERITY_WARNING, "baginfo-no-space", c->name,
+                           "%s line %zu: expected one space after ':'", c->name, lineno);
         }
     }
     char *l = ev__strndup(line, llen);
@@ -769,9 +769,24 @@ static int baginfo_line(const char *line, size_t len, size_t lineno, void *vctx)
 
 int ev_bag__parse_baginfo(ev_baginfo *bi, const char *buf, size_t len, bool legacy, ev_report *r)
 {
-    baginfo_ctx c = { bi, r, legacy, EV_OK };
+    return ev_bag__parse_baginfo_named(bi, EV_BAG_INFO_TXT, buf, len, legacy, r);
+}
+
+int ev_bag__parse_baginfo_named(ev_baginfo *bi, const char *name, const char *buf, size_t len,
+                                bool legacy, ev_report *r)
+{
+    baginfo_ctx c = { bi, name, r, legacy, EV_OK };
     ev_bag__lines(buf, len, baginfo_line, &c);
     return c.rc;
+}
+
+const char *ev_bag__info_name(int major, int minor, bool has_bag_info, bool has_package_info)
+{
+    /* before 0.96 the file was package-info.txt (bagit-python reads that
+     * name in these bags too); a bag-info.txt, when there is one, wins */
+    if (!has_bag_info && has_package_info && major == 0 && minor < 96)
+        return EV_BAG_PACKAGE_INFO_TXT;
+    return EV_BAG_INFO_TXT;
 }
 
 const ev_baginfo_elem *ev_bag__baginfo_find(const ev_baginfo *bi, const char *label)

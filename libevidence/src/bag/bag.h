@@ -17,6 +17,8 @@
 /* The names of the tag files of RFC 8493. */
 #define EV_BAG_BAGIT_TXT "bagit.txt"
 #define EV_BAG_INFO_TXT "bag-info.txt"
+/* bag-info.txt's name in the 0.93-0.95 drafts (renamed in 0.96) */
+#define EV_BAG_PACKAGE_INFO_TXT "package-info.txt"
 #define EV_BAG_FETCH_TXT "fetch.txt"
 #define EV_BAG_MANIFEST_PREFIX "manifest-"        /* manifest-<alg>.txt */
 #define EV_BAG_TAGMANIFEST_PREFIX "tagmanifest-"  /* tagmanifest-<alg>.txt */
@@ -79,10 +81,11 @@ void ev_bag__manifest_free(ev_manifest *m);
  * problems added to r. */
 int ev_bag__parse_bagit_txt(const char *buf, size_t len, int *major, int *minor, ev_report *r);
 /* The same, also giving the declared Tag-File-Character-Encoding in enc
- * (empty when bagit.txt gives none). A 1.0 bag must declare UTF-8; a
- * 0.93-0.97 bag may declare any encoding iconv knows (RFC 8493 2.1.1
- * allows others "for backward compatibility"); an encoding iconv does not
- * know is EV_EUNSUPPORTED (bagit-encoding-unsupported). */
+ * (empty when bagit.txt gives none). Any encoding iconv knows is read (RFC
+ * 8493 2.1.1: UTF-8 SHOULD be used, another encoding MAY "for backward
+ * compatibility"): in a 1.0 bag with a warning (tag-encoding-not-utf8),
+ * in a 0.93-0.97 bag with a note (tag-encoding-converted). An encoding
+ * iconv does not know is EV_EUNSUPPORTED (bagit-encoding-unsupported). */
 int ev_bag__parse_bagit_txt_enc(const char *buf, size_t len, int *major, int *minor,
                                 char *enc, size_t enccap, ev_report *r);
 
@@ -122,6 +125,13 @@ typedef struct ev_baginfo {
 } ev_baginfo;
 
 int ev_bag__parse_baginfo(ev_baginfo *bi, const char *buf, size_t len, bool legacy, ev_report *r);
+/* The same for a file of another name (package-info.txt): the problems name it. */
+int ev_bag__parse_baginfo_named(ev_baginfo *bi, const char *name, const char *buf, size_t len,
+                                bool legacy, ev_report *r);
+/* The name of the bag-info file of a bag of this version: package-info.txt
+ * (its name before 0.96) in a 0.93-0.95 bag that has it and no
+ * bag-info.txt, else bag-info.txt. */
+const char *ev_bag__info_name(int major, int minor, bool has_bag_info, bool has_package_info);
 /* The element of the first value of a label (case-insensitive), or NULL. */
 const ev_baginfo_elem *ev_bag__baginfo_find(const ev_baginfo *bi, const char *label);
 /* First value of a label (case-insensitive), or NULL. */

@@ -168,32 +168,47 @@ void ev_bag__check_fetch(ev_bag_check *k, const char *buf, size_t len)
     }
 }
 
+const char *ev_bag__check_info_name(const ev_bag_check *k)
+{
+    if (!k->all || !k->nall)
+        return EV_BAG_INFO_TXT;
+    return ev_bag__info_name(k->vmaj, k->vmin,
+                             ev_bag__name_find(k->all, k->nall, EV_BAG_INFO_TXT) >= 0,
+                             ev_bag__name_find(k->all, k->nall, EV_BAG_PACKAGE_INFO_TXT) >= 0);
+}
+
 void ev_bag__check_baginfo(ev_bag_check *k, const char *buf, size_t len)
 {
     ev_report *r = k->r;
+    const char *name = ev_bag__check_info_name(k);
     char *dec = NULL;
     size_t declen = 0;
-    if (!ev_bag__decode_text(EV_BAG_INFO_TXT, k->enc, buf, len, &dec, &declen, r))
+    if (strcmp(name, EV_BAG_INFO_TXT) != 0)
+        ev_report__add(r, EV_SEVERITY_WARNING, "baginfo-old-name", name,
+                       "%s is what BagIt %d.%d called bag-info.txt (renamed in 0.96); read "
+                       "as bag-info.txt, but tools that follow RFC 8493 ignore it", name,
+                       k->vmaj, k->vmin);
+    if (!ev_bag__decode_text(name, k->enc, buf, len, &dec, &declen, r))
         return;
-    ev_bag__parse_baginfo(&k->bi, dec ? dec : buf, dec ? declen : len, k->vmaj < 1, r);
+    ev_bag__parse_baginfo_named(&k->bi, name, dec ? dec : buf, dec ? declen : len, k->vmaj < 1, r);
     free(dec);
     size_t nox = ev_bag__baginfo_count(&k->bi, "Payload-Oxum");
     const ev_baginfo_elem *oe = ev_bag__baginfo_find(&k->bi, "Payload-Oxum");
     const char *ox = oe ? oe->value : NULL;
     uint64_t ob, of;
     if (nox > 1)
-        ev_report__add(r, EV_SEVERITY_ERROR, "oxum-repeated", EV_BAG_INFO_TXT,
-                       "bag-info.txt line %zu: Payload-Oxum appears %zu times in "
-                       "bag-info.txt; it must appear at most once", oe->line, nox);
+        ev_report__add(r, EV_SEVERITY_ERROR, "oxum-repeated", name,
+                       "%s line %zu: Payload-Oxum appears %zu times in %s; it must appear "
+                       "at most once", name, oe->line, nox, name);
     if (ox && !ev_bag__parse_oxum(ox, &ob, &of))
-        ev_report__add(r, EV_SEVERITY_ERROR, "oxum-invalid", EV_BAG_INFO_TXT,
-                       "bag-info.txt line %zu: Payload-Oxum '%s' is not "
-                       "'OctetCount.StreamCount'", oe->line, ox);
+        ev_report__add(r, EV_SEVERITY_ERROR, "oxum-invalid", name,
+                       "%s line %zu: Payload-Oxum '%s' is not 'OctetCount.StreamCount'", name,
+                       oe->line, ox);
     else if (ox && (ob != k->payload_bytes || of != k->npayload))
-        ev_report__add(r, EV_SEVERITY_ERROR, "oxum-mismatch", EV_BAG_INFO_TXT,
-                       "bag-info.txt line %zu: Payload-Oxum says %llu bytes in %llu files; "
-                       "the payload has %llu bytes in %zu files: files were added, removed, "
-                       "truncated or extended", oe->line, (unsigned long long)ob,
+        ev_report__add(r, EV_SEVERITY_ERROR, "oxum-mismatch", name,
+                       "%s line %zu: Payload-Oxum says %llu bytes in %llu files; the "
+                       "payload has %llu bytes in %zu files: files were added, removed, "
+                       "truncated or extended", name, oe->line, (unsigned long long)ob,
                        (unsigned long long)of, (unsigned long long)k->payload_bytes,
                        k->npayload);
 }

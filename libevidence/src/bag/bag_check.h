@@ -80,8 +80,13 @@ int ev_bag__check_add_manifest(ev_bag_check *k, const char *name, bool is_tag, c
 void ev_bag__check_manifest_set(ev_bag_check *k);
 /* fetch.txt, when the bag has one. */
 void ev_bag__check_fetch(ev_bag_check *k, const char *buf, size_t len);
-/* bag-info.txt, when the bag has one: parsed, and its Payload-Oxum
- * against the payload. */
+/* The name of the bag's bag-info file, after ev_bag__check_bagit_txt with
+ * all set: package-info.txt in a 0.93-0.95 bag that has it and no
+ * bag-info.txt (ev_bag__info_name), else bag-info.txt. */
+const char *ev_bag__check_info_name(const ev_bag_check *k);
+/* The file ev_bag__check_info_name() names, when the bag has it: parsed,
+ * and its Payload-Oxum against the payload; package-info.txt is read as
+ * bag-info.txt, with a warning (baginfo-old-name). */
 void ev_bag__check_baginfo(ev_bag_check *k, const char *buf, size_t len);
 /* Completeness: every manifest line names a present, safe file (filling
  * k->exp), every payload file is in every payload manifest, every tag

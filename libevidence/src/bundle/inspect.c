@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <magic.h>
+
 #include "bundle/bundle_int.h"
 #include "bundle/inspect.h"
 #include "record/record.h"
@@ -82,13 +84,18 @@ static bool read_tag_text(ev_bundle *b, const bag_decl *d, const char *name, cha
     return ok;
 }
 
+/* The bag's bag-info file: bag-info.txt, or package-info.txt in a
+ * 0.93-0.95 bag without one (ev_bag__info_name). */
+static const char *info_name(ev_bundle *b, const bag_decl *d)
+{
+    return ev_bag__info_name(d->maj, d->min, ev_store__find(b->store, EV_BAG_INFO_TXT) >= 0,
+                             ev_store__find(b->store, EV_BAG_PACKAGE_INFO_TXT) >= 0);
+}
+
 static json_t *baginfo_json(ev_bundle *b, const bag_decl *d)
 {
     json_t *o = json_object();
-    /* the 0.93-0.95 drafts called it package-info.txt */
-    const char *name = EV_BAG_INFO_TXT;
-    if (d->maj == 0 && d->min >= 93 && d->min <= 95 && ev_store__find(b->store, EV_BAG_INFO_TXT) < 0)
-        name = "package-info.txt";
+    const char *name = info_name(b, d);
     char *buf = NULL;
     size_t len = 0;
     if (!read_tag_text(b, d, name, &buf, &len))
@@ -97,7 +104,7 @@ static json_t *baginfo_json(ev_bundle *b, const bag_decl *d)
     ev_report *tmp = NULL;
     ev_report__new(&tmp, "tmp");
     if (tmp)
-        ev_bag__parse_baginfo(&bi, buf, len, d->maj < 1, tmp);
+        ev_bag__parse_baginfo_named(&bi, name, buf, len, d->maj < 1, tmp);
     ev_report_free(tmp);
     for (size_t k = 0; k < bi.n; k++) {
         json_t *prev = json_object_get(o, bi.e[k].label);
@@ -123,20 +130,75 @@ static int by_key(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A bag without a record (made by another tool): every payload file, on
- * disk or in a payload manifest, with its size and the checksums the
- * manifests give (as written, lower-cased). Nothing is hashed here:
- * 'evidence verify' checks them. */
-static json_t *payload_files_json(ev_bundle *b, const bag_decl *d)
+/* libmagic reads the head of a file; the writer gives it as much */
+#define MAGIC_HEAD 16384
+/* files of a bag without a record whose content type is looked up */
+#define MAGIC_MAX 1000
+
+/* The content type libmagic gives the head of store entry i, or NULL
+ * (unreadable, empty, or nothing recognised: application/octet-stream). */
+static const char *magic_of(magic_t mg, ev_store_cursor *cur, uint8_t *head, size_t i)
 {
-    json_t *byp = json_object();
+    ev_entry_reader *er = NULL;
+    ev_errbuf err;
+    if (!mg || !cur || !head || ev_store__entry_open(&er, cur, i, &err) != EV_OK)
+        return NULL;
+    size_t got = 0;
+    while (got < MAGIC_HEAD) {
+        int64_t n = ev_store__entry_read(er, head + got, MAGIC_HEAD - got, &err);
+        if (n <= 0) {
+            if (n < 0)
+                got = 0;
+            break;
+        }
+        got += (size_t)n;
+    }
+    ev_store__entry_close(er);
+    const char *m = got ? magic_buffer(mg, head, got) : NULL;
+    return m && strcmp(m, "application/octet-stream") != 0 ? m : NULL;
+}
+
+/* The file of byp whose name is path in another Unicode normalization
+ * (RFC 8493 6.1.1.3; verify matches them the same way, with a warning),
+ * or NULL. *nfc maps the NFC form of each name present to its entry; made
+ * at the first call. */
+static json_t *nfc_match(json_t *byp, json_t **nfc, const char *path)
+{
+    const char *key;
+    json_t *v;
+    if (!*nfc) {
+        *nfc = json_object();
+        json_object_foreach(byp, key, v) {
+            char *k = json_object_get(v, "missing") ? NULL : ev_bag__nfc(key);
+            if (k && *nfc && !json_object_get(*nfc, k))
+                json_object_set(*nfc, k, v);
+            free(k);
+        }
+    }
+    char *want = ev_bag__nfc(path);
+    json_t *found = want && *nfc ? json_object_get(*nfc, want) : NULL;
+    free(want);
+    return found;
+}
+
+/* A bag without a readable record (made by another tool): its items are
+ * its payload files, on disk or in a payload manifest, each marked
+ * "source": "manifest" (nothing is known of it beyond the bag itself):
+ * its size, the payload manifests that list it and the checksums they give
+ * (as written, lower-cased; nothing is hashed here: 'evidence verify'
+ * checks them), and the content type libmagic sees in its first bytes. */
+static json_t *manifest_items_json(ev_bundle *b, const bag_decl *d, json_t *unread)
+{
+    json_t *byp = json_object(), *nfc = NULL;
     size_t n = ev_store__count(b->store);
     for (size_t i = 0; i < n; i++) {
         const ev_store_entry *e = ev_store__entry(b->store, i);
         if (e->unsafe || e->type != EV_ENTRY_FILE || !ev_bag__is_payload(e->name))
             continue;
-        json_object_set_new(byp, e->name, json_pack("{s:s, s:I, s:{}}", "path", e->name, "size",
-                                                    (json_int_t)e->size, "hashes"));
+        json_object_set_new(byp, e->name,
+                            json_pack("{s:s, s:s, s:I, s:[], s:{}}", "path", e->name, "source",
+                                      "manifest", "size", (json_int_t)e->size, "manifests",
+                                      "hashes"));
     }
     for (size_t i = 0; i < n; i++) {
         const ev_store_entry *e = ev_store__entry(b->store, i);
@@ -147,8 +209,12 @@ static json_t *payload_files_json(ev_bundle *b, const bag_decl *d)
             continue;
         char *text = NULL;
         size_t tlen = 0;
-        if (!read_tag_text(b, d, e->name, &text, &tlen))
+        if (!read_tag_text(b, d, e->name, &text, &tlen)) {
+            /* not text in the declared encoding, or unreadable: its files
+             * are not "in no manifest"; the document says which */
+            json_array_append_new(unread, json_string(e->name));
             continue;
+        }
         ev_manifest m = { 0 };
         m.filename = ev__strdup(e->name);
         ev_bag__normalize_alg(m.alg, sizeof(m.alg), alg);
@@ -162,19 +228,29 @@ static json_t *payload_files_json(ev_bundle *b, const bag_decl *d)
             if (!ev_bag__is_payload(path) || ev_bag__unsafe_reason(path, strlen(path)))
                 continue;
             json_t *f = json_object_get(byp, path);
+            if (!f)
+                f = nfc_match(byp, &nfc, path);
             if (!f) {
-                f = json_pack("{s:s, s:b, s:{}}", "path", path, "missing", 1, "hashes");
+                f = json_pack("{s:s, s:s, s:b, s:[], s:{}}", "path", path, "source", "manifest",
+                              "missing", 1, "manifests", "hashes");
                 json_object_set_new(byp, path, f);
             }
             for (char *c = m.entries[k].digest; *c; c++)
                 *c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
-            json_t *h = json_object_get(f, "hashes");
+            json_t *h = json_object_get(f, "hashes"), *ms = json_object_get(f, "manifests");
             if (h && !json_object_get(h, m.alg))
                 json_object_set_new(h, m.alg, json_string(m.entries[k].digest));
+            bool listed = false;
+            size_t q;
+            json_t *x;
+            json_array_foreach(ms, q, x) listed = listed || !strcmp(json_string_value(x), e->name);
+            if (ms && !listed)
+                json_array_append_new(ms, json_string(e->name));
         }
         ev_bag__manifest_free(&m);
         free(text);
     }
+    json_decref(nfc);
     /* in name order */
     size_t nk = json_object_size(byp), q = 0;
     const char **keys = ev__calloc(nk ? nk : 1, sizeof(*keys));
@@ -187,6 +263,33 @@ static json_t *payload_files_json(ev_bundle *b, const bag_decl *d)
         for (size_t k = 0; k < q; k++)
             json_array_append(arr, json_object_get(byp, keys[k]));
     }
+    /* the content type: libmagic on the first bytes, as the writer does,
+     * for the first MAGIC_MAX files in name order (about a millisecond a
+     * file: a bag of a million files must not take a quarter of an hour) */
+    magic_t mg = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+    if (mg && magic_load(mg, NULL) != 0) {
+        magic_close(mg);
+        mg = NULL;
+    }
+    ev_store_cursor *cur = NULL;
+    ev_errbuf err;
+    uint8_t *head = mg ? malloc(MAGIC_HEAD) : NULL;
+    if (head && ev_store__cursor_new(&cur, b->store, &err) != EV_OK)
+        cur = NULL;
+    for (size_t k = 0; cur && k < q && k < MAGIC_MAX; k++) {
+        json_t *f = json_object_get(byp, keys[k]);
+        long i = json_object_get(f, "missing") ? -1 : ev_store__find(b->store, keys[k]);
+        const ev_store_entry *e = i >= 0 ? ev_store__entry(b->store, (size_t)i) : NULL;
+        const char *mime = e && e->size ? magic_of(mg, cur, head, (size_t)i) : NULL;
+        if (mime) {
+            json_object_set_new(f, "mime", json_string(mime));
+            json_object_set_new(f, "mime_source", json_string("libmagic"));
+        }
+    }
+    ev_store__cursor_free(cur);
+    free(head);
+    if (mg)
+        magic_close(mg);
     free(keys);
     json_decref(byp);
     return arr;
@@ -210,6 +313,8 @@ int ev_bundle__inspect_doc(json_t **out, ev_bundle *b)
         json_object_set_new(o, "tag_file_encoding", json_string(decl.enc));
     }
     json_object_set_new(o, "bag_info", baginfo_json(b, &decl));
+    if (strcmp(info_name(b, &decl), EV_BAG_INFO_TXT) != 0)
+        json_object_set_new(o, "bag_info_file", json_string(info_name(b, &decl)));
     uint64_t bytes = 0, files = 0;
     json_t *sigs = json_array();
     json_t *tags = json_array();
@@ -249,9 +354,12 @@ int ev_bundle__inspect_doc(json_t **out, ev_bundle *b)
         json_object_set_new(o, "exhibits", ex);
         json_object_set(o, "items", items ? items : json_null());
     } else {
-        /* no record: what the manifests say, file by file */
-        json_object_set_new(o, "items", json_null());
-        json_object_set_new(o, "payload_files", payload_files_json(b, &decl));
+        /* no record: what the bag itself says, file by file */
+        json_t *unread = json_array();
+        json_object_set_new(o, "items", manifest_items_json(b, &decl, unread));
+        if (json_array_size(unread))
+            json_object_set(o, "unreadable_manifests", unread);
+        json_decref(unread);
     }
     json_t *cust = NULL;
     if (ev_bundle__custody_doc(&cust, NULL, b) == EV_OK)

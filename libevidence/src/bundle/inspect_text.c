@@ -21,26 +21,17 @@ static long long ji(const json_t *o, const char *k)
     return (long long)json_integer_value(json_object_get(o, k));
 }
 
-/* The strongest checksum a payload file's manifests give, or NULL. */
-static const char *strongest(const json_t *hashes, const char **alg)
-{
-    static const char *const order[] = { "sha512", "sha384", "sha256", "sha224", "sha1", "md5" };
-    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-        const char *v = ev__text_str(hashes, order[i]);
-        if (v) {
-            *alg = order[i];
-            return v;
-        }
-    }
-    return NULL;
-}
+/* The checksum algorithms a manifest may use, strongest first. */
+static const char *const hash_order[] = { "sha512", "sha384", "sha256", "sha224", "sha1", "md5" };
 
 /* A bag without a record (made by another tool): its declaration, its
- * bag-info fields in file order and its payload files as the manifests
- * list them. Nothing here was hashed: 'evidence verify' checks them. */
-static void foreign_bag_text(ev_text *t, const json_t *o, const json_t *pf)
+ * bag-info fields in file order and its items, which are its payload files
+ * as the manifests list them. Nothing here was hashed: 'evidence verify'
+ * checks them. */
+static void foreign_bag_text(ev_text *t, const json_t *o, const json_t *items)
 {
     const char *ver = ev__text_str(o, "bagit_version"), *enc = ev__text_str(o, "tag_file_encoding");
+    const char *bif = ev__text_str(o, "bag_info_file");
     ev__text_add(t, "record:   none (BagIt %s bag made by another tool: no evidence.json)\n",
                  ver ? ver : "?");
     if (enc && strcmp(enc, "UTF-8") != 0)
@@ -51,7 +42,10 @@ static void foreign_bag_text(ev_text *t, const json_t *o, const json_t *pf)
     size_t i;
     json_t *x;
     if (json_object_size(bi)) {
-        ev__text_add(t, "\nbag-info.txt:\n");
+        if (bif)
+            ev__text_add(t, "\n%s (the name of bag-info.txt before BagIt 0.96):\n", bif);
+        else
+            ev__text_add(t, "\nbag-info.txt:\n");
         json_object_foreach((json_t *)bi, k, v) {
             if (json_is_array(v)) {
                 json_array_foreach(v, i, x)
@@ -61,18 +55,43 @@ static void foreign_bag_text(ev_text *t, const json_t *o, const json_t *pf)
             }
         }
     }
-    ev__text_add(t, "\npayload files (checksums as the manifests give them, not recomputed: "
-                    "run 'evidence verify'):\n");
-    json_array_foreach(pf, i, x) {
-        const char *alg = NULL, *h = strongest(json_object_get(x, "hashes"), &alg);
+    ev__text_add(t, "\nitems (no record: the payload files as the bag's manifests list them; "
+                    "checksums as written there, not recomputed: run 'evidence verify'):\n");
+    size_t i2;
+    json_array_foreach(json_object_get(o, "unreadable_manifests"), i2, x)
+        ev__text_add(t, "  (%s could not be read: its checksums are missing below; run "
+                        "'evidence verify')\n", json_string_value(x) ? json_string_value(x) : "?");
+    if (json_array_size(items) > 1000)
+        ev__text_add(t, "  (content types for the first 1000 only)\n");
+    json_array_foreach(items, i, x) {
+        const char *mime = ev__text_str(x, "mime");
         if (json_is_true(json_object_get(x, "missing")))
             ev__text_add(t, "  %s  missing (listed in a manifest, not in the bag)\n", js(x, "path"));
+        else if (mime)
+            ev__text_add(t, "  %s  %lld bytes, %s (%s)\n", js(x, "path"), ji(x, "size"), mime,
+                         js(x, "mime_source"));
         else
             ev__text_add(t, "  %s  %lld bytes\n", js(x, "path"), ji(x, "size"));
-        if (h)
-            ev__text_add(t, "      %s %s\n", alg, h);
-        else
-            ev__text_add(t, "      in no payload manifest\n");
+        const json_t *h = json_object_get(x, "hashes");
+        bool any = false;
+        for (size_t q = 0; q < sizeof(hash_order) / sizeof(hash_order[0]); q++) {
+            const char *hv = ev__text_str(h, hash_order[q]);
+            if (hv) {
+                ev__text_add(t, "      %s %s\n", hash_order[q], hv);
+                any = true;
+            }
+        }
+        json_object_foreach((json_t *)h, k, v) {
+            bool known = false;
+            for (size_t q = 0; q < sizeof(hash_order) / sizeof(hash_order[0]); q++)
+                known = known || !strcmp(k, hash_order[q]);
+            if (!known && json_string_value(v)) {
+                ev__text_add(t, "      %s %s\n", k, json_string_value(v));
+                any = true;
+            }
+        }
+        if (!any)
+            ev__text_add(t, "      in no readable payload manifest\n");
     }
 }
 
@@ -89,7 +108,9 @@ static char *inspect_text(const json_t *o)
     const json_t *e = json_object_get(o, "exported_by");
     if (e)
         ev__text_add(&t, "officer:  %s\n", js(e, "name"));
-    ev__text_add(&t, "created:  %s\n", js(o, "created"));
+    /* a bag without a record says nothing of when it was made */
+    if (json_object_get(o, "exhibits"))
+        ev__text_add(&t, "created:  %s\n", js(o, "created"));
     const json_t *pl = json_object_get(o, "payload");
     ev__text_add(&t, "payload:  %lld file(s), %lld bytes\n", ji(pl, "files"), ji(pl, "bytes"));
     size_t i;
@@ -104,7 +125,10 @@ static char *inspect_text(const json_t *o)
         ev__text_add(&t, "\n");
     }
     const json_t *items = json_object_get(o, "items");
-    if (json_is_array(items)) {
+    /* without a record the items come from the manifests (and there are
+     * no exhibits) */
+    bool foreign = json_is_array(items) && !json_is_array(ex);
+    if (json_is_array(items) && !foreign) {
         ev__text_add(&t, "\nitems:\n");
         json_array_foreach(items, i, x) {
             ev__text_add(&t, "  %s  %-8s %s\n", js(x, "id"), js(x, "role"), js(x, "path"));
@@ -113,9 +137,8 @@ static char *inspect_text(const json_t *o)
             ev__text_add(&t, "      sha256 %s\n", js(json_object_get(x, "hashes"), "sha256"));
         }
     }
-    const json_t *pf = json_object_get(o, "payload_files");
-    if (!json_is_array(items) && json_is_array(pf))
-        foreign_bag_text(&t, o, pf);
+    if (foreign)
+        foreign_bag_text(&t, o, items);
     const json_t *cu = json_object_get(o, "custody");
     if (json_is_array(cu)) {
         ev__text_add(&t, "\ncustody:\n");
