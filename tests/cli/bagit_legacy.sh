@@ -75,10 +75,14 @@ bag("v1-unknown", "1.0", "utf-8", P, [("Contact-Name", "x")],
 bag("old-bag", "0.95", "iso-8859-1", P,
     [("Source-Organization", "Bibliothèque nationale"), ("Contact-Name", "Zoë"),
      ("Contact-Name", "Anaïs"), ("Payload-Oxum", oxum)], info_name="package-info.txt", alg="md5")
+# the same, its package-info.txt's Payload-Oxum (line 2) one file short
+bag("old-oxum", "0.95", "iso-8859-1", P,
+    [("Contact-Name", "Zoë"), ("Payload-Oxum", "%d.1" % sum(map(len, P.values())))],
+    info_name="package-info.txt", alg="md5")
 EOF
 declare -A BAG
 while IFS=$'\t' read -r n d; do BAG[$n]=$d; done <bags.tsv
-[ "${#BAG[@]}" = 6 ] || die "expected 6 bags, got ${#BAG[@]}"
+[ "${#BAG[@]}" = 7 ] || die "expected 7 bags, got ${#BAG[@]}"
 
 # msg JSON CODE SEVERITY TEXT: a problem of that code and severity whose
 # message contains TEXT
@@ -119,6 +123,14 @@ for form in "" .zip; do
     if expect_exit 0 "$EVIDENCE" verify --json "$b"; then
         msg "$OUT" bagit-version-legacy warning "bagit.txt line 1: BagIt-Version 0.95"
         msg "$OUT" tag-encoding-converted info "bagit.txt line 2: the tag files are in ISO-8859-1"
+        msg "$OUT" baginfo-old-name warning "package-info.txt"
+    fi
+    # verify reads package-info.txt's fields: its Payload-Oxum is checked
+    b=${BAG[old-oxum]}$form
+    if expect_exit 1 "$EVIDENCE" verify --json "$b"; then
+        ok "0.95 package-info.txt$form: Payload-Oxum mismatch named in package-info.txt" \
+            python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if any("package-info.txt" in p["message"] and "Oxum" in p["message"] and p["severity"] == "error" for p in d["problems"]) else 1)' "$OUT" ||
+            python3 "$TOOLS/evjson.py" problems "$OUT" | sed 's/^/    /' >&2
     fi
     # inspect: the decoded bag-info, package-info.txt named, items from the manifests
     if expect_exit 0 "$EVIDENCE" inspect --json "${BAG[v1-latin1]}$form"; then

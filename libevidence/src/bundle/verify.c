@@ -344,7 +344,7 @@ static int phase_fetch_txt(vctx *c)
 /* bag-info.txt (RFC 8493 2.2.2) and its Payload-Oxum. */
 static int phase_bag_info(vctx *c)
 {
-    check_tag_file(c, EV_BAG_INFO_TXT, ev_bag__check_baginfo);
+    check_tag_file(c, ev_bag__check_info_name(&c->bag), ev_bag__check_baginfo);
     return EV_OK;
 }
 
