@@ -144,9 +144,11 @@ mkdir -p "$T/x" && (cd "$T/x" && unzip -q "$T/case.zip") || die "unzip failed"
 m=$(find "$T/x" -name cut.dav -path '*data*' | head -1)
 ok "pack: the DAV master is kept byte for byte" cmp "$m" "$T/cut.dav"
 html=$(find "$T/x" -name index.html | head -1)
-ok "index.html: the DAV gap" grep -q '1 gap: 00:01:00 missing after frame 100' "$html"
+ok "index.html: the DAV gap" grep -q 'gap after frame 100: 60.000 s (1 min 00 s) missing, between frame 100 at 2026-03-01T10:00:03.960 and frame 101 at 2026-03-01T10:01:04.000' "$html"
 ok "record: the timeline" grep -q '"time_source": *"frame-stamps"' "$(find "$T/x" -name 'evidence.json' | head -1)"
-ok "index.html: the PS gaps" grep -q '2 gaps: 00:00:10 missing after frame 125' "$html"
+ok "index.html: the PS gaps" bash -c "grep -q '<strong>2 gaps, 15.500 s missing</strong>' '$html' &&
+    grep -q 'gap after frame 125: 10.000 s missing, between frame 125' '$html' &&
+    grep -q 'gap after frame 250: 5.500 s missing, between frame 250' '$html'"
 
 # 6. done when: a 1-hour 12.5 fps MPEG-PS export with two gaps (12:00, 01:20)
 seg 0 720 "$T/h1.vob" && seg 1440.58 1440 "$T/h2.vob" && seg 2960.58 640 "$T/h3.vob" || die "no vob"
