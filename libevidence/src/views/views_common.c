@@ -466,10 +466,15 @@ static void tl_events(hbuf *b, const json_t *tl)
         }
         hput(b, "</ol>");
     }
-    if (json_is_true(json_object_get(tl, "events_truncated"))) {
+    if ((long long)json_array_size(gaps) < ng) {
         tl_line(b);
-        hprintf(b, "Only the first %zu gaps and %zu discontinuities are in the record "
-                "(the totals count them all).", json_array_size(gaps), json_array_size(disc));
+        hprintf(b, "The record lists only the first %zu of the %lld gaps.",
+                json_array_size(gaps), ng);
+    }
+    if ((long long)json_array_size(disc) < nd) {
+        tl_line(b);
+        hprintf(b, "The record lists only the first %zu of the %lld discontinuities.",
+                json_array_size(disc), nd);
     }
 }
 
@@ -501,7 +506,7 @@ static void tl_sizes(hbuf *b, const json_t *tl)
     hput(b, "</ol>");
     if ((long long)json_array_size(sc) < n) {
         tl_line(b);
-        hprintf(b, "Only the first %zu are in the record.", json_array_size(sc));
+        hprintf(b, "The record lists only the first %zu of them.", json_array_size(sc));
     }
 }
 
