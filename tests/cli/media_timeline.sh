@@ -7,7 +7,10 @@
 # DAV files written by tests/tools/mkdav.py (after FFmpeg 5.1's dhav
 # demuxer) report per-frame wall-clock stamps, a cut, stamps out of order,
 # an impossible date, a damaged header and a broken frame length; each in
-# bounded time, and pack keeps the master byte for byte.
+# bounded time, and pack keeps the master byte for byte. The 1-hour export's
+# events also agree with ffprobe -show_frames (tests/tools/showframes.py);
+# picture size changes are reported with frame numbers, times and sizes as
+# ffprobe -show_frames gives them.
 . "$(dirname "$0")/lib.sh"
 
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || { skip_case "no ffmpeg"; finish; }
@@ -141,9 +144,11 @@ mkdir -p "$T/x" && (cd "$T/x" && unzip -q "$T/case.zip") || die "unzip failed"
 m=$(find "$T/x" -name cut.dav -path '*data*' | head -1)
 ok "pack: the DAV master is kept byte for byte" cmp "$m" "$T/cut.dav"
 html=$(find "$T/x" -name index.html | head -1)
-ok "index.html: the DAV gap" grep -q '1 gap: 00:01:00 missing after frame 100' "$html"
+ok "index.html: the DAV gap" grep -q 'gap after frame 100: 60.000 s (1 min 00 s) missing, between frame 100 at 2026-03-01T10:00:03.960 and frame 101 at 2026-03-01T10:01:04.000' "$html"
 ok "record: the timeline" grep -q '"time_source": *"frame-stamps"' "$(find "$T/x" -name 'evidence.json' | head -1)"
-ok "index.html: the PS gaps" grep -q '2 gaps: 00:00:10 missing after frame 125' "$html"
+ok "index.html: the PS gaps" bash -c "grep -q '<strong>2 gaps, 15.500 s missing</strong>' '$html' &&
+    grep -q 'gap after frame 125: 10.000 s missing, between frame 125' '$html' &&
+    grep -q 'gap after frame 250: 5.500 s missing, between frame 250' '$html'"
 
 # 6. done when: a 1-hour 12.5 fps MPEG-PS export with two gaps (12:00, 01:20)
 seg 0 720 "$T/h1.vob" && seg 1440.58 1440 "$T/h2.vob" && seg 2960.58 640 "$T/h3.vob" || die "no vob"
@@ -162,6 +167,67 @@ ok "hour.vob: stamp jitter counted" [ "$(tlget "$T/hour.json" stamp_jitter)" = 3
 ffprobe -v error -show_entries packet=pts,dts,duration -of csv=p=0 "$T/hour.vob" >"$T/hour.csv"
 python3 "$TOOLS/tlcheck.py" ffprobe "$T/hour.csv" >"$T/hour.ff"
 ok "hour.vob: every event agrees with ffprobe's packets" diff "$T/hour.ff" "$T/hour.ev"
+# and as ffprobe -show_frames gives them (tests/tools/showframes.py: each
+# frame's own pts): the same two gaps, the same stamp jitter, every frame
+python3 "$TOOLS/showframes.py" "$T/hour.vob" >"$T/hour.frames" || die "showframes"
+printf 'gap after frame 9000: 720.000\ngap after frame 27000: 80.000\njitter 3\nframes 35000\n' >"$T/hour.fwant"
+ok "hour.vob: ffprobe -show_frames gives the two gaps, 3 jitters, 35000 frames" diff "$T/hour.fwant" "$T/hour.frames"
+ok "hour.vob: the gaps as ffprobe -show_frames" diff <(grep '^gap' "$T/hour.frames" | sed 's/^gap after frame \([0-9]*\): /gap \1 /') "$T/hour.ev"
+ok "hour.vob: the jitter as ffprobe -show_frames" [ "jitter $(tlget "$T/hour.json" stamp_jitter)" = "$(grep '^jitter' "$T/hour.frames")" ]
+expect_exit 0 "$EVIDENCE" inspect "$T/hour.vob"
+ok "hour.vob: the text names both gaps" bash -c "grep -q 'gap: 00:12:00.000 missing after frame 9000 (00:11:59.920 -> 00:24:00.000 from the first frame)' '$OUT' &&
+    grep -q 'gap: 00:01:20.000 missing after frame 27000 (00:47:59.920 -> 00:49:20.000 from the first frame)' '$OUT' &&
+    grep -q '  first 0.580000 s, last 3600.500000 s' '$OUT' && grep -q 'frame rate: nominal 12.5 fps, measured 12.5 fps' '$OUT'"
+
+# 7. picture size changes: 64x48, 128x96 from frame 51, 64x48 from frame 101,
+# as a raw stream (no time) and in Matroska (timed); frames, times and sizes as
+# ffprobe -show_frames gives them
+ff -f lavfi -i testsrc=s=64x48:r=25:d=2 -c:v libx264 -preset ultrafast -g 25 -bf 0 -f h264 "$T/m1.264" &&
+    ff -f lavfi -i testsrc=s=128x96:r=25:d=2 -c:v libx264 -preset ultrafast -g 25 -bf 0 -f h264 "$T/m2.264" &&
+    cat "$T/m1.264" "$T/m2.264" "$T/m1.264" >"$T/mixed.264" &&
+    ff -r 25 -i "$T/mixed.264" -c copy -f matroska "$T/mixed.mkv" || die "no mixed stream"
+for f in mixed.264 mixed.mkv; do
+    expect_exit 0 "$EVIDENCE" inspect --json "$T/$f" || continue
+    cp "$OUT" "$T/$f.json"
+    python3 "$TOOLS/showframes.py" "$T/$f" | sed -n 's/^size from frame \([0-9]*\): \([0-9]*\)x\([0-9]*\) to \([0-9]*\)x\([0-9]*\)$/\1 \2 \3 \4 \5/p' >"$T/$f.ffsizes"
+    ok "$f: ffprobe -show_frames sees two size changes" [ "$(wc -l <"$T/$f.ffsizes")" = 2 ]
+    ok "$f: the size changes as ffprobe -show_frames (frame, old and new size)" diff "$T/$f.ffsizes" <(python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["media"]["streams"][0]["timeline"]
+assert t["size_changes_total"] == len(t["size_changes"])
+for c in t["size_changes"]:
+    print(c["frame"], c["from_width"], c["from_height"], c["width"], c["height"])' "$T/$f.json")
+done
+ok "mixed.264: no time given to a size change (no time source)" python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["media"]["streams"][0]["timeline"]
+assert t["time_source"] == "none" and all("time" not in c for c in t["size_changes"]), t' "$T/mixed.264.json"
+ok "mixed.mkv: each size change at the time of its frame (ffprobe pts_time)" python3 -c '
+import json, subprocess, sys
+t = json.load(open(sys.argv[1]))["media"]["streams"][0]["timeline"]
+fr = json.loads(subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+     "frame=pts_time", "-of", "json", sys.argv[2]], capture_output=True, text=True, check=True).stdout)["frames"]
+assert [c["time"] for c in t["size_changes"]] == [float(fr[c["frame"] - 1]["pts_time"]) for c in t["size_changes"]] == [2.0, 4.0], t' \
+    "$T/mixed.mkv.json" "$T/mixed.mkv"
+expect_exit 0 "$EVIDENCE" inspect "$T/mixed.mkv"
+ok "mixed.mkv: the text lists both" bash -c "grep -qx '  2 picture size changes' '$OUT' &&
+    grep -qx '  size change: 64x48 -> 128x96 from frame 51 (2.000000 s)' '$OUT' &&
+    grep -qx '  size change: 128x96 -> 64x48 from frame 101 (4.000000 s)' '$OUT'"
+expect_exit 0 "$EVIDENCE" inspect "$T/mixed.264"
+ok "mixed.264: the text lists both, without a time" grep -qx '  size change: 64x48 -> 128x96 from frame 51' "$OUT"
+ok "a stream of one size: no size change" [ "$(tlget "$T/cut.json" size_changes_total)" = 0 ]
+
+# 8. a DAV file whose first frame header is damaged: FFmpeg no longer sees a
+# DAV file (it probes as raw H.264): the timeline says there is no time
+# source, nothing is presented as measured, in bounded time; pack keeps it
+python3 "$TOOLS/mkdav.py" "$T/dav.264" "$T/head.dav" --fps 25 --damage 0 || die "mkdav failed"
+timeout 60 "$EVIDENCE" inspect --json "$T/head.dav" >"$T/head.json" || fail "head.dav: inspect failed or took too long"
+ok "head.dav: no time source claimed, no rate measured" python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))["media"]["streams"][0]["timeline"]
+assert t["time_source"] == "none" and "measured_fps" not in t and "first" not in t, t' "$T/head.json"
+expect_exit 0 "$EVIDENCE" pack -q -o "$T/head.zip" "$T/head.dav"
+ok "head.dav: the master kept byte for byte" cmp <(unzip -p "$T/head.zip" 'head/data/*/head.dav') "$T/head.dav"
 # every document matches the schema
 mkdir -p "$T/docs"
 for j in "$T"/*.json; do cp "$j" "$T/docs/doc-$(basename "$j")"; done

@@ -226,50 +226,7 @@ elif ! chrome --dump-dom "file://$R" >"$T/dom.txt" 2>"$T/chrome.log" ||
 elif ! command -v pdftotext >/dev/null; then
     skip_case "pdftotext missing (apt-get install poppler-utils): no PDF check"
 else
-    # pixel colours of a screenshot (RGB or RGBA PNG, 8 bits): the share
-    # of pixels near a colour, and of pixels that are not white
-    cat >"$T/png.py" <<'EOF'
-import struct, sys, zlib
-def pixels(path):
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, idat, w = 8, b"", 0
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            assert depth == 8 and ctype in (2, 6) and interlace == 0, "unsupported PNG"
-            bpp = 3 if ctype == 2 else 4
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    raw, stride, prev, out = zlib.decompress(idat), w * bpp, bytearray(w * bpp), []
-    for y in range(h):
-        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
-            if f == 1: line[i] = (line[i] + a) & 255
-            elif f == 2: line[i] = (line[i] + b) & 255
-            elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        out.append(line)
-        prev = line
-    return w, h, bpp, out
-w, h, bpp, rows = pixels(sys.argv[1])
-want = tuple(int(sys.argv[2][i:i + 2], 16) for i in (0, 2, 4))
-near = ink = 0
-for line in rows:
-    for x in range(0, w * bpp, bpp):
-        r, g, b = line[x], line[x + 1], line[x + 2]
-        if abs(r - want[0]) + abs(g - want[1]) + abs(b - want[2]) < 40: near += 1
-        if r + g + b < 600: ink += 1
-print(w, h, near, ink)
-EOF
+    # pixel colours of a screenshot: tests/tools/pngpixels.py
     for kind in valid tampered; do
         html="$T/$kind.html"
         expect_exit 0 chrome --window-size=1100,1400 --screenshot="$T/$kind.png" "file://$html"
@@ -294,12 +251,12 @@ EOF
         pdfinfo '$T/valid.pdf' | grep -q 'Page size: *59[0-9]'"
     # the verdict box is green on the valid page, red on the tampered one,
     # and neither page is blank
-    read -r w h green ink < <(python3 "$T/png.py" "$T/valid.png" 0a5d1c)
+    read -r w h green ink < <(python3 "$TOOLS/pngpixels.py" "$T/valid.png" 0a5d1c)
     ok "valid screenshot: 1100x1400 with text on it" test "$w" -eq 1100 -a "$h" -eq 1400 -a "$ink" -gt 20000
     ok "valid screenshot: a green verdict" test "$green" -gt 1500
-    read -r w h red ink < <(python3 "$T/png.py" "$T/valid.png" 9b0d0d)
+    read -r w h red ink < <(python3 "$TOOLS/pngpixels.py" "$T/valid.png" 9b0d0d)
     ok "valid screenshot: nothing red" test "$red" -lt 50
-    read -r w h red ink < <(python3 "$T/png.py" "$T/tampered.png" 9b0d0d)
+    read -r w h red ink < <(python3 "$TOOLS/pngpixels.py" "$T/tampered.png" 9b0d0d)
     ok "tampered screenshot: a red verdict" test "$red" -gt 1500
 fi
 

@@ -376,8 +376,8 @@ static void views_html_escapes_everything(void **state)
 /* index.html states only what the record knows: a camera-local time says
  * "zone unknown", a format-defined UTC says so, a still has no duration
  * (older records carry FFmpeg's 0.04 s), the writing software is shown
- * (it reveals editing), a GPS placeholder is not a position, and a
- * position keeps the decimals its source has. */
+ * (it reveals editing), a GPS placeholder is not a position, a
+ * position keeps the decimals its source has, and a duration is exact. */
 static void views_html_states_what_is_known(void **state)
 {
     (void)state;
@@ -391,14 +391,20 @@ static void views_html_states_what_is_known(void **state)
         "{\"id\":\"b\",\"path\":\"data/1/b.mp4\",\"media\":{\"kind\":\"video\",\"duration\":2.5},"
         "\"capture\":{\"source\":\"quicktime\",\"datetime_original\":\"2020-01-02T03:04:05Z\","
         "\"datetime_original_zone\":\"utc-by-format\",\"gps\":{\"latitude\":52.369293212890625,"
-        "\"longitude\":4.894515991210938,\"precision_deg\":1.52587890625e-05}}}]}";
+        "\"longitude\":4.894515991210938,\"precision_deg\":1.52587890625e-05}}},"
+        "{\"id\":\"c\",\"path\":\"data/1/c.vob\",\"media\":{\"kind\":\"video\",\"duration\":3600.0}},"
+        "{\"id\":\"d\",\"path\":\"data/1/d.vob\",\"media\":{\"kind\":\"video\",\"duration\":75.25}}]}";
     char *h = render_html(rec, NULL);
     assert_non_null(strstr(h, "captured 2012-09-10T20:52:00 camera-local time, zone unknown"));
     assert_null(strstr(h, "0.04 s"));
     assert_non_null(strstr(h, "software Adobe Photoshop 25.0"));
     assert_non_null(strstr(h, "GPS placeholder (no position recorded)"));
     assert_null(strstr(h, "GPS 0.000000"));
-    assert_non_null(strstr(h, "2.5 s"));
+    /* durations exactly and readably, never "3.6e+03 s" */
+    assert_non_null(strstr(h, "video; 2.500 s; captured"));
+    assert_non_null(strstr(h, "video; 3600.000 s (1 h 00 min 00 s)<"));
+    assert_non_null(strstr(h, "video; 75.250 s (1 min 15.250 s)<"));
+    assert_null(strstr(h, "e+03"));
     assert_non_null(strstr(h, "captured 2020-01-02T03:04:05Z (UTC as the file format defines it"));
     assert_non_null(strstr(h, "GPS 52.369293, 4.894516")); /* 6 decimals: finer than 1/65536 */
     free(h);

@@ -330,9 +330,31 @@ static int keep_thumb(scan_ctx *c, const sstate *s, const AVFrame *f)
     return av_frame_ref(sc->thumb, f) == 0 ? EV_OK : EV_ENOMEM;
 }
 
+/* A picture of another size than the frame before (in-band parameter sets
+ * change mid-stream): counted, the first EV_MEDIA_SIZE_CHANGES kept. */
+static int note_size(ev_media__stream *r, const AVFrame *f)
+{
+    if (r->size_w && (f->width != r->size_w || f->height != r->size_h) &&
+        r->size_changes++ < EV_MEDIA_SIZE_CHANGES) {
+        ev_media__size_change *g = ev__grow(r->size_change, &r->size_change_cap,
+                                            (size_t)(r->size_changes - 1), sizeof(*g), 8);
+        if (!g)
+            return EV_ENOMEM;
+        r->size_change = g;
+        g[r->size_changes - 1] = (ev_media__size_change){
+            r->frames + 1,
+            f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts,
+            r->size_w, r->size_h, f->width, f->height };
+    }
+    r->size_w = f->width;
+    r->size_h = f->height;
+    return EV_OK;
+}
+
 static int on_frame(scan_ctx *c, sstate *s, const AVFrame *f)
 {
-    if (s->r->type == AVMEDIA_TYPE_VIDEO && keep_thumb(c, s, f) != EV_OK)
+    if (s->r->type == AVMEDIA_TYPE_VIDEO &&
+        (keep_thumb(c, s, f) != EV_OK || note_size(s->r, f) != EV_OK))
         return EV_ENOMEM;
     uint64_t bytes = 0;
     int rc = s->r->type == AVMEDIA_TYPE_VIDEO ? video_frame_hash(s, f, &bytes)
@@ -421,6 +443,7 @@ void ev_media__scan_free(ev_media__scan *sc)
     for (unsigned int i = 0; i < sc->nstreams; i++) {
         ev_buf__free(&sc->streams[i].packet_list.text);
         ev_buf__free(&sc->streams[i].decoded_list.text);
+        free(sc->streams[i].size_change);
     }
     free(sc->streams);
     av_frame_free(&sc->thumb);

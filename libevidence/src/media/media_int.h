@@ -24,6 +24,16 @@ typedef struct ev_media__list {
     bool truncated;
 } ev_media__list;
 
+/* A picture size change seen in decoding: frame is counted from 1 in the
+ * order the decoder gives the frames; pts in the stream's time base
+ * (AV_NOPTS_VALUE when unknown). */
+typedef struct ev_media__size_change {
+    uint64_t frame;
+    int64_t pts;
+    int from_w, from_h, w, h;
+} ev_media__size_change;
+#define EV_MEDIA_SIZE_CHANGES 1000 /* kept per stream; all are counted */
+
 typedef struct ev_media__stream {
     int index;
     int type;             /* AVMediaType */
@@ -43,6 +53,11 @@ typedef struct ev_media__stream {
     char first_error[256];
     ev_media__list packet_list;
     ev_media__list decoded_list;
+    /* video: the size of the last decoded frame, and its changes */
+    int size_w, size_h;
+    uint64_t size_changes;
+    ev_media__size_change *size_change; /* the first EV_MEDIA_SIZE_CHANGES */
+    size_t size_change_cap;
 } ev_media__stream;
 
 typedef struct ev_media__scan_opts {

@@ -37,6 +37,30 @@ static void hms(char *buf, size_t len, double s)
              ms / 1000 % 60, ms % 1000);
 }
 
+/* Picture size changes the decoding saw (timeline.size_changes). */
+static void sizes_text(ev_text *o, const json_t *t)
+{
+    long long n = i_(t, "size_changes_total");
+    if (n <= 0)
+        return; /* none, or not decoded */
+    ev__text_add(o, "  %lld picture size change%s\n", n, n == 1 ? "" : "s");
+    size_t k;
+    json_t *e;
+    json_array_foreach(json_object_get(t, "size_changes"), k, e) {
+        ev__text_add(o, "  size change: %lldx%lld -> %lldx%lld from frame %lld",
+                     i_(e, "from_width"), i_(e, "from_height"), i_(e, "width"), i_(e, "height"),
+                     i_(e, "frame"));
+        if (s_(e, "time_wallclock"))
+            ev__text_add(o, " (%s)", s_(e, "time_wallclock"));
+        else if (json_is_number(json_object_get(e, "time")))
+            ev__text_add(o, " (%.6f s)", n_(e, "time"));
+        ev__text_add(o, "\n");
+    }
+    if ((long long)json_array_size(json_object_get(t, "size_changes")) < n)
+        ev__text_add(o, "  (only the first %zu size changes are listed)\n",
+                     json_array_size(json_object_get(t, "size_changes")));
+}
+
 /* Where the times of a video stream come from, its rates, gaps and
  * discontinuities (media.streams[].timeline, docs/media.md "Timelines"). */
 static void timeline_text(ev_text *o, size_t i, const json_t *t)
@@ -50,6 +74,7 @@ static void timeline_text(ev_text *o, size_t i, const json_t *t)
         if (json_is_number(json_object_get(t, "assumed_fps")))
             ev__text_add(o, "FFmpeg assumed %g fps; ", n_(t, "assumed_fps"));
         ev__text_add(o, "no frame rate can be measured\n");
+        sizes_text(o, t);
         return;
     }
     bool wall = src && !strcmp(src, "frame-stamps");
@@ -118,6 +143,7 @@ static void timeline_text(ev_text *o, size_t i, const json_t *t)
     if (json_is_integer(json_object_get(t, "impossible_stamps")))
         ev__text_add(o, "  %lld frame stamp(s) are impossible dates (before 2000: month or day "
                      "0)\n", i_(t, "impossible_stamps"));
+    sizes_text(o, t);
     if (json_is_true(json_object_get(t, "incomplete")))
         ev__text_add(o, "  (the stream was not read to its end: the timeline covers what was "
                      "read)\n");

@@ -428,6 +428,39 @@ out:
     return rc;
 }
 
+/* The picture size changes the decoding saw (ev_media__stream.size_change):
+ * size_changes_total and size_changes, each with the frame (counted from 1
+ * as the decoder gives them, as ffprobe -show_frames lists them), its time
+ * when the stream has a time source, and the sizes before and after. */
+static int size_changes(json_t *o, const ev_media__stream *r, const AVStream *st)
+{
+    const char *src = json_string_value(json_object_get(o, "time_source"));
+    bool timed = src && strcmp(src, "none") != 0;
+    tl t;
+    memset(&t, 0, sizeof(t));
+    t.tb = st->time_base;
+    t.wallclock = src && !strcmp(src, "frame-stamps");
+    json_t *a;
+    if (ev_media__set_int(o, "size_changes_total", (int64_t)r->size_changes) ||
+        !(a = json_array()) || json_object_set_new(o, "size_changes", a))
+        return -1;
+    uint64_t n = r->size_changes < EV_MEDIA_SIZE_CHANGES ? r->size_changes
+                                                         : EV_MEDIA_SIZE_CHANGES;
+    for (uint64_t i = 0; i < n; i++) {
+        const ev_media__size_change *c = &r->size_change[i];
+        json_t *e = json_object();
+        if (!e || json_array_append_new(a, e) ||
+            ev_media__set_int(e, "frame", (int64_t)c->frame) ||
+            (timed && c->pts != AV_NOPTS_VALUE &&
+             set_time(e, &t, "time", "time_wallclock", c->pts)) ||
+            ev_media__set_int(e, "from_width", c->from_w) ||
+            ev_media__set_int(e, "from_height", c->from_h) ||
+            ev_media__set_int(e, "width", c->w) || ev_media__set_int(e, "height", c->h))
+            return -1;
+    }
+    return 0;
+}
+
 int ev_media__timelines(json_t *media, const ev_media__scan *sc, const ev_media__src *s)
 {
     const char *kind = json_string_value(json_object_get(media, "kind"));
@@ -442,7 +475,8 @@ int ev_media__timelines(json_t *media, const ev_media__scan *sc, const ev_media_
             (st->disposition & AV_DISPOSITION_ATTACHED_PIC))
             continue;
         if (one_stream(sj, r->packet_list.text.data, r->packet_list.truncated, st,
-                       s->fmt->iformat->name, sc->complete))
+                       s->fmt->iformat->name, sc->complete) ||
+            (r->have_decoded && size_changes(json_object_get(sj, "timeline"), r, st)))
             return EV_ENOMEM;
     }
     return EV_OK;

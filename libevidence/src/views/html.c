@@ -66,17 +66,11 @@ static void href(hbuf *b, const char *p)
     }
 }
 
-static void row(hbuf *b, const char *k, const char *v)
-{
-    if (!v)
-        return;
-    hput(b, "<tr><th>");
-    esc(b, k);
-    hput(b, "</th><td>");
-    esc(b, v);
-    hput(b, "</td></tr>\n");
-}
+#define row ev_views__row
 
+/* Layout 1 (docs/views.md, "Layouts"): "timeline: 2 gaps: 00:12:00 missing
+ * after frame 9000 (...)" for each video stream with a timeline, at most 10
+ * gaps. Kept to check the pages written in it. */
 static void num_text(hbuf *t, const json_t *v, const char *unit)
 {
     if (json_is_integer(v))
@@ -85,111 +79,7 @@ static void num_text(hbuf *t, const json_t *v, const char *unit)
         hprintf(t, "%.3g%s", json_real_value(v), unit);
 }
 
-/* One-line media summary: kind, codecs, dimensions, rate, duration, capture. */
-static char *media_summary(const json_t *it)
-{
-    hbuf t = { { 0 }, false };
-    const json_t *m = json_object_get(it, "media");
-    if (jstr(m, "error")) {
-        hprintf(&t, "not analysed: %s", jstr(m, "error"));
-    } else if (json_is_object(m)) {
-        hput(&t, jstr(m, "kind") ? jstr(m, "kind") : "media");
-        size_t i;
-        json_t *s;
-        json_array_foreach(json_object_get(m, "streams"), i, s) {
-            const char *ty = jstr(s, "type");
-            if (!ty || (strcmp(ty, "video") && strcmp(ty, "audio")))
-                continue;
-            hprintf(&t, "; %s", jstr(s, "codec") ? jstr(s, "codec") : ty);
-            if (!strcmp(ty, "video") && json_is_integer(json_object_get(s, "width")) &&
-                json_is_integer(json_object_get(s, "height")))
-                hprintf(&t, " %lldx%lld",
-                               (long long)json_integer_value(json_object_get(s, "width")),
-                               (long long)json_integer_value(json_object_get(s, "height")));
-            if (!strcmp(ty, "video") && jstr(s, "avg_frame_rate") &&
-                strcmp(jstr(m, "kind") ? jstr(m, "kind") : "", "image"))
-                /* a stream with no time source: the rate is FFmpeg's assumption */
-                hprintf(&t, " %s fps%s", jstr(s, "avg_frame_rate"),
-                        jstr(json_object_get(s, "timeline"), "time_source") &&
-                                !strcmp(jstr(json_object_get(s, "timeline"), "time_source"),
-                                        "none")
-                            ? " (assumed, not measured)"
-                            : "");
-            if (!strcmp(ty, "audio")) {
-                if (json_is_integer(json_object_get(s, "sample_rate"))) {
-                    hput(&t, " ");
-                    num_text(&t, json_object_get(s, "sample_rate"), " Hz");
-                }
-                if (json_is_integer(json_object_get(s, "channels"))) {
-                    hput(&t, " ");
-                    num_text(&t, json_object_get(s, "channels"), " ch");
-                }
-            }
-        }
-        /* a still has no duration (older records carry FFmpeg's 0.04 s) */
-        if (json_is_number(json_object_get(m, "duration")) &&
-            strcmp(jstr(m, "kind") ? jstr(m, "kind") : "", "image") != 0) {
-            hput(&t, "; ");
-            num_text(&t, json_object_get(m, "duration"), " s");
-        }
-    }
-    const json_t *c = json_object_get(it, "capture");
-    if (json_is_object(c)) {
-        /* a time is shown with what is known of its zone */
-        const char *when = jstr(c, "datetime_original");
-        const char *zone = jstr(c, "datetime_original_zone");
-        if (when)
-            hprintf(&t, "%scaptured %s%s", t.b.len ? "; " : "", when,
-                    zone && !strcmp(zone, "utc-by-format")
-                        ? " (UTC as the file format defines it; the device may have written "
-                          "local time)"
-                        : "");
-        else if ((when = jstr(c, "datetime_original_local")))
-            hprintf(&t, "%scaptured %s camera-local time, zone unknown", t.b.len ? "; " : "",
-                    when);
-        if (jstr(c, "make") || jstr(c, "model"))
-            hprintf(&t, "%s%s%s%s", t.b.len ? "; " : "", jstr(c, "make") ? jstr(c, "make") : "",
-                           jstr(c, "make") && jstr(c, "model") ? " " : "",
-                           jstr(c, "model") ? jstr(c, "model") : "");
-        /* the software that last wrote the file: shows editing */
-        if (jstr(c, "software"))
-            hprintf(&t, "%ssoftware %s", t.b.len ? "; " : "", jstr(c, "software"));
-        const json_t *g = json_object_get(c, "gps");
-        json_t *la = json_object_get(g, "latitude"), *lo = json_object_get(g, "longitude");
-        if (json_is_number(la) && json_is_number(lo) && isfinite(json_number_value(la)) &&
-            isfinite(json_number_value(lo))) {
-            /* as many decimals as the source holds (6 to 12) */
-            double prec = json_number_value(json_object_get(g, "precision_deg"));
-            int dec = 6;
-            while (prec > 0 && dec < 12 && prec < 0.5 * pow(10.0, -dec))
-                dec++;
-            hprintf(&t, "%sGPS %.*f, %.*f", t.b.len ? "; " : "", dec, json_number_value(la),
-                    dec, json_number_value(lo));
-        } else if (json_is_true(json_object_get(g, "placeholder"))) {
-            hprintf(&t, "%sGPS placeholder (no position recorded)", t.b.len ? "; " : "");
-        }
-    }
-    if (t.fail) {
-        ev_buf__free(&t.b);
-        return NULL;
-    }
-    return t.b.data ? t.b.data : ev__strdup("");
-}
-
-/* seconds as HH:MM:SS, with milliseconds when there are any */
-static void hms_text(hbuf *t, double s)
-{
-    if (!isfinite(s) || s < 0 || s > 1e12)
-        return;
-    long long ms = llround(s * 1000.0);
-    hprintf(t, "%02lld:%02lld:%02lld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60);
-    if (ms % 1000)
-        hprintf(t, ".%03lld", ms % 1000);
-}
-
-/* "timeline: 2 gaps: 00:12:00 missing after frame 9000 (...)" for each video
- * stream with a timeline (media.streams[].timeline, docs/media.md). */
-static void timeline_lines(hbuf *b, const json_t *it)
+static void timeline_lines_v1(hbuf *b, const json_t *it)
 {
     size_t i;
     json_t *s;
@@ -226,7 +116,7 @@ static void timeline_lines(hbuf *b, const json_t *it)
                 }
                 if (k)
                     hput(&t, ", ");
-                hms_text(&t, json_number_value(json_object_get(g, "missing")));
+                ev_views__hms(&t, json_number_value(json_object_get(g, "missing")), false);
                 hprintf(&t, " missing after frame %lld",
                         (long long)json_integer_value(json_object_get(g, "after_frame")));
                 if (jstr(g, "from_wallclock"))
@@ -234,8 +124,8 @@ static void timeline_lines(hbuf *b, const json_t *it)
                             jstr(g, "to_wallclock") ? jstr(g, "to_wallclock") : "?");
                 else {
                     hput(&t, " (at ");
-                    hms_text(&t, json_number_value(json_object_get(g, "from")) -
-                                     json_number_value(json_object_get(tl, "first")));
+                    ev_views__hms(&t, json_number_value(json_object_get(g, "from")) -
+                                     json_number_value(json_object_get(tl, "first")), false);
                     hput(&t, ")");
                 }
             }
@@ -286,7 +176,7 @@ static void thumb(hbuf *b, const json_t *it)
     }
 }
 
-static void item_row(hbuf *b, const json_t *it, bool derived)
+static void item_row(hbuf *b, const json_t *it, bool derived, int layout)
 {
     const char *path = jstr(it, "path");
     hprintf(b, "<tr%s id=\"", derived ? " class=\"derived\"" : "");
@@ -333,12 +223,15 @@ static void item_row(hbuf *b, const json_t *it, bool derived)
     esc(b, jstr(it, "mime"));
     hput(b, "</td><td>");
     thumb(b, it);
-    char *ms = media_summary(it);
+    char *ms = ev_views__media_summary(it, layout, true);
     if (!ms)
         b->fail = true;
     esc(b, ms);
     free(ms);
-    timeline_lines(b, it);
+    if (layout < 2)
+        timeline_lines_v1(b, it);
+    else
+        ev_views__timelines(b, json_object_get(it, "media"));
     hput(b, "</td><td class=\"hash\"><code>");
     esc(b, jstr(json_object_get(it, "hashes"), "sha256"));
     hput(b, "</code></td></tr>\n");
@@ -355,6 +248,10 @@ static const char STYLE[] =
     "td.path{word-break:break-all}"
     "tr.derived td{background:#f6f9ff}"
     "small{color:#444}p.note{color:#444;font-size:.9em}";
+/* added in layout 2 */
+static const char STYLE2[] =
+    "div.timeline{margin-top:.4em;font-size:.92em}div.timeline ol{margin:.2em 0;"
+    "padding-left:2em}div.timeline strong{color:#9b0d0d}";
 
 /* The row of a working copy, kept until it is put in under its master. */
 typedef struct kid {
@@ -372,18 +269,23 @@ static int kid_cmp(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events)
+static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, int layout)
 {
     const json_t *rec = r->root;
     const json_t *cs = json_object_get(rec, "case");
     const json_t *ex = json_object_get(rec, "exported_by");
     const json_t *tool = json_object_get(rec, "tool");
-    hput(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+    hput(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    /* the layout, for verify (views_check.c); pages of layout 1 name none */
+    if (layout >= 2)
+        hprintf(b, "<meta name=\"generator\" content=\"evidence index.html layout %d\">\n",
+                layout);
+    hput(b, "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                     "style-src 'unsafe-inline'; img-src 'self'\">\n"
                     "<meta name=\"referrer\" content=\"no-referrer\">\n<title>Evidence bundle ");
     esc(b, jstr(cs, "reference") ? jstr(cs, "reference") : jstr(rec, "bundle_id"));
-    hprintf(b, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Evidence bundle ", STYLE);
+    hprintf(b, "</title>\n<style>%s%s</style>\n</head>\n<body>\n<h1>Evidence bundle ", STYLE,
+            layout >= 2 ? STYLE2 : "");
     esc(b, jstr(cs, "reference") ? jstr(cs, "reference") : jstr(rec, "bundle_id"));
     hput(b, "</h1>\n<p class=\"note\">A view of <a href=\"evidence.json\">evidence.json</a> "
                     "and <a href=\"custody.jsonl\">custody.jsonl</a>, which are the record. "
@@ -426,7 +328,7 @@ static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events)
     for (size_t i = 0; rc == EV_OK && !b->fail && i < r->nitems; i++) {
         const json_t *it = json_array_get(r->items, i);
         if (!json_object_get(it, "derived_from")) {
-            item_row(b, it, false);
+            item_row(b, it, false, layout);
             const char *id = jstr(it, "id");
             if (id && !json_object_get(masters, id) &&
                 json_object_set_new(masters, id, json_integer((json_int_t)b->b.len)))
@@ -439,7 +341,7 @@ static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events)
             hbuf row = { { 0 }, false };
             if (m) {
                 mids = m;
-                item_row(&row, it, true);
+                item_row(&row, it, true, layout);
             }
             const char *mid = jstr(json_object_get(it, "derived_from"), "item");
             if (!k || !m || row.fail || !(mids[nk] = mid ? ev__strdup(mid) : ev__strdup(""))) {
@@ -502,28 +404,8 @@ static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events)
                     "<th>Note</th></tr>\n");
     size_t i;
     json_t *e;
-    json_array_foreach(events, i, e) {
-        hput(b, "<tr><td class=\"num\">");
-        if (json_is_integer(json_object_get(e, "seq")))
-            hprintf(b, "%lld", (long long)json_integer_value(json_object_get(e, "seq")));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "time"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "action"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "actor"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "organisation"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "tool"));
-        if (jstr(e, "tool_version")) {
-            hput(b, " ");
-            esc(b, jstr(e, "tool_version"));
-        }
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "note"));
-        hput(b, "</td></tr>\n");
-    }
+    json_array_foreach(events, i, e)
+        ev_views__custody_row(b, e, "<td class=\"num\">");
     hput(b, "</table>\n</body>\n</html>\n");
     return EV_OK;
 }
@@ -547,6 +429,14 @@ int ev_views__index_html(char **out, size_t *len, const char *record, size_t rec
 int ev_views__index_html_parsed(char **out, size_t *len, const json_t *record,
                                 const char *custody, size_t custody_len, ev_errbuf *err)
 {
+    return ev_views__index_html_layout(out, len, record, custody, custody_len, EV_VIEWS__LAYOUT,
+                                       err);
+}
+
+int ev_views__index_html_layout(char **out, size_t *len, const json_t *record,
+                                const char *custody, size_t custody_len, int layout,
+                                ev_errbuf *err)
+{
     *out = NULL;
     *len = 0;
     ev_views__rec r;
@@ -555,7 +445,7 @@ int ev_views__index_html_parsed(char **out, size_t *len, const json_t *record,
     ev_views__rec_from(&r, record);
     int rc = ev_views__load_events(&events, custody, custody_len);
     if (rc == EV_OK)
-        rc = build_html(&b, &r, events);
+        rc = build_html(&b, &r, events, layout);
     if (rc == EV_OK && (b.fail || !b.b.data))
         rc = EV_ENOMEM;
     ev_views__rec_free(&r);

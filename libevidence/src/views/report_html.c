@@ -49,6 +49,8 @@ static const char STYLE[] =
     ".note{color:#444;font-size:.92em}\n"
     ".item{border:1px solid #999;padding:.2em .7em .4em;margin:.8em 0;break-inside:avoid}\n"
     ".sig{break-inside:avoid}\n"
+    ".timeline{margin:.3em 0 .6em}.timeline ol{margin:.2em 0;padding-left:2em}"
+    ".timeline strong{color:#9b0d0d}\n"
     "@media print{body{margin:0;max-width:none;font-size:10.5pt}"
     "h2{break-after:avoid}tr,.verdict{break-inside:avoid}"
     ".verdict,.valid,.invalid,.unreadable,th{-webkit-print-color-adjust:exact;"
@@ -57,16 +59,7 @@ static const char STYLE[] =
 
 /* ---- small pieces -------------------------------------------------------------- */
 
-static void row(hbuf *b, const char *k, const char *v)
-{
-    if (!v)
-        return;
-    hput(b, "<tr><th>");
-    esc(b, k);
-    hput(b, "</th><td>");
-    esc(b, v);
-    hput(b, "</td></tr>\n");
-}
+#define row ev_views__row
 
 static void row_hex(hbuf *b, const char *k, const char *v)
 {
@@ -460,10 +453,7 @@ static void cap_gps(hbuf *b, const json_t *c)
     if (json_is_number(la) && json_is_number(lo) && isfinite(json_number_value(la)) &&
         isfinite(json_number_value(lo))) {
         /* as many decimals as the source holds (6 to 12) */
-        double prec = json_number_value(json_object_get(g, "precision_deg"));
-        int dec = 6;
-        while (prec > 0 && dec < 12 && prec < 0.5 * pow(10.0, -dec))
-            dec++;
+        int dec = ev_views__gps_decimals(g);
         hprintf(b, "latitude %.*f, longitude %.*f", dec, json_number_value(la), dec,
                 json_number_value(lo));
         json_t *alt = json_object_get(g, "altitude");
@@ -606,11 +596,18 @@ static void item_block(hbuf *b, const json_t *it, const ev_report *r, const json
         hput(b, "</td></tr>\n");
     }
     const json_t *m = json_object_get(it, "media");
-    if (jstr(m, "error"))
+    if (jstr(m, "error")) {
         row(b, "media analysis", jstr(m, "error"));
-    else
-        row(b, "media kind", jstr(m, "kind"));
+    } else if (json_is_object(m)) {
+        /* as index.html shows it (views_common.c) */
+        char *ms = ev_views__media_summary(it, EV_VIEWS__LAYOUT, false);
+        if (!ms)
+            b->fail = true;
+        row(b, "media", ms);
+        free(ms);
+    }
     hput(b, "</table>\n");
+    ev_views__timelines(b, m);
     capture(b, json_object_get(it, "capture"));
     hput(b, "</div>\n");
 }
@@ -651,29 +648,8 @@ static void custody_table(hbuf *b, const json_t *events)
             "<th>organisation</th><th>tool</th><th>note</th></tr></thead>\n<tbody>\n");
     size_t i;
     json_t *e;
-    json_array_foreach(events, i, e) {
-        json_t *seq = json_object_get(e, "seq");
-        hput(b, "<tr><td>");
-        if (json_is_integer(seq))
-            hprintf(b, "%lld", (long long)json_integer_value(seq));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "time"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "action"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "actor"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "organisation"));
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "tool"));
-        if (jstr(e, "tool_version")) {
-            hput(b, " ");
-            esc(b, jstr(e, "tool_version"));
-        }
-        hput(b, "</td><td>");
-        esc(b, jstr(e, "note"));
-        hput(b, "</td></tr>\n");
-    }
+    json_array_foreach(events, i, e)
+        ev_views__custody_row(b, e, "<td>");
     hput(b, "</tbody></table>\n");
 }
 

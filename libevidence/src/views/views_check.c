@@ -2,13 +2,14 @@
  * views_check: verify's check that case.jsonld and index.html in a bundle
  * are what evidence.json and custody.jsonl generate (docs/views.md).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "container/container.h"
-#include "views/views.h"
+#include "views/views_int.h"
 
 /* the tool_version of the last custody event: the version that wrote the
  * views last */
@@ -26,8 +27,47 @@ static char *last_tool_version(const char *cust, size_t clen)
     return v;
 }
 
+/* The layout a stored index.html names in its head (<meta name="generator"
+ * content="evidence index.html layout N">), 1 when it names none (the pages
+ * written before layouts were named), 0 when it names one this version
+ * does not know. */
+static int page_layout(const char *page, size_t len)
+{
+    static const char tag[] = "<meta name=\"generator\" content=\"evidence index.html layout ";
+    const char *end = memmem(page, len < 4096 ? len : 4096, "</head>", 7);
+    const char *p = end ? memmem(page, (size_t)(end - page), tag, sizeof(tag) - 1) : NULL;
+    if (!p)
+        return EV_VIEWS__LAYOUT_FIRST;
+    p += sizeof(tag) - 1;
+    int n = 0;
+    while (p < end && *p >= '0' && *p <= '9' && n < 1000)
+        n = n * 10 + (*p++ - '0');
+    if (p + 3 > end || memcmp(p, "\">\n", 3) != 0 || n < EV_VIEWS__LAYOUT_FIRST ||
+        n > EV_VIEWS__LAYOUT)
+        return 0;
+    return n;
+}
+
+/* Render view v (0 case.jsonld, 1 index.html) in a layout. */
+static int render(char **want, size_t *wlen, int v, int layout, const json_t *parsed,
+                  const char *rec, size_t rlen, const char *cust, size_t clen, ev_errbuf *e)
+{
+    if (v == 0)
+        return parsed ? ev_views__case_jsonld_parsed(want, wlen, parsed, cust, clen, e)
+                      : ev_views__case_jsonld(want, wlen, rec, rlen, cust, clen, e);
+    if (parsed)
+        return ev_views__index_html_layout(want, wlen, parsed, cust, clen, layout, e);
+    ev_views__rec r;
+    int rc = ev_views__rec_open(&r, rec, rlen, e);
+    if (rc == EV_OK)
+        rc = ev_views__index_html_layout(want, wlen, r.root, cust, clen, layout, e);
+    ev_views__rec_free(&r);
+    return rc;
+}
+
 static int check_views(ev_report *r, const ev_store *s, const json_t *parsed, const char *rec,
-                       size_t rlen, const char *cust, size_t clen, const char *made_by)
+                       size_t rlen, const char *cust, size_t clen, const char *made_by,
+                       size_t max_read)
 {
     static const char *const names[2] = { EV_VIEW_CASE, EV_VIEW_INDEX };
     /* a view is rebuilt by this version; one written by another version may
@@ -43,25 +83,44 @@ static int check_views(ev_report *r, const ev_store *s, const json_t *parsed, co
         size_t wlen = 0, hlen = 0;
         ev_errbuf e;
         e.msg[0] = '\0';
-        int vrc = parsed ? (v == 0 ? ev_views__case_jsonld_parsed
-                                   : ev_views__index_html_parsed)(&want, &wlen, parsed, cust,
-                                                                  clen, &e)
-                         : (v == 0 ? ev_views__case_jsonld
-                                   : ev_views__index_html)(&want, &wlen, rec, rlen, cust, clen,
-                                                           &e);
+        int vrc = render(&want, &wlen, v, EV_VIEWS__LAYOUT, parsed, rec, rlen, cust, clen, &e);
         if (vrc == EV_ENOMEM)
             return EV_ENOMEM;
         if (vrc != EV_OK) {
             rc = ev_report__add(r, sev, "view-mismatch", names[v],
                                 "%s cannot be rebuilt from evidence.json (%s), so it cannot be "
                                 "what the record generates", names[v], e.msg);
-        } else if (ev_store__entry(s, (size_t)i)->size != wlen ||
-                   ev_store__read_all(&have, &hlen, s, (size_t)i, wlen, &e) != EV_OK ||
-                   hlen != wlen || memcmp(have, want, wlen) != 0) {
+            free(want);
+            continue;
+        }
+        /* index.html is compared in the layout it names: a page of an
+         * earlier layout must be byte for byte what that layout makes of
+         * the record, so it cannot say anything else either */
+        bool same = ev_store__entry(s, (size_t)i)->size == wlen &&
+                    ev_store__read_all(&have, &hlen, s, (size_t)i, wlen, &e) == EV_OK &&
+                    hlen == wlen && memcmp(have, want, wlen) == 0;
+        int layout = EV_VIEWS__LAYOUT;
+        if (!same && v == 1 && (have || ev_store__read_all(&have, &hlen, s, (size_t)i, max_read,
+                                                           &e) == EV_OK) &&
+            (layout = page_layout(have, hlen)) != EV_VIEWS__LAYOUT && layout != 0) {
+            free(want);
+            want = NULL;
+            if (render(&want, &wlen, v, layout, parsed, rec, rlen, cust, clen, &e) == EV_ENOMEM) {
+                free(have);
+                return EV_ENOMEM;
+            }
+            same = want && hlen == wlen && memcmp(have, want, wlen) == 0;
+        }
+        if (!same) {
+            char lay[64] = "";
+            if (v == 1 && layout == 0)
+                snprintf(lay, sizeof(lay), " (it names a layout this version does not know)");
+            else if (v == 1 && layout != EV_VIEWS__LAYOUT)
+                snprintf(lay, sizeof(lay), " in its layout %d", layout);
             rc = ev_report__add(r, sev, "view-mismatch", names[v],
-                                "%s is not what evidence.json and custody.jsonl generate%s; where "
-                                "a view and the record disagree, the record is right "
-                                "(docs/views.md)", names[v],
+                                "%s is not what evidence.json and custody.jsonl generate%s%s; "
+                                "where a view and the record disagree, the record is right "
+                                "(docs/views.md)", names[v], lay,
                                 same_version ? ""
                                              : " with this version (it was written by another "
                                                "version)");
@@ -89,7 +148,7 @@ int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_
         if (ev_store__read_all(&cust, &clen, s, (size_t)ci, max_read, &e) == EV_OK) {
             char *made_by = last_tool_version(cust, clen);
             rc = check_views(r, s, json_is_object(record) ? record : NULL, rec, rlen, cust, clen,
-                             made_by);
+                             made_by, max_read);
             free(made_by);
         }
     }

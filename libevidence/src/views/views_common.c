@@ -4,6 +4,7 @@
  */
 #include "views/views_int.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,5 +143,451 @@ void ev_views__esc(ev_views__hbuf *h, const char *s)
         case '\'': ev_views__hput(h, "&#39;"); break;
         default: ev_views__happ(h, p, 1); break;
         }
+    }
+}
+
+/* ---- what index.html and the report both show ---------------------------------- */
+
+typedef ev_views__hbuf hbuf;
+#define hput ev_views__hput
+#define hprintf ev_views__hprintf
+#define esc ev_views__esc
+
+void ev_views__row(hbuf *b, const char *k, const char *v)
+{
+    if (!v)
+        return;
+    hput(b, "<tr><th>");
+    esc(b, k);
+    hput(b, "</th><td>");
+    esc(b, v);
+    hput(b, "</td></tr>\n");
+}
+
+int ev_views__gps_decimals(const json_t *g)
+{
+    double prec = json_number_value(json_object_get(g, "precision_deg"));
+    int dec = 6;
+    while (prec > 0 && dec < 12 && prec < 0.5 * pow(10.0, -dec))
+        dec++;
+    return dec;
+}
+
+void ev_views__custody_row(hbuf *b, const json_t *e, const char *seq_td)
+{
+    hput(b, "<tr>");
+    hput(b, seq_td);
+    if (json_is_integer(json_object_get(e, "seq")))
+        hprintf(b, "%lld", (long long)json_integer_value(json_object_get(e, "seq")));
+    hput(b, "</td><td>");
+    esc(b, jstr(e, "time"));
+    hput(b, "</td><td>");
+    esc(b, jstr(e, "action"));
+    hput(b, "</td><td>");
+    esc(b, jstr(e, "actor"));
+    hput(b, "</td><td>");
+    esc(b, jstr(e, "organisation"));
+    hput(b, "</td><td>");
+    esc(b, jstr(e, "tool"));
+    if (jstr(e, "tool_version")) {
+        hput(b, " ");
+        esc(b, jstr(e, "tool_version"));
+    }
+    hput(b, "</td><td>");
+    esc(b, jstr(e, "note"));
+    hput(b, "</td></tr>\n");
+}
+
+/* the text of ev_views__num in buf (at least 32 bytes) */
+static void num_str(char *buf, size_t len, double v, int mindec)
+{
+    if (!isfinite(v)) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    if (fabs(v) < 1e15) {
+        for (int d = mindec; d <= 9; d++) {
+            snprintf(buf, len, "%.*f", d, v);
+            if (strtod(buf, NULL) == v)
+                return;
+        }
+    }
+    snprintf(buf, len, "%.17g", v);
+}
+
+void ev_views__num(hbuf *b, double v, int mindec)
+{
+    char buf[64];
+    num_str(buf, sizeof(buf), v, mindec);
+    hput(b, buf);
+}
+
+void ev_views__seconds(hbuf *b, double s)
+{
+    char buf[64];
+    num_str(buf, sizeof(buf), s, 3);
+    hput(b, buf);
+    hput(b, " s");
+    /* hours, minutes and seconds from the same digits: the whole seconds
+     * and the decimals as written */
+    const char *dot = strchr(buf, '.');
+    if (!isfinite(s) || s < 60 || s >= 1e15 || !dot || strchr(buf, 'e'))
+        return;
+    long long whole = strtoll(buf, NULL, 10);
+    const char *frac = dot;
+    bool zero = true;
+    for (const char *p = dot + 1; *p; p++)
+        zero = zero && *p == '0';
+    if (whole >= 3600)
+        hprintf(b, " (%lld h %02lld min %02lld%s s)", whole / 3600, whole / 60 % 60, whole % 60,
+                zero ? "" : frac);
+    else
+        hprintf(b, " (%lld min %02lld%s s)", whole / 60, whole % 60, zero ? "" : frac);
+}
+
+void ev_views__hms(hbuf *t, double s, bool ms_always)
+{
+    if (!isfinite(s) || s < 0 || s > 1e12)
+        return;
+    long long ms = llround(s * 1000.0);
+    hprintf(t, "%02lld:%02lld:%02lld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60);
+    if (ms % 1000 || ms_always)
+        hprintf(t, ".%03lld", ms % 1000);
+}
+
+static void num_text(hbuf *t, const json_t *v, const char *unit)
+{
+    if (json_is_integer(v))
+        hprintf(t, "%lld%s", (long long)json_integer_value(v), unit);
+    else if (json_is_real(v) && isfinite(json_real_value(v)))
+        hprintf(t, "%.3g%s", json_real_value(v), unit);
+}
+
+char *ev_views__media_summary(const json_t *it, int layout, bool with_capture)
+{
+    hbuf t = { { 0 }, false };
+    const json_t *m = json_object_get(it, "media");
+    if (jstr(m, "error")) {
+        hprintf(&t, "not analysed: %s", jstr(m, "error"));
+    } else if (json_is_object(m)) {
+        hput(&t, jstr(m, "kind") ? jstr(m, "kind") : "media");
+        size_t i;
+        json_t *s;
+        json_array_foreach(json_object_get(m, "streams"), i, s) {
+            const char *ty = jstr(s, "type");
+            if (!ty || (strcmp(ty, "video") && strcmp(ty, "audio")))
+                continue;
+            hprintf(&t, "; %s", jstr(s, "codec") ? jstr(s, "codec") : ty);
+            if (!strcmp(ty, "video") && json_is_integer(json_object_get(s, "width")) &&
+                json_is_integer(json_object_get(s, "height")))
+                hprintf(&t, " %lldx%lld",
+                               (long long)json_integer_value(json_object_get(s, "width")),
+                               (long long)json_integer_value(json_object_get(s, "height")));
+            if (!strcmp(ty, "video") && jstr(s, "avg_frame_rate") &&
+                strcmp(jstr(m, "kind") ? jstr(m, "kind") : "", "image"))
+                /* a stream with no time source: the rate is FFmpeg's assumption */
+                hprintf(&t, " %s fps%s", jstr(s, "avg_frame_rate"),
+                        jstr(json_object_get(s, "timeline"), "time_source") &&
+                                !strcmp(jstr(json_object_get(s, "timeline"), "time_source"),
+                                        "none")
+                            ? " (assumed, not measured)"
+                            : "");
+            if (!strcmp(ty, "audio")) {
+                if (json_is_integer(json_object_get(s, "sample_rate"))) {
+                    hput(&t, " ");
+                    num_text(&t, json_object_get(s, "sample_rate"), " Hz");
+                }
+                if (json_is_integer(json_object_get(s, "channels"))) {
+                    hput(&t, " ");
+                    num_text(&t, json_object_get(s, "channels"), " ch");
+                }
+            }
+        }
+        /* a still has no duration (older records carry FFmpeg's 0.04 s) */
+        const json_t *d = json_object_get(m, "duration");
+        if (json_is_number(d) && strcmp(jstr(m, "kind") ? jstr(m, "kind") : "", "image") != 0) {
+            hput(&t, "; ");
+            if (layout < 2)
+                num_text(&t, d, " s");
+            else if (isfinite(json_number_value(d)))
+                ev_views__seconds(&t, json_number_value(d));
+        }
+    }
+    const json_t *c = with_capture ? json_object_get(it, "capture") : NULL;
+    if (json_is_object(c)) {
+        /* a time is shown with what is known of its zone */
+        const char *when = jstr(c, "datetime_original");
+        const char *zone = jstr(c, "datetime_original_zone");
+        if (when)
+            hprintf(&t, "%scaptured %s%s", t.b.len ? "; " : "", when,
+                    zone && !strcmp(zone, "utc-by-format")
+                        ? " (UTC as the file format defines it; the device may have written "
+                          "local time)"
+                        : "");
+        else if ((when = jstr(c, "datetime_original_local")))
+            hprintf(&t, "%scaptured %s camera-local time, zone unknown", t.b.len ? "; " : "",
+                    when);
+        if (jstr(c, "make") || jstr(c, "model"))
+            hprintf(&t, "%s%s%s%s", t.b.len ? "; " : "", jstr(c, "make") ? jstr(c, "make") : "",
+                           jstr(c, "make") && jstr(c, "model") ? " " : "",
+                           jstr(c, "model") ? jstr(c, "model") : "");
+        /* the software that last wrote the file: shows editing */
+        if (jstr(c, "software"))
+            hprintf(&t, "%ssoftware %s", t.b.len ? "; " : "", jstr(c, "software"));
+        const json_t *g = json_object_get(c, "gps");
+        json_t *la = json_object_get(g, "latitude"), *lo = json_object_get(g, "longitude");
+        if (json_is_number(la) && json_is_number(lo) && isfinite(json_number_value(la)) &&
+            isfinite(json_number_value(lo))) {
+            /* as many decimals as the source holds (6 to 12) */
+            int dec = ev_views__gps_decimals(g);
+            hprintf(&t, "%sGPS %.*f, %.*f", t.b.len ? "; " : "", dec, json_number_value(la),
+                    dec, json_number_value(lo));
+        } else if (json_is_true(json_object_get(g, "placeholder"))) {
+            hprintf(&t, "%sGPS placeholder (no position recorded)", t.b.len ? "; " : "");
+        }
+    }
+    if (t.fail) {
+        ev_buf__free(&t.b);
+        return NULL;
+    }
+    return t.b.data ? t.b.data : ev__strdup("");
+}
+
+/* ---- timelines ------------------------------------------------------------------ */
+
+static bool has_num(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_number(v) && isfinite(json_number_value(v));
+}
+
+static long long int_of(const json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+/* a new line in a timeline block: none is needed right after a list */
+static void tl_line(hbuf *b)
+{
+    if (!(b->b.len >= 5 && !memcmp(b->b.data + b->b.len - 5, "</ol>", 5)))
+        hput(b, "<br>");
+}
+
+/* a frame's time: the camera's wall-clock stamp when the record holds one,
+ * else seconds on the stream clock with the time since the first frame */
+static void tl_time(hbuf *b, const json_t *tl, const json_t *e, const char *key,
+                    const char *wkey)
+{
+    if (jstr(e, wkey)) {
+        esc(b, jstr(e, wkey));
+        return;
+    }
+    if (!has_num(e, key)) {
+        hput(b, "an unknown time");
+        return;
+    }
+    double v = json_number_value(json_object_get(e, key));
+    ev_views__num(b, v, 3);
+    hput(b, " s");
+    if (has_num(tl, "first") && v >= json_number_value(json_object_get(tl, "first"))) {
+        hput(b, " [+");
+        ev_views__hms(b, v - json_number_value(json_object_get(tl, "first")), true);
+        hput(b, "]");
+    }
+}
+
+/* "frame 9000 at 720.420 s [+00:12:00.420] and frame 9001 at ..." */
+static void tl_between(hbuf *b, const json_t *tl, const json_t *e)
+{
+    long long k = int_of(e, "after_frame");
+    hprintf(b, "frame %lld at ", k);
+    tl_time(b, tl, e, "from", "from_wallclock");
+    hprintf(b, " and frame %lld at ", k + 1);
+    tl_time(b, tl, e, "to", "to_wallclock");
+}
+
+static void tl_fps(hbuf *b, const json_t *tl, const char *k)
+{
+    if (has_num(tl, k)) {
+        ev_views__num(b, json_number_value(json_object_get(tl, k)), 0);
+        hput(b, " fps");
+    } else {
+        hput(b, "unknown");
+    }
+}
+
+static void tl_events(hbuf *b, const json_t *tl)
+{
+    long long ng = int_of(tl, "gaps_total"), nd = int_of(tl, "discontinuities_total");
+    const json_t *gaps = json_object_get(tl, "gaps"), *disc = json_object_get(tl, "discontinuities");
+    if (ng > 0) {
+        hprintf(b, "<br><strong>%lld gap%s", ng, ng == 1 ? "" : "s");
+        if (has_num(tl, "missing")) {
+            hput(b, ", ");
+            ev_views__seconds(b, json_number_value(json_object_get(tl, "missing")));
+            hput(b, " missing");
+        }
+        hput(b, "</strong>");
+    } else {
+        hput(b, "<br>no gap");
+    }
+    if (nd > 0)
+        hprintf(b, "; <strong>%lld discontinuit%s</strong> (time going back or standing still)",
+                nd, nd == 1 ? "y" : "ies");
+    else
+        hput(b, "; no discontinuity");
+    size_t i;
+    json_t *e;
+    if (json_array_size(gaps)) {
+        hput(b, "\n<ol class=\"gaps\">\n");
+        json_array_foreach(gaps, i, e) {
+            hprintf(b, "<li>gap after frame %lld: ", int_of(e, "after_frame"));
+            if (has_num(e, "missing"))
+                ev_views__seconds(b, json_number_value(json_object_get(e, "missing")));
+            hput(b, " missing, between ");
+            tl_between(b, tl, e);
+            hput(b, "</li>\n");
+        }
+        hput(b, "</ol>");
+    }
+    if (json_array_size(disc)) {
+        hput(b, "\n<ol class=\"discontinuities\">\n");
+        json_array_foreach(disc, i, e) {
+            const char *kind = jstr(e, "kind");
+            hprintf(b, "<li>discontinuity after frame %lld: time %s", int_of(e, "after_frame"),
+                    kind && !strcmp(kind, "repeat") ? "stands still" : "goes back");
+            if (has_num(e, "step") && json_number_value(json_object_get(e, "step")) < 0) {
+                hput(b, " by ");
+                ev_views__seconds(b, -json_number_value(json_object_get(e, "step")));
+            }
+            hput(b, ", between ");
+            tl_between(b, tl, e);
+            hput(b, "</li>\n");
+        }
+        hput(b, "</ol>");
+    }
+    if ((long long)json_array_size(gaps) < ng) {
+        tl_line(b);
+        hprintf(b, "The record lists only the first %zu of the %lld gaps.",
+                json_array_size(gaps), ng);
+    }
+    if ((long long)json_array_size(disc) < nd) {
+        tl_line(b);
+        hprintf(b, "The record lists only the first %zu of the %lld discontinuities.",
+                json_array_size(disc), nd);
+    }
+}
+
+static void tl_sizes(hbuf *b, const json_t *tl)
+{
+    const json_t *sc = json_object_get(tl, "size_changes");
+    long long n = int_of(tl, "size_changes_total");
+    if (!json_is_integer(json_object_get(tl, "size_changes_total"))) {
+        tl_line(b);
+        hput(b, "picture size changes: not looked for (the frames were not decoded)");
+        return;
+    }
+    if (n <= 0)
+        return;
+    tl_line(b);
+    hprintf(b, "<strong>picture size changes %lld time%s</strong>", n, n == 1 ? "" : "s");
+    hput(b, "\n<ol class=\"size-changes\">\n");
+    size_t i;
+    json_t *e;
+    json_array_foreach(sc, i, e) {
+        hprintf(b, "<li>from frame %lld", int_of(e, "frame"));
+        if (has_num(e, "time")) {
+            hput(b, " at ");
+            tl_time(b, tl, e, "time", "time_wallclock");
+        }
+        hprintf(b, ": %lldx%lld to %lldx%lld</li>\n", int_of(e, "from_width"),
+                int_of(e, "from_height"), int_of(e, "width"), int_of(e, "height"));
+    }
+    hput(b, "</ol>");
+    if ((long long)json_array_size(sc) < n) {
+        tl_line(b);
+        hprintf(b, "The record lists only the first %zu of them.", json_array_size(sc));
+    }
+}
+
+static void one_timeline(hbuf *b, long long index, const json_t *tl)
+{
+    const char *src = jstr(tl, "time_source");
+    bool none = src && !strcmp(src, "none");
+    bool wall = src && !strcmp(src, "frame-stamps");
+    hprintf(b, "<div class=\"timeline\"><b>Timeline of stream %lld</b>: ", index);
+    if (none || !src) {
+        hput(b, "<strong>no time source</strong>: ");
+        esc(b, jstr(tl, "note") ? jstr(tl, "note") : "no frame carries a time");
+        hprintf(b, ".<br>%lld frames", int_of(tl, "frames"));
+        if (has_num(tl, "assumed_fps")) {
+            hput(b, ", numbered by FFmpeg at an assumed ");
+            tl_fps(b, tl, "assumed_fps");
+            hput(b, " (not measured)");
+        }
+        hput(b, "; no first or last time, no measured frame rate, and missing frames cannot "
+                "be seen");
+        tl_sizes(b, tl);
+        hput(b, "</div>\n");
+        return;
+    }
+    hput(b, wall ? "time source: per-frame wall-clock stamps of the camera (local time, zone "
+                   "unknown)"
+                 : "time source: the container's timestamps (seconds on the stream clock; "
+                   "[+] is the time since the first frame)");
+    hprintf(b, "<br>%lld frames", int_of(tl, "frames"));
+    if (json_is_integer(json_object_get(tl, "frames_untimed")))
+        hprintf(b, " (%lld without a time of their own, timed as the frame before plus its "
+                "duration)", int_of(tl, "frames_untimed"));
+    hput(b, "; first frame at ");
+    tl_time(b, tl, tl, "first", "first_wallclock");
+    hput(b, ", last frame at ");
+    tl_time(b, tl, tl, "last", "last_wallclock");
+    if (has_num(tl, "first") && has_num(tl, "last") &&
+        json_number_value(json_object_get(tl, "last")) >=
+            json_number_value(json_object_get(tl, "first"))) {
+        /* the record's times are to the microsecond: so is their difference */
+        hput(b, "; from the first to the last frame ");
+        ev_views__seconds(b, round((json_number_value(json_object_get(tl, "last")) -
+                                    json_number_value(json_object_get(tl, "first"))) * 1e6) /
+                                 1e6);
+    }
+    hput(b, "<br>frame rate: nominal ");
+    tl_fps(b, tl, "nominal_fps");
+    hput(b, ", measured ");
+    tl_fps(b, tl, "measured_fps");
+    tl_events(b, tl);
+    if (json_is_integer(json_object_get(tl, "stamp_jitter"))) {
+        tl_line(b);
+        hprintf(b, "%lld frame time%s one or two frames off and taken back by the next "
+                "frames (a stamp given to the wrong frame, not a gap)",
+                int_of(tl, "stamp_jitter"), int_of(tl, "stamp_jitter") == 1 ? "" : "s");
+    }
+    if (json_is_integer(json_object_get(tl, "impossible_stamps"))) {
+        tl_line(b);
+        hprintf(b, "%lld frame stamp%s with an impossible date (before 2000), timed from "
+                "the frame before", int_of(tl, "impossible_stamps"),
+                int_of(tl, "impossible_stamps") == 1 ? "" : "s");
+    }
+    tl_sizes(b, tl);
+    if (json_is_true(json_object_get(tl, "incomplete"))) {
+        tl_line(b);
+        hput(b, "<strong>The stream was not read to its end</strong>: the timeline covers "
+                "what was read");
+    }
+    hput(b, "</div>\n");
+}
+
+void ev_views__timelines(hbuf *b, const json_t *media)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(media, "streams"), i, s) {
+        const json_t *tl = json_object_get(s, "timeline");
+        if (json_is_object(tl))
+            one_timeline(b, json_is_integer(json_object_get(s, "index"))
+                                ? (long long)json_integer_value(json_object_get(s, "index"))
+                                : (long long)i,
+                         tl);
     }
 }

@@ -52,4 +52,47 @@ void ev_views__hprintf(ev_views__hbuf *h, const char *fmt, ...)
  * string from a bundle goes through it. */
 void ev_views__esc(ev_views__hbuf *h, const char *s);
 
+/* ---- what index.html and the report both show (views_common.c) ---- */
+
+/* The layouts of index.html (docs/views.md, "Layouts"): verify compares a
+ * stored page with the layout it was written in. 1: the pages of 0.1.0
+ * written before the page named its layout; 2: exact durations, the full
+ * timeline of each video stream, and <meta name="generator"> naming it. */
+#define EV_VIEWS__LAYOUT_FIRST 1
+#define EV_VIEWS__LAYOUT 2
+
+/* index.html in a given layout (EV_VIEWS__LAYOUT_FIRST .. EV_VIEWS__LAYOUT);
+ * otherwise as ev_views__index_html_parsed. */
+int ev_views__index_html_layout(char **out, size_t *len, const json_t *record,
+                                const char *custody, size_t custody_len, int layout,
+                                ev_errbuf *err);
+
+/* A table row <tr><th>k</th><td>v</td></tr>, both escaped; v NULL: none. */
+void ev_views__row(ev_views__hbuf *h, const char *k, const char *v);
+/* The decimals that show a GPS position as precisely as its source holds
+ * it (gps.precision_deg): 6 to 12. */
+int ev_views__gps_decimals(const json_t *gps);
+/* One custody event as a table row; seq_td is the opening of its first
+ * cell ("<td>" or "<td class=\"num\">"). */
+void ev_views__custody_row(ev_views__hbuf *h, const json_t *e, const char *seq_td);
+/* A number as the shortest decimal text, with at least mindec decimals,
+ * that reads back as the same double (so it is exact: "12.5", "0.040"). */
+void ev_views__num(ev_views__hbuf *h, double v, int mindec);
+/* A duration, exactly and readably: "3600.000 s (1 h 00 min 00 s)",
+ * "75.500 s (1 min 15.500 s)", "0.040 s". */
+void ev_views__seconds(ev_views__hbuf *h, double s);
+/* seconds as HH:MM:SS, with .mmm when there are milliseconds or always */
+void ev_views__hms(ev_views__hbuf *h, double s, bool ms_always);
+/* The one-line media summary of an item (kind, codecs, sizes, rates,
+ * duration; with_capture: capture time, make and model, software, GPS), to
+ * be escaped by the caller; layout 1 gives durations to 3 significant
+ * digits. NULL when out of memory. */
+char *ev_views__media_summary(const json_t *item, int layout, bool with_capture);
+/* The timeline of each video stream of item.media (docs/media.md,
+ * "Timelines"): its time source (or that it has none), first and last
+ * frame, nominal and measured rate, and every gap, discontinuity and
+ * picture size change the record holds, each with its frame numbers and
+ * times. Nothing for an item without one. */
+void ev_views__timelines(ev_views__hbuf *h, const json_t *media);
+
 #endif
