@@ -104,6 +104,17 @@ if [ -x consumer ]; then
     ok "the library it ran is the installed one" grep -q "$P/lib/libevidence.so" <(ldd consumer)
     expect_exit 0 "$P/bin/evidence" verify pc.zip
 fi
+# statically: the installed libevidence.a and what pkg-config --static names
+# for it (Requires.private, Libs.private)
+# shellcheck disable=SC2046
+run "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror "${SANFLAGS[@]}" consumer.c -o consumer-static \
+    $(pkg-config --cflags libevidence) $(pkg-config --static --libs libevidence | sed 's/-levidence\b/-l:libevidence.a/')
+ok "a C11 program links the static library with pkg-config --static" test "$RC" -eq 0 || show_last
+if [ -x consumer-static ]; then
+    ok "... and does not load libevidence.so" test -z "$(ldd consumer-static | grep libevidence)"
+    expect_exit 0 ./consumer-static note.txt st.zip
+    ok "... it packs and verifies through the API" grep -q "verdict 0 items 1" "$OUT" || show_last
+fi
 
 # the same through CMake's find_package
 mkdir -p cm && cp consumer.c cm/ && cat > cm/CMakeLists.txt <<'CM'
