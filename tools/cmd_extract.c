@@ -25,8 +25,11 @@ int cmd_extract(int argc, char **argv)
             json = true;
         }
     }
-    if (npos != 2)
-        return cli_usage_error("extract", "usage: evidence extract [--json] BUNDLE DEST");
+    if (npos == 0)
+        return cli_usage_error("extract", "no bundle given: evidence extract [--json] BUNDLE DEST");
+    if (npos == 1)
+        return cli_usage_error("extract", "no destination folder given after '%s': evidence "
+                               "extract [--json] BUNDLE DEST (DEST must not exist yet)", pos[0]);
     ev_bundle_options bo;
     ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
     bo.progress_cb = cli_progress;

@@ -69,7 +69,13 @@ int cmd_sign(int argc, char **argv)
     if (!bundle)
         return cli_usage_error("sign", "no bundle given");
     if (!key || !cert)
-        return cli_usage_error("sign", "--key KEY.pem and --cert CERT.pem are required");
+        return cli_usage_error("sign", "%s required (the signer's %s)",
+                               !key && !cert ? "--key KEY.pem and --cert CERT.pem are"
+                               : !key      ? "--key KEY.pem is"
+                                           : "--cert CERT.pem is",
+                               !key && !cert ? "private key and certificate"
+                               : !key      ? "private key"
+                                           : "certificate");
     if (so.tsa_url && strncmp(so.tsa_url, "http://", 7) != 0 &&
         strncmp(so.tsa_url, "https://", 8) != 0)
         return cli_usage_error("sign", "'%s' is not a TSA URL (http://...)", so.tsa_url);

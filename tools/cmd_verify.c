@@ -311,7 +311,10 @@ static int collect_dir(plist *out, const char *dir, int depth)
     for (size_t i = 0; i < names.n && rc == 0; i++) {
         char p[4200];
         struct stat st;
-        int pn = snprintf(p, sizeof(p), "%s/%s", dir, names.v[i]);
+        size_t dl = strlen(dir);
+        while (dl > 0 && dir[dl - 1] == '/')
+            dl--; /* 'batch/' gives batch/b.zip, not batch//b.zip */
+        int pn = snprintf(p, sizeof(p), "%.*s/%s", (int)dl, dir, names.v[i]);
         if (pn <= 0 || (size_t)pn >= sizeof(p) || stat(p, &st) != 0)
             continue;
         size_t l = strlen(names.v[i]);

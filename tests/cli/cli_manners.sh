@@ -61,6 +61,20 @@ ok "--quiet: errors stay" grep -q "^evidence: " "$ERR"
 # a usage error names what is missing
 expect_exit 2 "$EVIDENCE" custody add "$T/b.zip" --action received --actor "B. Example"
 ok "custody add names --org" grep -q "needs --org NAME" "$ERR"
+expect_exit 2 "$EVIDENCE" sign "$T/b.zip" --key "$T/k.pem"
+ok "sign names only the missing --cert" grep -q "\-\-cert CERT.pem is required (the signer's certificate)" "$ERR"
+expect_exit 2 "$EVIDENCE" sign "$T/b.zip" --cert "$T/c.pem"
+ok "sign names only the missing --key" grep -q "\-\-key KEY.pem is required (the signer's private key)" "$ERR"
+expect_exit 2 "$EVIDENCE" extract "$T/b.zip"
+ok "extract names the missing destination" grep -q "no destination folder given after" "$ERR"
+expect_exit 2 "$EVIDENCE" extract
+ok "extract names the missing bundle" grep -q "no bundle given" "$ERR"
+
+# a folder given with a trailing slash: its bundles' paths have one slash
+mkdir -p "$T/batch"
+cp "$T/b.zip" "$T/batch/"
+expect_exit 0 "$EVIDENCE" verify --json-lines "$T/batch/"
+ok "verify --json-lines DIR/ names DIR/b.zip" grep -qF "\"$T/batch/b.zip\"" "$OUT"
 
 # "--" ends the options: a file named --quiet is a path, not an option
 expect_exit 3 "$EVIDENCE" verify -- --quiet
