@@ -5,8 +5,10 @@
 # first), in the same run. Prints figures and ratios; asserts nothing.
 #
 #   bash bench/verify_batch.sh [BUILD_DIR] [COUNT]   (default build/release, 1000)
+#   bash bench/verify_batch.sh COUNT                  (a number alone is the count)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ ${1:-} =~ ^[0-9]+$ ]] && [ $# -eq 1 ]; then set -- build/release "$1"; fi
 B=${1:-build/release}
 N=${2:-1000}
 E=$B/tools/evidence
