@@ -239,7 +239,7 @@ ok "mixed.mp4: every packet as the source's" same_packets mixed.264 mixed.mp4 h2
 ok "mixed.mp4: ffmpeg decodes 50 frames at 64x48, then 50 at 128x96" [ \
     "$(ffprobe -v error -show_entries frame=width,height -of csv=p=0 mixed.mp4 | grep -v '^$' | sed 's/,$//' | uniq -c | awk '{print $1, $2}' | tr '\n' ' ')" = "50 64,48 50 128,96 " ]
 expect_exit 0 "$EVIDENCE" check --profile cctv-playable mixed.mp4
-ok "check mixed.mp4: the size change named" grep -q "picture size changes 1 time, first at frame 50 (t=2.000 s): 64x48 -> 128x96" "$OUT"
+ok "check mixed.mp4: the size change named" grep -q "picture size changes 1 time, first at frame 51 (t=2.000 s): 64x48 -> 128x96" "$OUT"
 
 # --- 6. private streams dropped, and why ---------------------------------------
 expect_exit 0 "$EVIDENCE" transcode --profile cctv-playable private.mov private.mp4

@@ -435,10 +435,15 @@ static void drain(sfacts *sf, AVFrame *fr, int64_t pkt, double t)
             /* picture size changes inside the stream (in-band parameter sets) */
             if (sf->w && (fr->width != sf->w || fr->height != sf->h) &&
                 sf->size_changes++ == 0) {
+                /* frames counted from 1, as inspect's timeline counts them; no
+                 * time when the frame has none (a raw stream), never 0 */
                 int64_t ts = fr->best_effort_timestamp;
-                double at = ts != AV_NOPTS_VALUE ? (double)ts * av_q2d(sf->dec->pkt_timebase) : 0;
-                snprintf(sf->first_change, sizeof(sf->first_change), "at frame %lld (t=%.3f "
-                         "s): %dx%d -> %dx%d", (long long)sf->frames_dec, at, sf->w, sf->h,
+                char at[48] = "no time";
+                if (ts != AV_NOPTS_VALUE)
+                    snprintf(at, sizeof(at), "t=%.3f s",
+                             (double)ts * av_q2d(sf->dec->pkt_timebase));
+                snprintf(sf->first_change, sizeof(sf->first_change), "at frame %lld (%s): "
+                         "%dx%d -> %dx%d", (long long)sf->frames_dec + 1, at, sf->w, sf->h,
                          fr->width, fr->height);
             }
             sf->w = fr->width;
