@@ -160,12 +160,11 @@ static char *inspect_text(const json_t *o)
     return ev__text_take(&t);
 }
 
-/* A value the event lacks (a line that is not a JSON object has no event)
- * reads "(null)", as `evidence custody show` has always printed it. */
+/* A value the event lacks reads "-". */
 static const char *jn(const json_t *o, const char *k)
 {
     const char *s = ev__text_str(o, k);
-    return s ? s : "(null)";
+    return s ? s : "-";
 }
 
 static char *custody_text(const json_t *o, bool ok)
@@ -176,9 +175,12 @@ static char *custody_text(const json_t *o, bool ok)
     json_array_foreach(json_object_get(o, "events"), i, e) {
         const json_t *x = json_object_get(e, "event");
         const char *prob = ev__text_str(e, "problem");
-        ev__text_add(&t, "%3lld  %s  %-10s %s (%s)  %s\n", ji(e, "line"), jn(x, "time"),
-                     jn(x, "action"), jn(x, "actor"), jn(x, "organisation"),
-                     prob ? prob : "link ok");
+        if (!json_is_object(x)) /* the line is not a JSON object: no event to show */
+            ev__text_add(&t, "%3lld  (no event)  %s\n", ji(e, "line"), prob ? prob : "-");
+        else
+            ev__text_add(&t, "%3lld  %s  %-10s %s (%s)  %s\n", ji(e, "line"), jn(x, "time"),
+                         jn(x, "action"), jn(x, "actor"), jn(x, "organisation"),
+                         prob ? prob : "link ok");
         const char *note = ev__text_str(x, "note");
         if (note)
             ev__text_add(&t, "     note: %s\n", note);
