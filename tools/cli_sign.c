@@ -170,8 +170,8 @@ int cli_verify_signatures(ev_report *r, ev_bundle *b, const cli_trust_args *args
     if (!json && present > 0 && !trusted)
         printf("%zu signature(s) present, not verified: give --ca ROOTS.pem (and --tsa-ca "
                "TSA_ROOTS.pem) to check who signed and when\n", present);
-    else if (!json && present == 0 && trusted)
-        printf("no signatures in this bundle (--ca given, nothing to check)\n");
+    bool say_none = !json && present == 0 && trusted; /* said below, once we know
+                                                        * whether this is a part */
     /* the report's verdict and JSON now cover the signatures */
     st = ev_report_add_signatures(r, rep);
     ev_sig_report_free(rep);
@@ -184,8 +184,13 @@ int cli_verify_signatures(ev_report *r, ev_bundle *b, const cli_trust_args *args
     char *dj = NULL;
     st = ev_disclosure_verify(&dj, t, b);
     ev_trust_free(t);
-    if (st == EV_ENOTFOUND)
+    if (st == EV_ENOTFOUND) {
+        if (say_none)
+            printf("no signatures in this bundle (--ca given, nothing to check)\n");
         return code;
+    }
+    if (say_none && st == EV_OK)
+        printf("the part has no signature of its own; the original's are checked below\n");
     if (st == EV_OK)
         st = ev_report_add_disclosure(r, dj);
     if (st == EV_OK && !json)

@@ -39,6 +39,8 @@ expect_exit 0 "$EVIDENCE" verify "$P" --ca "$PKI/root-ca.pem" --tsa-ca "$PKI/tsa
 ok "text: 3 of 400 items, signer and time, 397 withheld, proven" grep -Eq \
     "^disclosure: 3 of 400 items of bundle $BID, signed by CN=Jane Smith,O=Test Police at [0-9T:-]+Z; 397 withheld: proven$" "$OUT"
 ok "text: the part is valid" grep -q "part.zip: valid" "$OUT"
+ok "text: the part's own (absent) signatures are not called 'no signatures in this bundle'" \
+    bash -c '! grep -q "no signatures in this bundle" "$1" && grep -q "^the part has no signature of its own" "$1"' _ "$OUT"
 expect_exit 0 "$EVIDENCE" verify --json "$P" --ca "$PKI/root-ca.pem" --tsa-ca "$PKI/tsa-root.pem"
 cp "$OUT" "$T/v.json"
 ok "json: disclosure section" python3 - "$T/v.json" "$BID" <<'PY'

@@ -63,7 +63,7 @@ sign_fails 3 "use an RSA (2048 bits or more) or EC" --key "$T/ed.key" --cert "$P
 sign_fails 2 "is not a dotted OID" "${KEY[@]}" --tsa-policy "not-an-oid" --tsa-url "$TSA/"
 
 # --- usage ------------------------------------------------------------------------------
-sign_fails 2 "--key KEY.pem and --cert CERT.pem are required" --cert "$PKI/signer.pem"
+sign_fails 2 "--key KEY.pem is required (the signer's private key)" --cert "$PKI/signer.pem"
 sign_fails 2 "cannot be combined" "${KEY[@]}" --tsa-url "$TSA/" --tsa-query "$T/q.tsq"
 sign_fails 2 "--tsa-timeout takes whole seconds" "${KEY[@]}" --tsa-timeout 0
 sign_fails 2 "unknown option" "${KEY[@]}" --passphrase "secret"
