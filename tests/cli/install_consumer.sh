@@ -94,6 +94,9 @@ want=$(sha256sum note.txt | cut -d' ' -f1)
 export PKG_CONFIG_PATH=$P/lib/pkgconfig
 expect_exit 0 pkg-config --modversion libevidence
 ok "pkg-config knows libevidence" test -n "$OUT"
+# the headers must come from the prefix, not from whatever /usr/local holds
+expect_exit 0 pkg-config --cflags libevidence
+ok "pkg-config --cflags names the prefix's include folder" grep -q -- "-I$P/lib/pkgconfig/../../include" "$OUT"
 # shellcheck disable=SC2046
 run "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror "${SANFLAGS[@]}" consumer.c -o consumer \
     $(pkg-config --cflags --libs libevidence) -Wl,-rpath,"$P/lib"
