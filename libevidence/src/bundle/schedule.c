@@ -366,8 +366,9 @@ static int join_people(build *b)
                 continue;
             char *fo = fold(org), *fn = name ? fold(name) : NULL;
             char *fi = ident ? fold(ident) : NULL;
-            char *key = ev__asprintf("%s|%s|%s", ident ? "id" : "name", ident ? fi : fn, fo);
-            char *namekey = fn ? ev__asprintf("%s|%s", fn, fo) : NULL;
+            const char *kv = ident ? fi : fn; /* NULL only when out of memory */
+            char *key = kv && fo ? ev__asprintf("%s|%s|%s", ident ? "id" : "name", kv, fo) : NULL;
+            char *namekey = fn && fo ? ev__asprintf("%s|%s", fn, fo) : NULL;
             free(fo);
             free(fn);
             free(fi);
