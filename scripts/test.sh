@@ -2,7 +2,10 @@
 # The whole test suite, as CI runs it (.ci/run calls this script):
 #   1. dev build (-Werror) and every test, including the slow ones;
 #   2. the same tests (less the slow ones) under AddressSanitizer + UBSan;
-#   3. source checks: exported symbols, writable globals, banned calls, docs.
+#   3. the library and the tool built optimised (Release, as the quick start
+#      builds them) with warnings as errors: -O2/-O3 see more (truncation,
+#      NULL arguments) than the dev build;
+#   4. source checks: exported symbols, writable globals, banned calls, docs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +25,10 @@ cmake --preset asan >/dev/null && cmake --build --preset asan -j2 || exit 1
 
 step "tests (asan, without the slow label)"
 ctest --preset asan -LE slow || status=1
+
+step "optimised build of the library and the tool (Release, warnings are errors)"
+{ cmake -S . -B build/release-werror -DCMAKE_BUILD_TYPE=Release -DEVIDENCE_WERROR=ON >/dev/null &&
+  cmake --build build/release-werror -j2 --target evidence_cli; } || status=1
 
 step "source checks"
 bash scripts/checks.sh build/dev || status=1
