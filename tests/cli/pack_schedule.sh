@@ -52,6 +52,18 @@ EOF
 ok "the record carries 2 people, 2 places, 3 events, 3 exhibits and 10 items under them" \
     test "$RC" -eq 0 || show_last
 
+run python3 "$TOOLS/data_dictionary_check.py" "$EV_SOURCE_DIR" --record "$T/a/evidence.json"
+ok "every field of the record is in the data dictionary" test "$RC" -eq 0 || show_last
+S="$EV_SOURCE_DIR/docs/schema"
+run bash "$EV_SOURCE_DIR/scripts/ajv.sh" validate --spec=draft2020 --strict=false -c ajv-formats \
+    -s "$S/evidence.schema.json" -r "$S/media.schema.json" -r "$S/schedule.schema.json" \
+    -d "$T/a/evidence.json"
+if [ "$RC" -eq 77 ]; then
+    note "npm is not available: the record is not checked against its schema with ajv"
+else
+    ok "the record matches docs/schema/evidence.schema.json (ajv)" test "$RC" -eq 0 || show_last
+fi
+
 # --- written back, packed again: the same record -------------------------------------
 expect_exit 0 "$EVIDENCE" extract "$T/a.zip" "$T/x"
 expect_exit 0 "$EVIDENCE" exhibits "$T/a.zip"
