@@ -64,6 +64,16 @@ else
     ok "the record matches docs/schema/evidence.schema.json (ajv)" test "$RC" -eq 0 || show_last
 fi
 
+# --- inspect shows the exhibit table ------------------------------------------------------
+expect_exit 0 "$EVIDENCE" inspect "$T/a.zip"
+ok "inspect: the exhibit table" grep -q '^exhibit table:' "$OUT"
+ok "inspect: JS/2 seized by Jo Smith, time without zone" \
+    grep -q 'seized by Jo Smith (PC 1234, Example Police), Seizing officer' "$OUT"
+ok "inspect: the unknown time is said" grep -q 'time 2026-03-14T11:20 (zone unknown)' "$OUT"
+expect_exit 0 "$EVIDENCE" inspect --json "$T/a.zip"
+ok "inspect --json: schedule with 3 exhibits and 2 people" test \
+    "$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["schedule"]; print(len(s["exhibits"]), len(s["people"]))' "$OUT")" = "3 2"
+
 # --- written back, packed again: the same record -------------------------------------
 expect_exit 0 "$EVIDENCE" extract "$T/a.zip" "$T/x"
 expect_exit 0 "$EVIDENCE" exhibits "$T/a.zip"
