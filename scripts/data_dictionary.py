@@ -16,10 +16,14 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 SRC = os.path.join(ROOT, "docs", "data-dictionary.json")
 OUT = os.path.join(ROOT, "docs", "data-dictionary.md")
 
+SCHEDULE_PARTS = ("people", "places", "events", "exhibits")
 GROUPS = [
     ("record", "", "The bundle", lambda p: ("." not in p and not p.startswith("items")
         or p.split(".")[0] in ("tool", "case", "exported_by", "source_system"))
-        and p.split(".")[0] not in ("disclosure", "disclosed_from")),
+        and p.split(".")[0] not in ("disclosure", "disclosed_from")
+        and p.split(".")[0].split("[")[0] not in SCHEDULE_PARTS),
+    ("record", "exhibits", "Exhibits, people, places and events (pack --exhibits)",
+        lambda p: p.split(".")[0].split("[")[0] in SCHEDULE_PARTS),
     ("record", "items", "Items (files)", lambda p: p.startswith("items") and not any(
         p.startswith("items[]." + k) for k in ("media", "capture", "content_hashes"))),
     ("record", "media", "Items: media facts", lambda p: p.startswith("items[].media")),
@@ -27,7 +31,7 @@ GROUPS = [
     ("record", "content_hashes", "Items: content hashes", lambda p: p.startswith("items[].content_hashes")),
     ("record", "disclosure", "Disclosure (parts of a bundle, docs/disclosure.md)",
         lambda p: p.split(".")[0] in ("disclosure", "disclosed_from")),
-    ("schedule", "", "Exhibit schedule (to be carried in the record)", lambda p: True),
+    ("schedule", "", "Exhibit schedule (the file given to pack --exhibits)", lambda p: True),
 ]
 
 
@@ -68,8 +72,9 @@ def render(dd):
     w("- **Req.**: the field is always there when its parent is.")
     w("- **POLE**: Person, Object, Location, Event, or none (about the bundle itself).")
     w("- **CASE/UCO**: class or property in `case.jsonld` (CASE/UCO 1.4).")
-    w("  For schedule fields, the term the record is to use once `pack --exhibits`")
-    w("  carries them (see `docs/exhibit-schedule.md`).")
+    w("  `pack --exhibits` carries a schedule's people, places, events and exhibits")
+    w("  into the record under the same paths (see `docs/exhibit-schedule.md`);")
+    w("  `case.jsonld` does not show them yet.")
     w("- A field marked *(not yet in the schema)* is written by `evidence pack`")
     w("  but `docs/schema/evidence.schema.json` does not list it yet.")
     w("")

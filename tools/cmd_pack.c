@@ -35,12 +35,13 @@ int cmd_pack(int argc, char **argv)
         { "--operation", NULL, true }, { "--description", NULL, true },
         { "--content-hash", NULL, true }, { "--no-media", NULL, false },
         { "--profile", NULL, true },  { "--source-system", NULL, true },
-        { "--profile-dir", NULL, true },
+        { "--profile-dir", NULL, true }, { "--exhibits", NULL, true },
         { NULL, NULL, false }
     };
     ev_writer_options o;
     ev_writer_options_init(&o, EV_WRITER_OPTIONS_VERSION);
-    const char *out = NULL, *exhibit = NULL;
+    const char *out = NULL, *exhibit = NULL, *schedule_path = NULL;
+    ev_schedule *sched = NULL;
     const char **paths = calloc((size_t)argc, sizeof(*paths));
     const char **exhibits = calloc((size_t)argc, sizeof(*exhibits)); /* of each path */
     const char *unused_exhibit = NULL; /* an --exhibit no path has followed yet */
@@ -102,6 +103,13 @@ int cmd_pack(int argc, char **argv)
         else if (!strcmp(name, "--no-media")) o.flags |= EV_WRITER_NO_MEDIA;
         else if (!strcmp(name, "--profile")) profiles[nprof++] = arg;
         else if (!strcmp(name, "--profile-dir")) pdirs[npdirs++] = arg;
+        else if (!strcmp(name, "--exhibits")) {
+            if (schedule_path) {
+                rc = cli_usage_error("pack", "--exhibits is given twice: one schedule per bundle");
+                goto done;
+            }
+            schedule_path = arg;
+        }
         else if (!strcmp(name, "--algorithm")) {
             if (parse_algs(arg, &o.algorithms) != 0) {
                 rc = cli_usage_error("pack", "--algorithm takes sha256, sha512 or sha256,sha512, not '%s'", arg);
@@ -119,8 +127,9 @@ int cmd_pack(int argc, char **argv)
         rc = cli_usage_error("pack", "no output given: use -o OUT.zip");
         goto done;
     }
-    if (npaths == 0) {
-        rc = cli_usage_error("pack", "nothing to pack: name at least one file or folder");
+    if (npaths == 0 && !schedule_path) {
+        rc = cli_usage_error("pack", "nothing to pack: name at least one file or folder, or "
+                             "give a schedule with --exhibits");
         goto done;
     }
     if (unused_exhibit) {
@@ -128,10 +137,39 @@ int cmd_pack(int argc, char **argv)
                              "--exhibit applies to the paths after it", unused_exhibit);
         goto done;
     }
-    if (nexhibit_opts && !exhibits[0]) {
+    if (schedule_path && npaths && !exhibits[0]) {
+        rc = cli_usage_error("pack", "'%s' comes before any --exhibit: with --exhibits, name "
+                             "the exhibit of each further file with --exhibit REF before it",
+                             paths[0]);
+        goto done;
+    }
+    if (nexhibit_opts && npaths && !exhibits[0]) {
         rc = cli_usage_error("pack", "'%s' comes before any --exhibit: with --exhibit, name "
                              "each exhibit before its files", paths[0]);
         goto done;
+    }
+    if (schedule_path) {
+        /* the whole schedule is checked before anything is packed: every
+         * problem is printed, and nothing is written */
+        int sst = ev_schedule_new(&sched, NULL);
+        if (sst == EV_OK)
+            sst = ev_schedule_read_file(sched, schedule_path);
+        if (sst == EV_EFORMAT) {
+            for (size_t i = 0; i < ev_schedule_problem_count(sched); i++)
+                cli_error("%s", ev_schedule_problem(sched, i));
+            cli_error("the schedule '%s' has %zu problem(s): nothing was written to '%s'",
+                      schedule_path, ev_schedule_problem_count(sched), out);
+            rc = CLI_EXIT_INPUT;
+            goto done;
+        }
+        if (sst != EV_OK) {
+            cli_error("%s", sched ? ev_schedule_last_error(sched) : ev_strerror(sst));
+            cli_error("nothing was written to '%s'", out);
+            rc = sst == EV_ENOMEM ? CLI_EXIT_INTERNAL : CLI_EXIT_INPUT;
+            goto done;
+        }
+        for (size_t i = 0; i < ev_schedule_warning_count(sched); i++)
+            cli_warning("%s", ev_schedule_warning(sched, i));
     }
     o.progress_cb = cli_progress;
     o.log_cb = cli_log;
@@ -158,6 +196,8 @@ int cmd_pack(int argc, char **argv)
             st = ev_writer_add_profile(w, pr);
         }
     }
+    if (sched && st == EV_OK)
+        st = ev_writer_add_schedule(w, sched);
     for (size_t i = 0; i < npaths && st == EV_OK; i++)
         st = ev_writer_add(w, paths[i], exhibits[i]);
     if (st == EV_OK)
@@ -196,6 +236,7 @@ int cmd_pack(int argc, char **argv)
     }
     ev_bundle_free(b);
 done:
+    ev_schedule_free(sched);
     ev_profile_catalog_free(cat);
     free(paths);
     free(exhibits);

@@ -8,7 +8,7 @@ S=$EV_SOURCE_DIR/docs/schema
   --algorithm sha256,sha512 "$EV_SOURCE_DIR/samples/media" >/dev/null || { echo "pack failed"; exit 1; }
 unzip -p "$T/b.zip" b/evidence.json > "$T/evidence.json" || exit 1
 refs=()
-[ -f "$S/media.schema.json" ] && refs=(-r "$S/media.schema.json")
+[ -f "$S/media.schema.json" ] && refs=(-r "$S/media.schema.json" -r "$S/schedule.schema.json")
 bash "$EV_SOURCE_DIR/scripts/ajv.sh" validate --spec=draft2020 --strict=false -c ajv-formats \
   -s "$S/evidence.schema.json" "${refs[@]}" -d "$T/evidence.json"
 rc=$?

@@ -39,6 +39,10 @@ _evidence()
         --profile)
             COMPREPLY=($(compgen -W "$("${words[0]}" profiles 2>/dev/null | awk '{print $1}')" -- "$cur"))
             return ;;
+        --exhibits)
+            COMPREPLY=($(compgen -f -X '!*.@(csv|CSV|json|JSON)' -- "$cur") $(compgen -d -- "$cur"))
+            compopt -o filenames 2>/dev/null
+            return ;;
         --format)
             COMPREPLY=($(compgen -W "zip dir" -- "$cur"))
             return ;;

@@ -120,6 +120,24 @@ struct ev_profile; /* evidence/profile.h */
  */
 EV_EXTERN int ev_writer_add_profile(ev_writer *w, const struct ev_profile *profile);
 
+struct ev_schedule; /* evidence/schedule.h */
+
+/**
+ * Pack an exhibit schedule read with ev_schedule_read_file() or
+ * ev_schedule_read_buffer(): each exhibit's files are added as by
+ * ev_writer_add() under the exhibit's reference, and the record gets the
+ * schedule's people, places and events and an "exhibits" list with each
+ * exhibit's facts (docs/exhibit-schedule.md). Files added with
+ * ev_writer_add() under a reference the schedule does not have make an
+ * exhibit with only its reference. At most one schedule per writer.
+ * @param w  Writer; must not be NULL.
+ * @param s  A schedule read without problems; its document is copied.
+ * @return EV_OK, EV_EINVAL (no schedule read, or a second schedule),
+ *         EV_ENOMEM, or an ev_writer_add() status (a listed file that went
+ *         away since it was checked); the message is in ev_writer_last_error(w).
+ */
+EV_EXTERN int ev_writer_add_schedule(ev_writer *w, const struct ev_schedule *s);
+
 /**
  * Write the bundle to out_path: everything is written under a temporary name
  * in the same folder and renamed into place only when complete, so a failure

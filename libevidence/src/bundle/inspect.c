@@ -352,6 +352,16 @@ int ev_bundle__inspect_doc(json_t **out, ev_bundle *b)
                 json_array_append(ex, e);
         }
         json_object_set_new(o, "exhibits", ex);
+        if (json_is_array(json_object_get(b->record, "exhibits"))) {
+            /* the exhibit schedule the bundle was packed with */
+            json_t *sc = json_object();
+            static const char *const parts[] = { "people", "places", "events", "exhibits" };
+            for (size_t q = 0; sc && q < sizeof(parts) / sizeof(parts[0]); q++) {
+                json_t *v = json_object_get(b->record, parts[q]);
+                json_object_set(sc, parts[q], json_is_array(v) ? v : json_array());
+            }
+            json_object_set_new(o, "schedule", sc);
+        }
         json_object_set(o, "items", items ? items : json_null());
     } else {
         /* no record: what the bag itself says, file by file */

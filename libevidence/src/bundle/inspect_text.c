@@ -28,6 +28,120 @@ static const char *const hash_order[] = { "sha512", "sha384", "sha256", "sha224"
  * bag-info fields in file order and its items, which are its payload files
  * as the manifests list them. Nothing here was hashed: 'evidence verify'
  * checks them. */
+/* The node of list whose id is id, or NULL. */
+static const json_t *node(const json_t *sc, const char *list, const char *id)
+{
+    size_t i;
+    const json_t *x;
+    if (!id)
+        return NULL;
+    json_array_foreach(json_object_get(sc, list), i, x) {
+        const char *v = json_string_value(json_object_get(x, "id"));
+        if (v && !strcmp(v, id))
+            return x;
+    }
+    return NULL;
+}
+
+/* "a, b, c" of the string members keys of o that are there. */
+static void text_join(ev_text *t, const json_t *o, const char *const *keys, const char *const *labels)
+{
+    const char *sep = "";
+    for (size_t k = 0; keys[k]; k++) {
+        const char *v = json_string_value(json_object_get(o, keys[k]));
+        if (!v)
+            continue;
+        ev__text_add(t, "%s%s%s", sep, labels ? labels[k] : "", v);
+        sep = ", ";
+    }
+}
+
+/* The exhibit table: each exhibit of the schedule with its facts. */
+static void schedule_text(ev_text *t, const json_t *sc, const json_t *items)
+{
+    size_t i;
+    const json_t *x;
+    ev__text_add(t, "\nexhibit table:\n");
+    json_array_foreach(json_object_get(sc, "exhibits"), i, x) {
+        const char *ref = json_string_value(json_object_get(x, "reference"));
+        const char *d = json_string_value(json_object_get(x, "description"));
+        ev__text_add(t, "  %s%s%s\n", ref ? ref : "(no reference)", d ? "  " : "", d ? d : "");
+        const json_t *ev = node(sc, "events", json_string_value(json_object_get(x, "event")));
+        if (ev) {
+            const json_t *who = node(sc, "people", json_string_value(json_object_get(ev, "performer")));
+            const char *act = json_string_value(json_object_get(ev, "action"));
+            const char *role = json_string_value(json_object_get(ev, "performer_role"));
+            if (who || act) {
+                static const char *const pk[] = { "identifier", "organisation", NULL };
+                ev__text_add(t, "      %s", act ? act : "by");
+                if (who) {
+                    const char *n = json_string_value(json_object_get(who, "name"));
+                    ev__text_add(t, "%s%s (", act ? " by " : " ", n ? n : "(no name)");
+                    text_join(t, who, pk, NULL);
+                    ev__text_add(t, ")");
+                }
+                if (role)
+                    ev__text_add(t, ", %s", role);
+                ev__text_add(t, "\n");
+            }
+            const char *tm = json_string_value(json_object_get(ev, "time"));
+            const char *tl = json_string_value(json_object_get(ev, "time_local"));
+            if (json_is_true(json_object_get(ev, "time_unknown")))
+                ev__text_add(t, "      time not known\n");
+            else if (tm)
+                ev__text_add(t, "      time %s\n", tm);
+            else if (tl)
+                ev__text_add(t, "      time %s (zone unknown)\n", tl);
+            const char *et = json_string_value(json_object_get(ev, "end_time"));
+            const char *etl = json_string_value(json_object_get(ev, "end_time_local"));
+            if (et)
+                ev__text_add(t, "      until %s\n", et);
+            else if (etl)
+                ev__text_add(t, "      until %s (zone unknown)\n", etl);
+            const json_t *pl = node(sc, "places", json_string_value(json_object_get(ev, "place")));
+            if (pl) {
+                static const char *const lk[] = { "description", "address", "postcode", NULL };
+                ev__text_add(t, "      at ");
+                text_join(t, pl, lk, NULL);
+                const json_t *la = json_object_get(pl, "latitude"), *lo = json_object_get(pl, "longitude");
+                if (json_is_number(la) && json_is_number(lo))
+                    ev__text_add(t, " (%.10g, %.10g)", json_number_value(la), json_number_value(lo));
+                ev__text_add(t, "\n");
+            }
+        }
+        const json_t *src = json_object_get(x, "source");
+        if (json_object_size(src)) {
+            static const char *const sk[] = { "make", "model", "serial", "owner", "system", NULL };
+            static const char *const sl[] = { "", "", "serial ", "owner ", "system ", NULL };
+            ev__text_add(t, "      source ");
+            text_join(t, src, sk, sl);
+            ev__text_add(t, "\n");
+        }
+        const json_t *refs = json_object_get(x, "references");
+        if (json_object_size(refs)) {
+            static const char *const rk[] = { "crime", "urn", "dems_id", NULL };
+            static const char *const rl[] = { "crime ", "URN ", "DEMS ", NULL };
+            ev__text_add(t, "      references ");
+            text_join(t, refs, rk, rl);
+            ev__text_add(t, "\n");
+        }
+        const char *hn = json_string_value(json_object_get(x, "handling_notes"));
+        if (hn)
+            ev__text_add(t, "      handling %s\n", hn);
+        const char *key;
+        const json_t *v;
+        json_object_foreach((json_t *)json_object_get(x, "extra"), key, v)
+            ev__text_add(t, "      %s: %s\n", key, json_string_value(v) ? json_string_value(v) : "");
+        size_t n = 0, k;
+        const json_t *it;
+        json_array_foreach(items, k, it) {
+            const char *e = json_string_value(json_object_get(it, "exhibit"));
+            n += ref && e && !strcmp(e, ref);
+        }
+        ev__text_add(t, "      %zu item(s)\n", n);
+    }
+}
+
 static void foreign_bag_text(ev_text *t, const json_t *o, const json_t *items)
 {
     const char *ver = ev__text_str(o, "bagit_version"), *enc = ev__text_str(o, "tag_file_encoding");
@@ -125,6 +239,8 @@ static char *inspect_text(const json_t *o)
         ev__text_add(&t, "\n");
     }
     const json_t *items = json_object_get(o, "items");
+    if (json_is_object(json_object_get(o, "schedule")))
+        schedule_text(&t, json_object_get(o, "schedule"), items);
     /* without a record the items come from the manifests (and there are
      * no exhibits) */
     bool foreign = json_is_array(items) && !json_is_array(ex);

@@ -263,10 +263,15 @@ static int record_item(ev_record_item *x, size_t i, bool release, void *ctx)
 
 static char *gen_record(ev_writer *w, size_t *len)
 {
+    json_t *sched = ev_bundle__schedule_record(w);
+    if (w->schedule && !sched)
+        return NULL;
     const ev_record_head head = { w->bundle_id, w->created, w->o.case_ref, w->o.organisation,
                                   w->o.operation, w->o.description, w->o.officer,
-                                  w->o.officer_id, w->o.source_system };
-    return ev_record__build(&head, w->n, record_item, w, len);
+                                  w->o.officer_id, w->o.source_system, sched };
+    char *r = ev_record__build(&head, w->n, record_item, w, len);
+    json_decref(sched);
+    return r;
 }
 
 static int gen_lazy(void *arg, char **data, size_t *len, ev_errbuf *err)

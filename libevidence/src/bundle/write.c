@@ -106,6 +106,7 @@ void ev_writer_free(ev_writer *w)
     }
     free(w->exhibits);
     ev_strset__free(&w->folder_keys);
+    json_decref(w->schedule);
     if (w->derived_dir) {
         ev__rm_tree(w->derived_dir);
         free(w->derived_dir);

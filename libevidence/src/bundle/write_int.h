@@ -67,6 +67,8 @@ struct ev_writer {
     size_t nexhibits, capexhibits, last_exhibit;
     ev_strset folder_keys;   /* case-folded exhibit folders in use */
     char *derived_dir;       /* temporary folder for working copies */
+    json_t *schedule;        /* people, places, events, exhibits (without files) of
+                                ev_writer_add_schedule(), or NULL */
     /* seal state */
     char bundle_id[64];
     char created[40];
@@ -99,5 +101,11 @@ bool ev_bundle__wants_media(const char *m);
 int ev_bundle__analyze_item(ev_writer *w, wr_item *it);
 /* The working copies of every profile added, as new items. */
 int ev_bundle__make_derivatives(ev_writer *w, const char *out_path, magic_t mg);
+
+/* The record's people, places, events and exhibits of the schedule
+ * (write_schedule.c), with an exhibit of its reference only for each
+ * exhibit of the items that the schedule does not name; NULL without a
+ * schedule (or on ENOMEM). New reference. */
+json_t *ev_bundle__schedule_record(const ev_writer *w);
 
 #endif

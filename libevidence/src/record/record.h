@@ -28,6 +28,8 @@ typedef struct ev_record_head {
     const char *bundle_id, *created;
     const char *case_ref, *organisation, *operation, *description;
     const char *officer, *officer_id, *source_system;
+    const json_t *schedule; /* "people", "places", "events" and "exhibits" of an
+                               exhibit schedule (docs/exhibit-schedule.md), or NULL */
 } ev_record_head;
 
 /* One item of a record as its writer knows it (borrowed; NULL when

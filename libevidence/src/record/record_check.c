@@ -28,12 +28,13 @@ enum {
     C_BAGINFO,
     C_EXHIBIT,
     C_MIME,
+    C_DANGLING,
     C_COUNT
 };
 
 static const char *const codes[] = {
     "record-schema",         "record-item-duplicate", "record-baginfo-mismatch",
-    "record-exhibit-mismatch", "record-mime-mismatch",
+    "record-exhibit-mismatch", "record-mime-mismatch",  "record-dangling-reference",
 };
 
 _Static_assert(sizeof(codes) / sizeof(codes[0]) == C_COUNT, "one name per code");
@@ -294,12 +295,13 @@ bool ev_record__mime_contradicts(const char *record_mime, const char *magic_mime
 
 /* ---- schema ------------------------------------------------------------------------ */
 
-enum { T_STR = 1, T_NULL = 2, T_INT = 4, T_OBJ = 8, T_ARR = 16 };
+enum { T_STR = 1, T_NULL = 2, T_INT = 4, T_OBJ = 8, T_ARR = 16, T_NUM = 32, T_TRUE = 64 };
 
 static int jtype(const json_t *v)
 {
-    return json_is_string(v) ? T_STR : json_is_null(v) ? T_NULL : json_is_integer(v) ? T_INT
-           : json_is_object(v) ? T_OBJ : json_is_array(v) ? T_ARR : 0;
+    return json_is_string(v) ? T_STR : json_is_null(v) ? T_NULL
+           : json_is_integer(v) ? T_INT | T_NUM : json_is_real(v) ? T_NUM
+           : json_is_object(v) ? T_OBJ : json_is_array(v) ? T_ARR : json_is_true(v) ? T_TRUE : 0;
 }
 
 static const char *jtype_name(const json_t *v)
@@ -324,6 +326,8 @@ static const char *types_name(int t)
     case T_INT: return "an integer";
     case T_OBJ: return "an object";
     case T_ARR: return "an array";
+    case T_NUM: return "a number";
+    case T_TRUE: return "true";
     default: return "of another type";
     }
 }
@@ -445,6 +449,187 @@ static void schema_item(cctx *c, const json_t *it, size_t k)
     }
 }
 
+/* The parts of an exhibit schedule (docs/exhibit-schedule.md): people,
+ * places, events and exhibits, each a list of objects of known keys. */
+typedef struct skey {
+    const char *key;
+    int types;
+    bool required;
+} skey;
+
+static void schema_keys(cctx *c, const json_t *o, const char *ptr, const skey *keys)
+{
+    for (; keys->key; keys++) {
+        const json_t *v = field(c, o, ptr, keys->key, keys->types, keys->required);
+        if (v && json_is_string(v) && !nonempty(json_string_value(v)))
+            SCH(c, "evidence.json breaks its schema: %s/%s is empty", ptr, keys->key);
+    }
+}
+
+static const skey person_keys[] = {
+    { "id", T_STR, true }, { "name", T_STR, false }, { "identifier", T_STR, false },
+    { "organisation", T_STR, false }, { NULL, 0, false }
+};
+static const skey place_keys[] = {
+    { "id", T_STR, true }, { "description", T_STR, false }, { "address", T_STR, false },
+    { "postcode", T_STR, false }, { "latitude", T_NUM, false }, { "longitude", T_NUM, false },
+    { NULL, 0, false }
+};
+static const skey event_keys[] = {
+    { "id", T_STR, true }, { "action", T_STR, false }, { "performer", T_STR, false },
+    { "performer_role", T_STR, false }, { "place", T_STR, false }, { "time", T_STR, false },
+    { "time_local", T_STR, false }, { "time_utc_offset", T_STR, false },
+    { "time_zone", T_STR, false }, { "time_unknown", T_TRUE, false },
+    { "end_time", T_STR, false }, { "end_time_local", T_STR, false },
+    { "end_time_utc_offset", T_STR, false }, { "end_time_zone", T_STR, false },
+    { "end_time_unknown", T_TRUE, false }, { NULL, 0, false }
+};
+static const skey exhibit_keys[] = {
+    { "reference", T_STR, true }, { "description", T_STR, false }, { "event", T_STR, false },
+    { "source", T_OBJ, false }, { "references", T_OBJ, false },
+    { "handling_notes", T_STR, false }, { "extra", T_OBJ, false }, { NULL, 0, false }
+};
+static const skey source_keys[] = {
+    { "make", T_STR, false }, { "model", T_STR, false }, { "serial", T_STR, false },
+    { "owner", T_STR, false }, { "system", T_STR, false }, { NULL, 0, false }
+};
+static const skey references_keys[] = {
+    { "crime", T_STR, false }, { "urn", T_STR, false }, { "dems_id", T_STR, false },
+    { NULL, 0, false }
+};
+
+static void schema_list(cctx *c, const json_t *rec, const char *name, const skey *keys)
+{
+    const json_t *a = field(c, rec, "", name, T_ARR, false);
+    size_t k;
+    const json_t *o;
+    json_array_foreach(a, k, o) {
+        char ptr[64];
+        snprintf(ptr, sizeof(ptr), "/%s/%zu", name, k);
+        if (!json_is_object(o)) {
+            SCH(c, "evidence.json breaks its schema: %s is %s, not an object", ptr,
+                jtype_name(o));
+            continue;
+        }
+        schema_keys(c, o, ptr, keys);
+        if (keys == exhibit_keys) {
+            char sp[80];
+            const json_t *src = field(c, o, ptr, "source", T_OBJ, false);
+            snprintf(sp, sizeof(sp), "%s/source", ptr);
+            if (src)
+                schema_keys(c, src, sp, source_keys);
+            const json_t *refs = field(c, o, ptr, "references", T_OBJ, false);
+            snprintf(sp, sizeof(sp), "%s/references", ptr);
+            if (refs)
+                schema_keys(c, refs, sp, references_keys);
+            const json_t *extra = field(c, o, ptr, "extra", T_OBJ, false);
+            const char *key;
+            const json_t *v;
+            json_object_foreach((json_t *)extra, key, v) {
+                if (!json_is_string(v)) {
+                    SCH(c, "evidence.json breaks its schema: %s/extra/%.64s is %s, not a "
+                        "string", ptr, key, jtype_name(v));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+static void schema_schedule(cctx *c, const json_t *rec)
+{
+    schema_list(c, rec, "people", person_keys);
+    schema_list(c, rec, "places", place_keys);
+    schema_list(c, rec, "events", event_keys);
+    schema_list(c, rec, "exhibits", exhibit_keys);
+}
+
+typedef struct uref {
+    const char *s;
+    size_t k;
+} uref;
+
+static int uref_cmp(const void *a, const void *b)
+{
+    const uref *x = a, *y = b;
+    int d = strcmp(x->s, y->s);
+    return d ? d : (x->k > y->k) - (x->k < y->k);
+}
+
+static void check_unique(cctx *c, const json_t *rec, const char *list, const char *key)
+{
+    const json_t *a = json_object_get(rec, list);
+    size_t n = json_array_size(a), m = 0;
+    if (n < 2)
+        return;
+    uref *v = ev__calloc(n, sizeof(*v));
+    if (!v) {
+        c->rc = EV_ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *x = json_string_value(json_object_get(json_array_get(a, i), key));
+        if (x)
+            v[m++] = (uref){ x, i };
+    }
+    qsort(v, m, sizeof(*v), uref_cmp);
+    for (size_t i = 1; i < m; i++)
+        if (strcmp(v[i].s, v[i - 1].s) == 0)
+            SCH(c, "evidence.json breaks its schema: /%s/%zu/%s '%.200s' is also "
+                "/%s/%zu/%s: each is given once", list, v[i].k, key, v[i].s, list, v[i - 1].k,
+                key);
+    free(v);
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every reference resolves: an event's performer to a person, its place to
+ * a place, an exhibit's event to an event, and (when the record has
+ * exhibits) an item's exhibit to an exhibit. */
+static void check_refs_one(cctx *c, const json_t *rec, const char *from, const char *key,
+                           const char *to, const char *to_key, const char *what)
+{
+    const json_t *list = json_object_get(rec, from), *target = json_object_get(rec, to);
+    size_t nt = json_array_size(target), m = 0;
+    const char **v = ev__calloc(nt ? nt : 1, sizeof(*v));
+    if (!v) {
+        c->rc = EV_ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        const char *x = json_string_value(json_object_get(json_array_get(target, i), to_key));
+        if (x)
+            v[m++] = x;
+    }
+    qsort(v, m, sizeof(*v), str_ptr_cmp);
+    size_t k;
+    const json_t *o;
+    json_array_foreach(list, k, o) {
+        const char *x = json_string_value(json_object_get(o, key));
+        if (x && !bsearch(&x, v, m, sizeof(*v), str_ptr_cmp))
+            add(c, C_DANGLING, EV_SEVERITY_ERROR, "evidence.json",
+                "evidence.json: /%s/%zu/%s is '%.200s', but no %s in /%s has that %s", from, k,
+                key, x, what, to, to_key);
+    }
+    free(v);
+}
+
+static void check_refs(cctx *c, const json_t *rec)
+{
+    check_unique(c, rec, "people", "id");
+    check_unique(c, rec, "places", "id");
+    check_unique(c, rec, "events", "id");
+    check_unique(c, rec, "exhibits", "reference");
+    check_refs_one(c, rec, "events", "performer", "people", "id", "person");
+    check_refs_one(c, rec, "events", "place", "places", "id", "place");
+    check_refs_one(c, rec, "exhibits", "event", "events", "id", "event");
+    if (json_object_get(rec, "exhibits"))
+        check_refs_one(c, rec, "items", "exhibit", "exhibits", "reference", "exhibit");
+}
+
 static void schema_record(cctx *c, const json_t *rec)
 {
     const json_t *f = field(c, rec, "", "format", T_STR, true);
@@ -492,6 +677,7 @@ static void schema_record(cctx *c, const json_t *rec)
     size_t k;
     const json_t *it;
     json_array_foreach(items, k, it) schema_item(c, it, k);
+    schema_schedule(c, rec);
 }
 
 /* ---- one item per file, one id per item ----------------------------------------------- */
@@ -671,6 +857,7 @@ static int check_baginfo(cctx *c, const json_t *rec, const char *buf, size_t len
 static void check_json(cctx *c, const json_t *rec, const char *baginfo, size_t blen)
 {
     schema_record(c, rec);
+    check_refs(c, rec);
     const json_t *items = json_object_get(rec, "items");
     if (json_is_array(items)) {
         if (check_duplicates(c, items, "path") != EV_OK || check_duplicates(c, items, "id") != EV_OK)

@@ -153,6 +153,13 @@ char *ev_record__build(const ev_record_head *hd, size_t nitems, ev_record__item_
     json_object_set_new(r, "exported_by", e);
     json_object_set_new(r, "source_system",
                         json_pack("{s:o}", "name", ev__json_str(hd->source_system)));
+    if (hd->schedule) {
+        static const char *const keys[] = { "people", "places", "events", "exhibits" };
+        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            json_t *v = json_object_get(hd->schedule, keys[k]);
+            json_object_set_new(r, keys[k], v ? json_deep_copy(v) : json_array());
+        }
+    }
     if (nitems == 0) {
         json_object_set_new(r, "items", json_array());
         char *s = ev_record__dump(r, len);
