@@ -44,6 +44,63 @@ def sha(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
+def _num(x):
+    """A JSON number as RFC 8785 (ECMAScript) prints it."""
+    if isinstance(x, int) and abs(x) <= 2**53:
+        return str(x)
+    x = float(x)
+    if x == 0:
+        return "0"
+    m, _, e = repr(abs(x)).partition("e")
+    ip, _, fp = m.partition(".")
+    d, n = ip + fp, len(ip) + int(e or 0)
+    while d[0] == "0":
+        d, n = d[1:], n - 1
+    d = d.rstrip("0")
+    k, sg = len(d), "-" if x < 0 else ""
+    if k <= n <= 21:
+        return sg + d + "0" * (n - k)
+    if 0 < n <= 21:
+        return sg + d[:n] + "." + d[n:]
+    if -6 < n <= 0:
+        return sg + "0." + "0" * -n + d
+    return sg + d[0] + ("." + d[1:] if k > 1 else "") + "e" + ("+" if n > 0 else "-") + str(abs(n - 1))
+
+
+def _jcs(v):
+    """RFC 8785 canonical JSON (docs/disclosure.md)."""
+    if isinstance(v, dict):
+        return "{" + ",".join(_jcs(k) + ":" + _jcs(v[k])
+                              for k in sorted(v, key=lambda k: k.encode("utf-16-be"))) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(map(_jcs, v)) + "]"
+    if isinstance(v, str) or v is None or isinstance(v, bool):
+        return json.dumps(v, ensure_ascii=False)
+    return _num(v)
+
+
+def disclosure_root(bag, rec):
+    """The RFC 9162 root over the items' salted leaves (docs/disclosure.md),
+    as an attacker who edits a record re-makes it: it holds no secret."""
+    H = lambda b: hashlib.sha256(b).digest()
+    leaves = []
+    for it in rec["items"]:
+        d = it.get("derived_from") or {}
+        files = [it["path"]] + ([d["record"]] if "record" in d else []) + list(it.get("meta", []))
+        e = _jcs({k: v for k, v in it.items() if k != "salt"}).encode()
+        leaves.append(H(b"\0" + bytes.fromhex(it["salt"]) + len(e).to_bytes(8, "big") + e +
+                        b"".join(H(open(os.path.join(bag, f), "rb").read()) for f in files)))
+
+    def mth(v):
+        if len(v) == 1:
+            return v[0]
+        k = 1
+        while k * 2 < len(v):
+            k *= 2
+        return H(b"\1" + mth(v[:k]) + mth(v[k:]))
+    return mth(leaves).hex()
+
+
 class Bag:
     def __init__(self, path):
         self.path = path
@@ -56,6 +113,7 @@ class Bag:
         self.raw_record = None       # bytes written as evidence.json instead of self.rec
         self.raw_custody = None      # bytes written as custody.jsonl
         self.record_changed = False
+        self.remake_root = True      # re-make disclosure.root after a record change
 
     def item(self, mime=None, index=0):
         its = [i for i in self.rec["items"] if mime is None or i.get("mime") == mime]
@@ -67,6 +125,13 @@ class Bag:
         if self.raw_record is not None:
             open(rp, "wb").write(self.raw_record)
         elif self.record_changed:
+            # the root is re-made, as an attacker would, unless the lie is the root
+            dc = self.rec.get("disclosure") if isinstance(self.rec, dict) else None
+            if self.remake_root and isinstance(dc, dict) and isinstance(self.rec.get("items"), list):
+                try:
+                    dc["root"] = disclosure_root(p, self.rec)
+                except (KeyError, TypeError, ValueError, AttributeError, OSError):
+                    pass  # a lie the root cannot be made over: verify says so
             open(rp, "w", encoding="utf-8").write(json.dumps(self.rec, indent=2,
                                                              ensure_ascii=False) + "\n")
         cp = os.path.join(p, "custody.jsonl")
