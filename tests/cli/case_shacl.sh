@@ -22,6 +22,41 @@ else
     note "CASE_UCO_SHAPES not set: checked against tests/tools/case-core-shapes.ttl only"
 fi
 
+# the exhibit schedule of docs/examples (3 exhibits, 2 people, 2 places,
+# 3 events): its nodes conform, and every fact of the record's schedule is
+# in the graph as docs/exhibit-schedule.md maps it (a differential check of
+# case.jsonld against evidence.json)
+W="$T/sched"
+mkdir -p "$W/JS1" "$W/JS2"
+cp "$EV_SOURCE_DIR/docs/examples/exhibit-schedule.csv" "$W/schedule.csv"
+for f in JS1/IMG_0001.jpg JS1/IMG_0002.jpg JS1/IMG_0003.jpg JS1/IMG_0004.jpg JS2/cctv-cam1.mp4 \
+         JS2/cctv-cam2.mp4 JS2/cctv-export-log.txt AB1-call.wav AB1-notes.txt AB1-photo.jpg; do
+    printf '%s\n' "$f" >"$W/$f"
+done
+# one stated time written without seconds
+sed -i 's/2026-03-14T09:05:00Z/2026-03-14T09:05+01:00/' "$W/schedule.csv"
+(cd "$W" && "$EVIDENCE" pack -q -o "$T/x.zip" --case 23/1 --officer "Jo Smith" --org "Example Police" \
+    --exhibits schedule.csv) >"$OUT" 2>"$ERR"
+ok "the example schedule packs" test $? -eq 0 || show_last
+run bash "$SH" "$T/x.zip"
+ok "the schedule's case.jsonld conforms" test "$RC" -eq 0 || show_last
+(cd "$T" && unzip -q x.zip 'x/case.jsonld' 'x/evidence.json') || die "no case.jsonld in x.zip"
+run python3 "$TOOLS/case_schedule_facts.py" "$T/x/evidence.json" "$T/x/case.jsonld"
+ok "every schedule fact of evidence.json is in case.jsonld, as mapped" test "$RC" -eq 0 || show_last
+python3 - "$T/x/case.jsonld" "$T/x-bad.jsonld" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for n in d["@graph"]:
+    if n.get("@type") == "uco-location:Location":
+        n["@type"] = "uco-location:SimpleAddressFacet"
+json.dump(d, open(sys.argv[2], "w"))
+PY
+run bash "$SH" "$T/x-bad.jsonld"
+ok "an action whose location is not a Location does not conform" test "$RC" -eq 1 || show_last
+ok "... named" grep -q 'uco/action/location' "$OUT"
+run python3 "$TOOLS/case_schedule_facts.py" "$T/x/evidence.json" "$T/x-bad.jsonld"
+ok "... and the fact check sees the place gone" test "$RC" -eq 1
+
 (cd "$T" && unzip -q s.zip s/case.jsonld) || die "no case.jsonld"
 python3 - "$T/s/case.jsonld" "$T/bad.jsonld" <<'PY'
 import json, sys

@@ -455,6 +455,147 @@ static void views_html_masters_then_copies(void **state)
     free(h);
 }
 
+/* The exhibit schedule in case.jsonld (docs/exhibit-schedule.md): each
+ * exhibit's provenance record carries its description and references; each
+ * event is an InvestigativeAction with its performer (and role), place,
+ * instruments and result; a time with its offset is an xsd:dateTime (":00"
+ * added where it was written without seconds), one without a zone is only
+ * described; two people of one name stay two; a custody event naming a
+ * person of the schedule has that person as performer. */
+static const char *SCHED_RECORD =
+    "{\"bundle_id\":\"" NS "\",\"created\":\"2024-05-01T10:00:00Z\","
+    "\"people\":[{\"id\":\"person-1\",\"name\":\"Jo Smith\",\"identifier\":\"PC 1\","
+    "\"organisation\":\"Example Police\"},{\"id\":\"person-2\",\"name\":\"Jo Smith\"}],"
+    "\"places\":[{\"id\":\"place-1\",\"description\":\"Front door\",\"postcode\":\"EX1 2AB\","
+    "\"latitude\":51.50735,\"longitude\":-0.12776},{\"id\":\"place-2\",\"latitude\":\"n\"}],"
+    "\"events\":[{\"id\":\"event-1\",\"action\":\"seized\",\"performer\":\"person-1\","
+    "\"performer_role\":\"Seizing officer\",\"place\":\"place-1\","
+    "\"time\":\"2026-03-14T11:20+01:00\",\"time_zone\":\"stated\"},"
+    "{\"id\":\"event-2\",\"action\":\"produced\",\"performer\":\"person-2\",\"place\":7,"
+    "\"time_local\":\"2026-03-14T11:20\",\"time_zone\":\"unknown\"},"
+    "{\"id\":\"event-3\",\"performer\":\"nobody\",\"time_unknown\":true}],"
+    "\"exhibits\":[{\"reference\":\"JS/1\",\"description\":\"Photos\",\"event\":\"event-1\","
+    "\"source\":{\"make\":\"Canon\",\"model\":\"EOS\",\"serial\":\"42\",\"owner\":\"Shop Ltd\"},"
+    "\"references\":{\"crime\":\"CR/1\",\"urn\":\"01XX\",\"dems_id\":\"D-1\"},"
+    "\"handling_notes\":\"bagged\"},"
+    "{\"reference\":\"JS/2\",\"event\":\"event-2\",\"source\":{\"system\":\"NVR\"}}],"
+    "\"items\":[{\"id\":\"item-0001\",\"exhibit\":\"JS/1\",\"path\":\"data/a.jpg\"},"
+    "{\"id\":\"item-0002\",\"exhibit\":\"JS/2\",\"path\":\"data/b.mp4\"}]}";
+
+static const json_t *node_named(const json_t *g, const char *type, const char *key, const char *v)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(g, i, n) {
+        const char *t = json_string_value(json_object_get(n, "@type"));
+        const char *s = json_string_value(json_object_get(n, key));
+        if (t && s && !strcmp(t, type) && !strcmp(s, v))
+            return n;
+    }
+    return NULL;
+}
+
+static const char *ref_of(const json_t *o)
+{
+    return json_string_value(json_object_get(json_is_array(o) ? json_array_get(o, 0) : o, "@id"));
+}
+
+static void views_case_schedule(void **state)
+{
+    (void)state;
+    const char *cust = "{\"seq\":1,\"time\":\"2024-05-01T10:00:00Z\",\"action\":\"received\","
+                       "\"actor\":\"Jo Smith\",\"person\":\"person-1\",\"place\":\"place-1\"}\n";
+    json_t *d = render_case(SCHED_RECORD, cust, NULL);
+    const json_t *g = json_object_get(d, "@graph");
+    assert_non_null(json_object_get(json_object_get(d, "@context"), "uco-role"));
+    json_t *defs = json_object(), *refs = json_array(), *types = json_array();
+    walk(g, defs, refs, types);
+    size_t i;
+    json_t *v;
+    json_array_foreach(refs, i, v)
+        assert_non_null(json_object_get(defs, json_string_value(v)));
+
+    const json_t *p1 = node_named(g, "case-investigation:ProvenanceRecord",
+                                  "case-investigation:exhibitNumber", "JS/1");
+    assert_non_null(p1);
+    assert_string_equal(json_string_value(json_object_get(p1, "uco-core:description")), "Photos");
+    const json_t *xr = json_object_get(p1, "uco-core:externalReference");
+    assert_int_equal(json_array_size(xr), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(xr, 1),
+                                                          "uco-core:externalIdentifier")), "01XX");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(xr, 1),
+                                                          "uco-core:definingContext")), "URN");
+
+    /* the stated time, seconds added; the unstated one only described */
+    const json_t *a1 = node_named(g, "case-investigation:InvestigativeAction", "uco-core:name",
+                                  "seized");
+    assert_non_null(a1);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(a1, "uco-action:startTime"),
+                                                          "@value")),
+                        "2026-03-14T11:20:00+01:00");
+    assert_string_equal(ref_of(json_object_get(a1, "uco-action:result")), json_string_value(
+                                                                            json_object_get(p1, "@id")));
+    const json_t *a2 = node_named(g, "case-investigation:InvestigativeAction", "uco-core:name",
+                                  "produced");
+    assert_non_null(a2);
+    assert_null(json_object_get(a2, "uco-action:startTime"));
+    assert_null(json_object_get(a2, "uco-action:location")); /* place 7 is not a place */
+    assert_non_null(strstr(json_string_value(json_object_get(a2, "uco-core:description")),
+                           "time as written: 2026-03-14T11:20 (zone not stated)"));
+    const char *desc1 = json_string_value(json_object_get(a1, "uco-core:description"));
+    assert_non_null(desc1);
+    assert_non_null(strstr(desc1, "handling notes (JS/1): bagged"));
+
+    /* two people named Jo Smith stay two; the identifier is on the first */
+    const char *w1 = ref_of(json_object_get(a1, "uco-action:performer"));
+    const char *w2 = ref_of(json_object_get(a2, "uco-action:performer"));
+    assert_non_null(w1);
+    assert_non_null(w2);
+    assert_string_not_equal(w1, w2);
+    const json_t *pn = json_object_get(defs, w1);
+    assert_string_equal(json_string_value(json_object_get(pn, "uco-core:name")), "Jo Smith");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(pn, "uco-core:externalReference"), 0),
+                            "uco-core:externalIdentifier")),
+                        "PC 1");
+    assert_non_null(node_named(g, "uco-role:Role", "uco-core:name", "Seizing officer"));
+
+    /* the place, as recorded */
+    const json_t *loc = json_object_get(defs, ref_of(json_object_get(a1, "uco-action:location")));
+    assert_non_null(loc);
+    const json_t *fs = json_object_get(loc, "uco-core:hasFacet");
+    assert_int_equal(json_array_size(fs), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fs, 0),
+                                                          "uco-location:postalCode")), "EX1 2AB");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(
+                            json_array_get(fs, 1), "uco-location:latitude"), "@value")),
+                        "51.50735");
+
+    /* the device and its owner; the system as a tool */
+    const json_t *ins = json_object_get(a1, "uco-action:instrument");
+    assert_int_equal(json_array_size(ins), 1);
+    assert_non_null(node_named(g, "uco-identity:Identity", "uco-core:name", "Shop Ltd"));
+    assert_non_null(node_named(g, "uco-core:Relationship", "uco-core:kindOfRelationship", "Owned_By"));
+    assert_non_null(node_named(g, "uco-tool:Tool", "uco-core:name", "NVR"));
+
+    /* the custody event names person-1 and place-1 */
+    const json_t *rc = node_named(g, "case-investigation:InvestigativeAction", "uco-core:name",
+                                  "received");
+    assert_non_null(rc);
+    assert_string_equal(ref_of(json_object_get(rc, "uco-action:performer")), w1);
+    assert_string_equal(ref_of(json_object_get(rc, "uco-action:location")),
+                        ref_of(json_object_get(a1, "uco-action:location")));
+    json_decref(defs);
+    json_decref(refs);
+    json_decref(types);
+    json_decref(d);
+
+    /* no schedule, no uco-role prefix (the bytes of older bundles' views) */
+    d = render_case(RECORD, CUSTODY, NULL);
+    assert_null(json_object_get(json_object_get(d, "@context"), "uco-role"));
+    json_decref(d);
+}
+
 static void views_hostile_records(void **state)
 {
     (void)state;
@@ -773,6 +914,7 @@ int main(void)
         cmocka_unit_test(views_html_states_what_is_known),
         cmocka_unit_test(views_html_masters_then_copies),
         cmocka_unit_test(views_hostile_records),
+        cmocka_unit_test(views_case_schedule),
         cmocka_unit_test(views_html_thumbnails),
         cmocka_unit_test(views_streamed_record),
         cmocka_unit_test(views_report_html_escapes_and_states),

@@ -23,6 +23,7 @@ typedef struct cctx {
     size_t nodes;           /* nodes written so far */
     ev_strset seen;         /* @ids of the nodes written */
     const char *tool_id;    /* the tool that wrote the record */
+    bool schedule;          /* show the exhibit schedule (case.jsonld layout 2) */
     int rc;
 } cctx;
 
@@ -524,6 +525,358 @@ static void derivation_nodes(cctx *c, const json_t *it, const char *fid, const c
     free(cfid);
 }
 
+/* ---- the exhibit schedule (docs/exhibit-schedule.md, "case.jsonld") ---- */
+
+/* The record's list k when it is an array, else NULL. */
+static const json_t *jlist(const json_t *rec, const char *k)
+{
+    const json_t *a = json_object_get(rec, k);
+    return json_is_array(a) ? a : NULL;
+}
+
+/* The object of list k of the record whose key is v, or NULL. */
+static const json_t *find_by(const json_t *rec, const char *list, const char *key, const char *v)
+{
+    size_t i;
+    json_t *o;
+    if (!v)
+        return NULL;
+    json_array_foreach(jlist(rec, list), i, o) {
+        const char *s = jstr(o, key);
+        if (s && strcmp(s, v) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+/* An xsd:dateTime lexical form of an RFC 3339 time from the record, with
+ * ":00" seconds added where the time was written without them (11:20Z);
+ * NULL when v is not of that form. Caller frees. */
+static char *xsd_time(const char *v)
+{
+    size_t n = v ? strlen(v) : 0;
+    /* YYYY-MM-DDTHH:MM then seconds or a zone */
+    if (n < 17 || v[4] != '-' || v[7] != '-' || (v[10] != 'T' && v[10] != 't') || v[13] != ':')
+        return NULL;
+    for (size_t i = 0; i < 16; i++)
+        if (i != 4 && i != 7 && i != 10 && i != 13 && (v[i] < '0' || v[i] > '9'))
+            return NULL;
+    const char *z = v + 16;
+    if (*z == ':')
+        return ev__strdup(v);
+    if (*z != 'Z' && *z != 'z' && *z != '+' && *z != '-')
+        return NULL;
+    return ev__asprintf("%.16s:00%s", v, z);
+}
+
+/* A person of the schedule (record "people"): a Person named as recorded,
+ * the identifier as an external reference whose context is the
+ * organisation, and membership of the organisation. Returns its @id
+ * (caller frees) or NULL. Ids come from the record's own person id, so two
+ * people of one name stay two. */
+static char *sched_person(cctx *c, const json_t *p)
+{
+    const char *pid = jstr(p, "id"), *name = jstr(p, "name"), *org = jstr(p, "organisation");
+    const char *ident = jstr(p, "identifier");
+    char *id = pid ? id_of(c, "person", "schedule-person", pid, NULL) : NULL;
+    if (!id)
+        return NULL;
+    if (ev_strset__has(&c->seen, id))
+        return id;
+    json_t *n = node(id, "uco-identity:Person");
+    set_str(n, "uco-core:name", name);
+    if (ident) {
+        char *xid = id_of(c, "external-reference", "person-identifier", id, NULL);
+        json_t *x = node(xid, "uco-core:ExternalReference");
+        set_str(x, "uco-core:externalIdentifier", ident);
+        set_str(x, "uco-core:definingContext", org);
+        json_object_set_new(n, "uco-core:externalReference", json_pack("[o]", x));
+        free(xid);
+    }
+    add_node(c, n);
+    char *oid = NULL;
+    if (org_node(c, org, &oid)) {
+        char *rid = id_of(c, "relationship", "schedule-member", pid, org);
+        json_t *r = node(rid, "uco-core:Relationship");
+        json_object_set_new(r, "uco-core:source", json_pack("[o]", ref(id)));
+        json_object_set_new(r, "uco-core:target", ref(oid));
+        json_object_set_new(r, "uco-core:kindOfRelationship", json_string("Member_Of"));
+        json_object_set_new(r, "uco-core:isDirectional", json_true());
+        add_node(c, r);
+        free(rid);
+    }
+    free(oid);
+    return id;
+}
+
+/* A place of the schedule: a Location with its description, its address
+ * and postcode (SimpleAddressFacet) and its coordinates as recorded
+ * (LatLongCoordinatesFacet). Returns its @id (caller frees) or NULL. */
+static char *sched_place(cctx *c, const json_t *p)
+{
+    const char *lid = jstr(p, "id");
+    char *id = lid ? id_of(c, "location", "schedule-place", lid, NULL) : NULL;
+    if (!id || ev_strset__has(&c->seen, id))
+        return id;
+    json_t *n = node(id, "uco-location:Location");
+    set_str(n, "uco-core:description", jstr(p, "description"));
+    json_t *facets = json_array();
+    const char *addr = jstr(p, "address"), *pc = jstr(p, "postcode");
+    if (addr || pc) {
+        char *fid = id_of(c, "simple-address-facet", "schedule-place", lid, NULL);
+        json_t *f = node(fid, "uco-location:SimpleAddressFacet");
+        set_str(f, "uco-location:street", addr);
+        set_str(f, "uco-location:postalCode", pc);
+        json_array_append_new(facets, f);
+        free(fid);
+    }
+    json_t *lat = json_object_get(p, "latitude"), *lon = json_object_get(p, "longitude");
+    if (json_is_number(lat) && json_is_number(lon)) {
+        char *fid = id_of(c, "lat-long-coordinates-facet", "schedule-place", lid, NULL);
+        json_t *f = node(fid, "uco-location:LatLongCoordinatesFacet");
+        json_t *d;
+        if ((d = decimal(json_number_value(lat))))
+            json_object_set_new(f, "uco-location:latitude", d);
+        if ((d = decimal(json_number_value(lon))))
+            json_object_set_new(f, "uco-location:longitude", d);
+        json_array_append_new(facets, f);
+        free(fid);
+    }
+    if (json_array_size(facets))
+        json_object_set_new(n, "uco-core:hasFacet", facets);
+    else
+        json_decref(facets);
+    add_node(c, n);
+    return id;
+}
+
+/* An exhibit's source: the device (make, model, serial; the same @id as a
+ * capture device of that make, model and serial), the system it was
+ * exported from (a Tool) and the owner (an Identity, Owned_By). Appends
+ * the instruments to instr. */
+static void sched_source(cctx *c, const json_t *exh, json_t *instr)
+{
+    const json_t *s = json_object_get(exh, "source");
+    const char *make = jstr(s, "make"), *model = jstr(s, "model"), *serial = jstr(s, "serial");
+    const char *sys = jstr(s, "system"), *owner = jstr(s, "owner");
+    const char *eref = jstr(exh, "reference");
+    char *dev = NULL, *tool = NULL;
+    if (make || model || serial || (owner && !sys)) {
+        if (make || model || serial) {
+            char *k1 = ev__asprintf("%zu:%s%zu:%s", make ? strlen(make) : 0, make ? make : "",
+                                    model ? strlen(model) : 0, model ? model : "");
+            dev = k1 ? id_of(c, "device", "device", k1, serial) : NULL;
+            free(k1);
+        } else {
+            /* only an owner: the device is not described */
+            dev = id_of(c, "device", "schedule-source", eref, NULL);
+        }
+        if (dev && !ev_strset__has(&c->seen, dev)) {
+            json_t *d = node(dev, "uco-observable:Device");
+            if (make || model || serial) {
+                char *fa = id_of(c, "device-facet", "device-facet", dev, NULL);
+                json_t *f = node(fa, "uco-observable:DeviceFacet");
+                char *mid = NULL;
+                if (org_node(c, make, &mid))
+                    json_object_set_new(f, "uco-observable:manufacturer", ref(mid));
+                free(mid);
+                set_str(f, "uco-observable:model", model);
+                set_str(f, "uco-observable:serialNumber", serial);
+                json_object_set_new(d, "uco-core:hasFacet", json_pack("[o]", f));
+                free(fa);
+            }
+            add_node(c, d);
+        }
+    }
+    if (sys) {
+        tool = id_of(c, "tool", "source-system", sys, NULL);
+        if (tool && !ev_strset__has(&c->seen, tool)) {
+            json_t *t = node(tool, "uco-tool:Tool");
+            set_str(t, "uco-core:name", sys);
+            json_object_set_new(t, "uco-tool:toolType", json_string("source system"));
+            add_node(c, t);
+        }
+    }
+    if (owner && (dev || tool)) {
+        char *iid = id_of(c, "identity", "owner", owner, NULL);
+        if (iid && !ev_strset__has(&c->seen, iid)) {
+            json_t *o = node(iid, "uco-identity:Identity");
+            set_str(o, "uco-core:name", owner);
+            add_node(c, o);
+        }
+        const char *what = dev ? dev : tool;
+        char *rid = iid ? id_of(c, "relationship", "owned-by", what, owner) : NULL;
+        if (rid) {
+            json_t *r = node(rid, "uco-core:Relationship");
+            json_object_set_new(r, "uco-core:source", json_pack("[o]", ref(what)));
+            json_object_set_new(r, "uco-core:target", ref(iid));
+            json_object_set_new(r, "uco-core:kindOfRelationship", json_string("Owned_By"));
+            json_object_set_new(r, "uco-core:isDirectional", json_true());
+            add_node(c, r);
+        }
+        free(rid);
+        free(iid);
+    }
+    if (dev)
+        json_array_append_new(instr, ref(dev));
+    if (tool)
+        json_array_append_new(instr, ref(tool));
+    free(dev);
+    free(tool);
+}
+
+/* The role a person had in an event: a Role named as written, and a
+ * Has_Role relationship from the person. */
+static void sched_role(cctx *c, const char *person, const char *role)
+{
+    char *rid = id_of(c, "role", "role", role, NULL);
+    if (!rid)
+        return;
+    if (!ev_strset__has(&c->seen, rid)) {
+        json_t *r = node(rid, "uco-role:Role");
+        set_str(r, "uco-core:name", role);
+        add_node(c, r);
+    }
+    char *lid = id_of(c, "relationship", "has-role", person, role);
+    if (lid) {
+        json_t *l = node(lid, "uco-core:Relationship");
+        json_object_set_new(l, "uco-core:source", json_pack("[o]", ref(person)));
+        json_object_set_new(l, "uco-core:target", ref(rid));
+        json_object_set_new(l, "uco-core:kindOfRelationship", json_string("Has_Role"));
+        json_object_set_new(l, "uco-core:isDirectional", json_true());
+        add_node(c, l);
+    }
+    free(lid);
+    free(rid);
+}
+
+/* Does the record's schedule name any role? (The context then holds the
+ * uco-role prefix; a record without a schedule keeps its bytes.) */
+static bool sched_has_roles(const json_t *rec)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(jlist(rec, "events"), i, e)
+        if (jstr(e, "performer_role"))
+            return true;
+    return false;
+}
+
+/* Each event of the schedule as an InvestigativeAction: the action as
+ * named, its performer (with the role), the place, the start and end
+ * times (only a time with its offset; one written without a zone, or not
+ * known, is said in the description), the sources of its exhibits as
+ * instruments, and their provenance records as results. */
+static void sched_events(cctx *c, const json_t *rec, json_t *actions)
+{
+    size_t i;
+    json_t *ev;
+    json_array_foreach(jlist(rec, "events"), i, ev) {
+        const char *eid = jstr(ev, "id");
+        char *aid = eid ? id_of(c, "investigative-action", "schedule-event", eid, NULL) : NULL;
+        if (!aid || ev_strset__has(&c->seen, aid)) {
+            free(aid);
+            continue;
+        }
+        json_t *a = node(aid, "case-investigation:InvestigativeAction");
+        set_str(a, "uco-core:name", jstr(ev, "action"));
+        ev_buf desc = { 0 };
+        const char *t = jstr(ev, "time"), *te = jstr(ev, "end_time");
+        char *xt = xsd_time(t), *xe = xsd_time(te);
+        if (xt)
+            set_time(a, "uco-action:startTime", xt);
+        else if (t)
+            ev_buf__printf(&desc, "%stime as written: %s", desc.len ? "\n" : "", t);
+        else if (jstr(ev, "time_local"))
+            ev_buf__printf(&desc, "%stime as written: %s (zone not stated)", desc.len ? "\n" : "",
+                           jstr(ev, "time_local"));
+        else if (json_is_true(json_object_get(ev, "time_unknown")))
+            ev_buf__printf(&desc, "%stime not known", desc.len ? "\n" : "");
+        if (xe)
+            set_time(a, "uco-action:endTime", xe);
+        else if (te)
+            ev_buf__printf(&desc, "%send time as written: %s", desc.len ? "\n" : "", te);
+        else if (jstr(ev, "end_time_local"))
+            ev_buf__printf(&desc, "%send time as written: %s (zone not stated)",
+                           desc.len ? "\n" : "", jstr(ev, "end_time_local"));
+        free(xt);
+        free(xe);
+        const json_t *pp = find_by(rec, "people", "id", jstr(ev, "performer"));
+        char *who = pp ? sched_person(c, pp) : NULL;
+        if (who) {
+            json_object_set_new(a, "uco-action:performer", ref(who));
+            if (jstr(ev, "performer_role"))
+                sched_role(c, who, jstr(ev, "performer_role"));
+        }
+        const json_t *pl = find_by(rec, "places", "id", jstr(ev, "place"));
+        char *where = pl ? sched_place(c, pl) : NULL;
+        if (where)
+            json_object_set_new(a, "uco-action:location", json_pack("[o]", ref(where)));
+        json_t *instr = json_array(), *res = json_array();
+        size_t k;
+        json_t *ex;
+        json_array_foreach(jlist(rec, "exhibits"), k, ex) {
+            const char *er = jstr(ex, "reference"), *ee = jstr(ex, "event");
+            if (!er || !ee || strcmp(ee, eid) != 0)
+                continue;
+            sched_source(c, ex, instr);
+            char *pid = id_of(c, "provenance-record", "exhibit", er, NULL);
+            if (pid && ev_strset__has(&c->seen, pid))
+                json_array_append_new(res, ref(pid));
+            free(pid);
+            if (jstr(ex, "handling_notes"))
+                ev_buf__printf(&desc, "%shandling notes (%s): %s", desc.len ? "\n" : "", er,
+                               jstr(ex, "handling_notes"));
+        }
+        if (json_array_size(instr))
+            json_object_set_new(a, "uco-action:instrument", instr);
+        else
+            json_decref(instr);
+        if (json_array_size(res))
+            json_object_set_new(a, "uco-action:result", res);
+        else
+            json_decref(res);
+        if (desc.data)
+            set_str(a, "uco-core:description", desc.data);
+        ev_buf__free(&desc);
+        add_node(c, a);
+        json_array_append_new(actions, ref(aid));
+        free(who);
+        free(where);
+        free(aid);
+    }
+}
+
+/* The facts of the schedule on an exhibit's provenance record: its
+ * description and the references other systems use for it. */
+static void sched_exhibit(cctx *c, json_t *p, const json_t *rec, const char *exh, const char *pid)
+{
+    const json_t *x = find_by(rec, "exhibits", "reference", exh);
+    if (!x)
+        return;
+    set_str(p, "uco-core:description", jstr(x, "description"));
+    static const char *const refs[][2] = {
+        { "crime", "crime reference" }, { "urn", "URN" }, { "dems_id", "DEMS" }
+    };
+    const json_t *r = json_object_get(x, "references");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+        const char *v = jstr(r, refs[i][0]);
+        if (!v)
+            continue;
+        char *xid = id_of(c, "external-reference", "exhibit-reference", pid, refs[i][0]);
+        json_t *e = node(xid, "uco-core:ExternalReference");
+        set_str(e, "uco-core:externalIdentifier", v);
+        set_str(e, "uco-core:definingContext", refs[i][1]);
+        json_array_append_new(arr, e);
+        free(xid);
+    }
+    if (json_array_size(arr))
+        json_object_set_new(p, "uco-core:externalReference", arr);
+    else
+        json_decref(arr);
+}
+
 /* What case.jsonld keeps of each item once the item itself is freed. */
 typedef struct citem {
     char *fid;     /* the File's @id */
@@ -542,6 +895,7 @@ static const char CONTEXT[] =
     "    \"uco-identity\": \"https://ontology.unifiedcyberontology.org/uco/identity/\",\n"
     "    \"uco-location\": \"https://ontology.unifiedcyberontology.org/uco/location/\",\n"
     "    \"uco-observable\": \"https://ontology.unifiedcyberontology.org/uco/observable/\",\n"
+    "%s"
     "    \"uco-tool\": \"https://ontology.unifiedcyberontology.org/uco/tool/\",\n"
     "    \"uco-types\": \"https://ontology.unifiedcyberontology.org/uco/types/\",\n"
     "    \"xsd\": \"http://www.w3.org/2001/XMLSchema#\"\n"
@@ -573,7 +927,10 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
             memcpy(c->ns, tmp, 16);
     }
     ev__uuid_format(buuid, c->ns);
-    if (ev_buf__puts(c->out, "{\n") != EV_OK || ev_buf__printf(c->out, CONTEXT, buuid) != EV_OK ||
+    if (ev_buf__puts(c->out, "{\n") != EV_OK || ev_buf__printf(c->out, CONTEXT, buuid,
+                       c->schedule && sched_has_roles(rec) ? "    \"uco-role\": "
+                                              "\"https://ontology.unifiedcyberontology.org/uco/role/\",\n"
+                                            : "") != EV_OK ||
         ev_buf__puts(c->out, "  \"@graph\": [\n") != EV_OK)
         return EV_ENOMEM;
 
@@ -730,6 +1087,8 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
             if (pid && !ev_strset__has(&c->seen, pid)) {
                 json_t *p = node(pid, "case-investigation:ProvenanceRecord");
                 json_object_set_new(p, "case-investigation:exhibitNumber", json_string(exh));
+                if (c->schedule)
+                    sched_exhibit(c, p, rec, exh, pid);
                 json_t *objs = json_array();
                 for (long j = ex_first[e]; j >= 0; j = ci[j].next)
                     json_array_append_new(objs, ref(ci[j].fid));
@@ -740,6 +1099,10 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
             free(pid);
         }
     }
+
+    /* the exhibit schedule's events, with their people and places */
+    if (c->schedule)
+        sched_events(c, rec, actions);
 
     /* custody events */
     size_t ei;
@@ -755,9 +1118,17 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
         set_str(a, "uco-core:name", act);
         set_str(a, "uco-core:description", jstr(e, "note"));
         set_time(a, "uco-action:startTime", jstr(e, "time"));
-        char *who = person_node(c, jstr(e, "actor"), jstr(e, "organisation"), NULL);
+        /* a custody event that names a person or place of the schedule */
+        const json_t *pp = c->schedule ? find_by(rec, "people", "id", jstr(e, "person")) : NULL;
+        const json_t *pl = c->schedule ? find_by(rec, "places", "id", jstr(e, "place")) : NULL;
+        char *who = pp ? sched_person(c, pp)
+                       : person_node(c, jstr(e, "actor"), jstr(e, "organisation"), NULL);
         if (who)
             json_object_set_new(a, "uco-action:performer", ref(who));
+        char *where = pl ? sched_place(c, pl) : NULL;
+        if (where)
+            json_object_set_new(a, "uco-action:location", json_pack("[o]", ref(where)));
+        free(where);
         char *tid = tool_node(c, jstr(e, "tool"), jstr(e, "tool_version"), NULL);
         bool created = act && strcmp(act, "created") == 0 && ei == 0;
         json_t *instr = json_array();
@@ -861,6 +1232,14 @@ int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t re
 int ev_views__case_jsonld_parsed(char **out, size_t *len, const json_t *record,
                                  const char *custody, size_t custody_len, ev_errbuf *err)
 {
+    return ev_views__case_jsonld_layout(out, len, record, custody, custody_len,
+                                        EV_VIEWS__CASE_LAYOUT, err);
+}
+
+int ev_views__case_jsonld_layout(char **out, size_t *len, const json_t *record,
+                                 const char *custody, size_t custody_len, int layout,
+                                 ev_errbuf *err)
+{
     *out = NULL;
     *len = 0;
     ev_views__rec r;
@@ -869,6 +1248,7 @@ int ev_views__case_jsonld_parsed(char **out, size_t *len, const json_t *record,
     cctx c;
     memset(&c, 0, sizeof(c));
     c.out = &b;
+    c.schedule = layout >= 2;
     ev_views__rec_from(&r, record);
     int rc = ev_views__load_events(&events, custody, custody_len);
     if (rc == EV_OK) {

@@ -52,15 +52,14 @@ static int page_layout(const char *page, size_t len)
 static int render(char **want, size_t *wlen, int v, int layout, const json_t *parsed,
                   const char *rec, size_t rlen, const char *cust, size_t clen, ev_errbuf *e)
 {
-    if (v == 0)
-        return parsed ? ev_views__case_jsonld_parsed(want, wlen, parsed, cust, clen, e)
-                      : ev_views__case_jsonld(want, wlen, rec, rlen, cust, clen, e);
+    int (*fn)(char **, size_t *, const json_t *, const char *, size_t, int, ev_errbuf *) =
+        v == 0 ? ev_views__case_jsonld_layout : ev_views__index_html_layout;
     if (parsed)
-        return ev_views__index_html_layout(want, wlen, parsed, cust, clen, layout, e);
+        return fn(want, wlen, parsed, cust, clen, layout, e);
     ev_views__rec r;
     int rc = ev_views__rec_open(&r, rec, rlen, e);
     if (rc == EV_OK)
-        rc = ev_views__index_html_layout(want, wlen, r.root, cust, clen, layout, e);
+        rc = fn(want, wlen, r.root, cust, clen, layout, e);
     ev_views__rec_free(&r);
     return rc;
 }
@@ -83,7 +82,8 @@ static int check_views(ev_report *r, const ev_store *s, const json_t *parsed, co
         size_t wlen = 0, hlen = 0;
         ev_errbuf e;
         e.msg[0] = '\0';
-        int vrc = render(&want, &wlen, v, EV_VIEWS__LAYOUT, parsed, rec, rlen, cust, clen, &e);
+        int current = v == 0 ? EV_VIEWS__CASE_LAYOUT : EV_VIEWS__LAYOUT;
+        int vrc = render(&want, &wlen, v, current, parsed, rec, rlen, cust, clen, &e);
         if (vrc == EV_ENOMEM)
             return EV_ENOMEM;
         if (vrc != EV_OK) {
@@ -99,10 +99,12 @@ static int check_views(ev_report *r, const ev_store *s, const json_t *parsed, co
         bool same = ev_store__entry(s, (size_t)i)->size == wlen &&
                     ev_store__read_all(&have, &hlen, s, (size_t)i, wlen, &e) == EV_OK &&
                     hlen == wlen && memcmp(have, want, wlen) == 0;
-        int layout = EV_VIEWS__LAYOUT;
-        if (!same && v == 1 && (have || ev_store__read_all(&have, &hlen, s, (size_t)i, max_read,
-                                                           &e) == EV_OK) &&
-            (layout = page_layout(have, hlen)) != EV_VIEWS__LAYOUT && layout != 0) {
+        int layout = current;
+        /* case.jsonld names no layout: one written before the exhibit
+         * schedule was shown is compared with layout 1 */
+        if (!same && (have || ev_store__read_all(&have, &hlen, s, (size_t)i, max_read,
+                                                 &e) == EV_OK) &&
+            (layout = v == 0 ? 1 : page_layout(have, hlen)) != current && layout != 0) {
             free(want);
             want = NULL;
             if (render(&want, &wlen, v, layout, parsed, rec, rlen, cust, clen, &e) == EV_ENOMEM) {
@@ -115,7 +117,7 @@ static int check_views(ev_report *r, const ev_store *s, const json_t *parsed, co
             char lay[64] = "";
             if (v == 1 && layout == 0)
                 snprintf(lay, sizeof(lay), " (it names a layout this version does not know)");
-            else if (v == 1 && layout != EV_VIEWS__LAYOUT)
+            else if (v == 1 && layout != current)
                 snprintf(lay, sizeof(lay), " in its layout %d", layout);
             rc = ev_report__add(r, sev, "view-mismatch", names[v],
                                 "%s is not what evidence.json and custody.jsonl generate%s%s; "

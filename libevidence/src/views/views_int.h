@@ -67,6 +67,17 @@ int ev_views__index_html_layout(char **out, size_t *len, const json_t *record,
                                 const char *custody, size_t custody_len, int layout,
                                 ev_errbuf *err);
 
+/* The layouts of case.jsonld (docs/views.md): 1 before the exhibit
+ * schedule was shown (its people, places, events and exhibit facts left
+ * out), 2 with it. A record without a schedule gives the same bytes in
+ * both. */
+#define EV_VIEWS__CASE_LAYOUT 2
+
+/* case.jsonld in a given layout; otherwise as ev_views__case_jsonld_parsed. */
+int ev_views__case_jsonld_layout(char **out, size_t *len, const json_t *record,
+                                 const char *custody, size_t custody_len, int layout,
+                                 ev_errbuf *err);
+
 /* A table row <tr><th>k</th><td>v</td></tr>, both escaped; v NULL: none. */
 void ev_views__row(ev_views__hbuf *h, const char *k, const char *v);
 /* The decimals that show a GPS position as precisely as its source holds
