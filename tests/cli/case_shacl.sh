@@ -27,12 +27,7 @@ fi
 # in the graph as docs/exhibit-schedule.md maps it (a differential check of
 # case.jsonld against evidence.json)
 W="$T/sched"
-mkdir -p "$W/JS1" "$W/JS2"
-cp "$EV_SOURCE_DIR/docs/examples/exhibit-schedule.csv" "$W/schedule.csv"
-for f in JS1/IMG_0001.jpg JS1/IMG_0002.jpg JS1/IMG_0003.jpg JS1/IMG_0004.jpg JS2/cctv-cam1.mp4 \
-         JS2/cctv-cam2.mp4 JS2/cctv-export-log.txt AB1-call.wav AB1-notes.txt AB1-photo.jpg; do
-    printf '%s\n' "$f" >"$W/$f"
-done
+example_schedule "$W"
 # one stated time written without seconds
 sed -i 's/2026-03-14T09:05:00Z/2026-03-14T09:05+01:00/' "$W/schedule.csv"
 (cd "$W" && "$EVIDENCE" pack -q -o "$T/x.zip" --case 23/1 --officer "Jo Smith" --org "Example Police" \

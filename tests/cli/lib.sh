@@ -212,6 +212,19 @@ only_dest_in() {
 # Exit status: 1 if a case failed; otherwise 77 if a case was skipped
 # (CTest's SKIP_RETURN_CODE, so the test shows as skipped, not passed: a
 # part of it did not run here); otherwise 0.
+# The example exhibit schedule of docs/exhibit-schedule.md in folder DIR:
+# DIR/schedule.csv (docs/examples/exhibit-schedule.csv) beside its ten
+# files, each holding PREFIX followed by its own path and a newline.
+example_schedule() { # DIR [PREFIX]
+    mkdir -p "$1/JS1" "$1/JS2" || die "cannot make $1"
+    cp "$EV_SOURCE_DIR/docs/examples/exhibit-schedule.csv" "$1/schedule.csv" || die "no example schedule"
+    local f
+    for f in JS1/IMG_0001.jpg JS1/IMG_0002.jpg JS1/IMG_0003.jpg JS1/IMG_0004.jpg JS2/cctv-cam1.mp4 \
+             JS2/cctv-cam2.mp4 JS2/cctv-export-log.txt AB1-call.wav AB1-notes.txt AB1-photo.jpg; do
+        printf '%s%s\n' "${2:-}" "$f" >"$1/$f"
+    done
+}
+
 finish() {
     echo "$EV_TEST_NAME: $EV_PASSED passed, $EV_FAILED failed, $EV_SKIPPED skipped"
     if [ "$EV_FAILED" -ne 0 ]; then

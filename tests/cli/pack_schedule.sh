@@ -14,12 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 
 W="$T/work"
-mkdir -p "$W/JS1" "$W/JS2"
-cp "$EV_SOURCE_DIR/docs/examples/exhibit-schedule.csv" "$W/schedule.csv"
-for f in JS1/IMG_0001.jpg JS1/IMG_0002.jpg JS1/IMG_0003.jpg JS1/IMG_0004.jpg JS2/cctv-cam1.mp4 \
-         JS2/cctv-cam2.mp4 JS2/cctv-export-log.txt AB1-call.wav AB1-notes.txt AB1-photo.jpg; do
-    printf 'content of %s\n' "$f" >"$W/$f"
-done
+example_schedule "$W" "content of "
 PACK=(pack -q --case 23/1234 --officer "A. Example" --org "Example Police")
 
 # --- the example packs and verifies -------------------------------------------------

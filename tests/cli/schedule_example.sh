@@ -25,13 +25,9 @@ chmod +x "$T/bin/cc"
 export PATH="$T/bin:$PATH"
 
 W="$T/work"
-mkdir -p "$W/docs" "$W/JS1" "$W/JS2"
+example_schedule "$W"
+mkdir -p "$W/docs"
 ln -s "$EV_SOURCE_DIR/docs/examples" "$W/docs/examples"
-cp "$EV_SOURCE_DIR/docs/examples/exhibit-schedule.csv" "$W/schedule.csv"
-for f in JS1/IMG_0001.jpg JS1/IMG_0002.jpg JS1/IMG_0003.jpg JS1/IMG_0004.jpg JS2/cctv-cam1.mp4 \
-         JS2/cctv-cam2.mp4 JS2/cctv-export-log.txt AB1-call.wav AB1-notes.txt AB1-photo.jpg; do
-    printf '%s\n' "$f" >"$W/$f"
-done
 
 D="$T/blocks"
 n=$(python3 "$TOOLS/doccmds.py" extract "$EV_SOURCE_DIR" docs/exhibit-schedule.md \

@@ -16,23 +16,6 @@ FIX="$EV_SOURCE_DIR/tests/cli/fixtures/schedule-case1.zip"
 [ -f "$FIX" ] || die "no fixture $FIX"
 cd "$T" || die "no scratch folder"
 
-cat >retag.py <<'PY'
-import hashlib, os, sys
-bag = sys.argv[1]
-sha = lambda p, a="sha256": hashlib.new(a, open(p, "rb").read()).hexdigest()
-seal = []
-for name in sorted(os.listdir(bag)):
-    if not (name.startswith("tagmanifest-") and name.endswith(".txt")):
-        continue
-    alg = name[len("tagmanifest-"):-4]
-    out = []
-    for l in open(os.path.join(bag, name), encoding="utf-8").read().splitlines():
-        _, p = l.split("  ", 1)
-        out.append("%s  %s\n" % (sha(os.path.join(bag, p), alg), p))
-    open(os.path.join(bag, name), "w", encoding="utf-8").write("".join(out))
-    seal.append("%s  %s\n" % (sha(os.path.join(bag, name)), name))
-open(os.path.join(bag, "tagseal-sha256.txt"), "w").write("".join(seal))
-PY
 edit() { # BAG EXPR: edit BAG/case.jsonld with a python expression on its text t, then retag
     python3 - "$1/case.jsonld" "$2" <<'PY' || die "edit failed"
 import sys
@@ -42,7 +25,7 @@ n = eval(expr)
 assert n != t, "the edit changed nothing"
 open(p, "w", encoding="utf-8").write(n)
 PY
-    python3 retag.py "$1" || die "retag failed"
+    python3 "$TOOLS/retag.py" "$1" || die "retag failed"
 }
 mismatch() { # WHAT BAG
     expect_exit 1 "$EVIDENCE" verify --json "$2"

@@ -18,24 +18,6 @@ FIX="$EV_SOURCE_DIR/tests/cli/fixtures/views-layout1.zip"
 [ -f "$FIX" ] || die "no fixture $FIX"
 cd "$T" || die "no scratch folder"
 
-# the tag manifests and the seal made to agree with the files as they are
-cat >retag.py <<'EOF'
-import hashlib, os, sys
-bag = sys.argv[1]
-sha = lambda p, a="sha256": hashlib.new(a, open(p, "rb").read()).hexdigest()
-seal = []
-for name in sorted(os.listdir(bag)):
-    if not (name.startswith("tagmanifest-") and name.endswith(".txt")):
-        continue
-    alg = name[len("tagmanifest-"):-4]
-    out = []
-    for l in open(os.path.join(bag, name), encoding="utf-8").read().splitlines():
-        _, p = l.split("  ", 1)
-        out.append("%s  %s\n" % (sha(os.path.join(bag, p), alg), p))
-    open(os.path.join(bag, name), "w", encoding="utf-8").write("".join(out))
-    seal.append("%s  %s\n" % (sha(os.path.join(bag, name)), name))
-open(os.path.join(bag, "tagseal-sha256.txt"), "w").write("".join(seal))
-EOF
 # edit BAG/index.html with a python expression on its text t, then retag
 edit() { # BAG EXPR
     python3 - "$1/index.html" "$2" <<'EOF' || die "edit failed"
@@ -46,7 +28,7 @@ n = eval(expr)
 assert n != t, "the edit changed nothing"
 open(p, "w", encoding="utf-8").write(n)
 EOF
-    python3 retag.py "$1" || die "retag failed"
+    python3 "$TOOLS/retag.py" "$1" || die "retag failed"
 }
 # BAG must verify invalid with one view-mismatch error on index.html, and
 # only that; the message must contain TEXT

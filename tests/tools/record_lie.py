@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import sys
+from retag import retag
 
 
 def sha(path, alg="sha256"):
@@ -106,20 +107,7 @@ def main(argv):
             if os.path.exists(os.path.join(bag, v)):
                 os.remove(os.path.join(bag, v))
     # tag manifests and seal
-    seal = []
-    for name in sorted(os.listdir(bag)):
-        if not (name.startswith("tagmanifest-") and name.endswith(".txt")):
-            continue
-        alg = name[len("tagmanifest-"):-4]
-        out = []
-        for l in open(os.path.join(bag, name), encoding="utf-8").read().splitlines():
-            _, p = l.split("  ", 1)
-            if os.path.exists(os.path.join(bag, p)):
-                out.append("%s  %s\n" % (sha(os.path.join(bag, p), alg), p))
-        open(os.path.join(bag, name), "w", encoding="utf-8").write("".join(out))
-        seal.append("%s  %s\n" % (sha(os.path.join(bag, name)), name))
-    if os.path.exists(os.path.join(bag, "tagseal-sha256.txt")):
-        open(os.path.join(bag, "tagseal-sha256.txt"), "w").write("".join(seal))
+    retag(bag)
     return 0
 
 

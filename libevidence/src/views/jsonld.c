@@ -170,6 +170,23 @@ static json_t *named_node(cctx *c, const char *slug, const char *type, const cha
     return n;
 }
 
+/* A directional relationship of a kind from node src to node dst; its @id
+ * from key, a and b. */
+static void relation(cctx *c, const char *key, const char *a, const char *b, const char *src,
+                     const char *dst, const char *kind)
+{
+    char *rid = id_of(c, "relationship", key, a, b);
+    if (!rid)
+        return;
+    json_t *r = node(rid, "uco-core:Relationship");
+    json_object_set_new(r, "uco-core:source", json_pack("[o]", ref(src)));
+    json_object_set_new(r, "uco-core:target", ref(dst));
+    json_object_set_new(r, "uco-core:kindOfRelationship", json_string(kind));
+    json_object_set_new(r, "uco-core:isDirectional", json_true());
+    add_node(c, r);
+    free(rid);
+}
+
 static const char *org_node(cctx *c, const char *name, char **hold)
 {
     *hold = NULL;
@@ -182,17 +199,15 @@ static const char *org_node(cctx *c, const char *name, char **hold)
     return id;
 }
 
-/* A person known by name (and organisation); a membership relationship
- * to the organisation. Returns the person's @id (caller frees) or NULL. */
-static char *person_node(cctx *c, const char *name, const char *org, const char *identifier)
+/* Write Person n (@id id): its identifier as an external reference
+ * (@id from xkind) whose context is the organisation, and membership of
+ * the organisation (relationship @id from mkey and ma). */
+static void person_write(cctx *c, json_t *n, const char *id, const char *org,
+                         const char *identifier, const char *xkind, const char *mkey,
+                         const char *ma)
 {
-    char *id;
-    json_t *n = named_node(c, "person", "uco-identity:Person", name, org, &id);
-    if (!n)
-        return NULL;
     if (identifier) {
-        /* the officer's identifier, as an external reference on the person */
-        char *xid = id_of(c, "external-reference", "officer-identifier", id, NULL);
+        char *xid = id_of(c, "external-reference", xkind, id, NULL);
         json_t *x = node(xid, "uco-core:ExternalReference");
         set_str(x, "uco-core:externalIdentifier", identifier);
         set_str(x, "uco-core:definingContext", org);
@@ -201,19 +216,19 @@ static char *person_node(cctx *c, const char *name, const char *org, const char 
     }
     add_node(c, n);
     char *oid = NULL;
-    if (org_node(c, org, &oid)) {
-        char *rid = id_of(c, "relationship", "member", name, org);
-        if (rid) {
-            json_t *r = node(rid, "uco-core:Relationship");
-            json_object_set_new(r, "uco-core:source", json_pack("[o]", ref(id)));
-            json_object_set_new(r, "uco-core:target", ref(oid));
-            json_object_set_new(r, "uco-core:kindOfRelationship", json_string("Member_Of"));
-            json_object_set_new(r, "uco-core:isDirectional", json_true());
-            add_node(c, r);
-        }
-        free(rid);
-    }
+    if (org_node(c, org, &oid))
+        relation(c, mkey, ma, org, id, oid, "Member_Of");
     free(oid);
+}
+
+/* A person known by name (and organisation); a membership relationship
+ * to the organisation. Returns the person's @id (caller frees) or NULL. */
+static char *person_node(cctx *c, const char *name, const char *org, const char *identifier)
+{
+    char *id;
+    json_t *n = named_node(c, "person", "uco-identity:Person", name, org, &id);
+    if (n)
+        person_write(c, n, id, org, identifier, "officer-identifier", "member", name);
     return id;
 }
 
@@ -380,6 +395,33 @@ static void file_node(cctx *c, const json_t *it, const char *fid)
     add_node(c, n);
 }
 
+/* A device by make, model and serial: a Device with a DeviceFacet (the
+ * manufacturer an Organization). One @id for one make, model and serial,
+ * whether a capture or a schedule names it. Returns the @id (caller
+ * frees) or NULL. */
+static char *device_node(cctx *c, const char *make, const char *model, const char *serial)
+{
+    char *k1 = ev__asprintf("%zu:%s%zu:%s", make ? strlen(make) : 0, make ? make : "",
+                            model ? strlen(model) : 0, model ? model : "");
+    char *dev = k1 ? id_of(c, "device", "device", k1, serial) : NULL;
+    free(k1);
+    if (!dev || ev_strset__has(&c->seen, dev))
+        return dev;
+    char *fa = id_of(c, "device-facet", "device-facet", dev, NULL);
+    json_t *f = node(fa, "uco-observable:DeviceFacet");
+    char *mid = NULL;
+    if (org_node(c, make, &mid))
+        json_object_set_new(f, "uco-observable:manufacturer", ref(mid));
+    free(mid);
+    set_str(f, "uco-observable:model", model);
+    set_str(f, "uco-observable:serialNumber", serial);
+    json_t *d = node(dev, "uco-observable:Device");
+    json_object_set_new(d, "uco-core:hasFacet", json_pack("[o]", f));
+    add_node(c, d);
+    free(fa);
+    return dev;
+}
+
 /* Capture facts: an action "captured" with the capture time, the place
  * (a Location with a LatLongCoordinatesFacet) and the device. */
 static void capture_nodes(cctx *c, const json_t *it, const char *fid)
@@ -412,26 +454,8 @@ static void capture_nodes(cctx *c, const json_t *it, const char *fid)
         add_node(c, l);
         free(fa);
     }
-    if (make || model || serial) {
-        char *k1 = ev__asprintf("%zu:%s%zu:%s", make ? strlen(make) : 0, make ? make : "",
-                                model ? strlen(model) : 0, model ? model : "");
-        dev = k1 ? id_of(c, "device", "device", k1, serial) : NULL;
-        free(k1);
-        if (dev) {
-            char *fa = id_of(c, "device-facet", "device-facet", dev, NULL);
-            json_t *f = node(fa, "uco-observable:DeviceFacet");
-            char *mid = NULL;
-            if (org_node(c, make, &mid))
-                json_object_set_new(f, "uco-observable:manufacturer", ref(mid));
-            free(mid);
-            set_str(f, "uco-observable:model", model);
-            set_str(f, "uco-observable:serialNumber", serial);
-            json_t *d = node(dev, "uco-observable:Device");
-            json_object_set_new(d, "uco-core:hasFacet", json_pack("[o]", f));
-            add_node(c, d);
-            free(fa);
-        }
-    }
+    if (make || model || serial)
+        dev = device_node(c, make, model, serial);
     if (when || loc || dev) {
         char *aid = id_of(c, "action", "capture", fid, NULL);
         json_t *a = node(aid, "uco-action:Action");
@@ -585,27 +609,7 @@ static char *sched_person(cctx *c, const json_t *p)
         return id;
     json_t *n = node(id, "uco-identity:Person");
     set_str(n, "uco-core:name", name);
-    if (ident) {
-        char *xid = id_of(c, "external-reference", "person-identifier", id, NULL);
-        json_t *x = node(xid, "uco-core:ExternalReference");
-        set_str(x, "uco-core:externalIdentifier", ident);
-        set_str(x, "uco-core:definingContext", org);
-        json_object_set_new(n, "uco-core:externalReference", json_pack("[o]", x));
-        free(xid);
-    }
-    add_node(c, n);
-    char *oid = NULL;
-    if (org_node(c, org, &oid)) {
-        char *rid = id_of(c, "relationship", "schedule-member", pid, org);
-        json_t *r = node(rid, "uco-core:Relationship");
-        json_object_set_new(r, "uco-core:source", json_pack("[o]", ref(id)));
-        json_object_set_new(r, "uco-core:target", ref(oid));
-        json_object_set_new(r, "uco-core:kindOfRelationship", json_string("Member_Of"));
-        json_object_set_new(r, "uco-core:isDirectional", json_true());
-        add_node(c, r);
-        free(rid);
-    }
-    free(oid);
+    person_write(c, n, id, org, ident, "person-identifier", "schedule-member", pid);
     return id;
 }
 
@@ -663,29 +667,12 @@ static void sched_source(cctx *c, const json_t *exh, json_t *instr)
     char *dev = NULL, *tool = NULL;
     if (make || model || serial || (owner && !sys)) {
         if (make || model || serial) {
-            char *k1 = ev__asprintf("%zu:%s%zu:%s", make ? strlen(make) : 0, make ? make : "",
-                                    model ? strlen(model) : 0, model ? model : "");
-            dev = k1 ? id_of(c, "device", "device", k1, serial) : NULL;
-            free(k1);
+            dev = device_node(c, make, model, serial);
         } else {
             /* only an owner: the device is not described */
             dev = id_of(c, "device", "schedule-source", eref, NULL);
-        }
-        if (dev && !ev_strset__has(&c->seen, dev)) {
-            json_t *d = node(dev, "uco-observable:Device");
-            if (make || model || serial) {
-                char *fa = id_of(c, "device-facet", "device-facet", dev, NULL);
-                json_t *f = node(fa, "uco-observable:DeviceFacet");
-                char *mid = NULL;
-                if (org_node(c, make, &mid))
-                    json_object_set_new(f, "uco-observable:manufacturer", ref(mid));
-                free(mid);
-                set_str(f, "uco-observable:model", model);
-                set_str(f, "uco-observable:serialNumber", serial);
-                json_object_set_new(d, "uco-core:hasFacet", json_pack("[o]", f));
-                free(fa);
-            }
-            add_node(c, d);
+            if (dev && !ev_strset__has(&c->seen, dev))
+                add_node(c, node(dev, "uco-observable:Device"));
         }
     }
     if (sys) {
@@ -705,16 +692,8 @@ static void sched_source(cctx *c, const json_t *exh, json_t *instr)
             add_node(c, o);
         }
         const char *what = dev ? dev : tool;
-        char *rid = iid ? id_of(c, "relationship", "owned-by", what, owner) : NULL;
-        if (rid) {
-            json_t *r = node(rid, "uco-core:Relationship");
-            json_object_set_new(r, "uco-core:source", json_pack("[o]", ref(what)));
-            json_object_set_new(r, "uco-core:target", ref(iid));
-            json_object_set_new(r, "uco-core:kindOfRelationship", json_string("Owned_By"));
-            json_object_set_new(r, "uco-core:isDirectional", json_true());
-            add_node(c, r);
-        }
-        free(rid);
+        if (iid)
+            relation(c, "owned-by", what, owner, what, iid, "Owned_By");
         free(iid);
     }
     if (dev)
@@ -737,16 +716,7 @@ static void sched_role(cctx *c, const char *person, const char *role)
         set_str(r, "uco-core:name", role);
         add_node(c, r);
     }
-    char *lid = id_of(c, "relationship", "has-role", person, role);
-    if (lid) {
-        json_t *l = node(lid, "uco-core:Relationship");
-        json_object_set_new(l, "uco-core:source", json_pack("[o]", ref(person)));
-        json_object_set_new(l, "uco-core:target", ref(rid));
-        json_object_set_new(l, "uco-core:kindOfRelationship", json_string("Has_Role"));
-        json_object_set_new(l, "uco-core:isDirectional", json_true());
-        add_node(c, l);
-    }
-    free(lid);
+    relation(c, "has-role", person, role, person, rid, "Has_Role");
     free(rid);
 }
 
@@ -1181,16 +1151,8 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
         json_object_set_new(inv, "uco-core:object", objs);
         add_node(c, inv);
         char *oid = NULL;
-        if (org_node(c, jstr(cs, "organisation"), &oid)) {
-            char *rid = id_of(c, "relationship", "case-organisation", oid, NULL);
-            json_t *rl = node(rid, "uco-core:Relationship");
-            json_object_set_new(rl, "uco-core:source", json_pack("[o]", ref(iid)));
-            json_object_set_new(rl, "uco-core:target", ref(oid));
-            json_object_set_new(rl, "uco-core:kindOfRelationship", json_string("Conducted_By"));
-            json_object_set_new(rl, "uco-core:isDirectional", json_true());
-            add_node(c, rl);
-            free(rid);
-        }
+        if (org_node(c, jstr(cs, "organisation"), &oid))
+            relation(c, "case-organisation", oid, NULL, iid, oid, "Conducted_By");
         free(oid);
         free(iid);
     }
