@@ -434,6 +434,17 @@ static void schedule_unknown_column_kept(void **state)
     ev_free(out);
     ev_schedule_free(s2);
     ev_schedule_free(s);
+
+    /* a header whose name is white space inside a defusing quote: refused,
+     * as the JSON form refuses that name (found by the schedule fuzzer: the
+     * CSV read, its JSON did not) */
+    const char *ws = "reference,'\t\tnotes\nJS/1,x\n";
+    s = reader(NULL, EV_SCHEDULE_NO_FILE_CHECK);
+    assert_int_equal(ev_schedule_read_buffer(s, ws, strlen(ws), EV_SCHEDULE_CSV, "w.csv"),
+                     EV_EFORMAT);
+    assert_non_null(strstr(ev_schedule_last_error(s), "line 1, column 2: a column name must not "
+                                                      "begin or end with white space"));
+    ev_schedule_free(s);
 }
 
 static void schedule_files_checked(void **state)

@@ -122,6 +122,18 @@ static int read_header(ev_sched_rows *t, header *h, csv_rec *rec)
             h->map[i] = -1;
             continue;
         }
+        /* white space the trim above left inside a leading quote: refused,
+         * as the JSON form refuses it, so that a schedule reads the same
+         * in both */
+        if (c->text[0] == ' ' || c->text[0] == '\t' || c->text[c->len - 1] == ' ' ||
+            c->text[c->len - 1] == '\t') {
+            rc = ev_bundle__sched_problem(t, "line %lu, column %zu: a column name must not begin "
+                                             "or end with white space (here after its leading "
+                                             "quote); remove it",
+                                          rec->line, i + 1);
+            h->map[i] = -1;
+            continue;
+        }
         int col = ev_bundle__sched_col_find(c->text);
         if (col >= 0) {
             if (seen[col]) {
