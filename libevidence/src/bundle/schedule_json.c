@@ -113,6 +113,24 @@ static int take_time(ev_sched_rows *t, ev_sched_row *r, int col, const json_t *e
 
 static const char *const top_keys[] = { "$schema", "format", "format_version", "source", "warnings",
                                         "people", "places", "events", "exhibits", NULL };
+/* The sub-object name of o (an exhibit's source or references): only
+ * keys[], each into column cols[k]. */
+static int take_object(ev_sched_rows *t, ev_sched_row *r, const json_t *o, const char *name,
+                       const char *path, const char *const *keys, const int *cols)
+{
+    const json_t *v = json_object_get(o, name);
+    if (!v)
+        return EV_OK;
+    if (!json_is_object(v))
+        return ev_bundle__sched_problem(t, "%s.%s: must be an object", path, name);
+    char sub[96];
+    snprintf(sub, sizeof(sub), "%s.%s", path, name);
+    int e = only_keys(t, v, sub, keys);
+    for (size_t k = 0; keys[k]; k++)
+        e = worst(e, take(t, r, cols[k], v, keys[k], sub));
+    return e;
+}
+
 static const char *const person_keys[] = { "id", "name", "identifier", "organisation", NULL };
 static const char *const place_keys[] = { "id", "description", "address", "postcode", "latitude",
                                           "longitude", NULL };
@@ -124,7 +142,10 @@ static const char *const event_keys[] = { "id", "action", "performer", "performe
 static const char *const exhibit_keys[] = { "reference", "description", "event", "source",
                                             "references", "handling_notes", "files", "extra", NULL };
 static const char *const source_keys[] = { "make", "model", "serial", "owner", "system", NULL };
+static const int source_cols[] = { EV_SC_SOURCE_MAKE, EV_SC_SOURCE_MODEL, EV_SC_SOURCE_SERIAL,
+                                   EV_SC_SOURCE_OWNER, EV_SC_SOURCE_SYSTEM };
 static const char *const refs_keys[] = { "crime", "urn", "dems_id", NULL };
+static const int refs_cols[] = { EV_SC_CRIME_REFERENCE, EV_SC_URN, EV_SC_DEMS_ID };
 
 static int check_list(ev_sched_rows *t, const json_t *doc, const char *list,
                       const char *const *keys, json_t *idx)
@@ -260,28 +281,8 @@ int ev_bundle__sched_json_read(ev_sched_rows *t, const char *data, size_t len)
         e = worst(e, take(t, r, EV_SC_REFERENCE, ex, "reference", path));
         e = worst(e, take(t, r, EV_SC_DESCRIPTION, ex, "description", path));
         e = worst(e, take(t, r, EV_SC_HANDLING_NOTES, ex, "handling_notes", path));
-        const json_t *src = json_object_get(ex, "source");
-        if (src && !json_is_object(src)) {
-            e = worst(e, ev_bundle__sched_problem(t, "%s.source: must be an object", path));
-        } else if (src) {
-            snprintf(sub, sizeof(sub), "%s.source", path);
-            e = worst(e, only_keys(t, src, sub, source_keys));
-            e = worst(e, take(t, r, EV_SC_SOURCE_MAKE, src, "make", sub));
-            e = worst(e, take(t, r, EV_SC_SOURCE_MODEL, src, "model", sub));
-            e = worst(e, take(t, r, EV_SC_SOURCE_SERIAL, src, "serial", sub));
-            e = worst(e, take(t, r, EV_SC_SOURCE_OWNER, src, "owner", sub));
-            e = worst(e, take(t, r, EV_SC_SOURCE_SYSTEM, src, "system", sub));
-        }
-        const json_t *refs = json_object_get(ex, "references");
-        if (refs && !json_is_object(refs)) {
-            e = worst(e, ev_bundle__sched_problem(t, "%s.references: must be an object", path));
-        } else if (refs) {
-            snprintf(sub, sizeof(sub), "%s.references", path);
-            e = worst(e, only_keys(t, refs, sub, refs_keys));
-            e = worst(e, take(t, r, EV_SC_CRIME_REFERENCE, refs, "crime", sub));
-            e = worst(e, take(t, r, EV_SC_URN, refs, "urn", sub));
-            e = worst(e, take(t, r, EV_SC_DEMS_ID, refs, "dems_id", sub));
-        }
+        e = worst(e, take_object(t, r, ex, "source", path, source_keys, source_cols));
+        e = worst(e, take_object(t, r, ex, "references", path, refs_keys, refs_cols));
         snprintf(sub, sizeof(sub), "%s.event", path);
         size_t ei = 0, pi = 0;
         const json_t *ev = lookup(t, doc, "events", ix_events, json_object_get(ex, "event"), sub,
