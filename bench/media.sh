@@ -11,6 +11,8 @@
 # Anchors:
 #   packets: ffmpeg -i F -map 0 -c copy -f streamhash -hash sha256 -
 #   decoded: ffmpeg -i F -map 0 -f streamhash -hash sha256 -
+#   decode alone: ffmpeg -i F -map 0 -f null - (issue 14: decoded hashing
+#     should cost at most 1.2 times this; both use FFmpeg's default threads)
 # Each anchor run is followed by the matching run of ours, ROUNDS times
 # (default 3), and the best time of each is kept, so that both see the same
 # machine load. The anchors include ffmpeg's process start (~0.05-0.1 s); ours
@@ -43,12 +45,13 @@ secs() { # wall-clock seconds of one run of a command
 min() { echo "if ($1 < $2) $1 else $2" | bc -l; }
 ours() { "$drv" "$clip" 1 "$1" | awk -v k="$1" '$1 == k { print $2 }'; }
 
-a_pkt=999; o_pkt=999; a_dec=999; o_dec=999
+a_pkt=999; o_pkt=999; a_dec=999; o_dec=999; a_null=999
 for _ in $(seq "$rounds"); do
     a_pkt=$(min "$a_pkt" "$(secs ffmpeg -nostdin -v error -i "$clip" -map 0 -c copy -f streamhash -hash sha256 -)")
     o_pkt=$(min "$o_pkt" "$(ours packets)")
     a_dec=$(min "$a_dec" "$(secs ffmpeg -nostdin -v error -i "$clip" -map 0 -f streamhash -hash sha256 -)")
     o_dec=$(min "$o_dec" "$(ours decoded)")
+    a_null=$(min "$a_null" "$(secs ffmpeg -nostdin -v error -i "$clip" -map 0 -f null -)")
 done
 parts=$("$drv" "$clip" "$rounds" probe both both_nolists demux decode sha256)
 get() { echo "$parts" | awk -v k="$1" '$1 == k { print $2 }'; }
@@ -63,6 +66,7 @@ printf '%-46s %8s\n' "anchor: ffmpeg -c copy -f streamhash" "$(f3 "$a_pkt")"
 printf '%-46s %8s\n' "ours: packets (+ per-packet list)" "$(f3 "$o_pkt")"
 printf '%-46s %8s\n' "anchor: ffmpeg -f streamhash (decoded)" "$(f3 "$a_dec")"
 printf '%-46s %8s\n' "ours: decoded (+ per-frame list)" "$(f3 "$o_dec")"
+printf '%-46s %8s\n' "anchor: ffmpeg -f null (decode, no hashing)" "$(f3 "$a_null")"
 printf '%-46s %8s\n' "ours: probe only (content hashes off)" "$probe"
 printf '%-46s %8s\n' "ours: both (pack default)" "$both"
 printf '%-46s %8s\n' "ours: both, without per-frame lists" "$nolists"
@@ -72,6 +76,7 @@ printf '%-46s %8s\n' "parts: SHA-256 of the decoded bytes, once" "$sha"
 echo
 echo "packet hashing speed vs anchor (target >= 0.9): $(ratio "$a_pkt" "$o_pkt")"
 echo "decoded hashing speed vs anchor (target >= 1.0): $(ratio "$a_dec" "$o_dec")"
+echo "decoded hashing cost / ffmpeg -f null decode (target <= 1.2): $(ratio "$o_dec" "$a_null")"
 echo
 echo "where the time of 'both' goes (approximate, from the parts):"
 echo "  probing (open, stream info, facts): $probe s"
