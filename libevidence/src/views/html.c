@@ -280,8 +280,9 @@ static bool ev_time(hbuf *b, const json_t *ev, const char *pre, const char *not_
     snprintf(k, sizeof(k), "%stime_unknown", pre);
     bool unknown = json_is_true(json_object_get(ev, k));
     if (t || loc) {
+        hput(b, "<span class=\"t\">");
         esc(b, t ? t : loc);
-        hput(b, " (zone ");
+        hput(b, "</span> (zone ");
         esc_or(b, zone, "not recorded");
         hput(b, ")");
         if (unknown)
@@ -458,7 +459,7 @@ static void exhibit_row(hbuf *b, const exidx *x, const ev_views__rec *r, const j
             free(j);
         }
     }
-    hput(b, "</td><td>");
+    hput(b, "</td><td class=\"files\">");
     char kk[32];
     snprintf(kk, sizeof(kk), "%zu", k);
     /* the items of the first exhibit of this reference; a later duplicate
@@ -619,7 +620,8 @@ static const char STYLE2[] =
     "padding-left:2em}div.timeline strong{color:#9b0d0d}";
 /* added in layout 3, on a page with an exhibit schedule */
 static const char STYLE3[] =
-    "table.exhibits td{max-width:22em;overflow-wrap:anywhere}tr:target td{background:#fff6d5}";
+    "table.exhibits td{max-width:22em;overflow-wrap:break-word}td.files{word-break:break-all}"
+    "span.t{white-space:nowrap}tr:target td{background:#fff6d5}";
 
 /* The row of a working copy, kept until it is put in under its master. */
 typedef struct kid {
