@@ -245,7 +245,8 @@ static int exidx_build(exidx *x, const ev_views__rec *r)
 }
 
 /* A coordinate as recorded: a number with the fewest decimals that read
- * back as it (up to 17), a string as it is. */
+ * back as it (up to 17; beyond, or from 1e15, the fewest significant
+ * digits), a string as it is. */
 static void coord(hbuf *b, const json_t *v)
 {
     if (json_is_string(v)) {
@@ -253,11 +254,16 @@ static void coord(hbuf *b, const json_t *v)
     } else if (json_is_integer(v)) {
         hprintf(b, "%lld", (long long)json_integer_value(v));
     } else if (json_is_real(v) && isfinite(json_real_value(v))) {
+        double x = json_real_value(v);
         char t[64];
-        for (int d = 0; d <= 17; d++) {
-            snprintf(t, sizeof(t), "%.*f", d, json_real_value(v));
-            if (strtod(t, NULL) == json_real_value(v))
-                break;
+        bool found = false;
+        for (int d = 0; !found && fabs(x) < 1e15 && d <= 17; d++) {
+            snprintf(t, sizeof(t), "%.*f", d, x);
+            found = strtod(t, NULL) == x;
+        }
+        for (int d = 1; !found && d <= 17; d++) {
+            snprintf(t, sizeof(t), "%.*g", d, x);
+            found = strtod(t, NULL) == x;
         }
         hput(b, t);
     }
@@ -464,7 +470,8 @@ static void exhibit_row(hbuf *b, const exidx *x, const ev_views__rec *r, const j
     snprintf(kk, sizeof(kk), "%zu", k);
     /* the items of the first exhibit of this reference; a later duplicate
      * has none */
-    const json_t *first_k = json_object_get(x->exhibits, jstr(ex, "reference") ? jstr(ex, "reference") : "");
+    const char *ref = jstr(ex, "reference");
+    const json_t *first_k = ref ? json_object_get(x->exhibits, ref) : NULL;
     const json_t *fl = first_k && (size_t)json_integer_value(first_k) == k
                            ? json_object_get(x->files, kk) : NULL;
     size_t n = json_array_size(fl), copies = 0, i;
@@ -477,6 +484,9 @@ static void exhibit_row(hbuf *b, const exidx *x, const ev_views__rec *r, const j
     hprintf(b, "%zu file%s", n, n == 1 ? "" : "s");
     if (copies)
         hprintf(b, " (%zu working cop%s)", copies, copies == 1 ? "y" : "ies");
+    if (first_k && (size_t)json_integer_value(first_k) != k)
+        hprintf(b, " (this reference is also exhibit %lld, where its files are listed)",
+                (long long)json_integer_value(first_k) + 1);
     json_array_foreach(fl, i, ix) {
         const json_t *it = json_array_get(r->items, (size_t)json_integer_value(ix));
         const char *id = jstr(it, "id");
