@@ -11,7 +11,8 @@
                                 custody event
     views_check.py html BAG     index.html: no script, no external resource,
                                 no event handler attribute; every link is a
-                                relative path to a file of the bag; every item
+                                relative path to a file of the bag, or a
+                                #fragment to an element of the page; every item
                                 has a row with its exact names and hash;
                                 derivatives right under their master; one row
                                 per custody event
@@ -279,8 +280,15 @@ def check_html(bag):
                 bad.append("%s= on <%s>" % (k, tag))
             if k == "http-equiv" and v.lower() == "refresh":
                 bad.append("meta refresh")
+    ids = {dict(a).get("id") for t, a in p.tags} - {None}
     for h in p.links:
         u = urllib.parse.urlsplit(h)
+        # a link within the page (an item's exhibit, an exhibit's files):
+        # only to an element the page has
+        if h.startswith("#") and len(h) > 1:
+            if urllib.parse.unquote(h[1:], errors="strict") not in ids:
+                bad.append("link to no element of the page: %r" % h)
+            continue
         if u.scheme or u.netloc or h.startswith("/") or u.query or u.fragment:
             bad.append("link is not a plain relative path: %r" % h)
             continue
@@ -304,7 +312,7 @@ def check_html(bag):
     if [r["attrs"]["id"] for r in rows] != [r for r in order(items)]:
         bad.append("item rows are not masters each followed by their copies: %s"
                    % [r["attrs"]["id"] for r in rows])
-    linked = {urllib.parse.unquote(h) for h in p.links}
+    linked = {urllib.parse.unquote(h) for h in p.links if not h.startswith("#")}
     byid = {r["attrs"]["id"]: r for r in rows}
     for it in items:
         r = byid.get(it["id"])
@@ -312,7 +320,10 @@ def check_html(bag):
             bad.append("no row for %s" % it["id"])
             continue
         c = r["cells"]
-        if c[0] != it["exhibit"] or c[2] != it["original_name"] or c[3] != str(it["size"]) or \
+        # with an exhibit schedule, the reference is followed by its summary
+        ex_ok = c[0] == it["exhibit"] or (bool(rec.get("exhibits")) and
+                                          c[0].startswith(it["exhibit"]))
+        if not ex_ok or c[2] != it["original_name"] or c[3] != str(it["size"]) or \
                 c[4] != it["mime"] or c[6] != it["hashes"]["sha256"]:
             bad.append("row %s differs from the record: %r" % (it["id"], c))
         if it["path"] not in c[1]:

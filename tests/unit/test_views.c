@@ -13,6 +13,7 @@
 #include "base/internal.h"
 #include "base/report.h"
 #include "views/views.h"
+#include "views/views_int.h"
 #include "testutil.h"
 
 #define NS "urn:uuid:12345678-1234-4234-8234-123456789abc"
@@ -641,6 +642,78 @@ static void views_hostile_records(void **state)
     assert_false(ev_views__is_view(NULL));
 }
 
+static char *render_layout(const char *rec, int layout)
+{
+    json_t *j = json_loads(rec, 0, NULL);
+    assert_non_null(j);
+    char *out = NULL;
+    size_t len = 0;
+    ev_errbuf e;
+    e.msg[0] = '\0';
+    assert_int_equal(ev_views__index_html_layout(&out, &len, j, CUSTODY, strlen(CUSTODY), layout,
+                                                 &e),
+                     EV_OK);
+    json_decref(j);
+    assert_non_null(out);
+    return out;
+}
+
+/* Layout 3 shows an exhibit schedule; a record without one gives the
+ * layout-2 page byte for byte, naming layout 2 (docs/views.md, "Layouts"). */
+static void views_html_exhibit_schedule(void **state)
+{
+    (void)state;
+    char *two = render_layout(RECORD, 2), *three = render_layout(RECORD, 3);
+    assert_string_equal(two, three);
+    assert_non_null(strstr(three, "content=\"evidence index.html layout 2\""));
+    assert_null(strstr(three, "Exhibits</h2>"));
+    free(two);
+    free(three);
+    /* an empty list or another type is no schedule */
+    const char *none[] = { "{\"exhibits\":[],\"items\":[]}", "{\"exhibits\":{\"a\":1}}" };
+    for (size_t i = 0; i < 2; i++) {
+        char *h = render_layout(none[i], 3);
+        assert_non_null(strstr(h, "layout 2\""));
+        assert_null(strstr(h, "Exhibits</h2>"));
+        free(h);
+    }
+    /* hostile: wrong types, dangling ids, duplicate references, markup */
+    const char *rec =
+        "{\"exhibits\":[1,null,{\"reference\":\"A<\",\"event\":\"nope\"},"
+        "{\"reference\":\"A<\",\"event\":\"e1\"},"
+        "{\"reference\":\"B\",\"event\":\"e2\",\"description\":\"<script>&\","
+        "\"extra\":{\"<k>\":[1,\"<b>\"]},\"source\":\"s\",\"references\":{\"urn\":\"U&\"}}],"
+        "\"events\":[{\"id\":\"e1\",\"performer\":\"zz\",\"place\":7,\"time_local\":\"11:20\","
+        "\"time_zone\":\"unknown\"},{\"id\":\"e2\",\"performer\":\"p1\",\"place\":\"l1\","
+        "\"action\":\"<i>\",\"time_unknown\":true,\"end_time\":\"2026-01-01T00:00Z\","
+        "\"end_time_zone\":\"stated\"},\"junk\"],"
+        "\"people\":[{\"id\":\"p1\",\"name\":\"O'B\",\"identifier\":\"<1>\"}],"
+        "\"places\":[{\"id\":\"l1\",\"latitude\":1e-30,\"longitude\":\"N<\"}],"
+        "\"items\":[{\"id\":\"i<1>\",\"exhibit\":\"B\"},{\"id\":\"i2\",\"exhibit\":\"A<\"},"
+        "{\"id\":\"i3\",\"exhibit\":5},{\"exhibit\":\"B\",\"derived_from\":{\"item\":\"i<1>\"}}]}";
+    char *h = render_layout(rec, 3);
+    assert_non_null(strstr(h, "layout 3\""));
+    assert_null(strstr(h, "<script"));
+    assert_null(strstr(h, "<i>"));
+    assert_non_null(strstr(h, "<tr id=\"exhibit-3\"><td>A&lt;</td><td></td>"
+                              "<td>event nope is not in the record</td>"));
+    assert_non_null(strstr(h, "by: zz (not in the record)<br>time: <span class=\"t\">11:20"
+                              "</span> (zone unknown)"));
+    assert_non_null(strstr(h, "(this reference is also exhibit 3, where its files are listed)"));
+    assert_non_null(strstr(h, "<td>&lt;script&gt;&amp;</td><td>action: &lt;i&gt;<br>by: O&#39;B "
+                              "(&lt;1&gt;)<br>time: not known<br>until: <span class=\"t\">"
+                              "2026-01-01T00:00Z</span> (zone stated)</td>"
+                              "<td>latitude 1e-30, longitude N&lt;</td><td></td>"
+                              "<td>URN: U&amp;</td><td>&lt;k&gt;: [1,&quot;&lt;b&gt;&quot;]</td>"));
+    assert_non_null(strstr(h, "2 files (1 working copy)<br><a href=\"#i%3C1%3E\">"));
+    /* items: linked to the first exhibit of their reference, with its summary */
+    assert_non_null(strstr(h, "<tr id=\"i&lt;1&gt;\"><td><a href=\"#exhibit-5\">B</a><br><small>"
+                              "&lt;script&gt;&amp;; &lt;i&gt; time not known</small>"));
+    assert_non_null(strstr(h, "<tr id=\"i2\"><td><a href=\"#exhibit-3\">A&lt;</a></td>"));
+    assert_non_null(strstr(h, "<tr id=\"i3\"><td></td>"));
+    free(h);
+}
+
 static void views_html_thumbnails(void **state)
 {
     (void)state;
@@ -916,6 +989,7 @@ int main(void)
         cmocka_unit_test(views_hostile_records),
         cmocka_unit_test(views_case_schedule),
         cmocka_unit_test(views_html_thumbnails),
+        cmocka_unit_test(views_html_exhibit_schedule),
         cmocka_unit_test(views_streamed_record),
         cmocka_unit_test(views_report_html_escapes_and_states),
     };

@@ -176,13 +176,389 @@ static void thumb(hbuf *b, const json_t *it)
     }
 }
 
-static void item_row(hbuf *b, const json_t *it, bool derived, int layout)
+/* ---- the exhibit schedule (layout 3; docs/exhibit-schedule.md, "How it is
+ * carried in the record") ---- */
+
+/* The record's people, places and events by id, its exhibits by reference
+ * (first one wins; the record check reports duplicates), and the items of
+ * each exhibit. Built once, so the page stays linear in the record. */
+typedef struct exidx {
+    json_t *people, *places, *events; /* id -> node (borrowed through a reference) */
+    json_t *exhibits;                 /* reference -> position in exhibits */
+    json_t *files;                    /* position (as text) -> array of item positions */
+    const json_t *list;               /* the record's exhibits */
+} exidx;
+
+static void exidx_free(exidx *x)
+{
+    json_decref(x->people);
+    json_decref(x->places);
+    json_decref(x->events);
+    json_decref(x->exhibits);
+    json_decref(x->files);
+    memset(x, 0, sizeof(*x));
+}
+
+static int by_id(json_t **map, const json_t *list, const char *key)
+{
+    *map = json_object();
+    if (!*map)
+        return EV_ENOMEM;
+    size_t i;
+    json_t *n;
+    json_array_foreach(list, i, n) {
+        const char *id = jstr(n, key);
+        if (!id || json_object_get(*map, id))
+            continue;
+        if (json_object_set_new(*map, id, !strcmp(key, "reference") ? json_integer((json_int_t)i)
+                                                                     : json_incref(n)))
+            return EV_ENOMEM;
+    }
+    return EV_OK;
+}
+
+static int exidx_build(exidx *x, const ev_views__rec *r)
+{
+    const json_t *rec = r->root;
+    memset(x, 0, sizeof(*x));
+    x->list = json_object_get(rec, "exhibits");
+    if (by_id(&x->people, json_object_get(rec, "people"), "id") ||
+        by_id(&x->places, json_object_get(rec, "places"), "id") ||
+        by_id(&x->events, json_object_get(rec, "events"), "id") ||
+        by_id(&x->exhibits, json_object_get(rec, "exhibits"), "reference") ||
+        !(x->files = json_object()))
+        return EV_ENOMEM;
+    for (size_t i = 0; i < r->nitems; i++) {
+        const char *ref = jstr(json_array_get(r->items, i), "exhibit");
+        const json_t *k = ref ? json_object_get(x->exhibits, ref) : NULL;
+        if (!k)
+            continue;
+        char key[32];
+        snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(k));
+        json_t *a = json_object_get(x->files, key);
+        if (!a && (!(a = json_array()) || json_object_set_new(x->files, key, a)))
+            return EV_ENOMEM;
+        if (json_array_append_new(a, json_integer((json_int_t)i)))
+            return EV_ENOMEM;
+    }
+    return EV_OK;
+}
+
+/* A coordinate as recorded: a number with the fewest decimals that read
+ * back as it (up to 17; beyond, or from 1e15, the fewest significant
+ * digits), a string as it is. */
+static void coord(hbuf *b, const json_t *v)
+{
+    if (json_is_string(v)) {
+        esc(b, json_string_value(v));
+    } else if (json_is_integer(v)) {
+        hprintf(b, "%lld", (long long)json_integer_value(v));
+    } else if (json_is_real(v) && isfinite(json_real_value(v))) {
+        double x = json_real_value(v);
+        char t[64];
+        bool found = false;
+        for (int d = 0; !found && fabs(x) < 1e15 && d <= 17; d++) {
+            snprintf(t, sizeof(t), "%.*f", d, x);
+            found = strtod(t, NULL) == x;
+        }
+        for (int d = 1; !found && d <= 17; d++) {
+            snprintf(t, sizeof(t), "%.*g", d, x);
+            found = strtod(t, NULL) == x;
+        }
+        hput(b, t);
+    }
+}
+
+/* An event's time as the record has it (pre "" or "end_"): the time with
+ * its offset, or the clock time as written, each with the record's zone
+ * state; not_known when it says the time is not known; nothing when it
+ * says nothing.
+ * Returns whether anything was written. */
+static bool ev_time(hbuf *b, const json_t *ev, const char *pre, const char *not_known)
+{
+    char k[32];
+    snprintf(k, sizeof(k), "%stime", pre);
+    const char *t = jstr(ev, k);
+    snprintf(k, sizeof(k), "%stime_local", pre);
+    const char *loc = jstr(ev, k);
+    snprintf(k, sizeof(k), "%stime_zone", pre);
+    const char *zone = jstr(ev, k);
+    snprintf(k, sizeof(k), "%stime_unknown", pre);
+    bool unknown = json_is_true(json_object_get(ev, k));
+    if (t || loc) {
+        hput(b, "<span class=\"t\">");
+        esc(b, t ? t : loc);
+        hput(b, "</span> (zone ");
+        esc_or(b, zone, "not recorded");
+        hput(b, ")");
+        if (unknown)
+            hput(b, "; also marked not known");
+        return true;
+    }
+    if (unknown) {
+        hput(b, not_known);
+        return true;
+    }
+    return false;
+}
+
+/* a line "<label>: value" of a cell, the value escaped; nothing for NULL */
+static void line(hbuf *b, bool *first, const char *label, const char *v)
+{
+    if (!v)
+        return;
+    if (!*first)
+        hput(b, "<br>");
+    *first = false;
+    hput(b, label);
+    esc(b, v);
+}
+
+static const json_t *ref_node(const json_t *map, const json_t *from, const char *key)
+{
+    const char *id = jstr(from, key);
+    return id ? json_object_get(map, id) : NULL;
+}
+
+/* "<action> <time>" of an exhibit's event, for the item rows */
+static void event_brief(hbuf *b, const exidx *x, const json_t *ex)
+{
+    const json_t *ev = ref_node(x->events, ex, "event");
+    if (!ev)
+        return;
+    bool any = false;
+    if (jstr(ev, "action")) {
+        esc(b, jstr(ev, "action"));
+        any = true;
+    }
+    hbuf t = { { 0 }, false };
+    if (ev_time(&t, ev, "", "time not known") && t.b.len) {
+        hput(b, any ? " " : "");
+        happ(b, t.b.data, t.b.len);
+    }
+    if (t.fail)
+        b->fail = true;
+    ev_buf__free(&t.b);
+}
+
+static void exhibit_event(hbuf *b, const exidx *x, const json_t *ex)
+{
+    const char *eid = jstr(ex, "event");
+    const json_t *ev = ref_node(x->events, ex, "event");
+    if (!ev) {
+        if (eid) {
+            hput(b, "event ");
+            esc(b, eid);
+            hput(b, " is not in the record");
+        }
+        return;
+    }
+    bool first = true;
+    line(b, &first, "action: ", jstr(ev, "action"));
+    const char *pid = jstr(ev, "performer");
+    const json_t *p = ref_node(x->people, ev, "performer");
+    if (pid) {
+        hput(b, first ? "by: " : "<br>by: ");
+        first = false;
+        if (!p) {
+            esc(b, pid);
+            hput(b, " (not in the record)");
+        } else {
+            esc_or(b, jstr(p, "name"), "(no name)");
+            if (jstr(p, "identifier")) {
+                hput(b, " (");
+                esc(b, jstr(p, "identifier"));
+                hput(b, ")");
+            }
+            if (jstr(p, "organisation")) {
+                hput(b, ", ");
+                esc(b, jstr(p, "organisation"));
+            }
+        }
+    }
+    line(b, &first, "role: ", jstr(ev, "performer_role"));
+    hbuf t = { { 0 }, false };
+    if (ev_time(&t, ev, "", "not known") && t.b.len) {
+        hput(b, first ? "time: " : "<br>time: ");
+        first = false;
+        happ(b, t.b.data, t.b.len);
+    }
+    t.b.len = 0;
+    if (ev_time(&t, ev, "end_", "not known") && t.b.len) {
+        hput(b, first ? "until: " : "<br>until: ");
+        happ(b, t.b.data, t.b.len);
+    }
+    if (t.fail)
+        b->fail = true;
+    ev_buf__free(&t.b);
+}
+
+static void exhibit_place(hbuf *b, const exidx *x, const json_t *ex)
+{
+    const json_t *ev = ref_node(x->events, ex, "event");
+    const char *plid = jstr(ev, "place");
+    const json_t *pl = ref_node(x->places, ev, "place");
+    if (!pl) {
+        if (plid) {
+            hput(b, "place ");
+            esc(b, plid);
+            hput(b, " is not in the record");
+        }
+        return;
+    }
+    bool first = true;
+    line(b, &first, "", jstr(pl, "description"));
+    line(b, &first, "", jstr(pl, "address"));
+    line(b, &first, "", jstr(pl, "postcode"));
+    const json_t *la = json_object_get(pl, "latitude"), *lo = json_object_get(pl, "longitude");
+    if (la || lo) {
+        hput(b, first ? "" : "<br>");
+        hput(b, "latitude ");
+        coord(b, la);
+        hput(b, ", longitude ");
+        coord(b, lo);
+    }
+}
+
+static void exhibit_row(hbuf *b, const exidx *x, const ev_views__rec *r, const json_t *ex,
+                        size_t k)
+{
+    hprintf(b, "<tr id=\"exhibit-%zu\"><td>", k + 1);
+    esc(b, jstr(ex, "reference"));
+    hput(b, "</td><td>");
+    esc(b, jstr(ex, "description"));
+    hput(b, "</td><td>");
+    exhibit_event(b, x, ex);
+    hput(b, "</td><td>");
+    exhibit_place(b, x, ex);
+    hput(b, "</td><td>");
+    const json_t *s = json_object_get(ex, "source");
+    bool first = true;
+    line(b, &first, "make: ", jstr(s, "make"));
+    line(b, &first, "model: ", jstr(s, "model"));
+    line(b, &first, "serial: ", jstr(s, "serial"));
+    line(b, &first, "owner: ", jstr(s, "owner"));
+    line(b, &first, "system: ", jstr(s, "system"));
+    hput(b, "</td><td>");
+    const json_t *rf = json_object_get(ex, "references");
+    first = true;
+    line(b, &first, "crime: ", jstr(rf, "crime"));
+    line(b, &first, "URN: ", jstr(rf, "urn"));
+    line(b, &first, "DEMS id: ", jstr(rf, "dems_id"));
+    hput(b, "</td><td>");
+    first = true;
+    line(b, &first, "", jstr(ex, "handling_notes"));
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(ex, "extra"), key, v) {
+        hput(b, first ? "" : "<br>");
+        first = false;
+        esc(b, key);
+        hput(b, ": ");
+        if (json_is_string(v)) {
+            esc(b, json_string_value(v));
+        } else {
+            char *j = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            if (!j)
+                b->fail = true;
+            esc(b, j);
+            free(j);
+        }
+    }
+    hput(b, "</td><td class=\"files\">");
+    char kk[32];
+    snprintf(kk, sizeof(kk), "%zu", k);
+    /* the items of the first exhibit of this reference; a later duplicate
+     * has none */
+    const char *ref = jstr(ex, "reference");
+    const json_t *first_k = ref ? json_object_get(x->exhibits, ref) : NULL;
+    const json_t *fl = first_k && (size_t)json_integer_value(first_k) == k
+                           ? json_object_get(x->files, kk) : NULL;
+    size_t n = json_array_size(fl), copies = 0, i;
+    json_t *ix;
+    json_array_foreach(fl, i, ix) {
+        if (json_object_get(json_array_get(r->items, (size_t)json_integer_value(ix)),
+                            "derived_from"))
+            copies++;
+    }
+    hprintf(b, "%zu file%s", n, n == 1 ? "" : "s");
+    if (copies)
+        hprintf(b, " (%zu working cop%s)", copies, copies == 1 ? "y" : "ies");
+    if (first_k && (size_t)json_integer_value(first_k) != k)
+        hprintf(b, " (this reference is also exhibit %lld, where its files are listed)",
+                (long long)json_integer_value(first_k) + 1);
+    json_array_foreach(fl, i, ix) {
+        const json_t *it = json_array_get(r->items, (size_t)json_integer_value(ix));
+        const char *id = jstr(it, "id");
+        hput(b, "<br>");
+        if (id) {
+            hput(b, "<a href=\"#");
+            href(b, id);
+            hput(b, "\">");
+        }
+        esc_or(b, jstr(it, "path"), id ? id : "?");
+        if (id)
+            hput(b, "</a>");
+    }
+    hput(b, "</td></tr>\n");
+}
+
+static void exhibit_table(hbuf *b, const exidx *x, const ev_views__rec *r)
+{
+    hput(b, "<h2>Exhibits</h2>\n<p class=\"note\">From the exhibit schedule in evidence.json "
+            "(<code>exhibits</code>, <code>events</code>, <code>people</code>, "
+            "<code>places</code>); times as recorded, with their zone as the record states "
+            "it.</p>\n<table class=\"exhibits\">\n<tr><th>Reference</th><th>Description</th>"
+            "<th>Event</th><th>Place</th><th>Source</th><th>References</th>"
+            "<th>Handling notes and other fields</th><th>Files</th></tr>\n");
+    size_t k;
+    json_t *ex;
+    json_array_foreach(json_object_get(r->root, "exhibits"), k, ex)
+        exhibit_row(b, x, r, ex, k);
+    hput(b, "</table>\n");
+}
+
+/* An item's exhibit cell: the reference, linked to its exhibit's row when
+ * the record's exhibits hold it, with the exhibit's description and its
+ * event's action and time. */
+static void item_exhibit(hbuf *b, const json_t *it, const exidx *x)
+{
+    const char *ref = jstr(it, "exhibit");
+    const json_t *k = x && ref ? json_object_get(x->exhibits, ref) : NULL;
+    if (!k) {
+        esc(b, ref);
+        return;
+    }
+    size_t pos = (size_t)json_integer_value(k);
+    const json_t *ex = json_array_get(x->list, pos);
+    hprintf(b, "<a href=\"#exhibit-%zu\">", pos + 1);
+    esc(b, ref);
+    hput(b, "</a>");
+    const char *desc = jstr(ex, "description");
+    hbuf t = { { 0 }, false };
+    event_brief(&t, x, ex);
+    if (desc || t.b.len) {
+        hput(b, "<br><small>");
+        esc(b, desc);
+        if (desc && t.b.len)
+            hput(b, "; ");
+        if (t.b.len)
+            happ(b, t.b.data, t.b.len);
+        hput(b, "</small>");
+    }
+    if (t.fail)
+        b->fail = true;
+    ev_buf__free(&t.b);
+}
+
+/* x: the exhibit schedule, for a page that shows it (layout 3), or NULL */
+static void item_row(hbuf *b, const json_t *it, bool derived, int layout, const exidx *x)
 {
     const char *path = jstr(it, "path");
     hprintf(b, "<tr%s id=\"", derived ? " class=\"derived\"" : "");
     esc(b, jstr(it, "id"));
     hput(b, "\"><td>");
-    esc(b, jstr(it, "exhibit"));
+    item_exhibit(b, it, x);
     hput(b, "</td><td class=\"path\">");
     if (derived)
         hput(b, "<span class=\"arrow\">&#8627;</span> ");
@@ -252,6 +628,10 @@ static const char STYLE[] =
 static const char STYLE2[] =
     "div.timeline{margin-top:.4em;font-size:.92em}div.timeline ol{margin:.2em 0;"
     "padding-left:2em}div.timeline strong{color:#9b0d0d}";
+/* added in layout 3, on a page with an exhibit schedule */
+static const char STYLE3[] =
+    "table.exhibits td{max-width:22em;overflow-wrap:break-word}td.files{word-break:break-all}"
+    "span.t{white-space:nowrap}tr:target td{background:#fff6d5}";
 
 /* The row of a working copy, kept until it is put in under its master. */
 typedef struct kid {
@@ -269,23 +649,26 @@ static int kid_cmp(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, int layout)
+static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, int layout,
+                      const exidx *x)
 {
     const json_t *rec = r->root;
     const json_t *cs = json_object_get(rec, "case");
     const json_t *ex = json_object_get(rec, "exported_by");
     const json_t *tool = json_object_get(rec, "tool");
     hput(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    /* the layout, for verify (views_check.c); pages of layout 1 name none */
+    /* the layout, for verify (views_check.c); pages of layout 1 name none.
+     * Layout 3 adds only the exhibit schedule, so a page without one is the
+     * same page as in layout 2, and names layout 2 */
     if (layout >= 2)
         hprintf(b, "<meta name=\"generator\" content=\"evidence index.html layout %d\">\n",
-                layout);
+                x ? layout : 2);
     hput(b, "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                     "style-src 'unsafe-inline'; img-src 'self'\">\n"
                     "<meta name=\"referrer\" content=\"no-referrer\">\n<title>Evidence bundle ");
     esc(b, jstr(cs, "reference") ? jstr(cs, "reference") : jstr(rec, "bundle_id"));
-    hprintf(b, "</title>\n<style>%s%s</style>\n</head>\n<body>\n<h1>Evidence bundle ", STYLE,
-            layout >= 2 ? STYLE2 : "");
+    hprintf(b, "</title>\n<style>%s%s%s</style>\n</head>\n<body>\n<h1>Evidence bundle ", STYLE,
+            layout >= 2 ? STYLE2 : "", x ? STYLE3 : "");
     esc(b, jstr(cs, "reference") ? jstr(cs, "reference") : jstr(rec, "bundle_id"));
     hput(b, "</h1>\n<p class=\"note\">A view of <a href=\"evidence.json\">evidence.json</a> "
                     "and <a href=\"custody.jsonl\">custody.jsonl</a>, which are the record. "
@@ -312,7 +695,13 @@ static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, int
     char cnt[32];
     snprintf(cnt, sizeof(cnt), "%zu", r->nitems);
     row(b, "Items", cnt);
+    if (x) {
+        snprintf(cnt, sizeof(cnt), "%zu", json_array_size(x->list));
+        row(b, "Exhibits", cnt);
+    }
     hput(b, "</table>\n");
+    if (x)
+        exhibit_table(b, x, r);
 
     hput(b, "<h2>Items</h2>\n<table class=\"items\">\n<tr><th>Exhibit</th><th>Path in "
                     "the bundle</th><th>Original name</th><th>Size (bytes)</th><th>MIME type</th>"
@@ -328,7 +717,7 @@ static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, int
     for (size_t i = 0; rc == EV_OK && !b->fail && i < r->nitems; i++) {
         const json_t *it = json_array_get(r->items, i);
         if (!json_object_get(it, "derived_from")) {
-            item_row(b, it, false, layout);
+            item_row(b, it, false, layout, x);
             const char *id = jstr(it, "id");
             if (id && !json_object_get(masters, id) &&
                 json_object_set_new(masters, id, json_integer((json_int_t)b->b.len)))
@@ -341,7 +730,7 @@ static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, int
             hbuf row = { { 0 }, false };
             if (m) {
                 mids = m;
-                item_row(&row, it, true, layout);
+                item_row(&row, it, true, layout, x);
             }
             const char *mid = jstr(json_object_get(it, "derived_from"), "item");
             if (!k || !m || row.fail || !(mids[nk] = mid ? ev__strdup(mid) : ev__strdup(""))) {
@@ -442,10 +831,16 @@ int ev_views__index_html_layout(char **out, size_t *len, const json_t *record,
     ev_views__rec r;
     json_t *events = NULL;
     hbuf b = { { 0 }, false };
+    exidx x = { 0 };
     ev_views__rec_from(&r, record);
+    /* layout 3 shows the exhibit schedule of a record that has one */
+    bool sched = layout >= 3 && json_array_size(json_object_get(record, "exhibits")) > 0;
     int rc = ev_views__load_events(&events, custody, custody_len);
+    if (rc == EV_OK && sched)
+        rc = exidx_build(&x, &r);
     if (rc == EV_OK)
-        rc = build_html(&b, &r, events, layout);
+        rc = build_html(&b, &r, events, layout, sched ? &x : NULL);
+    exidx_free(&x);
     if (rc == EV_OK && (b.fail || !b.b.data))
         rc = EV_ENOMEM;
     ev_views__rec_free(&r);

@@ -57,9 +57,12 @@ void ev_views__esc(ev_views__hbuf *h, const char *s);
 /* The layouts of index.html (docs/views.md, "Layouts"): verify compares a
  * stored page with the layout it was written in. 1: the pages of 0.1.0
  * written before the page named its layout; 2: exact durations, the full
- * timeline of each video stream, and <meta name="generator"> naming it. */
+ * timeline of each video stream, and <meta name="generator"> naming it;
+ * 3: the exhibit schedule (a table of the exhibits, and each item's
+ * exhibit linked to its row), on a page whose record has exhibits; a page
+ * without them is the page of layout 2 and names layout 2. */
 #define EV_VIEWS__LAYOUT_FIRST 1
-#define EV_VIEWS__LAYOUT 2
+#define EV_VIEWS__LAYOUT 3
 
 /* index.html in a given layout (EV_VIEWS__LAYOUT_FIRST .. EV_VIEWS__LAYOUT);
  * otherwise as ev_views__index_html_parsed. */
