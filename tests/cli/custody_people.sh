@@ -12,6 +12,7 @@
 # - inspect and custody show (text and JSON) give the node's name and
 #   identifier; verify finds an event whose person names no node
 #   (record-dangling-reference) or is not a string (custody-event-invalid);
+# - the commands of docs/exhibit-schedule.md run as printed;
 # - an older bundle (tests/cli/fixtures/views-layout1.zip) still verifies,
 #   and still takes events without a person.
 . "$(dirname "$0")/lib.sh"
@@ -174,5 +175,24 @@ ok "an older bundle: a person is refused (it has no people)" \
 expect_exit 0 "$EVIDENCE" custody add "$T/old.zip" --action note --actor "Desk" --org "Store"
 expect_exit 0 "$EVIDENCE" verify "$T/old.zip"
 ok "an older bundle: the new event names no person" test "$(last_event "$T/old.zip" person)" = "(none)"
+
+# --- the commands of docs/exhibit-schedule.md, as printed ------------------------------------
+expect_exit 0 python3 "$TOOLS/doccmds.py" extract "$EV_SOURCE_DIR" docs/exhibit-schedule.md \
+    tests/cli/custody_people.sh "$T/blocks"
+ok "one block of docs/exhibit-schedule.md is run here" test "$(ls "$T/blocks" | wc -l)" -eq 1
+BIN="$T/bin"
+mkdir -p "$BIN"
+ln -s "$(cd "$(dirname "$EVIDENCE")" && pwd)/$(basename "$EVIDENCE")" "$BIN/evidence"
+for b in "$T"/blocks/*.sh; do
+    if (cd "$W" && PATH="$BIN:$PATH" bash -e -o pipefail "$b") >"$T/doc.out" 2>&1; then
+        pass
+    else
+        fail "docs/exhibit-schedule.md block $(head -1 "$b" | sed 's/^# //') failed"
+        tail -20 "$T/doc.out" >&2
+    fi
+done
+ok "docs: the received event shows its person and place" \
+    bash -c "grep -q 'person person-2: Ali Brown (Staff 5678, Example Police)' '$T/doc.out' &&
+             grep -q 'place place-1: Front door of 12 High Street' '$T/doc.out'" || tail -20 "$T/doc.out" >&2
 
 finish
