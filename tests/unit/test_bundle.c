@@ -559,8 +559,13 @@ static void bundle_amend_refuses_invalid_bundle(void **state)
     free(p);
     ev_bundle *b = open_bundle(bag);
     ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, "note", "A", "B", NULL };
-    assert_int_not_equal(ev_bundle_amend(b, &e, NULL, 0), EV_OK);
-    assert_true(ev_bundle_last_error(b)[0] != '\0');
+    assert_int_equal(ev_bundle_amend(b, &e, NULL, 0), EV_EFORMAT);
+    /* the first error, and what was not done */
+    const char *m = ev_bundle_last_error(b);
+    static const char tail[] = "; it was not changed. Run 'evidence verify' for every problem";
+    assert_memory_equal(m, "the bundle fails verification (", 31);
+    assert_true(strlen(m) > sizeof(tail) + 31);
+    assert_string_equal(m + strlen(m) - (sizeof(tail) - 1), tail);
     ev_bundle_free(b);
     /* the custody log is unchanged */
     char *c1 = tu_join(bag, "custody.jsonl");

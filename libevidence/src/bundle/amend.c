@@ -258,22 +258,9 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
                            "signatures. Pack its data with 'evidence pack'",
                            ev_store__path(b->store));
     /* never add to a bundle that does not verify */
-    ev_report *vr = NULL;
-    int rc = ev_bundle_verify(&vr, b, NULL);
+    int rc = ev_bundle__require_valid(b, "it was not changed");
     if (rc != EV_OK)
         return rc;
-    if (ev_report_verdict(vr) != EV_VERDICT_VALID) {
-        const ev_problem *p = NULL;
-        for (size_t i = 0; i < vr->nproblems && !p; i++)
-            if (vr->problems[i].severity == EV_SEVERITY_ERROR)
-                p = &vr->problems[i];
-        rc = ev_err__set(&b->err, EV_EFORMAT, "the bundle fails verification (%s); it was not "
-                         "changed. Run 'evidence verify' for every problem",
-                         p ? p->message : "unreadable");
-        ev_report_free(vr);
-        return rc;
-    }
-    ev_report_free(vr);
     /* the people and places the event names are the record's; the strings
      * are copied, as the record is dropped below */
     ev_custody_event resolved;
