@@ -102,10 +102,12 @@ static void list_nodes(ev_buf *b, const json_t *list, const char *p,
         ev_buf__printf(b, " and %zu more", more);
 }
 
+/* A node with an id whose identifier is p (a node without an id cannot be
+ * named by an event). */
 static bool same_identifier(const json_t *x, const char *p)
 {
     const char *v = json_string_value(json_object_get(x, "identifier"));
-    return v && strcmp(v, p) == 0;
+    return v && strcmp(v, p) == 0 && json_is_string(json_object_get(x, "id"));
 }
 
 static const json_t *find_node(const json_t *rec, const char *where, const char *list_name,
