@@ -54,6 +54,9 @@ static int custody_add(int argc, char **argv)
         else if (k == 1) e.actor = arg;
         else if (k == 2) e.organisation = arg;
         else if (k == 3) e.note = arg;
+        else if ((k == 4 && e.person) || (k == 5 && e.place))
+            return cli_usage_error("custody", "%s is given twice: an event names one",
+                                   opts[k].name);
         else if (k == 4) e.person = arg;
         else e.place = arg;
     }

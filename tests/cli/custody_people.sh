@@ -100,6 +100,8 @@ refused "an identifier in another letter case" "no person 'pc 1234'" --person "p
 refused "an unknown place" "no place 'place-9' in the record (by id): its places are place-1 (Front door" \
     --person person-1 --place place-9
 refused "no actor and no person" "needs --actor NAME (or --person P)" --org X
+refused "two persons" "--person is given twice: an event names one" --person person-1 --person person-2
+refused "an empty person" "no person '' in the record" --person ""
 
 # two people with one identifier (in two forces): ambiguous
 mkdir -p "$W/amb"
