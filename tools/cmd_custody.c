@@ -33,8 +33,9 @@ static int custody_add(int argc, char **argv)
 {
     static const cli_opt opts[] = { { "--action", NULL, true }, { "--actor", NULL, true },
                                     { "--org", NULL, true },    { "--note", NULL, true },
+                                    { "--person", NULL, true }, { "--place", NULL, true },
                                     { NULL, NULL, false } };
-    ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, NULL, NULL, NULL, NULL };
+    ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, NULL, NULL, NULL, NULL, NULL, NULL };
     const char *path = NULL;
     cli_parser p;
     cli_parser_init(&p, "custody", argc, argv);
@@ -52,18 +53,23 @@ static int custody_add(int argc, char **argv)
         if (k == 0) e.action = arg;
         else if (k == 1) e.actor = arg;
         else if (k == 2) e.organisation = arg;
-        else e.note = arg;
+        else if (k == 3) e.note = arg;
+        else if ((k == 4 && e.person) || (k == 5 && e.place))
+            return cli_usage_error("custody", "%s is given twice: an event names one",
+                                   opts[k].name);
+        else if (k == 4) e.person = arg;
+        else e.place = arg;
     }
     static const char *const actions[] = { "received", "verified", "transcoded", "exported",
                                            "note", NULL };
     const char *missing = !path ? "the bundle (BUNDLE)"
                           : !e.action ? "--action ACTION"
-                          : !e.actor ? "--actor NAME"
-                          : !e.organisation ? "--org NAME" : NULL;
+                          : !e.actor && !e.person ? "--actor NAME (or --person P)"
+                          : !e.organisation && !e.person ? "--org NAME (or --person P)" : NULL;
     if (missing)
         return cli_usage_error("custody", "custody add needs %s (usage: evidence custody add "
-                               "BUNDLE --action ACTION --actor NAME --org NAME [--note TEXT])",
-                               missing);
+                               "BUNDLE --action ACTION (--actor NAME --org NAME | --person P) "
+                               "[--place L] [--note TEXT])", missing);
     bool known = false;
     for (int i = 0; actions[i]; i++)
         known = known || strcmp(actions[i], e.action) == 0;

@@ -36,6 +36,7 @@ int cmd_pack(int argc, char **argv)
         { "--content-hash", NULL, true }, { "--no-media", NULL, false },
         { "--profile", NULL, true },  { "--source-system", NULL, true },
         { "--profile-dir", NULL, true }, { "--exhibits", NULL, true },
+        { "--officer-person", NULL, true },
         { NULL, NULL, false }
     };
     ev_writer_options o;
@@ -95,6 +96,7 @@ int cmd_pack(int argc, char **argv)
         }
         else if (!strcmp(name, "--officer")) o.officer = arg;
         else if (!strcmp(name, "--officer-id")) o.officer_id = arg;
+        else if (!strcmp(name, "--officer-person")) o.officer_person = arg;
         else if (!strcmp(name, "--org")) o.organisation = arg;
         else if (!strcmp(name, "--operation")) o.operation = arg;
         else if (!strcmp(name, "--description")) o.description = arg;
@@ -135,6 +137,11 @@ int cmd_pack(int argc, char **argv)
     if (unused_exhibit) {
         rc = cli_usage_error("pack", "--exhibit '%s' is followed by no file or folder: "
                              "--exhibit applies to the paths after it", unused_exhibit);
+        goto done;
+    }
+    if (o.officer_person && !schedule_path) {
+        rc = cli_usage_error("pack", "--officer-person names a person of an exhibit schedule: "
+                             "give the schedule with --exhibits");
         goto done;
     }
     if (schedule_path && npaths && !exhibits[0]) {

@@ -1,7 +1,8 @@
 # The data dictionary (docs/data-dictionary.json, .md) is in step with the
 # record and the schedule:
 # - every field of docs/schema/evidence.schema.json (with media.schema.json)
-#   and schedule.schema.json has one entry, and no entry names a field that
+#   and schedule.schema.json, and of a custody event
+#   (evidence.custody.schema.json, $defs/event), has one entry, and no entry names a field that
 #   no schema has (tests/tools/data_dictionary_check.py);
 # - docs/data-dictionary.md is what scripts/data_dictionary.py makes of the JSON;
 # - a record made by `evidence pack` from samples/ (with a transcoded copy, so
@@ -32,7 +33,8 @@ ok "every field of the sample record is in the dictionary" test "$RC" -eq 0 || s
 F="$T/root"
 mkdir -p "$F/docs/schema"
 cp "$R"/docs/schema/evidence.schema.json "$R"/docs/schema/media.schema.json \
-   "$R"/docs/schema/schedule.schema.json "$F/docs/schema/"
+   "$R"/docs/schema/schedule.schema.json "$R"/docs/schema/evidence.custody.schema.json \
+   "$F/docs/schema/"
 cp "$R/docs/data-dictionary.json" "$F/docs/"
 # 1. a field added to the record's schema
 python3 - "$F/docs/schema/evidence.schema.json" <<'EOF'
@@ -62,6 +64,18 @@ ok "a dropped entry: fails" test "$RC" -eq 1
 ok "... naming it" grep -q "record field 'items\[\].hashes.sha256' is in the schema but not in the dictionary" "$OUT"
 ok "an entry for no field: named" grep -q "(record items\[\].flavour): in the dictionary but in no schema" "$OUT"
 ok "a wrong 'required': named" grep -q "(schedule exhibits\[\].reference): required False, the schema says True" "$OUT"
+# 6. a custody event's field dropped from the dictionary (custody.jsonl)
+cp "$R/docs/data-dictionary.json" "$F/docs/"
+python3 - "$F/docs/data-dictionary.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["fields"] = [f for f in d["fields"] if (f["source"], f["path"]) != ("custody", "person")]
+json.dump(d, open(sys.argv[1], "w"))
+EOF
+run python3 "$CHECK" "$F"
+ok "a custody field not in the dictionary: fails" test "$RC" -eq 1
+ok "... naming it" grep -q "custody field 'person' is in the schema but not in the dictionary" "$OUT" ||
+    show_last
 # 5. a record field the dictionary lacks
 python3 - "$T/s/evidence.json" "$T/odd.json" <<'EOF'
 import json, sys

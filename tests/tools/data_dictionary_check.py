@@ -13,9 +13,10 @@ usage: data_dictionary_check.py ROOT [--dictionary FILE]
 Every field of evidence.json (docs/schema/evidence.schema.json, with the
 media, capture and content_hashes definitions of media.schema.json it refers
 to) must have exactly one entry in the dictionary with "source": "record",
-and every field of an exhibit schedule (docs/schema/schedule.schema.json)
-one with "source": "schedule"; an entry whose field is in no schema fails
-too. A field path is the JSON path from the top of the document: "a.b" for
+every field of an exhibit schedule (docs/schema/schedule.schema.json)
+one with "source": "schedule", and every field of a custody event (a line of
+custody.jsonl, $defs/event of docs/schema/evidence.custody.schema.json) one
+with "source": "custody"; an entry whose field is in no schema fails too. A field path is the JSON path from the top of the document: "a.b" for
 a member, "a[]" for the items of a list, "a.*" for the values of a map
 (additionalProperties). Each entry must also give every column of the
 dictionary, with a POLE entity among Person, Object, Location, Event, none.
@@ -41,7 +42,8 @@ def load(root, name):
 class Walker:
     def __init__(self, root):
         self.docs = {}
-        for name in ("evidence.schema.json", "media.schema.json", "schedule.schema.json"):
+        for name in ("evidence.schema.json", "media.schema.json", "schedule.schema.json",
+                     "evidence.custody.schema.json"):
             d = load(root, name)
             self.docs[d["$id"]] = d
         self.paths = {}
@@ -96,6 +98,11 @@ def schema_paths(root):
         w = Walker(root)
         w.walk(w.docs[name], w.docs[name], "", True)
         out[src] = w.paths
+    # a custody event: one line of custody.jsonl
+    w = Walker(root)
+    doc = w.docs["urn:libevidence:schema:evidence.custody"]
+    w.walk(doc["$defs"]["event"], doc, "", True)
+    out["custody"] = w.paths
     return out
 
 

@@ -119,9 +119,15 @@ static void bundle_options_and_arguments(void **state)
     assert_int_equal(ev_bundle_options_init(&bo, 0), EV_EVERSION);
     ev_writer *w = (ev_writer *)1;
     ev_writer_options_init(&wo, EV_WRITER_OPTIONS_VERSION);
-    wo.version = 2;
+    wo.version = EV_WRITER_OPTIONS_VERSION + 1;
     assert_int_equal(ev_writer_new(&w, &wo), EV_EVERSION);
     assert_null(w);
+    /* version 1 options (before officer_person) are still taken */
+    assert_int_equal(ev_writer_options_init(&wo, 1), EV_OK);
+    wo.officer_person = "not read";
+    assert_int_equal(ev_writer_new(&w, &wo), EV_OK);
+    ev_writer_free(w);
+    w = (ev_writer *)1;
     ev_writer_options_init(&wo, EV_WRITER_OPTIONS_VERSION);
     wo.format = (ev_bundle_format)7;
     assert_int_equal(ev_writer_new(&w, &wo), EV_EINVAL);
@@ -526,6 +532,18 @@ static void bundle_amend_appends_and_reseals(void **state)
         assert_int_equal(ev_bundle_amend(b, &noactor, NULL, 0), EV_EINVAL);
         ev_custody_event badver = { 99, "note", "A", "Org", NULL };
         assert_int_equal(ev_bundle_amend(b, &badver, NULL, 0), EV_EINVAL);
+        /* a person the record does not have (it has no people): refused, named */
+        ev_custody_event who = { EV_CUSTODY_EVENT_VERSION, "note", NULL, NULL, NULL, "PC 1",
+                                 NULL };
+        assert_int_equal(ev_bundle_amend(b, &who, NULL, 0), EV_EINVAL);
+        assert_non_null(strstr(ev_bundle_last_error(b), "no person 'PC 1'"));
+        /* a version 1 event: what follows its fields is not read */
+        ev_custody_event v1 = { 1, "note", "A", "Org", NULL, "not read", "not read" };
+        assert_int_equal(ev_bundle_amend(b, &v1, NULL, 0), EV_OK);
+        assert_int_equal(ev_bundle_custody_json(&s, &ok, b), EV_OK);
+        assert_true(ok);
+        assert_null(strstr(s, "not read"));
+        ev_free(s);
         assert_int_equal(ev_bundle_amend(b, NULL, NULL, 1), EV_EINVAL);
         ev_bundle_free(b);
         free(path);
@@ -541,8 +559,13 @@ static void bundle_amend_refuses_invalid_bundle(void **state)
     free(p);
     ev_bundle *b = open_bundle(bag);
     ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, "note", "A", "B", NULL };
-    assert_int_not_equal(ev_bundle_amend(b, &e, NULL, 0), EV_OK);
-    assert_true(ev_bundle_last_error(b)[0] != '\0');
+    assert_int_equal(ev_bundle_amend(b, &e, NULL, 0), EV_EFORMAT);
+    /* the first error, and what was not done */
+    const char *m = ev_bundle_last_error(b);
+    static const char tail[] = "; it was not changed. Run 'evidence verify' for every problem";
+    assert_memory_equal(m, "the bundle fails verification (", 31);
+    assert_true(strlen(m) > sizeof(tail) + 31);
+    assert_string_equal(m + strlen(m) - (sizeof(tail) - 1), tail);
     ev_bundle_free(b);
     /* the custody log is unchanged */
     char *c1 = tu_join(bag, "custody.jsonl");

@@ -14,6 +14,7 @@
 #include "record/record.h"
 #include "record/record_check.h"
 #include "record/record_read.h"
+#include "base/internal.h"
 #include "base/report.h"
 #include "testutil.h"
 
@@ -513,6 +514,153 @@ static void record_limits(void **state)
     free(bag);
 }
 
+/* ---- custody events that name the record's people and places -------------------------- */
+
+#define PEOPLE_RECORD_PARTS                                                                       \
+    "\"people\":[{\"id\":\"person-1\",\"name\":\"Jo Smith\",\"identifier\":\"PC 1234\","          \
+    "\"organisation\":\"Example Police\"},{\"id\":\"person-2\",\"name\":\"Al Other\","             \
+    "\"identifier\":\"PC 1234\",\"organisation\":\"Other Police\"},{\"id\":\"person-3\","         \
+    "\"name\":\"Bo\",\"identifier\":\"S 5\"}],"                                                    \
+    "\"places\":[{\"id\":\"place-1\",\"description\":\"Front door\",\"postcode\":\"EX1 2AB\"}],"   \
+    "\"items\":"
+
+static json_t *people_record(void)
+{
+    char *t = replace(GOOD_RECORD, "\"items\":", PEOPLE_RECORD_PARTS);
+    json_t *j = json_loads(t, 0, NULL);
+    assert_non_null(j);
+    free(t);
+    return j;
+}
+
+static int resolve(ev_custody_event *out, const char *person, const char *place,
+                   const char *actor, const char *org, const json_t *rec, ev_errbuf *err)
+{
+    ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, "received", actor, org, NULL, person, place };
+    err->msg[0] = '\0';
+    return ev_custody__resolve(out, &e, rec, err);
+}
+
+static void record_custody_names_people_and_places(void **state)
+{
+    (void)state;
+    json_t *rec = people_record();
+    ev_custody_event o;
+    ev_errbuf err;
+    /* by id: actor and organisation from the node */
+    assert_int_equal(resolve(&o, "person-1", "place-1", NULL, NULL, rec, &err), EV_OK);
+    assert_string_equal(o.person, "person-1");
+    assert_string_equal(o.place, "place-1");
+    assert_string_equal(o.actor, "Jo Smith");
+    assert_string_equal(o.organisation, "Example Police");
+    /* by identifier, when one person has it; the same values may be given */
+    assert_int_equal(resolve(&o, "S 5", NULL, "Bo", "Desk", rec, &err), EV_OK);
+    assert_string_equal(o.person, "person-3");
+    assert_null(o.place);
+    assert_string_equal(o.organisation, "Desk"); /* the node has none: the given one */
+    /* the node has no organisation and none is given */
+    assert_int_equal(resolve(&o, "person-3", NULL, NULL, NULL, rec, &err), EV_EINVAL);
+    assert_non_null(strstr(err.msg, "person-3 has no organisation"));
+    /* an identifier two people have: ambiguous, both named */
+    assert_int_equal(resolve(&o, "PC 1234", NULL, NULL, NULL, rec, &err), EV_EINVAL);
+    assert_non_null(strstr(err.msg, "identifier of 2 people"));
+    assert_non_null(strstr(err.msg, "person-1 (Jo Smith"));
+    assert_non_null(strstr(err.msg, "person-2 (Al Other"));
+    /* identifiers are matched exactly as recorded, names never */
+    assert_int_equal(resolve(&o, "pc 1234", NULL, NULL, NULL, rec, &err), EV_EINVAL);
+    assert_int_equal(resolve(&o, "Jo Smith", NULL, NULL, NULL, rec, &err), EV_EINVAL);
+    assert_non_null(strstr(err.msg, "no person 'Jo Smith' in the record"));
+    assert_non_null(strstr(err.msg, "person-3 (Bo, S 5)"));
+    /* an actor or organisation that is not the person's */
+    assert_int_equal(resolve(&o, "person-1", NULL, "J. Smith", NULL, rec, &err), EV_EINVAL);
+    assert_non_null(strstr(err.msg, "the actor 'J. Smith' is not the name of person-1"));
+    assert_non_null(strstr(err.msg, "('Jo Smith')"));
+    assert_int_equal(resolve(&o, "person-1", NULL, NULL, "Other", rec, &err), EV_EINVAL);
+    assert_non_null(strstr(err.msg, "'Other' is not the organisation of person-1"));
+    /* an unknown place, listing the places there are */
+    assert_int_equal(resolve(&o, NULL, "place-9", "A", "B", rec, &err), EV_EINVAL);
+    assert_non_null(strstr(err.msg, "no place 'place-9'"));
+    assert_non_null(strstr(err.msg, "place-1 (Front door, EX1 2AB)"));
+    /* a record without people */
+    json_t *plain = json_loads(GOOD_RECORD, 0, NULL);
+    assert_int_equal(resolve(&o, "person-1", NULL, NULL, NULL, plain, &err), EV_EINVAL);
+    assert_non_null(strstr(err.msg, "the record has no people"));
+    json_decref(plain);
+    json_decref(rec);
+
+    /* the line carries the ids after the organisation; a version 1 event has none */
+    ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, "received", "Jo Smith", "Example Police",
+                           NULL, "person-1", "place-1" };
+    char *l = ev_custody__line(1, "2024-01-02T03:04:05Z", &e, M64, R64, NULL);
+    assert_non_null(strstr(l, "\"organisation\":\"Example Police\",\"person\":\"person-1\","
+                              "\"place\":\"place-1\",\"tool\""));
+    free(l);
+    e.version = 1;
+    l = ev_custody__line(1, "2024-01-02T03:04:05Z", &e, M64, R64, NULL);
+    assert_null(strstr(l, "person"));
+    free(l);
+}
+
+static void record_custody_references_resolve(void **state)
+{
+    (void)state;
+    char *rec = replace(GOOD_RECORD, "\"items\":", PEOPLE_RECORD_PARTS);
+    ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, "received", "Jo Smith", "Example Police",
+                           NULL, "person-1", "place-1" };
+    char *l1 = ev_custody__line(1, "2024-01-02T03:04:05Z", &e, M64, R64, NULL);
+    e.person = "person-9";
+    e.place = "place-7";
+    char *l2 = ev_custody__line(2, "2024-01-02T03:04:05Z", &e, M64, R64, M64);
+    e.version = 1; /* an older event without them */
+    char *l3 = ev_custody__line(3, "2024-01-02T03:04:05Z", &e, M64, R64, M64);
+    char *all = malloc(strlen(l1) + strlen(l2) + strlen(l3) + 1);
+    sprintf(all, "%s%s%s", l1, l2, l3);
+    ev_report *r = NULL;
+    /* the good line and the older one resolve */
+    char *good = malloc(strlen(l1) + strlen(l3) + 1);
+    sprintf(good, "%s%s", l1, l3);
+    assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+    assert_int_equal(ev_record__check_custody_refs(r, rec, strlen(rec), good, strlen(good)),
+                     EV_OK);
+    assert_int_equal(r->nproblems, 0);
+    ev_report_free(r);
+    /* a person and a place of no node */
+    assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+    assert_int_equal(ev_record__check_custody_refs(r, rec, strlen(rec), all, strlen(all)), EV_OK);
+    assert_int_equal(count_code(r, "record-dangling-reference"), 2);
+    assert_non_null(strstr(r->problems[0].message, "custody.jsonl line 2: the event's person is "
+                                                   "'person-9', but no person in /people"));
+    assert_string_equal(r->problems[0].path, "custody.jsonl");
+    ev_report_free(r);
+    /* the same log against a record without people: the ids dangle */
+    assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+    assert_int_equal(ev_record__check_custody_refs(r, GOOD_RECORD, strlen(GOOD_RECORD), good,
+                                                   strlen(good)), EV_OK);
+    assert_int_equal(count_code(r, "record-dangling-reference"), 2);
+    ev_report_free(r);
+    /* a person or place that is not a non-empty string breaks the event's grammar */
+    char *t1 = replace(l1, "\"person\":\"person-1\"", "\"person\":5");
+    char *t2 = replace(l1, "\"place\":\"place-1\"", "\"place\":\"\"");
+    for (int k = 0; k < 2; k++) {
+        const char *t = k ? t2 : t1;
+        size_t n, bad;
+        char last[65];
+        assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+        ev_custody__check(t, strlen(t), r, &n, last, NULL, NULL, &bad);
+        assert_int_equal(count_code(r, "custody-event-invalid"), 1);
+        assert_non_null(strstr(r->problems[0].message, k ? "'place'" : "'person'"));
+        ev_report_free(r);
+    }
+    free(t1);
+    free(t2);
+    free(good);
+    free(all);
+    free(l1);
+    free(l2);
+    free(l3);
+    free(rec);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +675,8 @@ int main(void)
         cmocka_unit_test(record_problems_are_capped),
         cmocka_unit_test(record_custody_grammar),
         cmocka_unit_test(record_limits),
+        cmocka_unit_test(record_custody_names_people_and_places),
+        cmocka_unit_test(record_custody_references_resolve),
     };
     return cmocka_run_group_tests_name("record", tests, NULL, NULL);
 }

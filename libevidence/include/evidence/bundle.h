@@ -69,9 +69,17 @@ typedef struct ev_writer_options {
     void *progress_payload;
     ev_log_cb log_cb;
     void *log_payload;
+    /* version 2 */
+    const char *officer_person;  /**< a person of the schedule (ev_writer_add_schedule()):
+                                      its id ("person-1") or its identifier exactly as
+                                      recorded ("PC 1234"). The "created" custody event
+                                      names it ("person"); officer, officer_id and
+                                      organisation left NULL are taken from it, and given
+                                      they must be its. May be NULL */
 } ev_writer_options;
 
-#define EV_WRITER_OPTIONS_VERSION 1
+/** 2 adds officer_person; version 1 structs are still accepted. */
+#define EV_WRITER_OPTIONS_VERSION 2
 #define EV_WRITER_OPTIONS_INIT EV_OPTIONS_INIT_(ev_writer_options, EV_WRITER_OPTIONS_VERSION)
 
 /**
@@ -503,11 +511,20 @@ EV_EXTERN int ev_bundle_report_html(char **out, size_t *out_len, ev_bundle *b,
 typedef struct ev_custody_event {
     unsigned int version;       /**< EV_CUSTODY_EVENT_VERSION */
     const char *action;         /**< received|verified|transcoded|exported|note|signed */
-    const char *actor;
-    const char *organisation;
+    const char *actor;          /**< may be NULL when person is given (version 2) */
+    const char *organisation;   /**< may be NULL when person is given (version 2) */
     const char *note;           /**< may be NULL */
+    /* version 2 */
+    const char *person;         /**< a person of the record: its id ("person-2") or its
+                                     identifier exactly as recorded ("PC 1234"); the event
+                                     gets "person" (the id). actor and organisation left
+                                     NULL are taken from that person; given, they must be
+                                     the person's. May be NULL */
+    const char *place;          /**< a place of the record, by its id ("place-1"); the
+                                     event gets "place". May be NULL */
 } ev_custody_event;
-#define EV_CUSTODY_EVENT_VERSION 1
+/** 2 adds person and place; version 1 events are still accepted. */
+#define EV_CUSTODY_EVENT_VERSION 2
 
 /** A tag file to add or replace (outside data/ and not a manifest). */
 typedef struct ev_tag_file {
@@ -521,6 +538,9 @@ typedef struct ev_tag_file {
  * and tag files added or replaced, then re-seal the tag manifests. Payload
  * bytes are copied, never re-encoded. On success b is reopened on the new
  * bundle; on failure the bundle on disk is unchanged.
+ * The people and places an event names are looked up in the bundle's record
+ * (docs/exhibit-schedule.md): an unknown, ambiguous or contradicted person or
+ * place is EV_EINVAL, with a message naming it and the ids the record has.
  * @param event   Event to append, or NULL.
  * @param files   Tag files to add or replace; may be NULL when nfiles is 0.
  * @return EV_OK, EV_EINVAL, EV_EIO, or another negative ev_status.

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -167,6 +168,8 @@ static bool amend_path_ok(const char *p)
            strcmp(p, EV_BAG_INFO_TXT) && strcmp(p, EV_RECORD_FILE) && strcmp(p, EV_BAG_FETCH_TXT);
 }
 
+#define CUSTODY_EVENT_V1_SIZE offsetof(ev_custody_event, person)
+
 static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_tag_file *files,
                         size_t nfiles);
 static int amend_write(ev_bundle *b, const ev_custody_event *event,
@@ -177,10 +180,18 @@ int ev_bundle_amend(ev_bundle *b, const ev_custody_event *event, const ev_tag_fi
 {
     if (!b || !b->store || (nfiles && !files))
         return EV_EINVAL;
-    if (event && (event->version != EV_CUSTODY_EVENT_VERSION || !event->action || !event->actor ||
-                  !event->organisation))
+    /* a version 1 event has no person or place: read only its fields */
+    ev_custody_event ev2 = { 0 };
+    if (event && (event->version == 1 || event->version == EV_CUSTODY_EVENT_VERSION)) {
+        memcpy(&ev2, event, event->version == 1 ? CUSTODY_EVENT_V1_SIZE : sizeof(ev2));
+        ev2.version = EV_CUSTODY_EVENT_VERSION;
+    }
+    if (event && (!ev2.version || !ev2.action ||
+                  (!ev2.person && (!ev2.actor || !ev2.organisation))))
         return ev_err__set(&b->err, EV_EINVAL, "a custody event needs an action, an actor and an "
                            "organisation");
+    if (event)
+        event = &ev2;
     for (size_t i = 0; i < nfiles; i++)
         if (!files[i].path || !amend_path_ok(files[i].path) || (files[i].len && !files[i].data))
             return ev_err__set(&b->err, EV_EINVAL, "'%s' cannot be added as a tag file",
@@ -247,22 +258,32 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
                            "signatures. Pack its data with 'evidence pack'",
                            ev_store__path(b->store));
     /* never add to a bundle that does not verify */
-    ev_report *vr = NULL;
-    int rc = ev_bundle_verify(&vr, b, NULL);
+    int rc = ev_bundle__require_valid(b, "it was not changed");
     if (rc != EV_OK)
         return rc;
-    if (ev_report_verdict(vr) != EV_VERDICT_VALID) {
-        const ev_problem *p = NULL;
-        for (size_t i = 0; i < vr->nproblems && !p; i++)
-            if (vr->problems[i].severity == EV_SEVERITY_ERROR)
-                p = &vr->problems[i];
-        rc = ev_err__set(&b->err, EV_EFORMAT, "the bundle fails verification (%s); it was not "
-                         "changed. Run 'evidence verify' for every problem",
-                         p ? p->message : "unreadable");
-        ev_report_free(vr);
-        return rc;
+    /* the people and places the event names are the record's; the strings
+     * are copied, as the record is dropped below */
+    ev_custody_event resolved;
+    char *keep[4] = { NULL, NULL, NULL, NULL };
+    if (event && (event->person || event->place)) {
+        if (!b->record)
+            return ev_err__set(&b->err, EV_EINVAL, "the bundle has no readable evidence.json: "
+                               "its people and places cannot be named");
+        rc = ev_custody__resolve(&resolved, event, b->record, &b->err);
+        if (rc != EV_OK)
+            return rc;
+        const char **f[4] = { &resolved.actor, &resolved.organisation, &resolved.person,
+                              &resolved.place };
+        for (int k = 0; k < 4; k++) {
+            if (*f[k] && !(keep[k] = ev__strdup(*f[k]))) {
+                for (int j = 0; j < k; j++)
+                    free(keep[j]);
+                return EV_ENOMEM;
+            }
+            *f[k] = keep[k];
+        }
+        event = &resolved;
     }
-    ev_report_free(vr);
     /* The parsed record is not needed to amend, and for a big bundle it is
      * the biggest thing in memory: drop it now; the bundle is opened again
      * at the end (or the record read again if the amendment fails). */
@@ -272,6 +293,8 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
     b->items = NULL;
     b->nitems = 0;
     rc = amend_write(b, event, files, nfiles);
+    for (int k = 0; k < 4; k++)
+        free(keep[k]);
     if (rc != EV_OK && !b->record && b->store)
         ev_bundle__load_record(b);
     return rc;

@@ -89,6 +89,13 @@ typedef struct vctx {
     json_t *last_event;                   /* the last custody event, or NULL */
 } vctx;
 
+/* verify.c: verify b before changing it or cutting from it: EV_OK when it
+ * is valid; else EV_EFORMAT with "the bundle fails verification (<its first
+ * error>); <outcome>. Run 'evidence verify' for every problem" in b->err
+ * (outcome says what was not done: "it was not changed"), or the status of
+ * a verification that could not run. */
+int ev_bundle__require_valid(ev_bundle *b, const char *outcome);
+
 /* verify.c: verify b, or extract it into dest when dest is not NULL. */
 int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const char *dest);
 

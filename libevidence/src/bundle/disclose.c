@@ -642,22 +642,9 @@ int ev_bundle_disclose(ev_bundle *b, const char *out_path, const ev_disclose_opt
         return ev_err__set(&b->err, EV_EINVAL, "the \"disclosed\" custody event needs an actor "
                            "and an organisation");
     /* never cut a part from a bundle that does not verify */
-    ev_report *vr = NULL;
-    int rc = ev_bundle_verify(&vr, b, NULL);
+    int rc = ev_bundle__require_valid(b, "no part was written");
     if (rc != EV_OK)
         return rc;
-    if (ev_report_verdict(vr) != EV_VERDICT_VALID) {
-        const ev_problem *p = NULL;
-        for (size_t i = 0; i < vr->nproblems && !p; i++)
-            if (vr->problems[i].severity == EV_SEVERITY_ERROR)
-                p = &vr->problems[i];
-        rc = ev_err__set(&b->err, EV_EFORMAT, "the bundle fails verification (%s); no part was "
-                         "written. Run 'evidence verify' for every problem",
-                         p ? p->message : "unreadable");
-        ev_report_free(vr);
-        return rc;
-    }
-    ev_report_free(vr);
     const json_t *rec = b->record;
     if (!rec || !json_is_array(json_object_get(rec, "items")))
         return ev_err__set(&b->err, EV_EUNSUPPORTED, "'%s' has no evidence.json: it is a BagIt "

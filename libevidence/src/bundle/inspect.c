@@ -395,6 +395,42 @@ int ev_bundle_inspect_json(char **out, ev_bundle *b)
     return EV_OK;
 }
 
+/* The node of the record's list whose id is id, or NULL. */
+static const json_t *record_node(const json_t *rec, const char *list, const char *id)
+{
+    size_t i;
+    const json_t *x;
+    json_array_foreach(json_object_get(rec, list), i, x) {
+        const char *v = json_string_value(json_object_get(x, "id"));
+        if (v && id && !strcmp(v, id))
+            return x;
+    }
+    return NULL;
+}
+
+/* Each entry whose event names a person or place of the record gets a copy
+ * of that node beside the event ("person", "place"), so that a reader sees
+ * the name and identifier, not only the id. A name that resolves to no node
+ * gets nothing here (verify reports it: record-dangling-reference). */
+static void custody_nodes(json_t *events, const json_t *rec)
+{
+    static const char *const keys[2] = { "person", "place" };
+    static const char *const lists[2] = { "people", "places" };
+    size_t i;
+    json_t *e;
+    if (!rec)
+        return;
+    json_array_foreach(events, i, e) {
+        const json_t *ev = json_object_get(e, "event");
+        for (int k = 0; k < 2; k++) {
+            const json_t *n = record_node(rec, lists[k],
+                                          json_string_value(json_object_get(ev, keys[k])));
+            if (json_is_object(n))
+                json_object_set_new(e, keys[k], json_deep_copy(n));
+        }
+    }
+}
+
 int ev_bundle__custody_doc(json_t **out, bool *all_ok, ev_bundle *b)
 {
     if (!out || !b || !b->store)
@@ -455,6 +491,7 @@ int ev_bundle__custody_doc(json_t **out, bool *all_ok, ev_bundle *b)
     }
     if (tm_note)
         bad++;
+    custody_nodes(events, b->record);
     json_t *o = json_object();
     json_object_set_new(o, "format", json_string("evidence.custody"));
     json_object_set_new(o, "format_version", json_integer(1));

@@ -56,6 +56,39 @@ static void text_join(ev_text *t, const json_t *o, const char *const *keys, cons
     }
 }
 
+/* The person and place a custody event names, with what the record says
+ * of them: "     person person-2: Ali Brown (Staff 5678, Example Police)". */
+static void custody_links(ev_text *t, const json_t *entry, const char *indent)
+{
+    static const char *const keys[2] = { "person", "place" };
+    static const char *const head[2] = { "name", "description" };
+    static const char *const pk[] = { "identifier", "organisation", NULL };
+    static const char *const lk[] = { "address", "postcode", NULL };
+    const json_t *ev = json_object_get(entry, "event");
+    for (int k = 0; k < 2; k++) {
+        const char *id = json_string_value(json_object_get(ev, keys[k]));
+        if (!id)
+            continue;
+        const json_t *n = json_object_get(entry, keys[k]);
+        if (!json_is_object(n)) {
+            ev__text_add(t, "%s%s %s: not in the record\n", indent, keys[k], id);
+            continue;
+        }
+        const char *h = json_string_value(json_object_get(n, head[k]));
+        ev__text_add(t, "%s%s %s: %s", indent, keys[k], id, h ? h : "(no name)");
+        const char *const *more = k == 0 ? pk : lk;
+        bool any = false;
+        for (size_t j = 0; more[j]; j++)
+            any = any || json_is_string(json_object_get(n, more[j]));
+        if (any) {
+            ev__text_add(t, " (");
+            text_join(t, n, more, NULL);
+            ev__text_add(t, ")");
+        }
+        ev__text_add(t, "\n");
+    }
+}
+
 /* The exhibit table: each exhibit of the schedule with its facts. */
 static void schedule_text(ev_text *t, const json_t *sc, const json_t *items)
 {
@@ -263,6 +296,7 @@ static char *inspect_text(const json_t *o)
             ev__text_add(&t, "  %lld  %s  %-10s %s (%s)%s\n", ji(x, "line"), js(ev, "time"),
                          js(ev, "action"), js(ev, "actor"), js(ev, "organisation"),
                          json_is_true(json_object_get(x, "link_ok")) ? "" : "  LINK BROKEN");
+            custody_links(&t, x, "      ");
         }
     }
     const json_t *sg = json_object_get(o, "signatures");
@@ -297,6 +331,7 @@ static char *custody_text(const json_t *o, bool ok)
             ev__text_add(&t, "%3lld  %s  %-10s %s (%s)  %s\n", ji(e, "line"), jn(x, "time"),
                          jn(x, "action"), jn(x, "actor"), jn(x, "organisation"),
                          prob ? prob : "link ok");
+        custody_links(&t, e, "     ");
         const char *note = ev__text_str(x, "note");
         if (note)
             ev__text_add(&t, "     note: %s\n", note);

@@ -290,7 +290,8 @@ static int gen_lazy(void *arg, char **data, size_t *len, ev_errbuf *err)
     case LAZY_CUSTODY: {
         ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, "created",
                                w->o.officer ? w->o.officer : "unknown",
-                               w->o.organisation ? w->o.organisation : "unknown", NULL };
+                               w->o.organisation ? w->o.organisation : "unknown", NULL,
+                               w->officer_person_id, NULL };
         s = ev_custody__line(1, w->created, &e, w->manifest_sha256, w->record_sha256, NULL);
         long seq = 2;
         for (size_t i = 0; s && i < w->n; i++) {
@@ -416,6 +417,10 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
     if (w->ntags) {
         return ev_err__set(&w->err, EV_EINVAL, "this writer was already sealed; create a new one");
     }
+    if (w->o.officer_person && !w->officer_person_id)
+        return ev_err__set(&w->err, EV_EINVAL, "the officer's person '%.200s' is a person of an "
+                           "exhibit schedule, but no schedule was given "
+                           "(ev_writer_add_schedule())", w->o.officer_person);
     /* bag name: the output's file name without .zip */
     {
         const char *base = strrchr(out_path, '/');

@@ -790,6 +790,25 @@ int ev_bundle_verify(ev_report **out, ev_bundle *b, const ev_verify_options *opt
     return ev_bundle__verify_run(out, b, opts ? opts->flags : 0, NULL);
 }
 
+int ev_bundle__require_valid(ev_bundle *b, const char *outcome)
+{
+    ev_report *vr = NULL;
+    int rc = ev_bundle_verify(&vr, b, NULL);
+    if (rc != EV_OK)
+        return rc;
+    if (ev_report_verdict(vr) != EV_VERDICT_VALID) {
+        const ev_problem *p = NULL;
+        for (size_t i = 0; i < vr->nproblems && !p; i++)
+            if (vr->problems[i].severity == EV_SEVERITY_ERROR)
+                p = &vr->problems[i];
+        rc = ev_err__set(&b->err, EV_EFORMAT, "the bundle fails verification (%s); %s. Run "
+                         "'evidence verify' for every problem", p ? p->message : "unreadable",
+                         outcome);
+    }
+    ev_report_free(vr);
+    return rc;
+}
+
 /* extract is a verify run with a target: extract.c holds its two phases */
 int ev_bundle_extract(ev_report **out, ev_bundle *b, const char *dest)
 {

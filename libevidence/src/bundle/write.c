@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,9 +39,16 @@ const char *ev_bundle__mime_of(const wr_item *it)
     return it->mime ? it->mime : "application/octet-stream";
 }
 
+/* ev_writer_options before officer_person (version 1) */
+#define WRITER_OPTIONS_V1_SIZE offsetof(ev_writer_options, officer_person)
+
 int ev_writer_options_init(ev_writer_options *opts, unsigned int version)
 {
-    return ev__options_init(opts, version == EV_WRITER_OPTIONS_VERSION ? sizeof(*opts) : 0, version);
+    return ev__options_init(opts,
+                            version == EV_WRITER_OPTIONS_VERSION ? sizeof(*opts)
+                            : version == 1                       ? WRITER_OPTIONS_V1_SIZE
+                                                                 : 0,
+                            version);
 }
 
 int ev_writer_new(ev_writer **out, const ev_writer_options *opts)
@@ -51,7 +59,7 @@ int ev_writer_new(ev_writer **out, const ev_writer_options *opts)
     ev_writer_options def = EV_WRITER_OPTIONS_INIT;
     if (!opts)
         opts = &def;
-    if (opts->version != EV_WRITER_OPTIONS_VERSION)
+    if (opts->version != EV_WRITER_OPTIONS_VERSION && opts->version != 1)
         return EV_EVERSION;
     if (opts->format != EV_FORMAT_ZIP && opts->format != EV_FORMAT_DIR)
         return EV_EINVAL;
@@ -61,7 +69,8 @@ int ev_writer_new(ev_writer **out, const ev_writer_options *opts)
     ev_writer *w = calloc(1, sizeof(*w));
     if (!w)
         return EV_ENOMEM;
-    w->o = *opts;
+    memcpy(&w->o, opts, opts->version == 1 ? WRITER_OPTIONS_V1_SIZE : sizeof(*opts));
+    w->o.version = EV_WRITER_OPTIONS_VERSION;
     /* SHA-256 is always written: the record and custody log refer to it. */
     w->o.algorithms = algs | EV_ALG_SHA256;
     w->o.case_ref = opt_dup(opts->case_ref);
@@ -71,6 +80,7 @@ int ev_writer_new(ev_writer **out, const ev_writer_options *opts)
     w->o.operation = opt_dup(opts->operation);
     w->o.description = opt_dup(opts->description);
     w->o.source_system = opt_dup(opts->source_system);
+    w->o.officer_person = opts->version == 1 ? NULL : opt_dup(opts->officer_person);
     *out = w;
     return EV_OK;
 }
@@ -122,6 +132,8 @@ void ev_writer_free(ev_writer *w)
     free((char *)w->o.operation);
     free((char *)w->o.description);
     free((char *)w->o.source_system);
+    free((char *)w->o.officer_person);
+    free(w->officer_person_id);
     free(w->manifest_sha256);
     free(w->record_sha256);
     free(w->record_txt);

@@ -69,6 +69,7 @@ struct ev_writer {
     char *derived_dir;       /* temporary folder for working copies */
     json_t *schedule;        /* people, places, events, exhibits (without files) of
                                 ev_writer_add_schedule(), or NULL */
+    char *officer_person_id; /* the schedule's person o.officer_person names, or NULL */
     /* seal state */
     char bundle_id[64];
     char created[40];

@@ -11,6 +11,45 @@
 
 #include "bundle/write_int.h"
 #include "evidence/schedule.h"
+#include "record/record.h"
+
+/* The person of the schedule that o.officer_person names: the officer,
+ * their identifier and organisation are taken from it when not given, and
+ * must be its when given (docs/exhibit-schedule.md). Nothing is matched by
+ * name: the link is made only because the caller named the person. */
+static int officer_person(ev_writer *w, const json_t *sched)
+{
+    const json_t *who = ev_record__find_person(sched, "the schedule", w->o.officer_person,
+                                                &w->err);
+    if (!who)
+        return EV_EINVAL;
+    static const char *const keys[3] = { "name", "identifier", "organisation" };
+    static const char *const what[3] = { "officer", "officer identifier", "organisation" };
+    const char **f[3] = { &w->o.officer, &w->o.officer_id, &w->o.organisation };
+    const char *use[3];
+    for (int k = 0; k < 3; k++)
+        if (ev_record__node_value(&use[k], *f[k], who, "the schedule", keys[k], what[k],
+                                  &w->err) != EV_OK)
+            return EV_EINVAL;
+    char *id = ev__strdup(json_string_value(json_object_get(who, "id")));
+    char *dup[3] = { NULL, NULL, NULL };
+    bool nomem = !id;
+    for (int k = 0; k < 3; k++)
+        if (!*f[k] && use[k] && !(dup[k] = ev__strdup(use[k])))
+            nomem = true;
+    if (nomem) {
+        free(id);
+        for (int k = 0; k < 3; k++)
+            free(dup[k]);
+        return ev_err__set(&w->err, EV_ENOMEM, "out of memory");
+    }
+    for (int k = 0; k < 3; k++)
+        if (dup[k])
+            *f[k] = dup[k];
+    free(w->officer_person_id);
+    w->officer_person_id = id;
+    return EV_OK;
+}
 
 int ev_writer_add_schedule(ev_writer *w, const ev_schedule *s)
 {
@@ -46,6 +85,10 @@ int ev_writer_add_schedule(ev_writer *w, const ev_schedule *s)
     json_decref(doc);
     if (!keep)
         return ev_err__set(&w->err, EV_ENOMEM, "the schedule cannot be packed: out of memory");
+    if (w->o.officer_person && (rc = officer_person(w, keep)) != EV_OK) {
+        json_decref(keep);
+        return rc;
+    }
     w->schedule = keep;
     for (size_t e = 0; e < ev_schedule_exhibit_count(s); e++) {
         const char *ref = ev_schedule_exhibit_reference(s, e);

@@ -37,6 +37,10 @@ char *ev_custody__line(long seq, const char *time_rfc3339, const ev_custody_even
     json_object_set_new(o, "action", ev__json_str(e->action));
     json_object_set_new(o, "actor", ev__json_str(e->actor));
     json_object_set_new(o, "organisation", ev__json_str(e->organisation));
+    if (e->version >= 2 && e->person)
+        json_object_set_new(o, "person", ev__json_str(e->person));
+    if (e->version >= 2 && e->place)
+        json_object_set_new(o, "place", ev__json_str(e->place));
     json_object_set_new(o, "tool", json_string("evidence"));
     json_object_set_new(o, "tool_version", json_string(EV_VERSION_STRING));
     json_object_set_new(o, "manifest_sha256", json_string(manifest_sha256));
@@ -57,6 +61,153 @@ char *ev_custody__line(long seq, const char *time_rfc3339, const ev_custody_even
     t[n] = '\n';
     t[n + 1] = '\0';
     return t;
+}
+
+/* ---- the people and places a custody event names ---------------------------------- */
+
+/* At most this many nodes are named in a message. */
+#define NODES_LISTED 12
+
+/* "person-1 (Jo Smith, PC 1234), person-2 (...)" of the nodes of list for
+ * which pick() is true (all when pick is NULL). */
+static void list_nodes(ev_buf *b, const json_t *list, const char *p,
+                       bool (*pick)(const json_t *, const char *))
+{
+    static const char *const keys[] = { "name", "identifier", "organisation", "description",
+                                        "address", "postcode", NULL };
+    size_t i, n = 0, more = 0;
+    const json_t *x;
+    json_array_foreach(list, i, x) {
+        if (pick && !pick(x, p))
+            continue;
+        if (n == NODES_LISTED) {
+            more++;
+            continue;
+        }
+        const char *id = json_string_value(json_object_get(x, "id"));
+        ev_buf__printf(b, "%s%.64s", n ? ", " : "", id ? id : "(no id)");
+        const char *sep = " (";
+        for (size_t k = 0; keys[k]; k++) {
+            const char *v = json_string_value(json_object_get(x, keys[k]));
+            if (v) {
+                ev_buf__printf(b, "%s%.64s", sep, v);
+                sep = ", ";
+            }
+        }
+        if (sep[0] == ',')
+            ev_buf__puts(b, ")");
+        n++;
+    }
+    if (more)
+        ev_buf__printf(b, " and %zu more", more);
+}
+
+/* A node with an id whose identifier is p (a node without an id cannot be
+ * named by an event). */
+static bool same_identifier(const json_t *x, const char *p)
+{
+    const char *v = json_string_value(json_object_get(x, "identifier"));
+    return v && strcmp(v, p) == 0 && json_is_string(json_object_get(x, "id"));
+}
+
+static const json_t *find_node(const json_t *rec, const char *where, const char *list_name,
+                               const char *what, const char *p, bool by_identifier,
+                               ev_errbuf *err)
+{
+    const json_t *list = json_object_get(rec, list_name);
+    size_t i, n = 0;
+    const json_t *x, *hit = NULL;
+    json_array_foreach(list, i, x) {
+        const char *id = json_string_value(json_object_get(x, "id"));
+        if (id && strcmp(id, p) == 0)
+            return x;
+    }
+    if (by_identifier)
+        json_array_foreach(list, i, x) {
+            if (same_identifier(x, p)) {
+                hit = x;
+                n++;
+            }
+        }
+    if (n == 1)
+        return hit;
+    ev_buf b = { 0 };
+    if (n > 1) {
+        list_nodes(&b, list, p, same_identifier);
+        ev_err__set(err, EV_EINVAL, "'%.200s' is the identifier of %zu people of %s: "
+                    "%s; name one by its id", p, n, where, b.data ? b.data : "");
+    } else if (!json_array_size(list)) {
+        ev_err__set(err, EV_EINVAL, "no %s '%.200s': %s has no %s (they come from the "
+                    "exhibit schedule the bundle was packed with, 'evidence pack --exhibits')",
+                    what, p, where, list_name);
+    } else {
+        list_nodes(&b, list, p, NULL);
+        ev_err__set(err, EV_EINVAL, "no %s '%.200s' in %s (%s): its %s are %s", what, p, where,
+                    by_identifier ? "by id or identifier" : "by id", list_name,
+                    b.data ? b.data : "");
+    }
+    ev_buf__free(&b);
+    return NULL;
+}
+
+const json_t *ev_record__find_person(const json_t *rec, const char *where, const char *p,
+                                     ev_errbuf *err)
+{
+    return find_node(rec, where, "people", "person", p, true, err);
+}
+
+const json_t *ev_record__find_place(const json_t *rec, const char *where, const char *p,
+                                    ev_errbuf *err)
+{
+    return find_node(rec, where, "places", "place", p, false, err);
+}
+
+int ev_record__node_value(const char **use, const char *given, const json_t *node,
+                          const char *where, const char *key, const char *what, ev_errbuf *err)
+{
+    const char *v = json_string_value(json_object_get(node, key));
+    if (given && v && strcmp(given, v) != 0) {
+        const char *id = json_string_value(json_object_get(node, "id"));
+        return ev_err__set(err, EV_EINVAL, "the %s '%.200s' is not the %s of %s in %s "
+                           "('%.200s'): leave it out to take it from there", what, given, key,
+                           id ? id : "the person", where, v);
+    }
+    *use = given ? given : v;
+    return EV_OK;
+}
+
+int ev_custody__resolve(ev_custody_event *out, const ev_custody_event *e, const json_t *rec,
+                        ev_errbuf *err)
+{
+    *out = *e;
+    out->version = EV_CUSTODY_EVENT_VERSION;
+    if (e->place) {
+        const json_t *pl = ev_record__find_place(rec, "the record", e->place, err);
+        if (!pl)
+            return EV_EINVAL;
+        out->place = json_string_value(json_object_get(pl, "id"));
+    }
+    if (e->person) {
+        const json_t *who = ev_record__find_person(rec, "the record", e->person, err);
+        if (!who)
+            return EV_EINVAL;
+        out->person = json_string_value(json_object_get(who, "id"));
+        int rc = ev_record__node_value(&out->actor, e->actor, who, "the record", "name",
+                                       "actor", err);
+        if (rc == EV_OK)
+            rc = ev_record__node_value(&out->organisation, e->organisation, who,
+                                       "the record", "organisation", "organisation", err);
+        if (rc != EV_OK)
+            return rc;
+        if (!out->actor || !out->organisation)
+            return ev_err__set(err, EV_EINVAL, "%s has no %s in the record: give the %s",
+                               out->person, out->actor ? "organisation" : "name",
+                               out->actor ? "organisation" : "actor");
+    }
+    if (!out->actor || !out->organisation || !out->actor[0] || !out->organisation[0])
+        return ev_err__set(err, EV_EINVAL, "a custody event needs an action, an actor and an "
+                           "organisation");
+    return EV_OK;
 }
 
 /* Problems of one kind beyond this many per log are counted, not listed. */
@@ -117,6 +268,10 @@ static void check_grammar(ev_report *r, const json_t *ev, size_t lineno, grammar
                       : !sha256_hex(json_object_get(ev, "record_sha256"))  ? "record_sha256"
                       : (json_object_get(ev, "note") &&
                          !json_is_string(json_object_get(ev, "note")))    ? "note"
+                      : (json_object_get(ev, "person") &&
+                         !nonempty_str(json_object_get(ev, "person")))    ? "person"
+                      : (json_object_get(ev, "place") &&
+                         !nonempty_str(json_object_get(ev, "place")))     ? "place"
                                                                            : NULL;
     if (bad && ++g->event <= CUSTODY_CAP)
         ev_report__add(r, EV_SEVERITY_ERROR, "custody-event-invalid", "custody.jsonl",

@@ -77,6 +77,37 @@ char *ev_custody__line(long seq, const char *time_rfc3339, const ev_custody_even
                        const char *manifest_sha256, const char *record_sha256,
                        const char *prev_sha256);
 
+/* The person a custody event names (docs/exhibit-schedule.md): the node of
+ * rec's "people" whose id is p, else the one whose identifier is p exactly
+ * as recorded. The place: the node of rec's "places" whose id is p. NULL when there is none
+ * or (by identifier) more than one, with the reason in err (EV_EINVAL):
+ * which name is unknown or ambiguous, and the nodes the record has, or
+ * those that match; where names rec in them ("the record"). Borrowed
+ * from rec. */
+const json_t *ev_record__find_person(const json_t *rec, const char *where, const char *p,
+                                     ev_errbuf *err);
+const json_t *ev_record__find_place(const json_t *rec, const char *where, const char *p,
+                                    ev_errbuf *err);
+
+/* A new node's value against what a caller gave for it: EV_OK when given is
+ * NULL (then *use is the node's value, or NULL when it has none) or equal to
+ * the node's (or the node has none: then *use is given); EV_EINVAL with a
+ * message naming both ("the actor 'X' is not the name of person-1 ('Y')")
+ * when they differ. */
+int ev_record__node_value(const char **use, const char *given, const json_t *node,
+                          const char *where, const char *key, const char *what, ev_errbuf *err);
+
+/* Resolve the person and place of a custody event against rec: *out is a
+ * copy of e (version EV_CUSTODY_EVENT_VERSION) whose person and place are
+ * the ids of the nodes they name, and whose actor and organisation, when e
+ * leaves them NULL, are the person's name and organisation. e must be of
+ * version 2 (callers copy a version 1 event into a version 2 one first).
+ * Strings are borrowed from e and rec. EV_OK, or EV_EINVAL with the reason
+ * in err (unknown or ambiguous person or place; an actor or organisation
+ * that is not the person's; no actor or organisation known). */
+int ev_custody__resolve(ev_custody_event *out, const ev_custody_event *e, const json_t *rec,
+                        ev_errbuf *err);
+
 /* Check the chain. Adds problems to r (unless r is NULL). Returns the number
  * of events in *n, the SHA-256 of the last line in last_sha (65 bytes), and
  * the last event object (new reference) in *last. bad_links counts failures. */

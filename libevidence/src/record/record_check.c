@@ -617,6 +617,50 @@ static void check_refs_one(cctx *c, const json_t *rec, const char *from, const c
     free(v);
 }
 
+/* Each custody event's person names a person of the record and its place
+ * a place (the nodes of docs/exhibit-schedule.md); a value that is not a
+ * string is custody-event-invalid (ev_custody__check). */
+static void check_custody_refs(cctx *c, const json_t *rec, const char *buf, size_t len)
+{
+    static const char *const keys[2] = { "person", "place" };
+    static const char *const lists[2] = { "people", "places" };
+    const char **v[2] = { NULL, NULL };
+    size_t m[2] = { 0, 0 };
+    for (int t = 0; t < 2; t++) {
+        const json_t *target = json_object_get(rec, lists[t]);
+        size_t nt = json_array_size(target);
+        if (!(v[t] = ev__calloc(nt ? nt : 1, sizeof(*v[t])))) {
+            c->rc = EV_ENOMEM;
+            free(v[0]);
+            return;
+        }
+        for (size_t i = 0; i < nt; i++) {
+            const char *x = json_string_value(json_object_get(json_array_get(target, i), "id"));
+            if (x)
+                v[t][m[t]++] = x;
+        }
+        qsort(v[t], m[t], sizeof(*v[t]), str_ptr_cmp);
+    }
+    size_t start = 0, lineno = 0;
+    while (start < len) {
+        const char *nl = memchr(buf + start, '\n', len - start);
+        size_t end = nl ? (size_t)(nl - buf) : len;
+        lineno++;
+        json_t *ev = json_loadb(buf + start, end - start, 0, NULL);
+        for (int t = 0; t < 2; t++) {
+            const char *x = json_string_value(json_object_get(ev, keys[t]));
+            if (x && !bsearch(&x, v[t], m[t], sizeof(*v[t]), str_ptr_cmp))
+                add(c, C_DANGLING, EV_SEVERITY_ERROR, "custody.jsonl",
+                    "custody.jsonl line %zu: the event's %s is '%.200s', but no %s in /%s of "
+                    "evidence.json has that id", lineno, keys[t], x, keys[t], lists[t]);
+        }
+        json_decref(ev);
+        start = end + 1;
+    }
+    free(v[0]);
+    free(v[1]);
+}
+
 static void check_refs(cctx *c, const json_t *rec)
 {
     check_unique(c, rec, "people", "id");
@@ -867,6 +911,21 @@ static void check_json(cctx *c, const json_t *rec, const char *baginfo, size_t b
         c->rc = EV_ENOMEM;
 }
 
+int ev_record__check_custody_refs(ev_report *r, const char *rec, size_t rlen,
+                                  const char *custody, size_t clen)
+{
+    json_t *j = json_loadb(rec, rlen, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return EV_EFORMAT;
+    }
+    cctx c = { r, { 0 }, EV_OK };
+    check_custody_refs(&c, j, custody, clen);
+    add_summaries(&c);
+    json_decref(j);
+    return c.rc;
+}
+
 int ev_record__check_bytes(ev_report *r, const char *rec, size_t rlen, const char *baginfo,
                            size_t blen)
 {
@@ -988,6 +1047,8 @@ int ev_record__verify(ev_report *r, const ev_store *s, const json_t *record,
             ev_store__read_all(&bi, &blen, s, (size_t)bii, ev_record__read_cap(o), &e);
         check_json(&c, record, bi, blen);
         free(bi);
+        if (custody_ok && cust)
+            check_custody_refs(&c, record, cust, clen);
         const json_t *items = json_object_get(record, "items");
         if (!(flags & EV_VERIFY_FAST) && json_is_array(items) && check_mime(&c, s, items) != EV_OK)
             c.rc = EV_ENOMEM;

@@ -51,6 +51,14 @@ int ev_record__verify(ev_report *r, const ev_store *s, const json_t *record,
 int ev_record__check_bytes(ev_report *r, const char *rec, size_t rlen, const char *baginfo,
                            size_t blen);
 
+/* The references of the custody log (custody, clen) to the record (rec,
+ * rlen): each event's person and place must be the id of a node of the
+ * record's people and places (record-dangling-reference). verify makes
+ * this check; this entry is for tests. Returns EV_OK, EV_EFORMAT (the
+ * record is not a JSON object) or EV_ENOMEM. */
+int ev_record__check_custody_refs(ev_report *r, const char *rec, size_t rlen,
+                                  const char *custody, size_t clen);
+
 /* RFC 3339 date-time in UTC as the bundle writes it:
  * YYYY-MM-DDTHH:MM:SS[.fraction]Z with a real calendar date. */
 bool ev_record__utc_time_ok(const char *s);
