@@ -30,13 +30,16 @@ W="$T/sched"
 example_schedule "$W"
 # one stated time written without seconds
 sed -i 's/2026-03-14T09:05:00Z/2026-03-14T09:05+01:00/' "$W/schedule.csv"
-(cd "$W" && "$EVIDENCE" pack -q -o "$T/x.zip" --case 23/1 --officer "Jo Smith" --org "Example Police" \
+(cd "$W" && "$EVIDENCE" pack -q -o "$T/x.zip" --case 23/1 --officer-person person-1 \
     --exhibits schedule.csv) >"$OUT" 2>"$ERR"
 ok "the example schedule packs" test $? -eq 0 || show_last
+# a custody event naming the second person of the schedule, at its first place
+expect_exit 0 "$EVIDENCE" custody add "$T/x.zip" --action received --person person-2 --place place-1
+
 run bash "$SH" "$T/x.zip"
 ok "the schedule's case.jsonld conforms" test "$RC" -eq 0 || show_last
-(cd "$T" && unzip -q x.zip 'x/case.jsonld' 'x/evidence.json') || die "no case.jsonld in x.zip"
-run python3 "$TOOLS/case_schedule_facts.py" "$T/x/evidence.json" "$T/x/case.jsonld"
+(cd "$T" && unzip -q x.zip 'x/case.jsonld' 'x/evidence.json' 'x/custody.jsonl') || die "no case.jsonld in x.zip"
+run python3 "$TOOLS/case_schedule_facts.py" "$T/x/evidence.json" "$T/x/case.jsonld" "$T/x/custody.jsonl"
 ok "every schedule fact of evidence.json is in case.jsonld, as mapped" test "$RC" -eq 0 || show_last
 python3 - "$T/x/case.jsonld" "$T/x-bad.jsonld" <<'PY'
 import json, sys
@@ -49,7 +52,7 @@ PY
 run bash "$SH" "$T/x-bad.jsonld"
 ok "an action whose location is not a Location does not conform" test "$RC" -eq 1 || show_last
 ok "... named" grep -q 'uco/action/location' "$OUT"
-run python3 "$TOOLS/case_schedule_facts.py" "$T/x/evidence.json" "$T/x-bad.jsonld"
+run python3 "$TOOLS/case_schedule_facts.py" "$T/x/evidence.json" "$T/x-bad.jsonld" "$T/x/custody.jsonl"
 ok "... and the fact check sees the place gone" test "$RC" -eq 1
 
 (cd "$T" && unzip -q s.zip s/case.jsonld) || die "no case.jsonld"

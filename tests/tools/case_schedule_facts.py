@@ -2,7 +2,11 @@
 """Every fact of a record's exhibit schedule (evidence.json: people, places,
 events, exhibits) is in case.jsonld as docs/exhibit-schedule.md maps it.
 
-    case_schedule_facts.py evidence.json case.jsonld
+    case_schedule_facts.py evidence.json case.jsonld [custody.jsonl]
+
+With custody.jsonl, a custody event that names a person or place of the
+schedule must have that person's and place's nodes as its performer and
+location.
 
 Prints each fact that is missing or different; exit 0 when none, 1 otherwise.
 Used by tests/cli/case_shacl.sh.
@@ -12,7 +16,7 @@ import re
 import sys
 
 
-def main(rec_path, graph_path):
+def main(rec_path, graph_path, custody_path=None):
     rec = json.load(open(rec_path))
     g = json.load(open(graph_path))["@graph"]
     ids = {n["@id"]: n for n in g}
@@ -110,6 +114,35 @@ def main(rec_path, graph_path):
                  r + ": owner")
         if x.get("handling_notes"):
             want(x["handling_notes"] in said, r + ": handling notes")
+    # custody events that name a person or place of the schedule: the same
+    # nodes as the schedule's events use
+    node_of = {}
+    for a in acts:
+        for v in a.get("uco-action:result", []):
+            node_of.setdefault(v["@id"], a)
+    pnode, lnode = {}, {}
+    for x in rec.get("exhibits", []):
+        a = node_of.get(prs.get(x["reference"], {}).get("@id"))
+        ev = events[x["event"]]
+        if a and "uco-action:performer" in a:
+            pnode[ev["performer"]] = a["uco-action:performer"]["@id"]
+        if a and "uco-action:location" in a:
+            lnode[ev["place"]] = a["uco-action:location"][0]["@id"]
+    for line in open(custody_path, encoding="utf-8") if custody_path else []:
+        e = json.loads(line)
+        if "person" not in e and "place" not in e:
+            continue
+        a = [n for n in acts if n.get("uco-core:name") == e["action"] and
+             n.get("uco-action:startTime", {}).get("@value") == e["time"]]
+        want(len(a) == 1, "custody %s: one action" % e["seq"])
+        if len(a) != 1:
+            continue
+        if "person" in e:
+            want(a[0].get("uco-action:performer", {}).get("@id") == pnode.get(e["person"]),
+                 "custody %s: performer is the node of %s" % (e["seq"], e["person"]))
+        if "place" in e:
+            want([v["@id"] for v in a[0].get("uco-action:location", [])] == [lnode.get(e["place"])],
+                 "custody %s: location is the node of %s" % (e["seq"], e["place"]))
     roles = {n["uco-core:name"] for n in g if n["@type"] == "uco-role:Role"}
     want(roles == {e["performer_role"] for e in events.values() if "performer_role" in e},
          "the roles")
@@ -118,4 +151,4 @@ def main(rec_path, graph_path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(*sys.argv[1:4]))
