@@ -15,15 +15,14 @@ mkdir -p "$CANARY"
 hostile() {
     local c=$1 vexit=$2 xexit=$3
     shift 3
-    local z="$T/$c.zip" sb="$T/sb/$c" t0 t1
+    local z="$T/$c.zip" sb="$T/sb/$c"
     python3 "$TOOLS/hostile_zip.py" "$c" "$z" "$CANARY" || {
         fail "hostile_zip.py could not write $c"
         return
     }
-    t0=$(date +%s)
+    # timeout: a hang guard only (a bomb or a loop would never end), not a
+    # measure of speed; this machine is shared, so no wall time is asserted
     expect_exit "$vexit" timeout 120 "$EVIDENCE" verify --json "$z"
-    t1=$(date +%s)
-    [ $((t1 - t0)) -le 20 ] && pass || fail "$c: verify took $((t1 - t0)) s"
     if [ "$vexit" -ne 3 ]; then
         local args=() i=1
         for a in "$@"; do
@@ -41,10 +40,7 @@ hostile() {
             pass || fail "$c: $(cat "$T/check.txt")"
     fi
     mkdir -p "$sb/x"
-    t0=$(date +%s)
     expect_exit "$xexit" timeout 120 "$EVIDENCE" extract "$z" "$sb/x/dest"
-    t1=$(date +%s)
-    [ $((t1 - t0)) -le 20 ] && pass || fail "$c: extract took $((t1 - t0)) s"
     [ "$xexit" -ne 0 ] && expect_message
     only_dest_in "$sb" "$sb/x/dest"
     # no links, no special files, no bomb output in DEST
