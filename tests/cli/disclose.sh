@@ -193,6 +193,43 @@ errs = [p["code"] for p in json.load(open(sys.argv[1]))["problems"] if p["severi
 assert errs == ["disclosure-root-mismatch"], errs' "$T/lie.json"
 done
 
+# The tag files an item names (here the EXIF dump of a photo) are bound
+# into its leaf. verify takes their SHA-256 from its hashing of every tag
+# file, so it must be the digest of the bytes present, not the one a tag
+# manifest claims: an edited meta file is disclosure-root-mismatch whether
+# or not the tag manifest was re-made to hide it.
+mkdir -p "$T/photo"
+cp "$EV_SOURCE_DIR/samples/media/IMG_0001.jpg" "$T/photo/p.jpg"
+for reseal in no yes; do
+    L="$T/metalie-$reseal"
+    rm -rf "$L"
+    expect_exit 0 "$EVIDENCE" pack -o "$L" --format dir --case C-1 --exhibit JS/1 \
+        --officer "Jane Smith" --org "Test Police" "$T/photo"
+    python3 - "$L" "$reseal" <<'PY'
+import hashlib, json, os, sys
+bag, reseal = sys.argv[1], sys.argv[2] == "yes"
+r = json.load(open(os.path.join(bag, "evidence.json")))
+m = r["items"][0]["meta"][0]
+open(os.path.join(bag, m), "ab").write(b"x")
+if reseal:
+    sha = lambda f: hashlib.sha256(open(os.path.join(bag, f), "rb").read()).hexdigest()
+    tags = [l.split("  ", 1)[1] for l in open(os.path.join(bag, "tagmanifest-sha256.txt")).read().splitlines()]
+    open(os.path.join(bag, "tagmanifest-sha256.txt"), "w").write("".join(f"{sha(t)}  {t}\n" for t in tags))
+    open(os.path.join(bag, "tagseal-sha256.txt"), "w").write(f"{sha('tagmanifest-sha256.txt')}  tagmanifest-sha256.txt\n")
+PY
+    expect_exit 1 "$EVIDENCE" verify --json "$L"
+    cp "$OUT" "$T/metalie.json"
+    expect_problem "$T/metalie.json" disclosure-root-mismatch evidence.json error
+    if [ "$reseal" = yes ]; then
+        ok "edited meta file, tag manifest re-made: the root is the only error" python3 -c '
+import json, sys
+errs = [p["code"] for p in json.load(open(sys.argv[1]))["problems"] if p["severity"] == "error"]
+assert errs == ["disclosure-root-mismatch"], errs' "$T/metalie.json"
+    else
+        expect_problem "$T/metalie.json" tag-modified "" error
+    fi
+done
+
 # Working copies: a copy goes with its master (--with-copies), its
 # derivation record is bound into its leaf; a copy alone is refused.
 if command -v ffmpeg >/dev/null; then

@@ -56,7 +56,8 @@ void ev_bundle__load_record(ev_bundle *b);
 typedef struct vfile {
     size_t entry;
     ev_bag_expect *x;                     /* what the manifests say of it */
-    ev_digests got;
+    char sha256[65];                      /* hex SHA-256 of the bytes read, or "" */
+    ev_digests *more;                     /* the other digests, when any was computed */
     int status;                           /* EV_OK or a read failure */
     char *errmsg;                         /* on failure; freed with the context */
     bool extracted;
@@ -65,6 +66,16 @@ typedef struct vfile {
     bool crc_mismatch;                    /* stored ZIP data no longer matches its CRC */
     bool queued;                          /* read by the hashing workers */
 } vfile;
+
+/* The hex digest of slot (EV_HASH_*) of the bytes read, "" when it was not
+ * computed. One bundle can hold millions of files: only the SHA-256 is kept
+ * in place, the other digests (rare) on the side. */
+static inline const char *vfile_hex(const vfile *f, int slot)
+{
+    if (slot == EV_HASH_SHA256)
+        return f->sha256;
+    return f->more ? f->more->hex[slot] : "";
+}
 
 typedef struct vctx {
     ev_bundle *b;

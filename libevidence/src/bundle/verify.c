@@ -59,13 +59,13 @@ static bool corroborated(const char *path, const vfile *f, const json_t *last_ev
 {
     if (strcmp(path, EV_BAG_BAGIT_TXT) == 0)
         return bagit_bytes && strcmp(bagit_bytes, EV_BAGIT_TXT) == 0;
-    if (!last_event || f->status != EV_OK || !f->got.hex[EV_HASH_SHA256][0])
+    if (!last_event || f->status != EV_OK || !f->sha256[0])
         return false;
     const char *key = strcmp(path, EV_BAG_MANIFEST_SHA256) == 0 ? "manifest_sha256"
                       : strcmp(path, EV_RECORD_FILE) == 0         ? "record_sha256"
                                                                : NULL;
     const char *v = key ? jstr(last_event, key) : NULL;
-    return v && ev_hash__hex_equal(v, f->got.hex[EV_HASH_SHA256]);
+    return v && ev_hash__hex_equal(v, f->sha256);
 }
 
 static int check_record(vctx *c)
@@ -478,7 +478,7 @@ static int phase_file_results(vctx *c)
                            "%s", e->name, f->errmsg ? f->errmsg : "read error");
         } else {
             for (int sl = 0; sl < EV_HASH_COUNT; sl++) {
-                if (!f->x->expect[sl] || ev_hash__hex_equal(f->x->expect[sl], f->got.hex[sl]))
+                if (!f->x->expect[sl] || ev_hash__hex_equal(f->x->expect[sl], vfile_hex(f, sl)))
                     continue;
                 st = EV_FILE_MODIFIED;
                 bool tagm = strncmp(f->x->expect_src[sl], EV_BAG_TAGMANIFEST_PREFIX,
@@ -495,7 +495,7 @@ static int phase_file_results(vctx *c)
                 } else {
                     ev_report__add(r, EV_SEVERITY_ERROR, tagm ? "tag-modified" : "modified",
                                    e->name, "'%s' was modified: its %s is %s, but %s says %s",
-                                   e->name, manifest_slot_name(sl), f->got.hex[sl],
+                                   e->name, manifest_slot_name(sl), vfile_hex(f, sl),
                                    f->x->expect_src[sl], f->x->expect[sl]);
                 }
             }
@@ -503,7 +503,7 @@ static int phase_file_results(vctx *c)
         if (dest && !f->extracted && f->status == EV_OK && st == EV_FILE_OK && f->mismatch)
             st = EV_FILE_MODIFIED;
         long idx = ev_report__add_file(r, e->name, !ev_bag__is_payload(e->name), st, e->size,
-                                       f->got.hex[EV_HASH_SHA256][0] ? f->got.hex[EV_HASH_SHA256]
+                                       f->sha256[0] ? f->sha256
                                                                      : NULL);
         if (idx >= 0 && dest && !f->extracted && st == EV_FILE_OK && f->status == EV_OK)
             r->files[idx].status = EV_FILE_ERROR;
@@ -585,14 +585,14 @@ static int phase_custody_vs_tags(vctx *c)
         long ri = ev_store__find(s, EV_RECORD_FILE);
         const char *lm = jstr(c->last_event, "manifest_sha256");
         const char *lr = jstr(c->last_event, "record_sha256");
-        if (mi >= 0 && c->files[mi].status == EV_OK && c->files[mi].got.hex[0][0] && lm &&
-            !ev_hash__hex_equal(lm, c->files[mi].got.hex[EV_HASH_SHA256]))
+        if (mi >= 0 && c->files[mi].status == EV_OK && c->files[mi].sha256[0] && lm &&
+            !ev_hash__hex_equal(lm, c->files[mi].sha256))
             ev_report__add(r, EV_SEVERITY_ERROR, "custody-manifest-mismatch",
                            EV_BAG_MANIFEST_SHA256,
                            "manifest-sha256.txt differs from the version recorded by the last "
                            "custody event: it was changed without a custody event");
-        if (ri >= 0 && c->files[ri].status == EV_OK && c->files[ri].got.hex[0][0] && lr &&
-            !ev_hash__hex_equal(lr, c->files[ri].got.hex[EV_HASH_SHA256]))
+        if (ri >= 0 && c->files[ri].status == EV_OK && c->files[ri].sha256[0] && lr &&
+            !ev_hash__hex_equal(lr, c->files[ri].sha256))
             ev_report__add(r, EV_SEVERITY_ERROR, "custody-record-mismatch", "evidence.json",
                            "evidence.json differs from the version recorded by the last "
                            "custody event: it was changed without a custody event");
@@ -736,8 +736,10 @@ static void vctx_free(vctx *c)
         free(c->staging);
     }
     ev_bag__check_free(&c->bag);
-    for (size_t i = 0; c->files && i < c->n; i++)
+    for (size_t i = 0; c->files && i < c->n; i++) {
         free(c->files[i].errmsg);
+        free(c->files[i].more);
+    }
     free(c->files);
     free(c->todo);
     free(c->exp);

@@ -35,17 +35,34 @@ int ev_bundle__mkparents_at(int dfd, const char *rel)
     return 0;
 }
 
-static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size_t buflen)
+/* A worker's hasher, kept from one file to the next while the algorithms
+ * are the same (fetching the digests and making their contexts costs more
+ * than hashing a small file). */
+typedef struct whasher {
+    ev_hasher *h;
+    uint32_t algs;
+} whasher;
+
+static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size_t buflen,
+                     whasher *wh)
 {
     const ev_store_entry *e = ev_store__entry(c->b->store, f->entry);
     ev_errbuf err;
     err.msg[0] = '\0';
     ev_entry_reader *er = NULL;
-    ev_hasher *h = NULL;
     int out = -1;
     char *tmpname = NULL;
     uint32_t algs = f->x->algs ? f->x->algs : EV_ALG_SHA256;
-    int rc = ev_hash__new(&h, algs);
+    int rc = EV_OK;
+    if (wh->h && wh->algs != algs) {
+        ev_hash__free(wh->h);
+        wh->h = NULL;
+    }
+    if (!wh->h && (rc = ev_hash__new(&wh->h, algs)) == EV_OK)
+        wh->algs = algs;
+    else if (wh->h)
+        rc = ev_hash__reset(wh->h);
+    ev_hasher *h = wh->h;
     if (rc == EV_OK)
         rc = ev_store__entry_open(&er, cur, f->entry, &err);
     if (rc == EV_OK && c->dest) {
@@ -105,8 +122,17 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
     if (rc == EV_OK && ev_store__is_zip(c->b->store) && total != e->size)
         rc = ev_err__set(&err, EV_EFORMAT, "'%s' holds %llu bytes but its ZIP header claims %llu",
                          e->name, (unsigned long long)total, (unsigned long long)e->size);
-    if (rc == EV_OK)
-        ev_hash__final(h, &f->got);
+    if (rc == EV_OK) {
+        ev_digests d;
+        memset(&d, 0, sizeof(d));
+        ev_hash__final(h, &d);
+        memcpy(f->sha256, d.hex[EV_HASH_SHA256], sizeof(f->sha256));
+        f->sha256[sizeof(f->sha256) - 1] = '\0';
+        if ((algs & ~(uint32_t)EV_ALG_SHA256) && (f->more = malloc(sizeof(*f->more))))
+            memcpy(f->more, &d, sizeof(d));
+        else if (algs & ~(uint32_t)EV_ALG_SHA256)
+            rc = ev_err__set(&err, EV_ENOMEM, "out of memory");
+    }
     if (rc != EV_OK && ev_store__entry_crc_failed(er)) {
         /* changed bytes in a stored entry: that is a modification */
         f->crc_mismatch = true;
@@ -120,7 +146,7 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
     f->mismatch = false;
     if (rc == EV_OK) {
         for (int s = 0; s < EV_HASH_COUNT; s++)
-            if (f->x->expect[s] && !ev_hash__hex_equal(f->x->expect[s], f->got.hex[s]))
+            if (f->x->expect[s] && !ev_hash__hex_equal(f->x->expect[s], vfile_hex(f, s)))
                 f->mismatch = true;
     }
     if (out >= 0) {
@@ -146,7 +172,6 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
     }
     free(tmpname);
     ev_store__entry_close(er);
-    ev_hash__free(h);
 }
 
 typedef struct worker_arg {
@@ -167,11 +192,12 @@ static void *worker(void *arg)
         return NULL; /* the remaining files are picked up by other workers */
     }
     uint64_t reported = 0;
+    whasher wh = { NULL, 0 };
     for (;;) {
         size_t k = atomic_fetch_add(&c->next, 1);
         if (k >= c->ntodo)
             break;
-        hash_one(c, cur, &c->files[c->todo[k]], buf, buflen);
+        hash_one(c, cur, &c->files[c->todo[k]], buf, buflen, &wh);
         if (wa->main_thread) {
             uint64_t now = atomic_load(&c->bytes);
             if (ev_progress__add(&c->progress, now - reported, 1, NULL, false) != EV_OK)
@@ -179,6 +205,7 @@ static void *worker(void *arg)
             reported = now;
         }
     }
+    ev_hash__free(wh.h);
     ev_store__cursor_free(cur);
     free(buf);
     return NULL;

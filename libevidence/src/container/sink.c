@@ -208,6 +208,9 @@ static int commit_dir(ev_sink *s, ev_errbuf *err)
                 rc = ev_err__set(err, EV_EIO, "cannot write '%s': %s", p, strerror(errno));
         }
         e->p.close(e->p.ctx, rc == EV_OK, err);
+        /* read once: its state goes now, not when the whole bag is written */
+        ev_producer__free(&e->p);
+        e->p.ctx = NULL;
         if (close(fd) != 0 && rc == EV_OK)
             rc = ev_err__set(err, EV_EIO, "cannot write '%s': %s", p, strerror(errno));
         if (rc == EV_OK && e->mtime > 0) {

@@ -157,6 +157,19 @@ static int write_failed(const ev_sink *s, int e, ev_errbuf *err)
                            ? " (the disk is full: free some space and pack again)" : "");
 }
 
+/* An entry's producer is read once: its state (for a payload file, its
+ * path, buffers and hasher) is freed as soon as it is closed rather than
+ * when the whole bag is written, so that a bag of many files does not hold
+ * them all while its last entries (the views) are made. ev_producer__free()
+ * then skips it. */
+static int zw_close(ev_sink_entry *e, bool ok, ev_errbuf *err)
+{
+    int rc = e->p.close(e->p.ctx, ok, err);
+    ev_producer__free(&e->p);
+    e->p.ctx = NULL;
+    return rc;
+}
+
 static int zw_size_changed(const ev_sink_entry *e, ev_errbuf *err)
 {
     return ev_err__set(err, EV_EFORMAT, "'%s' changed size while it was being packed; nothing "
@@ -246,7 +259,7 @@ static int zw_stored(zw_shared *z, ev_sink_entry *e, uint8_t *buf, ev_errbuf *er
     }
     if (rc == EV_OK && done != e->usize)
         rc = zw_size_changed(e, err);
-    int crc_rc = e->p.close(e->p.ctx, rc == EV_OK, err);
+    int crc_rc = zw_close(e, rc == EV_OK, err);
     if (rc == EV_OK)
         rc = crc_rc;
     if (rc != EV_OK)
@@ -411,14 +424,14 @@ static int zw_sequential_one(zw_out *o, ev_sink_entry *e, uint8_t *in, ev_errbuf
     uint64_t size = UINT64_MAX;
     int rc = e->p.open(e->p.ctx, &size, err);
     if (rc != EV_OK) {
-        e->p.close(e->p.ctx, false, err);
+        zw_close(e, false, err);
         return rc;
     }
     e->method = e->compress ? 8 : 0;
     e->zip64_local = size == UINT64_MAX || size >= (e->compress ? ZW_DEFLATE_ZIP64_FROM : ZIP32_MAX);
     size_t hl = local_header_len(s, e);
     if ((rc = zw_flush(o, err)) != EV_OK) {
-        e->p.close(e->p.ctx, false, err);
+        zw_close(e, false, err);
         return rc;
     }
     e->lho = o->pos;
@@ -428,7 +441,7 @@ static int zw_sequential_one(zw_out *o, ev_sink_entry *e, uint8_t *in, ev_errbuf
     bool z_ok = false;
     if (e->compress) {
         if (deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-            e->p.close(e->p.ctx, false, err);
+            zw_close(e, false, err);
             return EV_ENOMEM;
         }
         z_ok = true;
@@ -471,7 +484,7 @@ static int zw_sequential_one(zw_out *o, ev_sink_entry *e, uint8_t *in, ev_errbuf
     }
     if (z_ok)
         deflateEnd(&zs);
-    int crc_rc = e->p.close(e->p.ctx, rc == EV_OK, err);
+    int crc_rc = zw_close(e, rc == EV_OK, err);
     if (rc == EV_OK)
         rc = crc_rc;
     if (rc == EV_OK && size != UINT64_MAX && usize != size)
