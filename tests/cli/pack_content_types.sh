@@ -45,8 +45,8 @@ for k in range(24):  # 24 variants of each kind: several threads' worth
         ti.size = len(text)
         t.addfile(ti, io.BytesIO(text.encode()))
     w("a%02d.tar" % k, b.getvalue())
-    w("r%02d.bin" % k, os.urandom(random.choice([1, 100, 1000, 5000, 16384, 40000])))
-    w("r%02d" % k, os.urandom(100 + k))
+    w("r%02d.bin" % k, random.randbytes(random.choice([1, 100, 1000, 5000, 16384, 40000])))
+    w("r%02d" % k, random.randbytes(100 + k))
     w("e%02d.txt" % k, b"")
 for k in range(3):
     p = os.path.join(s, "db%d.sqlite" % k)
@@ -55,8 +55,8 @@ for k in range(3):
     c.execute("insert into t values (%d)" % k)
     c.commit()
     c.close()
-w("random.dat", os.urandom(3000))
-w("random.264", os.urandom(3000))
+w("random.dat", random.randbytes(3000))
+w("random.264", random.randbytes(3000))
 PY
 cp /bin/true "$S/true.elf" 2>/dev/null || true
 if command -v ffmpeg >/dev/null; then
@@ -87,7 +87,10 @@ n=0
 bad=0
 while read -r name mime kind; do
     n=$((n + 1))
-    want=$(file --mime-type -b "$S/$name")
+    # file(1) over the first 16 KiB, the bytes pack gives libmagic (a guess
+    # such as "DOS executable (COM)" for random bytes that start with a jump
+    # opcode depends on the size of the whole file)
+    want=$(head -c 16384 "$S/$name" | file --mime-type -b -)
     # two known differences, kept: an empty file is application/x-empty in
     # the record (inode/x-empty is not a content type); libmagic tells a PIE
     # executable from a shared library only from a file descriptor (the
