@@ -216,27 +216,10 @@ ok "custody add writes layout 3 with the table" bash -c \
 expect_exit 0 "$EVIDENCE" verify cur
 ok "rewritten: valid, 0 warnings" grep -q "valid (.*0 error(s), 0 warning(s))" "$OUT"
 # a changed fact in the table, the tag manifests and seal made to agree
-cat >retag.py <<'EOF'
-import hashlib, os, sys
-bag = sys.argv[1]
-sha = lambda p, a="sha256": hashlib.new(a, open(p, "rb").read()).hexdigest()
-seal = []
-for name in sorted(os.listdir(bag)):
-    if not (name.startswith("tagmanifest-") and name.endswith(".txt")):
-        continue
-    alg = name[len("tagmanifest-"):-4]
-    out = []
-    for l in open(os.path.join(bag, name), encoding="utf-8").read().splitlines():
-        _, p = l.split("  ", 1)
-        out.append("%s  %s\n" % (sha(os.path.join(bag, p), alg), p))
-    open(os.path.join(bag, name), "w", encoding="utf-8").write("".join(out))
-    seal.append("%s  %s\n" % (sha(os.path.join(bag, name)), name))
-open(os.path.join(bag, "tagseal-sha256.txt"), "w").write("".join(seal))
-EOF
 for edit in 's/11:20<\/span> (zone unknown)/11:20<\/span> (zone stated)/' \
     's/layout 3">/layout 2">/'; do
     rm -rf bad && cp -r cur bad
-    sed -i "$edit" bad/index.html && python3 retag.py bad || die "edit"
+    sed -i "$edit" bad/index.html && python3 "$TOOLS/retag.py" bad || die "edit"
     if cmp -s bad/index.html cur/index.html; then
         fail "the edit $edit changed nothing"
         continue
@@ -249,44 +232,6 @@ assert [(x["code"], x["path"], x["severity"]) for x in p] == [("view-mismatch", 
 done
 
 # --- headless Chromium: the table is rendered ---------------------------------------------
-cat >shot.py <<'EOF'
-"""shot.py PNG: WIDTH HEIGHT INK LAST (the pixels that are not white, and the
-last row that has any). 8-bit RGB(A) PNG without interlacing, as headless
-Chromium writes it (the decoder of tests/tools/pngpixels.py)."""
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-pos, idat = 8, b""
-while pos < len(data):
-    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if kind == b"IHDR":
-        w, h, depth, ctype, _, _, il = struct.unpack(">IIBBBBB", body)
-        assert depth == 8 and ctype in (2, 6) and il == 0, "unsupported PNG"
-        bpp = 3 if ctype == 2 else 4
-    elif kind == b"IDAT":
-        idat += body
-    pos += 12 + n
-raw, stride, prev = zlib.decompress(idat), w * bpp, bytearray(w * bpp)
-ink, last = 0, -1
-for y in range(h):
-    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-    for i in range(stride):
-        a = line[i - bpp] if i >= bpp else 0
-        b, c = prev[i], prev[i - bpp] if i >= bpp else 0
-        if f == 1: line[i] = (line[i] + a) & 255
-        elif f == 2: line[i] = (line[i] + b) & 255
-        elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
-        elif f == 4:
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    n = sum(1 for x in range(0, stride, bpp) if line[x] + line[x + 1] + line[x + 2] < 600)
-    if n:
-        ink, last = ink + n, y
-    prev = line
-print(w, h, ink, last)
-EOF
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 chrome() {
     timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --no-first-run \
@@ -307,8 +252,8 @@ else
         expect_exit 0 chrome --window-size=1400,2600 --screenshot="$T/$page.png" \
             "file://$T/${page:0:1}bag/$page/index.html"
     done
-    read -r sw sh sink slast < <(python3 shot.py sched.png)
-    read -r pw ph pink plast < <(python3 shot.py plain.png)
+    read -r sw sh _ sink slast < <(python3 "$TOOLS/pngpixels.py" sched.png ffffff)
+    read -r pw ph _ pink plast < <(python3 "$TOOLS/pngpixels.py" plain.png ffffff)
     ok "screenshot: 1400x2600 and not blank ($sink pixels of ink)" \
         test "${sw:-0}" -eq 1400 -a "${sh:-0}" -eq 2600 -a "${sink:-0}" -gt 20000
     ok "screenshot without a schedule: not blank ($pink pixels of ink)" test "${pink:-0}" -gt 20000

@@ -251,12 +251,12 @@ else
         pdfinfo '$T/valid.pdf' | grep -q 'Page size: *59[0-9]'"
     # the verdict box is green on the valid page, red on the tampered one,
     # and neither page is blank
-    read -r w h green ink < <(python3 "$TOOLS/pngpixels.py" "$T/valid.png" 0a5d1c)
+    read -r w h green ink _ < <(python3 "$TOOLS/pngpixels.py" "$T/valid.png" 0a5d1c)
     ok "valid screenshot: 1100x1400 with text on it" test "$w" -eq 1100 -a "$h" -eq 1400 -a "$ink" -gt 20000
     ok "valid screenshot: a green verdict" test "$green" -gt 1500
-    read -r w h red ink < <(python3 "$TOOLS/pngpixels.py" "$T/valid.png" 9b0d0d)
+    read -r w h red ink _ < <(python3 "$TOOLS/pngpixels.py" "$T/valid.png" 9b0d0d)
     ok "valid screenshot: nothing red" test "$red" -lt 50
-    read -r w h red ink < <(python3 "$TOOLS/pngpixels.py" "$T/tampered.png" 9b0d0d)
+    read -r w h red ink _ < <(python3 "$TOOLS/pngpixels.py" "$T/tampered.png" 9b0d0d)
     ok "tampered screenshot: a red verdict" test "$red" -gt 1500
 fi
 

@@ -174,7 +174,7 @@ else
     # (pixels near that colour): the screenshots show them; a page with a
     # gapless video shows none
     for page in index report; do
-        read -r w h red ink < <(python3 "$TOOLS/pngpixels.py" $page.png 9b0d0d)
+        read -r w h red ink _ < <(python3 "$TOOLS/pngpixels.py" $page.png 9b0d0d)
         ok "$page screenshot: 1400x2400 with text" test "$w" -eq 1400 -a "$h" -eq 2400 -a "$ink" -gt 20000
         ok "$page screenshot: the gaps and the discontinuity shown in red ($red pixels)" test "$red" -gt 500
     done
@@ -182,7 +182,7 @@ else
     expect_exit 0 "$EVIDENCE" pack -q -o clean.zip p1.vob
     mkdir -p cbag && (cd cbag && unzip -q ../clean.zip) || die "unzip"
     expect_exit 0 chrome --window-size=1400,2400 --screenshot="$T/clean.png" "file://$T/cbag/clean/index.html"
-    read -r w h red ink < <(python3 "$TOOLS/pngpixels.py" clean.png 9b0d0d)
+    read -r w h red ink _ < <(python3 "$TOOLS/pngpixels.py" clean.png 9b0d0d)
     ok "a page without gaps: no red in its screenshot ($red pixels)" test "$red" -lt 50
 fi
 

@@ -3,9 +3,9 @@
 
     pngpixels.py PNG RRGGBB
 
-Prints "WIDTH HEIGHT NEAR INK": the pixels near the colour RRGGBB (the sum of
-the differences of R, G and B under 40) and those that are not white (R+G+B
-under 600). Reads 8-bit RGB or RGBA PNGs without interlacing, as headless
+Prints "WIDTH HEIGHT NEAR INK LAST": the pixels near the colour RRGGBB (the
+sum of the differences of R, G and B under 40), those that are not white
+(R+G+B under 600), and the last pixel row with such ink (-1 when none). Reads 8-bit RGB or RGBA PNGs without interlacing, as headless
 Chromium writes them. Standard library only.
 """
 import struct, sys, zlib
@@ -42,9 +42,12 @@ def pixels(path):
 w, h, bpp, rows = pixels(sys.argv[1])
 want = tuple(int(sys.argv[2][i:i + 2], 16) for i in (0, 2, 4))
 near = ink = 0
-for line in rows:
+last = -1
+for y, line in enumerate(rows):
     for x in range(0, w * bpp, bpp):
         r, g, b = line[x], line[x + 1], line[x + 2]
         if abs(r - want[0]) + abs(g - want[1]) + abs(b - want[2]) < 40: near += 1
-        if r + g + b < 600: ink += 1
-print(w, h, near, ink)
+        if r + g + b < 600:
+            ink += 1
+            last = y
+print(w, h, near, ink, last)

@@ -8,7 +8,8 @@ at (the views check, the record checks), not by the tag manifests.
 Each tagmanifest-<alg>.txt line is re-hashed with <alg>; a line whose file
 is gone is dropped. tagseal-sha256.txt, when the bag has one, is rewritten
 over the tag manifests. Used by tests/cli/views_layouts.sh,
-tests/cli/views_case_layout.sh and tests/tools/record_lie.py.
+tests/cli/views_case_layout.sh, tests/cli/index_exhibits.sh and
+tests/tools/record_lie.py.
 """
 import hashlib
 import os
