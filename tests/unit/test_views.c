@@ -650,9 +650,12 @@ static char *render_layout(const char *rec, int layout)
     size_t len = 0;
     ev_errbuf e;
     e.msg[0] = '\0';
-    assert_int_equal(ev_views__index_html_layout(&out, &len, j, CUSTODY, strlen(CUSTODY), layout,
-                                                 &e),
+    ev_views__rec r;
+    ev_views__rec_from(&r, j);
+    assert_int_equal(ev_views__to_memory(&out, &len, EV_VIEWS__INDEX_HTML, &r, CUSTODY,
+                                         strlen(CUSTODY), layout, &e),
                      EV_OK);
+    ev_views__rec_free(&r);
     json_decref(j);
     assert_non_null(out);
     return out;

@@ -42,13 +42,22 @@ char *ev__strdup(const char *s);      /* NULL -> NULL */
 char *ev__strndup(const char *s, size_t n);
 char *ev__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Growable byte buffer. */
+/* Growable byte buffer. With flush set it is a stream: once it holds
+ * EV_BUF_FLUSH_AT bytes they are handed to flush and it starts again
+ * empty, so it never holds the whole text (only append to such a buffer;
+ * ev_buf__flush hands over the rest at the end). A failed flush's code is
+ * kept and returned by every later append. */
+#define EV_BUF_FLUSH_AT (256u * 1024u)
 typedef struct ev_buf {
     char *data;
     size_t len;
     size_t cap;
+    int (*flush)(void *ctx, const char *data, size_t len);
+    void *flush_ctx;
+    int flush_rc;
 } ev_buf;
 int ev_buf__append(ev_buf *b, const void *data, size_t len);
+int ev_buf__flush(ev_buf *b);
 int ev_buf__puts(ev_buf *b, const char *s);
 int ev_buf__printf(ev_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ev_buf__free(ev_buf *b);

@@ -114,8 +114,25 @@ char *ev__asprintf(const char *fmt, ...)
     return s;
 }
 
+int ev_buf__flush(ev_buf *b)
+{
+    if (b->flush_rc || !b->flush || !b->len)
+        return b->flush_rc;
+    b->flush_rc = b->flush(b->flush_ctx, b->data, b->len);
+    b->len = 0;
+    b->data[0] = '\0';
+    return b->flush_rc;
+}
+
 int ev_buf__append(ev_buf *b, const void *data, size_t len)
 {
+    if (b->flush_rc)
+        return b->flush_rc;
+    if (b->flush && b->len && b->len + len > EV_BUF_FLUSH_AT) {
+        int rc = ev_buf__flush(b);
+        if (rc)
+            return rc;
+    }
     size_t need;
     if (__builtin_add_overflow(b->len, len + 1, &need))
         return EV_ENOMEM;

@@ -24,6 +24,8 @@
 #include "container/container.h"
 #include "base/hash.h"
 #include "base/internal.h"
+#include "base/publish.h"
+#include "base/spill.h"
 #include "media/media.h"
 #include "profile/profile.h"
 #include "record/record.h"
@@ -31,6 +33,24 @@
 #include "views/views.h"
 
 /* ---- sealing --------------------------------------------------------------- */
+
+static int register_digests(ev_writer *w, const char *path, const ev_digests *d)
+{
+    if (w->ntags == w->captags) {
+        size_t cap = w->captags ? w->captags * 2 : 32;
+        tag_digest *t = ev__reallocarray(w->tags, cap, sizeof(*t));
+        if (!t)
+            return EV_ENOMEM;
+        w->tags = t;
+        w->captags = cap;
+    }
+    tag_digest *t = &w->tags[w->ntags];
+    t->d = *d;
+    if (!(t->path = ev__strdup(path)))
+        return EV_ENOMEM;
+    w->ntags++;
+    return EV_OK;
+}
 
 static int register_tag(ev_writer *w, const char *path, const char *data, size_t len)
 {
@@ -86,7 +106,7 @@ typedef struct lazy_ctx {
     const char *path;
 } lazy_ctx;
 
-static int gen_lazy(void *arg, char **data, size_t *len, ev_errbuf *err);
+static int gen_lazy(void *arg, char **data, size_t *len, ev_spill **sp, ev_errbuf *err);
 
 /* The bytes of a tag file for the sink, without a copy: generated when the
  * sink opens the entry (lazy) or handed over, and freed as soon as the sink
@@ -97,6 +117,7 @@ typedef struct tag_prod {
     struct tag_prod *next;
     lazy_ctx *lazy;          /* generate at open, or NULL */
     char *data;
+    ev_spill *sp;            /* or the bytes are here (large generated files) */
     size_t len, pos;
     uint8_t **owner;         /* where data is owned (set to NULL when freed), or NULL */
     bool keep;               /* the writer keeps data (record and custody log) */
@@ -105,6 +126,11 @@ typedef struct tag_prod {
 
 static void tag_prod_release(tag_prod *t)
 {
+    if (t->sp && !t->keep) {
+        ev_spill__free(t->sp);
+        free(t->sp);
+    }
+    t->sp = NULL;
     if (!t->keep) {
         free(t->data);
         if (t->owner)
@@ -118,11 +144,16 @@ static int tag_open(void *ctx, uint64_t *size, ev_errbuf *err)
 {
     tag_prod *t = ctx;
     if (t->lazy && !t->generated) {
-        int rc = gen_lazy(t->lazy, &t->data, &t->len, err);
+        int rc = gen_lazy(t->lazy, &t->data, &t->len, &t->sp, err);
         if (rc != EV_OK)
             return rc;
         t->generated = true;
         t->keep = t->lazy->kind == LAZY_RECORD || t->lazy->kind == LAZY_CUSTODY;
+    }
+    if (t->sp) {
+        t->pos = 0;
+        *size = t->sp->len;
+        return EV_OK;
     }
     if (!t->data && t->len)
         return ev_err__set(err, EV_ERROR, "'%s' was read twice", t->lazy ? t->lazy->path : "a tag file");
@@ -133,8 +164,15 @@ static int tag_open(void *ctx, uint64_t *size, ev_errbuf *err)
 
 static int64_t tag_read(void *ctx, void *out, size_t len, ev_errbuf *err)
 {
-    (void)err;
     tag_prod *t = ctx;
+    if (t->sp) {
+        int64_t n = ev_spill__pread(t->sp, out, len, t->pos);
+        if (n < 0)
+            return ev_err__set(err, EV_EIO, "cannot read a generated tag file back from its "
+                               "temporary file: %s", strerror(errno));
+        t->pos += (size_t)n;
+        return n;
+    }
     size_t n = t->len - t->pos < len ? t->len - t->pos : len;
     if (n)
         memcpy(out, t->data + t->pos, n);
@@ -184,17 +222,14 @@ static int add_tag_prod(ev_writer *w, ev_sink *s, const char *path, char *data, 
     return rc;
 }
 
-static char *gen_manifest(ev_writer *w, int slot, size_t *len)
+static int gen_manifest(ev_writer *w, int slot, ev_buf *b)
 {
-    ev_buf b = { 0 };
     for (size_t i = 0; i < w->n; i++) {
-        if (ev_bag__manifest_line(&b, w->items[i].res.digests.hex[slot], w->items[i].bag_path)) {
-            ev_buf__free(&b);
-            return NULL;
-        }
+        int rc = ev_bag__manifest_line(b, w->items[i].res.digests.hex[slot], w->items[i].bag_path);
+        if (rc)
+            return rc;
     }
-    *len = b.len;
-    return b.data ? b.data : ev__strdup("");
+    return EV_OK;
 }
 
 static char *gen_tagmanifest(ev_writer *w, int slot, size_t *len)
@@ -261,20 +296,85 @@ static int record_item(ev_record_item *x, size_t i, bool release, void *ctx)
     return EV_OK;
 }
 
-static char *gen_record(ev_writer *w, size_t *len)
+static int gen_record(ev_writer *w, ev_buf *b)
 {
     json_t *sched = ev_bundle__schedule_record(w);
     if (w->schedule && !sched)
-        return NULL;
+        return EV_ENOMEM;
     const ev_record_head head = { w->bundle_id, w->created, w->o.case_ref, w->o.organisation,
                                   w->o.operation, w->o.description, w->o.officer,
                                   w->o.officer_id, w->o.source_system, sched };
-    char *r = ev_record__build(&head, w->n, record_item, w, len);
+    int rc = ev_record__build(b, &head, w->n, record_item, w);
     json_decref(sched);
-    return r;
+    return rc;
 }
 
-static int gen_lazy(void *arg, char **data, size_t *len, ev_errbuf *err)
+static int64_t record_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+    return ev_spill__pread(ctx, buf, len, off);
+}
+
+/* The large generated tag files (manifests, record, views) are written
+ * through a spill: past a few hundred KB they wait in a temporary file
+ * beside the output rather than in memory, hashed as they are written. */
+static int gen_spilled(lazy_ctx *c, ev_spill **out, ev_errbuf *err)
+{
+    ev_writer *w = c->w;
+    ev_spill *sp = calloc(1, sizeof(*sp));
+    if (!sp || ev_spill__init(sp, w->spill_dir, w->o.algorithms) != EV_OK) {
+        free(sp);
+        return ev_err__set(err, EV_ENOMEM, "out of memory while writing %s", c->path);
+    }
+    int rc = EV_OK;
+    if (c->kind == LAZY_MANIFEST) {
+        rc = gen_manifest(w, c->slot, &sp->b);
+    } else if (c->kind == LAZY_RECORD) {
+        rc = gen_record(w, &sp->b);
+    } else {
+        /* the views, from the record and custody log just written */
+        ev_views__rec r;
+        rc = w->record ? ev_views__rec_read(&r, record_read, w->record, w->record->len, err)
+                       : ev_err__set(err, EV_ERROR, "the record was not written before %s",
+                                     c->path);
+        if (rc == EV_OK) {
+            rc = ev_views__write(&sp->b, c->kind == LAZY_VIEW_CASE ? EV_VIEWS__CASE_JSONLD
+                                                                   : EV_VIEWS__INDEX_HTML,
+                                 &r, w->custody_txt, w->custody_len, err);
+            ev_views__rec_free(&r);
+        }
+    }
+    ev_digests d;
+    if (rc == EV_OK)
+        rc = ev_spill__end(sp, &d, err);
+    else if (rc == EV_ENOMEM || rc == EV_EIO)
+        ev_err__set(err, rc, rc == EV_ENOMEM ? "out of memory while writing %s"
+                                             : "cannot write %s to a temporary file", c->path);
+    if (rc == EV_OK)
+        rc = register_digests(w, c->path, &d);
+    if (rc == EV_OK && c->kind == LAZY_MANIFEST && c->slot == EV_HASH_SHA256 &&
+        !(w->manifest_sha256 = ev__strdup(d.hex[EV_HASH_SHA256])))
+        rc = EV_ENOMEM;
+    if (rc == EV_OK && c->kind == LAZY_RECORD &&
+        !(w->record_sha256 = ev__strdup(d.hex[EV_HASH_SHA256])))
+        rc = EV_ENOMEM;
+    if (rc != EV_OK) {
+        ev_spill__free(sp);
+        free(sp);
+        return rc;
+    }
+    if (c->kind == LAZY_RECORD) {
+        /* kept by the writer for the views (its producer does not free it) */
+        if (w->record) {
+            ev_spill__free(w->record);
+            free(w->record);
+        }
+        w->record = sp;
+    }
+    *out = sp;
+    return EV_OK;
+}
+
+static int gen_lazy(void *arg, char **data, size_t *len, ev_spill **sp, ev_errbuf *err)
 {
     lazy_ctx *c = arg;
     ev_writer *w = c->w;
@@ -282,11 +382,10 @@ static int gen_lazy(void *arg, char **data, size_t *len, ev_errbuf *err)
     *len = 0;
     switch (c->kind) {
     case LAZY_MANIFEST:
-        s = gen_manifest(w, c->slot, len);
-        break;
     case LAZY_RECORD:
-        s = gen_record(w, len);
-        break;
+    case LAZY_VIEW_CASE:
+    case LAZY_VIEW_INDEX:
+        return gen_spilled(c, sp, err);
     case LAZY_CUSTODY: {
         ev_custody_event e = { EV_CUSTODY_EVENT_VERSION, "created",
                                w->o.officer ? w->o.officer : "unknown",
@@ -322,16 +421,6 @@ static int gen_lazy(void *arg, char **data, size_t *len, ev_errbuf *err)
             *len = strlen(s);
         break;
     }
-    case LAZY_VIEW_CASE:
-    case LAZY_VIEW_INDEX: {
-        /* the views, from the record and custody log just written */
-        int rc = (c->kind == LAZY_VIEW_CASE ? ev_views__case_jsonld : ev_views__index_html)(
-            &s, len, w->record_txt ? w->record_txt : "", w->record_len, w->custody_txt,
-            w->custody_len, err);
-        if (rc != EV_OK)
-            return rc;
-        break;
-    }
     case LAZY_TAGMANIFEST:
         s = gen_tagmanifest(w, c->slot, len);
         if (s)
@@ -359,17 +448,11 @@ static int gen_lazy(void *arg, char **data, size_t *len, ev_errbuf *err)
             free(s);
             return rc;
         }
-        char sha[65];
-        ev_hash__sha256_hex(sha, s, *len);
-        if (c->kind == LAZY_MANIFEST && c->slot == EV_HASH_SHA256)
-            w->manifest_sha256 = ev__strdup(sha);
-        else if (c->kind == LAZY_RECORD)
-            w->record_sha256 = ev__strdup(sha);
-        if (c->kind == LAZY_RECORD || c->kind == LAZY_CUSTODY) {
+        if (c->kind == LAZY_CUSTODY) {
             /* kept by the writer for the views (its producer does not free it) */
-            free(c->kind == LAZY_RECORD ? w->record_txt : w->custody_txt);
-            *(c->kind == LAZY_RECORD ? &w->record_txt : &w->custody_txt) = s;
-            *(c->kind == LAZY_RECORD ? &w->record_len : &w->custody_len) = *len;
+            free(w->custody_txt);
+            w->custody_txt = s;
+            w->custody_len = *len;
         }
     }
     *data = s;
@@ -479,6 +562,11 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
     ev_progress__init(&w->progress, w->o.progress_cb, w->o.progress_payload, "packing", total,
                       w->n);
 
+    free(w->spill_dir);
+    if (!(w->spill_dir = ev__parent_dir(out_path))) {
+        rc = EV_ENOMEM;
+        goto done;
+    }
     rc = ev_sink__open(&sink, out_path, w->o.format, bag_name, &w->err);
     if (rc != EV_OK)
         goto done;

@@ -26,6 +26,7 @@
 #include "container/container.h"
 #include "base/hash.h"
 #include "base/internal.h"
+#include "base/spill.h"
 #include "media/media.h"
 #include "profile/profile.h"
 #include "record/record.h"
@@ -136,7 +137,10 @@ void ev_writer_free(ev_writer *w)
     free(w->officer_person_id);
     free(w->manifest_sha256);
     free(w->record_sha256);
-    free(w->record_txt);
+    if (w->record)
+        ev_spill__free(w->record);
+    free(w->record);
+    free(w->spill_dir);
     free(w->custody_txt);
     free(w);
 }

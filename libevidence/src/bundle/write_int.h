@@ -75,8 +75,10 @@ struct ev_writer {
     char created[40];
     char *manifest_sha256;   /* of manifest-sha256.txt as written */
     char *record_sha256;
-    char *record_txt, *custody_txt;   /* as written, for the views */
-    size_t record_len, custody_len;
+    struct ev_spill *record;          /* evidence.json as written, for the views */
+    char *custody_txt;                /* custody.jsonl as written, for the views */
+    size_t custody_len;
+    char *spill_dir;                  /* where large generated tag files wait (the output's folder) */
     char tm_sha[2][65];      /* SHA-256 of each tag manifest, for the seal */
     struct tag_prod *prods;  /* producers of tag files, freed after the sink */
     ev_progress_state progress;

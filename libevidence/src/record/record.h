@@ -67,10 +67,11 @@ typedef int (*ev_record__item_fn)(ev_record_item *it, size_t i, bool release, vo
  * item (each item is dumped and released before the next is fetched).
  * Each item gets a random "salt" and the record a "disclosure" member with
  * the root of the Merkle tree of the items' leaves (docs/disclosure.md).
- * The bytes equal ev_record__dump() of the whole document. NULL on ENOMEM.
- * Caller frees. */
-char *ev_record__build(const ev_record_head *head, size_t nitems, ev_record__item_fn item,
-                       void *ctx, size_t *len);
+ * The bytes equal ev_record__dump() of the whole document, appended to
+ * out (which may be a stream: ev_buf with flush; the caller ends it).
+ * EV_OK, or the error of item, of the output, or EV_ENOMEM. */
+int ev_record__build(ev_buf *out, const ev_record_head *head, size_t nitems,
+                     ev_record__item_fn item, void *ctx);
 
 /* Build one custody line (JSON + "\n"). prev_sha256 NULL for the first. */
 char *ev_custody__line(long seq, const char *time_rfc3339, const ev_custody_event *e,

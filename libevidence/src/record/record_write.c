@@ -127,8 +127,8 @@ static int append_nested(ev_buf *b, const json_t *o, const char *sep)
     return rc;
 }
 
-char *ev_record__build(const ev_record_head *hd, size_t nitems, ev_record__item_fn item,
-                       void *ctx, size_t *len)
+int ev_record__build(ev_buf *out, const ev_record_head *hd, size_t nitems,
+                     ev_record__item_fn item, void *ctx)
 {
     json_t *r = json_object();
     json_object_set_new(r, "format", json_string(EV_RECORD_FORMAT));
@@ -162,9 +162,12 @@ char *ev_record__build(const ev_record_head *hd, size_t nitems, ev_record__item_
     }
     if (nitems == 0) {
         json_object_set_new(r, "items", json_array());
-        char *s = ev_record__dump(r, len);
+        size_t len = 0;
+        char *s = ev_record__dump(r, &len);
         json_decref(r);
-        return s;
+        int rc = s ? ev_buf__append(out, s, len) : EV_ENOMEM;
+        free(s);
+        return rc;
     }
     /* the items one at a time, each dumped and freed before the next, with
      * the analysis trees they were made from: the same bytes as dumping the
@@ -172,13 +175,13 @@ char *ev_record__build(const ev_record_head *hd, size_t nitems, ev_record__item_
     char *head = json_dumps(r, RECORD_DUMP_FLAGS);
     json_decref(r);
     size_t hl = head ? strlen(head) : 0;
-    ev_buf b = { 0 };
+    ev_buf *b = out;
     int rc = hl >= 2 && strcmp(head + hl - 2, "\n}") == 0 ? EV_OK : EV_ENOMEM;
     if (rc == EV_OK)
-        rc = ev_buf__append(&b, head, hl - 2);
+        rc = ev_buf__append(b, head, hl - 2);
     free(head);
     if (rc == EV_OK)
-        rc = ev_buf__puts(&b, ",\n  \"items\": [\n");
+        rc = ev_buf__puts(b, ",\n  \"items\": [\n");
     uint8_t (*leaves)[32] = ev__calloc(nitems, sizeof(*leaves));
     if (!leaves)
         rc = EV_ENOMEM;
@@ -190,7 +193,7 @@ char *ev_record__build(const ev_record_head *hd, size_t nitems, ev_record__item_
         if (rc == EV_OK)
             rc = o ? add_salt(o, &it, leaves[i]) : EV_ENOMEM;
         if (rc == EV_OK)
-            rc = append_nested(&b, o, i ? ",\n" : "");
+            rc = append_nested(b, o, i ? ",\n" : "");
         json_decref(o);
         item(&it, i, true, ctx);
     }
@@ -199,15 +202,10 @@ char *ev_record__build(const ev_record_head *hd, size_t nitems, ev_record__item_
         char hex[65];
         ev_record__tree_root(root, (const uint8_t (*)[32])leaves, nitems);
         ev_hash__to_hex(hex, root, 32);
-        rc = ev_buf__printf(&b, "\n  ],\n  \"disclosure\": {\n    \"hash\": \"sha256\",\n"
+        rc = ev_buf__printf(b, "\n  ],\n  \"disclosure\": {\n    \"hash\": \"sha256\",\n"
                                 "    \"items\": %zu,\n    \"root\": \"%s\"\n  }\n}\n",
                             nitems, hex);
     }
     free(leaves);
-    if (rc != EV_OK) {
-        ev_buf__free(&b);
-        return NULL;
-    }
-    *len = b.len;
-    return b.data;
+    return rc;
 }

@@ -229,7 +229,7 @@ static int exidx_build(exidx *x, const ev_views__rec *r)
         !(x->files = json_object()))
         return EV_ENOMEM;
     for (size_t i = 0; i < r->nitems; i++) {
-        const char *ref = jstr(json_array_get(r->items, i), "exhibit");
+        const char *ref = jstr(ev_views__item(r, i), "exhibit");
         const json_t *k = ref ? json_object_get(x->exhibits, ref) : NULL;
         if (!k)
             continue;
@@ -477,7 +477,7 @@ static void exhibit_row(hbuf *b, const exidx *x, const ev_views__rec *r, const j
     size_t n = json_array_size(fl), copies = 0, i;
     json_t *ix;
     json_array_foreach(fl, i, ix) {
-        if (json_object_get(json_array_get(r->items, (size_t)json_integer_value(ix)),
+        if (json_object_get(ev_views__item(r, (size_t)json_integer_value(ix)),
                             "derived_from"))
             copies++;
     }
@@ -488,7 +488,7 @@ static void exhibit_row(hbuf *b, const exidx *x, const ev_views__rec *r, const j
         hprintf(b, " (this reference is also exhibit %lld, where its files are listed)",
                 (long long)json_integer_value(first_k) + 1);
     json_array_foreach(fl, i, ix) {
-        const json_t *it = json_array_get(r->items, (size_t)json_integer_value(ix));
+        const json_t *it = ev_views__item(r, (size_t)json_integer_value(ix));
         const char *id = jstr(it, "id");
         hput(b, "<br>");
         if (id) {
@@ -633,12 +633,11 @@ static const char STYLE3[] =
     "table.exhibits td{max-width:22em;overflow-wrap:break-word}td.files{word-break:break-all}"
     "span.t{white-space:nowrap}tr:target td{background:#fff6d5}";
 
-/* The row of a working copy, kept until it is put in under its master. */
+/* A working copy: its row goes under the first master row of the item it
+ * was made from, or after the last row when the record has no such master. */
 typedef struct kid {
-    char *row;
-    size_t len;
-    size_t at;      /* where it goes in the page */
-    size_t index;   /* record order, among the copies */
+    size_t index;   /* its position in the record */
+    size_t at;      /* the position of that master, or SIZE_MAX */
 } kid;
 
 static int kid_cmp(const void *a, const void *b)
@@ -647,6 +646,58 @@ static int kid_cmp(const void *a, const void *b)
     if (x->at != y->at)
         return x->at < y->at ? -1 : 1;
     return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Where each copy's row goes: a first pass over the items (each read on its
+ * own); *out sorted by place, then by record order. */
+static int place_copies(kid **out, size_t *n, const ev_views__rec *r)
+{
+    kid *k = NULL;
+    size_t nk = 0, cap = 0;
+    json_t *want = json_object(); /* master id -> its first position, for the copies' ids */
+    int rc = want ? EV_OK : EV_ENOMEM;
+    for (size_t i = 0; rc == EV_OK && i < r->nitems; i++) {
+        const json_t *it = ev_views__item(r, i);
+        const json_t *d = json_object_get(it, "derived_from");
+        if (!d)
+            continue;
+        kid *g = ev__grow(k, &cap, nk, sizeof(*k), 16);
+        if (!g) {
+            rc = EV_ENOMEM;
+            break;
+        }
+        k = g;
+        k[nk++] = (kid){ i, SIZE_MAX };
+        const char *mid = jstr(d, "item");
+        if (mid && *mid && !json_object_get(want, mid) &&
+            json_object_set_new(want, mid, json_integer(-1)))
+            rc = EV_ENOMEM;
+    }
+    for (size_t i = 0; rc == EV_OK && nk && i < r->nitems; i++) {
+        const json_t *it = ev_views__item(r, i);
+        const char *id = jstr(it, "id");
+        json_t *w = id && !json_object_get(it, "derived_from") ? json_object_get(want, id) : NULL;
+        if (w && json_integer_value(w) < 0)
+            json_integer_set(w, (json_int_t)i);
+    }
+    for (size_t j = 0; rc == EV_OK && j < nk; j++) {
+        const char *mid = jstr(json_object_get(ev_views__item(r, k[j].index), "derived_from"),
+                               "item");
+        json_t *w = mid && *mid ? json_object_get(want, mid) : NULL;
+        if (w && json_integer_value(w) >= 0)
+            k[j].at = (size_t)json_integer_value(w);
+    }
+    json_decref(want);
+    if (rc == EV_OK && ev_views__rec_status(r) != EV_OK)
+        rc = ev_views__rec_status(r);
+    if (rc != EV_OK) {
+        free(k);
+        return rc;
+    }
+    qsort(k, nk, sizeof(*k), kid_cmp);
+    *out = k;
+    *n = nk;
+    return EV_OK;
 }
 
 static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, int layout,
@@ -706,84 +757,25 @@ static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, int
     hput(b, "<h2>Items</h2>\n<table class=\"items\">\n<tr><th>Exhibit</th><th>Path in "
                     "the bundle</th><th>Original name</th><th>Size (bytes)</th><th>MIME type</th>"
                     "<th>Media</th><th>SHA-256</th></tr>\n");
-    /* Masters are written as they come; each copy's row is kept aside and
-     * put in under its master at the end (or after the last row when its
-     * master is not in the record), moving the bytes in place. */
+    /* Masters in record order, each followed by the copies made from it
+     * (in record order); copies of an item the record has no master of
+     * after the last row. */
     kid *kids = NULL;
-    size_t nk = 0, capk = 0;
-    char **mids = NULL;                 /* each copy's derived_from.item */
-    json_t *masters = json_object();    /* id -> where the row of its first master ends */
-    int rc = masters ? EV_OK : EV_ENOMEM;
+    size_t nk = 0, next = 0;
+    int rc = place_copies(&kids, &nk, r);
     for (size_t i = 0; rc == EV_OK && !b->fail && i < r->nitems; i++) {
-        const json_t *it = json_array_get(r->items, i);
-        if (!json_object_get(it, "derived_from")) {
-            item_row(b, it, false, layout, x);
-            const char *id = jstr(it, "id");
-            if (id && !json_object_get(masters, id) &&
-                json_object_set_new(masters, id, json_integer((json_int_t)b->b.len)))
-                rc = EV_ENOMEM;
-        } else {
-            kid *k = ev__grow(kids, &capk, nk, sizeof(*kids), 16);
-            char **m = k ? ev__reallocarray(mids, capk, sizeof(*mids)) : NULL;
-            if (k)
-                kids = k;
-            hbuf row = { { 0 }, false };
-            if (m) {
-                mids = m;
-                item_row(&row, it, true, layout, x);
-            }
-            const char *mid = jstr(json_object_get(it, "derived_from"), "item");
-            if (!k || !m || row.fail || !(mids[nk] = mid ? ev__strdup(mid) : ev__strdup(""))) {
-                ev_buf__free(&row.b);
-                rc = EV_ENOMEM;
-            } else {
-                kids[nk] = (kid){ row.b.data, row.b.len, 0, nk };
-                nk++;
-            }
-        }
+        const json_t *it = ev_views__item(r, i);
+        if (json_object_get(it, "derived_from"))
+            continue;
+        item_row(b, it, false, layout, x);
+        for (; next < nk && kids[next].at == i; next++)
+            item_row(b, ev_views__item(r, kids[next].index), true, layout, x);
     }
-    if (rc == EV_OK && !b->fail && nk) {
-        size_t end = b->b.len, extra = 0;
-        for (size_t k = 0; k < nk; k++) {
-            json_t *at = *mids[k] ? json_object_get(masters, mids[k]) : NULL;
-            kids[k].at = at ? (size_t)json_integer_value(at) : end;
-            extra += kids[k].len;
-        }
-        qsort(kids, nk, sizeof(*kids), kid_cmp);
-        /* room for the copies, then from the back: move each stretch of
-         * master rows up, then copy the rows that go before it */
-        happ(b, "", 0);
-        if (!b->fail && b->b.cap < b->b.len + extra + 1) {
-            char *g = realloc(b->b.data, b->b.len + extra + 1);
-            if (!g)
-                b->fail = true;
-            else {
-                b->b.data = g;
-                b->b.cap = b->b.len + extra + 1;
-            }
-        }
-        if (!b->fail) {
-            char *d = b->b.data;
-            size_t src = end, dst = end + extra;
-            for (size_t k = nk; k-- > 0;) {
-                size_t seg = src - kids[k].at;
-                memmove(d + dst - seg, d + kids[k].at, seg);
-                dst -= seg;
-                src = kids[k].at;
-                dst -= kids[k].len;
-                memcpy(d + dst, kids[k].row, kids[k].len);
-            }
-            b->b.len = end + extra;
-            d[b->b.len] = '\0';
-        }
-    }
-    for (size_t k = 0; k < nk; k++) {
-        free(kids[k].row);
-        free(mids[k]);
-    }
+    for (; rc == EV_OK && !b->fail && next < nk; next++)
+        item_row(b, ev_views__item(r, kids[next].index), true, layout, x);
     free(kids);
-    free(mids);
-    json_decref(masters);
+    if (rc == EV_OK && ev_views__rec_status(r) != EV_OK)
+        rc = ev_views__rec_status(r);
     if (rc != EV_OK)
         return rc;
     hput(b, "</table>\n");
@@ -799,17 +791,48 @@ static int build_html(hbuf *b, const ev_views__rec *r, const json_t *events, int
     return EV_OK;
 }
 
+int ev_views__index_render(ev_buf *out, const ev_views__rec *r, const char *custody,
+                           size_t custody_len, int layout, ev_errbuf *err)
+{
+    json_t *events = NULL;
+    /* the output is the caller's buffer: its failures are remembered there */
+    hbuf b = { *out, false };
+    exidx x = { 0 };
+    /* layout 3 shows the exhibit schedule of a record that has one */
+    bool sched = layout >= 3 && json_array_size(json_object_get(r->root, "exhibits")) > 0;
+    int rc = ev_views__load_events(&events, custody, custody_len);
+    if (rc == EV_OK && sched)
+        rc = exidx_build(&x, r);
+    if (rc == EV_OK)
+        rc = build_html(&b, r, events, layout, sched ? &x : NULL);
+    exidx_free(&x);
+    json_decref(events);
+    *out = b.b;
+    if (ev_views__rec_status(r) != EV_OK)
+        return ev_views__rec_error(r, err);
+    if (rc == EV_OK && out->flush_rc)
+        rc = out->flush_rc;
+    if (rc == EV_OK && b.fail)
+        rc = EV_ENOMEM;
+    if (rc == EV_ENOMEM)
+        ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_INDEX);
+    else if (rc == EV_EIO)
+        ev_err__set(err, rc, "cannot write %s to a temporary file", EV_VIEW_INDEX);
+    return rc;
+}
+
 int ev_views__index_html(char **out, size_t *len, const char *record, size_t record_len,
                          const char *custody, size_t custody_len, ev_errbuf *err)
 {
-    /* the record's text, parsed here; the rendering is the parsed one's */
+    /* the record's text, read item by item */
     *out = NULL;
     *len = 0;
     ev_views__rec r;
     int rc = ev_views__rec_open(&r, record, record_len, err);
     if (rc != EV_OK)
         return rc;
-    rc = ev_views__index_html_parsed(out, len, r.root, custody, custody_len, err);
+    rc = ev_views__to_memory(out, len, EV_VIEWS__INDEX_HTML, &r, custody, custody_len,
+                             EV_VIEWS__LAYOUT, err);
     ev_views__rec_free(&r);
     return rc;
 }
@@ -818,41 +841,10 @@ int ev_views__index_html(char **out, size_t *len, const char *record, size_t rec
 int ev_views__index_html_parsed(char **out, size_t *len, const json_t *record,
                                 const char *custody, size_t custody_len, ev_errbuf *err)
 {
-    return ev_views__index_html_layout(out, len, record, custody, custody_len, EV_VIEWS__LAYOUT,
-                                       err);
-}
-
-int ev_views__index_html_layout(char **out, size_t *len, const json_t *record,
-                                const char *custody, size_t custody_len, int layout,
-                                ev_errbuf *err)
-{
-    *out = NULL;
-    *len = 0;
     ev_views__rec r;
-    json_t *events = NULL;
-    hbuf b = { { 0 }, false };
-    exidx x = { 0 };
     ev_views__rec_from(&r, record);
-    /* layout 3 shows the exhibit schedule of a record that has one */
-    bool sched = layout >= 3 && json_array_size(json_object_get(record, "exhibits")) > 0;
-    int rc = ev_views__load_events(&events, custody, custody_len);
-    if (rc == EV_OK && sched)
-        rc = exidx_build(&x, &r);
-    if (rc == EV_OK)
-        rc = build_html(&b, &r, events, layout, sched ? &x : NULL);
-    exidx_free(&x);
-    if (rc == EV_OK && (b.fail || !b.b.data))
-        rc = EV_ENOMEM;
+    int rc = ev_views__to_memory(out, len, EV_VIEWS__INDEX_HTML, &r, custody, custody_len,
+                                 EV_VIEWS__LAYOUT, err);
     ev_views__rec_free(&r);
-    json_decref(events);
-    if (rc != EV_OK) {
-        ev_buf__free(&b.b);
-        if (rc == EV_ENOMEM)
-            ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_INDEX);
-        return rc;
-    }
-    char *t = realloc(b.b.data, b.b.len + 1);
-    *out = t ? t : b.b.data;
-    *len = b.b.len;
-    return EV_OK;
+    return rc;
 }

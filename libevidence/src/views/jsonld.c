@@ -937,7 +937,7 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
     json_t *actions = json_array();
     int rc = exhibits && actions ? EV_OK : EV_ENOMEM;
     for (; rc == EV_OK && c->rc == EV_OK && n < r->nitems; n++) {
-        const json_t *it = json_array_get(r->items, n);
+        const json_t *it = ev_views__item(r, n);
         citem *grown = ev__grow(ci, &cap, n, sizeof(*ci), 64);
         if (!grown) {
             rc = EV_ENOMEM;
@@ -1000,7 +1000,7 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
     }
     /* copies listed before their master */
     for (size_t k = 0; k < ndef && rc == EV_OK && c->rc == EV_OK; k++) {
-        const json_t *d = json_array_get(r->items, deferred[k]);
+        const json_t *d = ev_views__item(r, deferred[k]);
         const char *mid = jstr(json_object_get(d, "derived_from"), "item");
         const char *fid = ci[deferred[k]].fid;
         if (mid && master_known(&ids, &dups, mid, jstr(d, "id"))) {
@@ -1175,17 +1175,79 @@ done:
     return rc != EV_OK ? rc : c->rc;
 }
 
+/* case.jsonld of r in a layout, appended to out */
+int ev_views__case_render(ev_buf *out, const ev_views__rec *r, const char *custody,
+                          size_t custody_len, int layout, ev_errbuf *err)
+{
+    json_t *events = NULL;
+    cctx c;
+    memset(&c, 0, sizeof(c));
+    c.out = out;
+    c.schedule = layout >= 2;
+    int rc = ev_views__load_events(&events, custody, custody_len);
+    if (rc == EV_OK) {
+        c.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+        c.md = EVP_MD_CTX_new();
+        rc = c.sha1 && c.md ? build_case(&c, r, events) : EV_ENOMEM;
+    }
+    EVP_MD_free(c.sha1);
+    EVP_MD_CTX_free(c.md);
+    ev_strset__free(&c.seen);
+    json_decref(events);
+    if (ev_views__rec_status(r) != EV_OK)
+        return ev_views__rec_error(r, err);
+    if (rc == EV_OK && out->flush_rc)
+        rc = out->flush_rc;
+    if (rc == EV_ENOMEM)
+        ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_CASE);
+    else if (rc == EV_EIO)
+        ev_err__set(err, rc, "cannot write %s to a temporary file", EV_VIEW_CASE);
+    return rc;
+}
+
+/* a whole view into *out from r */
+int ev_views__to_memory(char **out, size_t *len, ev_views__view v, const ev_views__rec *r,
+                        const char *custody, size_t custody_len, int layout, ev_errbuf *err)
+{
+    *out = NULL;
+    *len = 0;
+    ev_buf b = { 0 };
+    int rc = (v == EV_VIEWS__CASE_JSONLD ? ev_views__case_render : ev_views__index_render)(
+        &b, r, custody, custody_len, layout, err);
+    if (rc == EV_OK && !b.data)
+        rc = ev_err__set(err, EV_ENOMEM, "out of memory while writing %s",
+                         v == EV_VIEWS__CASE_JSONLD ? EV_VIEW_CASE : EV_VIEW_INDEX);
+    if (rc != EV_OK) {
+        ev_buf__free(&b);
+        return rc;
+    }
+    /* give back what the doubling buffer did not use */
+    char *t = realloc(b.data, b.len + 1);
+    *out = t ? t : b.data;
+    *len = b.len;
+    return EV_OK;
+}
+
+int ev_views__write(ev_buf *out, ev_views__view v, const ev_views__rec *r, const char *custody,
+                    size_t custody_len, ev_errbuf *err)
+{
+    return v == EV_VIEWS__CASE_JSONLD
+               ? ev_views__case_render(out, r, custody, custody_len, EV_VIEWS__CASE_LAYOUT, err)
+               : ev_views__index_render(out, r, custody, custody_len, EV_VIEWS__LAYOUT, err);
+}
+
 int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t record_len,
                           const char *custody, size_t custody_len, ev_errbuf *err)
 {
-    /* the record's text, parsed here; the rendering is the parsed one's */
+    /* the record's text, read item by item */
     *out = NULL;
     *len = 0;
     ev_views__rec r;
     int rc = ev_views__rec_open(&r, record, record_len, err);
     if (rc != EV_OK)
         return rc;
-    rc = ev_views__case_jsonld_parsed(out, len, r.root, custody, custody_len, err);
+    rc = ev_views__to_memory(out, len, EV_VIEWS__CASE_JSONLD, &r, custody, custody_len,
+                             EV_VIEWS__CASE_LAYOUT, err);
     ev_views__rec_free(&r);
     return rc;
 }
@@ -1194,46 +1256,10 @@ int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t re
 int ev_views__case_jsonld_parsed(char **out, size_t *len, const json_t *record,
                                  const char *custody, size_t custody_len, ev_errbuf *err)
 {
-    return ev_views__case_jsonld_layout(out, len, record, custody, custody_len,
-                                        EV_VIEWS__CASE_LAYOUT, err);
-}
-
-int ev_views__case_jsonld_layout(char **out, size_t *len, const json_t *record,
-                                 const char *custody, size_t custody_len, int layout,
-                                 ev_errbuf *err)
-{
-    *out = NULL;
-    *len = 0;
     ev_views__rec r;
-    json_t *events = NULL;
-    ev_buf b = { 0 };
-    cctx c;
-    memset(&c, 0, sizeof(c));
-    c.out = &b;
-    c.schedule = layout >= 2;
     ev_views__rec_from(&r, record);
-    int rc = ev_views__load_events(&events, custody, custody_len);
-    if (rc == EV_OK) {
-        c.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-        c.md = EVP_MD_CTX_new();
-        rc = c.sha1 && c.md ? build_case(&c, &r, events) : EV_ENOMEM;
-    }
-    EVP_MD_free(c.sha1);
-    EVP_MD_CTX_free(c.md);
-    ev_strset__free(&c.seen);
-    json_decref(events);
+    int rc = ev_views__to_memory(out, len, EV_VIEWS__CASE_JSONLD, &r, custody, custody_len,
+                                 EV_VIEWS__CASE_LAYOUT, err);
     ev_views__rec_free(&r);
-    if (rc == EV_OK && !b.data)
-        rc = EV_ENOMEM;
-    if (rc != EV_OK) {
-        ev_buf__free(&b);
-        if (rc == EV_ENOMEM)
-            ev_err__set(err, rc, "out of memory while writing %s", EV_VIEW_CASE);
-        return rc;
-    }
-    /* give back what the doubling buffer did not use */
-    char *t = realloc(b.data, b.len + 1);
-    *out = t ? t : b.data;
-    *len = b.len;
-    return EV_OK;
+    return rc;
 }

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -20,6 +21,47 @@
 
 #define EV_VIEW_CASE "case.jsonld"
 #define EV_VIEW_INDEX "index.html"
+
+/* The record as the views read it, as untrusted input (any member may be
+ * missing or of another type). Opened from its text, it is read one item
+ * at a time: the head (everything but the items) is parsed, and each item
+ * is parsed when asked for and dropped for the next, so memory does not
+ * grow with the number of items. */
+typedef struct ev_views__src ev_views__src;
+typedef struct ev_views__rec {
+    json_t *root;        /* the top-level object (opened from text: items is []) */
+    const json_t *items; /* its items member when parsed whole and an array */
+    size_t nitems;
+    ev_views__src *src;  /* the text the items are read from, or NULL */
+} ev_views__rec;
+
+/* Reads len bytes at off; returns the bytes read (len unless at the end),
+ * or -1. */
+typedef int64_t (*ev_views__read_fn)(void *ctx, void *buf, size_t len, uint64_t off);
+
+/* Open the record from its text of len bytes, read through read (which
+ * must stay valid until ev_views__rec_free). EV_OK; EV_EFORMAT when the
+ * text is not a JSON object whose items can be read one by one (nothing
+ * to free; parse it whole for the message); EV_EIO, EV_ENOMEM (message
+ * in err). */
+int ev_views__rec_read(ev_views__rec *r, ev_views__read_fn read, void *ctx, uint64_t len,
+                       ev_errbuf *err);
+/* The same from text in memory (buf must outlive r); a text that is not
+ * a JSON object gives EV_EFORMAT with jansson's message. */
+int ev_views__rec_open(ev_views__rec *r, const char *buf, size_t len, ev_errbuf *err);
+/* The record already parsed by the caller (a JSON object; borrowed, a
+ * reference is taken until ev_views__rec_free). */
+void ev_views__rec_from(ev_views__rec *r, const json_t *root);
+void ev_views__rec_free(ev_views__rec *r);
+
+/* The two views, as streams */
+typedef enum ev_views__view { EV_VIEWS__CASE_JSONLD = 0, EV_VIEWS__INDEX_HTML = 1 } ev_views__view;
+/* Render a view of r in this version's layout, appended to out (which may
+ * stream: an ev_buf with flush; the caller flushes the rest). custody as
+ * for ev_views__case_jsonld. EV_OK, EV_EFORMAT (an item of the record is
+ * not JSON; message in err) or EV_ENOMEM. */
+int ev_views__write(ev_buf *out, ev_views__view v, const ev_views__rec *r, const char *custody,
+                    size_t custody_len, ev_errbuf *err);
 
 /* Render case.jsonld. record/record_len: the bytes of evidence.json;
  * custody/custody_len: the bytes of custody.jsonl (may be empty; lines that

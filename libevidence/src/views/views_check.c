@@ -48,25 +48,109 @@ static int page_layout(const char *page, size_t len)
     return n;
 }
 
-/* Render view v (0 case.jsonld, 1 index.html) in a layout. */
-static int render(char **want, size_t *wlen, int v, int layout, const json_t *parsed,
-                  const char *rec, size_t rlen, const char *cust, size_t clen, ev_errbuf *e)
+/* The comparison of a rendering with the stored entry, piece by piece as
+ * it is rendered: neither is held whole. */
+typedef struct cmp {
+    ev_entry_reader *er;
+    char *tmp;
+    uint64_t pos;   /* bytes compared */
+    bool differ;    /* a difference, or the entry could not be read */
+} cmp;
+
+#define CMP_CHUNK EV_BUF_FLUSH_AT
+
+static int cmp_flush(void *ctx, const char *data, size_t len)
 {
-    int (*fn)(char **, size_t *, const json_t *, const char *, size_t, int, ev_errbuf *) =
-        v == 0 ? ev_views__case_jsonld_layout : ev_views__index_html_layout;
-    if (parsed)
-        return fn(want, wlen, parsed, cust, clen, layout, e);
-    ev_views__rec r;
-    int rc = ev_views__rec_open(&r, rec, rlen, e);
+    cmp *c = ctx;
+    while (!c->differ && len) {
+        size_t want = len < CMP_CHUNK ? len : CMP_CHUNK, got = 0;
+        ev_errbuf e;
+        while (got < want) {
+            int64_t n = ev_store__entry_read(c->er, c->tmp + got, want - got, &e);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        if (got != want || memcmp(c->tmp, data, want) != 0)
+            c->differ = true;
+        c->pos += want;
+        data += want;
+        len -= want;
+    }
+    return EV_OK;
+}
+
+/* Render view v of rec in a layout and compare it with entry i as it goes.
+ * *same: byte for byte the same. Returns the rendering's code (EV_OK,
+ * EV_EFORMAT with the message in e, EV_ENOMEM) or the store's. */
+static int render_compare(bool *same, const ev_store *s, size_t i, int v, int layout,
+                          const ev_views__rec *rec, const char *cust, size_t clen, ev_errbuf *e)
+{
+    *same = false;
+    cmp c = { 0 };
+    ev_store_cursor *cur = NULL;
+    int rc = ev_store__cursor_new(&cur, s, e);
     if (rc == EV_OK)
-        rc = fn(want, wlen, r.root, cust, clen, layout, e);
-    ev_views__rec_free(&r);
+        rc = ev_store__entry_open(&c.er, cur, i, e);
+    if (rc == EV_OK && !(c.tmp = malloc(CMP_CHUNK)))
+        rc = EV_ENOMEM;
+    if (rc != EV_OK) {
+        /* an entry that cannot be read cannot be what the record makes */
+        bool nomem = rc == EV_ENOMEM;
+        ev_store__entry_close(c.er);
+        ev_store__cursor_free(cur);
+        free(c.tmp);
+        return nomem ? EV_ENOMEM : EV_OK;
+    }
+    ev_buf out = { 0 };
+    out.flush = cmp_flush;
+    out.flush_ctx = &c;
+    rc = (v == 0 ? ev_views__case_render : ev_views__index_render)(&out, rec, cust, clen, layout,
+                                                                  e);
+    if (rc == EV_OK)
+        rc = ev_buf__flush(&out);
+    if (rc == EV_OK && !c.differ) {
+        /* nothing after the rendering's last byte */
+        char one;
+        ev_errbuf e2;
+        *same = c.pos == ev_store__entry(s, i)->size &&
+                ev_store__entry_read(c.er, &one, 1, &e2) == 0;
+    }
+    out.flush = NULL;
+    ev_buf__free(&out);
+    ev_store__entry_close(c.er);
+    ev_store__cursor_free(cur);
+    free(c.tmp);
     return rc;
 }
 
-static int check_views(ev_report *r, const ev_store *s, const json_t *parsed, const char *rec,
-                       size_t rlen, const char *cust, size_t clen, const char *made_by,
-                       size_t max_read)
+/* the first bytes of entry i (up to its head), for the layout it names */
+static int stored_layout(const ev_store *s, size_t i)
+{
+    char *head = NULL;
+    size_t hlen = 0;
+    ev_errbuf e;
+    ev_store_cursor *cur = NULL;
+    ev_entry_reader *er = NULL;
+    int layout = 0;
+    if (ev_store__cursor_new(&cur, s, &e) == EV_OK && ev_store__entry_open(&er, cur, i, &e) == EV_OK &&
+        (head = malloc(4096)) != NULL) {
+        while (hlen < 4096) {
+            int64_t n = ev_store__entry_read(er, head + hlen, 4096 - hlen, &e);
+            if (n <= 0)
+                break;
+            hlen += (size_t)n;
+        }
+        layout = page_layout(head, hlen);
+    }
+    free(head);
+    ev_store__entry_close(er);
+    ev_store__cursor_free(cur);
+    return layout;
+}
+
+static int check_views(ev_report *r, const ev_store *s, const ev_views__rec *rec,
+                       const char *cust, size_t clen, const char *made_by)
 {
     static const char *const names[2] = { EV_VIEW_CASE, EV_VIEW_INDEX };
     /* a view is rebuilt by this version; one written by another version may
@@ -78,44 +162,34 @@ static int check_views(ev_report *r, const ev_store *s, const json_t *parsed, co
         long i = ev_store__find(s, names[v]);
         if (i < 0)
             continue;
-        char *want = NULL, *have = NULL;
-        size_t wlen = 0, hlen = 0;
         ev_errbuf e;
         e.msg[0] = '\0';
-        int current = v == 0 ? EV_VIEWS__CASE_LAYOUT : EV_VIEWS__LAYOUT;
-        int vrc = render(&want, &wlen, v, current, parsed, rec, rlen, cust, clen, &e);
+        /* the layout this version writes for this record: an index.html
+         * without an exhibit schedule is the same in layouts 2 and 3 and
+         * names 2; case.jsonld names no layout, and one written before the
+         * exhibit schedule was shown is compared with its layout 1 */
+        int current = v == 0 ? EV_VIEWS__CASE_LAYOUT
+                             : json_array_size(json_object_get(rec->root, "exhibits")) > 0
+                                   ? EV_VIEWS__LAYOUT : 2;
+        bool same = false;
+        int vrc = render_compare(&same, s, (size_t)i, v, current, rec, cust, clen, &e);
         if (vrc == EV_ENOMEM)
             return EV_ENOMEM;
         if (vrc != EV_OK) {
             rc = ev_report__add(r, sev, "view-mismatch", names[v],
                                 "%s cannot be rebuilt from evidence.json (%s), so it cannot be "
                                 "what the record generates", names[v], e.msg);
-            free(want);
             continue;
         }
         /* index.html is compared in the layout it names: a page of an
          * earlier layout must be byte for byte what that layout makes of
          * the record, so it cannot say anything else either */
-        bool same = ev_store__entry(s, (size_t)i)->size == wlen &&
-                    ev_store__read_all(&have, &hlen, s, (size_t)i, wlen, &e) == EV_OK &&
-                    hlen == wlen && memcmp(have, want, wlen) == 0;
-        /* the layout this version writes for this record: an index.html
-         * without an exhibit schedule is the same in layouts 2 and 3 and
-         * names 2; case.jsonld names no layout, and one written before the
-         * exhibit schedule was shown is compared with its layout 1 */
-        if (v == 1)
-            current = page_layout(want, wlen);
         int layout = current;
-        if (!same && (have || ev_store__read_all(&have, &hlen, s, (size_t)i, max_read,
-                                                 &e) == EV_OK) &&
-            (layout = v == 0 ? 1 : page_layout(have, hlen)) != current && layout != 0) {
-            free(want);
-            want = NULL;
-            if (render(&want, &wlen, v, layout, parsed, rec, rlen, cust, clen, &e) == EV_ENOMEM) {
-                free(have);
+        if (!same && (layout = v == 0 ? 1 : stored_layout(s, (size_t)i)) != current &&
+            layout != 0) {
+            if (render_compare(&same, s, (size_t)i, v, layout, rec, cust, clen, &e) ==
+                EV_ENOMEM)
                 return EV_ENOMEM;
-            }
-            same = want && hlen == wlen && memcmp(have, want, wlen) == 0;
         }
         if (!same) {
             char lay[64] = "";
@@ -131,8 +205,6 @@ static int check_views(ev_report *r, const ev_store *s, const json_t *parsed, co
                                              : " with this version (it was written by another "
                                                "version)");
         }
-        free(want);
-        free(have);
     }
     return rc;
 }
@@ -146,18 +218,39 @@ int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_
     char *rec = NULL, *cust = NULL;
     size_t rlen = 0, clen = 0;
     ev_errbuf e;
-    int rc = EV_OK;
+    ev_views__rec vr;
+    memset(&vr, 0, sizeof(vr));
+    int rc = EV_OK, orc = EV_ERROR;
     /* the record verify parsed is used as it is: a large record is not
-     * read and parsed a second time */
-    if (json_is_object(record) ||
-        ev_store__read_all(&rec, &rlen, s, (size_t)ri, max_read, &e) == EV_OK) {
-        if (ev_store__read_all(&cust, &clen, s, (size_t)ci, max_read, &e) == EV_OK) {
-            char *made_by = last_tool_version(cust, clen);
-            rc = check_views(r, s, json_is_object(record) ? record : NULL, rec, rlen, cust, clen,
-                             made_by, max_read);
-            free(made_by);
-        }
+     * read and parsed a second time; else its text, read item by item */
+    if (json_is_object(record)) {
+        ev_views__rec_from(&vr, record);
+        orc = EV_OK;
+    } else if (ev_store__read_all(&rec, &rlen, s, (size_t)ri, max_read, &e) == EV_OK) {
+        orc = ev_views__rec_open(&vr, rec, rlen, &e);
     }
+    if (orc == EV_ENOMEM) {
+        rc = EV_ENOMEM;
+    } else if ((orc == EV_OK || orc == EV_EFORMAT) &&
+               ev_store__read_all(&cust, &clen, s, (size_t)ci, max_read, &e) == EV_OK) {
+        char *made_by = last_tool_version(cust, clen);
+        if (orc == EV_OK) {
+            rc = check_views(r, s, &vr, cust, clen, made_by);
+        } else {
+            /* not a record the views can be made from */
+            bool same_version = made_by && !strcmp(made_by, EV_VERSION_STRING);
+            for (int v = 0; v < 2 && rc == EV_OK; v++) {
+                const char *name = v == 0 ? EV_VIEW_CASE : EV_VIEW_INDEX;
+                if (ev_store__find(s, name) >= 0)
+                    rc = ev_report__add(r, same_version ? EV_SEVERITY_ERROR : EV_SEVERITY_WARNING,
+                                        "view-mismatch", name,
+                                        "%s cannot be rebuilt from evidence.json (%s), so it "
+                                        "cannot be what the record generates", name, e.msg);
+            }
+        }
+        free(made_by);
+    }
+    ev_views__rec_free(&vr);
     free(rec);
     free(cust);
     return rc == EV_ENOMEM ? EV_ENOMEM : EV_OK;

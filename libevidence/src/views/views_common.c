@@ -29,10 +29,385 @@ static int rec_fail(ev_errbuf *err, const json_error_t *je, const char *what)
     return ev_err__set(err, EV_EFORMAT, "evidence.json is not a JSON object (%s)", what);
 }
 
+/* ---- the record read one item at a time ------------------------------------ */
+
+typedef struct span {
+    uint64_t off, len;
+} span;
+
+struct ev_views__src {
+    ev_views__read_fn read;
+    void *ctx;
+    const char *mem;       /* the whole text, when it is in memory */
+    uint64_t len;
+    span *items;
+    size_t cap;
+    char *scratch;
+    size_t scap;
+    json_t *cur;           /* the item last read, and its position */
+    size_t cur_i;
+    int rc;                /* EV_EFORMAT or EV_ENOMEM once an item could not be read */
+};
+
+static int64_t mem_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+    const ev_views__src *m = ctx;
+    if (off >= m->len)
+        return 0;
+    if (len > m->len - off)
+        len = (size_t)(m->len - off);
+    memcpy(buf, m->mem + off, len);
+    return (int64_t)len;
+}
+
+static void src_free(ev_views__src *x)
+{
+    if (!x)
+        return;
+    free(x->items);
+    free(x->scratch);
+    json_decref(x->cur);
+    free(x);
+}
+
 void ev_views__rec_free(ev_views__rec *r)
 {
     json_decref(r->root);
+    src_free(r->src);
     memset(r, 0, sizeof(*r));
+}
+
+/* bytes [off, off+len) of the text into the scratch buffer (NUL-terminated) */
+static const char *src_bytes(ev_views__src *x, uint64_t off, uint64_t len)
+{
+    if (x->mem)
+        return x->mem + off;
+    if (len >= SIZE_MAX || off > x->len || len > x->len - off)
+        return NULL;
+    if (len + 1 > x->scap) {
+        char *p = realloc(x->scratch, (size_t)len + 1);
+        if (!p)
+            return NULL;
+        x->scratch = p;
+        x->scap = (size_t)len + 1;
+    }
+    if (x->read(x->ctx, x->scratch, (size_t)len, off) != (int64_t)len)
+        return NULL;
+    x->scratch[len] = '\0';
+    return x->scratch;
+}
+
+const json_t *ev_views__item(const ev_views__rec *r, size_t i)
+{
+    if (!r->src)
+        return json_array_get(r->items, i);
+    ev_views__src *x = r->src;
+    if (i >= r->nitems || x->rc != EV_OK)
+        return NULL;
+    if (x->cur && x->cur_i == i)
+        return x->cur;
+    json_decref(x->cur);
+    x->cur = NULL;
+    const char *t = src_bytes(x, x->items[i].off, x->items[i].len);
+    json_error_t je;
+    x->cur = t ? json_loadb(t, (size_t)x->items[i].len, JSON_DECODE_ANY, &je) : NULL;
+    if (!x->cur) {
+        x->rc = !t || json_error_code(&je) == json_error_out_of_memory ? EV_ENOMEM : EV_EFORMAT;
+        return NULL;
+    }
+    x->cur_i = i;
+    return x->cur;
+}
+
+int ev_views__rec_status(const ev_views__rec *r)
+{
+    return r->src ? r->src->rc : EV_OK;
+}
+
+/* A top-level key that may be "items": its raw text between the quotes,
+ * decoded when it holds escapes. */
+static bool key_is_items(const char *raw, size_t n)
+{
+    if (n == 5 && memcmp(raw, "items", 5) == 0)
+        return true;
+    if (!memchr(raw, '\\', n))
+        return false;
+    char t[80];
+    if (n > sizeof(t) - 3)
+        return false;
+    t[0] = '"';
+    memcpy(t + 1, raw, n);
+    t[n + 1] = '"';
+    json_t *k = json_loadb(t, n + 2, JSON_DECODE_ANY, NULL);
+    bool is = json_is_string(k) && json_string_length(k) == 5 &&
+              memcmp(json_string_value(k), "items", 5) == 0;
+    json_decref(k);
+    return is;
+}
+
+#define JSON_WS(c) ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
+
+/* The scan of the text: where the last top-level "items" array is and
+ * where each of its elements starts and ends. Only the structure is
+ * followed here (strings, nesting, commas); every byte is still parsed by
+ * jansson: the head with that array taken out, and each element alone.
+ * false when the structure is not that of a JSON object whose items are
+ * separated as JSON separates them (the caller then parses the whole text,
+ * for jansson's own message). */
+typedef struct scan {
+    int depth;
+    bool in_str, esc;
+    bool key_next;        /* at depth 1: a string now is a key */
+    bool in_key;
+    char key[80];
+    size_t keylen;
+    bool key_items;       /* the last key read at depth 1 is "items" */
+    bool want_value;      /* after that key's ':' */
+    bool in_items;        /* inside the items array (depth 2 and below) */
+    int64_t el_start;     /* -1: no element begun */
+    uint64_t last_nonws;
+    bool after_comma;
+    bool done;            /* the top-level object closed */
+    bool bad;
+    span arr;             /* the last items array value: [ to ] inclusive */
+    bool have_arr;
+    span *el;             /* its elements */
+    size_t nel, cap;
+    span *cur_el;         /* the array being read */
+    size_t cur_n, cur_cap;
+} scan;
+
+static bool push_el(scan *s, uint64_t off, uint64_t end)
+{
+    span *g = ev__grow(s->cur_el, &s->cur_cap, s->cur_n, sizeof(*g), 1024);
+    if (!g)
+        return false;
+    s->cur_el = g;
+    s->cur_el[s->cur_n++] = (span){ off, end - off };
+    return true;
+}
+
+static int scan_bytes(scan *s, const char *p, size_t n, uint64_t base)
+{
+    for (size_t k = 0; k < n && !s->bad; k++) {
+        char c = p[k];
+        uint64_t pos = base + k;
+        if (s->done) {
+            if (!JSON_WS(c))
+                s->bad = true;
+            continue;
+        }
+        if (s->in_str) {
+            if (s->in_key) {
+                if (s->esc || (c != '"' && c != '\\')) {
+                    if (s->keylen < sizeof(s->key))
+                        s->key[s->keylen] = c;
+                    s->keylen++;
+                } else if (c == '\\') {
+                    if (s->keylen < sizeof(s->key))
+                        s->key[s->keylen] = c;
+                    s->keylen++;
+                }
+            }
+            if (s->esc)
+                s->esc = false;
+            else if (c == '\\')
+                s->esc = true;
+            else if (c == '"') {
+                s->in_str = false;
+                if (s->in_key) {
+                    s->in_key = false;
+                    s->key_items = s->keylen <= sizeof(s->key) && key_is_items(s->key, s->keylen);
+                }
+            }
+            if (s->in_items && s->depth >= 2)
+                s->last_nonws = pos;
+            continue;
+        }
+        if (JSON_WS(c))
+            continue;
+        if (s->depth == 0) {
+            if (c != '{')
+                s->bad = true;
+            s->depth = 1;
+            s->key_next = true;
+            continue;
+        }
+        if (s->depth == 1) {
+            if (s->key_next) {
+                if (c == '"') {
+                    s->in_str = s->in_key = true;
+                    s->keylen = 0;
+                    s->key_next = false;
+                } else if (c == '}') {
+                    s->depth = 0;
+                    s->done = true;
+                } else {
+                    s->bad = true;
+                }
+                continue;
+            }
+            if (c == ':') {
+                s->want_value = s->key_items;
+                continue;
+            }
+            if (c == ',') {
+                s->key_next = true;
+                continue;
+            }
+            if (c == '}') {
+                s->depth = 0;
+                s->done = true;
+                continue;
+            }
+            if (s->want_value) {
+                s->want_value = false;
+                if (c == '[') {
+                    s->in_items = true;
+                    s->arr.off = pos;
+                    s->cur_n = 0;
+                    s->el_start = -1;
+                    s->after_comma = false;
+                    s->depth = 2;
+                    continue;
+                }
+                /* items that is not an array: the views see no items */
+                s->have_arr = false;
+                s->nel = 0;
+            }
+            if (c == '"')
+                s->in_str = true;
+            else if (c == '{' || c == '[')
+                s->depth++;
+            continue;
+        }
+        /* depth >= 2 */
+        if (s->in_items && s->depth == 2) {
+            if (c == ',' || c == ']') {
+                if (s->el_start >= 0) {
+                    if (!push_el(s, (uint64_t)s->el_start, s->last_nonws + 1))
+                        return EV_ENOMEM;
+                } else if (c == ',' || s->after_comma) {
+                    s->bad = true; /* an empty element */
+                    continue;
+                }
+                s->el_start = -1;
+                s->after_comma = c == ',';
+                if (c == ']') {
+                    s->in_items = false;
+                    s->depth = 1;
+                    s->arr.len = pos + 1 - s->arr.off;
+                    /* this is the items array now (a later one replaces it) */
+                    span *t = s->el;
+                    size_t tc = s->cap;
+                    s->el = s->cur_el;
+                    s->nel = s->cur_n;
+                    s->cap = s->cur_cap;
+                    s->cur_el = t;
+                    s->cur_cap = tc;
+                    s->cur_n = 0;
+                    s->have_arr = true;
+                }
+                continue;
+            }
+            if (s->el_start < 0)
+                s->el_start = (int64_t)pos;
+        }
+        if (s->in_items)
+            s->last_nonws = pos;
+        if (c == '"')
+            s->in_str = true;
+        else if (c == '{' || c == '[') {
+            if (++s->depth > 2000)
+                s->bad = true; /* jansson's own limit is near: let it judge */
+        } else if (c == '}' || c == ']') {
+            s->depth--;
+        }
+    }
+    return EV_OK;
+}
+
+int ev_views__rec_read(ev_views__rec *r, ev_views__read_fn read, void *ctx, uint64_t len,
+                       ev_errbuf *err)
+{
+    memset(r, 0, sizeof(*r));
+    ev_views__src *x = calloc(1, sizeof(*x));
+    if (!x)
+        return ev_err__set(err, EV_ENOMEM, "out of memory while reading evidence.json");
+    x->read = read;
+    x->ctx = ctx;
+    x->len = len;
+    if (read == mem_read)
+        x->mem = ((const ev_views__src *)ctx)->mem;
+    scan s;
+    memset(&s, 0, sizeof(s));
+    s.el_start = -1;
+    int rc = EV_OK;
+    char *chunk = x->mem ? NULL : malloc(65536);
+    if (!x->mem && !chunk)
+        rc = EV_ENOMEM;
+    for (uint64_t off = 0; rc == EV_OK && off < len && !s.bad;) {
+        size_t want = len - off < 65536 ? (size_t)(len - off) : 65536;
+        if (x->mem) {
+            rc = scan_bytes(&s, x->mem + off, want, off);
+        } else {
+            int64_t got = read(ctx, chunk, want, off);
+            if (got != (int64_t)want) {
+                rc = ev_err__set(err, EV_EIO, "cannot read evidence.json back");
+                break;
+            }
+            rc = scan_bytes(&s, chunk, want, off);
+        }
+        off += want;
+    }
+    free(chunk);
+    free(s.cur_el);
+    bool whole = rc == EV_OK && (s.bad || !s.done || s.in_str);
+    if (rc == EV_OK && !whole) {
+        /* the head: the text without the items array (in its place, []) */
+        uint64_t cut = s.have_arr ? s.arr.off : len, rest = s.have_arr ? s.arr.off + s.arr.len : len;
+        ev_buf h = { 0 };
+        const char *a = NULL;
+        if (x->mem) {
+            rc = ev_buf__append(&h, x->mem, (size_t)cut);
+        } else if ((a = src_bytes(x, 0, cut)) != NULL) {
+            rc = ev_buf__append(&h, a, (size_t)cut);
+        } else {
+            rc = EV_ENOMEM;
+        }
+        if (rc == EV_OK && s.have_arr)
+            rc = ev_buf__append(&h, "[]", 2);
+        if (rc == EV_OK && rest < len) {
+            a = src_bytes(x, rest, len - rest);
+            rc = a ? ev_buf__append(&h, a, (size_t)(len - rest)) : EV_ENOMEM;
+        }
+        json_error_t je;
+        if (rc == EV_OK && !(r->root = json_loadb(h.data ? h.data : "", h.len, 0, &je)))
+            rc = json_error_code(&je) == json_error_out_of_memory ? EV_ENOMEM : EV_OK;
+        ev_buf__free(&h);
+        whole = rc == EV_OK && !r->root;
+        /* the scratch buffer held the head: give it back */
+        free(x->scratch);
+        x->scratch = NULL;
+        x->scap = 0;
+    }
+    if (rc != EV_OK || whole) {
+        free(s.el);
+        src_free(x);
+        json_decref(r->root);
+        r->root = NULL;
+        if (rc != EV_OK)
+            return rc == EV_ENOMEM ? ev_err__set(err, rc, "out of memory while reading "
+                                                 "evidence.json") : rc;
+        return EV_EFORMAT; /* the caller parses the whole text for the message */
+    }
+    x->items = s.el;
+    x->cap = s.nel;
+    r->src = x;
+    json_t *items = json_object_get(r->root, "items");
+    if (json_is_array(items) && s.have_arr)
+        r->nitems = s.nel;
+    return EV_OK;
 }
 
 int ev_views__rec_open(ev_views__rec *r, const char *buf, size_t len, ev_errbuf *err)
@@ -43,6 +418,17 @@ int ev_views__rec_open(ev_views__rec *r, const char *buf, size_t len, ev_errbuf 
         i++;
     if (i >= len || buf[i] != '{')
         return rec_fail(err, NULL, "it does not start with '{'");
+    ev_views__src m;
+    memset(&m, 0, sizeof(m));
+    m.mem = buf;
+    m.len = len;
+    /* one item at a time; only a text whose structure the scan does not
+     * follow is parsed whole, which gives jansson's own message */
+    int rc = ev_views__rec_read(r, mem_read, &m, len, err);
+    if (r->src)
+        r->src->ctx = NULL; /* m is gone; the text is read through mem */
+    if (rc != EV_EFORMAT)
+        return rc;
     /* as strict as the record's own check: no NUL in strings, and of a
      * member given twice (e.g. items) the last one counts */
     json_error_t je;
@@ -67,6 +453,32 @@ void ev_views__rec_from(ev_views__rec *r, const json_t *root)
         r->items = items;
         r->nitems = json_array_size(items);
     }
+}
+
+/* The message for a record whose items could not all be read one at a
+ * time: jansson's, from the whole text. */
+int ev_views__rec_error(const ev_views__rec *r, ev_errbuf *err)
+{
+    ev_views__src *x = r->src;
+    if (!x || x->rc == EV_OK)
+        return EV_OK;
+    if (x->rc == EV_ENOMEM)
+        return ev_err__set(err, EV_ENOMEM, "out of memory while reading evidence.json");
+    json_error_t je;
+    json_t *all = NULL;
+    if (x->mem) {
+        all = json_loadb(x->mem, (size_t)x->len, 0, &je);
+    } else if (x->len < SIZE_MAX) {
+        char *t = malloc((size_t)x->len + 1);
+        if (t && x->read(x->ctx, t, (size_t)x->len, 0) == (int64_t)x->len)
+            all = json_loadb(t, (size_t)x->len, 0, &je);
+        else
+            je.line = 0, snprintf(je.text, sizeof(je.text), "cannot be read back");
+        free(t);
+    }
+    json_decref(all);
+    return all ? rec_fail(err, NULL, "an item is not a JSON value")
+               : rec_fail(err, &je, NULL);
 }
 
 /* The custody log's events: one object per line that is a JSON object. */

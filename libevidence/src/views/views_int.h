@@ -17,21 +17,14 @@ static inline const char *jstr(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-/* The record, parsed whole by jansson; the views read it as untrusted input
- * (any member may be missing or of another type). */
-typedef struct ev_views__rec {
-    json_t *root;        /* the top-level object */
-    const json_t *items; /* its items member when that is an array, else NULL */
-    size_t nitems;       /* json_array_size(items) */
-} ev_views__rec;
-
-/* Parse the record. EV_OK, EV_EFORMAT (not a JSON object; message in err)
- * or EV_ENOMEM; nothing to free on failure. */
-int ev_views__rec_open(ev_views__rec *r, const char *buf, size_t len, ev_errbuf *err);
-void ev_views__rec_free(ev_views__rec *r);
-/* The record already parsed by the caller (a JSON object; borrowed, a
- * reference is taken until ev_views__rec_free). */
-void ev_views__rec_from(ev_views__rec *r, const json_t *root);
+/* An item of the record (borrowed: valid until the next call for this
+ * record or ev_views__rec_free); NULL when i is out of range, or when it
+ * cannot be read (then ev_views__rec_status says why). */
+const json_t *ev_views__item(const ev_views__rec *r, size_t i);
+/* EV_OK, or EV_EFORMAT / EV_ENOMEM once an item could not be read. */
+int ev_views__rec_status(const ev_views__rec *r);
+/* The message for that: jansson's, from the whole text. Returns the code. */
+int ev_views__rec_error(const ev_views__rec *r, ev_errbuf *err);
 
 /* The custody log's events: one object per line that is a JSON object.
  * EV_OK or EV_ENOMEM. */
@@ -64,11 +57,10 @@ void ev_views__esc(ev_views__hbuf *h, const char *s);
 #define EV_VIEWS__LAYOUT_FIRST 1
 #define EV_VIEWS__LAYOUT 3
 
-/* index.html in a given layout (EV_VIEWS__LAYOUT_FIRST .. EV_VIEWS__LAYOUT);
- * otherwise as ev_views__index_html_parsed. */
-int ev_views__index_html_layout(char **out, size_t *len, const json_t *record,
-                                const char *custody, size_t custody_len, int layout,
-                                ev_errbuf *err);
+/* index.html of r in a given layout (EV_VIEWS__LAYOUT_FIRST ..
+ * EV_VIEWS__LAYOUT), appended to out; otherwise as ev_views__write. */
+int ev_views__index_render(ev_buf *out, const ev_views__rec *r, const char *custody,
+                           size_t custody_len, int layout, ev_errbuf *err);
 
 /* The layouts of case.jsonld (docs/views.md): 1 before the exhibit
  * schedule was shown (its people, places, events and exhibit facts left
@@ -76,10 +68,13 @@ int ev_views__index_html_layout(char **out, size_t *len, const json_t *record,
  * both. */
 #define EV_VIEWS__CASE_LAYOUT 2
 
-/* case.jsonld in a given layout; otherwise as ev_views__case_jsonld_parsed. */
-int ev_views__case_jsonld_layout(char **out, size_t *len, const json_t *record,
-                                 const char *custody, size_t custody_len, int layout,
-                                 ev_errbuf *err);
+/* case.jsonld of r in a given layout, appended to out; otherwise as
+ * ev_views__write. */
+int ev_views__case_render(ev_buf *out, const ev_views__rec *r, const char *custody,
+                          size_t custody_len, int layout, ev_errbuf *err);
+/* A whole view of r in a layout, into *out (NUL-terminated, caller frees). */
+int ev_views__to_memory(char **out, size_t *len, ev_views__view v, const ev_views__rec *r,
+                        const char *custody, size_t custody_len, int layout, ev_errbuf *err);
 
 /* A table row <tr><th>k</th><td>v</td></tr>, both escaped; v NULL: none. */
 void ev_views__row(ev_views__hbuf *h, const char *k, const char *v);
