@@ -16,6 +16,10 @@
 
 #include "base/internal.h"
 #include "base/publish.h"
+#include "base/spill.h"
+
+#include <jansson.h>
+#include "evidence/bundle.h"
 #include "evidence/common.h"
 #include "testutil.h"
 
@@ -206,6 +210,164 @@ static void utf8_char_len(void **state)
     assert_int_equal(ev__utf8_char_len("a", 0), 0);
 }
 
+/* ev__json_write must write exactly what json_dumps writes, for the flags
+ * the record and the views use: strings with every control byte, quotes,
+ * backslashes, slashes, UTF-8 of 2 to 4 bytes and U+007F; integers at
+ * their limits; reals jansson writes with an exponent, ".0" or rounding;
+ * empty and nested containers, in several depths. */
+static json_t *json_zoo(unsigned seed)
+{
+    json_t *o = json_object();
+    char ctl[40];
+    for (int i = 0; i < 32; i++)
+        ctl[i] = (char)(i + 1 == 32 ? 0x7f : i + 1);
+    ctl[32] = '\0';
+    json_object_set_new(o, "controls", json_stringn(ctl, 32));
+    json_object_set_new(o, "quote\"back\\slash/", json_string("a\"b\\c/d</script>"));
+    json_object_set_new(o, "utf8", json_string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xb7 \xef\xbf\xbf"));
+    json_object_set_new(o, "nul", json_stringn("a\0b", 3));
+    json_object_set_new(o, "", json_string(""));
+    json_object_set_new(o, "big", json_integer(INT64_MAX));
+    json_object_set_new(o, "small", json_integer(INT64_MIN));
+    static const double reals[] = { 0.0, -0.0, 1.0, 0.1, 1e21, 1e-7, 123456789012345678.0,
+                                    1.5e300, -2.5e-300, 51.50735, -0.12776, 1e15, 1e16,
+                                    3.0000000000000004, 1.0 / 3.0, 4.9e-324 };
+    json_t *a = json_array();
+    for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++)
+        json_array_append_new(a, json_real(reals[i] * (seed % 3 ? 1 : -1)));
+    json_object_set_new(o, "reals", a);
+    json_object_set_new(o, "empty_array", json_array());
+    json_object_set_new(o, "empty_object", json_object());
+    json_object_set_new(o, "flags", json_pack("[b,b,n]", 1, 0));
+    json_t *deep = json_pack("{s:[{s:[[],{}]},[1,[2,[3]]]]}", "x", "y");
+    json_object_set_new(o, "deep", deep);
+    /* pseudo-random printable and control bytes */
+    char rnd[64];
+    unsigned x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < sizeof(rnd) - 1; i++) {
+        x = x * 1103515245u + 12345u;
+        rnd[i] = (char)(1 + (x >> 16) % 127);
+    }
+    rnd[sizeof(rnd) - 1] = '\0';
+    json_object_set_new(o, rnd, json_string(rnd));
+    return o;
+}
+
+static void json_write_as_jansson(void **state)
+{
+    (void)state;
+    static const size_t flags[] = {
+        JSON_COMPACT, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15),
+        JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15), JSON_INDENT(4), 0,
+        JSON_REAL_PRECISION(3), JSON_INDENT(31) | JSON_COMPACT,
+    };
+    for (unsigned seed = 0; seed < 20; seed++) {
+        json_t *o = json_zoo(seed);
+        for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+            char *want = json_dumps(o, flags[f]);
+            ev_buf b = { 0 };
+            assert_int_equal(ev__json_write(&b, o, flags[f]), EV_OK);
+            assert_non_null(want);
+            assert_string_equal(b.data, want);
+            free(want);
+            ev_buf__free(&b);
+        }
+        /* a value nested two deep, as the record's items are */
+        json_t *outer = json_pack("{s:[O]}", "items", o);
+        char *whole = json_dumps(outer, JSON_INDENT(2));
+        ev_buf b = { 0 };
+        assert_int_equal(ev_buf__puts(&b, "{\n  \"items\": [\n    "), EV_OK);
+        assert_int_equal(ev__json_write_at(&b, o, JSON_INDENT(2), 2), EV_OK);
+        assert_int_equal(ev_buf__puts(&b, "\n  ]\n}"), EV_OK);
+        assert_string_equal(b.data, whole);
+        free(whole);
+        ev_buf__free(&b);
+        json_decref(outer);
+        json_decref(o);
+    }
+    /* a bare value only when asked; flags it does not do are refused */
+    json_t *s = json_string("x");
+    ev_buf b = { 0 };
+    assert_int_equal(ev__json_write(&b, s, JSON_COMPACT), EV_EINVAL);
+    assert_int_equal(ev__json_write(&b, s, JSON_ENCODE_ANY), EV_OK);
+    assert_string_equal(b.data, "\"x\"");
+    assert_int_equal(ev__json_write(&b, s, JSON_ENCODE_ANY | JSON_SORT_KEYS), EV_EINVAL);
+    ev_buf__free(&b);
+    json_decref(s);
+}
+
+/* An ev_buf with flush hands over everything in order, never holding
+ * more than EV_BUF_FLUSH_AT plus one append; a spill keeps short text in
+ * memory and long text in an unnamed file, with the digests of every byte. */
+static int collect(void *ctx, const char *d, size_t n)
+{
+    return ev_buf__append(ctx, d, n);
+}
+
+static void buf_flush_and_spill(void **state)
+{
+    (void)state;
+    ev_buf all = { 0 }, st = { 0 };
+    st.flush = collect;
+    st.flush_ctx = &all;
+    char piece[1000];
+    for (size_t k = 0; k < 2000; k++) {
+        snprintf(piece, sizeof(piece), "%zu:", k);
+        assert_int_equal(ev_buf__puts(&st, piece), EV_OK);
+        assert_true(st.len <= EV_BUF_FLUSH_AT + sizeof(piece));
+    }
+    memset(piece, 'x', sizeof(piece));
+    for (size_t k = 0; k < 600; k++)
+        assert_int_equal(ev_buf__append(&st, piece, sizeof(piece)), EV_OK);
+    assert_true(all.len > 0);
+    assert_int_equal(ev_buf__flush(&st), EV_OK);
+    assert_int_equal(st.len, 0);
+    size_t digits = 0;
+    for (size_t k = 0; k < 2000; k++) {
+        snprintf(piece, sizeof(piece), "%zu:", k);
+        digits += strlen(piece);
+    }
+    assert_int_equal(all.len, digits + 600 * 1000);
+    assert_memory_equal(all.data, "0:1:2:3:", 8);
+    st.flush = NULL;
+    ev_buf__free(&st);
+
+    char dir[] = "/tmp/evspill-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    for (int big = 0; big < 2; big++) {
+        ev_spill sp;
+        assert_int_equal(ev_spill__init(&sp, dir, EV_ALG_SHA256), EV_OK);
+        size_t n = big ? all.len : 1000;
+        for (size_t off = 0; off < n; off += 777)
+            assert_int_equal(ev_buf__append(&sp.b, all.data + off, n - off < 777 ? n - off : 777),
+                             EV_OK);
+        ev_digests d;
+        ev_errbuf e;
+        assert_int_equal(ev_spill__end(&sp, &d, &e), EV_OK);
+        assert_int_equal(sp.len, n);
+        assert_true(big ? ev_spill__memory(&sp) == NULL : ev_spill__memory(&sp) != NULL);
+        char want[65];
+        ev_hash__sha256_hex(want, all.data, n);
+        assert_string_equal(d.hex[EV_HASH_SHA256], want);
+        char *back = malloc(n);
+        assert_int_equal(ev_spill__pread(&sp, back, n, 0), (int64_t)n);
+        assert_memory_equal(back, all.data, n);
+        assert_int_equal(ev_spill__pread(&sp, back, 10, n - 3), 3);
+        free(back);
+        ev_spill__free(&sp);
+    }
+    /* nothing was left in the folder */
+    DIR *dd = opendir(dir);
+    struct dirent *de;
+    int entries = 0;
+    while ((de = readdir(dd)) != NULL)
+        entries += de->d_name[0] != '.';
+    closedir(dd);
+    assert_int_equal(entries, 0);
+    rmdir(dir);
+    ev_buf__free(&all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +377,8 @@ int main(void)
         cmocka_unit_test(write_file_atomic_api),
         cmocka_unit_test(hex_and_uuid),
         cmocka_unit_test(utf8_char_len),
+        cmocka_unit_test(json_write_as_jansson),
+        cmocka_unit_test(buf_flush_and_spill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,6 +77,25 @@ static json_t *item_json(const ev_record_item *it)
 
 #define RECORD_DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 
+static bool has_real(const json_t *j)
+{
+    if (json_is_real(j))
+        return true;
+    if (json_is_array(j)) {
+        for (size_t i = 0; i < json_array_size(j); i++)
+            if (has_real(json_array_get(j, i)))
+                return true;
+    } else if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)j, k, v) {
+            if (has_real(v))
+                return true;
+        }
+    }
+    return false;
+}
+
 /* The item's leaf (docs/disclosure.md) under a new random salt, which is
  * then added to the item as "salt". */
 static int add_salt(json_t *o, const ev_record_item *it, uint8_t leaf[32])
@@ -88,10 +107,17 @@ static int add_salt(json_t *o, const ev_record_item *it, uint8_t leaf[32])
         (it->nleaf_sha256 && !it->leaf_sha256))
         return EV_EINVAL;
     /* the leaf of the item as a reader will parse it back: reals are
-     * written with 15 digits, so hash what was written, not the tree */
-    char *t = json_dumps(o, RECORD_DUMP_FLAGS);
-    json_t *back = t ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
-    free(t);
+     * written with 15 digits, so hash what was written, not the tree (a
+     * tree without reals reads back as it is) */
+    json_t *back = NULL;
+    if (has_real(o)) {
+        ev_buf t = { 0 };
+        if (ev__json_write(&t, o, RECORD_DUMP_FLAGS) == EV_OK)
+            back = json_loadb(t.data, t.len, JSON_DECODE_ANY, NULL);
+        ev_buf__free(&t);
+    } else {
+        back = json_incref(o);
+    }
     if (!back)
         return EV_ENOMEM;
     int rc = ev_record__salt(salt);
@@ -110,21 +136,10 @@ static int add_salt(json_t *o, const ev_record_item *it, uint8_t leaf[32])
  * strings hold no raw newline, so every newline is a line break). */
 static int append_nested(ev_buf *b, const json_t *o, const char *sep)
 {
-    char *t = json_dumps(o, RECORD_DUMP_FLAGS);
-    if (!t)
-        return EV_ENOMEM;
     int rc = ev_buf__puts(b, sep);
-    const char *p = t;
-    while (rc == EV_OK && *p) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
+    if (rc == EV_OK)
         rc = ev_buf__append(b, "    ", 4);
-        if (rc == EV_OK)
-            rc = ev_buf__append(b, p, n);
-        p += n;
-    }
-    free(t);
-    return rc;
+    return rc == EV_OK ? ev__json_write_at(b, o, RECORD_DUMP_FLAGS, 2) : rc;
 }
 
 int ev_record__build(ev_buf *out, const ev_record_head *hd, size_t nitems,

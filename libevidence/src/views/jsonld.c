@@ -91,11 +91,6 @@ static json_t *node(const char *id, const char *type)
     return json_pack("{s:s, s:s}", "@id", id ? id : "", "@type", type);
 }
 
-static int dump_cb(const char *buf, size_t size, void *data)
-{
-    return ev_buf__append(data, buf, size) == EV_OK ? 0 : -1;
-}
-
 /* Write a node to the graph, on a line of its own, unless one with its @id
  * was already written. Takes the reference. Returns true when written. */
 static bool add_node(cctx *c, json_t *n)
@@ -112,8 +107,8 @@ static bool add_node(cctx *c, json_t *n)
         return false;
     }
     if (ev_buf__puts(c->out, c->nodes++ ? ",\n    " : "    ") != EV_OK ||
-        json_dump_callback(n, dump_cb, c->out, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                                   JSON_REAL_PRECISION(15)) != 0)
+        ev__json_write(c->out, n, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) !=
+            EV_OK)
         c->rc = EV_ENOMEM;
     json_decref(n);
     return true;
