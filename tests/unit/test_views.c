@@ -792,6 +792,108 @@ static void views_streamed_record(void **state)
     }
 }
 
+/* The record read item by item from its text (in memory, or through a read
+ * function in 64 KiB pieces, as pack reads it back from its spill file)
+ * gives the views byte for byte what the record parsed whole gives:
+ * strings holding brackets, commas, quotes and backslashes across the
+ * pieces' edges, an escaped "items" key, a later "items" that is not an
+ * array, nested arrays as items, copies before and without masters. */
+typedef struct memsrc {
+    const char *t;
+    size_t n;
+} memsrc;
+
+static int64_t memsrc_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+    const memsrc *m = ctx;
+    if (off >= m->n)
+        return 0;
+    if (len > m->n - off)
+        len = m->n - off;
+    memcpy(buf, m->t + off, len);
+    return (int64_t)len;
+}
+
+static char *view_of(ev_views__view v, const ev_views__rec *r)
+{
+    char *out = NULL;
+    size_t len = 0;
+    ev_errbuf e;
+    e.msg[0] = '\0';
+    assert_int_equal(ev_views__to_memory(&out, &len, v, r, CUSTODY, strlen(CUSTODY),
+                                         v == EV_VIEWS__CASE_JSONLD ? 2 : 3, &e),
+                     EV_OK);
+    return out;
+}
+
+static void views_item_reader_same_bytes(void **state)
+{
+    (void)state;
+    ev_buf big = { 0 };
+    assert_int_equal(ev_buf__puts(&big, "{\"bundle_id\":\"" NS "\",\"case\":{\"reference\":"
+                                        "\"x\\\"]}\"},\"items\":[\n"), EV_OK);
+    for (int i = 0; i < 3000; i++)
+        assert_int_equal(
+            ev_buf__printf(&big,
+                           "%s{\"id\":\"i%d\",\"path\":\"data/a\\\"],[{\\\\%d.bin\",\"exhibit\":"
+                           "\"E%d\",\"mime\":\"text/plain\",\"size\":%d,\"hashes\":{\"sha256\":"
+                           "\"%064d\"},\"note\":[\"]\",\"[\",\"{\",\"}\",\",\",[[%d]]]%s}",
+                           i ? " ,\n  " : "", i, i, i % 7, i, i, i,
+                           i % 5 == 1 ? ",\"derived_from\":{\"item\":\"i" "0\"}" : ""),
+            EV_OK);
+    assert_int_equal(ev_buf__puts(&big, "\n] , \"exported_by\":{\"name\":\"after\"}}"), EV_OK);
+    const char *small[] = {
+        "{\"it\\u0065ms\":[{\"id\":\"a\"},{\"id\":\"b\",\"derived_from\":{\"item\":\"a\"}}],"
+        "\"bundle_id\":\"" NS "\"}",
+        "{\"items\":[{\"id\":\"a\"}],\"items\":{\"id\":\"not an array\"},\"bundle_id\":\"" NS "\"}",
+        "{\"items\":[[1,[2]],{\"id\":\"x\"},\"s\",3,null],\"bundle_id\":\"" NS "\"}",
+        "{\"items\":[],\"bundle_id\":\"" NS "\"}",
+        "  {\"items\" : [ {\"id\":\"c\",\"derived_from\":{\"item\":\"m\"}} , {\"id\":\"m\"} ] }\n",
+    };
+    for (size_t k = 0; k < sizeof(small) / sizeof(*small) + 1; k++) {
+        const char *t = k < sizeof(small) / sizeof(*small) ? small[k] : big.data;
+        size_t n = strlen(t);
+        json_t *whole = json_loadb(t, n, 0, NULL);
+        assert_non_null(whole);
+        ev_views__rec parsed, text, piece;
+        ev_views__rec_from(&parsed, whole);
+        ev_errbuf e;
+        assert_int_equal(ev_views__rec_open(&text, t, n, &e), EV_OK);
+        memsrc m = { t, n };
+        assert_int_equal(ev_views__rec_read(&piece, memsrc_read, &m, n, &e), EV_OK);
+        assert_non_null(text.src);
+        assert_non_null(piece.src);
+        assert_int_equal(text.nitems, parsed.nitems);
+        assert_int_equal(piece.nitems, parsed.nitems);
+        for (int v = 0; v < 2; v++) {
+            char *a = view_of((ev_views__view)v, &parsed), *b = view_of((ev_views__view)v, &text);
+            char *c = view_of((ev_views__view)v, &piece);
+            assert_string_equal(a, b);
+            assert_string_equal(a, c);
+            free(a);
+            free(b);
+            free(c);
+        }
+        ev_views__rec_free(&parsed);
+        ev_views__rec_free(&text);
+        ev_views__rec_free(&piece);
+        json_decref(whole);
+    }
+    /* an item that is not JSON, found only when read: an error, not a view */
+    const char *bad = "{\"items\":[{\"id\":\"a\"},{\"id\":tru}],\"bundle_id\":\"x\"}";
+    ev_views__rec r;
+    ev_errbuf e;
+    memsrc m = { bad, strlen(bad) };
+    assert_int_equal(ev_views__rec_read(&r, memsrc_read, &m, m.n, &e), EV_OK);
+    ev_buf out = { 0 };
+    e.msg[0] = '\0';
+    assert_int_equal(ev_views__write(&out, EV_VIEWS__INDEX_HTML, &r, NULL, 0, &e), EV_EFORMAT);
+    assert_non_null(strstr(e.msg, "evidence.json"));
+    ev_buf__free(&out);
+    ev_views__rec_free(&r);
+    ev_buf__free(&big);
+}
+
 /* ---- the verification report (report_html.c) ---------------------------------- */
 
 static const char *HOSTILE_RECORD =
@@ -994,6 +1096,7 @@ int main(void)
         cmocka_unit_test(views_html_thumbnails),
         cmocka_unit_test(views_html_exhibit_schedule),
         cmocka_unit_test(views_streamed_record),
+        cmocka_unit_test(views_item_reader_same_bytes),
         cmocka_unit_test(views_report_html_escapes_and_states),
     };
     return cmocka_run_group_tests_name("views", tests, NULL, NULL);

@@ -657,6 +657,8 @@ static int place_copies(kid **out, size_t *n, const ev_views__rec *r)
     json_t *want = json_object(); /* master id -> its first position, for the copies' ids */
     int rc = want ? EV_OK : EV_ENOMEM;
     for (size_t i = 0; rc == EV_OK && i < r->nitems; i++) {
+        if (!ev_views__item_may_have(r, i, "derived_from"))
+            continue;
         const json_t *it = ev_views__item(r, i);
         const json_t *d = json_object_get(it, "derived_from");
         if (!d)

@@ -119,6 +119,23 @@ const json_t *ev_views__item(const ev_views__rec *r, size_t i)
     return x->cur;
 }
 
+bool ev_views__item_may_have(const ev_views__rec *r, size_t i, const char *key)
+{
+    ev_views__src *x = r->src;
+    if (!x || i >= r->nitems)
+        return true;
+    /* the key as written, or any escape that could spell it */
+    const char *t = src_bytes(x, x->items[i].off, x->items[i].len);
+    if (!t)
+        return true;
+    size_t n = (size_t)x->items[i].len, kl = strlen(key);
+    for (const char *p = t; (p = memchr(p, '"', (size_t)(t + n - p))) != NULL; p++) {
+        if ((size_t)(t + n - p) > kl + 1 && memcmp(p + 1, key, kl) == 0 && p[kl + 1] == '"')
+            return true;
+    }
+    return memchr(t, '\\', n) != NULL;
+}
+
 int ev_views__rec_status(const ev_views__rec *r)
 {
     return r->src ? r->src->rc : EV_OK;
