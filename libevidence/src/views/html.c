@@ -696,7 +696,8 @@ static int place_copies(kid **out, size_t *n, const ev_views__rec *r)
         free(k);
         return rc;
     }
-    qsort(k, nk, sizeof(*k), kid_cmp);
+    if (nk > 1)
+        qsort(k, nk, sizeof(*k), kid_cmp);
     *out = k;
     *n = nk;
     return EV_OK;
