@@ -8,7 +8,7 @@ PKGS=(
   zlib1g-dev libzip-dev libjansson-dev libunistring-dev libexif-dev libexpat1-dev libmagic-dev libssl-dev libdeflate-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavfilter-dev libswresample-dev
   libcmocka-dev
-  ffmpeg libimage-exiftool-perl openssl zip unzip python3 file bc time
+  ffmpeg libimage-exiftool-perl openssl zip unzip python3 file bc time jq
   chromium poppler-utils fonts-dejavu-core
 )
 
