@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/publish.h"
+#include "base/spill.h"
 #include "bundle/bundle_int.h"
 #include "record/record.h"
 #include "views/views.h"
@@ -31,6 +33,24 @@ typedef struct amend_state {
     size_t n, cap;
     uint32_t algs;
 } amend_state;
+
+static int am_register_digests(amend_state *a, const char *path, const ev_digests *d)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 32;
+        am_tag *t = ev__reallocarray(a->t, cap, sizeof(*t));
+        if (!t)
+            return EV_ENOMEM;
+        a->t = t;
+        a->cap = cap;
+    }
+    am_tag *t = &a->t[a->n];
+    memcpy(t->sha, d->hex, sizeof(t->sha));
+    if (!(t->path = ev__strdup(path)))
+        return EV_ENOMEM;
+    a->n++;
+    return EV_OK;
+}
 
 static int am_register(amend_state *a, const char *path, const void *data, size_t len)
 {
@@ -82,12 +102,13 @@ static int add_buf(ev_sink *sink, const char *path, const void *data, size_t len
 typedef struct owned_buf {
     char *data;
     size_t len, pos;
+    ev_spill *sp;   /* or the bytes wait in a spill (the views) */
 } owned_buf;
 
 static int ob_open(void *ctx, uint64_t *size, ev_errbuf *err)
 {
     owned_buf *o = ctx;
-    if (!o->data && o->len)
+    if (!o->data && !o->sp && o->len)
         return ev_err__set(err, EV_ERROR, "a view was read twice");
     o->pos = 0;
     *size = o->len;
@@ -96,8 +117,15 @@ static int ob_open(void *ctx, uint64_t *size, ev_errbuf *err)
 
 static int64_t ob_read(void *ctx, void *out, size_t len, ev_errbuf *err)
 {
-    (void)err;
     owned_buf *o = ctx;
+    if (o->sp) {
+        int64_t r = ev_spill__pread(o->sp, out, len, o->pos);
+        if (r < 0)
+            return ev_err__set(err, EV_EIO, "cannot read a view back from its temporary file: %s",
+                               strerror(errno));
+        o->pos += (size_t)r;
+        return r;
+    }
     size_t n = o->len - o->pos < len ? o->len - o->pos : len;
     if (n)
         memcpy(out, o->data + o->pos, n);
@@ -112,6 +140,11 @@ static int ob_close(void *ctx, bool ok, ev_errbuf *err)
     owned_buf *o = ctx;
     free(o->data);
     o->data = NULL;
+    if (o->sp) {
+        ev_spill__free(o->sp);
+        free(o->sp);
+        o->sp = NULL;
+    }
     return EV_OK;
 }
 
@@ -308,7 +341,8 @@ static int amend_write(ev_bundle *b, const ev_custody_event *event,
     const char *path = ev_store__path(s);
     char *custody = NULL, *line = NULL, *rec = NULL;
     size_t clen = 0, rlen = 0;
-    owned_buf vp[2] = { { NULL, 0, 0 }, { NULL, 0, 0 } };
+    owned_buf vp[2] = { { NULL, 0, 0, NULL }, { NULL, 0, 0, NULL } };
+    char *dir = NULL;
     bool views[2] = { false, false }; /* case.jsonld, index.html: rebuilt after the event */
     ev_sink *sink = NULL;
     amend_state a = { NULL, 0, 0, EV_ALG_SHA256 };
@@ -428,22 +462,40 @@ static int amend_write(ev_bundle *b, const ev_custody_event *event,
                              "build it from", views[0] ? EV_VIEW_CASE : EV_VIEW_INDEX);
         else if (!rec)
             rc = ev_store__read_all(&rec, &rlen, s, (size_t)ri, TAG_MAX, &b->err);
+        ev_views__rec vr;
+        memset(&vr, 0, sizeof(vr));
+        if (rc == EV_OK)
+            rc = ev_views__rec_open(&vr, rec, rlen, &b->err);
+        if (rc == EV_OK && !(dir = ev__parent_dir(path)))
+            rc = EV_ENOMEM;
         for (int v = 0; v < 2 && rc == EV_OK; v++) {
             if (!views[v])
                 continue;
             const char *name = v == 0 ? EV_VIEW_CASE : EV_VIEW_INDEX;
-            char *out = NULL;
-            size_t olen = 0;
-            rc = (v == 0 ? ev_views__case_jsonld : ev_views__index_html)(&out, &olen, rec, rlen,
-                                                                        custody, clen, &b->err);
+            /* written through a spill, as pack writes them: not held whole
+             * in memory, hashed as written; freed once the sink has it */
+            ev_spill *sp = calloc(1, sizeof(*sp));
+            if (!sp || ev_spill__init(sp, dir, a.algs) != EV_OK) {
+                free(sp);
+                rc = EV_ENOMEM;
+                break;
+            }
+            ev_digests d;
+            rc = ev_views__write(&sp->b, v == 0 ? EV_VIEWS__CASE_JSONLD : EV_VIEWS__INDEX_HTML,
+                                 &vr, custody, clen, &b->err);
             if (rc == EV_OK)
-                rc = am_register(&a, name, out, olen);
-            /* handed to the sink without a copy, freed once written */
+                rc = ev_spill__end(sp, &d, &b->err);
             if (rc == EV_OK)
-                rc = add_owned(sink, &vp[v], name, out, olen, &b->err);
-            else
-                free(out);
+                rc = am_register_digests(&a, name, &d);
+            if (rc != EV_OK) {
+                ev_spill__free(sp);
+                free(sp);
+                break;
+            }
+            vp[v].sp = sp;
+            rc = add_owned(sink, &vp[v], name, NULL, (size_t)sp->len, &b->err);
         }
+        ev_views__rec_free(&vr);
     }
     free(rec);
     rec = NULL;
@@ -466,8 +518,14 @@ static int amend_write(ev_bundle *b, const ev_custody_event *event,
     }
 done:
     ev_sink__free(sink);
-    free(vp[0].data);
-    free(vp[1].data);
+    for (int v = 0; v < 2; v++) {
+        free(vp[v].data);
+        if (vp[v].sp) {
+            ev_spill__free(vp[v].sp);
+            free(vp[v].sp);
+        }
+    }
+    free(dir);
     free(rec);
     for (size_t i = 0; i < a.n; i++)
         free(a.t[i].path);
