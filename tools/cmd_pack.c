@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 
 static int parse_algs(const char *s, uint32_t *out)
@@ -24,6 +25,40 @@ static int parse_algs(const char *s, uint32_t *out)
     }
     free(dup);
     return *out ? 0 : -1;
+}
+
+/* The totals of the writer's last "packing" progress event: the one it
+ * sends at completion counts every item (masters and working copies) and
+ * every payload byte, which is what the summary prints; no need to open the
+ * finished bundle again for it. */
+typedef struct pack_totals {
+    bool complete;
+    uint64_t files, bytes;
+} pack_totals;
+
+static int pack_progress(const ev_progress *p, void *payload)
+{
+    pack_totals *t = payload;
+    if (p->stage && !strcmp(p->stage, "packing")) {
+        t->complete = p->files_done == p->files_total && p->bytes_done == p->bytes_total;
+        t->files = p->files_total;
+        t->bytes = p->bytes_total;
+    }
+    return cli_progress(p, NULL);
+}
+
+/* The bag's name as ev_writer_seal() makes it: the output's file name,
+ * without ".zip" for a ZIP (the seal refuses an output name that is not a
+ * plain file name). */
+static void print_summary(const char *out, bool zip, const pack_totals *t)
+{
+    const char *base = strrchr(out, '/');
+    base = base ? base + 1 : out;
+    size_t bl = strlen(base);
+    if (zip && bl > 4 && strcasecmp(base + bl - 4, ".zip") == 0)
+        bl -= 4;
+    printf("packed %llu item(s), %llu bytes, into %s (bag '%.*s')\n",
+           (unsigned long long)t->files, (unsigned long long)t->bytes, out, (int)bl, base);
 }
 
 int cmd_pack(int argc, char **argv)
@@ -178,7 +213,9 @@ int cmd_pack(int argc, char **argv)
         for (size_t i = 0; i < ev_schedule_warning_count(sched); i++)
             cli_warning("%s", ev_schedule_warning(sched, i));
     }
-    o.progress_cb = cli_progress;
+    pack_totals totals = { false, 0, 0 };
+    o.progress_cb = pack_progress;
+    o.progress_payload = &totals;
     o.log_cb = cli_log;
     ev_writer *w = NULL;
     int st = ev_writer_new(&w, &o);
@@ -223,7 +260,14 @@ int cmd_pack(int argc, char **argv)
         goto done;
     }
     ev_writer_free(w);
-    /* summary from the finished bundle */
+    if (!json && totals.complete) {
+        /* the summary from what the writer counted */
+        cli_progress_end();
+        print_summary(out, o.format == EV_FORMAT_ZIP, &totals);
+        goto done;
+    }
+    /* the inspection document (--json), or a summary from the finished
+     * bundle when the writer sent no complete count */
     ev_bundle *b = NULL;
     if (ev_bundle_new(&b, NULL) == EV_OK && ev_bundle_open(b, out) == EV_OK) {
         if (json) {

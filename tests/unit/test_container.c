@@ -770,6 +770,76 @@ static void container_file_producer_hashes_once(void **state)
     }
 }
 
+/* A small file is read whole at open (exactly its listed size, without a
+ * read past the end); one that grows or changes after that is still
+ * refused, by the check of its size and time when it has been read. An
+ * empty file is read one byte further. */
+static void discard_producer(ev_producer *p)
+{
+    /* a producer is freed by its sink; here, through a discarded sink */
+    ev_sink *s = NULL;
+    ev_errbuf err;
+    char *out = tu_join(g_dir, "discard.zip");
+    assert_int_equal(ev_sink__open(&s, out, EV_FORMAT_ZIP, "x", &err), EV_OK);
+    assert_int_equal(ev_sink__add(s, "data/x", p, false, 0, &err), EV_OK);
+    ev_sink__free(s);
+    free(out);
+}
+
+static void container_file_producer_small_file_changes_after_open(void **state)
+{
+    (void)state;
+    char *path = tu_join(g_dir, "small-grows.bin");
+    const char data[100] = { 1, 2, 3 };
+    for (int grow = 0; grow < 3; grow++) {
+        assert_int_equal(tu_write(path, data, sizeof(data)), 0);
+        ev_filehash_result res;
+        ev_producer p;
+        ev_errbuf err;
+        uint64_t size = 0;
+        assert_int_equal(ev_producer__file(&p, path, sizeof(data), EV_ALG_SHA256, &res, NULL),
+                         EV_OK);
+        assert_int_equal(p.open(p.ctx, &size, &err), EV_OK);
+        assert_int_equal(size, sizeof(data));
+        if (grow < 2) {
+            /* appended to (grow 0) or rewritten with a new time (grow 1) */
+            FILE *fp = fopen(path, grow == 0 ? "ab" : "r+b");
+            assert_non_null(fp);
+            fputc('x', fp);
+            fclose(fp);
+            if (grow == 1) {
+                struct timespec ts[2] = { { 0, UTIME_OMIT }, { 946684800, 0 } };
+                assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+            }
+        }
+        static char buf[256];
+        int64_t n, total = 0;
+        while ((n = p.read(p.ctx, buf, sizeof(buf), &err)) > 0)
+            total += n;
+        if (grow < 2) {
+            assert_int_equal(n, EV_EFORMAT);
+            assert_non_null(strstr(err.msg, "changed while it was being packed"));
+        } else {
+            assert_int_equal(n, 0);
+            assert_int_equal(total, (int64_t)sizeof(data));
+            assert_true(res.done);
+        }
+        p.close(p.ctx, n == 0, &err);
+        discard_producer(&p);
+    }
+    /* an empty file listed as empty that holds bytes when read */
+    assert_int_equal(tu_write(path, "abc", 3), 0);
+    ev_filehash_result res;
+    ev_producer p;
+    uint64_t total;
+    int rc;
+    assert_int_equal(ev_producer__file(&p, path, 0, EV_ALG_SHA256, &res, NULL), EV_OK);
+    read_producer(&p, &total, &rc);
+    assert_int_equal(rc, EV_EFORMAT);
+    discard_producer(&p);
+    free(path);
+}
+
 static void container_file_producer_sees_changes(void **state)
 {
     (void)state;
@@ -885,6 +955,7 @@ int main(void)
         cmocka_unit_test(container_sink_folder),
         cmocka_unit_test(container_file_producer_hashes_once),
         cmocka_unit_test(container_file_producer_sees_changes),
+        cmocka_unit_test(container_file_producer_small_file_changes_after_open),
         cmocka_unit_test(container_progress_cancel_and_throttle),
     };
     return cmocka_run_group_tests_name("container", tests, setup, teardown);

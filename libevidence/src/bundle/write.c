@@ -70,6 +70,10 @@ int ev_writer_new(ev_writer **out, const ev_writer_options *opts)
     ev_writer *w = calloc(1, sizeof(*w));
     if (!w)
         return EV_ENOMEM;
+    if (pthread_mutex_init(&w->mimes_mu, NULL) != 0) {
+        free(w);
+        return EV_ENOMEM;
+    }
     memcpy(&w->o, opts, opts->version == 1 ? WRITER_OPTIONS_V1_SIZE : sizeof(*opts));
     w->o.version = EV_WRITER_OPTIONS_VERSION;
     /* SHA-256 is always written: the record and custody log refer to it. */
@@ -96,12 +100,8 @@ void ev_writer_free(ev_writer *w)
     if (!w)
         return;
     for (size_t i = 0; i < w->n; i++) {
-        free(w->items[i].src);
-        free(w->items[i].rel);
-        free(w->items[i].exhibit);
+        free(w->items[i].src); /* and rel, in the same block */
         free(w->items[i].bag_path);
-        free(w->items[i].name_note);
-        free(w->items[i].mime);
         json_decref(w->items[i].media);
         json_decref(w->items[i].capture);
         json_decref(w->items[i].content);
@@ -110,6 +110,13 @@ void ev_writer_free(ev_writer *w)
         json_decref(w->items[i].derivation);
     }
     free(w->items);
+    for (size_t i = 0; i < w->nexrefs; i++)
+        free(w->exrefs[i]);
+    free(w->exrefs);
+    for (size_t i = 0; i < w->nmimes; i++)
+        free(w->mimes[i]);
+    free(w->mimes);
+    pthread_mutex_destroy(&w->mimes_mu);
     ev_strset__free(&w->keys);
     for (size_t i = 0; i < w->nexhibits; i++) {
         free(w->exhibits[i].ref);
@@ -247,6 +254,28 @@ static char *safe_rel(const char *rel, bool *changed)
     return b.data;
 }
 
+/* The writer's copy of an exhibit reference, made once per exhibit: items
+ * point to it. The last one found is tried first (the items of one
+ * argument share it). */
+static const char *intern_exhibit(ev_writer *w, const char *ref)
+{
+    size_t i = w->last_exref;
+    if (i >= w->nexrefs || strcmp(w->exrefs[i], ref) != 0)
+        for (i = 0; i < w->nexrefs && strcmp(w->exrefs[i], ref) != 0; i++)
+            ;
+    if (i == w->nexrefs) {
+        char **x = ev__grow(w->exrefs, &w->capexrefs, w->nexrefs, sizeof(*x), 8);
+        if (!x)
+            return NULL;
+        w->exrefs = x;
+        if (!(x[i] = ev__strdup(ref)))
+            return NULL;
+        w->nexrefs++;
+    }
+    w->last_exref = i;
+    return w->exrefs[i];
+}
+
 static int add_item(ev_writer *w, const char *src, const char *rel, const char *exhibit,
                     const struct stat *st)
 {
@@ -258,23 +287,25 @@ static int add_item(ev_writer *w, const char *src, const char *rel, const char *
         w->items = it;
         w->cap = cap;
     }
+    const char *ex = intern_exhibit(w, exhibit);
+    /* src and rel in one block */
+    size_t ls = strlen(src), lr = strlen(rel);
+    char *block = ex ? malloc(ls + lr + 2) : NULL;
+    if (!block)
+        return EV_ENOMEM;
+    memcpy(block, src, ls + 1);
+    memcpy(block + ls + 1, rel, lr + 1);
     wr_item *it = &w->items[w->n];
     memset(it, 0, sizeof(*it));
-    it->src = ev__strdup(src);
-    it->rel = ev__strdup(rel);
-    it->exhibit = ev__strdup(exhibit);
+    it->src = block;
+    it->rel = block + ls + 1;
+    it->exhibit = ex;
     it->size = (uint64_t)st->st_size;
     it->mtime = st->st_mtim;
     it->dev = st->st_dev;
     it->ino = st->st_ino;
     it->arg = w->nargs;
     it->source = -1;
-    if (!it->src || !it->rel || !it->exhibit) {
-        free(it->src);
-        free(it->rel);
-        free(it->exhibit);
-        return EV_ENOMEM;
-    }
     w->n++;
     return EV_OK;
 }
@@ -519,8 +550,8 @@ int ev_bundle__assign_paths(ev_writer *w, size_t from)
             changed = true;
         }
         if (changed && !it->name_note)
-            it->name_note = ev__strdup("the original name was unsafe or clashed with another "
-                                       "item; original_path keeps it");
+            it->name_note = "the original name was unsafe or clashed with another item; "
+                            "original_path keeps it";
         it->bag_path = p;
         free(rel);
     }
@@ -528,18 +559,39 @@ int ev_bundle__assign_paths(ev_writer *w, size_t from)
     return EV_OK;
 }
 
-static void set_mime(wr_item *it, const char *m)
+/* The writer's copy of a content type: a bundle has few distinct ones, so
+ * the items point to one copy each. Called by the type-finding threads. */
+static const char *intern_mime(ev_writer *w, const char *m)
 {
-    char *d = ev__strdup(m);
-    if (d) {
-        free(it->mime);
-        it->mime = d;
+    const char *found = NULL;
+    pthread_mutex_lock(&w->mimes_mu);
+    for (size_t i = 0; i < w->nmimes && !found; i++)
+        if (strcmp(w->mimes[i], m) == 0)
+            found = w->mimes[i];
+    if (!found) {
+        char **x = ev__grow(w->mimes, &w->capmimes, w->nmimes, sizeof(*x), 16);
+        char *d = x ? ev__strdup(m) : NULL;
+        if (x)
+            w->mimes = x;
+        if (d) {
+            x[w->nmimes++] = d;
+            found = d;
+        }
     }
+    pthread_mutex_unlock(&w->mimes_mu);
+    return found;
 }
 
-void ev_bundle__detect_mime(magic_t mg, wr_item *it, bool probe_check)
+static void set_mime(ev_writer *w, wr_item *it, const char *m)
 {
-    set_mime(it, it->size == 0 ? "application/x-empty" : "application/octet-stream");
+    const char *d = intern_mime(w, m);
+    if (d)
+        it->mime = d;
+}
+
+void ev_bundle__detect_mime(ev_writer *w, magic_t mg, wr_item *it, bool probe_check)
+{
+    set_mime(w, it, it->size == 0 ? "application/x-empty" : "application/octet-stream");
     it->no_probe = false;
     if (it->size == 0 || !mg)
         return;
@@ -553,7 +605,7 @@ void ev_bundle__detect_mime(magic_t mg, wr_item *it, bool probe_check)
         return;
     const char *m = magic_buffer(mg, head, (size_t)n);
     if (m && *m)
-        set_mime(it, m);
+        set_mime(w, it, m);
     /* libmagic does not know raw streams (H.264, DAV, ...): an octet-stream
      * file is probed when FFmpeg could read it by its head or its name */
     if (probe_check && !strcmp(ev_bundle__mime_of(it), "application/octet-stream"))
@@ -583,7 +635,7 @@ static void mime_share(mime_job *j, magic_t mg)
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->end)
             break;
-        ev_bundle__detect_mime(mg, &j->w->items[i], j->probe_check);
+        ev_bundle__detect_mime(j->w, mg, &j->w->items[i], j->probe_check);
     }
 }
 
@@ -603,7 +655,7 @@ void ev_bundle__detect_mimes(ev_writer *w, magic_t mg, size_t from, size_t to)
     bool probe_check = !(w->o.flags & EV_WRITER_NO_MEDIA);
     if (!mg || to <= from) {
         for (size_t i = from; i < to; i++)
-            ev_bundle__detect_mime(mg, &w->items[i], probe_check);
+            ev_bundle__detect_mime(w, mg, &w->items[i], probe_check);
         return;
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

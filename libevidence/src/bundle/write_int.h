@@ -12,26 +12,31 @@
 #include <time.h>
 
 #include <magic.h>
+#include <pthread.h>
 
 #include "bundle/bundle_int.h"
 #include "media/media.h"
 #include "profile/profile.h"
 
 typedef struct wr_item {
-    char *src;            /* path on disk */
-    char *rel;            /* original path relative to the exhibit root (may be non-UTF-8) */
-    char *exhibit;        /* exact reference */
+    /* One of these per file, all alive until the writer is freed: the
+     * strings that many items share are the writer's (interned), and src
+     * and rel are one allocation. */
+    char *src;            /* path on disk; owns the block that rel is in */
+    const char *rel;      /* original path relative to the exhibit root (may be
+                             non-UTF-8); in src's block */
+    const char *exhibit;  /* exact reference; the writer's (w->exrefs) */
     char *bag_path;       /* data/<exhibit-folder>/<safe path> */
-    char *name_note;      /* why the name was changed, or NULL */
+    const char *name_note; /* why the name was changed (static text), or NULL */
+    const char *mime;     /* from the content (libmagic); the writer's (w->mimes) */
     uint64_t size;
     struct timespec mtime;
     dev_t dev;            /* identity of the source file, to find a file */
     ino_t ino;            /*   named by two arguments */
     size_t arg;           /* which ev_writer_add() call named it (1-based) */
-    char *mime;           /* from the content (libmagic) */
     bool no_probe;        /* octet-stream that FFmpeg's head probe does not claim */
-    ev_filehash_result res;
     char id[32];
+    ev_filehash_result res;
     json_t *media, *capture, *content;   /* media analysis, or NULL */
     ev_media__file *meta;                /* meta/<id>/... files */
     size_t nmeta;
@@ -66,6 +71,11 @@ struct ev_writer {
     } *exhibits;
     size_t nexhibits, capexhibits, last_exhibit;
     ev_strset folder_keys;   /* case-folded exhibit folders in use */
+    char **exrefs;           /* the exhibit references of the items, once each */
+    size_t nexrefs, capexrefs, last_exref;
+    char **mimes;            /* the content types of the items, once each; */
+    size_t nmimes, capmimes; /*   shared by the type-finding threads under */
+    pthread_mutex_t mimes_mu; /*  mimes_mu */
     char *derived_dir;       /* temporary folder for working copies */
     json_t *schedule;        /* people, places, events, exhibits (without files) of
                                 ev_writer_add_schedule(), or NULL */
@@ -94,7 +104,7 @@ int ev_bundle__refuse_duplicates(ev_writer *w);
 int ev_bundle__assign_paths(ev_writer *w, size_t from);
 /* The content type of it; with probe_check, also whether an octet-stream
  * item is worth a media probe (it->no_probe). */
-void ev_bundle__detect_mime(magic_t mg, wr_item *it, bool probe_check);
+void ev_bundle__detect_mime(ev_writer *w, magic_t mg, wr_item *it, bool probe_check);
 /* Whether the media analysis runs for it (content type and no_probe). */
 bool ev_bundle__probes(const wr_item *it);
 /* The content types of items [from, to), on several threads when there are

@@ -140,7 +140,9 @@ int ev_producer__buffer(ev_producer *out, const void *data, size_t len);
 int ev_producer__store_entry(ev_producer *out, const ev_store *s, size_t i);
 
 /* A producer over a disk file that hashes while it is read (reader thread
- * with read-ahead for big files). Results are in *res after close. */
+ * with read-ahead for big files). Results are in *res after close. path,
+ * res and progress are borrowed: they must stay valid until the producer
+ * is freed (by its sink). */
 typedef struct ev_file_result_internal {
     ev_digests digests;
     uint64_t bytes;

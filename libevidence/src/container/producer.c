@@ -162,26 +162,17 @@ static void entry_free(void *ctx)
 
 /* A disk file, hashed while read. Files over SMALL_FILE are read ahead by a
  * thread that also hashes, so hashing overlaps the CRC and the writing done
- * on the calling thread. */
+ * on the calling thread. A sink holds one producer per payload file until
+ * it has been written, so the state of a file is kept small: the path is
+ * borrowed, and the read-ahead state is allocated only when a big file is
+ * opened. */
 #define RING_SLOTS 4
 #define RING_CHUNK (512u << 10)
 #define SMALL_FILE (1u << 20)
 
-typedef struct file_prod {
-    char *path;
-    uint64_t expect;
-    uint32_t algs;
-    ev_filehash_result *res;
-    ev_progress_state *progress;
-    int fd;
-    ev_hasher *h;
-    struct stat st0;
-    /* synchronous mode */
-    uint8_t *sbuf;
-    size_t slen, spos;
-    /* threaded mode */
-    bool threaded, thread_started;
+typedef struct file_ring {
     pthread_t th;
+    bool thread_started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint8_t *ring[RING_SLOTS];
@@ -193,7 +184,23 @@ typedef struct file_prod {
     size_t slot_len;
     bool eof, stop;
     int th_errno;
-    uint64_t total;          /* bytes read from the file */
+} file_ring;
+
+typedef struct file_prod {
+    const char *path;        /* borrowed: valid until the producer is freed */
+    uint64_t expect;
+    uint32_t algs;
+    int fd;
+    ev_filehash_result *res;
+    ev_progress_state *progress;
+    ev_hasher *h;
+    struct timespec mtime0;  /* at open */
+    /* synchronous mode */
+    uint8_t *sbuf;
+    size_t slen, spos;
+    /* threaded mode */
+    file_ring *r;
+    uint64_t total;          /* bytes read from the file (under r->mu when threaded) */
     uint64_t served;         /* bytes handed to the consumer */
 } file_prod;
 
@@ -217,35 +224,36 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t len)
 static void *reader_main(void *arg)
 {
     file_prod *f = arg;
+    file_ring *r = f->r;
     for (;;) {
-        pthread_mutex_lock(&f->mu);
-        while (!f->stop && f->produced - f->consumed >= RING_SLOTS)
-            pthread_cond_wait(&f->cv, &f->mu);
-        bool stop = f->stop;
-        unsigned slot = (unsigned)(f->produced % RING_SLOTS);
-        pthread_mutex_unlock(&f->mu);
+        pthread_mutex_lock(&r->mu);
+        while (!r->stop && r->produced - r->consumed >= RING_SLOTS)
+            pthread_cond_wait(&r->cv, &r->mu);
+        bool stop = r->stop;
+        unsigned slot = (unsigned)(r->produced % RING_SLOTS);
+        pthread_mutex_unlock(&r->mu);
         if (stop)
             break;
-        ssize_t n = read_full(f->fd, f->ring[slot], RING_CHUNK);
+        ssize_t n = read_full(f->fd, r->ring[slot], RING_CHUNK);
         int e = n < 0 ? errno : 0;
         if (n > 0) {
-            ev_hash__update(f->h, f->ring[slot], (size_t)n);
+            ev_hash__update(f->h, r->ring[slot], (size_t)n);
         }
-        pthread_mutex_lock(&f->mu);
+        pthread_mutex_lock(&r->mu);
         if (n < 0) {
-            f->th_errno = e ? e : EIO;
-            f->eof = true;
+            r->th_errno = e ? e : EIO;
+            r->eof = true;
         } else {
-            f->ring_len[slot] = (size_t)n;
+            r->ring_len[slot] = (size_t)n;
             f->total += (uint64_t)n;
             if (n > 0)
-                f->produced++;
+                r->produced++;
             if ((size_t)n < RING_CHUNK)
-                f->eof = true;
+                r->eof = true;
         }
-        bool done = f->eof;
-        pthread_cond_broadcast(&f->cv);
-        pthread_mutex_unlock(&f->mu);
+        bool done = r->eof;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
         if (done)
             break;
     }
@@ -275,36 +283,44 @@ static int file_open(void *ctx, uint64_t *size, ev_errbuf *err)
         return ev_err__set(err, ev_err__from_errno(errno), "'%s': cannot open: %s", f->path,
                            strerror(errno));
     }
-    if (fstat(f->fd, &f->st0) != 0 || !S_ISREG(f->st0.st_mode))
+    struct stat st0;
+    if (fstat(f->fd, &st0) != 0 || !S_ISREG(st0.st_mode))
         return ev_err__set(err, EV_EIO, "'%s' is no longer a regular file", f->path);
-    if ((uint64_t)f->st0.st_size != f->expect)
+    if ((uint64_t)st0.st_size != f->expect)
         return file_fail_changed(f, err, "its size changed");
-    posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    f->mtime0 = st0.st_mtim;
     int rc = ev_hash__new(&f->h, f->algs);
     if (rc != EV_OK)
         return ev_err__set(err, rc, "cannot set up hashing");
-    f->threaded = f->expect > SMALL_FILE;
-    if (f->threaded) {
+    if (f->expect > SMALL_FILE) {
+        posix_fadvise(f->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        file_ring *r = calloc(1, sizeof(*r));
+        if (!r)
+            return EV_ENOMEM;
+        f->r = r;
         for (int i = 0; i < RING_SLOTS; i++) {
-            f->ring[i] = malloc(RING_CHUNK);
-            if (!f->ring[i])
+            r->ring[i] = malloc(RING_CHUNK);
+            if (!r->ring[i])
                 return EV_ENOMEM;
         }
-        pthread_mutex_init(&f->mu, NULL);
-        pthread_cond_init(&f->cv, NULL);
-        if (pthread_create(&f->th, NULL, reader_main, f) != 0) {
-            pthread_mutex_destroy(&f->mu);
-            pthread_cond_destroy(&f->cv);
-            f->threaded = false;
+        pthread_mutex_init(&r->mu, NULL);
+        pthread_cond_init(&r->cv, NULL);
+        if (pthread_create(&r->th, NULL, reader_main, f) != 0) {
+            pthread_mutex_destroy(&r->mu);
+            pthread_cond_destroy(&r->cv);
             return ev_err__set(err, EV_ERROR, "cannot start a reader thread");
         }
-        f->thread_started = true;
+        r->thread_started = true;
     } else {
-        /* small file: read it whole (one byte more, to see growth) */
-        f->sbuf = malloc((size_t)f->expect + 1);
+        /* small file: read it whole. An empty file is read one byte
+         * further, to see content its size does not show (a file of
+         * /proc); for the others, a file that grew after the fstat
+         * above is seen by the fstat at the end (file_finish). */
+        size_t want = f->expect ? (size_t)f->expect : 1;
+        f->sbuf = malloc(want);
         if (!f->sbuf)
             return EV_ENOMEM;
-        ssize_t n = read_full(f->fd, f->sbuf, (size_t)f->expect + 1);
+        ssize_t n = read_full(f->fd, f->sbuf, want);
         if (n < 0)
             return ev_err__set(err, EV_EIO, "'%s': read error: %s", f->path, strerror(errno));
         if ((uint64_t)n != f->expect)
@@ -323,7 +339,7 @@ static int file_finish(file_prod *f, ev_errbuf *err)
         return file_fail_changed(f, err, "its size changed");
     struct stat st1;
     if (fstat(f->fd, &st1) != 0 || (uint64_t)st1.st_size != f->expect ||
-        st1.st_mtim.tv_sec != f->st0.st_mtim.tv_sec || st1.st_mtim.tv_nsec != f->st0.st_mtim.tv_nsec)
+        st1.st_mtim.tv_sec != f->mtime0.tv_sec || st1.st_mtim.tv_nsec != f->mtime0.tv_nsec)
         return file_fail_changed(f, err, "it was modified");
     int rc = ev_hash__final(f->h, &f->res->digests);
     if (rc != EV_OK)
@@ -338,7 +354,8 @@ static int file_finish(file_prod *f, ev_errbuf *err)
 static int64_t file_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
 {
     file_prod *f = ctx;
-    if (!f->threaded) {
+    file_ring *r = f->r;
+    if (!r) {
         size_t n = f->slen - f->spos < len ? f->slen - f->spos : len;
         if (n == 0) {
             int rc = f->res->done ? EV_OK : file_finish(f, err);
@@ -353,40 +370,40 @@ static int64_t file_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
     }
     /* The lock is taken only at slot boundaries: within a slot the data is
      * ours until we release it. */
-    if (!f->have_slot) {
-        pthread_mutex_lock(&f->mu);
-        while (f->produced == f->consumed && !f->eof)
-            pthread_cond_wait(&f->cv, &f->mu);
-        if (f->th_errno) {
-            int e = f->th_errno;
-            pthread_mutex_unlock(&f->mu);
+    if (!r->have_slot) {
+        pthread_mutex_lock(&r->mu);
+        while (r->produced == r->consumed && !r->eof)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (r->th_errno) {
+            int e = r->th_errno;
+            pthread_mutex_unlock(&r->mu);
             return ev_err__set(err, EV_EIO, "'%s': read error: %s", f->path, strerror(e));
         }
-        if (f->produced == f->consumed) {
+        if (r->produced == r->consumed) {
             /* end of file */
-            pthread_mutex_unlock(&f->mu);
+            pthread_mutex_unlock(&r->mu);
             int rc = f->res->done ? EV_OK : file_finish(f, err);
             return rc == EV_OK ? 0 : rc;
         }
-        f->slot = (unsigned)(f->consumed % RING_SLOTS);
-        f->slot_len = f->ring_len[f->slot];
-        pthread_mutex_unlock(&f->mu);
-        f->have_slot = true;
-        f->cur_pos = 0;
+        r->slot = (unsigned)(r->consumed % RING_SLOTS);
+        r->slot_len = r->ring_len[r->slot];
+        pthread_mutex_unlock(&r->mu);
+        r->have_slot = true;
+        r->cur_pos = 0;
     }
-    size_t avail = f->slot_len - f->cur_pos;
+    size_t avail = r->slot_len - r->cur_pos;
     size_t n = avail < len ? avail : len;
-    memcpy(buf, f->ring[f->slot] + f->cur_pos, n);
-    f->cur_pos += n;
+    memcpy(buf, r->ring[r->slot] + r->cur_pos, n);
+    r->cur_pos += n;
     f->served += n;
     if (f->served > f->expect)
         return file_fail_changed(f, err, "it grew");
-    if (f->cur_pos == f->slot_len) {
-        pthread_mutex_lock(&f->mu);
-        f->consumed++;
-        pthread_cond_broadcast(&f->cv);
-        pthread_mutex_unlock(&f->mu);
-        f->have_slot = false;
+    if (r->cur_pos == r->slot_len) {
+        pthread_mutex_lock(&r->mu);
+        r->consumed++;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        r->have_slot = false;
     }
     if (ev_progress__add(f->progress, n, 0, f->path, false) != EV_OK)
         return ev_err__set(err, EV_ECANCELED, "canceled by callback");
@@ -395,19 +412,21 @@ static int64_t file_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
 
 static void file_stop(file_prod *f)
 {
-    if (f->thread_started) {
-        pthread_mutex_lock(&f->mu);
-        f->stop = true;
-        pthread_cond_broadcast(&f->cv);
-        pthread_mutex_unlock(&f->mu);
-        pthread_join(f->th, NULL);
-        pthread_mutex_destroy(&f->mu);
-        pthread_cond_destroy(&f->cv);
-        f->thread_started = false;
-    }
-    for (int i = 0; i < RING_SLOTS; i++) {
-        free(f->ring[i]);
-        f->ring[i] = NULL;
+    file_ring *r = f->r;
+    if (r) {
+        if (r->thread_started) {
+            pthread_mutex_lock(&r->mu);
+            r->stop = true;
+            pthread_cond_broadcast(&r->cv);
+            pthread_mutex_unlock(&r->mu);
+            pthread_join(r->th, NULL);
+            pthread_mutex_destroy(&r->mu);
+            pthread_cond_destroy(&r->cv);
+        }
+        for (int i = 0; i < RING_SLOTS; i++)
+            free(r->ring[i]);
+        free(r);
+        f->r = NULL;
     }
     free(f->sbuf);
     f->sbuf = NULL;
@@ -432,7 +451,6 @@ static void file_free(void *ctx)
     if (!f)
         return;
     file_stop(f);
-    free(f->path);
     free(f);
 }
 
@@ -442,11 +460,7 @@ int ev_producer__file(ev_producer *out, const char *path, uint64_t expect_size, 
     file_prod *f = calloc(1, sizeof(*f));
     if (!f)
         return EV_ENOMEM;
-    f->path = ev__strdup(path);
-    if (!f->path) {
-        free(f);
-        return EV_ENOMEM;
-    }
+    f->path = path;
     f->fd = -1;
     f->expect = expect_size;
     f->algs = algs;

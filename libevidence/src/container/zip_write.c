@@ -31,6 +31,7 @@
 
 #define ZW_BUF (1u << 20)
 #define ZW_MAX_WORKERS 4
+#define ZW_DEFLATE_LEVEL 1
 #define ZIP32_MAX 0xFFFFFFFFu
 
 static uint8_t *put16(uint8_t *p, uint32_t v)
@@ -440,7 +441,11 @@ static int zw_sequential_one(zw_out *o, ev_sink_entry *e, uint8_t *in, ev_errbuf
     memset(&zs, 0, sizeof(zs));
     bool z_ok = false;
     if (e->compress) {
-        if (deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        /* level 1: the deflated entries are the text files (record,
+         * views, manifests, text payload); for them level 6 spends more
+         * than twice the CPU for about a tenth less size (measured in
+         * docs/performance.md, "Pack per file (issue 14)") */
+        if (deflateInit2(&zs, ZW_DEFLATE_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
             zw_close(e, false, err);
             return EV_ENOMEM;
         }
