@@ -29,6 +29,7 @@
 #include "media/media.h"
 #include "profile/profile.h"
 #include "record/record.h"
+#include "record/record_disclose.h"
 #include "transcode/transcode.h"
 #include "views/views.h"
 
@@ -222,10 +223,36 @@ static int add_tag_prod(ev_writer *w, ev_sink *s, const char *path, char *data, 
     return rc;
 }
 
+/* An item's digest for a hash slot as hex (out: EV_HASH_HEX_MAX); "" when
+ * the item was not hashed with it. */
+static const char *item_hex(char *out, const wr_item *it, int slot)
+{
+    out[0] = '\0';
+    if (it->hashed && slot == EV_HASH_SHA256)
+        ev_hash__to_hex(out, it->sha256, sizeof(it->sha256));
+    else if (it->hashed && slot == EV_HASH_SHA512 && it->sha512)
+        ev_hash__to_hex(out, it->sha512, 64);
+    return out;
+}
+
+/* the file producer's report: the digests of a payload file as written */
+static void item_hashed(void *ctx, const ev_digests *d)
+{
+    wr_item *it = ctx;
+    uint8_t raw[64];
+    if (ev_record__unhex(raw, d->hex[EV_HASH_SHA256], 32))
+        memcpy(it->sha256, raw, 32);
+    /* it->sha512 was made for this when SHA-512 was asked for */
+    if (it->sha512 && ev_record__unhex(raw, d->hex[EV_HASH_SHA512], 64))
+        memcpy(it->sha512, raw, 64);
+    it->hashed = true;
+}
+
 static int gen_manifest(ev_writer *w, int slot, ev_buf *b)
 {
+    char hex[EV_HASH_HEX_MAX];
     for (size_t i = 0; i < w->n; i++) {
-        int rc = ev_bag__manifest_line(b, w->items[i].res.digests.hex[slot], w->items[i].bag_path);
+        int rc = ev_bag__manifest_line(b, item_hex(hex, &w->items[i], slot), w->items[i].bag_path);
         if (rc)
             return rc;
     }
@@ -266,14 +293,20 @@ static int record_item(ev_record_item *x, size_t i, bool release, void *ctx)
     x->name_note = it->name_note;
     x->size = it->size;
     x->algorithms = w->o.algorithms;
-    x->digests = &it->res.digests;
+    /* the digests as hex, for this item only (released with it) */
+    memset(&w->item_digests, 0, sizeof(w->item_digests));
+    w->item_digests.algs = w->o.algorithms;
+    for (int sl = 0; sl < EV_HASH_COUNT; sl++)
+        if (w->o.algorithms & ev_hash__slot_alg(sl))
+            item_hex(w->item_digests.hex[sl], it, sl);
+    x->digests = &w->item_digests;
     x->mime = ev_bundle__mime_of(it);
     x->mtime_sec = (int64_t)it->mtime.tv_sec;
     x->mtime_nsec = it->mtime.tv_nsec;
     if (it->source >= 0) {
         const wr_item *src = &w->items[it->source];
         x->source_id = src->id;
-        x->source_sha256 = src->res.digests.hex[EV_HASH_SHA256];
+        x->source_sha256 = item_hex(w->source_hex, src, EV_HASH_SHA256);
         x->profile_name = it->profile->name;
         x->profile_sha256 = it->profile->sha256;
         x->profile_action = it->profile->action;
@@ -622,7 +655,14 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
     for (size_t i = 0; i < w->n; i++) {
         wr_item *it = &w->items[i];
         ev_producer p;
-        rc = ev_producer__file(&p, it->src, it->size, w->o.algorithms, &it->res, &w->progress);
+        free(it->sha512);
+        it->sha512 = NULL;
+        it->hashed = false;
+        if ((w->o.algorithms & EV_ALG_SHA512) && !(it->sha512 = calloc(1, 64)))
+            rc = EV_ENOMEM;
+        else
+            rc = ev_producer__file_cb(&p, it->src, it->size, w->o.algorithms, item_hashed, it,
+                                      &w->progress);
         if (rc == EV_OK)
             rc = ev_sink__add(sink, it->bag_path, &p, is_text_mime(ev_bundle__mime_of(it)),
                               (int64_t)it->mtime.tv_sec, &w->err);

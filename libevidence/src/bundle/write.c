@@ -107,6 +107,7 @@ void ev_writer_free(ev_writer *w)
         json_decref(w->items[i].content);
         ev_media__files_free(w->items[i].meta, w->items[i].nmeta);
         free(w->items[i].leaf_sha256);
+        free(w->items[i].sha512);
         json_decref(w->items[i].derivation);
     }
     free(w->items);

@@ -36,7 +36,11 @@ typedef struct wr_item {
     size_t arg;           /* which ev_writer_add() call named it (1-based) */
     bool no_probe;        /* octet-stream that FFmpeg's head probe does not claim */
     char id[32];
-    ev_filehash_result res;
+    /* the payload's digests once written, as bytes (SHA-256; SHA-512 only
+     * when asked for): hex for every algorithm was 520 bytes an item */
+    uint8_t sha256[32];
+    uint8_t *sha512;
+    bool hashed;
     json_t *media, *capture, *content;   /* media analysis, or NULL */
     ev_media__file *meta;                /* meta/<id>/... files */
     size_t nmeta;
@@ -88,7 +92,9 @@ struct ev_writer {
     struct ev_spill *record;          /* evidence.json as written, for the views */
     char *custody_txt;                /* custody.jsonl as written, for the views */
     size_t custody_len;
-    char *spill_dir;                  /* where large generated tag files wait (the output's folder) */
+    char *spill_dir;
+    ev_digests item_digests;          /* the record's item being built: its digests as hex */
+    char source_hex[EV_HASH_HEX_MAX]; /*   and its master's SHA-256 */                  /* where large generated tag files wait (the output's folder) */
     char tm_sha[2][65];      /* SHA-256 of each tag manifest, for the seal */
     struct tag_prod *prods;  /* producers of tag files, freed after the sink */
     ev_progress_state progress;

@@ -170,5 +170,12 @@ int ev_progress__add(ev_progress_state *st, uint64_t bytes, uint64_t files, cons
 
 int ev_producer__file(ev_producer *out, const char *path, uint64_t expect_size, uint32_t algs,
                       ev_filehash_result *res, ev_progress_state *progress);
+/* The same, with the digests handed to done(done_ctx, digests) once the
+ * whole file was read and found unchanged, instead of kept in a result
+ * the caller holds for every file until the end (called once, on the
+ * thread that wrote the entry). */
+int ev_producer__file_cb(ev_producer *out, const char *path, uint64_t expect_size,
+                         uint32_t algs, void (*done)(void *ctx, const ev_digests *d),
+                         void *done_ctx, ev_progress_state *progress);
 
 #endif

@@ -191,7 +191,10 @@ typedef struct file_prod {
     uint64_t expect;
     uint32_t algs;
     int fd;
-    ev_filehash_result *res;
+    ev_filehash_result *res; /* where the digests go, or NULL: to done */
+    void (*done)(void *ctx, const ev_digests *d);
+    void *done_ctx;
+    bool finished;
     ev_progress_state *progress;
     ev_hasher *h;
     struct timespec mtime0;  /* at open */
@@ -341,11 +344,22 @@ static int file_finish(file_prod *f, ev_errbuf *err)
     if (fstat(f->fd, &st1) != 0 || (uint64_t)st1.st_size != f->expect ||
         st1.st_mtim.tv_sec != f->mtime0.tv_sec || st1.st_mtim.tv_nsec != f->mtime0.tv_nsec)
         return file_fail_changed(f, err, "it was modified");
-    int rc = ev_hash__final(f->h, &f->res->digests);
+    int rc;
+    if (f->res) {
+        rc = ev_hash__final(f->h, &f->res->digests);
+    } else {
+        ev_digests d;
+        rc = ev_hash__final(f->h, &d);
+        if (rc == EV_OK)
+            f->done(f->done_ctx, &d);
+    }
     if (rc != EV_OK)
         return ev_err__set(err, rc, "hashing failed for '%s'", f->path);
-    f->res->bytes = f->total;
-    f->res->done = true;
+    if (f->res) {
+        f->res->bytes = f->total;
+        f->res->done = true;
+    }
+    f->finished = true;
     return ev_progress__add(f->progress, 0, 1, f->path, false) == EV_OK
                ? EV_OK
                : ev_err__set(err, EV_ECANCELED, "canceled by callback");
@@ -358,7 +372,7 @@ static int64_t file_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
     if (!r) {
         size_t n = f->slen - f->spos < len ? f->slen - f->spos : len;
         if (n == 0) {
-            int rc = f->res->done ? EV_OK : file_finish(f, err);
+            int rc = f->finished ? EV_OK : file_finish(f, err);
             return rc == EV_OK ? 0 : rc;
         }
         memcpy(buf, f->sbuf + f->spos, n);
@@ -382,7 +396,7 @@ static int64_t file_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
         if (r->produced == r->consumed) {
             /* end of file */
             pthread_mutex_unlock(&r->mu);
-            int rc = f->res->done ? EV_OK : file_finish(f, err);
+            int rc = f->finished ? EV_OK : file_finish(f, err);
             return rc == EV_OK ? 0 : rc;
         }
         r->slot = (unsigned)(r->consumed % RING_SLOTS);
@@ -466,7 +480,8 @@ int ev_producer__file(ev_producer *out, const char *path, uint64_t expect_size, 
     f->algs = algs;
     f->res = res;
     f->progress = progress;
-    memset(res, 0, sizeof(*res));
+    if (res)
+        memset(res, 0, sizeof(*res));
     out->size_hint = expect_size;
     out->open = file_open;
     out->read = file_read;
@@ -485,6 +500,19 @@ void ev_producer__free(const ev_producer *p)
         file_free(p->ctx);
     else if (p->open == entry_open)
         entry_free(p->ctx);
+}
+
+int ev_producer__file_cb(ev_producer *out, const char *path, uint64_t expect_size,
+                         uint32_t algs, void (*done)(void *ctx, const ev_digests *d),
+                         void *done_ctx, ev_progress_state *progress)
+{
+    int rc = ev_producer__file(out, path, expect_size, algs, NULL, progress);
+    if (rc == EV_OK) {
+        file_prod *f = out->ctx;
+        f->done = done;
+        f->done_ctx = done_ctx;
+    }
+    return rc;
 }
 
 ev_progress_state *ev_producer__progress(const ev_producer *p)
