@@ -844,7 +844,7 @@ static void sched_exhibit(cctx *c, json_t *p, const json_t *rec, const char *exh
 
 /* What case.jsonld keeps of each item once the item itself is freed. */
 typedef struct citem {
-    char *fid;     /* the File's @id */
+    char fid[48];  /* the File's @id ("kb:file-<uuid>"), "" when none */
     long ex;       /* index of its exhibit, or -1 */
     long next;     /* next item of the same exhibit, or -1 */
     bool master;
@@ -867,6 +867,83 @@ static const char CONTEXT[] =
     "  },\n";
 
 /* Is there an item other than the one with id own whose id is mid? */
+/* The lists of every File in a node (the bundle's objects, an exhibit's,
+ * the masters a custody event acted on) are not built as JSON: the node
+ * holds a mark where its list goes, and the list is written from the
+ * items' ids as the node is written. */
+#define FL_MARK "\x01"
+enum { FL_ALL, FL_EXHIBIT, FL_MASTERS };
+typedef struct flist {
+    const citem *ci;
+    size_t n;
+    int kind;
+    long first;   /* FL_EXHIBIT: its first item */
+} flist;
+
+/* the next item of the list after i (i < 0: the first), or -1 */
+static long flist_next(const flist *l, long i)
+{
+    if (l->kind == FL_EXHIBIT)
+        return i < 0 ? l->first : l->ci[i].next;
+    for (size_t k = (size_t)(i + 1); k < l->n; k++)
+        if (*l->ci[k].fid && (l->kind == FL_ALL || l->ci[k].master))
+            return (long)k;
+    return -1;
+}
+
+static bool flist_any(const flist *l)
+{
+    return flist_next(l, -1) >= 0;
+}
+
+/* add_node for a node whose member key may hold FL_MARK: the node is
+ * written with the list in its place. */
+static bool add_node_list(cctx *c, json_t *n, const char *key, const flist *l)
+{
+    if (!l || !n || json_string_value(json_object_get(n, key)) == NULL ||
+        strcmp(json_string_value(json_object_get(n, key)), FL_MARK) != 0)
+        return add_node(c, n);
+    const char *id = jstr(n, "@id");
+    bool existed = false;
+    if (!id || ev_strset__add(&c->seen, id, &existed) != EV_OK) {
+        json_decref(n);
+        c->rc = EV_ENOMEM;
+        return false;
+    }
+    if (existed) {
+        json_decref(n);
+        return false;
+    }
+    ev_buf t = { 0 };
+    char *mark = ev__asprintf("\"%s\":\"\\u0001\"", key);
+    int rc = mark ? ev__json_write(&t, n, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                                JSON_REAL_PRECISION(15))
+                  : EV_ENOMEM;
+    json_decref(n);
+    /* the mark with its key, outside any string: a quote in a string is
+     * always escaped, so "key":"\u0001" can only be the member itself */
+    const char *at = rc == EV_OK ? strstr(t.data, mark) : NULL;
+    if (rc == EV_OK && !at)
+        rc = EV_ERROR;
+    if (rc == EV_OK)
+        rc = ev_buf__puts(c->out, c->nodes++ ? ",\n    " : "    ");
+    if (rc == EV_OK)
+        rc = ev_buf__append(c->out, t.data, (size_t)(at - t.data) + strlen(key) + 3);
+    if (rc == EV_OK)
+        rc = ev_buf__append(c->out, "[", 1);
+    for (long i = flist_next(l, -1), k = 0; rc == EV_OK && i >= 0; i = flist_next(l, i), k++)
+        rc = ev_buf__printf(c->out, "%s{\"@id\":\"%s\"}", k ? "," : "", l->ci[i].fid);
+    if (rc == EV_OK)
+        rc = ev_buf__append(c->out, "]", 1);
+    if (rc == EV_OK)
+        rc = ev_buf__puts(c->out, at + strlen(mark));
+    ev_buf__free(&t);
+    free(mark);
+    if (rc != EV_OK)
+        c->rc = rc == EV_ERROR ? EV_ERROR : EV_ENOMEM;
+    return rc == EV_OK;
+}
+
 static bool master_known(const ev_strset *ids, const ev_strset *dups, const char *mid,
                          const char *own)
 {
@@ -942,7 +1019,12 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
         citem *e = &ci[n];
         memset(e, 0, sizeof(*e));
         e->ex = e->next = -1;
-        e->fid = file_id(c, it, n);
+        char *fid = file_id(c, it, n);
+        if (fid && strlen(fid) < sizeof(e->fid))
+            memcpy(e->fid, fid, strlen(fid) + 1);
+        else if (fid)
+            c->rc = EV_ERROR; /* an id of another form: cannot happen */
+        free(fid);
         e->master = !json_object_get(it, "derived_from");
         const char *own = jstr(it, "id");
         if (own) {
@@ -950,7 +1032,7 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
             if (ev_strset__add(&ids, own, &had) != EV_OK || (had && ev_strset__add(&dups, own, NULL)))
                 rc = EV_ENOMEM;
         }
-        if (e->fid) {
+        if (*e->fid) {
             file_node(c, it, e->fid);
             if (e->master)
                 capture_nodes(c, it, e->fid);
@@ -998,6 +1080,8 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
         const json_t *d = ev_views__item(r, deferred[k]);
         const char *mid = jstr(json_object_get(d, "derived_from"), "item");
         const char *fid = ci[deferred[k]].fid;
+        if (!*fid)
+            continue;
         if (mid && master_known(&ids, &dups, mid, jstr(d, "id"))) {
             char *mfid = id_of(c, "file", "item", mid, NULL);
             if (mfid)
@@ -1030,17 +1114,10 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
     set_time(b, "uco-core:objectCreatedTime", jstr(rec, "created"));
     if (exporter)
         json_object_set_new(b, "uco-core:createdBy", ref(exporter));
-    {
-        json_t *files = json_array();
-        for (size_t i = 0; i < n; i++)
-            if (ci[i].fid)
-                json_array_append_new(files, ref(ci[i].fid));
-        if (json_array_size(files))
-            json_object_set_new(b, "uco-core:object", files);
-        else
-            json_decref(files);
-    }
-    add_node(c, b);
+    flist all = { ci, n, FL_ALL, -1 };
+    if (flist_any(&all))
+        json_object_set_new(b, "uco-core:object", json_string(FL_MARK));
+    add_node_list(c, b, "uco-core:object", &all);
 
     /* one provenance record per exhibit, in order of first appearance */
     {
@@ -1054,11 +1131,10 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
                 json_object_set_new(p, "case-investigation:exhibitNumber", json_string(exh));
                 if (c->schedule)
                     sched_exhibit(c, p, rec, exh, pid);
-                json_t *objs = json_array();
-                for (long j = ex_first[e]; j >= 0; j = ci[j].next)
-                    json_array_append_new(objs, ref(ci[j].fid));
-                json_object_set_new(p, "uco-core:object", objs);
-                add_node(c, p);
+                flist exl = { ci, n, FL_EXHIBIT, ex_first[e] };
+                json_object_set_new(p, "uco-core:object",
+                                    flist_any(&exl) ? json_string(FL_MARK) : json_array());
+                add_node_list(c, p, "uco-core:object", &exl);
                 json_array_append_new(prov, ref(pid));
             }
             free(pid);
@@ -1105,22 +1181,17 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
             json_object_set_new(a, "uco-action:instrument", instr);
         else
             json_decref(instr);
+        flist masters = { ci, n, FL_MASTERS, -1 };
         if (created) {
-            json_t *masters = json_array();
-            for (size_t i = 0; i < n; i++)
-                if (ci[i].fid && ci[i].master)
-                    json_array_append_new(masters, ref(ci[i].fid));
-            if (json_array_size(masters))
-                json_object_set_new(a, "uco-action:object", masters);
-            else
-                json_decref(masters);
+            if (flist_any(&masters))
+                json_object_set_new(a, "uco-action:object", json_string(FL_MARK));
             json_t *res = json_pack("[o]", ref(bundle_id));
             json_array_extend(res, prov);
             json_object_set_new(a, "uco-action:result", res);
         } else {
             json_object_set_new(a, "uco-action:object", json_pack("[o]", ref(bundle_id)));
         }
-        add_node(c, a);
+        add_node_list(c, a, "uco-action:object", created ? &masters : NULL);
         json_array_append_new(actions, ref(aid));
         free(aid);
         free(who);
@@ -1155,8 +1226,6 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
         c->rc = EV_ENOMEM;
 
 done:
-    for (size_t i = 0; i < n; i++)
-        free(ci[i].fid);
     free(ci);
     free(ex_first);
     free(ex_last);
