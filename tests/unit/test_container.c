@@ -231,6 +231,44 @@ static void container_zip_refuses_links_and_collisions(void **state)
     free(zp);
 }
 
+/* ASCII names take a shorter way to their NFC and case-folded keys; a
+ * non-ASCII name must still meet an ASCII one: the KELVIN SIGN (U+212A) is
+ * "K" in NFC and "k" folded, and LATIN SMALL LETTER LONG S (U+017F) folds
+ * to "s". */
+static void container_zip_collisions_ascii_and_not(void **state)
+{
+    (void)state;
+    const zent e[] = {
+        { "bag/bagit.txt", BAGIT, 0, false, 0 },
+        { "bag/data/K.txt", "1", 0, false, 0 },
+        { "bag/data/\xe2\x84\xaa.txt", "2", 0, false, 0 },
+        { "bag/data/k2", "3", 0, false, 0 },
+        { "bag/data/\xe2\x84\xaa" "2", "4", 0, false, 0 },
+        { "bag/data/Ab", "5", 0, false, 0 },
+        { "bag/data/aB", "6", 0, false, 0 },
+        { "bag/data/s", "7", 0, false, 0 },
+        { "bag/data/\xc5\xbf", "8", 0, false, 0 },
+        { "bag/data/plain", "9", 0, false, 0 },
+    };
+    char *zp = make_zip("mixed.zip", e, sizeof(e) / sizeof(e[0]));
+    ev_store *s = NULL;
+    ev_errbuf err;
+    ev_report *r = new_report();
+    assert_int_equal(open_store(&s, zp, NULL, r, &err), EV_OK);
+    assert_int_equal(ev_report__count_code(r, "normalization-collision"), 1);
+    assert_int_equal(ev_report__count_code(r, "case-collision"), 3);
+    assert_true((ev_store__find(s, "data/K.txt") >= 0) !=
+                (ev_store__find(s, "data/\xe2\x84\xaa.txt") >= 0));
+    assert_true((ev_store__find(s, "data/k2") >= 0) !=
+                (ev_store__find(s, "data/\xe2\x84\xaa" "2") >= 0));
+    assert_true((ev_store__find(s, "data/Ab") >= 0) != (ev_store__find(s, "data/aB") >= 0));
+    assert_true((ev_store__find(s, "data/s") >= 0) != (ev_store__find(s, "data/\xc5\xbf") >= 0));
+    assert_true(ev_store__find(s, "data/plain") >= 0);
+    ev_store__free(s);
+    ev_report_free(r);
+    free(zp);
+}
+
 /* Header fields that change nothing read: a mode that lost its file type
  * among typed ones, a made-by host no system has, extra fields whose local
  * and central copies disagree give warnings; the same ZIP as libzip writes
@@ -872,6 +910,7 @@ int main(void)
         cmocka_unit_test(container_zip_strips_top_folder),
         cmocka_unit_test(container_zip_refuses_unsafe_names),
         cmocka_unit_test(container_zip_refuses_links_and_collisions),
+        cmocka_unit_test(container_zip_collisions_ascii_and_not),
         cmocka_unit_test(container_zip_header_fields),
         cmocka_unit_test(container_zip_limits),
         cmocka_unit_test(container_zip_archive_ratio),
