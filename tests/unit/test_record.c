@@ -477,6 +477,32 @@ static void expect_parse_as_jansson(const char *doc, size_t len)
     ev_report_free(r);
 }
 
+/* The items counted on the text before parsing: strings with escaped
+ * quotes and runs of backslashes, brackets and commas inside strings. */
+static void record_count_items_on_text(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *doc;
+        size_t want;
+    } t[] = {
+        { "{\"items\":[]}", 0 },
+        { "{\"items\":[{}]}", 1 },
+        { "{\"items\":[{\"a\":\"x\\\"],\"},{\"b\":\"\\\\\"},3]}", 3 },
+        { "{\"items\":[\"\\\\\\\\\",\"\\\\\\\"]\",\"[,]\"]}", 3 },
+        { "{\"x\":\"\\\"items\\\"\",\"items\":[1,2]}", 2 },
+        { "{\"items\":[1,\"a,b\",{\"c\":[4,5]},[6,7]]}", 4 },
+        { "{\"items\":[1,2,\"\\", 3 },
+        { "{\"items\":[1,2,\"abc", 3 },
+        { "{\"a\":\"\\\\\",\"items\":[1,2,3]}", 3 },
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        size_t got = ev_record__count_items(t[i].doc, strlen(t[i].doc));
+        if (got != t[i].want)
+            fail_msg("'%s': %zu items counted, not %zu", t[i].doc, got, t[i].want);
+    }
+}
+
 static void record_parse_agrees_with_jansson(void **state)
 {
     (void)state;
@@ -769,6 +795,7 @@ int main(void)
         cmocka_unit_test(record_schema_and_baginfo),
         cmocka_unit_test(record_problems_are_capped),
         cmocka_unit_test(record_custody_grammar),
+        cmocka_unit_test(record_count_items_on_text),
         cmocka_unit_test(record_parse_agrees_with_jansson),
         cmocka_unit_test(record_limits),
         cmocka_unit_test(record_custody_names_people_and_places),

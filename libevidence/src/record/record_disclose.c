@@ -16,6 +16,28 @@
 
 static int jcs_string(ev_buf *b, const char *s, size_t n)
 {
+    /* most strings need no escape: one copy, quotes included */
+    size_t q = 0;
+    while (q < n && (unsigned char)s[q] >= 0x20 && s[q] != '"' && s[q] != '\\')
+        q++;
+    if (q == n) {
+        size_t need;
+        if (__builtin_add_overflow(b->len, n + 3, &need))
+            return EV_ENOMEM;
+        if (need > b->cap) {
+            int rc = ev_buf__append(b, "\"", 1);
+            if (rc == EV_OK)
+                rc = ev_buf__append(b, s, n);
+            return rc == EV_OK ? ev_buf__append(b, "\"", 1) : rc;
+        }
+        b->data[b->len] = '"';
+        if (n)
+            memcpy(b->data + b->len + 1, s, n);
+        b->data[b->len + 1 + n] = '"';
+        b->len += n + 2;
+        b->data[b->len] = '\0';
+        return EV_OK;
+    }
     int rc = ev_buf__append(b, "\"", 1);
     size_t run = 0;
     for (size_t i = 0; i < n && rc == EV_OK; i++) {

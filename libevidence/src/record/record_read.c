@@ -50,8 +50,22 @@ size_t ev_record__count_items(const char *b, size_t n)
         char ch = b[i];
         if (ch == '"') {
             size_t st = ++i;
-            while (i < n && b[i] != '"')
-                i += b[i] == '\\' ? 2 : 1;
+            /* the next quote not escaped: one after an even run of
+             * backslashes (each backslash takes the byte after it) */
+            for (;;) {
+                const char *dq = i < n ? memchr(b + i, '"', n - i) : NULL;
+                if (!dq) {
+                    i = n;
+                    break;
+                }
+                size_t at = (size_t)(dq - b), bs = 0;
+                while (at - bs > st && b[at - bs - 1] == '\\')
+                    bs++;
+                i = at;
+                if (!(bs & 1))
+                    break;
+                i++;
+            }
             if (i >= n)
                 break;
             if (depth == 1) {
@@ -303,16 +317,18 @@ static json_t *qp_value(qp *q, int depth)
                 break;
             memcpy(key, k, kl);
             key[kl] = '\0';
-            bool ok = !memchr(key, '\0', kl) && !json_object_getn(o, key, kl);
-            json_t *v = NULL;
+            bool ok = !memchr(key, '\0', kl);
             if (ok) {
                 qp_ws(q);
                 ok = q->p < q->end && *q->p == ':';
                 if (ok) {
                     q->p++;
-                    v = qp_value(q, depth + 1);
-                    ok = v && json_object_setn_new_nocheck(o, key, kl, v) == 0;
-                    v = NULL;
+                    /* a key met before replaces its value and leaves the
+                     * size as it was: a duplicate, refused by jansson */
+                    size_t had = json_object_size(o);
+                    json_t *v = qp_value(q, depth + 1);
+                    ok = v && json_object_setn_new_nocheck(o, key, kl, v) == 0 &&
+                         json_object_size(o) == had + 1;
                 }
             }
             if (key != kb)
