@@ -398,13 +398,15 @@ static void *record_job_run(void *arg)
     return NULL;
 }
 
-/* Start the record checks beside the hashing; without a thread (or memory)
- * they run later in phase_record_checks, as before. */
+/* Start the record checks beside the hashing; with b->o.threads 1, or
+ * without a thread (or memory), they run later in phase_record_checks, as
+ * before. */
 static void record_job_start(vrun *v)
 {
     record_job *j = &v->rj;
     ev_bundle *b = v->c.b;
-    if (ev_report__new(&j->r, v->c.r->format) != EV_OK)
+    /* one thread asked for: one thread used */
+    if (b->o.threads <= 1 || ev_report__new(&j->r, v->c.r->format) != EV_OK)
         return;
     /* ev_record__verify looks for the open's limit problems in its report */
     const ev_report *open = b->open_report;
