@@ -543,7 +543,7 @@ static void record_parse_agrees_with_jansson(void **state)
      * the writer makes it */
     char key[300];
     memset(key, 'k', sizeof(key));
-    char doc[400];
+    char doc[600];
     n = (size_t)snprintf(doc, sizeof(doc), "{\"%.*s\":1,\"%.*s\":2,\"k\\n\":3,\"k\\n\":4}", 200,
                          key, 201, key);
     expect_parse_as_jansson(doc, n);
