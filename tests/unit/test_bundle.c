@@ -331,6 +331,63 @@ static void bundle_verify_reports_every_problem(void **state)
     free(bag);
 }
 
+static size_t problem_index(const ev_report *r, const char *code)
+{
+    for (size_t i = 0; i < ev_report_problem_count(r); i++)
+        if (strcmp(ev_report_problem(r, i)->code, code) == 0)
+            return i;
+    fail_msg("no '%s' problem", code);
+    return 0;
+}
+
+/* The record checks run beside the hashing, yet their problems come in
+ * the report where they always did: after the files' results and the
+ * disclosure tree, before the checks that follow them. */
+static void bundle_record_problems_keep_their_place(void **state)
+{
+    (void)state;
+    char *bag = copy_tree(g_bagdir, "record-and-files");
+    char *p = tu_join(bag, "data/JS_1/src/a.txt");
+    tu_write(p, "ALPHA\n", 6);
+    free(p);
+    p = tu_join(bag, "evidence.json");
+    size_t n = 0;
+    uint8_t *rec = tu_read(p, &n);
+    assert_non_null(rec);
+    char *t = calloc(1, n + 16);
+    assert_non_null(t);
+    memcpy(t, rec, n);
+    char *role = strstr(t, "\"master\"");
+    assert_non_null(role);
+    memcpy(role, "\"boss\"  ", 8);
+    assert_int_equal(tu_write(p, t, n), 0);
+    free(t);
+    free(rec);
+    free(p);
+    for (unsigned threads = 1; threads <= 4; threads *= 4) {
+        ev_bundle_options bo;
+        ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
+        bo.threads = threads;
+        ev_bundle *b = NULL;
+        assert_int_equal(ev_bundle_new(&b, &bo), EV_OK);
+        assert_int_equal(ev_bundle_open(b, bag), EV_OK);
+        ev_report *r = verify(b, 0);
+        assert_int_equal(ev_report_verdict(r), EV_VERDICT_INVALID);
+        size_t modified = problem_index(r, "modified");
+        size_t tag = problem_index(r, "tag-modified");
+        size_t disclosure = problem_index(r, "disclosure-root-mismatch");
+        size_t schema = problem_index(r, "record-schema");
+        assert_true(modified < schema);
+        assert_true(tag < schema);
+        assert_true(disclosure < schema);
+        /* and the record check's problems as one run: nothing between */
+        assert_string_equal(ev_report_problem(r, schema)->path, "evidence.json");
+        ev_report_free(r);
+        ev_bundle_free(b);
+    }
+    free(bag);
+}
+
 static int cancel_now(const ev_progress *p, void *payload)
 {
     (void)p;
@@ -589,6 +646,7 @@ int main(void)
         cmocka_unit_test(bundle_writer_cancel_leaves_nothing),
         cmocka_unit_test(bundle_open_items_and_verify),
         cmocka_unit_test(bundle_verify_reports_every_problem),
+        cmocka_unit_test(bundle_record_problems_keep_their_place),
         cmocka_unit_test(bundle_limits_and_cancel),
         cmocka_unit_test(bundle_extract_checks_every_byte),
         cmocka_unit_test(bundle_inspect_and_custody_json),

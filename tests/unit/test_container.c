@@ -231,6 +231,105 @@ static void container_zip_refuses_links_and_collisions(void **state)
     free(zp);
 }
 
+/* ASCII names take a shorter way to their NFC and case-folded keys; a
+ * non-ASCII name must still meet an ASCII one: the KELVIN SIGN (U+212A) is
+ * "K" in NFC and "k" folded, and LATIN SMALL LETTER LONG S (U+017F) folds
+ * to "s". */
+static void container_zip_collisions_ascii_and_not(void **state)
+{
+    (void)state;
+    const zent e[] = {
+        { "bag/bagit.txt", BAGIT, 0, false, 0 },
+        { "bag/data/K.txt", "1", 0, false, 0 },
+        { "bag/data/\xe2\x84\xaa.txt", "2", 0, false, 0 },
+        { "bag/data/k2", "3", 0, false, 0 },
+        { "bag/data/\xe2\x84\xaa" "2", "4", 0, false, 0 },
+        { "bag/data/Ab", "5", 0, false, 0 },
+        { "bag/data/aB", "6", 0, false, 0 },
+        { "bag/data/s", "7", 0, false, 0 },
+        { "bag/data/\xc5\xbf", "8", 0, false, 0 },
+        { "bag/data/plain", "9", 0, false, 0 },
+    };
+    char *zp = make_zip("mixed.zip", e, sizeof(e) / sizeof(e[0]));
+    ev_store *s = NULL;
+    ev_errbuf err;
+    ev_report *r = new_report();
+    assert_int_equal(open_store(&s, zp, NULL, r, &err), EV_OK);
+    assert_int_equal(ev_report__count_code(r, "normalization-collision"), 1);
+    assert_int_equal(ev_report__count_code(r, "case-collision"), 3);
+    assert_true((ev_store__find(s, "data/K.txt") >= 0) !=
+                (ev_store__find(s, "data/\xe2\x84\xaa.txt") >= 0));
+    assert_true((ev_store__find(s, "data/k2") >= 0) !=
+                (ev_store__find(s, "data/\xe2\x84\xaa" "2") >= 0));
+    assert_true((ev_store__find(s, "data/Ab") >= 0) != (ev_store__find(s, "data/aB") >= 0));
+    assert_true((ev_store__find(s, "data/s") >= 0) != (ev_store__find(s, "data/\xc5\xbf") >= 0));
+    assert_true(ev_store__find(s, "data/plain") >= 0);
+    ev_store__free(s);
+    ev_report_free(r);
+    free(zp);
+}
+
+/* The local headers are read through a window over the file: headers on
+ * both sides of its edges, and far past its first fill, are still each
+ * compared with the central directory. */
+static void container_zip_local_headers_many(void **state)
+{
+    (void)state;
+    enum { N = 6000 };
+    static char data[900];
+    memset(data, 'x', sizeof(data));
+    zent *e = calloc(N + 1, sizeof(*e));
+    char (*names)[64] = calloc(N, 64);
+    assert_non_null(e);
+    assert_non_null(names);
+    e[0] = (zent){ "bag/bagit.txt", BAGIT, 0, false, 0 };
+    for (int i = 0; i < N; i++) {
+        /* names and sizes of several lengths, so headers fall anywhere */
+        snprintf(names[i], 64, "bag/data/f%0*d", 4 + i % 7, i);
+        e[i + 1] = (zent){ names[i], data, 1 + (size_t)(i * 37) % 17, false, 0 };
+    }
+    char *zp = make_zip("many.zip", e, N + 1);
+    /* change one letter of the local name of a few entries */
+    size_t zl = 0;
+    uint8_t *z = tu_read(zp, &zl);
+    assert_non_null(z);
+    static const int bad[] = { 1, 3000, 4321, N - 1 };
+    for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+        const char *nm = names[bad[b]];
+        size_t nl = strlen(nm);
+        uint8_t *hit = NULL;
+        for (size_t i = 30; i + nl <= zl && !hit; i++)
+            if (z[i - 30] == 'P' && z[i - 29] == 'K' && z[i - 28] == 3 && z[i - 27] == 4 &&
+                !memcmp(z + i, nm, nl))
+                hit = z + i;
+        assert_non_null(hit);
+        hit[nl - 1] = (uint8_t)(hit[nl - 1] == '0' ? '1' : '0');
+    }
+    assert_int_equal(tu_write(zp, z, zl), 0);
+    free(z);
+    ev_store *s = NULL;
+    ev_errbuf err;
+    ev_report *r = new_report();
+    assert_int_equal(open_store(&s, zp, NULL, r, &err), EV_OK);
+    assert_int_equal(ev_report__count_code(r, "zip-local-name-mismatch"), 4);
+    for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++)
+        assert_int_equal(ev_store__find(s, names[bad[b]] + 4), -1);
+    /* and nothing else is wrong: every other entry is read */
+    assert_int_equal(r->nproblems, 4);
+    for (int i = 0; i < N; i++) {
+        bool is_bad = false;
+        for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++)
+            is_bad = is_bad || bad[b] == i;
+        if (!is_bad && ev_store__find(s, names[i] + 4) < 0)
+            fail_msg("'%s' is not found", names[i]);
+    }
+    ev_store__free(s);
+    ev_report_free(r);
+    free(zp);
+    free(names);
+    free(e);
+}
+
 /* Header fields that change nothing read: a mode that lost its file type
  * among typed ones, a made-by host no system has, extra fields whose local
  * and central copies disagree give warnings; the same ZIP as libzip writes
@@ -942,6 +1041,8 @@ int main(void)
         cmocka_unit_test(container_zip_strips_top_folder),
         cmocka_unit_test(container_zip_refuses_unsafe_names),
         cmocka_unit_test(container_zip_refuses_links_and_collisions),
+        cmocka_unit_test(container_zip_collisions_ascii_and_not),
+        cmocka_unit_test(container_zip_local_headers_many),
         cmocka_unit_test(container_zip_header_fields),
         cmocka_unit_test(container_zip_limits),
         cmocka_unit_test(container_zip_archive_ratio),

@@ -112,6 +112,42 @@ static void leaf_layout(void **state)
     assert_memory_not_equal(a, b, 32);
 }
 
+/* Objects of many members, names that share a prefix before they differ
+ * in or past ASCII, integers of both signs, and a "salt" member below the
+ * top of an item (only the item's own salt is left out of its leaf). */
+static void jcs_members_and_integers(void **state)
+{
+    (void)state;
+    char in[1024], want[1024];
+    size_t a = 0, b = 0;
+    a += (size_t)snprintf(in + a, sizeof(in) - a, "{");
+    b += (size_t)snprintf(want + b, sizeof(want) - b, "{");
+    for (int i = 29; i >= 0; i--)
+        a += (size_t)snprintf(in + a, sizeof(in) - a, "%s\"k%02d\":%d", i == 29 ? "" : ",", i,
+                              i - 15);
+    for (int i = 0; i < 30; i++)
+        b += (size_t)snprintf(want + b, sizeof(want) - b, "%s\"k%02d\":%d", i ? "," : "", i,
+                              i - 15);
+    snprintf(in + a, sizeof(in) - a, "}");
+    snprintf(want + b, sizeof(want) - b, "}");
+    expect_jcs(in, want);
+    /* after "a": U+FB33 (UTF-16 FB33) sorts after U+1F600 (UTF-16 D83D
+     * DE00), though its UTF-8 bytes come first; "a" alone and "a~" before
+     * both, "ab" before them too */
+    expect_jcs("{\"a\xef\xac\xb3\":1,\"a\xf0\x9f\x98\x80\":2,\"a~\":3,\"a\":4,\"ab\":5,"
+               "\"a\xc2\x80\":6}",
+               "{\"a\":4,\"ab\":5,\"a~\":3,\"a\xc2\x80\":6,\"a\xf0\x9f\x98\x80\":2,"
+               "\"a\xef\xac\xb3\":1}");
+    expect_jcs("[0,-1,7,-9007199254740992,9007199254740992,-120,1000000]",
+               "[0,-1,7,-9007199254740992,9007199254740992,-120,1000000]");
+    uint8_t x[32], y[32];
+    leaf_of(x, "{\"id\":\"item-0001\",\"m\":{\"salt\":2},\"salt\":\"s\"}", 1, 2, 0);
+    leaf_of(y, "{\"m\":{\"salt\":2},\"id\":\"item-0001\"}", 1, 2, 0);
+    assert_memory_equal(x, y, 32);
+    leaf_of(y, "{\"m\":{},\"id\":\"item-0001\"}", 1, 2, 0);
+    assert_memory_not_equal(x, y, 32);
+}
+
 static void mk_leaves(uint8_t (*l)[32], size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -280,6 +316,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(jcs_numbers),      cmocka_unit_test(jcs_strings_and_keys),
+        cmocka_unit_test(jcs_members_and_integers),
         cmocka_unit_test(leaf_layout),      cmocka_unit_test(tree_and_proofs),
         cmocka_unit_test(node_as_leaf),     cmocka_unit_test(proof_parser),
         cmocka_unit_test(commitment_bytes),

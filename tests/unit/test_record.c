@@ -442,6 +442,127 @@ static ev_report *verify_with(const char *bag, const ev_bundle_options *o)
     return r;
 }
 
+/* ev_record__parse reads the usual record itself and leaves anything else
+ * to jansson: either way the result is what json_loadb gives (refused, or
+ * the same values with the same types in the same order). */
+static void expect_parse_as_jansson(const char *doc, size_t len)
+{
+    ev_bundle_options o;
+    assert_int_equal(ev_bundle_options_init(&o, EV_BUNDLE_OPTIONS_VERSION), EV_OK);
+    o.max_items = 1000; /* 0 means the default only once a bundle is made */
+    ev_report *r = NULL;
+    assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+    json_t *got = ev_record__parse(doc, len, SIZE_MAX, &o, r);
+    json_error_t je;
+    json_t *want = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(want)) {
+        json_decref(want);
+        want = NULL;
+    }
+    if (!want != !got)
+        fail_msg("'%.*s': jansson %s it, ev_record__parse %s it (%s)", (int)(len < 200 ? len : 200),
+                 doc, want ? "takes" : "refuses", got ? "takes" : "refuses", je.text);
+    if (want) {
+        char *a = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *b = json_dumps(got, JSON_COMPACT | JSON_ENCODE_ANY);
+        assert_non_null(a);
+        assert_non_null(b);
+        if (strcmp(a, b))
+            fail_msg("'%.*s': jansson reads %s, ev_record__parse %s", (int)len, doc, a, b);
+        free(a);
+        free(b);
+    }
+    json_decref(want);
+    json_decref(got);
+    ev_report_free(r);
+}
+
+/* The items counted on the text before parsing: strings with escaped
+ * quotes and runs of backslashes, brackets and commas inside strings. */
+static void record_count_items_on_text(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *doc;
+        size_t want;
+    } t[] = {
+        { "{\"items\":[]}", 0 },
+        { "{\"items\":[{}]}", 1 },
+        { "{\"items\":[{\"a\":\"x\\\"],\"},{\"b\":\"\\\\\"},3]}", 3 },
+        { "{\"items\":[\"\\\\\\\\\",\"\\\\\\\"]\",\"[,]\"]}", 3 },
+        { "{\"x\":\"\\\"items\\\"\",\"items\":[1,2]}", 2 },
+        { "{\"items\":[1,\"a,b\",{\"c\":[4,5]},[6,7]]}", 4 },
+        { "{\"items\":[1,2,\"\\", 3 },
+        { "{\"items\":[1,2,\"abc", 3 },
+        { "{\"a\":\"\\\\\",\"items\":[1,2,3]}", 3 },
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        size_t got = ev_record__count_items(t[i].doc, strlen(t[i].doc));
+        if (got != t[i].want)
+            fail_msg("'%s': %zu items counted, not %zu", t[i].doc, got, t[i].want);
+    }
+}
+
+static void record_parse_agrees_with_jansson(void **state)
+{
+    (void)state;
+    static const char *const docs[] = {
+        "{}", " {\n\t\"a\" : 1 ,\r\n \"b\":[ ]} \n", "{\"a\":{},\"b\":[{}],\"c\":[[1,2],[3]]}",
+        "{\"s\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\",\"e\":\"q\\\"b\\\\s\\/n\\nr\\rt\\tb\\bf\\f\"}",
+        "{\"i\":0,\"n\":-0,\"m\":-12,\"big\":999999999999999999,\"neg\":-999999999999999999}",
+        "{\"t\":true,\"f\":false,\"z\":null,\"\":\"empty key\"}",
+        "{\"r\":1.5}", "{\"r\":1e3}", "{\"r\":-0.0}", "{\"i\":1234567890123456789}",
+        "{\"i\":9223372036854775807}", "{\"i\":9223372036854775808}", "{\"i\":-9223372036854775809}",
+        "{\"u\":\"\\u00e9\"}", "{\"u\":\"\\ud83d\\ude00\"}", "{\"u\":\"\\ud83d\"}", "{\"u\":\"\\u0000\"}",
+        "{\"a\":1,\"a\":2}", "{\"o\":{\"k\":1,\"k\":1}}", "{\"a\":1,\"b\":{\"a\":2}}",
+        "{\"a\":01}", "{\"a\":-}", "{\"a\":+1}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":1e}",
+        "{\"a\":1,}", "{,}", "{\"a\" 1}", "{\"a\":1 \"b\":2}", "{a:1}", "{\"a\":[1,]}",
+        "{\"a\":[,1]}", "{\"a\":nul}", "{\"a\":nullx}", "{\"a\":truex}", "{\"a\":1x}",
+        "{\"a\":1}x", "{\"a\":1}{}", "{\"a\":1", "{\"a\":\"x", "{\"a\":\"x\\", "{\"a\":\"\\x\"}",
+        "{\"a\":\"tab\there\"}", "{\"a\":\"\x01\"}", "{\"a\":\"\x7f\"}",
+        "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xc3\"}", "{\"a\":\"\xed\xa0\x80\"}",
+        "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xf5\x80\x80\x80\"}", "{\"a\":\"\xe0\x80\xaf\"}",
+        "{\"a\":\"\xf0\x8f\xbf\xbf\"}", "{\"a\":\"\x80\"}", "{\"\xc3\xa9\":1,\"e\xcc\x81\":2}",
+        "\xef\xbb\xbf{}", "[]", "[{}]", "\"s\"", "1", "null", "", " ", "{\"a\":[1,2,3]]",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+        expect_parse_as_jansson(docs[i], strlen(docs[i]));
+    /* a NUL byte inside the text, and nesting past the quick reader's depth */
+    expect_parse_as_jansson("{\"a\":\"x\0y\"}", 11);
+    expect_parse_as_jansson("{\"a\":1}\0", 8);
+    char deep[700];
+    size_t n = 0;
+    deep[n++] = '{';
+    for (int d = 0; d < 90; d++)
+        n += (size_t)snprintf(deep + n, sizeof(deep) - n, "\"k\":{");
+    n += (size_t)snprintf(deep + n, sizeof(deep) - n, "\"z\":1");
+    for (int d = 0; d < 91; d++)
+        deep[n++] = '}';
+    expect_parse_as_jansson(deep, n);
+    /* a key long enough for the heap, one with escapes, and a record as
+     * the writer makes it */
+    char key[300];
+    memset(key, 'k', sizeof(key));
+    char doc[600];
+    n = (size_t)snprintf(doc, sizeof(doc), "{\"%.*s\":1,\"%.*s\":2,\"k\\n\":3,\"k\\n\":4}", 200,
+                         key, 201, key);
+    expect_parse_as_jansson(doc, n);
+    n = (size_t)snprintf(doc, sizeof(doc), "{\"%.*s\":1,\"%.*s\":2}", 200, key, 200, key);
+    expect_parse_as_jansson(doc, n);
+    char *dir = NULL;
+    char *bag = make_bundle(&dir);
+    char *rp = tu_join(bag, "evidence.json");
+    size_t rl = 0;
+    uint8_t *rec = tu_read(rp, &rl);
+    assert_non_null(rec);
+    expect_parse_as_jansson((const char *)rec, rl);
+    free(rec);
+    free(rp);
+    free(bag);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void record_limits(void **state)
 {
     (void)state;
@@ -674,6 +795,8 @@ int main(void)
         cmocka_unit_test(record_schema_and_baginfo),
         cmocka_unit_test(record_problems_are_capped),
         cmocka_unit_test(record_custody_grammar),
+        cmocka_unit_test(record_count_items_on_text),
+        cmocka_unit_test(record_parse_agrees_with_jansson),
         cmocka_unit_test(record_limits),
         cmocka_unit_test(record_custody_names_people_and_places),
         cmocka_unit_test(record_custody_references_resolve),

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -357,6 +358,92 @@ static int phase_completeness(vctx *c)
 /* Every file read to its end: the listed ones hashed (and extracted), the
  * others checked against their ZIP CRC. Skipped with --fast, except for
  * extraction. */
+/* The record checks (schema, bag-info.txt, libmagic, the views) need only
+ * the store and the record, not the digests: they run on a thread of their
+ * own while the files are hashed, into a report of their own, whose
+ * problems phase_record_checks then adds in its turn, so the report is the
+ * one a run in order gives. A verification keeps its vctx inside a vrun. */
+typedef struct record_job {
+    ev_bundle *b;
+    uint32_t flags;
+    ev_report *r;       /* the open's problems, then those of the checks */
+    size_t first;       /* where the checks' own problems start in r */
+    int rc;
+    bool started, done;
+    pthread_t th;
+} record_job;
+
+typedef struct vrun {
+    vctx c;             /* first: the phases get &vrun.c */
+    record_job rj;
+} vrun;
+
+static int record_checks(ev_report *r, ev_bundle *b, uint32_t flags)
+{
+    bool views_checkable = false;
+    int rc = ev_record__verify(r, b->store, b->record, &b->o, flags, &views_checkable);
+    if (rc != EV_OK)
+        return rc;
+    if (views_checkable && !(flags & EV_VERIFY_FAST))
+        rc = ev_views__check(r, b->store, b->record, b->o.max_record_size > SIZE_MAX - 1
+                                                 ? SIZE_MAX - 1
+                                                 : (size_t)b->o.max_record_size);
+    return rc;
+}
+
+static void *record_job_run(void *arg)
+{
+    record_job *j = arg;
+    j->rc = record_checks(j->r, j->b, j->flags);
+    return NULL;
+}
+
+/* Start the record checks beside the hashing; with b->o.threads 1, or
+ * without a thread (or memory), they run later in phase_record_checks, as
+ * before. */
+static void record_job_start(vrun *v)
+{
+    record_job *j = &v->rj;
+    ev_bundle *b = v->c.b;
+    /* one thread asked for: one thread used */
+    if (b->o.threads <= 1 || ev_report__new(&j->r, v->c.r->format) != EV_OK)
+        return;
+    /* ev_record__verify looks for the open's limit problems in its report */
+    const ev_report *open = b->open_report;
+    for (size_t i = 0; i < open->nproblems; i++) {
+        const ev_problem *p = &open->problems[i];
+        if (ev_report__add(j->r, p->severity, p->code, p->path, "%s", p->message) != EV_OK) {
+            ev_report_free(j->r);
+            j->r = NULL;
+            return;
+        }
+    }
+    j->first = j->r->nproblems;
+    j->b = b;
+    j->flags = v->c.flags;
+    if (pthread_create(&j->th, NULL, record_job_run, j) != 0) {
+        ev_report_free(j->r);
+        j->r = NULL;
+        return;
+    }
+    j->started = true;
+}
+
+static void record_job_join(record_job *j)
+{
+    if (j->started && !j->done) {
+        pthread_join(j->th, NULL);
+        j->done = true;
+    }
+}
+
+static void record_job_free(record_job *j)
+{
+    record_job_join(j);
+    ev_report_free(j->r);
+    j->r = NULL;
+}
+
 static int phase_hash_files(vctx *c)
 {
     ev_bundle *b = c->b;
@@ -390,7 +477,9 @@ static int phase_hash_files(vctx *c)
         c->files[ri].x->algs |= EV_ALG_SHA256;
     ev_progress__init(&c->progress, b->o.progress_cb, b->o.progress_payload,
                       dest ? "extracting" : "verifying", total, c->ntodo);
+    record_job_start((vrun *)c);
     int rc = ev_bundle__run_hashing(c);
+    record_job_join(&((vrun *)c)->rj);
     if (rc != EV_OK) {
         ev_err__set(&b->err, rc, "canceled by callback");
         return rc;
@@ -627,15 +716,22 @@ static int phase_record_vs_bag(vctx *c)
 /* The record against its schema, bag-info.txt, the bytes and its views. */
 static int phase_record_checks(vctx *c)
 {
-    ev_bundle *b = c->b;
-    bool views_checkable = false;
-    int rc = ev_record__verify(c->r, b->store, b->record, &b->o, c->flags, &views_checkable);
-    if (rc != EV_OK)
-        return rc;
-    if (views_checkable && !(c->flags & EV_VERIFY_FAST))
-        rc = ev_views__check(c->r, b->store, b->record, b->o.max_record_size > SIZE_MAX - 1
-                                                 ? SIZE_MAX - 1
-                                                 : (size_t)b->o.max_record_size);
+    record_job *j = &((vrun *)c)->rj;
+    if (!j->started)
+        return record_checks(c->r, c->b, c->flags);
+    record_job_join(j);
+    int rc = j->rc;
+    /* its problems, in the order it found them, as if found here */
+    for (size_t i = j->first; i < j->r->nproblems; i++) {
+        const ev_problem *p = &j->r->problems[i];
+        if (ev_report__add(c->r, p->severity, p->code, p->path, "%s", p->message) != EV_OK) {
+            rc = EV_ENOMEM;
+            break;
+        }
+    }
+    if (j->r->unreadable)
+        c->r->unreadable = true;
+    record_job_free(j);
     return rc;
 }
 
@@ -762,18 +858,20 @@ int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const c
     r->bag_name = ev__strdup(ev_store__bag_name(b->store));
     r->fast = flags & EV_VERIFY_FAST;
     r->deep = flags & EV_VERIFY_DEEP;
-    vctx c;
-    memset(&c, 0, sizeof(c));
-    c.b = b;
-    c.r = r;
-    c.flags = flags;
-    c.dest = dest;
-    c.destfd = -1;
-    c.n = ev_store__count(b->store);
-    ev_bag__check_init(&c.bag, r);
+    vrun run;
+    memset(&run, 0, sizeof(run));
+    vctx *c = &run.c;
+    c->b = b;
+    c->r = r;
+    c->flags = flags;
+    c->dest = dest;
+    c->destfd = -1;
+    c->n = ev_store__count(b->store);
+    ev_bag__check_init(&c->bag, r);
     for (size_t i = 0; i < sizeof(verify_phases) / sizeof(verify_phases[0]) && rc == EV_OK; i++)
-        rc = verify_phases[i].run(&c);
-    vctx_free(&c);
+        rc = verify_phases[i].run(&run.c);
+    record_job_free(&run.rj); /* a run stopped before the record checks */
+    vctx_free(&run.c);
     if (rc != EV_OK) {
         ev_report_free(r);
         return rc;

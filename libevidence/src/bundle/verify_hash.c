@@ -41,7 +41,32 @@ int ev_bundle__mkparents_at(int dfd, const char *rel)
 typedef struct whasher {
     ev_hasher *h;
     uint32_t algs;
+    char *lastdir;      /* extract: the folder made last (its files follow) */
+    size_t lastlen;
 } whasher;
+
+/* The folders of name under dfd, unless they are those of the worker's
+ * last file (files come folder by folder: one mkdirat per level and file
+ * was most of the system calls of an extraction of small files). */
+static int mkparents_cached(whasher *wh, int dfd, const char *name)
+{
+    const char *slash = strrchr(name, '/');
+    size_t len = slash ? (size_t)(slash - name) : 0;
+    if (!len)
+        return 0;
+    if (wh->lastdir && wh->lastlen == len && !memcmp(wh->lastdir, name, len))
+        return 0;
+    if (ev_bundle__mkparents_at(dfd, name) != 0)
+        return -1;
+    char *d = realloc(wh->lastdir, len + 1);
+    if (d) {
+        memcpy(d, name, len);
+        d[len] = '\0';
+        wh->lastdir = d;
+        wh->lastlen = len;
+    }
+    return 0;
+}
 
 static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size_t buflen,
                      whasher *wh)
@@ -70,7 +95,7 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
         const char *slash = strrchr(e->name, '/');
         tmpname = ev__asprintf("%.*s.evidence-partial-%zu", slash ? (int)(slash - e->name + 1) : 0,
                                e->name, f->entry);
-        if (!tmpname || ev_bundle__mkparents_at(c->destfd, e->name) != 0) {
+        if (!tmpname || mkparents_cached(wh, c->destfd, e->name) != 0) {
             rc = ev_err__set(&err, EV_EIO, "cannot create folders for '%s' in '%s': %s",
                              e->name, c->dest, strerror(errno));
         } else {
@@ -192,7 +217,7 @@ static void *worker(void *arg)
         return NULL; /* the remaining files are picked up by other workers */
     }
     uint64_t reported = 0;
-    whasher wh = { NULL, 0 };
+    whasher wh = { NULL, 0, NULL, 0 };
     for (;;) {
         size_t k = atomic_fetch_add(&c->next, 1);
         if (k >= c->ntodo)
@@ -206,6 +231,7 @@ static void *worker(void *arg)
         }
     }
     ev_hash__free(wh.h);
+    free(wh.lastdir);
     ev_store__cursor_free(cur);
     free(buf);
     return NULL;

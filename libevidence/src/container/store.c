@@ -20,10 +20,12 @@
 
 static void cursor_destroy(ev_store_cursor *c);
 
-/* Keys used to find entries that collide: exact, NFC, and case-folded NFC. */
+/* Keys used to find entries that collide: exact, NFC, and case-folded NFC.
+ * A key either borrows the entry's name (owned false) or is its own copy. */
 typedef struct name_key {
     char *key;
     size_t idx;
+    bool owned;
 } name_key;
 
 static int key_cmp(const void *a, const void *b)
@@ -35,30 +37,72 @@ static int key_cmp(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+static bool is_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
+/* The key of a name in a pass. An ASCII name is its own NFC form, and its
+ * case fold (Unicode full case folding) is its ASCII lower case: computed
+ * here without libunistring, which costs far more per name. Other names
+ * go through ev_bag__nfc and ev_bag__fold_key as before. */
+static int make_key(name_key *k, const char *name, int pass, bool ascii)
+{
+    k->owned = true;
+    if (pass == 0 || (pass == 1 && ascii)) {
+        k->key = (char *)name;
+        k->owned = false;
+        return EV_OK;
+    }
+    if (ascii) {
+        size_t n = strlen(name);
+        k->key = malloc(n + 1);
+        if (!k->key)
+            return EV_ENOMEM;
+        for (size_t i = 0; i <= n; i++) {
+            char ch = name[i];
+            k->key[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+        }
+        return EV_OK;
+    }
+    k->key = pass == 1 ? ev_bag__nfc(name) : ev_bag__fold_key(name);
+    if (!k->key)
+        k->key = ev__strdup(name);
+    return k->key ? EV_OK : EV_ENOMEM;
+}
 
 static int check_collisions(ev_store *s, ev_report *r)
 {
     name_key *k = ev__reallocarray(NULL, s->n ? s->n : 1, sizeof(*k));
-    if (!k)
+    bool *ascii = calloc(s->n ? s->n : 1, sizeof(*ascii));
+    if (!k || !ascii) {
+        free(k);
+        free(ascii);
         return EV_ENOMEM;
+    }
+    bool all_ascii = true;
+    for (size_t i = 0; i < s->n; i++) {
+        ascii[i] = is_ascii(s->e[i].name);
+        all_ascii = all_ascii && ascii[i];
+    }
     static const char *const codes[3] = { "duplicate-entry", "normalization-collision",
                                           "case-collision" };
     int rc = EV_OK;
     for (int pass = 0; pass < 3 && rc == EV_OK; pass++) {
+        /* ASCII names are their own NFC: with no other name, that pass
+         * would only find again what the exact pass found */
+        if (pass == 1 && all_ascii)
+            continue;
         size_t m = 0;
         for (size_t i = 0; i < s->n; i++) {
             if (s->e[i].unsafe)
                 continue;
-            char *key = pass == 0 ? ev__strdup(s->e[i].name)
-                        : pass == 1 ? ev_bag__nfc(s->e[i].name)
-                                    : ev_bag__fold_key(s->e[i].name);
-            if (!key)
-                key = ev__strdup(s->e[i].name);
-            if (!key) {
-                rc = EV_ENOMEM;
+            rc = make_key(&k[m], s->e[i].name, pass, ascii[i]);
+            if (rc != EV_OK)
                 break;
-            }
-            k[m].key = key;
             k[m].idx = i;
             m++;
         }
@@ -85,9 +129,11 @@ static int check_collisions(ev_store *s, ev_report *r)
                                 "another file. Rename one of them and re-pack.", b->name, msg);
         }
         for (size_t i = 0; i < m; i++)
-            free(k[i].key);
+            if (k[i].owned)
+                free(k[i].key);
     }
     free(k);
+    free(ascii);
     return rc;
 }
 

@@ -230,6 +230,53 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
+/* The local headers, read through a window: in a ZIP as writers make it
+ * they follow one another, so one read serves many of them instead of two
+ * reads for each. After a window that served few, the next one is small,
+ * so entries in a scattered order cost a page each, not a window each. */
+#define LWIN_CAP (256u * 1024u)
+#define LWIN_SMALL 4096u
+
+typedef struct lwin {
+    int fd;
+    uint8_t *buf; /* NULL: every read goes to the file */
+    uint64_t off;
+    size_t len;
+    unsigned hits;
+} lwin;
+
+static int lwin_read(lwin *w, void *dst, size_t len, uint64_t off)
+{
+    if (w->buf && off >= w->off && off - w->off <= w->len && len <= w->len - (off - w->off)) {
+        memcpy(dst, w->buf + (off - w->off), len);
+        w->hits++;
+        return 0;
+    }
+    if (!w->buf || len > LWIN_CAP / 2)
+        return pread_full(w->fd, dst, len, off);
+    size_t want = w->hits >= 4 ? LWIN_CAP : LWIN_SMALL;
+    if (want < len)
+        want = len;
+    size_t got = 0;
+    while (got < want) {
+        ssize_t r = pread(w->fd, w->buf + got, want - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    w->off = off;
+    w->len = got;
+    w->hits = 0;
+    if (len <= got) {
+        memcpy(dst, w->buf, len);
+        w->hits++;
+        return 0;
+    }
+    return pread_full(w->fd, dst, len, off); /* end of file or an error, said as before */
+}
+
 typedef struct zip_end {
     uint64_t eocd;          /* offset of the end record */
     uint64_t tail_end;      /* end of the end record and its comment */
@@ -356,12 +403,12 @@ static int zrange_cmp(const void *a, const void *b)
 /* Compare an entry's local header (and data descriptor) with its central
  * record, as strictly as Info-ZIP's unzip -t. Returns NULL when they agree,
  * else the problem code, with the details in msg. Sets data_off/end. */
-static const char *check_local(int fd, const zip_end *z, struct raw_cd *rc, const uint8_t *cname,
+static const char *check_local(lwin *fd, const zip_end *z, struct raw_cd *rc, const uint8_t *cname,
                                size_t cnl, const uint8_t *cx, size_t cel, uint8_t *buf,
                                char *msg, size_t msglen)
 {
     uint8_t h[30];
-    if (rc->lho > z->cd_off || z->cd_off - rc->lho < 30 || pread_full(fd, h, 30, rc->lho) != 0 ||
+    if (rc->lho > z->cd_off || z->cd_off - rc->lho < 30 || lwin_read(fd, h, 30, rc->lho) != 0 ||
         rd32(h) != SIG_LOCAL) {
         snprintf(msg, msglen, "there is no local header at offset %llu, where the central "
                  "directory says the entry starts", (unsigned long long)rc->lho);
@@ -372,7 +419,7 @@ static const char *check_local(int fd, const zip_end *z, struct raw_cd *rc, cons
     uint32_t lcrc = rd32(h + 14);
     uint64_t lcsize = rd32(h + 18), lusize = rd32(h + 22);
     size_t lnl = rd16(h + 26), lel = rd16(h + 28);
-    if (z->cd_off - rc->lho - 30 < lnl + lel || pread_full(fd, buf, lnl + lel, rc->lho + 30) != 0) {
+    if (z->cd_off - rc->lho - 30 < lnl + lel || lwin_read(fd, buf, lnl + lel, rc->lho + 30) != 0) {
         snprintf(msg, msglen, "the local header's name and extra field run into the central "
                  "directory");
         return "zip-local-header-missing";
@@ -465,7 +512,7 @@ static const char *check_local(int fd, const zip_end *z, struct raw_cd *rc, cons
         size_t dl = room < sizeof(d) ? (size_t)room : sizeof(d);
         bool ok = false;
         size_t used = 0;
-        if (pread_full(fd, d, dl, rc->end) == 0) {
+        if (lwin_read(fd, d, dl, rc->end) == 0) {
             size_t sig = dl >= 4 && rd32(d) == SIG_DESCRIPTOR ? 4 : 0;
             bool wide = lz64 || rc->usize >= 0xFFFFFFFFu || rc->csize >= 0xFFFFFFFFu;
             size_t need = sig + (wide ? 20 : 12);
@@ -506,6 +553,7 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
     zrange *ranges = NULL;
     size_t toplen = 0, nranges = 0;
     bool top_conflict = false;
+    lwin lw = { fd, NULL, 0, 0, 4 };
     int rc = find_end(&z, fd, fsize, s->path, err);
     if (rc != EV_OK)
         goto out;
@@ -526,6 +574,7 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
     }
     cd = malloc(z.cd_size ? (size_t)z.cd_size : 1);
     lbuf = malloc(2 * 65536);
+    lw.buf = malloc(LWIN_CAP); /* without it, each header is read on its own */
     s->raw = ev__calloc((size_t)(z.n ? z.n : 1), sizeof(*s->raw));
     ranges = ev__calloc((size_t)(z.n ? z.n : 1), sizeof(*ranges));
     if (!cd || !lbuf || !s->raw || !ranges) {
@@ -737,7 +786,7 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
         }
         /* the local header must agree with the central directory */
         char lmsg[400];
-        const char *lcode = check_local(fd, &z, rw, name, nl, x, el, lbuf, lmsg, sizeof(lmsg));
+        const char *lcode = check_local(&lw, &z, rw, name, nl, x, el, lbuf, lmsg, sizeof(lmsg));
         if (rw->placed && rw->end != UINT64_MAX)
             ranges[nranges++] = (zrange){ rw->lho, rw->end, (size_t)i };
         else if (rw->placed && rw->csize <= fsize) {
@@ -938,6 +987,7 @@ out:
     free(top);
     free(cd);
     free(lbuf);
+    free(lw.buf);
     free(ranges);
     close(fd);
     return rc;

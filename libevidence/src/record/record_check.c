@@ -386,10 +386,37 @@ static void nullable_strings(cctx *c, const json_t *o, const char *ptr,
         field(c, o, ptr, *keys, T_STR | T_NULL, false);
 }
 
+/* "/items/K" into ptr (48 bytes), and PTR/NAME into sub (64 bytes): made for
+ * every item, so without printf */
+static void item_ptr(char *ptr, size_t k)
+{
+    char d[24];
+    size_t n = sizeof(d);
+    do {
+        d[--n] = (char)('0' + k % 10);
+        k /= 10;
+    } while (k);
+    memcpy(ptr, "/items/", 7);
+    memcpy(ptr + 7, d + n, sizeof(d) - n);
+    ptr[7 + sizeof(d) - n] = '\0';
+}
+
+static void sub_ptr(char sub[64], const char *ptr, const char *name)
+{
+    size_t a = strlen(ptr), b = strlen(name);
+    if (a + b + 1 >= 64) {
+        snprintf(sub, 64, "%s/%s", ptr, name);
+        return;
+    }
+    memcpy(sub, ptr, a);
+    sub[a] = '/';
+    memcpy(sub + a + 1, name, b + 1);
+}
+
 static void schema_item(cctx *c, const json_t *it, size_t k)
 {
     char ptr[48];
-    snprintf(ptr, sizeof(ptr), "/items/%zu", k);
+    item_ptr(ptr, k);
     if (!json_is_object(it)) {
         SCH(c, "evidence.json breaks its schema: %s is %s, not an object", ptr, jtype_name(it));
         return;
@@ -411,7 +438,7 @@ static void schema_item(cctx *c, const json_t *it, size_t k)
     const json_t *h = field(c, it, ptr, "hashes", T_OBJ, true);
     if (h) {
         char hp[64];
-        snprintf(hp, sizeof(hp), "%s/hashes", ptr);
+        sub_ptr(hp, ptr, "hashes");
         str_field(c, h, hp, "sha256", true, sha256_ok, "64 lower-case hex digits");
         str_field(c, h, hp, "sha512", false, sha512_ok, "128 lower-case hex digits");
     }
@@ -419,7 +446,7 @@ static void schema_item(cctx *c, const json_t *it, size_t k)
     const json_t *t = field(c, it, ptr, "times", T_OBJ, false);
     if (t) {
         char tp[64];
-        snprintf(tp, sizeof(tp), "%s/times", ptr);
+        sub_ptr(tp, ptr, "times");
         str_field(c, t, tp, "modified", false, ev_record__utc_time_ok, "an RFC 3339 UTC time");
     }
     field(c, it, ptr, "media", T_OBJ, false);
@@ -436,7 +463,7 @@ static void schema_item(cctx *c, const json_t *it, size_t k)
     const json_t *df = field(c, it, ptr, "derived_from", T_OBJ, false);
     if (df) {
         char dp[64];
-        snprintf(dp, sizeof(dp), "%s/derived_from", ptr);
+        sub_ptr(dp, ptr, "derived_from");
         str_field(c, df, dp, "item", true, NULL, NULL);
         str_field(c, df, dp, "profile", true, NULL, NULL);
         const json_t *a = field(c, df, dp, "action", T_STR, true);

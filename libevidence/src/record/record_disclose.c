@@ -16,6 +16,28 @@
 
 static int jcs_string(ev_buf *b, const char *s, size_t n)
 {
+    /* most strings need no escape: one copy, quotes included */
+    size_t q = 0;
+    while (q < n && (unsigned char)s[q] >= 0x20 && s[q] != '"' && s[q] != '\\')
+        q++;
+    if (q == n) {
+        size_t need;
+        if (__builtin_add_overflow(b->len, n + 3, &need))
+            return EV_ENOMEM;
+        if (need > b->cap) {
+            int rc = ev_buf__append(b, "\"", 1);
+            if (rc == EV_OK)
+                rc = ev_buf__append(b, s, n);
+            return rc == EV_OK ? ev_buf__append(b, "\"", 1) : rc;
+        }
+        b->data[b->len] = '"';
+        if (n)
+            memcpy(b->data + b->len + 1, s, n);
+        b->data[b->len + 1 + n] = '"';
+        b->len += n + 2;
+        b->data[b->len] = '\0';
+        return EV_OK;
+    }
     int rc = ev_buf__append(b, "\"", 1);
     size_t run = 0;
     for (size_t i = 0; i < n && rc == EV_OK; i++) {
@@ -141,9 +163,8 @@ static unsigned next_unit(const unsigned char **p, const unsigned char *end, uns
 }
 
 /* Property names are sorted by their UTF-16 code units (RFC 8785 3.2.3). */
-static int key_cmp(const void *a, const void *b)
+static int utf16_cmp(const char *x, const char *y)
 {
-    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
     const unsigned char *p = (const unsigned char *)x, *pe = p + strlen(x);
     const unsigned char *q = (const unsigned char *)y, *qe = q + strlen(y);
     unsigned pp = 0, qp = 0;
@@ -156,63 +177,114 @@ static int key_cmp(const void *a, const void *b)
     return xa == ya ? 0 : xa ? 1 : -1;
 }
 
-static int jcs_value(ev_buf *b, const json_t *v, int depth)
+/* A member of an object being written: its name and value. */
+typedef struct jcs_member {
+    const char *key;
+    size_t klen;
+    const json_t *val;
+} jcs_member;
+
+static int member_cmp(const void *a, const void *b)
+{
+    const char *x = ((const jcs_member *)a)->key, *y = ((const jcs_member *)b)->key;
+    const unsigned char *p = (const unsigned char *)x, *q = (const unsigned char *)y;
+    while (*p && *p == *q) {
+        p++;
+        q++;
+    }
+    /* up to the first difference the names share their code points; where
+     * both bytes there are ASCII (or the end of one name), they are the
+     * next UTF-16 units too. Past ASCII the order of UTF-8 bytes and of
+     * UTF-16 units may differ (above U+FFFF): compare by units. */
+    if (*p < 0x80 && *q < 0x80)
+        return (*p > *q) - (*p < *q);
+    return utf16_cmp(x, y);
+}
+
+static int jcs_integer(ev_buf *b, json_int_t i)
+{
+    char t[24];
+    size_t n = sizeof(t);
+    unsigned long long u = i < 0 ? 0ULL - (unsigned long long)i : (unsigned long long)i;
+    do {
+        t[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (i < 0)
+        t[--n] = '-';
+    return ev_buf__append(b, t + n, sizeof(t) - n);
+}
+
+/* skip: a member name left out of this object (not of nested ones), or NULL */
+static int jcs_value(ev_buf *b, const json_t *v, int depth, const char *skip)
 {
     if (depth > 256)
         return EV_EINVAL;
     switch (json_typeof(v)) {
     case JSON_NULL:
-        return ev_buf__puts(b, "null");
+        return ev_buf__append(b, "null", 4);
     case JSON_TRUE:
-        return ev_buf__puts(b, "true");
+        return ev_buf__append(b, "true", 4);
     case JSON_FALSE:
-        return ev_buf__puts(b, "false");
+        return ev_buf__append(b, "false", 5);
     case JSON_INTEGER: {
         json_int_t i = json_integer_value(v);
         /* beyond 2^53 a JSON number is not exact in I-JSON: print as a
          * double would, like any JCS implementation */
         if (i > ((json_int_t)1 << 53) || i < -((json_int_t)1 << 53))
             return jcs_number(b, (double)i);
-        return ev_buf__printf(b, "%lld", (long long)i);
+        return jcs_integer(b, i);
     }
     case JSON_REAL:
         return jcs_number(b, json_real_value(v));
     case JSON_STRING:
         return jcs_string(b, json_string_value(v), json_string_length(v));
     case JSON_ARRAY: {
-        int rc = ev_buf__puts(b, "[");
+        int rc = ev_buf__append(b, "[", 1);
         for (size_t i = 0; i < json_array_size(v) && rc == EV_OK; i++) {
             if (i)
-                rc = ev_buf__puts(b, ",");
+                rc = ev_buf__append(b, ",", 1);
             if (rc == EV_OK)
-                rc = jcs_value(b, json_array_get(v, i), depth + 1);
+                rc = jcs_value(b, json_array_get(v, i), depth + 1, NULL);
         }
-        return rc == EV_OK ? ev_buf__puts(b, "]") : rc;
+        return rc == EV_OK ? ev_buf__append(b, "]", 1) : rc;
     }
     case JSON_OBJECT: {
         size_t n = json_object_size(v);
-        const char **keys = n ? ev__calloc(n, sizeof(*keys)) : NULL;
-        if (n && !keys)
+        jcs_member local[24];
+        jcs_member *m = n <= sizeof(local) / sizeof(local[0]) ? local
+                        : ev__calloc(n, sizeof(*m));
+        if (!m)
             return EV_ENOMEM;
         size_t k = 0;
         const char *key;
         json_t *val;
-        json_object_foreach((json_t *)v, key, val) keys[k++] = key;
+        json_object_foreach((json_t *)v, key, val) {
+            if (k == n)
+                break;
+            if (skip && !strcmp(key, skip))
+                continue;
+            m[k].key = key;
+            m[k].klen = strlen(key);
+            m[k].val = val;
+            k++;
+        }
         if (k > 1)
-            qsort(keys, k, sizeof(*keys), key_cmp);
-        int rc = ev_buf__puts(b, "{");
+            qsort(m, k, sizeof(*m), member_cmp);
+        int rc = ev_buf__append(b, "{", 1);
         for (size_t i = 0; i < k && rc == EV_OK; i++) {
             if (i)
-                rc = ev_buf__puts(b, ",");
+                rc = ev_buf__append(b, ",", 1);
             if (rc == EV_OK)
-                rc = jcs_string(b, keys[i], strlen(keys[i]));
+                rc = jcs_string(b, m[i].key, m[i].klen);
             if (rc == EV_OK)
-                rc = ev_buf__puts(b, ":");
+                rc = ev_buf__append(b, ":", 1);
             if (rc == EV_OK)
-                rc = jcs_value(b, json_object_get(v, keys[i]), depth + 1);
+                rc = jcs_value(b, m[i].val, depth + 1, NULL);
         }
-        free(keys);
-        return rc == EV_OK ? ev_buf__puts(b, "}") : rc;
+        if (m != local)
+            free(m);
+        return rc == EV_OK ? ev_buf__append(b, "}", 1) : rc;
     }
     }
     return EV_EINVAL;
@@ -220,7 +292,7 @@ static int jcs_value(ev_buf *b, const json_t *v, int depth)
 
 int ev_record__jcs(ev_buf *b, const json_t *v)
 {
-    return v ? jcs_value(b, v, 0) : EV_EINVAL;
+    return v ? jcs_value(b, v, 0, NULL) : EV_EINVAL;
 }
 
 /* ---- salts, leaves, nodes ---------------------------------------------------------- */
@@ -236,33 +308,34 @@ int ev_record__leaf(uint8_t out[32], const json_t *item, const uint8_t salt[EV_D
 {
     if (!json_is_object(item))
         return EV_EINVAL;
-    json_t *c = json_copy((json_t *)item); /* shallow: only "salt" is removed */
-    if (!c)
-        return EV_ENOMEM;
-    json_object_del(c, "salt");
+    /* the whole leaf input in one buffer: 0x00, the salt, the entry's
+     * length (filled in once known), the entry (the item without its
+     * "salt", written straight from the item), the digests */
+    enum { HEAD = 1 + EV_DISCLOSE_SALT_LEN + 8 };
     ev_buf e = { 0 };
-    int rc = ev_record__jcs(&e, c);
-    json_decref(c);
+    e.data = malloc(1024);
+    if (!e.data)
+        return EV_ENOMEM;
+    e.cap = 1024;
+    uint8_t head[HEAD] = { 0x00 };
+    memcpy(head + 1, salt, EV_DISCLOSE_SALT_LEN);
+    int rc = ev_buf__append(&e, head, HEAD);
+    if (rc == EV_OK)
+        rc = jcs_value(&e, item, 0, "salt");
     if (rc != EV_OK) {
         ev_buf__free(&e);
         return rc;
     }
-    uint8_t len[8];
+    uint64_t elen = (uint64_t)(e.len - HEAD);
     for (int i = 0; i < 8; i++)
-        len[i] = (uint8_t)((uint64_t)e.len >> (56 - 8 * i));
-    static const uint8_t zero = 0x00;
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
+        e.data[1 + EV_DISCLOSE_SALT_LEN + i] = (char)(uint8_t)(elen >> (56 - 8 * i));
+    rc = ev_buf__append(&e, payload_sha256, 32);
+    for (size_t k = 0; rc == EV_OK && k < nmeta; k++)
+        rc = ev_buf__append(&e, meta_sha256[k], 32);
     unsigned int ol = 0;
-    bool ok = m && EVP_DigestInit_ex(m, EVP_sha256(), NULL) && EVP_DigestUpdate(m, &zero, 1) &&
-              EVP_DigestUpdate(m, salt, EV_DISCLOSE_SALT_LEN) && EVP_DigestUpdate(m, len, 8) &&
-              EVP_DigestUpdate(m, e.data ? e.data : "", e.len) &&
-              EVP_DigestUpdate(m, payload_sha256, 32);
-    for (size_t k = 0; ok && k < nmeta; k++)
-        ok = EVP_DigestUpdate(m, meta_sha256[k], 32);
-    ok = ok && EVP_DigestFinal_ex(m, out, &ol) && ol == 32;
-    EVP_MD_CTX_free(m);
+    bool ok = rc == EV_OK && EVP_Digest(e.data, e.len, out, &ol, EVP_sha256(), NULL) && ol == 32;
     ev_buf__free(&e);
-    return ok ? EV_OK : EV_ENOMEM;
+    return ok ? EV_OK : rc != EV_OK ? rc : EV_ENOMEM;
 }
 
 void ev_record__node(uint8_t out[32], const uint8_t left[32], const uint8_t right[32])

@@ -50,8 +50,22 @@ size_t ev_record__count_items(const char *b, size_t n)
         char ch = b[i];
         if (ch == '"') {
             size_t st = ++i;
-            while (i < n && b[i] != '"')
-                i += b[i] == '\\' ? 2 : 1;
+            /* the next quote not escaped: one after an even run of
+             * backslashes (each backslash takes the byte after it) */
+            for (;;) {
+                const char *dq = i < n ? memchr(b + i, '"', n - i) : NULL;
+                if (!dq) {
+                    i = n;
+                    break;
+                }
+                size_t at = (size_t)(dq - b), bs = 0;
+                while (at - bs > st && b[at - bs - 1] == '\\')
+                    bs++;
+                i = at;
+                if (!(bs & 1))
+                    break;
+                i++;
+            }
             if (i >= n)
                 break;
             if (depth == 1) {
@@ -126,6 +140,289 @@ static bool refuse_items(ev_report *r, size_t n, size_t npayload, const ev_bundl
     return false;
 }
 
+/* ---- a quicker parse of the usual record ------------------------------------------
+ *
+ * jansson's parser costs several times what building the values does. The
+ * record the writer makes is plain JSON: objects, arrays, strings with few
+ * escapes, integers, true, false, null. quick_parse reads exactly that and
+ * builds the same values in the same order, and gives up (QP_OTHER) on
+ * anything else: \u escapes, numbers with a fraction or exponent, integers
+ * jansson would not take, a duplicate key, deep nesting, any byte out of
+ * place. Then json_loadb decides, as before, so what is accepted or
+ * refused, and every value read, stays jansson's. */
+
+#define QP_MAX_DEPTH 64
+
+typedef struct qp {
+    const unsigned char *p, *end;
+    char *tmp; /* unescaped strings */
+    size_t tmpcap;
+} qp;
+
+static void qp_ws(qp *q)
+{
+    while (q->p < q->end && (*q->p == ' ' || *q->p == '\n' || *q->p == '\r' || *q->p == '\t'))
+        q->p++;
+}
+
+/* The length of a valid UTF-8 sequence at p (RFC 3629: no overlong form, no
+ * surrogate, nothing past U+10FFFF), or 0. */
+static size_t qp_utf8(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    size_t n;
+    unsigned cp, min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1Fu;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0Fu;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07u;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - p) < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0u) != 0x80u)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* A string at q->p (just past its '"'): its bytes in *out, *outlen. They
+ * point into the text when there is no escape, else into q->tmp. */
+static bool qp_string(qp *q, const char **out, size_t *outlen)
+{
+    const unsigned char *st = q->p, *p = q->p;
+    bool esc = false;
+    while (p < q->end && *p != '"') {
+        if (*p == '\\') {
+            if (q->end - p < 2)
+                return false;
+            esc = true;
+            p += 2;
+        } else if (*p < 0x20) {
+            return false;
+        } else if (*p < 0x80) {
+            p++;
+        } else {
+            size_t n = qp_utf8(p, q->end);
+            if (!n)
+                return false;
+            p += n;
+        }
+    }
+    if (p >= q->end)
+        return false;
+    q->p = p + 1;
+    if (!esc) {
+        *out = (const char *)st;
+        *outlen = (size_t)(p - st);
+        return true;
+    }
+    size_t need = (size_t)(p - st) + 1;
+    if (need > q->tmpcap) {
+        char *t = realloc(q->tmp, need);
+        if (!t)
+            return false;
+        q->tmp = t;
+        q->tmpcap = need;
+    }
+    size_t o = 0;
+    for (const unsigned char *r = st; r < p; r++) {
+        if (*r != '\\') {
+            q->tmp[o++] = (char)*r;
+            continue;
+        }
+        r++;
+        switch (*r) {
+        case '"': q->tmp[o++] = '"'; break;
+        case '\\': q->tmp[o++] = '\\'; break;
+        case '/': q->tmp[o++] = '/'; break;
+        case 'b': q->tmp[o++] = '\b'; break;
+        case 'f': q->tmp[o++] = '\f'; break;
+        case 'n': q->tmp[o++] = '\n'; break;
+        case 'r': q->tmp[o++] = '\r'; break;
+        case 't': q->tmp[o++] = '\t'; break;
+        default: return false; /* \u and anything else: jansson's */
+        }
+    }
+    *out = q->tmp;
+    *outlen = o;
+    return true;
+}
+
+static json_t *qp_value(qp *q, int depth);
+
+static json_t *qp_number(qp *q)
+{
+    const unsigned char *p = q->p;
+    bool neg = p < q->end && *p == '-';
+    if (neg)
+        p++;
+    if (p >= q->end || *p < '0' || *p > '9')
+        return NULL;
+    if (*p == '0' && p + 1 < q->end && p[1] >= '0' && p[1] <= '9')
+        return NULL;
+    uint64_t v = 0;
+    size_t digits = 0;
+    for (; p < q->end && *p >= '0' && *p <= '9'; p++, digits++)
+        v = v * 10 + (uint64_t)(*p - '0');
+    /* a fraction or exponent, or more digits than certainly fit: jansson's */
+    if (digits > 18 || (p < q->end && (*p == '.' || *p == 'e' || *p == 'E')))
+        return NULL;
+    q->p = p;
+    return json_integer(neg ? -(json_int_t)v : (json_int_t)v);
+}
+
+static json_t *qp_value(qp *q, int depth)
+{
+    qp_ws(q);
+    if (q->p >= q->end || depth > QP_MAX_DEPTH)
+        return NULL;
+    unsigned char c = *q->p;
+    if (c == '{') {
+        q->p++;
+        json_t *o = json_object();
+        if (!o)
+            return NULL;
+        qp_ws(q);
+        if (q->p < q->end && *q->p == '}') {
+            q->p++;
+            return o;
+        }
+        for (;;) {
+            qp_ws(q);
+            const char *k;
+            size_t kl;
+            if (q->p >= q->end || *q->p != '"')
+                break;
+            q->p++;
+            if (!qp_string(q, &k, &kl))
+                break;
+            /* a key of its own (the escape buffer is reused by the value) */
+            char kb[64];
+            char *key = kl < sizeof(kb) ? kb : malloc(kl + 1);
+            if (!key)
+                break;
+            memcpy(key, k, kl);
+            key[kl] = '\0';
+            bool ok = !memchr(key, '\0', kl);
+            if (ok) {
+                qp_ws(q);
+                ok = q->p < q->end && *q->p == ':';
+                if (ok) {
+                    q->p++;
+                    /* a key met before replaces its value and leaves the
+                     * size as it was: a duplicate, refused by jansson */
+                    size_t had = json_object_size(o);
+                    json_t *v = qp_value(q, depth + 1);
+                    ok = v && json_object_setn_new_nocheck(o, key, kl, v) == 0 &&
+                         json_object_size(o) == had + 1;
+                }
+            }
+            if (key != kb)
+                free(key);
+            if (!ok)
+                break;
+            qp_ws(q);
+            if (q->p < q->end && *q->p == ',') {
+                q->p++;
+                continue;
+            }
+            if (q->p < q->end && *q->p == '}') {
+                q->p++;
+                return o;
+            }
+            break;
+        }
+        json_decref(o);
+        return NULL;
+    }
+    if (c == '[') {
+        q->p++;
+        json_t *a = json_array();
+        if (!a)
+            return NULL;
+        qp_ws(q);
+        if (q->p < q->end && *q->p == ']') {
+            q->p++;
+            return a;
+        }
+        for (;;) {
+            json_t *v = qp_value(q, depth + 1);
+            if (!v || json_array_append_new(a, v) != 0)
+                break;
+            qp_ws(q);
+            if (q->p < q->end && *q->p == ',') {
+                q->p++;
+                continue;
+            }
+            if (q->p < q->end && *q->p == ']') {
+                q->p++;
+                return a;
+            }
+            break;
+        }
+        json_decref(a);
+        return NULL;
+    }
+    if (c == '"') {
+        q->p++;
+        const char *v;
+        size_t vl;
+        if (!qp_string(q, &v, &vl) || memchr(v, '\0', vl))
+            return NULL;
+        return json_stringn_nocheck(v, vl);
+    }
+    size_t left = (size_t)(q->end - q->p);
+    if (left >= 4 && !memcmp(q->p, "null", 4)) {
+        q->p += 4;
+        return json_null();
+    }
+    if (left >= 4 && !memcmp(q->p, "true", 4)) {
+        q->p += 4;
+        return json_true();
+    }
+    if (left >= 5 && !memcmp(q->p, "false", 5)) {
+        q->p += 5;
+        return json_false();
+    }
+    if (c == '-' || (c >= '0' && c <= '9'))
+        return qp_number(q);
+    return NULL;
+}
+
+/* The record as jansson would read it, or NULL: then json_loadb decides. */
+static json_t *quick_parse(const char *buf, size_t len)
+{
+    qp q = { (const unsigned char *)buf, (const unsigned char *)buf + len, NULL, 0 };
+    qp_ws(&q);
+    json_t *v = q.p < q.end && *q.p == '{' ? qp_value(&q, 1) : NULL;
+    free(q.tmp);
+    if (v) {
+        qp_ws(&q);
+        /* after a literal or number, jansson's token would go on ("nullx",
+         * "1x"): only whitespace may follow the object here, and within it
+         * every value ended at ',', '}' or ']' */
+        if (q.p != q.end) {
+            json_decref(v);
+            v = NULL;
+        }
+    }
+    return v;
+}
+
 json_t *ev_record__parse(const char *buf, size_t len, size_t npayload,
                          const ev_bundle_options *o, ev_report *r)
 {
@@ -133,7 +430,9 @@ json_t *ev_record__parse(const char *buf, size_t len, size_t npayload,
     json_t *rec = NULL;
     if (!refuse_items(r, ev_record__count_items(buf, len), npayload, o)) {
         json_error_t je;
-        rec = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+        rec = quick_parse(buf, len);
+        if (!rec)
+            rec = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
         if (!json_is_object(rec)) {
             json_decref(rec);
             rec = NULL;
