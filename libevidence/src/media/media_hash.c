@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,11 +52,39 @@ typedef struct sstate {
     AVStream *st;
     ev_media__sha2 *ph; /* whole-stream packet hash */
     ev_media__sha2 *dh; /* whole-stream decoded hash */
-    ev_media__sha2 *fh; /* one packet or frame, for the lists */
+    ev_media__sha2 *fh; /* one packet, for the packet list */
+    ev_media__sha2 *ffh; /* one frame, for the frame list */
     AVCodecContext *dec;
     uint8_t *scratch;
     size_t scratch_cap;
 } sstate;
+
+/* The decoded bytes are hashed by a worker thread, so that the thread that
+ * feeds the decoders does not wait for the hashing: frames (references,
+ * not copies) go through a short queue, in decoder output order. */
+#define HQ 4
+#define HASH_CHECK 1 /* check the format, count the bytes, name the format */
+#define HASH_FEED 2  /* feed the bytes to the hashers */
+
+typedef struct hjob {
+    sstate *s;
+    AVFrame *f;     /* NULL: stop */
+    uint64_t idx;   /* frame number in the list */
+    uint64_t bytes; /* bytes the frame hashes to */
+    int raw_bits;   /* the decoder's bits_per_raw_sample */
+    bool ok;        /* the format could be hashed */
+} hjob;
+
+typedef struct hworker {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t put, get;
+    hjob q[HQ];
+    unsigned int head, n;
+    int err;     /* first error of the worker (EV_ENOMEM, EV_ERROR) */
+    bool cancel; /* drop what is queued */
+    const ev_media__scan_opts *o;
+} hworker;
 
 typedef struct scan_ctx {
     ev_media__src *src;
@@ -64,6 +93,7 @@ typedef struct scan_ctx {
     unsigned int n;
     AVFrame *frame;
     ev_media__scan *out;
+    hworker *w; /* NULL: the frames are hashed on this thread */
 } scan_ctx;
 
 /* ------------------------------------------------------------------------ */
@@ -442,8 +472,9 @@ static int open_decoder(sstate *s, const ev_media__limits *lim)
 }
 
 /* Bytes of plane p for a frame packed with align 1, and its row count. */
-static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
+static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes, int mode)
 {
+    bool feed = mode & HASH_FEED;
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
     if (!d || (d->flags & AV_PIX_FMT_FLAG_HWACCEL) || f->width <= 0 || f->height <= 0)
         return EV_EFORMAT;
@@ -456,14 +487,16 @@ static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
             nb_planes = d->comp[i].plane;
     nb_planes++;
     uint64_t total = 0;
-    ev_media__sha2 *fh = s->fh;
+    ev_media__sha2 *fh = s->ffh;
     for (int p = 0; p < nb_planes && p < 4; p++) {
         int shift = (p == 1 || p == 2) ? d->log2_chroma_h : 0;
         int h = (f->height + (1 << shift) - 1) >> shift;
         const uint8_t *row = f->data[p];
         if (!row || ls[p] <= 0)
             return EV_EFORMAT;
-        if (f->linesize[p] == ls[p]) {
+        if (!feed) {
+            /* counted only */
+        } else if (f->linesize[p] == ls[p]) {
             /* rows without padding: one update for the whole plane */
             if (h_update(s->dh, fh, row, (size_t)ls[p] * (size_t)h))
                 return EV_ERROR;
@@ -480,7 +513,7 @@ static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
         /* av_image_copy_to_buffer: palette at the next 4-byte boundary */
         static const uint8_t zero[4] = { 0 };
         size_t pad = (size_t)((4 - (total & 3)) & 3);
-        if (pad && h_update(s->dh, fh, zero, pad))
+        if (feed && pad && h_update(s->dh, fh, zero, pad))
             return EV_ERROR;
         uint8_t pal[1024];
         for (int i = 0; i < 256; i++) {
@@ -491,11 +524,11 @@ static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
             pal[4 * i + 2] = (uint8_t)(v >> 16);
             pal[4 * i + 3] = (uint8_t)(v >> 24);
         }
-        if (h_update(s->dh, fh, pal, sizeof(pal)))
+        if (feed && h_update(s->dh, fh, pal, sizeof(pal)))
             return EV_ERROR;
         total += pad + sizeof(pal);
     }
-    if (!s->r->decoded_format[0]) {
+    if ((mode & HASH_CHECK) && !s->r->decoded_format[0]) {
         snprintf(s->r->decoded_format, sizeof(s->r->decoded_format), "%s", d->name);
         snprintf(s->r->decoded_as, sizeof(s->r->decoded_as), "rawvideo");
     }
@@ -536,7 +569,7 @@ static const char *pcm_name(enum AVSampleFormat fmt, int raw_bits, int *out_byte
     }
 }
 
-static int audio_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
+static int audio_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes, int mode, int raw_bits)
 {
     enum AVSampleFormat fmt = (enum AVSampleFormat)f->format;
     int ch = f->ch_layout.nb_channels;
@@ -544,15 +577,15 @@ static int audio_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
     int in_bytes = av_get_bytes_per_sample(fmt);
     int out_bytes = 0;
     bool pack24;
-    const char *as = pcm_name(fmt, s->dec->bits_per_raw_sample, &out_bytes, &pack24);
+    const char *as = pcm_name(fmt, raw_bits, &out_bytes, &pack24);
     if (!as || ch <= 0 || ns < 0 || in_bytes <= 0)
         return EV_EFORMAT;
-    if (!s->r->decoded_format[0]) {
+    if ((mode & HASH_CHECK) && !s->r->decoded_format[0]) {
         snprintf(s->r->decoded_format, sizeof(s->r->decoded_format), "%s",
                  av_get_sample_fmt_name(fmt));
         snprintf(s->r->decoded_as, sizeof(s->r->decoded_as), "%s", as);
     }
-    ev_media__sha2 *fh = s->fh;
+    ev_media__sha2 *fh = s->ffh;
     size_t total;
     if (__builtin_mul_overflow((size_t)ns, (size_t)ch, &total) ||
         __builtin_mul_overflow(total, (size_t)out_bytes, &total))
@@ -566,8 +599,12 @@ static int audio_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
     if (!planar && native_ok) {
         if (!f->extended_data[0])
             return EV_EFORMAT;
-        if (h_update(s->dh, fh, f->extended_data[0], total))
+        if ((mode & HASH_FEED) && h_update(s->dh, fh, f->extended_data[0], total))
             return EV_ERROR;
+        *bytes = total;
+        return EV_OK;
+    }
+    if (!(mode & HASH_FEED)) {
         *bytes = total;
         return EV_OK;
     }
@@ -649,14 +686,141 @@ static int note_size(ev_media__stream *r, const AVFrame *f)
     return EV_OK;
 }
 
+static int frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes, int mode, int raw_bits)
+{
+    return s->r->type == AVMEDIA_TYPE_VIDEO ? video_frame_hash(s, f, bytes, mode)
+                                            : audio_frame_hash(s, f, bytes, mode, raw_bits);
+}
+
+/* The frame's line of the list, after its bytes went to s->ffh. */
+static int frame_line(sstate *s, const ev_media__scan_opts *o, const AVFrame *f, uint64_t idx,
+                      uint64_t bytes, bool ok)
+{
+    if (!o->lists)
+        return EV_OK;
+    char hex[65];
+    if (!ok && ev_media__sha2_reset(s->ffh)) /* an unusable frame stays visible in the list */
+        return EV_ERROR;
+    if (ev_media__sha2_final(s->ffh, hex))
+        return EV_ERROR;
+    char pts[24], dur[24], line[320];
+    ts_str(pts, sizeof(pts), f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp);
+    ts_str(dur, sizeof(dur), f->pkt_duration > 0 ? f->pkt_duration : AV_NOPTS_VALUE);
+    snprintf(line, sizeof(line), "%" PRIu64 " %s %s %" PRIu64 " %s\n", idx, pts, dur, bytes,
+             ok ? hex : "-");
+    return list_line(&s->r->decoded_list, o->lim, line);
+}
+
+static void *hash_main(void *arg)
+{
+    hworker *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->n)
+            pthread_cond_wait(&w->get, &w->mu);
+        hjob j = w->q[w->head];
+        w->head = (w->head + 1) % HQ;
+        w->n--;
+        bool skip = w->err || w->cancel;
+        pthread_cond_signal(&w->put);
+        pthread_mutex_unlock(&w->mu);
+        if (!j.f)
+            return NULL;
+        int rc = EV_OK;
+        if (!skip) {
+            uint64_t bytes = 0;
+            rc = frame_hash(j.s, j.f, &bytes, HASH_FEED, j.raw_bits);
+            if (rc == EV_EFORMAT && !j.ok)
+                rc = EV_OK; /* as the check found */
+            if (rc == EV_OK)
+                rc = frame_line(j.s, w->o, j.f, j.idx, j.bytes, j.ok);
+        }
+        av_frame_free(&j.f);
+        if (rc) {
+            pthread_mutex_lock(&w->mu);
+            if (!w->err)
+                w->err = rc == EV_ENOMEM ? EV_ENOMEM : EV_ERROR;
+            pthread_mutex_unlock(&w->mu);
+        }
+    }
+}
+
+/* Queue a job (f NULL: stop); the worker's first error, else EV_OK. */
+static int hash_put(hworker *w, const hjob *j)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->n == HQ)
+        pthread_cond_wait(&w->put, &w->mu);
+    w->q[(w->head + w->n) % HQ] = *j;
+    w->n++;
+    int err = w->err;
+    pthread_cond_signal(&w->get);
+    pthread_mutex_unlock(&w->mu);
+    return err;
+}
+
+static int hash_start(scan_ctx *c)
+{
+    hworker *w = ev__calloc(1, sizeof(*w));
+    if (!w)
+        return EV_ENOMEM;
+    w->o = c->o;
+    if (pthread_mutex_init(&w->mu, NULL)) {
+        free(w);
+        return EV_OK; /* hashed on this thread */
+    }
+    if (pthread_cond_init(&w->put, NULL)) {
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return EV_OK;
+    }
+    if (pthread_cond_init(&w->get, NULL)) {
+        pthread_cond_destroy(&w->put);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return EV_OK;
+    }
+    if (pthread_create(&w->th, NULL, hash_main, w)) {
+        pthread_cond_destroy(&w->get);
+        pthread_cond_destroy(&w->put);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return EV_OK;
+    }
+    c->w = w;
+    return EV_OK;
+}
+
+/* Stop the worker after the queued frames (dropped when cancel); its first
+ * error, else EV_OK. */
+static int hash_stop(scan_ctx *c, bool cancel)
+{
+    hworker *w = c->w;
+    if (!w)
+        return EV_OK;
+    pthread_mutex_lock(&w->mu);
+    w->cancel = cancel;
+    pthread_mutex_unlock(&w->mu);
+    hjob stop = { 0 };
+    hash_put(w, &stop);
+    pthread_join(w->th, NULL);
+    int err = w->err;
+    pthread_cond_destroy(&w->get);
+    pthread_cond_destroy(&w->put);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+    c->w = NULL;
+    return err;
+}
+
 static int on_frame(scan_ctx *c, sstate *s, const AVFrame *f)
 {
     if (s->r->type == AVMEDIA_TYPE_VIDEO &&
         (keep_thumb(c, s, f) != EV_OK || note_size(s->r, f) != EV_OK))
         return EV_ENOMEM;
     uint64_t bytes = 0;
-    int rc = s->r->type == AVMEDIA_TYPE_VIDEO ? video_frame_hash(s, f, &bytes)
-                                              : audio_frame_hash(s, f, &bytes);
+    int raw_bits = s->dec->bits_per_raw_sample;
+    int rc = frame_hash(s, f, &bytes, c->w ? HASH_CHECK : HASH_CHECK | HASH_FEED, raw_bits);
     if (rc == EV_ENOMEM || rc == EV_ERROR)
         return rc;
     if (rc != EV_OK) {
@@ -664,25 +828,15 @@ static int on_frame(scan_ctx *c, sstate *s, const AVFrame *f)
         if (!s->r->first_error[0])
             snprintf(s->r->first_error, sizeof(s->r->first_error),
                      "frame %" PRIu64 " has an unusable format", s->r->frames);
-        /* a frame we cannot hash must still be visible in the list */
-        if (s->fh)
-            ev_media__sha2_reset(s->fh);
     }
     uint64_t idx = s->r->frames++;
     s->r->decoded_bytes += bytes;
-    if (c->o->lists) {
-        char hex[65];
-        if (ev_media__sha2_final(s->fh, hex))
-            return EV_ERROR;
-        char pts[24], dur[24], line[320];
-        ts_str(pts, sizeof(pts), f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp);
-        ts_str(dur, sizeof(dur), f->pkt_duration > 0 ? f->pkt_duration : AV_NOPTS_VALUE);
-        snprintf(line, sizeof(line), "%" PRIu64 " %s %s %" PRIu64 " %s\n", idx, pts, dur, bytes,
-                 rc == EV_OK ? hex : "-");
-        if (list_line(&s->r->decoded_list, c->o->lim, line))
-            return EV_ENOMEM;
-    }
-    return EV_OK;
+    if (!c->w)
+        return frame_line(s, c->o, f, idx, bytes, rc == EV_OK);
+    hjob j = { s, av_frame_clone(f), idx, bytes, raw_bits, rc == EV_OK };
+    if (!j.f)
+        return EV_ENOMEM;
+    return hash_put(c->w, &j);
 }
 
 static void decode_error(sstate *s, int ret, const char *what)
@@ -792,7 +946,7 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
     const ev_media__limits *lim = o->lim;
     unsigned int n = fmt->nb_streams < lim->max_streams ? fmt->nb_streams : lim->max_streams;
     int rc = EV_ENOMEM;
-    scan_ctx c = { src, o, NULL, n, NULL, out };
+    scan_ctx c = { src, o, NULL, n, NULL, out, NULL };
     AVPacket *pkt = av_packet_alloc();
     c.frame = av_frame_alloc();
     out->streams = ev__calloc(n ? n : 1, sizeof(*out->streams));
@@ -828,6 +982,8 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
             if (s->dec) {
                 if ((rc = ev_media__sha2_new(&s->dh)))
                     goto done;
+                if (o->lists && (rc = ev_media__sha2_new(&s->ffh)))
+                    goto done;
                 if (o->lists && (rc = list_header(&s->r->decoded_list, s->r, s->st, "decoded",
                                                   "index pts duration size sha256")))
                     goto done;
@@ -855,6 +1011,11 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
                                                      st->time_base);
     }
 
+    bool any_dec = false;
+    for (unsigned int i = 0; i < n; i++)
+        any_dec = any_dec || c.ss[i].dec;
+    if (any_dec && lim->threads != 1 && (rc = hash_start(&c)))
+        goto done;
     uint64_t total = 0;
     unsigned int eagain = 0;
     out->complete = false;
@@ -921,6 +1082,8 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
         if ((rc = receive_all(&c, s)))
             goto done;
     }
+    if ((rc = hash_stop(&c, false)))
+        goto done;
     for (unsigned int i = 0; i < n; i++) {
         sstate *s = &c.ss[i];
         if (s->ph) {
@@ -944,11 +1107,13 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
     }
     rc = EV_OK;
 done:
+    hash_stop(&c, true);
     if (c.ss) {
         for (unsigned int i = 0; i < n; i++) {
             ev_media__sha2_free(c.ss[i].ph);
             ev_media__sha2_free(c.ss[i].dh);
             ev_media__sha2_free(c.ss[i].fh);
+            ev_media__sha2_free(c.ss[i].ffh);
             avcodec_free_context(&c.ss[i].dec);
             free(c.ss[i].scratch);
         }
