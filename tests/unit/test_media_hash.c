@@ -207,7 +207,9 @@ typedef struct result {
     size_t nmeta;
 } result;
 
-static void analyze(result *r, const char *path)
+/* threads: limits.threads (0: automatic, the frames hashed on a worker
+ * thread; 1: on the calling thread) */
+static void analyze(result *r, const char *path, unsigned int threads)
 {
     memset(r, 0, sizeof(*r));
     int fd = open(path, O_RDONLY);
@@ -218,8 +220,11 @@ static void analyze(result *r, const char *path)
     ev_io io;
     ev_media__io_from_fd(&io, fd, (uint64_t)sb.st_size, st);
     ev_errbuf err = { { 0 } };
-    int rc = ev_media__analyze(&r->media, &r->capture, &r->content, &r->meta, &r->nmeta, &io, path,
-                               EV_CONTENT_HASH_DECODED, &err);
+    ev_media__limits lim;
+    ev_media__limits_default(&lim, (uint64_t)sb.st_size);
+    lim.threads = threads;
+    int rc = ev_media__analyze_ex(&r->media, &r->capture, &r->content, &r->meta, &r->nmeta, &io,
+                                  path, EV_CONTENT_HASH_DECODED, &lim, &err);
     close(fd);
     if (rc)
         fail_msg("analyze %s: %d %s", path, rc, err.msg);
@@ -265,8 +270,23 @@ static char *sizes_and_hashes(const char *text, size_t len, bool framehash)
 static void check_clip(const char *name)
 {
     char *path = tu_join(g_dir, name);
-    result r;
-    analyze(&r, path);
+    result r, one;
+    analyze(&r, path, 0);
+    /* hashed on the calling thread: the same content hashes and lists */
+    analyze(&one, path, 1);
+    char *ja = json_dumps(r.content, JSON_SORT_KEYS), *jb = json_dumps(one.content, JSON_SORT_KEYS);
+    assert_non_null(ja);
+    assert_non_null(jb);
+    assert_string_equal(ja, jb);
+    free(ja);
+    free(jb);
+    assert_int_equal(r.nmeta, one.nmeta);
+    for (size_t k = 0; k < r.nmeta; k++) {
+        assert_string_equal(r.meta[k].name, one.meta[k].name);
+        assert_int_equal(r.meta[k].len, one.meta[k].len);
+        assert_memory_equal(r.meta[k].data, one.meta[k].data, r.meta[k].len);
+    }
+    result_free(&one);
     size_t i;
     const json_t *e;
     int checked = 0;
