@@ -98,7 +98,8 @@ typedef struct ev_media__limits {
     int64_t max_pixels;        /* largest decoded picture; default 2^28 */
     double time_budget_s;      /* wall clock per file; default 300 s + 1 s/MiB */
     double read_factor;        /* bytes read <= size * factor + 256 MiB; default 16 */
-    unsigned int threads;      /* decoder threads; 0 = automatic */
+    unsigned int threads;      /* decoder threads; 0 = automatic; 1 also hashes the
+                                  decoded frames on the calling thread */
     bool frame_lists;          /* produce per-frame lists; default true */
     bool thumbnail;            /* meta file thumb.jpg (longest side 160 px) from a frame
                                   the content hash decodes anyway; default true, but

@@ -9,11 +9,19 @@
  *   bit-exact decoder flags (+bitexact, idct simple), threads on;
  * - per-frame lists (text) for both; deep verification that names the
  *   frames that differ.
- * All hashing is OpenSSL EVP through src/hash.h.
+ * Each byte goes to two SHA-256 computations at once: the whole-stream hash
+ * and the hash of its packet or frame (for the lists). On x86-64 CPUs with
+ * the SHA extensions both run interleaved in one loop (ev_media__sha2_*
+ * below: one SHA-256 round chain is latency-bound, two independent chains
+ * share the units at about 1.4 times the cost of one); elsewhere both are
+ * OpenSSL EVP through base/hash.h. Both give the same digests (tested
+ * against OpenSSL for every split of the input).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +31,12 @@
 #include <libavutil/avutil.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define EV_MEDIA_SHANI 1
+#endif
 
 #include "base/hash.h"
 #include "base/internal.h"
@@ -36,13 +50,41 @@
 typedef struct sstate {
     ev_media__stream *r;
     AVStream *st;
-    ev_hasher *ph;  /* whole-stream packet hash */
-    ev_hasher *dh;  /* whole-stream decoded hash */
-    ev_hasher *fh;  /* one packet or frame, for the lists */
+    ev_media__sha2 *ph; /* whole-stream packet hash */
+    ev_media__sha2 *dh; /* whole-stream decoded hash */
+    ev_media__sha2 *fh; /* one packet, for the packet list */
+    ev_media__sha2 *ffh; /* one frame, for the frame list */
     AVCodecContext *dec;
     uint8_t *scratch;
     size_t scratch_cap;
 } sstate;
+
+/* The decoded bytes are hashed by a worker thread, so that the thread that
+ * feeds the decoders does not wait for the hashing: frames (references,
+ * not copies) go through a short queue, in decoder output order. */
+#define HQ 4
+#define HASH_CHECK 1 /* check the format, count the bytes, name the format */
+#define HASH_FEED 2  /* feed the bytes to the hashers */
+
+typedef struct hjob {
+    sstate *s;
+    AVFrame *f;     /* NULL: stop */
+    uint64_t idx;   /* frame number in the list */
+    uint64_t bytes; /* bytes the frame hashes to */
+    int raw_bits;   /* the decoder's bits_per_raw_sample */
+    bool ok;        /* the format could be hashed */
+} hjob;
+
+typedef struct hworker {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t put, get;
+    hjob q[HQ];
+    unsigned int head, n;
+    int err;     /* first error of the worker (EV_ENOMEM, EV_ERROR) */
+    bool cancel; /* drop what is queued */
+    const ev_media__scan_opts *o;
+} hworker;
 
 typedef struct scan_ctx {
     ev_media__src *src;
@@ -51,15 +93,301 @@ typedef struct scan_ctx {
     unsigned int n;
     AVFrame *frame;
     ev_media__scan *out;
+    hworker *w; /* NULL: the frames are hashed on this thread */
 } scan_ctx;
 
-static int h_update(ev_hasher *a, ev_hasher *b, const void *p, size_t n)
+/* ------------------------------------------------------------------------ */
+/* SHA-256, two computations over the same bytes                             */
+/* ------------------------------------------------------------------------ */
+
+struct ev_media__sha2 {
+    ev_hasher *ev;   /* OpenSSL, when the fast path is off */
+    uint32_t h[8];   /* fast path: chaining value, */
+    uint64_t total;  /* bytes hashed, */
+    uint8_t buf[64]; /* and the bytes of the unfinished block */
+    size_t fill;
+};
+
+static const uint32_t sha2_iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+
+#ifdef EV_MEDIA_SHANI
+static const uint32_t sha2_k[64] __attribute__((aligned(16))) = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
+};
+
+#define SHANI_TARGET __attribute__((target("sha,sse4.1,ssse3")))
+
+/* state words a..h <-> the ABEF/CDGH register pair of the SHA instructions */
+static inline SHANI_TARGET void sha2_load(const uint32_t h[8], __m128i *s0, __m128i *s1)
 {
-    if (a && ev_hash__update(a, p, n))
-        return EV_ERROR;
-    if (b && ev_hash__update(b, p, n))
-        return EV_ERROR;
+    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[0]), 0xB1);
+    __m128i u = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[4]), 0x1B);
+    *s0 = _mm_alignr_epi8(t, u, 8);
+    *s1 = _mm_blend_epi16(u, t, 0xF0);
+}
+
+static inline SHANI_TARGET void sha2_store(uint32_t h[8], __m128i s0, __m128i s1)
+{
+    __m128i t = _mm_shuffle_epi32(s0, 0x1B);
+    __m128i u = _mm_shuffle_epi32(s1, 0xB1);
+    _mm_storeu_si128((__m128i *)(void *)&h[0], _mm_blend_epi16(t, u, 0xF0));
+    _mm_storeu_si128((__m128i *)(void *)&h[4], _mm_alignr_epi8(u, t, 8));
+}
+
+/* Message words 4g..4g+3 of a block (w holds the last four groups). */
+static inline SHANI_TARGET __m128i sha2_sched(__m128i w[4], const uint8_t *d, int g)
+{
+    if (g < 4) {
+        const __m128i bswap = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
+        w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(d + 16 * g)),
+                                bswap);
+    } else {
+        __m128i x = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
+        x = _mm_add_epi32(x, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
+        w[g & 3] = _mm_sha256msg2_epu32(x, w[(g + 3) & 3]);
+    }
+    return _mm_add_epi32(w[g & 3], _mm_load_si128((const __m128i *)(const void *)&sha2_k[4 * g]));
+}
+
+/* n blocks of one computation */
+static SHANI_TARGET void sha2_blocks1(uint32_t h[8], const uint8_t *d, size_t n)
+{
+    __m128i a0, a1;
+    sha2_load(h, &a0, &a1);
+    for (; n; n--, d += 64) {
+        __m128i s0 = a0, s1 = a1, w[4];
+#pragma GCC unroll 16
+        for (int g = 0; g < 16; g++) {
+            __m128i m = sha2_sched(w, d, g);
+            a1 = _mm_sha256rnds2_epu32(a1, a0, m);
+            a0 = _mm_sha256rnds2_epu32(a0, a1, _mm_shuffle_epi32(m, 0x0E));
+        }
+        a0 = _mm_add_epi32(a0, s0);
+        a1 = _mm_add_epi32(a1, s1);
+    }
+    sha2_store(h, a0, a1);
+}
+
+/* n blocks of each of two computations, their rounds interleaved */
+static SHANI_TARGET void sha2_blocks2(uint32_t ha[8], const uint8_t *da, uint32_t hb[8],
+                                      const uint8_t *db, size_t n)
+{
+    __m128i a0, a1, b0, b1;
+    sha2_load(ha, &a0, &a1);
+    sha2_load(hb, &b0, &b1);
+    for (; n; n--, da += 64, db += 64) {
+        __m128i sa0 = a0, sa1 = a1, sb0 = b0, sb1 = b1, wa[4], wb[4];
+#pragma GCC unroll 16
+        for (int g = 0; g < 16; g++) {
+            __m128i ma = sha2_sched(wa, da, g);
+            __m128i mb = sha2_sched(wb, db, g);
+            a1 = _mm_sha256rnds2_epu32(a1, a0, ma);
+            b1 = _mm_sha256rnds2_epu32(b1, b0, mb);
+            a0 = _mm_sha256rnds2_epu32(a0, a1, _mm_shuffle_epi32(ma, 0x0E));
+            b0 = _mm_sha256rnds2_epu32(b0, b1, _mm_shuffle_epi32(mb, 0x0E));
+        }
+        a0 = _mm_add_epi32(a0, sa0);
+        a1 = _mm_add_epi32(a1, sa1);
+        b0 = _mm_add_epi32(b0, sb0);
+        b1 = _mm_add_epi32(b1, sb1);
+    }
+    sha2_store(ha, a0, a1);
+    sha2_store(hb, b0, b1);
+}
+
+static bool shani_cpu(void)
+{
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSSE3) || !(c & bit_SSE4_1))
+        return false;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return false;
+    return (b & bit_SHA) != 0;
+}
+#else
+static void sha2_blocks1(uint32_t h[8], const uint8_t *d, size_t n)
+{
+    (void)h, (void)d, (void)n;
+}
+
+static void sha2_blocks2(uint32_t ha[8], const uint8_t *da, uint32_t hb[8], const uint8_t *db,
+                         size_t n)
+{
+    (void)ha, (void)da, (void)hb, (void)db, (void)n;
+}
+
+static bool shani_cpu(void)
+{
+    return false;
+}
+#endif
+
+/* 1 = fast path, 0 = OpenSSL, -1 = not decided yet */
+static atomic_int g_sha2_fast = -1;
+
+bool ev_media__sha2_fast(int want)
+{
+    int v = atomic_load_explicit(&g_sha2_fast, memory_order_relaxed);
+    if (want >= 0 || v < 0) {
+        v = (want != 0) && shani_cpu() ? 1 : 0;
+        atomic_store_explicit(&g_sha2_fast, v, memory_order_relaxed);
+    }
+    return v == 1;
+}
+
+int ev_media__sha2_new(ev_media__sha2 **out)
+{
+    ev_media__sha2 *m = ev__calloc(1, sizeof(*m));
+    if (!m)
+        return EV_ENOMEM;
+    if (!ev_media__sha2_fast(-1)) {
+        int rc = ev_hash__new(&m->ev, EV_ALG_SHA256);
+        if (rc) {
+            free(m);
+            return rc;
+        }
+    }
+    memcpy(m->h, sha2_iv, sizeof(m->h));
+    *out = m;
     return EV_OK;
+}
+
+void ev_media__sha2_free(ev_media__sha2 *m)
+{
+    if (!m)
+        return;
+    ev_hash__free(m->ev);
+    free(m);
+}
+
+int ev_media__sha2_reset(ev_media__sha2 *m)
+{
+    if (m->ev)
+        return ev_hash__reset(m->ev);
+    memcpy(m->h, sha2_iv, sizeof(m->h));
+    m->total = 0;
+    m->fill = 0;
+    return EV_OK;
+}
+
+/* Take the bytes p[*used..n) into the unfinished block of m; true when the
+ * block is full (then it is to be hashed and m->fill set to 0). */
+static bool sha2_top_up(ev_media__sha2 *m, const uint8_t *p, size_t n, size_t *used)
+{
+    if (!m->fill)
+        return false;
+    size_t k = 64 - m->fill < n ? 64 - m->fill : n;
+    memcpy(m->buf + m->fill, p, k);
+    m->fill += k;
+    *used = k;
+    return m->fill == 64;
+}
+
+/* Feed p[0..n) to a and to b (b may be NULL): one pass over the bytes. */
+int ev_media__sha2_update2(ev_media__sha2 *a, ev_media__sha2 *b, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    if (a->ev || (b && b->ev)) {
+        if (a->ev ? ev_hash__update(a->ev, p, n) : ev_media__sha2_update2(a, NULL, p, n))
+            return EV_ERROR;
+        if (b && (b->ev ? ev_hash__update(b->ev, p, n) : ev_media__sha2_update2(b, NULL, p, n)))
+            return EV_ERROR;
+        return EV_OK;
+    }
+    if (!n)
+        return EV_OK;
+    size_t ia = 0, ib = 0;
+    a->total += n;
+    bool fa = sha2_top_up(a, p, n, &ia);
+    if (!b) {
+        if (fa) {
+            sha2_blocks1(a->h, a->buf, 1);
+            a->fill = 0;
+        }
+        if (!a->fill) {
+            size_t na = (n - ia) / 64;
+            sha2_blocks1(a->h, p + ia, na);
+            ia += 64 * na;
+            memcpy(a->buf, p + ia, n - ia);
+            a->fill = n - ia;
+        }
+        return EV_OK;
+    }
+    b->total += n;
+    bool fb = sha2_top_up(b, p, n, &ib);
+    if (fa && fb)
+        sha2_blocks2(a->h, a->buf, b->h, b->buf, 1);
+    else if (fa)
+        sha2_blocks1(a->h, a->buf, 1);
+    else if (fb)
+        sha2_blocks1(b->h, b->buf, 1);
+    if (fa)
+        a->fill = 0;
+    if (fb)
+        b->fill = 0;
+    /* a computation whose block is still unfinished has taken all of p */
+    size_t na = a->fill ? 0 : (n - ia) / 64, nb = b->fill ? 0 : (n - ib) / 64;
+    size_t both = na < nb ? na : nb;
+    sha2_blocks2(a->h, p + ia, b->h, p + ib, both);
+    sha2_blocks1(a->h, p + ia + 64 * both, na - both);
+    sha2_blocks1(b->h, p + ib + 64 * both, nb - both);
+    ia += 64 * na;
+    ib += 64 * nb;
+    if (!a->fill) {
+        memcpy(a->buf, p + ia, n - ia);
+        a->fill = n - ia;
+    }
+    if (!b->fill) {
+        memcpy(b->buf, p + ib, n - ib);
+        b->fill = n - ib;
+    }
+    return EV_OK;
+}
+
+int ev_media__sha2_final(ev_media__sha2 *m, char hex[65])
+{
+    if (m->ev) {
+        ev_digests dg;
+        if (ev_hash__final(m->ev, &dg))
+            return EV_ERROR;
+        memcpy(hex, dg.hex[EV_HASH_SHA256], 65);
+        return EV_OK;
+    }
+    uint64_t bits = m->total * 8;
+    m->buf[m->fill++] = 0x80;
+    if (m->fill > 56) {
+        memset(m->buf + m->fill, 0, 64 - m->fill);
+        sha2_blocks1(m->h, m->buf, 1);
+        m->fill = 0;
+    }
+    memset(m->buf + m->fill, 0, 56 - m->fill);
+    for (int i = 0; i < 8; i++)
+        m->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+    sha2_blocks1(m->h, m->buf, 1);
+    uint8_t md[32];
+    for (int i = 0; i < 8; i++) {
+        md[4 * i] = (uint8_t)(m->h[i] >> 24);
+        md[4 * i + 1] = (uint8_t)(m->h[i] >> 16);
+        md[4 * i + 2] = (uint8_t)(m->h[i] >> 8);
+        md[4 * i + 3] = (uint8_t)m->h[i];
+    }
+    ev_hash__to_hex(hex, md, sizeof(md));
+    return ev_media__sha2_reset(m);
+}
+
+static int h_update(ev_media__sha2 *a, ev_media__sha2 *b, const void *p, size_t n)
+{
+    if (!a)
+        return b ? ev_media__sha2_update2(b, NULL, p, n) : EV_OK;
+    return ev_media__sha2_update2(a, b, p, n);
 }
 
 static void ts_str(char *buf, size_t len, int64_t ts)
@@ -144,8 +472,9 @@ static int open_decoder(sstate *s, const ev_media__limits *lim)
 }
 
 /* Bytes of plane p for a frame packed with align 1, and its row count. */
-static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
+static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes, int mode)
 {
+    bool feed = mode & HASH_FEED;
     const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
     if (!d || (d->flags & AV_PIX_FMT_FLAG_HWACCEL) || f->width <= 0 || f->height <= 0)
         return EV_EFORMAT;
@@ -158,14 +487,16 @@ static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
             nb_planes = d->comp[i].plane;
     nb_planes++;
     uint64_t total = 0;
-    ev_hasher *fh = s->fh;
+    ev_media__sha2 *fh = s->ffh;
     for (int p = 0; p < nb_planes && p < 4; p++) {
         int shift = (p == 1 || p == 2) ? d->log2_chroma_h : 0;
         int h = (f->height + (1 << shift) - 1) >> shift;
         const uint8_t *row = f->data[p];
         if (!row || ls[p] <= 0)
             return EV_EFORMAT;
-        if (f->linesize[p] == ls[p]) {
+        if (!feed) {
+            /* counted only */
+        } else if (f->linesize[p] == ls[p]) {
             /* rows without padding: one update for the whole plane */
             if (h_update(s->dh, fh, row, (size_t)ls[p] * (size_t)h))
                 return EV_ERROR;
@@ -182,7 +513,7 @@ static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
         /* av_image_copy_to_buffer: palette at the next 4-byte boundary */
         static const uint8_t zero[4] = { 0 };
         size_t pad = (size_t)((4 - (total & 3)) & 3);
-        if (pad && h_update(s->dh, fh, zero, pad))
+        if (feed && pad && h_update(s->dh, fh, zero, pad))
             return EV_ERROR;
         uint8_t pal[1024];
         for (int i = 0; i < 256; i++) {
@@ -193,11 +524,11 @@ static int video_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
             pal[4 * i + 2] = (uint8_t)(v >> 16);
             pal[4 * i + 3] = (uint8_t)(v >> 24);
         }
-        if (h_update(s->dh, fh, pal, sizeof(pal)))
+        if (feed && h_update(s->dh, fh, pal, sizeof(pal)))
             return EV_ERROR;
         total += pad + sizeof(pal);
     }
-    if (!s->r->decoded_format[0]) {
+    if ((mode & HASH_CHECK) && !s->r->decoded_format[0]) {
         snprintf(s->r->decoded_format, sizeof(s->r->decoded_format), "%s", d->name);
         snprintf(s->r->decoded_as, sizeof(s->r->decoded_as), "rawvideo");
     }
@@ -238,7 +569,7 @@ static const char *pcm_name(enum AVSampleFormat fmt, int raw_bits, int *out_byte
     }
 }
 
-static int audio_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
+static int audio_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes, int mode, int raw_bits)
 {
     enum AVSampleFormat fmt = (enum AVSampleFormat)f->format;
     int ch = f->ch_layout.nb_channels;
@@ -246,15 +577,15 @@ static int audio_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
     int in_bytes = av_get_bytes_per_sample(fmt);
     int out_bytes = 0;
     bool pack24;
-    const char *as = pcm_name(fmt, s->dec->bits_per_raw_sample, &out_bytes, &pack24);
+    const char *as = pcm_name(fmt, raw_bits, &out_bytes, &pack24);
     if (!as || ch <= 0 || ns < 0 || in_bytes <= 0)
         return EV_EFORMAT;
-    if (!s->r->decoded_format[0]) {
+    if ((mode & HASH_CHECK) && !s->r->decoded_format[0]) {
         snprintf(s->r->decoded_format, sizeof(s->r->decoded_format), "%s",
                  av_get_sample_fmt_name(fmt));
         snprintf(s->r->decoded_as, sizeof(s->r->decoded_as), "%s", as);
     }
-    ev_hasher *fh = s->fh;
+    ev_media__sha2 *fh = s->ffh;
     size_t total;
     if (__builtin_mul_overflow((size_t)ns, (size_t)ch, &total) ||
         __builtin_mul_overflow(total, (size_t)out_bytes, &total))
@@ -268,8 +599,12 @@ static int audio_frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes)
     if (!planar && native_ok) {
         if (!f->extended_data[0])
             return EV_EFORMAT;
-        if (h_update(s->dh, fh, f->extended_data[0], total))
+        if ((mode & HASH_FEED) && h_update(s->dh, fh, f->extended_data[0], total))
             return EV_ERROR;
+        *bytes = total;
+        return EV_OK;
+    }
+    if (!(mode & HASH_FEED)) {
         *bytes = total;
         return EV_OK;
     }
@@ -351,14 +686,141 @@ static int note_size(ev_media__stream *r, const AVFrame *f)
     return EV_OK;
 }
 
+static int frame_hash(sstate *s, const AVFrame *f, uint64_t *bytes, int mode, int raw_bits)
+{
+    return s->r->type == AVMEDIA_TYPE_VIDEO ? video_frame_hash(s, f, bytes, mode)
+                                            : audio_frame_hash(s, f, bytes, mode, raw_bits);
+}
+
+/* The frame's line of the list, after its bytes went to s->ffh. */
+static int frame_line(sstate *s, const ev_media__scan_opts *o, const AVFrame *f, uint64_t idx,
+                      uint64_t bytes, bool ok)
+{
+    if (!o->lists)
+        return EV_OK;
+    char hex[65];
+    if (!ok && ev_media__sha2_reset(s->ffh)) /* an unusable frame stays visible in the list */
+        return EV_ERROR;
+    if (ev_media__sha2_final(s->ffh, hex))
+        return EV_ERROR;
+    char pts[24], dur[24], line[320];
+    ts_str(pts, sizeof(pts), f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp);
+    ts_str(dur, sizeof(dur), f->pkt_duration > 0 ? f->pkt_duration : AV_NOPTS_VALUE);
+    snprintf(line, sizeof(line), "%" PRIu64 " %s %s %" PRIu64 " %s\n", idx, pts, dur, bytes,
+             ok ? hex : "-");
+    return list_line(&s->r->decoded_list, o->lim, line);
+}
+
+static void *hash_main(void *arg)
+{
+    hworker *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->n)
+            pthread_cond_wait(&w->get, &w->mu);
+        hjob j = w->q[w->head];
+        w->head = (w->head + 1) % HQ;
+        w->n--;
+        bool skip = w->err || w->cancel;
+        pthread_cond_signal(&w->put);
+        pthread_mutex_unlock(&w->mu);
+        if (!j.f)
+            return NULL;
+        int rc = EV_OK;
+        if (!skip) {
+            uint64_t bytes = 0;
+            rc = frame_hash(j.s, j.f, &bytes, HASH_FEED, j.raw_bits);
+            if (rc == EV_EFORMAT && !j.ok)
+                rc = EV_OK; /* as the check found */
+            if (rc == EV_OK)
+                rc = frame_line(j.s, w->o, j.f, j.idx, j.bytes, j.ok);
+        }
+        av_frame_free(&j.f);
+        if (rc) {
+            pthread_mutex_lock(&w->mu);
+            if (!w->err)
+                w->err = rc == EV_ENOMEM ? EV_ENOMEM : EV_ERROR;
+            pthread_mutex_unlock(&w->mu);
+        }
+    }
+}
+
+/* Queue a job (f NULL: stop); the worker's first error, else EV_OK. */
+static int hash_put(hworker *w, const hjob *j)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->n == HQ)
+        pthread_cond_wait(&w->put, &w->mu);
+    w->q[(w->head + w->n) % HQ] = *j;
+    w->n++;
+    int err = w->err;
+    pthread_cond_signal(&w->get);
+    pthread_mutex_unlock(&w->mu);
+    return err;
+}
+
+static int hash_start(scan_ctx *c)
+{
+    hworker *w = ev__calloc(1, sizeof(*w));
+    if (!w)
+        return EV_ENOMEM;
+    w->o = c->o;
+    if (pthread_mutex_init(&w->mu, NULL)) {
+        free(w);
+        return EV_OK; /* hashed on this thread */
+    }
+    if (pthread_cond_init(&w->put, NULL)) {
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return EV_OK;
+    }
+    if (pthread_cond_init(&w->get, NULL)) {
+        pthread_cond_destroy(&w->put);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return EV_OK;
+    }
+    if (pthread_create(&w->th, NULL, hash_main, w)) {
+        pthread_cond_destroy(&w->get);
+        pthread_cond_destroy(&w->put);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return EV_OK;
+    }
+    c->w = w;
+    return EV_OK;
+}
+
+/* Stop the worker after the queued frames (dropped when cancel); its first
+ * error, else EV_OK. */
+static int hash_stop(scan_ctx *c, bool cancel)
+{
+    hworker *w = c->w;
+    if (!w)
+        return EV_OK;
+    pthread_mutex_lock(&w->mu);
+    w->cancel = cancel;
+    pthread_mutex_unlock(&w->mu);
+    hjob stop = { 0 };
+    hash_put(w, &stop);
+    pthread_join(w->th, NULL);
+    int err = w->err;
+    pthread_cond_destroy(&w->get);
+    pthread_cond_destroy(&w->put);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+    c->w = NULL;
+    return err;
+}
+
 static int on_frame(scan_ctx *c, sstate *s, const AVFrame *f)
 {
     if (s->r->type == AVMEDIA_TYPE_VIDEO &&
         (keep_thumb(c, s, f) != EV_OK || note_size(s->r, f) != EV_OK))
         return EV_ENOMEM;
     uint64_t bytes = 0;
-    int rc = s->r->type == AVMEDIA_TYPE_VIDEO ? video_frame_hash(s, f, &bytes)
-                                              : audio_frame_hash(s, f, &bytes);
+    int raw_bits = s->dec->bits_per_raw_sample;
+    int rc = frame_hash(s, f, &bytes, c->w ? HASH_CHECK : HASH_CHECK | HASH_FEED, raw_bits);
     if (rc == EV_ENOMEM || rc == EV_ERROR)
         return rc;
     if (rc != EV_OK) {
@@ -366,25 +828,15 @@ static int on_frame(scan_ctx *c, sstate *s, const AVFrame *f)
         if (!s->r->first_error[0])
             snprintf(s->r->first_error, sizeof(s->r->first_error),
                      "frame %" PRIu64 " has an unusable format", s->r->frames);
-        /* a frame we cannot hash must still be visible in the list */
-        if (s->fh)
-            ev_hash__reset(s->fh);
     }
     uint64_t idx = s->r->frames++;
     s->r->decoded_bytes += bytes;
-    if (c->o->lists) {
-        ev_digests dg;
-        if (ev_hash__final(s->fh, &dg))
-            return EV_ERROR;
-        char pts[24], dur[24], line[320];
-        ts_str(pts, sizeof(pts), f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp);
-        ts_str(dur, sizeof(dur), f->pkt_duration > 0 ? f->pkt_duration : AV_NOPTS_VALUE);
-        snprintf(line, sizeof(line), "%" PRIu64 " %s %s %" PRIu64 " %s\n", idx, pts, dur, bytes,
-                 rc == EV_OK ? dg.hex[EV_HASH_SHA256] : "-");
-        if (list_line(&s->r->decoded_list, c->o->lim, line))
-            return EV_ENOMEM;
-    }
-    return EV_OK;
+    if (!c->w)
+        return frame_line(s, c->o, f, idx, bytes, rc == EV_OK);
+    hjob j = { s, av_frame_clone(f), idx, bytes, raw_bits, rc == EV_OK };
+    if (!j.f)
+        return EV_ENOMEM;
+    return hash_put(c->w, &j);
 }
 
 static void decode_error(sstate *s, int ret, const char *what)
@@ -459,8 +911,8 @@ static int on_packet(scan_ctx *c, sstate *s, const AVPacket *pkt)
         if (pkt->size > 0 && h_update(s->ph, c->o->lists ? s->fh : NULL, pkt->data, (size_t)pkt->size))
             return EV_ERROR;
         if (c->o->lists) {
-            ev_digests dg;
-            if (ev_hash__final(s->fh, &dg))
+            char hex[65];
+            if (ev_media__sha2_final(s->fh, hex))
                 return EV_ERROR;
             char dts[24], pts[24], dur[24], flags[8], line[320];
             int k = 0;
@@ -477,7 +929,7 @@ static int on_packet(scan_ctx *c, sstate *s, const AVPacket *pkt)
             ts_str(pts, sizeof(pts), pkt->pts);
             ts_str(dur, sizeof(dur), pkt->duration > 0 ? pkt->duration : AV_NOPTS_VALUE);
             snprintf(line, sizeof(line), "%" PRIu64 " %s %s %s %d %s %s\n", idx, dts, pts, dur,
-                     pkt->size, flags, dg.hex[EV_HASH_SHA256]);
+                     pkt->size, flags, hex);
             if (list_line(&r->packet_list, c->o->lim, line))
                 return EV_ENOMEM;
         }
@@ -494,7 +946,7 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
     const ev_media__limits *lim = o->lim;
     unsigned int n = fmt->nb_streams < lim->max_streams ? fmt->nb_streams : lim->max_streams;
     int rc = EV_ENOMEM;
-    scan_ctx c = { src, o, NULL, n, NULL, out };
+    scan_ctx c = { src, o, NULL, n, NULL, out, NULL };
     AVPacket *pkt = av_packet_alloc();
     c.frame = av_frame_alloc();
     out->streams = ev__calloc(n ? n : 1, sizeof(*out->streams));
@@ -514,11 +966,11 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
             continue;
         }
         if (o->packets) {
-            if ((rc = ev_hash__new(&s->ph, EV_ALG_SHA256)))
+            if ((rc = ev_media__sha2_new(&s->ph)))
                 goto done;
             s->r->have_packets = true;
         }
-        if (o->lists && (rc = ev_hash__new(&s->fh, EV_ALG_SHA256)))
+        if (o->lists && (rc = ev_media__sha2_new(&s->fh)))
             goto done;
         if (o->lists && o->packets &&
             (rc = list_header(&s->r->packet_list, s->r, s->st, "packets",
@@ -528,7 +980,9 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
             if ((rc = open_decoder(s, lim)))
                 goto done;
             if (s->dec) {
-                if ((rc = ev_hash__new(&s->dh, EV_ALG_SHA256)))
+                if ((rc = ev_media__sha2_new(&s->dh)))
+                    goto done;
+                if (o->lists && (rc = ev_media__sha2_new(&s->ffh)))
                     goto done;
                 if (o->lists && (rc = list_header(&s->r->decoded_list, s->r, s->st, "decoded",
                                                   "index pts duration size sha256")))
@@ -557,6 +1011,11 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
                                                      st->time_base);
     }
 
+    bool any_dec = false;
+    for (unsigned int i = 0; i < n; i++)
+        any_dec = any_dec || c.ss[i].dec;
+    if (any_dec && lim->threads != 1 && (rc = hash_start(&c)))
+        goto done;
     uint64_t total = 0;
     unsigned int eagain = 0;
     out->complete = false;
@@ -623,22 +1082,21 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
         if ((rc = receive_all(&c, s)))
             goto done;
     }
+    if ((rc = hash_stop(&c, false)))
+        goto done;
     for (unsigned int i = 0; i < n; i++) {
         sstate *s = &c.ss[i];
-        ev_digests dg;
         if (s->ph) {
-            if (ev_hash__final(s->ph, &dg)) {
+            if (ev_media__sha2_final(s->ph, s->r->packets_sha256)) {
                 rc = EV_ERROR;
                 goto done;
             }
-            memcpy(s->r->packets_sha256, dg.hex[EV_HASH_SHA256], 65);
         }
         if (s->dh) {
-            if (ev_hash__final(s->dh, &dg)) {
+            if (ev_media__sha2_final(s->dh, s->r->decoded_sha256)) {
                 rc = EV_ERROR;
                 goto done;
             }
-            memcpy(s->r->decoded_sha256, dg.hex[EV_HASH_SHA256], 65);
             s->r->have_decoded = true;
             if (!s->r->decoded_format[0])
                 snprintf(s->r->decoded_format, sizeof(s->r->decoded_format), "none");
@@ -649,11 +1107,13 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *src, const ev_media__
     }
     rc = EV_OK;
 done:
+    hash_stop(&c, true);
     if (c.ss) {
         for (unsigned int i = 0; i < n; i++) {
-            ev_hash__free(c.ss[i].ph);
-            ev_hash__free(c.ss[i].dh);
-            ev_hash__free(c.ss[i].fh);
+            ev_media__sha2_free(c.ss[i].ph);
+            ev_media__sha2_free(c.ss[i].dh);
+            ev_media__sha2_free(c.ss[i].fh);
+            ev_media__sha2_free(c.ss[i].ffh);
             avcodec_free_context(&c.ss[i].dec);
             free(c.ss[i].scratch);
         }
