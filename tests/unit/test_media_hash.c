@@ -1,10 +1,10 @@
 /*
  * Unit tests for the SHA-256 of the media scan (media_hash.c): the paired
- * computation (stream hash + per-frame hash in one pass, SHA extensions or
- * OpenSSL) against OpenSSL EVP for every way of splitting the input, and the
- * decoded stream hash and per-frame list against `ffmpeg -f streamhash` and
- * `-f framehash` on clips whose frame sizes are not multiples of the 64-byte
- * SHA-256 block (so the two computations are out of step), with both paths.
+ * computation (stream hash + per-frame hash) against one OpenSSL EVP digest
+ * for every way of splitting the input, and the decoded stream hash and
+ * per-frame list against `ffmpeg -f streamhash` and `-f framehash` on clips
+ * whose frame sizes are not multiples of the 64-byte SHA-256 block, with the
+ * frames hashed on the worker thread and on the calling thread.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -99,20 +99,13 @@ static void sha2_pair_matches_openssl(void **state)
     assert_non_null(buf);
     for (size_t i = 0; i < len; i++)
         buf[i] = (uint8_t)rnd();
-    bool had_fast = ev_media__sha2_fast(1);
-    if (!had_fast)
-        print_message("this CPU has no SHA extensions: only the OpenSSL path is tested\n");
-    for (int fast = had_fast ? 1 : 0; fast >= 0; fast--) {
-        assert_int_equal(ev_media__sha2_fast(fast), fast == 1);
-        /* lengths around the padding boundary (55, 56, 63, 64 ...) */
-        for (size_t n = 0; n < 200; n++)
-            for (int p = 0; p < 5; p++)
-                pair_run(buf, n, p);
+    /* lengths around the padding boundary (55, 56, 63, 64 ...) */
+    for (size_t n = 0; n < 200; n++)
         for (int p = 0; p < 5; p++)
-            for (int r = 0; r < 20; r++)
-                pair_run(buf + rnd() % 64, len - 64 - rnd() % 1000, p);
-    }
-    ev_media__sha2_fast(1);
+            pair_run(buf, n, p);
+    for (int p = 0; p < 5; p++)
+        for (int r = 0; r < 20; r++)
+            pair_run(buf + rnd() % 64, len - 64 - rnd() % 1000, p);
     free(buf);
 }
 
@@ -338,13 +331,8 @@ static void check_clip(const char *name)
 static void decoded_lists_match_framehash(void **state)
 {
     (void)state;
-    bool had_fast = ev_media__sha2_fast(1);
-    for (int fast = had_fast ? 1 : 0; fast >= 0; fast--) {
-        ev_media__sha2_fast(fast);
-        for (size_t i = 0; i < sizeof(clips) / sizeof(clips[0]); i++)
-            check_clip(clips[i].name);
-    }
-    ev_media__sha2_fast(1);
+    for (size_t i = 0; i < sizeof(clips) / sizeof(clips[0]); i++)
+        check_clip(clips[i].name);
 }
 
 int main(void)

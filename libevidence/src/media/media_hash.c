@@ -9,19 +9,15 @@
  *   bit-exact decoder flags (+bitexact, idct simple), threads on;
  * - per-frame lists (text) for both; deep verification that names the
  *   frames that differ.
- * Each byte goes to two SHA-256 computations at once: the whole-stream hash
- * and the hash of its packet or frame (for the lists). On x86-64 CPUs with
- * the SHA extensions both run interleaved in one loop (ev_media__sha2_*
- * below: one SHA-256 round chain is latency-bound, two independent chains
- * share the units at about 1.4 times the cost of one); elsewhere both are
- * OpenSSL EVP through base/hash.h. Both give the same digests (tested
- * against OpenSSL for every split of the input).
+ * Each byte goes to two SHA-256 computations: the whole-stream hash and
+ * the hash of its packet or frame (for the lists), both OpenSSL EVP through
+ * base/hash.h; decoded frames are hashed on a worker thread while the
+ * decoder goes on.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +28,6 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
-#include <immintrin.h>
-#define EV_MEDIA_SHANI 1
-#endif
 
 #include "base/hash.h"
 #include "base/internal.h"
@@ -101,161 +92,23 @@ typedef struct scan_ctx {
 /* ------------------------------------------------------------------------ */
 
 struct ev_media__sha2 {
-    ev_hasher *ev;   /* OpenSSL, when the fast path is off */
-    uint32_t h[8];   /* fast path: chaining value, */
-    uint64_t total;  /* bytes hashed, */
-    uint8_t buf[64]; /* and the bytes of the unfinished block */
-    size_t fill;
+    ev_hasher *ev;   /* OpenSSL */
 };
 
-static const uint32_t sha2_iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
-
-#ifdef EV_MEDIA_SHANI
-static const uint32_t sha2_k[64] __attribute__((aligned(16))) = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2
-};
-
-#define SHANI_TARGET __attribute__((target("sha,sse4.1,ssse3")))
-
-/* state words a..h <-> the ABEF/CDGH register pair of the SHA instructions */
-static inline SHANI_TARGET void sha2_load(const uint32_t h[8], __m128i *s0, __m128i *s1)
-{
-    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[0]), 0xB1);
-    __m128i u = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)&h[4]), 0x1B);
-    *s0 = _mm_alignr_epi8(t, u, 8);
-    *s1 = _mm_blend_epi16(u, t, 0xF0);
-}
-
-static inline SHANI_TARGET void sha2_store(uint32_t h[8], __m128i s0, __m128i s1)
-{
-    __m128i t = _mm_shuffle_epi32(s0, 0x1B);
-    __m128i u = _mm_shuffle_epi32(s1, 0xB1);
-    _mm_storeu_si128((__m128i *)(void *)&h[0], _mm_blend_epi16(t, u, 0xF0));
-    _mm_storeu_si128((__m128i *)(void *)&h[4], _mm_alignr_epi8(u, t, 8));
-}
-
-/* Message words 4g..4g+3 of a block (w holds the last four groups). */
-static inline SHANI_TARGET __m128i sha2_sched(__m128i w[4], const uint8_t *d, int g)
-{
-    if (g < 4) {
-        const __m128i bswap = _mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3);
-        w[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(d + 16 * g)),
-                                bswap);
-    } else {
-        __m128i x = _mm_sha256msg1_epu32(w[g & 3], w[(g + 1) & 3]);
-        x = _mm_add_epi32(x, _mm_alignr_epi8(w[(g + 3) & 3], w[(g + 2) & 3], 4));
-        w[g & 3] = _mm_sha256msg2_epu32(x, w[(g + 3) & 3]);
-    }
-    return _mm_add_epi32(w[g & 3], _mm_load_si128((const __m128i *)(const void *)&sha2_k[4 * g]));
-}
-
-/* n blocks of one computation */
-static SHANI_TARGET void sha2_blocks1(uint32_t h[8], const uint8_t *d, size_t n)
-{
-    __m128i a0, a1;
-    sha2_load(h, &a0, &a1);
-    for (; n; n--, d += 64) {
-        __m128i s0 = a0, s1 = a1, w[4];
-#pragma GCC unroll 16
-        for (int g = 0; g < 16; g++) {
-            __m128i m = sha2_sched(w, d, g);
-            a1 = _mm_sha256rnds2_epu32(a1, a0, m);
-            a0 = _mm_sha256rnds2_epu32(a0, a1, _mm_shuffle_epi32(m, 0x0E));
-        }
-        a0 = _mm_add_epi32(a0, s0);
-        a1 = _mm_add_epi32(a1, s1);
-    }
-    sha2_store(h, a0, a1);
-}
-
-/* n blocks of each of two computations, their rounds interleaved */
-static SHANI_TARGET void sha2_blocks2(uint32_t ha[8], const uint8_t *da, uint32_t hb[8],
-                                      const uint8_t *db, size_t n)
-{
-    __m128i a0, a1, b0, b1;
-    sha2_load(ha, &a0, &a1);
-    sha2_load(hb, &b0, &b1);
-    for (; n; n--, da += 64, db += 64) {
-        __m128i sa0 = a0, sa1 = a1, sb0 = b0, sb1 = b1, wa[4], wb[4];
-#pragma GCC unroll 16
-        for (int g = 0; g < 16; g++) {
-            __m128i ma = sha2_sched(wa, da, g);
-            __m128i mb = sha2_sched(wb, db, g);
-            a1 = _mm_sha256rnds2_epu32(a1, a0, ma);
-            b1 = _mm_sha256rnds2_epu32(b1, b0, mb);
-            a0 = _mm_sha256rnds2_epu32(a0, a1, _mm_shuffle_epi32(ma, 0x0E));
-            b0 = _mm_sha256rnds2_epu32(b0, b1, _mm_shuffle_epi32(mb, 0x0E));
-        }
-        a0 = _mm_add_epi32(a0, sa0);
-        a1 = _mm_add_epi32(a1, sa1);
-        b0 = _mm_add_epi32(b0, sb0);
-        b1 = _mm_add_epi32(b1, sb1);
-    }
-    sha2_store(ha, a0, a1);
-    sha2_store(hb, b0, b1);
-}
-
-static bool shani_cpu(void)
-{
-    unsigned int a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSSE3) || !(c & bit_SSE4_1))
-        return false;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-        return false;
-    return (b & bit_SHA) != 0;
-}
-#else
-static void sha2_blocks1(uint32_t h[8], const uint8_t *d, size_t n)
-{
-    (void)h, (void)d, (void)n;
-}
-
-static void sha2_blocks2(uint32_t ha[8], const uint8_t *da, uint32_t hb[8], const uint8_t *db,
-                         size_t n)
-{
-    (void)ha, (void)da, (void)hb, (void)db, (void)n;
-}
-
-static bool shani_cpu(void)
-{
-    return false;
-}
-#endif
-
-/* 1 = fast path, 0 = OpenSSL, -1 = not decided yet */
-static atomic_int g_sha2_fast = -1;
-
-bool ev_media__sha2_fast(int want)
-{
-    int v = atomic_load_explicit(&g_sha2_fast, memory_order_relaxed);
-    if (want >= 0 || v < 0) {
-        v = (want != 0) && shani_cpu() ? 1 : 0;
-        atomic_store_explicit(&g_sha2_fast, v, memory_order_relaxed);
-    }
-    return v == 1;
-}
-
+/* The digests an evidence tool states are OpenSSL's: no SHA-256 of our own
+ * (a hand-made path with the x86 SHA instructions, hashing the stream and
+ * the frame together, saved about a tenth of the CPU of a decoded hash;
+ * docs/content-hashes.md says why it was not kept). */
 int ev_media__sha2_new(ev_media__sha2 **out)
 {
     ev_media__sha2 *m = ev__calloc(1, sizeof(*m));
     if (!m)
         return EV_ENOMEM;
-    if (!ev_media__sha2_fast(-1)) {
-        int rc = ev_hash__new(&m->ev, EV_ALG_SHA256);
-        if (rc) {
-            free(m);
-            return rc;
-        }
+    int rc = ev_hash__new(&m->ev, EV_ALG_SHA256);
+    if (rc) {
+        free(m);
+        return rc;
     }
-    memcpy(m->h, sha2_iv, sizeof(m->h));
     *out = m;
     return EV_OK;
 }
@@ -270,117 +123,26 @@ void ev_media__sha2_free(ev_media__sha2 *m)
 
 int ev_media__sha2_reset(ev_media__sha2 *m)
 {
-    if (m->ev)
-        return ev_hash__reset(m->ev);
-    memcpy(m->h, sha2_iv, sizeof(m->h));
-    m->total = 0;
-    m->fill = 0;
-    return EV_OK;
+    return ev_hash__reset(m->ev);
 }
 
-/* Take the bytes p[*used..n) into the unfinished block of m; true when the
- * block is full (then it is to be hashed and m->fill set to 0). */
-static bool sha2_top_up(ev_media__sha2 *m, const uint8_t *p, size_t n, size_t *used)
-{
-    if (!m->fill)
-        return false;
-    size_t k = 64 - m->fill < n ? 64 - m->fill : n;
-    memcpy(m->buf + m->fill, p, k);
-    m->fill += k;
-    *used = k;
-    return m->fill == 64;
-}
-
-/* Feed p[0..n) to a and to b (b may be NULL): one pass over the bytes. */
+/* Feed p[0..n) to a and to b (b may be NULL). */
 int ev_media__sha2_update2(ev_media__sha2 *a, ev_media__sha2 *b, const void *data, size_t n)
 {
-    const uint8_t *p = data;
-    if (a->ev || (b && b->ev)) {
-        if (a->ev ? ev_hash__update(a->ev, p, n) : ev_media__sha2_update2(a, NULL, p, n))
-            return EV_ERROR;
-        if (b && (b->ev ? ev_hash__update(b->ev, p, n) : ev_media__sha2_update2(b, NULL, p, n)))
-            return EV_ERROR;
-        return EV_OK;
-    }
-    if (!n)
-        return EV_OK;
-    size_t ia = 0, ib = 0;
-    a->total += n;
-    bool fa = sha2_top_up(a, p, n, &ia);
-    if (!b) {
-        if (fa) {
-            sha2_blocks1(a->h, a->buf, 1);
-            a->fill = 0;
-        }
-        if (!a->fill) {
-            size_t na = (n - ia) / 64;
-            sha2_blocks1(a->h, p + ia, na);
-            ia += 64 * na;
-            memcpy(a->buf, p + ia, n - ia);
-            a->fill = n - ia;
-        }
-        return EV_OK;
-    }
-    b->total += n;
-    bool fb = sha2_top_up(b, p, n, &ib);
-    if (fa && fb)
-        sha2_blocks2(a->h, a->buf, b->h, b->buf, 1);
-    else if (fa)
-        sha2_blocks1(a->h, a->buf, 1);
-    else if (fb)
-        sha2_blocks1(b->h, b->buf, 1);
-    if (fa)
-        a->fill = 0;
-    if (fb)
-        b->fill = 0;
-    /* a computation whose block is still unfinished has taken all of p */
-    size_t na = a->fill ? 0 : (n - ia) / 64, nb = b->fill ? 0 : (n - ib) / 64;
-    size_t both = na < nb ? na : nb;
-    sha2_blocks2(a->h, p + ia, b->h, p + ib, both);
-    sha2_blocks1(a->h, p + ia + 64 * both, na - both);
-    sha2_blocks1(b->h, p + ib + 64 * both, nb - both);
-    ia += 64 * na;
-    ib += 64 * nb;
-    if (!a->fill) {
-        memcpy(a->buf, p + ia, n - ia);
-        a->fill = n - ia;
-    }
-    if (!b->fill) {
-        memcpy(b->buf, p + ib, n - ib);
-        b->fill = n - ib;
-    }
+    if (ev_hash__update(a->ev, data, n))
+        return EV_ERROR;
+    if (b && ev_hash__update(b->ev, data, n))
+        return EV_ERROR;
     return EV_OK;
 }
 
 int ev_media__sha2_final(ev_media__sha2 *m, char hex[65])
 {
-    if (m->ev) {
-        ev_digests dg;
-        if (ev_hash__final(m->ev, &dg))
-            return EV_ERROR;
-        memcpy(hex, dg.hex[EV_HASH_SHA256], 65);
-        return EV_OK;
-    }
-    uint64_t bits = m->total * 8;
-    m->buf[m->fill++] = 0x80;
-    if (m->fill > 56) {
-        memset(m->buf + m->fill, 0, 64 - m->fill);
-        sha2_blocks1(m->h, m->buf, 1);
-        m->fill = 0;
-    }
-    memset(m->buf + m->fill, 0, 56 - m->fill);
-    for (int i = 0; i < 8; i++)
-        m->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
-    sha2_blocks1(m->h, m->buf, 1);
-    uint8_t md[32];
-    for (int i = 0; i < 8; i++) {
-        md[4 * i] = (uint8_t)(m->h[i] >> 24);
-        md[4 * i + 1] = (uint8_t)(m->h[i] >> 16);
-        md[4 * i + 2] = (uint8_t)(m->h[i] >> 8);
-        md[4 * i + 3] = (uint8_t)m->h[i];
-    }
-    ev_hash__to_hex(hex, md, sizeof(md));
-    return ev_media__sha2_reset(m);
+    ev_digests dg;
+    if (ev_hash__final(m->ev, &dg))
+        return EV_ERROR;
+    memcpy(hex, dg.hex[EV_HASH_SHA256], 65);
+    return ev_hash__reset(m->ev) == EV_OK ? EV_OK : EV_ERROR;
 }
 
 static int h_update(ev_media__sha2 *a, ev_media__sha2 *b, const void *p, size_t n)

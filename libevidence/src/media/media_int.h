@@ -88,8 +88,7 @@ int ev_media__scan_run(ev_media__scan *out, ev_media__src *s, const ev_media__sc
 void ev_media__scan_free(ev_media__scan *sc);
 
 /* SHA-256 as the scan computes it (media_hash.c): the same bytes fed to two
- * computations in one pass (ev_media__sha2_update2), interleaved with the
- * x86 SHA extensions when the CPU has them, else OpenSSL EVP. */
+ * computations (ev_media__sha2_update2), OpenSSL EVP. */
 typedef struct ev_media__sha2 ev_media__sha2;
 int ev_media__sha2_new(ev_media__sha2 **out);
 void ev_media__sha2_free(ev_media__sha2 *m);
@@ -97,10 +96,6 @@ int ev_media__sha2_reset(ev_media__sha2 *m);
 int ev_media__sha2_update2(ev_media__sha2 *a, ev_media__sha2 *b, const void *data, size_t n);
 /* Lower-case hex digest; the computation starts over. */
 int ev_media__sha2_final(ev_media__sha2 *m, char hex[65]);
-/* Whether new computations take the fast path; want 0 or 1 sets it (1 only
- * takes effect on a CPU with the SHA extensions), -1 only asks. For tests
- * and benchmarks. */
-bool ev_media__sha2_fast(int want);
 
 /* media.streams[].timeline of each video stream, from the scan's packet
  * lists (media_timeline.c). EV_OK or EV_ENOMEM. */
