@@ -824,30 +824,4 @@ int ev_views__index_render(ev_buf *out, const ev_views__rec *r, const char *cust
     return rc;
 }
 
-int ev_views__index_html(char **out, size_t *len, const char *record, size_t record_len,
-                         const char *custody, size_t custody_len, ev_errbuf *err)
-{
-    /* the record's text, read item by item */
-    *out = NULL;
-    *len = 0;
-    ev_views__rec r;
-    int rc = ev_views__rec_open(&r, record, record_len, err);
-    if (rc != EV_OK)
-        return rc;
-    rc = ev_views__to_memory(out, len, EV_VIEWS__INDEX_HTML, &r, custody, custody_len,
-                             EV_VIEWS__LAYOUT, err);
-    ev_views__rec_free(&r);
-    return rc;
-}
 
-/* As ev_views__index_html, from the record already parsed. */
-int ev_views__index_html_parsed(char **out, size_t *len, const json_t *record,
-                                const char *custody, size_t custody_len, ev_errbuf *err)
-{
-    ev_views__rec r;
-    ev_views__rec_from(&r, record);
-    int rc = ev_views__to_memory(out, len, EV_VIEWS__INDEX_HTML, &r, custody, custody_len,
-                                 EV_VIEWS__LAYOUT, err);
-    ev_views__rec_free(&r);
-    return rc;
-}
