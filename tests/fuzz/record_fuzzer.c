@@ -4,7 +4,8 @@
  * bytes of bag-info.txt. It goes through the item count taken on the text
  * (which must agree with the parser on JSON it accepts), the schema,
  * duplicate and bag-info.txt checks of record_check.c, and both views
- * (which verify rebuilds from the record).
+ * (which verify rebuilds from the record): read from the text item by item
+ * they must be byte for byte the views of the record parsed whole.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -52,13 +53,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)strlen(r->problems[i].message);
     ev_report_free(r);
 
+    /* the views from the text (read item by item) must be the views of the
+     * record parsed whole, and exist exactly when it is a JSON object */
     ev_errbuf e;
-    char *out = NULL;
-    size_t olen = 0;
-    if (ev_views__case_jsonld(&out, &olen, rec, rlen, custody, sizeof(custody) - 1, &e) == EV_OK)
+    json_t *whole = json_loadb(rec, rlen, 0, NULL);
+    for (int v = 0; v < 2; v++) {
+        char *out = NULL, *ref = NULL;
+        size_t olen = 0, rl = 0;
+        int rc = (v == 0 ? ev_views__case_jsonld : ev_views__index_html)(
+            &out, &olen, rec, rlen, custody, sizeof(custody) - 1, &e);
+        if (json_is_object(whole)) {
+            int prc = (v == 0 ? ev_views__case_jsonld_parsed : ev_views__index_html_parsed)(
+                &ref, &rl, whole, custody, sizeof(custody) - 1, &e);
+            if (rc == EV_OK && prc == EV_OK && (olen != rl || memcmp(out, ref, olen) != 0))
+                abort();
+            if ((rc == EV_OK) != (prc == EV_OK) && rc != EV_ENOMEM && prc != EV_ENOMEM)
+                abort();
+        } else if (rc == EV_OK) {
+            abort();
+        }
         free(out);
-    out = NULL;
-    if (ev_views__index_html(&out, &olen, rec, rlen, custody, sizeof(custody) - 1, &e) == EV_OK)
-        free(out);
+        free(ref);
+    }
+    json_decref(whole);
     return 0;
 }
