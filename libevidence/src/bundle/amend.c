@@ -54,14 +54,6 @@ static int am_register_digests(amend_state *a, const char *path, const ev_digest
 
 static int am_register(amend_state *a, const char *path, const void *data, size_t len)
 {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 32;
-        am_tag *t = ev__reallocarray(a->t, cap, sizeof(*t));
-        if (!t)
-            return EV_ENOMEM;
-        a->t = t;
-        a->cap = cap;
-    }
     ev_hasher *h = NULL;
     ev_digests d;
     if (ev_hash__new(&h, a->algs) != EV_OK)
@@ -69,12 +61,7 @@ static int am_register(amend_state *a, const char *path, const void *data, size_
     ev_hash__update(h, data, len);
     ev_hash__final(h, &d);
     ev_hash__free(h);
-    am_tag *t = &a->t[a->n];
-    memcpy(t->sha, d.hex, sizeof(t->sha));
-    if (!(t->path = ev__strdup(path)))
-        return EV_ENOMEM;
-    a->n++;
-    return EV_OK;
+    return am_register_digests(a, path, &d);
 }
 
 static bool is_generated_tag(const char *name)

@@ -55,26 +55,15 @@ static int register_digests(ev_writer *w, const char *path, const ev_digests *d)
 
 static int register_tag(ev_writer *w, const char *path, const char *data, size_t len)
 {
-    if (w->ntags == w->captags) {
-        size_t cap = w->captags ? w->captags * 2 : 32;
-        tag_digest *t = ev__reallocarray(w->tags, cap, sizeof(*t));
-        if (!t)
-            return EV_ENOMEM;
-        w->tags = t;
-        w->captags = cap;
-    }
     ev_hasher *h = NULL;
+    ev_digests d;
     int rc = ev_hash__new(&h, w->o.algorithms);
     if (rc)
         return rc;
-    tag_digest *t = &w->tags[w->ntags];
     ev_hash__update(h, data, len);
-    ev_hash__final(h, &t->d);
+    ev_hash__final(h, &d);
     ev_hash__free(h);
-    if (!(t->path = ev__strdup(path)))
-        return EV_ENOMEM;
-    w->ntags++;
-    return EV_OK;
+    return register_digests(w, path, &d);
 }
 
 static int add_tag_buffer(ev_writer *w, ev_sink *s, const char *path, const char *data,

@@ -93,7 +93,9 @@ static json_t *node(const char *id, const char *type)
 
 /* Write a node to the graph, on a line of its own, unless one with its @id
  * was already written. Takes the reference. Returns true when written. */
-static bool add_node(cctx *c, json_t *n)
+/* Whether node n is new to the graph (its @id not written yet); when not,
+ * n is released. */
+static bool node_is_new(cctx *c, json_t *n)
 {
     const char *id = jstr(n, "@id");
     bool existed = false;
@@ -102,10 +104,15 @@ static bool add_node(cctx *c, json_t *n)
         c->rc = EV_ENOMEM;
         return false;
     }
-    if (existed) {
+    if (existed)
         json_decref(n);
+    return !existed;
+}
+
+static bool add_node(cctx *c, json_t *n)
+{
+    if (!node_is_new(c, n))
         return false;
-    }
     if (ev_buf__puts(c->out, c->nodes++ ? ",\n    " : "    ") != EV_OK ||
         ev__json_write(c->out, n, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) !=
             EV_OK)
@@ -903,17 +910,8 @@ static bool add_node_list(cctx *c, json_t *n, const char *key, const flist *l)
     if (!l || !n || json_string_value(json_object_get(n, key)) == NULL ||
         strcmp(json_string_value(json_object_get(n, key)), FL_MARK) != 0)
         return add_node(c, n);
-    const char *id = jstr(n, "@id");
-    bool existed = false;
-    if (!id || ev_strset__add(&c->seen, id, &existed) != EV_OK) {
-        json_decref(n);
-        c->rc = EV_ENOMEM;
+    if (!node_is_new(c, n))
         return false;
-    }
-    if (existed) {
-        json_decref(n);
-        return false;
-    }
     ev_buf t = { 0 };
     char *mark = ev__asprintf("\"%s\":\"\\u0001\"", key);
     int rc = mark ? ev__json_write(&t, n, JSON_COMPACT | JSON_PRESERVE_ORDER |

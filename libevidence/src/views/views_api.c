@@ -38,58 +38,59 @@ int ev_views__write(ev_buf *out, ev_views__view v, const ev_views__rec *r, const
                : ev_views__index_render(out, r, custody, custody_len, EV_VIEWS__LAYOUT, err);
 }
 
-int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t record_len,
-                          const char *custody, size_t custody_len, ev_errbuf *err)
+/* a whole view in this version's layout, from the record's text (read
+ * item by item) or from the record already parsed */
+static int from_text(char **out, size_t *len, ev_views__view v, const char *record,
+                     size_t record_len, const char *custody, size_t custody_len, ev_errbuf *err)
 {
-    /* the record's text, read item by item */
     *out = NULL;
     *len = 0;
     ev_views__rec r;
     int rc = ev_views__rec_open(&r, record, record_len, err);
     if (rc != EV_OK)
         return rc;
-    rc = ev_views__to_memory(out, len, EV_VIEWS__CASE_JSONLD, &r, custody, custody_len,
-                             EV_VIEWS__CASE_LAYOUT, err);
+    rc = ev_views__to_memory(out, len, v, &r, custody, custody_len,
+                             v == EV_VIEWS__CASE_JSONLD ? EV_VIEWS__CASE_LAYOUT : EV_VIEWS__LAYOUT,
+                             err);
     ev_views__rec_free(&r);
     return rc;
 }
 
-/* As ev_views__case_jsonld, from the record already parsed. */
-int ev_views__case_jsonld_parsed(char **out, size_t *len, const json_t *record,
-                                 const char *custody, size_t custody_len, ev_errbuf *err)
+static int from_parsed(char **out, size_t *len, ev_views__view v, const json_t *record,
+                       const char *custody, size_t custody_len, ev_errbuf *err)
 {
     ev_views__rec r;
     ev_views__rec_from(&r, record);
-    int rc = ev_views__to_memory(out, len, EV_VIEWS__CASE_JSONLD, &r, custody, custody_len,
-                                 EV_VIEWS__CASE_LAYOUT, err);
+    int rc = ev_views__to_memory(out, len, v, &r, custody, custody_len,
+                                 v == EV_VIEWS__CASE_JSONLD ? EV_VIEWS__CASE_LAYOUT
+                                                            : EV_VIEWS__LAYOUT,
+                                 err);
     ev_views__rec_free(&r);
     return rc;
+}
+
+int ev_views__case_jsonld(char **out, size_t *len, const char *record, size_t record_len,
+                          const char *custody, size_t custody_len, ev_errbuf *err)
+{
+    return from_text(out, len, EV_VIEWS__CASE_JSONLD, record, record_len, custody, custody_len,
+                     err);
+}
+
+int ev_views__case_jsonld_parsed(char **out, size_t *len, const json_t *record,
+                                 const char *custody, size_t custody_len, ev_errbuf *err)
+{
+    return from_parsed(out, len, EV_VIEWS__CASE_JSONLD, record, custody, custody_len, err);
 }
 
 int ev_views__index_html(char **out, size_t *len, const char *record, size_t record_len,
                          const char *custody, size_t custody_len, ev_errbuf *err)
 {
-    /* the record's text, read item by item */
-    *out = NULL;
-    *len = 0;
-    ev_views__rec r;
-    int rc = ev_views__rec_open(&r, record, record_len, err);
-    if (rc != EV_OK)
-        return rc;
-    rc = ev_views__to_memory(out, len, EV_VIEWS__INDEX_HTML, &r, custody, custody_len,
-                             EV_VIEWS__LAYOUT, err);
-    ev_views__rec_free(&r);
-    return rc;
+    return from_text(out, len, EV_VIEWS__INDEX_HTML, record, record_len, custody, custody_len,
+                     err);
 }
 
-/* As ev_views__index_html, from the record already parsed. */
 int ev_views__index_html_parsed(char **out, size_t *len, const json_t *record,
                                 const char *custody, size_t custody_len, ev_errbuf *err)
 {
-    ev_views__rec r;
-    ev_views__rec_from(&r, record);
-    int rc = ev_views__to_memory(out, len, EV_VIEWS__INDEX_HTML, &r, custody, custody_len,
-                                 EV_VIEWS__LAYOUT, err);
-    ev_views__rec_free(&r);
-    return rc;
+    return from_parsed(out, len, EV_VIEWS__INDEX_HTML, record, custody, custody_len, err);
 }
