@@ -442,6 +442,18 @@ static ev_report *verify_with(const char *bag, const ev_bundle_options *o)
     return r;
 }
 
+static int collect_item(void *ctx, const json_t *item, size_t k)
+{
+    json_t *seen = ctx;
+    assert_int_equal(k, json_array_size(seen));
+    return json_array_append(seen, (json_t *)item) == 0 ? EV_OK : EV_ENOMEM;
+}
+
+static void collect_reset(void *ctx)
+{
+    json_array_clear(ctx);
+}
+
 /* ev_record__parse reads the usual record itself and leaves anything else
  * to jansson: either way the result is what json_loadb gives (refused, or
  * the same values with the same types in the same order). */
@@ -472,9 +484,54 @@ static void expect_parse_as_jansson(const char *doc, size_t len)
         free(a);
         free(b);
     }
-    json_decref(want);
     json_decref(got);
+    /* with the items given one by one: the same items, in order, once
+     * each (the quick reader may give up after some: they are forgotten),
+     * and the rest of the record with an empty items array */
+    json_t *seen = json_array();
+    assert_non_null(seen);
+    json_t *head = ev_record__parse_items(doc, len, SIZE_MAX, &o, r, collect_item,
+                                          collect_reset, seen);
+    if (!want != !head)
+        fail_msg("'%.*s': jansson %s it, ev_record__parse_items %s it", (int)(len < 200 ? len : 200),
+                 doc, want ? "takes" : "refuses", head ? "takes" : "refuses");
+    if (want) {
+        json_t *items = json_object_get(want, "items");
+        json_t *wi = json_is_array(items) ? json_deep_copy(items) : json_array();
+        if (json_is_array(items))
+            json_array_clear(items);
+        char *a = json_dumps(want, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *b = json_dumps(head, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *c = json_dumps(wi, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *d = json_dumps(seen, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (strcmp(a, b) || strcmp(c, d))
+            fail_msg("'%.*s': jansson reads %s with items %s; ev_record__parse_items %s with "
+                     "items %s", (int)len, doc, a, c, b, d);
+        free(a);
+        free(b);
+        free(c);
+        free(d);
+        json_decref(wi);
+    }
+    json_decref(head);
+    json_decref(seen);
+    json_decref(want);
     ev_report_free(r);
+    /* one value read quickly (an item, as the views read it): what
+     * json_loadb with JSON_DECODE_ANY reads, or NULL (then it decides) */
+    json_t *qv = ev_record__quick_value(doc, len);
+    if (qv) {
+        json_t *jv = json_loadb(doc, len, JSON_DECODE_ANY, &je);
+        char *a = jv ? json_dumps(jv, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        char *b = json_dumps(qv, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!a || strcmp(a, b))
+            fail_msg("'%.*s': jansson reads %s, ev_record__quick_value %s", (int)len, doc,
+                     a ? a : "nothing", b);
+        free(a);
+        free(b);
+        json_decref(jv);
+        json_decref(qv);
+    }
 }
 
 /* The items counted on the text before parsing: strings with escaped
@@ -524,6 +581,16 @@ static void record_parse_agrees_with_jansson(void **state)
         "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xf5\x80\x80\x80\"}", "{\"a\":\"\xe0\x80\xaf\"}",
         "{\"a\":\"\xf0\x8f\xbf\xbf\"}", "{\"a\":\"\x80\"}", "{\"\xc3\xa9\":1,\"e\xcc\x81\":2}",
         "\xef\xbb\xbf{}", "[]", "[{}]", "\"s\"", "1", "null", "", " ", "{\"a\":[1,2,3]]",
+        /* the items, given one by one */
+        "{\"items\":[{\"a\":1},2,\"x\",[3],null],\"b\":1}", "{\"items\":[]}",
+        "{\"items\":5}", "{\"x\":{\"items\":[1]},\"items\":[{\"items\":[2]}]}",
+        "{\"items\":[{\"a\":1},{\"b\":2}],\"u\":\"\\u00e9\"}",
+        "{\"items\":[1,2,\"\\u00e9\",4]}", "{\"items\":[1],\"items\":[2]}",
+        "{\"items\":[1,{\"a\":1,\"a\":2}]}", "{\"items\":[1,2],\"z\":1.5}",
+        "{\"items\":[1,2,]}", "{\"it\\u0065ms\":[1,2]}",
+        /* values that are not objects (items, read one by one) */
+        "[1,2]", "\"a\\\"b\"", "-12", "true", " null ", "[{\"a\":[]},\"x\"] ", "[1,]", "01",
+        "1 2", "[\"\\u00e9\"]", "1.5",
     };
     for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
         expect_parse_as_jansson(docs[i], strlen(docs[i]));

@@ -286,10 +286,10 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
     ev_custody_event resolved;
     char *keep[4] = { NULL, NULL, NULL, NULL };
     if (event && (event->person || event->place)) {
-        if (!b->record)
+        if (!b->rec)
             return ev_err__set(&b->err, EV_EINVAL, "the bundle has no readable evidence.json: "
                                "its people and places cannot be named");
-        rc = ev_custody__resolve(&resolved, event, b->record, &b->err);
+        rc = ev_custody__resolve(&resolved, event, b->rec->head, &b->err);
         if (rc != EV_OK)
             return rc;
         const char **f[4] = { &resolved.actor, &resolved.organisation, &resolved.person,
@@ -307,15 +307,11 @@ static int amend_locked(ev_bundle *b, const ev_custody_event *event, const ev_ta
     /* The parsed record is not needed to amend, and for a big bundle it is
      * the biggest thing in memory: drop it now; the bundle is opened again
      * at the end (or the record read again if the amendment fails). */
-    json_decref(b->record);
-    b->record = NULL;
-    free(b->items);
-    b->items = NULL;
-    b->nitems = 0;
+    ev_bundle__drop_record(b);
     rc = amend_write(b, event, files, nfiles);
     for (int k = 0; k < 4; k++)
         free(keep[k]);
-    if (rc != EV_OK && !b->record && b->store)
+    if (rc != EV_OK && !b->rec && b->store)
         ev_bundle__load_record(b);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include "base/internal.h"
 #include "base/report.h"
 #include "container/container.h"
+#include "record/record_check.h"
 
 /* The most a tag file read whole into memory may hold. */
 #define TAG_MAX ((size_t)512 << 20)
@@ -32,10 +33,21 @@ struct ev_bundle {
     ev_errbuf err;
     ev_store *store;
     ev_report *open_report;   /* entry-level problems found when opening */
-    json_t *record;           /* evidence.json when readable */
+    /* evidence.json when readable, as verify keeps it: its head, and of
+     * each item what the checks across items need (items point into it) */
+    ev_record__slim *rec;
     ev_item *items;
     size_t nitems;
+    json_t *record;           /* the record parsed whole, once asked for */
 };
+
+/* The record parsed whole (borrowed; NULL when there is no readable
+ * record, or no memory for it). Costs about 2 KB an item: only the readers
+ * that need every member of every item ask for it (inspect, disclose, the
+ * report, custody add, verify --deep). */
+json_t *ev_bundle__record(ev_bundle *b);
+/* Forget the record (both forms), as when it is about to be rewritten. */
+void ev_bundle__drop_record(ev_bundle *b);
 
 /* A string member of a JSON object, or NULL. */
 static inline const char *jstr(const json_t *o, const char *k)
@@ -47,8 +59,8 @@ static inline const char *jstr(const json_t *o, const char *k)
 /* "JS/1" -> "JS_1" (caller frees). */
 char *ev_bundle__exhibit_folder(const char *exhibit);
 
-/* open.c: parse evidence.json into b->record and b->items (within the
- * limits; a refusal goes in b->open_report). */
+/* open.c: read evidence.json into b->rec and b->items (within the limits;
+ * a refusal goes in b->open_report). */
 void ev_bundle__load_record(ev_bundle *b);
 
 /* ---- verification (verify.c, verify_hash.c, verify_deep.c, extract.c) ---- */

@@ -645,7 +645,7 @@ int ev_bundle_disclose(ev_bundle *b, const char *out_path, const ev_disclose_opt
     int rc = ev_bundle__require_valid(b, "no part was written");
     if (rc != EV_OK)
         return rc;
-    const json_t *rec = b->record;
+    const json_t *rec = ev_bundle__record(b);
     if (!rec || !json_is_array(json_object_get(rec, "items")))
         return ev_err__set(&b->err, EV_EUNSUPPORTED, "'%s' has no evidence.json: it is a BagIt "
                            "bag but not an evidence bundle", ev_store__path(b->store));

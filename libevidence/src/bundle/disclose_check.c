@@ -14,6 +14,8 @@
 #include "bundle/disclose_int.h"
 #include "record/record.h"
 #include "record/record_disclose.h"
+#include "record/record_read.h"
+#include "views/views.h"
 
 /* SHA-256 of a tag file. During verify (files not NULL) a file the hashing
  * phase read to its end with SHA-256 is not read again: its digest is the
@@ -99,13 +101,13 @@ int ev_bundle__item_leaf(uint8_t leaf[32], ev_store *s, const json_t *it, char *
 
 int ev_bundle__disclosure_root(vctx *c)
 {
-    const json_t *rec = c->b->record;
-    const json_t *d = json_object_get(rec, "disclosure");
-    if (!rec || !d)
+    /* only a record that has a disclosure tree */
+    const ev_record__slim *sl = c->b->rec;
+    const json_t *d = sl ? json_object_get(sl->head, "disclosure") : NULL;
+    if (!d)
         return EV_OK;
     ev_report *r = c->r;
-    const json_t *items = json_object_get(rec, "items");
-    size_t n = json_array_size(items);
+    size_t n = json_is_array(json_object_get(sl->head, "items")) ? sl->nall : 0;
     uint8_t root[32];
     const json_t *cnt = json_object_get(d, "items");
     if (!json_is_object(d) || !jstr(d, "hash") || strcmp(jstr(d, "hash"), "sha256") != 0 ||
@@ -121,26 +123,67 @@ int ev_bundle__disclosure_root(vctx *c)
                        (long long)json_integer_value(cnt), n);
         return EV_OK;
     }
-    uint8_t (*leaves)[32] = ev__calloc(n, 32);
-    if (!leaves)
-        return EV_ENOMEM;
-    size_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        const json_t *it = json_array_get(items, i);
-        char why[600];
-        int rc = json_is_object(it) ? item_leaf(leaves[i], c->b->store, c->files, it, why,
-                                                sizeof(why))
-                                    : (snprintf(why, sizeof(why), "is not an object"), EV_EFORMAT);
-        if (rc == EV_ENOMEM) {
-            free(leaves);
-            return rc;
+    /* the items one at a time, from the text (through a temporary file
+     * when it is large); the record parsed whole only when that fails */
+    ev_views__rec vr;
+    ev_spill sp;
+    memset(&sp, 0, sizeof(sp));
+    sp.fd = -1;
+    ev_errbuf e;
+    long ri = ev_store__find(c->b->store, EV_RECORD_FILE);
+    int orc = ri < 0 ? EV_EIO
+                     : ev_views__rec_store(&vr, &sp, c->b->store, (size_t)ri,
+                                           ev_record__read_cap(&c->b->o), &e);
+    if (orc == EV_ENOMEM) {
+        ev_spill__free(&sp);
+        return orc;
+    }
+    const json_t *items = NULL;
+    if (orc != EV_OK) {
+        if (orc == EV_EFORMAT)
+            ev_views__rec_free(&vr);
+        items = json_object_get(ev_bundle__record(c->b), "items");
+        if (!items) {
+            ev_spill__free(&sp);
+            return EV_ENOMEM;
         }
-        if (rc != EV_OK && bad++ < 20) {
+    }
+    uint8_t (*leaves)[32] = ev__calloc(n, 32);
+    if (!leaves) {
+        if (orc == EV_OK)
+            ev_views__rec_free(&vr);
+        ev_spill__free(&sp);
+        return EV_ENOMEM;
+    }
+    size_t bad = 0;
+    int rc = EV_OK;
+    for (size_t i = 0; i < n && rc == EV_OK; i++) {
+        const json_t *it = orc == EV_OK ? ev_views__item(&vr, i) : json_array_get(items, i);
+        if (!it && orc == EV_OK && ev_views__rec_status(&vr) == EV_ENOMEM) {
+            rc = EV_ENOMEM;
+            break;
+        }
+        char why[600];
+        int lrc = json_is_object(it) ? item_leaf(leaves[i], c->b->store, c->files, it, why,
+                                                 sizeof(why))
+                                     : (snprintf(why, sizeof(why), "is not an object"), EV_EFORMAT);
+        if (lrc == EV_ENOMEM) {
+            rc = lrc;
+            break;
+        }
+        if (lrc != EV_OK && bad++ < 20) {
             const char *id = jstr(it, "id");
             ev_report__add(r, EV_SEVERITY_ERROR, "disclosure-malformed", EV_RECORD_FILE,
                            "evidence.json item %s %s, so its leaf in the disclosure tree "
                            "cannot be computed", id ? id : "(no id)", why);
         }
+    }
+    if (orc == EV_OK)
+        ev_views__rec_free(&vr);
+    ev_spill__free(&sp);
+    if (rc != EV_OK) {
+        free(leaves);
+        return rc;
     }
     if (!bad) {
         uint8_t got[32];

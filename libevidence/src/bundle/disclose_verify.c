@@ -57,7 +57,9 @@ int ev_disclosure_verify(char **out, ev_trust *t, ev_bundle *b)
     if (!out || !b)
         return EV_EINVAL;
     *out = NULL;
-    const json_t *rec = b->record;
+    /* the record whole only for a part of a bundle */
+    const json_t *rec = b->rec && json_object_get(b->rec->head, "disclosed_from")
+                            ? ev_bundle__record(b) : NULL;
     const json_t *df = json_object_get(rec, "disclosed_from");
     if (!df)
         return ev_err__set(&b->err, EV_ENOTFOUND, "'%s' is not a part of a bundle (its record "

@@ -333,13 +333,14 @@ int ev_bundle__inspect_doc(json_t **out, ev_bundle *b)
     }
     json_object_set_new(o, "payload", json_pack("{s:I, s:I}", "files", (json_int_t)files,
                                                 "bytes", (json_int_t)bytes));
-    if (b->record) {
-        json_object_set(o, "bundle_id", json_object_get(b->record, "bundle_id"));
-        json_object_set(o, "created", json_object_get(b->record, "created"));
-        json_object_set(o, "case", json_object_get(b->record, "case"));
-        json_object_set(o, "exported_by", json_object_get(b->record, "exported_by"));
+    const json_t *rec = ev_bundle__record(b);
+    if (rec) {
+        json_object_set(o, "bundle_id", json_object_get(rec, "bundle_id"));
+        json_object_set(o, "created", json_object_get(rec, "created"));
+        json_object_set(o, "case", json_object_get(rec, "case"));
+        json_object_set(o, "exported_by", json_object_get(rec, "exported_by"));
         json_t *ex = json_array();
-        json_t *items = json_object_get(b->record, "items");
+        json_t *items = json_object_get(rec, "items");
         size_t k;
         json_t *it;
         json_array_foreach(items, k, it) {
@@ -352,12 +353,12 @@ int ev_bundle__inspect_doc(json_t **out, ev_bundle *b)
                 json_array_append(ex, e);
         }
         json_object_set_new(o, "exhibits", ex);
-        if (json_is_array(json_object_get(b->record, "exhibits"))) {
+        if (json_is_array(json_object_get(rec, "exhibits"))) {
             /* the exhibit schedule the bundle was packed with */
             json_t *sc = json_object();
             static const char *const parts[] = { "people", "places", "events", "exhibits" };
             for (size_t q = 0; sc && q < sizeof(parts) / sizeof(parts[0]); q++) {
-                json_t *v = json_object_get(b->record, parts[q]);
+                json_t *v = json_object_get(rec, parts[q]);
                 json_object_set(sc, parts[q], json_is_array(v) ? v : json_array());
             }
             json_object_set_new(o, "schedule", sc);
@@ -491,7 +492,7 @@ int ev_bundle__custody_doc(json_t **out, bool *all_ok, ev_bundle *b)
     }
     if (tm_note)
         bad++;
-    custody_nodes(events, b->record);
+    custody_nodes(events, b->rec ? b->rec->head : NULL);
     json_t *o = json_object();
     json_object_set_new(o, "format", json_string("evidence.custody"));
     json_object_set_new(o, "format_version", json_integer(1));

@@ -58,11 +58,30 @@ static void close_bundle(ev_bundle *b)
     b->store = NULL;
     ev_report_free(b->open_report);
     b->open_report = NULL;
+    ev_bundle__drop_record(b);
+}
+
+void ev_bundle__drop_record(ev_bundle *b)
+{
     json_decref(b->record);
     b->record = NULL;
-    free(b->items);
+    ev_record__slim_free(b->rec);
+    free(b->rec);
+    b->rec = NULL;
     b->items = NULL;
     b->nitems = 0;
+}
+
+json_t *ev_bundle__record(ev_bundle *b)
+{
+    if (!b->record && b->rec) {
+        /* read again whole; its limits were checked (and reported) at open */
+        ev_report *tmp = NULL;
+        if (ev_report__new(&tmp, "tmp") == EV_OK)
+            b->record = ev_record__load(b->store, &b->o, tmp);
+        ev_report_free(tmp);
+    }
+    return b->record;
 }
 
 void ev_bundle_free(ev_bundle *b)
@@ -101,11 +120,22 @@ const ev_item *ev_bundle_item(const ev_bundle *b, size_t i)
 void ev_bundle__load_record(ev_bundle *b)
 {
     /* within the limits (record_read.c); a refusal goes in the open report */
-    b->record = ev_record__load(b->store, &b->o, b->open_report);
-    if (b->record && ev_record__items(&b->items, &b->nitems, b->record) != EV_OK) {
-        b->items = NULL;
-        b->nitems = 0;
+    ev_bundle__drop_record(b);
+    ev_record__slim *s = malloc(sizeof(*s));
+    if (!s || ev_record__slim_init(s) != EV_OK) {
+        free(s);
+        return;
     }
+    s->head = ev_record__load_items(b->store, &b->o, b->open_report, ev_record__slim_item,
+                                    ev_record__slim_reset, s);
+    if (!s->head || s->rc != EV_OK) {
+        ev_record__slim_free(s);
+        free(s);
+        return;
+    }
+    b->rec = s;
+    b->items = s->items;
+    b->nitems = s->n;
 }
 
 int ev_bundle_open(ev_bundle *b, const char *path)

@@ -86,7 +86,7 @@ int ev_bundle_report_html(char **out, size_t *out_len, ev_bundle *b, const ev_re
     ev_views__report_in in;
     memset(&in, 0, sizeof(in));
     in.r = r;
-    in.record = b->record;
+    in.record = ev_bundle__record(b);
     in.bundle_path = ev_store__path(b->store);
     in.is_zip = ev_store__is_zip(b->store);
     in.has_record = ev_store__find(b->store, EV_RECORD_FILE) >= 0;

@@ -69,95 +69,77 @@ static bool corroborated(const char *path, const vfile *f, const json_t *last_ev
     return v && ev_hash__hex_equal(v, f->sha256);
 }
 
-static int check_record(vctx *c)
+/* Item ids sorted, each with its place among the objects, the last listed
+ * first among equals (a derivation names the last item with its id, as
+ * before). */
+typedef struct id_ref {
+    const char *id;
+    size_t i;
+} id_ref;
+
+static int id_ref_cmp(const void *a, const void *b)
 {
-    const ev_bag_name *payload = c->payload;
-    size_t npayload = c->bag.npayload;
+    const id_ref *x = a, *y = b;
+    int d = strcmp(x->id, y->id);
+    return d ? d : (x->i < y->i) - (x->i > y->i);
+}
+
+/* The derivation chain: each working copy names a master whose hash it
+ * recorded, and its derivation record agrees with both. */
+static int check_derivations(vctx *c)
+{
     ev_bundle *b = c->b;
     ev_report *r = c->r;
-    json_t *items = json_object_get(b->record, "items");
-    if (!json_is_array(items)) {
-        return ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
-                              "evidence.json has no 'items' array");
-    }
-    char *seen = calloc(npayload ? npayload : 1, 1);
-    if (!seen)
+    const ev_record__slim *sl = b->rec;
+    size_t nd = 0;
+    for (size_t i = 0; i < sl->n; i++)
+        nd += sl->x[i].has_df;
+    if (!nd)
+        return EV_OK;
+    id_ref *ids = ev__reallocarray(NULL, sl->n, sizeof(*ids));
+    if (!ids)
         return EV_ENOMEM;
-    size_t k;
-    json_t *it;
-    json_array_foreach(items, k, it) {
-        const char *path = jstr(it, "path");
-        const char *id = jstr(it, "id");
-        if (!path || !id) {
-            ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
-                           "evidence.json item %zu has no id or path", k);
+    size_t nids = 0;
+    for (size_t i = 0; i < sl->n; i++)
+        if (sl->items[i].id)
+            ids[nids++] = (id_ref){ sl->items[i].id, i };
+    qsort(ids, nids, sizeof(*ids), id_ref_cmp);
+    for (size_t i = 0; i < sl->n; i++) {
+        const ev_item *it = &sl->items[i];
+        const ev_record__vitem *x = &sl->x[i];
+        if (!x->has_df)
             continue;
+        const char *id = it->id ? it->id : "?";
+        const char *path = it->path;
+        const char *src_id = it->derived_from;
+        const ev_item *src = NULL;
+        if (src_id) {
+            id_ref key = { src_id, SIZE_MAX };
+            /* the first of the equal ids in the sorted order: the last listed */
+            size_t lo = 0, hi = nids;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (strcmp(ids[mid].id, key.id) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo < nids && !strcmp(ids[lo].id, src_id))
+                src = &sl->items[ids[lo].i];
         }
-        ev_bag_name key = { path, 0, 0 };
-        const ev_bag_name *hit = bsearch(&key, payload, npayload, sizeof(*payload),
-                                         ev_bag__name_cmp);
-        long e = hit ? (long)hit->idx : -1;
-        if (e < 0) {
-            ev_report__add(r, EV_SEVERITY_ERROR, "record-item-missing", path,
-                           "evidence.json item %s names '%s', which is not a payload file of "
-                           "the bag", id, path);
-            continue;
-        }
-        seen[hit - payload] = 1;
-        vfile *f = &c->files[e];
-        const ev_store_entry *se = ev_store__entry(b->store, (size_t)e);
-        json_t *sz = json_object_get(it, "size");
-        if (!json_is_integer(sz) || (uint64_t)json_integer_value(sz) != se->size) {
-            /* the size as written (31.0, "31", null...), not a number made up */
-            char *szt = sz ? json_dumps(sz, JSON_ENCODE_ANY) : NULL;
-            ev_report__add(r, EV_SEVERITY_ERROR, "record-size-mismatch", path,
-                           "evidence.json gives %s a size of %s%s; the file has %llu bytes",
-                           id, szt ? szt : "(none)", json_is_integer(sz) ? " bytes" : "",
-                           (unsigned long long)se->size);
-            free(szt);
-        }
-        const char *rs = jstr(json_object_get(it, "hashes"), "sha256");
-        const char *ms = f->x->expect[EV_HASH_SHA256];
-        if (!rs)
-            ev_report__add(r, EV_SEVERITY_ERROR, "record-hash-missing", path,
-                           "evidence.json item %s has no hashes.sha256", id);
-        else if (ms && !ev_hash__hex_equal(rs, ms))
-            ev_report__add(r, EV_SEVERITY_ERROR, "record-hash-mismatch", path,
-                           "evidence.json and manifest-sha256.txt disagree on the SHA-256 of "
-                           "'%s' (item %s)", path, id);
-    }
-    for (size_t q = 0; q < npayload; q++)
-        if (!seen[q])
-            ev_report__add(r, EV_SEVERITY_ERROR, "record-missing-item", payload[q].name,
-                           "payload file '%s' has no item in evidence.json", payload[q].name);
-    free(seen);
-    /* the derivation chain: each working copy names a master whose hash it
-     * recorded, and its derivation record agrees with both */
-    json_array_foreach(items, k, it) {
-        json_t *df = json_object_get(it, "derived_from");
-        if (!df)
-            continue;
-        const char *id = jstr(it, "id") ? jstr(it, "id") : "?";
-        const char *path = jstr(it, "path");
-        const char *src_id = jstr(df, "item");
-        const json_t *src = NULL;
-        size_t q;
-        json_t *x;
-        json_array_foreach(items, q, x) if (src_id && jstr(x, "id") && !strcmp(jstr(x, "id"), src_id))
-            src = x;
         if (!src) {
             ev_report__add(r, EV_SEVERITY_ERROR, "derivation-source-missing", path,
                            "item %s is derived from '%s', which is not in evidence.json", id,
                            src_id ? src_id : "(none)");
             continue;
         }
-        const char *want = jstr(df, "source_sha256");
-        const char *have = jstr(json_object_get(src, "hashes"), "sha256");
+        const char *want = x->df_source_sha256;
+        const char *have = src->sha256;
         if (!want || !have || !ev_hash__hex_equal(want, have))
             ev_report__add(r, EV_SEVERITY_ERROR, "derivation-source-mismatch", path,
                            "item %s was made from %s with SHA-256 %s, but %s now has %s", id,
                            src_id, want ? want : "(none)", src_id, have ? have : "(none)");
-        const char *rec = jstr(df, "record");
+        const char *rec = x->df_record;
         long ri = rec ? ev_store__find(b->store, rec) : -1;
         if (ri < 0) {
             ev_report__add(r, EV_SEVERITY_ERROR, "derivation-record-missing", path,
@@ -173,7 +155,7 @@ static int check_record(vctx *c)
         free(buf);
         const char *ds = jstr(json_object_get(d, "source"), "sha256");
         const char *dout = jstr(json_object_get(d, "output"), "sha256");
-        const char *mine = jstr(json_object_get(it, "hashes"), "sha256");
+        const char *mine = it->sha256;
         if (!d || !ds || !dout || !have || !mine || !ev_hash__hex_equal(ds, have) ||
             !ev_hash__hex_equal(dout, mine))
             ev_report__add(r, EV_SEVERITY_ERROR, "derivation-record-mismatch", rec,
@@ -181,7 +163,82 @@ static int check_record(vctx *c)
                            "and of the copy", id, src_id);
         json_decref(d);
     }
+    free(ids);
     return EV_OK;
+}
+
+static int check_record(vctx *c)
+{
+    const ev_bag_name *payload = c->payload;
+    size_t npayload = c->bag.npayload;
+    ev_bundle *b = c->b;
+    ev_report *r = c->r;
+    const ev_record__slim *sl = b->rec;
+    if (!json_is_array(json_object_get(sl->head, "items"))) {
+        return ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
+                              "evidence.json has no 'items' array");
+    }
+    char *seen = calloc(npayload ? npayload : 1, 1);
+    if (!seen)
+        return EV_ENOMEM;
+    /* the items in record order: the objects, and between them the others */
+    size_t i = 0, oi = 0;
+    while (i < sl->n || oi < sl->nothers) {
+        if (oi < sl->nothers && (i >= sl->n || sl->others[oi] < sl->x[i].k)) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
+                           "evidence.json item %zu has no id or path", sl->others[oi]);
+            oi++;
+            continue;
+        }
+        const ev_item *it = &sl->items[i];
+        const ev_record__vitem *x = &sl->x[i];
+        i++;
+        const char *path = it->path;
+        const char *id = it->id;
+        if (!path || !id) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
+                           "evidence.json item %zu has no id or path", x->k);
+            continue;
+        }
+        ev_bag_name key = { path, 0, 0 };
+        const ev_bag_name *hit = bsearch(&key, payload, npayload, sizeof(*payload),
+                                         ev_bag__name_cmp);
+        long e = hit ? (long)hit->idx : -1;
+        if (e < 0) {
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-item-missing", path,
+                           "evidence.json item %s names '%s', which is not a payload file of "
+                           "the bag", id, path);
+            continue;
+        }
+        seen[hit - payload] = 1;
+        vfile *f = &c->files[e];
+        const ev_store_entry *se = ev_store__entry(b->store, (size_t)e);
+        if (!x->size_int || (uint64_t)x->size != se->size) {
+            /* the size as written (31.0, "31", null...), not a number made up */
+            char num[32];
+            if (x->size_int)
+                snprintf(num, sizeof(num), "%lld", x->size);
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-size-mismatch", path,
+                           "evidence.json gives %s a size of %s%s; the file has %llu bytes",
+                           id, x->size_int ? num : x->size_text ? x->size_text : "(none)",
+                           x->size_int ? " bytes" : "", (unsigned long long)se->size);
+        }
+        const char *rs = it->sha256;
+        const char *ms = f->x->expect[EV_HASH_SHA256];
+        if (!rs)
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-hash-missing", path,
+                           "evidence.json item %s has no hashes.sha256", id);
+        else if (ms && !ev_hash__hex_equal(rs, ms))
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-hash-mismatch", path,
+                           "evidence.json and manifest-sha256.txt disagree on the SHA-256 of "
+                           "'%s' (item %s)", path, id);
+    }
+    for (size_t q = 0; q < npayload; q++)
+        if (!seen[q])
+            ev_report__add(r, EV_SEVERITY_ERROR, "record-missing-item", payload[q].name,
+                           "payload file '%s' has no item in evidence.json", payload[q].name);
+    free(seen);
+    return check_derivations(c);
 }
 
 /* Items ordered by bag path, then by their place in the record (so that of
@@ -381,11 +438,11 @@ typedef struct vrun {
 static int record_checks(ev_report *r, ev_bundle *b, uint32_t flags)
 {
     bool views_checkable = false;
-    int rc = ev_record__verify(r, b->store, b->record, &b->o, flags, &views_checkable);
+    int rc = ev_record__verify(r, b->store, b->rec, &b->o, flags, &views_checkable);
     if (rc != EV_OK)
         return rc;
     if (views_checkable && !(flags & EV_VERIFY_FAST))
-        rc = ev_views__check(r, b->store, b->record, b->o.max_record_size > SIZE_MAX - 1
+        rc = ev_views__check(r, b->store, NULL, b->o.max_record_size > SIZE_MAX - 1
                                                  ? SIZE_MAX - 1
                                                  : (size_t)b->o.max_record_size);
     return rc;
@@ -517,7 +574,7 @@ static int phase_custody_chain(vctx *c)
     ev_store *s = b->store;
     long ci = ev_store__find(s, EV_CUSTODY_FILE);
     if (ci < 0) {
-        if (b->record)
+        if (b->rec)
             ev_report__add(c->r, EV_SEVERITY_ERROR, "custody-missing", EV_CUSTODY_FILE,
                            "the bundle has evidence.json but no custody.jsonl");
         return EV_OK;
@@ -698,9 +755,9 @@ static int phase_record_vs_bag(vctx *c)
     ev_report *r = c->r;
     int rc;
     if (ev_store__find(s, EV_RECORD_FILE) >= 0) {
-        if (!b->record && ev_record__refused(r))
+        if (!b->rec && ev_record__refused(r))
             ; /* the limit or the lie that stopped it was reported */
-        else if (!b->record)
+        else if (!b->rec)
             ev_report__add(r, EV_SEVERITY_ERROR, "record-invalid", "evidence.json",
                            "evidence.json is not a valid JSON object (or has duplicate keys)");
         else if ((rc = check_record(c)) != EV_OK)
@@ -758,7 +815,7 @@ static int phase_item_ids(vctx *c)
     ev_report *r = c->r;
     /* file results carry the record's item id: items sorted by path once,
      * then one binary search per file (linear in files x log items) */
-    if (b->record && b->nitems && r->nfiles) {
+    if (b->rec && b->nitems && r->nfiles) {
         const ev_item **byp = ev__reallocarray(NULL, b->nitems, sizeof(*byp));
         size_t nb = 0;
         if (byp) {

@@ -19,7 +19,7 @@ int ev_bundle__deep_check(vctx *c)
 {
     ev_bundle *b = c->b;
     ev_report *r = c->r;
-    json_t *items = json_object_get(b->record, "items");
+    json_t *items = json_object_get(ev_bundle__record(b), "items");
     json_t *out = json_array();
     size_t k;
     json_t *it;
@@ -148,7 +148,7 @@ int ev_bundle__deep_derivations(vctx *c)
 {
     ev_bundle *b = c->b;
     ev_report *r = c->r;
-    json_t *items = json_object_get(b->record, "items");
+    json_t *items = json_object_get(ev_bundle__record(b), "items");
     json_t *out = json_array();
     char *tmpdir = NULL;
     size_t k;

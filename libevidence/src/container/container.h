@@ -17,6 +17,7 @@
 #include "base/internal.h"
 #include "base/publish.h"
 #include "base/report.h"
+#include "base/spill.h"
 
 /* ---- reading -------------------------------------------------------------- */
 
@@ -88,6 +89,11 @@ int ev_store__check_entry(const ev_store *s, size_t i, bool *crc_failed, ev_errb
 /* Read a whole entry into memory (NUL-terminated), refusing > max bytes. */
 int ev_store__read_all(char **out, size_t *out_len, const ev_store *s, size_t i, size_t max,
                        ev_errbuf *err);
+/* The same into sp (made with ev_spill__init, ended here): past 256 KiB
+ * the bytes go to its temporary file, not memory. EV_OK; EV_EIO when the
+ * temporary file could not be written (message in err); else as
+ * ev_store__read_all. */
+int ev_store__read_spill(ev_spill *sp, const ev_store *s, size_t i, size_t max, ev_errbuf *err);
 
 /* ---- writing -------------------------------------------------------------- */
 

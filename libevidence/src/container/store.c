@@ -492,3 +492,48 @@ int ev_store__read_all(char **out, size_t *out_len, const ev_store *s, size_t i,
     *out_len = len;
     return EV_OK;
 }
+
+int ev_store__read_spill(ev_spill *sp, const ev_store *s, size_t i, size_t max, ev_errbuf *err)
+{
+    const ev_store_entry *e = ev_store__entry(s, i);
+    if (!e || e->unsafe || e->type != EV_ENTRY_FILE)
+        return ev_err__set(err, EV_ENOTFOUND, "entry %zu is not a readable file", i);
+    if (e->size > max)
+        return ev_err__set(err, EV_EUNSAFE, "'%s' is %llu bytes, more than the %zu allowed for "
+                           "a tag file; refused", e->name, (unsigned long long)e->size, max);
+    ev_store_cursor *c = NULL;
+    ev_entry_reader *er = NULL;
+    int rc = ev_store__cursor_new(&c, s, err);
+    if (rc == EV_OK)
+        rc = ev_store__entry_open(&er, c, i, err);
+    char *tmp = rc == EV_OK ? malloc(65536) : NULL;
+    if (rc == EV_OK && !tmp)
+        rc = EV_ENOMEM;
+    uint64_t len = 0;
+    while (rc == EV_OK) {
+        int64_t n = ev_store__entry_read(er, tmp, 65536, err);
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (len + (uint64_t)n > e->size) {
+            rc = ev_err__set(err, EV_EFORMAT, "'%s' holds more data than its header claims; the "
+                             "bundle is damaged", e->name);
+            break;
+        }
+        len += (uint64_t)n;
+        rc = ev_buf__append(&sp->b, tmp, (size_t)n);
+    }
+    free(tmp);
+    if (rc == EV_OK && len != e->size)
+        rc = ev_err__set(err, EV_EFORMAT, "'%s' holds %llu bytes but its header claims %llu; the "
+                         "bundle is damaged", e->name, (unsigned long long)len,
+                         (unsigned long long)e->size);
+    ev_store__entry_close(er);
+    ev_store__cursor_free(c);
+    if (rc == EV_OK)
+        rc = ev_spill__end(sp, NULL, err);
+    return rc;
+}

@@ -476,6 +476,203 @@ static void schema_item(cctx *c, const json_t *it, size_t k)
     }
 }
 
+/* ---- the slim record (record_check.h) ----------------------------------------------- */
+
+#define SLIM_CHUNK 65536
+
+struct ev_record__chunk {
+    ev_record__chunk *next;
+    size_t cap;
+    char data[];
+};
+
+int ev_record__slim_init(ev_record__slim *s)
+{
+    memset(s, 0, sizeof(*s));
+    return ev_report__new(&s->schema, "schema");
+}
+
+static void slim_clear(ev_record__slim *s)
+{
+    for (ev_record__chunk *c = s->mem, *n; c; c = n) {
+        n = c->next;
+        free(c);
+    }
+    free(s->items);
+    free(s->x);
+    free(s->others);
+    json_decref(s->head);
+}
+
+void ev_record__slim_free(ev_record__slim *s)
+{
+    if (!s)
+        return;
+    slim_clear(s);
+    ev_report_free(s->schema);
+    memset(s, 0, sizeof(*s));
+}
+
+void ev_record__slim_reset(void *ctx)
+{
+    ev_record__slim *s = ctx;
+    ev_report *schema = s->schema;
+    slim_clear(s);
+    memset(s, 0, sizeof(*s));
+    ev_report__new(&s->schema, "schema");
+    ev_report_free(schema);
+    if (!s->schema)
+        s->rc = EV_ENOMEM;
+}
+
+/* a copy of str among the slim record's strings (NULL stays NULL) */
+static const char *keep(ev_record__slim *s, const char *str)
+{
+    if (!str)
+        return NULL;
+    size_t n = strlen(str) + 1;
+    ev_record__chunk *c = s->mem;
+    if (!c || c->cap - s->used < n) {
+        size_t cap = n > SLIM_CHUNK / 4 ? n : SLIM_CHUNK;
+        ev_record__chunk *nc = malloc(sizeof(*nc) + cap);
+        if (!nc) {
+            s->rc = EV_ENOMEM;
+            return NULL;
+        }
+        nc->cap = cap;
+        if (cap == n && c) {
+            /* a long string alone, behind the chunk being filled */
+            nc->next = c->next;
+            c->next = nc;
+            memcpy(nc->data, str, n);
+            return nc->data;
+        }
+        nc->next = c;
+        s->mem = nc;
+        s->used = 0;
+        c = nc;
+    }
+    char *d = c->data + s->used;
+    memcpy(d, str, n);
+    s->used += n;
+    return d;
+}
+
+/* the same as the previous item's value (types, exhibits, roles repeat) */
+static const char *keep_same(ev_record__slim *s, const char *str, const char *prev)
+{
+    return str && prev && !strcmp(str, prev) ? prev : keep(s, str);
+}
+
+static const char *str_of(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+int ev_record__slim_item(void *ctx, const json_t *it, size_t k)
+{
+    ev_record__slim *s = ctx;
+    if (s->rc != EV_OK || !s->schema)
+        return s->rc ? s->rc : EV_ENOMEM;
+    s->nall = k + 1;
+    cctx c = { s->schema, { 0 }, EV_OK };
+    c.count[C_SCHEMA] = s->nschema;
+    schema_item(&c, it, k);
+    s->nschema = c.count[C_SCHEMA];
+    if (c.rc != EV_OK)
+        return s->rc = c.rc;
+    if (!json_is_object(it)) {
+        if (s->nothers == s->capothers) {
+            size_t nc = s->capothers ? s->capothers * 2 : 16;
+            size_t *v = ev__reallocarray(s->others, nc, sizeof(*v));
+            if (!v)
+                return s->rc = EV_ENOMEM;
+            s->others = v;
+            s->capothers = nc;
+        }
+        s->others[s->nothers++] = k;
+        return EV_OK;
+    }
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap + s->cap / 2 : 64;
+        ev_item *v = ev__reallocarray(s->items, nc, sizeof(*v));
+        if (!v)
+            return s->rc = EV_ENOMEM;
+        s->items = v;
+        ev_record__vitem *x = ev__reallocarray(s->x, nc, sizeof(*x));
+        if (!x)
+            return s->rc = EV_ENOMEM;
+        s->x = x;
+        s->cap = nc;
+    }
+    const ev_item *prev = s->n ? &s->items[s->n - 1] : NULL;
+    ev_item *e = &s->items[s->n];
+    ev_record__vitem *x = &s->x[s->n];
+    memset(e, 0, sizeof(*e));
+    memset(x, 0, sizeof(*x));
+    e->version = EV_ITEM_VERSION;
+    e->id = keep(s, str_of(it, "id"));
+    e->exhibit = keep_same(s, str_of(it, "exhibit"), prev ? prev->exhibit : NULL);
+    e->role = keep_same(s, str_of(it, "role"), prev ? prev->role : NULL);
+    e->path = keep(s, str_of(it, "path"));
+    e->original_name = keep(s, str_of(it, "original_name"));
+    const json_t *sz = json_object_get(it, "size");
+    x->size_int = json_is_integer(sz);
+    if (x->size_int) {
+        x->size = json_integer_value(sz);
+        e->size = x->size >= 0 ? (uint64_t)x->size : 0;
+    } else if (sz) {
+        /* the size as written (31.0, "31", null...), for the message */
+        char *t = json_dumps(sz, JSON_ENCODE_ANY);
+        x->size_text = t ? keep(s, t) : NULL;
+        if (!t)
+            s->rc = EV_ENOMEM;
+        free(t);
+    }
+    e->sha256 = keep(s, str_of(json_object_get(it, "hashes"), "sha256"));
+    e->mime = keep_same(s, str_of(it, "mime"), prev ? prev->mime : NULL);
+    const json_t *df = json_object_get(it, "derived_from");
+    x->has_df = df != NULL;
+    if (json_is_object(df)) {
+        e->derived_from = keep(s, str_of(df, "item"));
+        x->df_source_sha256 = keep(s, str_of(df, "source_sha256"));
+        x->df_record = keep(s, str_of(df, "record"));
+    }
+    x->k = k;
+    s->n++;
+    return s->rc;
+}
+
+int ev_record__slim_from(ev_record__slim *s, const json_t *record)
+{
+    int rc = ev_record__slim_init(s);
+    if (rc != EV_OK)
+        return rc;
+    const json_t *items = json_object_get(record, "items");
+    for (size_t k = 0; rc == EV_OK && json_is_array(items) && k < json_array_size(items); k++)
+        rc = ev_record__slim_item(s, json_array_get(items, k), k);
+    if (rc == EV_OK && !(s->head = json_deep_copy(record)))
+        rc = EV_ENOMEM;
+    if (rc == EV_OK && json_is_array(json_object_get(s->head, "items")))
+        json_array_clear(json_object_get(s->head, "items"));
+    return rc;
+}
+
+/* The items' schema problems, found as they were read, added to c as if
+ * found now (the cap per code counts them in order). */
+static void replay_schema(cctx *c, const ev_record__slim *s)
+{
+    const ev_report *q = s->schema;
+    for (size_t i = 0; q && i < q->nproblems; i++) {
+        const ev_problem *p = &q->problems[i];
+        if (++c->count[C_SCHEMA] <= CAP_PER_CODE &&
+            ev_report__add(c->r, p->severity, p->code, p->path, "%s", p->message) != EV_OK)
+            c->rc = EV_ENOMEM;
+    }
+    if (q && s->nschema > q->nproblems)
+        c->count[C_SCHEMA] += s->nschema - q->nproblems;
+}
+
 /* The parts of an exhibit schedule (docs/exhibit-schedule.md): people,
  * places, events and exhibits, each a list of objects of known keys. */
 typedef struct skey {
@@ -688,8 +885,36 @@ static void check_custody_refs(cctx *c, const json_t *rec, const char *buf, size
     free(v[1]);
 }
 
-static void check_refs(cctx *c, const json_t *rec)
+/* Each item's exhibit names an exhibit of the record (when it has
+ * exhibits): check_refs_one for the items of a slim record. */
+static void check_item_exhibits(cctx *c, const ev_record__slim *s)
 {
+    const json_t *target = json_object_get(s->head, "exhibits");
+    size_t nt = json_array_size(target), m = 0;
+    const char **v = ev__calloc(nt ? nt : 1, sizeof(*v));
+    if (!v) {
+        c->rc = EV_ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        const char *x = json_string_value(json_object_get(json_array_get(target, i), "reference"));
+        if (x)
+            v[m++] = x;
+    }
+    qsort(v, m, sizeof(*v), str_ptr_cmp);
+    for (size_t i = 0; i < s->n; i++) {
+        const char *x = s->items[i].exhibit;
+        if (x && !bsearch(&x, v, m, sizeof(*v), str_ptr_cmp))
+            add(c, C_DANGLING, EV_SEVERITY_ERROR, "evidence.json",
+                "evidence.json: /%s/%zu/%s is '%.200s', but no %s in /%s has that %s", "items",
+                s->x[i].k, "exhibit", x, "exhibit", "exhibits", "reference");
+    }
+    free(v);
+}
+
+static void check_refs(cctx *c, const ev_record__slim *s)
+{
+    const json_t *rec = s->head;
     check_unique(c, rec, "people", "id");
     check_unique(c, rec, "places", "id");
     check_unique(c, rec, "events", "id");
@@ -698,11 +923,12 @@ static void check_refs(cctx *c, const json_t *rec)
     check_refs_one(c, rec, "events", "place", "places", "id", "place");
     check_refs_one(c, rec, "exhibits", "event", "events", "id", "event");
     if (json_object_get(rec, "exhibits"))
-        check_refs_one(c, rec, "items", "exhibit", "exhibits", "reference", "exhibit");
+        check_item_exhibits(c, s);
 }
 
-static void schema_record(cctx *c, const json_t *rec)
+static void schema_record(cctx *c, const ev_record__slim *s)
 {
+    const json_t *rec = s->head;
     const json_t *f = field(c, rec, "", "format", T_STR, true);
     if (f && strcmp(json_string_value(f), "evidence-bundle"))
         SCH(c, "evidence.json breaks its schema: /format is '%s', not 'evidence-bundle'",
@@ -744,10 +970,8 @@ static void schema_record(cctx *c, const json_t *rec)
     const json_t *sys = field(c, rec, "", "source_system", T_OBJ, false);
     if (sys)
         nullable_strings(c, sys, "/source_system", sys_keys);
-    const json_t *items = field(c, rec, "", "items", T_ARR, true);
-    size_t k;
-    const json_t *it;
-    json_array_foreach(items, k, it) schema_item(c, it, k);
+    if (field(c, rec, "", "items", T_ARR, true))
+        replay_schema(c, s);
     schema_schedule(c, rec);
 }
 
@@ -765,16 +989,16 @@ static int sref_cmp(const void *a, const void *b)
     return d ? d : (x->k < y->k ? -1 : x->k > y->k);
 }
 
-static int check_duplicates(cctx *c, const json_t *items, const char *key)
+static int check_duplicates(cctx *c, const ev_record__slim *sl, bool is_path)
 {
-    size_t n = json_array_size(items), m = 0;
+    size_t n = sl->n, m = 0;
     sref *v = ev__calloc(n ? n : 1, sizeof(*v));
     if (!v)
         return EV_ENOMEM;
-    for (size_t k = 0; k < n; k++) {
-        const json_t *s = json_object_get(json_array_get(items, k), key);
-        if (json_is_string(s))
-            v[m++] = (sref){ json_string_value(s), k };
+    for (size_t i = 0; i < n; i++) {
+        const char *s = is_path ? sl->items[i].path : sl->items[i].id;
+        if (s)
+            v[m++] = (sref){ s, sl->x[i].k };
     }
     qsort(v, m, sizeof(*v), sref_cmp);
     for (size_t q = 1; q < m; q++) {
@@ -783,7 +1007,6 @@ static int check_duplicates(cctx *c, const json_t *items, const char *key)
         size_t first = q - 1;
         while (first > 0 && !strcmp(v[first - 1].s, v[q].s))
             first--;
-        bool is_path = !strcmp(key, "path");
         add(c, C_DUP, EV_SEVERITY_ERROR, is_path ? v[q].s : "evidence.json",
             is_path ? "items %zu and %zu of evidence.json both describe '%s': one payload file "
                       "has one item"
@@ -860,9 +1083,9 @@ static bool sorted_has(char *const *v, size_t n, const char *s)
     return n && bsearch(&s, v, n, sizeof(*v), str_cmp) != NULL;
 }
 
-static int check_exhibits(cctx *c, const ev_baginfo *bi, const json_t *items)
+static int check_exhibits(cctx *c, const ev_baginfo *bi, const ev_record__slim *s)
 {
-    size_t ni = json_array_size(items), nb = 0, nr = 0;
+    size_t ni = s->n, nb = 0, nr = 0;
     char **bv = ev__calloc(bi->n ? bi->n : 1, sizeof(*bv));
     char **rv = ev__calloc(ni ? ni : 1, sizeof(*rv));
     int rc = (bv && rv) ? EV_OK : EV_ENOMEM;
@@ -870,8 +1093,8 @@ static int check_exhibits(cctx *c, const ev_baginfo *bi, const json_t *items)
         if (!strcasecmp(bi->e[k].label, "Evidence-Exhibit") && !(bv[nb++] = norm(bi->e[k].value)))
             rc = EV_ENOMEM;
     for (size_t k = 0; rc == EV_OK && k < ni; k++) {
-        const json_t *e = json_object_get(json_array_get(items, k), "exhibit");
-        if (json_is_string(e) && !(rv[nr++] = norm(json_string_value(e))))
+        const char *e = s->items[k].exhibit;
+        if (e && !(rv[nr++] = norm(e)))
             rc = EV_ENOMEM;
     }
     if (rc == EV_OK) {
@@ -897,8 +1120,9 @@ static int check_exhibits(cctx *c, const ev_baginfo *bi, const json_t *items)
     return rc;
 }
 
-static int check_baginfo(cctx *c, const json_t *rec, const char *buf, size_t len)
+static int check_baginfo(cctx *c, const ev_record__slim *s, const char *buf, size_t len)
 {
+    const json_t *rec = s->head;
     if (!buf || !ev__utf8_valid(buf, len))
         return EV_OK; /* reported as a tag file problem */
     ev_baginfo bi = { 0 };
@@ -920,21 +1144,20 @@ static int check_baginfo(cctx *c, const json_t *rec, const char *buf, size_t len
     if (json_is_string(json_object_get(rec, "bundle_id")) ||
         ev_bag__baginfo_count(&bi, "Evidence-Bundle-Id"))
         check_baginfo_field(c, &bi, "Evidence-Bundle-Id", rec, "bundle_id", "bundle_id");
-    int rc = check_exhibits(c, &bi, json_object_get(rec, "items"));
+    int rc = check_exhibits(c, &bi, s);
     ev_bag__baginfo_free(&bi);
     return rc;
 }
 
-static void check_json(cctx *c, const json_t *rec, const char *baginfo, size_t blen)
+static void check_json(cctx *c, const ev_record__slim *s, const char *baginfo, size_t blen)
 {
-    schema_record(c, rec);
-    check_refs(c, rec);
-    const json_t *items = json_object_get(rec, "items");
-    if (json_is_array(items)) {
-        if (check_duplicates(c, items, "path") != EV_OK || check_duplicates(c, items, "id") != EV_OK)
+    schema_record(c, s);
+    check_refs(c, s);
+    if (json_is_array(json_object_get(s->head, "items"))) {
+        if (check_duplicates(c, s, true) != EV_OK || check_duplicates(c, s, false) != EV_OK)
             c->rc = EV_ENOMEM;
     }
-    if (check_baginfo(c, rec, baginfo, blen) != EV_OK)
+    if (check_baginfo(c, s, baginfo, blen) != EV_OK)
         c->rc = EV_ENOMEM;
 }
 
@@ -961,16 +1184,20 @@ int ev_record__check_bytes(ev_report *r, const char *rec, size_t rlen, const cha
         json_decref(j);
         return EV_EFORMAT;
     }
-    cctx c = { r, { 0 }, EV_OK };
-    check_json(&c, j, baginfo, blen);
-    add_summaries(&c);
+    ev_record__slim sl;
+    cctx c = { r, { 0 }, ev_record__slim_from(&sl, j) };
     json_decref(j);
+    if (c.rc == EV_OK) {
+        check_json(&c, &sl, baginfo, blen);
+        add_summaries(&c);
+    }
+    ev_record__slim_free(&sl);
     return c.rc;
 }
 
 /* ---- the record against the bytes ----------------------------------------------------- */
 
-static int check_mime(cctx *c, const ev_store *s, const json_t *items)
+static int check_mime(cctx *c, const ev_store *s, const ev_record__slim *sl)
 {
     magic_t mg = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
     if (mg && magic_load(mg, NULL) != 0) {
@@ -983,14 +1210,12 @@ static int check_mime(cctx *c, const ev_store *s, const json_t *items)
     ev_errbuf err;
     uint8_t *head = malloc(MAGIC_HEAD);
     int rc = head ? ev_store__cursor_new(&cur, s, &err) : EV_ENOMEM;
-    size_t k;
-    const json_t *it;
-    json_array_foreach(items, k, it) {
+    for (size_t k = 0; k < sl->n; k++) {
         if (rc != EV_OK)
             break;
-        const char *path = json_string_value(json_object_get(it, "path"));
-        const char *mime = json_string_value(json_object_get(it, "mime"));
-        const char *id = json_string_value(json_object_get(it, "id"));
+        const char *path = sl->items[k].path;
+        const char *mime = sl->items[k].mime;
+        const char *id = sl->items[k].id;
         if (!path || !mime || !strcmp(ev_record__mime_family(mime), "unknown"))
             continue;
         long e = ev_store__find(s, path);
@@ -1029,7 +1254,7 @@ static int check_mime(cctx *c, const ev_store *s, const json_t *items)
 
 /* ---- verify ------------------------------------------------------------------------- */
 
-int ev_record__verify(ev_report *r, const ev_store *s, const json_t *record,
+int ev_record__verify(ev_report *r, const ev_store *s, const ev_record__slim *record,
                       const ev_bundle_options *o, uint32_t flags, bool *views_checkable)
 {
     cctx c = { r, { 0 }, EV_OK };
@@ -1075,9 +1300,9 @@ int ev_record__verify(ev_report *r, const ev_store *s, const json_t *record,
         check_json(&c, record, bi, blen);
         free(bi);
         if (custody_ok && cust)
-            check_custody_refs(&c, record, cust, clen);
-        const json_t *items = json_object_get(record, "items");
-        if (!(flags & EV_VERIFY_FAST) && json_is_array(items) && check_mime(&c, s, items) != EV_OK)
+            check_custody_refs(&c, record->head, cust, clen);
+        if (!(flags & EV_VERIFY_FAST) && json_is_array(json_object_get(record->head, "items")) &&
+            check_mime(&c, s, record) != EV_OK)
             c.rc = EV_ENOMEM;
     }
     if (views_checkable)

@@ -33,15 +33,61 @@ void ev_record__limits_default(ev_bundle_options *o);
 /* Count the events (lines) of a custody log without parsing it. */
 size_t ev_custody__count(const char *buf, size_t len);
 
+/* ---- the record as verify keeps it --------------------------------------------------
+ *
+ * A parsed record costs about 2 KB an item; verify keeps its head (every
+ * member but the items) and, of each item, only what the checks across
+ * items need, copied out while the record is read (ev_record__load_items
+ * with ev_record__slim_item). Each item is checked against its schema as
+ * it is read; the problems wait in `schema` for ev_record__verify. */
+
+/* What the checks across items need of one item that is an object, beside
+ * its ev_item (whose strings are the slim record's). */
+typedef struct ev_record__vitem {
+    size_t k;                     /* its place among the record's items */
+    const char *df_source_sha256; /* of derived_from, when that is an object */
+    const char *df_record;
+    const char *size_text;        /* size as written when not an integer; NULL: none */
+    long long size;               /* size when an integer */
+    bool size_int;
+    bool has_df;                  /* it has a derived_from member, of any type */
+} ev_record__vitem;
+
+typedef struct ev_record__chunk ev_record__chunk;
+typedef struct ev_record__slim {
+    json_t *head;       /* the record without its items (an empty array in their place) */
+    ev_item *items;     /* the items that are objects, in record order */
+    ev_record__vitem *x; /* beside each of items */
+    size_t n, cap;
+    size_t nall;        /* items of any type */
+    size_t *others;     /* places of the items that are not objects */
+    size_t nothers, capothers;
+    ev_report *schema;  /* the items' schema problems, as found (at most the cap) */
+    size_t nschema;     /* how many were found */
+    ev_record__chunk *mem; /* the strings */
+    size_t used;
+    int rc;             /* EV_ENOMEM once something could not be kept */
+} ev_record__slim;
+
+/* ev_record__item_fn and its reset for a slim record (ctx: ev_record__slim
+ * made with ev_record__slim_init). */
+int ev_record__slim_init(ev_record__slim *s);
+int ev_record__slim_item(void *ctx, const json_t *item, size_t k);
+void ev_record__slim_reset(void *ctx);
+void ev_record__slim_free(ev_record__slim *s);
+/* The slim record of a record parsed whole (borrowed; its items are read,
+ * not changed; s->head is a new reference to a copy without them). */
+int ev_record__slim_from(ev_record__slim *s, const json_t *record);
+
 /* The checks of verify on the record: schema, bag-info.txt, duplicate
- * items, MIME types against the bytes, and the custody limits. record may
- * be NULL (only the custody log is looked at). flags: EV_VERIFY_*; with
+ * items, MIME types against the bytes, and the custody limits. record (its
+ * head and items, see above) may be NULL (only the custody log is looked at). flags: EV_VERIFY_*; with
  * EV_VERIFY_FAST the checks that read payload bytes are skipped. Sets
  * r->unreadable when a limit is exceeded. *views_checkable (may be NULL)
  * tells whether the record and custody log were read within their limits,
  * so that the views can be rebuilt from them (ev_views__check). Returns
  * EV_OK or EV_ENOMEM. */
-int ev_record__verify(ev_report *r, const ev_store *s, const json_t *record,
+int ev_record__verify(ev_report *r, const ev_store *s, const ev_record__slim *record,
                       const ev_bundle_options *o, uint32_t flags, bool *views_checkable);
 
 /* The checks on the record alone, from bytes: parse evidence.json (rec,

@@ -2,12 +2,16 @@
  * record (read): evidence.json from a bundle or from bytes, within the
  * limits of ev_bundle_options (a record over a limit, or claiming more
  * items than the bag has payload files, is refused before or right after
- * it is parsed), and its items as ev_item. See record_read.h.
+ * it is parsed), whole or with its items given one by one to a callback
+ * (the slim record of verify, record_check.h). See record_read.h.
  */
 #include "record/record_read.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "bag/bag.h"
 #include "base/internal.h"
@@ -40,13 +44,50 @@ bool ev_record__over_size(const ev_store *s, long i, const ev_bundle_options *o)
  * For JSON whose keys have no escapes it is exactly json_array_size() of
  * the parsed items; ev_record__load checks the parsed count again, so an
  * escaped key can make it parse, not get past the limits. */
+/* A record text mapped from a temporary file (a large record is not read
+ * into memory): the pages read are given back as the reading moves on, so
+ * that reading a record of any size keeps a few MiB of it resident. A page
+ * given back is read again from the file when it is needed again (the
+ * mapping is shared, so nothing is lost). */
+typedef struct rd_map {
+    const char *base;
+    size_t len, dropped, next;
+} rd_map;
+
+#define RD_RELEASE_STEP ((size_t)4 << 20)
+
+static void rd_release(rd_map *m, const char *at)
+{
+    if (!m || !m->base || at < m->base)
+        return;
+    size_t pos = (size_t)(at - m->base);
+    if (pos < m->next)
+        return;
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t done = pos & ~(pg - 1);
+    if (done > m->dropped) {
+        madvise((void *)(uintptr_t)(m->base + m->dropped), done - m->dropped, MADV_DONTNEED);
+        m->dropped = done;
+    }
+    m->next = pos + RD_RELEASE_STEP;
+}
+
+static size_t count_items(const char *b, size_t n, rd_map *m);
+
 size_t ev_record__count_items(const char *b, size_t n)
+{
+    return count_items(b, n, NULL);
+}
+
+static size_t count_items(const char *b, size_t n, rd_map *m)
 {
     size_t depth = 0, count = 0, best = 0;
     const char *last = NULL; /* the last string seen at depth 1: a key before '[' */
     size_t lastlen = 0;
     bool in_items = false, nonempty = false;
     for (size_t i = 0; i < n; i++) {
+        if (m && i >= m->next)
+            rd_release(m, b + i);
         char ch = b[i];
         if (ch == '"') {
             size_t st = ++i;
@@ -152,11 +193,19 @@ static bool refuse_items(ev_report *r, size_t n, size_t npayload, const ev_bundl
  * refused, and every value read, stays jansson's. */
 
 #define QP_MAX_DEPTH 64
+/* a record larger than this is read through a mapped temporary file */
+#define RECORD_MAP_FROM ((uint64_t)8 << 20)
 
 typedef struct qp {
     const unsigned char *p, *end;
     char *tmp; /* unescaped strings */
     size_t tmpcap;
+    /* the top-level items given one by one to fn and not kept (NULL: kept) */
+    ev_record__each_fn fn;
+    void *ctx;
+    size_t nitems;
+    bool fn_failed; /* fn returned an error: the parse stops */
+    rd_map *map;    /* the text is mapped: its pages read are given back */
 } qp;
 
 static void qp_ws(qp *q)
@@ -263,6 +312,7 @@ static bool qp_string(qp *q, const char **out, size_t *outlen)
 }
 
 static json_t *qp_value(qp *q, int depth);
+static json_t *qp_items(qp *q, int depth);
 
 static json_t *qp_number(qp *q)
 {
@@ -326,7 +376,9 @@ static json_t *qp_value(qp *q, int depth)
                     /* a key met before replaces its value and leaves the
                      * size as it was: a duplicate, refused by jansson */
                     size_t had = json_object_size(o);
-                    json_t *v = qp_value(q, depth + 1);
+                    json_t *v = depth == 1 && q->fn && kl == 5 && !memcmp(key, "items", 5)
+                                    ? qp_items(q, depth + 1)
+                                    : qp_value(q, depth + 1);
                     ok = v && json_object_setn_new_nocheck(o, key, kl, v) == 0 &&
                          json_object_size(o) == had + 1;
                 }
@@ -403,10 +455,73 @@ static json_t *qp_value(qp *q, int depth)
     return NULL;
 }
 
-/* The record as jansson would read it, or NULL: then json_loadb decides. */
-static json_t *quick_parse(const char *buf, size_t len)
+/* The top-level items member: an array whose elements go to q->fn one by
+ * one (and are dropped), read as an empty array; anything else is read as
+ * it is. */
+static json_t *qp_items(qp *q, int depth)
 {
-    qp q = { (const unsigned char *)buf, (const unsigned char *)buf + len, NULL, 0 };
+    qp_ws(q);
+    if (q->p >= q->end || *q->p != '[')
+        return qp_value(q, depth);
+    q->p++;
+    json_t *a = json_array();
+    if (!a)
+        return NULL;
+    qp_ws(q);
+    if (q->p < q->end && *q->p == ']') {
+        q->p++;
+        return a;
+    }
+    for (;;) {
+        json_t *v = qp_value(q, depth + 1);
+        if (!v)
+            break;
+        int rc = q->fn(q->ctx, v, q->nitems++);
+        json_decref(v);
+        rd_release(q->map, (const char *)q->p);
+        if (rc != EV_OK) {
+            q->fn_failed = true;
+            break;
+        }
+        qp_ws(q);
+        if (q->p < q->end && *q->p == ',') {
+            q->p++;
+            continue;
+        }
+        if (q->p < q->end && *q->p == ']') {
+            q->p++;
+            return a;
+        }
+        break;
+    }
+    json_decref(a);
+    return NULL;
+}
+
+json_t *ev_record__quick_value(const char *buf, size_t len)
+{
+    qp q;
+    memset(&q, 0, sizeof(q));
+    q.p = (const unsigned char *)buf;
+    q.end = q.p + len;
+    json_t *v = qp_value(&q, 1);
+    free(q.tmp);
+    if (v) {
+        qp_ws(&q);
+        if (q.p != q.end) {
+            json_decref(v);
+            v = NULL;
+        }
+    }
+    return v;
+}
+
+/* The record as jansson would read it, or NULL: then json_loadb decides. */
+static json_t *quick_parse(qp *qin, const char *buf, size_t len)
+{
+    qp q = *qin;
+    q.p = (const unsigned char *)buf;
+    q.end = (const unsigned char *)buf + len;
     qp_ws(&q);
     json_t *v = q.p < q.end && *q.p == '{' ? qp_value(&q, 1) : NULL;
     free(q.tmp);
@@ -420,32 +535,89 @@ static json_t *quick_parse(const char *buf, size_t len)
             v = NULL;
         }
     }
+    qin->nitems = q.nitems;
+    qin->fn_failed = q.fn_failed;
     return v;
+}
+
+static json_t *parse_items(const char *buf, size_t len, size_t npayload,
+                           const ev_bundle_options *o, ev_report *r, ev_record__each_fn fn,
+                           void (*reset)(void *ctx), void *ctx, rd_map *map)
+{
+    /* the items, counted on the text before the parser builds them */
+    json_t *rec = NULL;
+    if (refuse_items(r, count_items(buf, len, map), npayload, o))
+        return NULL;
+    if (map)
+        map->dropped = map->next = 0;
+    qp q;
+    memset(&q, 0, sizeof(q));
+    q.fn = fn;
+    q.ctx = ctx;
+    q.map = fn ? map : NULL;
+    rec = quick_parse(&q, buf, len);
+    if (q.fn_failed) {
+        json_decref(rec);
+        return NULL;
+    }
+    size_t nitems = q.nitems;
+    if (!rec) {
+        /* jansson decides; the items met so far are forgotten, and those
+         * of its parse are given one by one as before */
+        if (fn && q.nitems)
+            reset(ctx);
+        json_error_t je;
+        rec = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+        json_t *items = json_object_get(rec, "items");
+        nitems = json_array_size(items);
+        if (fn && json_is_object(rec) && json_is_array(items)) {
+            if (refuse_items(r, nitems, npayload, o)) {
+                json_decref(rec);
+                return NULL;
+            }
+            for (size_t k = 0; k < nitems; k++) {
+                if (fn(ctx, json_array_get(items, k), k) != EV_OK) {
+                    json_decref(rec);
+                    return NULL;
+                }
+            }
+            json_array_clear(items);
+            return rec;
+        }
+    } else if (!fn) {
+        nitems = json_array_size(json_object_get(rec, "items"));
+    }
+    if (!json_is_object(rec)) {
+        json_decref(rec);
+        rec = NULL;
+    } else if (refuse_items(r, nitems, npayload, o)) {
+        /* the text fooled the count (an escaped key): the parse decides */
+        json_decref(rec);
+        rec = NULL;
+    }
+    return rec;
+}
+
+json_t *ev_record__parse_items(const char *buf, size_t len, size_t npayload,
+                               const ev_bundle_options *o, ev_report *r, ev_record__each_fn fn,
+                               void (*reset)(void *ctx), void *ctx)
+{
+    return parse_items(buf, len, npayload, o, r, fn, reset, ctx, NULL);
 }
 
 json_t *ev_record__parse(const char *buf, size_t len, size_t npayload,
                          const ev_bundle_options *o, ev_report *r)
 {
-    /* the items, counted on the text before the parser builds them */
-    json_t *rec = NULL;
-    if (!refuse_items(r, ev_record__count_items(buf, len), npayload, o)) {
-        json_error_t je;
-        rec = quick_parse(buf, len);
-        if (!rec)
-            rec = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-        if (!json_is_object(rec)) {
-            json_decref(rec);
-            rec = NULL;
-        } else if (refuse_items(r, json_array_size(json_object_get(rec, "items")), npayload, o)) {
-            /* the text fooled the count (an escaped key): the parse decides */
-            json_decref(rec);
-            rec = NULL;
-        }
-    }
-    return rec;
+    return ev_record__parse_items(buf, len, npayload, o, r, NULL, NULL, NULL);
 }
 
 json_t *ev_record__load(const ev_store *s, const ev_bundle_options *o, ev_report *r)
+{
+    return ev_record__load_items(s, o, r, NULL, NULL, NULL);
+}
+
+json_t *ev_record__load_items(const ev_store *s, const ev_bundle_options *o, ev_report *r,
+                              ev_record__each_fn fn, void (*reset)(void *ctx), void *ctx)
 {
     long i = ev_store__find(s, EV_RECORD_FILE);
     if (i < 0)
@@ -463,57 +635,38 @@ json_t *ev_record__load(const ev_store *s, const ev_bundle_options *o, ev_report
     char *buf = NULL;
     size_t len = 0;
     ev_errbuf e;
-    if (ev_store__read_all(&buf, &len, s, (size_t)i, ev_record__read_cap(o), &e) != EV_OK)
-        return NULL; /* the file is reported by the hashing (unreadable, modified) */
+    /* a large record through a temporary file, mapped (see rd_map); in
+     * memory when that cannot be done */
+    rd_map map = { NULL, 0, 0, 0 };
+    ev_spill sp;
+    memset(&sp, 0, sizeof(sp));
+    sp.fd = -1;
+    if (fn && ev_store__entry(s, (size_t)i)->size > RECORD_MAP_FROM &&
+        ev_spill__init(&sp, P_tmpdir, 0) == EV_OK &&
+        ev_store__read_spill(&sp, s, (size_t)i, ev_record__read_cap(o), &e) == EV_OK &&
+        sp.fd >= 0 && sp.len > 0 && sp.len <= SIZE_MAX) {
+        void *p = mmap(NULL, (size_t)sp.len, PROT_READ, MAP_SHARED, sp.fd, 0);
+        if (p != MAP_FAILED) {
+            map.base = p;
+            map.len = (size_t)sp.len;
+        }
+    }
+    if (!map.base) {
+        ev_spill__free(&sp);
+        if (ev_store__read_all(&buf, &len, s, (size_t)i, ev_record__read_cap(o), &e) != EV_OK)
+            return NULL; /* the file is reported by the hashing (unreadable, modified) */
+    }
     size_t npayload = 0;
     for (size_t k = 0; k < ev_store__count(s); k++) {
         const ev_store_entry *se = ev_store__entry(s, k);
         if (!se->unsafe && se->type == EV_ENTRY_FILE && ev_bag__is_payload(se->name))
             npayload++;
     }
-    json_t *rec = ev_record__parse(buf, len, npayload, o, r);
+    json_t *rec = map.base ? parse_items(map.base, map.len, npayload, o, r, fn, reset, ctx, &map)
+                           : parse_items(buf, len, npayload, o, r, fn, reset, ctx, NULL);
+    if (map.base)
+        munmap((void *)(uintptr_t)map.base, map.len);
+    ev_spill__free(&sp);
     free(buf);
     return rec;
-}
-
-static const char *str_of(const json_t *o, const char *k)
-{
-    const json_t *v = json_object_get(o, k);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-int ev_record__items(ev_item **out, size_t *n, const json_t *record)
-{
-    *out = NULL;
-    *n = 0;
-    json_t *items = json_object_get(record, "items");
-    if (!json_is_array(items))
-        return EV_OK;
-    size_t cnt = json_array_size(items);
-    ev_item *v = ev__calloc(cnt, sizeof(*v));
-    if (!v)
-        return cnt ? EV_ENOMEM : EV_OK;
-    size_t got = 0;
-    for (size_t k = 0; k < cnt; k++) {
-        json_t *it = json_array_get(items, k);
-        if (!json_is_object(it))
-            continue;
-        ev_item *x = &v[got++];
-        x->version = EV_ITEM_VERSION;
-        x->id = str_of(it, "id");
-        x->exhibit = str_of(it, "exhibit");
-        x->role = str_of(it, "role");
-        x->path = str_of(it, "path");
-        x->original_name = str_of(it, "original_name");
-        json_t *sz = json_object_get(it, "size");
-        x->size = json_is_integer(sz) && json_integer_value(sz) >= 0
-                      ? (uint64_t)json_integer_value(sz) : 0;
-        x->sha256 = str_of(json_object_get(it, "hashes"), "sha256");
-        x->mime = str_of(it, "mime");
-        const json_t *df = json_object_get(it, "derived_from");
-        x->derived_from = json_is_object(df) ? str_of(df, "item") : NULL;
-    }
-    *out = v;
-    *n = got;
-    return EV_OK;
 }

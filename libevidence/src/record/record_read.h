@@ -31,6 +31,27 @@
 json_t *ev_record__parse(const char *buf, size_t len, size_t npayload,
                          const ev_bundle_options *o, ev_report *r);
 
+/* Called with each element of the record's top-level items array (an
+ * array), k its place, as it is read; the element is dropped after the
+ * call. EV_OK, or an error that stops the parse (the record is then NULL). */
+typedef int (*ev_record__each_fn)(void *ctx, const json_t *item, size_t k);
+
+/* ev_record__parse, but the items are not kept: each goes to fn, and the
+ * record returned holds an empty items array in place of them (the record
+ * whole is never in memory when the text is the usual record; any other
+ * text is parsed whole by jansson and its items then given to fn). When a
+ * parse gives up part way, reset(ctx) is called before the items are
+ * given again from the start. */
+json_t *ev_record__parse_items(const char *buf, size_t len, size_t npayload,
+                               const ev_bundle_options *o, ev_report *r, ev_record__each_fn fn,
+                               void (*reset)(void *ctx), void *ctx);
+
+/* One JSON value of the usual plain form (as the record's items are
+ * written) read quickly, exactly as json_loadb with JSON_DECODE_ANY reads
+ * it; NULL for anything else (a duplicate key, an escape \u, a fraction,
+ * an error): then ask json_loadb. */
+json_t *ev_record__quick_value(const char *buf, size_t len);
+
 /* Read and parse evidence.json from s, within the limits of o. A record
  * over a limit, or listing more items than the bag has payload files, is
  * not kept (NULL is returned) and the reason is added to r (the report of
@@ -38,11 +59,9 @@ json_t *ev_record__parse(const char *buf, size_t len, size_t npayload,
  * no evidence.json or it is not a JSON object (nothing is added then: the
  * verification says so). New reference. */
 json_t *ev_record__load(const ev_store *s, const ev_bundle_options *o, ev_report *r);
-
-/* The items of a record as ev_item (strings borrowed from record, which
- * must outlive them); members that are not objects are skipped. *out is
- * freed by the caller. EV_OK or EV_ENOMEM. */
-int ev_record__items(ev_item **out, size_t *n, const json_t *record);
+/* The same, with the items given to fn as for ev_record__parse_items. */
+json_t *ev_record__load_items(const ev_store *s, const ev_bundle_options *o, ev_report *r,
+                              ev_record__each_fn fn, void (*reset)(void *ctx), void *ctx);
 
 /* true when r holds a problem that explains why the record was not loaded
  * (a limit, or more items than payload files). */

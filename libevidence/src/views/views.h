@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "base/internal.h"
+#include "base/spill.h"
 #include "container/container.h"
 
 #define EV_VIEW_CASE "case.jsonld"
@@ -53,6 +54,21 @@ int ev_views__rec_open(ev_views__rec *r, const char *buf, size_t len, ev_errbuf 
  * reference is taken until ev_views__rec_free). */
 void ev_views__rec_from(ev_views__rec *r, const json_t *root);
 void ev_views__rec_free(ev_views__rec *r);
+/* An item of the record (borrowed: valid until the next call for this
+ * record or ev_views__rec_free); NULL when i is out of range, or when it
+ * cannot be read (then ev_views__rec_status says why). */
+const json_t *ev_views__item(const ev_views__rec *r, size_t i);
+/* EV_OK, or EV_EFORMAT / EV_ENOMEM once an item could not be read. */
+int ev_views__rec_status(const ev_views__rec *r);
+/* Entry ri of s (evidence.json) opened item by item through sp (an
+ * ev_spill, which must outlive r and be freed with ev_spill__free even on
+ * failure): past 256 KiB the text is in an unnamed temporary file in
+ * P_tmpdir, not in memory, so a record of a million items is read without
+ * being held. At most max_read bytes. EV_OK; EV_EFORMAT (not a record the
+ * views read; message in e); EV_EIO when the text could not be read or no
+ * temporary file made (nothing opened: read it some other way); EV_ENOMEM. */
+int ev_views__rec_store(ev_views__rec *r, ev_spill *sp, const ev_store *s, size_t ri,
+                        size_t max_read, ev_errbuf *e);
 
 /* The two views, as streams */
 typedef enum ev_views__view { EV_VIEWS__CASE_JSONLD = 0, EV_VIEWS__INDEX_HTML = 1 } ev_views__view;

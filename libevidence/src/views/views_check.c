@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "base/spill.h"
 #include "container/container.h"
 #include "views/views_int.h"
 
@@ -209,6 +210,49 @@ static int check_views(ev_report *r, const ev_store *s, const ev_views__rec *rec
     return rc;
 }
 
+static int64_t spill_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+    return ev_spill__pread(ctx, buf, len, off);
+}
+
+int ev_views__rec_store(ev_views__rec *vr, ev_spill *sp, const ev_store *s, size_t ri,
+                        size_t max_read, ev_errbuf *e)
+{
+    memset(vr, 0, sizeof(*vr));
+    int rc = ev_spill__init(sp, P_tmpdir, 0);
+    if (rc == EV_OK)
+        rc = ev_store__read_spill(sp, s, ri, max_read, e);
+    if (rc != EV_OK)
+        return rc == EV_ENOMEM ? EV_ENOMEM : EV_EIO;
+    const char *mem = ev_spill__memory(sp);
+    if (mem)
+        return ev_views__rec_open(vr, mem, (size_t)sp->len, e);
+    rc = ev_views__rec_read(vr, spill_read, sp, sp->len, e);
+    if (rc == EV_EFORMAT) {
+        /* not read item by item: jansson's message, from the whole text */
+        char *all = sp->len < max_read ? malloc((size_t)sp->len + 1) : NULL;
+        if (!all)
+            return EV_EIO;
+        if (ev_spill__pread(sp, all, (size_t)sp->len, 0) != (int64_t)sp->len) {
+            free(all);
+            return EV_EIO;
+        }
+        ev_views__rec tmp;
+        rc = ev_views__rec_open(&tmp, all, (size_t)sp->len, e);
+        /* the whole parse succeeded (a text the scan does not follow): its
+         * record is what the views read; it owns no pointer into all */
+        if (rc == EV_OK && !tmp.src) {
+            *vr = tmp;
+        } else {
+            ev_views__rec_free(&tmp);
+            if (rc == EV_OK)
+                rc = EV_EFORMAT;
+        }
+        free(all);
+    }
+    return rc;
+}
+
 int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_t max_read)
 {
     long ri = ev_store__find(s, "evidence.json");
@@ -223,11 +267,18 @@ int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_
     int rc = EV_OK, orc = EV_ERROR;
     /* the record verify parsed is used as it is: a large record is not
      * read and parsed a second time; else its text, read item by item */
+    ev_spill sp;
+    memset(&sp, 0, sizeof(sp));
+    sp.fd = -1;
     if (json_is_object(record)) {
         ev_views__rec_from(&vr, record);
         orc = EV_OK;
-    } else if (ev_store__read_all(&rec, &rlen, s, (size_t)ri, max_read, &e) == EV_OK) {
-        orc = ev_views__rec_open(&vr, rec, rlen, &e);
+    } else if ((orc = ev_views__rec_store(&vr, &sp, s, (size_t)ri, max_read, &e)) == EV_EIO) {
+        /* no temporary file here (or the text is unreadable): as before */
+        ev_views__rec_free(&vr);
+        orc = EV_ERROR;
+        if (ev_store__read_all(&rec, &rlen, s, (size_t)ri, max_read, &e) == EV_OK)
+            orc = ev_views__rec_open(&vr, rec, rlen, &e);
     }
     if (orc == EV_ENOMEM) {
         rc = EV_ENOMEM;
@@ -251,6 +302,7 @@ int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_
         free(made_by);
     }
     ev_views__rec_free(&vr);
+    ev_spill__free(&sp);
     free(rec);
     free(cust);
     return rc == EV_ENOMEM ? EV_ENOMEM : EV_OK;

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "record/record.h"
+#include "record/record_read.h"
 
 bool ev_views__is_view(const char *path)
 {
@@ -110,7 +111,10 @@ const json_t *ev_views__item(const ev_views__rec *r, size_t i)
     x->cur = NULL;
     const char *t = src_bytes(x, x->items[i].off, x->items[i].len);
     json_error_t je;
-    x->cur = t ? json_loadb(t, (size_t)x->items[i].len, JSON_DECODE_ANY, &je) : NULL;
+    /* the usual item by the record's quick reader, anything else by jansson */
+    x->cur = t ? ev_record__quick_value(t, (size_t)x->items[i].len) : NULL;
+    if (t && !x->cur)
+        x->cur = json_loadb(t, (size_t)x->items[i].len, JSON_DECODE_ANY, &je);
     if (!x->cur) {
         x->rc = !t || json_error_code(&je) == json_error_out_of_memory ? EV_ENOMEM : EV_EFORMAT;
         return NULL;

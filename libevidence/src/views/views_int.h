@@ -17,16 +17,10 @@ static inline const char *jstr(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-/* An item of the record (borrowed: valid until the next call for this
- * record or ev_views__rec_free); NULL when i is out of range, or when it
- * cannot be read (then ev_views__rec_status says why). */
-const json_t *ev_views__item(const ev_views__rec *r, size_t i);
 /* false only when item i's text certainly holds no member named key (it
  * holds neither "key" nor any escape), without parsing it; true for a
  * record parsed whole. */
 bool ev_views__item_may_have(const ev_views__rec *r, size_t i, const char *key);
-/* EV_OK, or EV_EFORMAT / EV_ENOMEM once an item could not be read. */
-int ev_views__rec_status(const ev_views__rec *r);
 /* The message for that: jansson's, from the whole text. Returns the code. */
 int ev_views__rec_error(const ev_views__rec *r, ev_errbuf *err);
 
