@@ -133,6 +133,7 @@ void ev_bundle__load_record(ev_bundle *b)
         free(s);
         return;
     }
+    ev_record__slim_fit(s);
     b->rec = s;
     b->items = s->items;
     b->nitems = s->n;

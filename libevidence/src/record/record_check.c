@@ -643,6 +643,20 @@ int ev_record__slim_item(void *ctx, const json_t *it, size_t k)
     return s->rc;
 }
 
+void ev_record__slim_fit(ev_record__slim *s)
+{
+    if (s->n && s->n < s->cap) {
+        ev_item *v = ev__reallocarray(s->items, s->n, sizeof(*v));
+        if (v)
+            s->items = v;
+        ev_record__vitem *x = ev__reallocarray(s->x, s->n, sizeof(*x));
+        if (x)
+            s->x = x;
+        if (v && x)
+            s->cap = s->n;
+    }
+}
+
 int ev_record__slim_from(ev_record__slim *s, const json_t *record)
 {
     int rc = ev_record__slim_init(s);

@@ -75,6 +75,8 @@ int ev_record__slim_init(ev_record__slim *s);
 int ev_record__slim_item(void *ctx, const json_t *item, size_t k);
 void ev_record__slim_reset(void *ctx);
 void ev_record__slim_free(ev_record__slim *s);
+/* Give back the room the arrays grew into beyond the items read. */
+void ev_record__slim_fit(ev_record__slim *s);
 /* The slim record of a record parsed whole (borrowed; its items are read,
  * not changed; s->head is a new reference to a copy without them). */
 int ev_record__slim_from(ev_record__slim *s, const json_t *record);
