@@ -63,6 +63,40 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+int cli_parse_limit(const char *cmd, const char *opt, const char *arg, bool sizes,
+                    uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *q = arg;
+    bool big = false;
+    for (; *q >= '0' && *q <= '9'; q++) {
+        unsigned d = (unsigned)(*q - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            big = true;
+        else
+            v = v * 10 + d;
+    }
+    unsigned shift = 0;
+    if (sizes && q > arg && *q && !q[1]) {
+        static const char units[] = "KMGTkmgt";
+        const char *u = strchr(units, *q);
+        if (u) {
+            shift = 10u * (unsigned)((u - units) % 4 + 1);
+            q++;
+        }
+    }
+    if (q == arg || *q || v == 0 || big || (shift && v > UINT64_MAX >> shift)) {
+        if (sizes)
+            return cli_usage_error(cmd, "%s takes a size in bytes from 1 to %llu, or with K, M, "
+                                   "G or T (KiB, MiB, GiB, TiB), not '%s'", opt,
+                                   (unsigned long long)UINT64_MAX, arg);
+        return cli_usage_error(cmd, "%s takes a whole number from 1 to %llu, not '%s'", opt,
+                               (unsigned long long)UINT64_MAX, arg);
+    }
+    *out = v << shift;
+    return 0;
+}
+
 int cli_exit_for_status(int status)
 {
     switch (status) {

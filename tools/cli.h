@@ -62,6 +62,14 @@ int cli_help(const char *cmd);
 int cli_parse_json_path(const char *cmd, const char *usage, const char *what, int argc,
                         char **argv, bool *json, const char **path);
 
+/* The value of a limit option (opt, e.g. "--max-entries"): a whole number
+ * from 1 to 2^64-1, digits only; with sizes, optionally followed by one of
+ * K, M, G, T (or k, m, g, t): KiB, MiB, GiB, TiB. Returns 0 with *out set,
+ * or CLI_EXIT_USAGE after a usage error that names the option and the value
+ * (0, a sign, garbage, an unknown suffix, more than 2^64-1). */
+int cli_parse_limit(const char *cmd, const char *opt, const char *arg, bool sizes,
+                    uint64_t *out);
+
 /* Map an ev_status to the exit code. */
 int cli_exit_for_status(int status);
 

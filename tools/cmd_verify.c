@@ -38,6 +38,7 @@ typedef struct vctx {
     uint32_t flags;
     bool json, lines, progress;
     const cli_trust_args *trust;
+    uint64_t max_entries, max_items, max_record_size; /* 0: the library's defaults */
     doclist all;     /* --json: the documents, for one document at the end */
     pthread_mutex_t out;
     size_t next, n, done;
@@ -51,6 +52,9 @@ static void verify_work(vctx *c, vjob *j)
     ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
     if (c->progress)
         bo.progress_cb = cli_progress;
+    bo.max_entries = c->max_entries;
+    bo.max_items = c->max_items;
+    bo.max_record_size = c->max_record_size;
     j->st = ev_bundle_new(&j->b, &bo);
     if (j->st == EV_OK)
         j->st = ev_bundle_open(j->b, j->path);
@@ -335,6 +339,8 @@ int cmd_verify(int argc, char **argv)
         { "--fast", NULL, false }, { "--deep", NULL, false }, { "--json", NULL, false },
         { "--ca", NULL, true },    { "--tsa-ca", NULL, true }, { "--crl", NULL, true },
         { "--jobs", "-j", true },  { "--json-lines", NULL, false },
+        { "--max-entries", NULL, true }, { "--max-items", NULL, true },
+        { "--max-record-size", NULL, true },
         { NULL, NULL, false }
     };
     vctx c;
@@ -369,7 +375,16 @@ int cmd_verify(int argc, char **argv)
         else if (!strcmp(name, "--ca")) trust.ca = arg;
         else if (!strcmp(name, "--tsa-ca")) trust.tsa_ca = arg;
         else if (!strcmp(name, "--crl")) trust.crl = arg;
-        else if (!strcmp(name, "--jobs")) {
+        else if (!strcmp(name, "--max-entries") || !strcmp(name, "--max-items") ||
+                 !strcmp(name, "--max-record-size")) {
+            bool size = !strcmp(name, "--max-record-size");
+            uint64_t *to = size ? &c.max_record_size
+                                : !strcmp(name, "--max-entries") ? &c.max_entries : &c.max_items;
+            if (cli_parse_limit("verify", name, arg, size, to) != 0) {
+                free(args);
+                return CLI_EXIT_USAGE;
+            }
+        } else if (!strcmp(name, "--jobs")) {
             char *end = NULL;
             errno = 0;
             jobs = strtol(arg, &end, 10);
