@@ -50,6 +50,59 @@ static int pack_progress(const ev_progress *p, void *payload)
 /* The bag's name as ev_writer_seal() makes it: the output's file name,
  * without ".zip" for a ZIP (the seal refuses an output name that is not a
  * plain file name). */
+/* The default reading limits of ev_bundle_options (docs/bundle.md,
+ * "Limits when reading"), which a bundle of very many files passes. */
+#define DEFAULT_MAX_ENTRIES 1000000u
+#define DEFAULT_MAX_ITEMS 1000000u
+#define DEFAULT_MAX_RECORD ((uint64_t)256 << 20)
+
+/* Open the bundle just written, whatever its size (it is ours). */
+static ev_bundle *open_own(const char *out)
+{
+    ev_bundle_options bo;
+    ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
+    bo.max_entries = UINT64_MAX;
+    bo.max_items = UINT64_MAX;
+    bo.max_record_size = UINT64_MAX;
+    ev_bundle *b = NULL;
+    if (ev_bundle_new(&b, &bo) != EV_OK)
+        return NULL;
+    if (ev_bundle_open(b, out) != EV_OK) {
+        cli_warning("'%s' was written, but could not be read back: %s", out,
+                    ev_bundle_last_error(b));
+        ev_bundle_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* A bundle over the default reading limits is refused by a reader that
+ * keeps them: say so, and how evidence verify reads it. A record of
+ * small files takes about 570 bytes an item, so below 100,000 items no
+ * limit is near and nothing is opened. */
+static void warn_limits(const char *out, ev_bundle *b)
+{
+    uint64_t entries = 0, record = 0, size = 0;
+    const char *path;
+    size_t pos = 0;
+    while (ev_bundle_entry_next(&path, &size, b, &pos)) {
+        entries++;
+        if (!strcmp(path, "evidence.json"))
+            record = size;
+    }
+    size_t items = ev_bundle_item_count(b);
+    if (entries <= DEFAULT_MAX_ENTRIES && items <= DEFAULT_MAX_ITEMS && record <= DEFAULT_MAX_RECORD)
+        return;
+    cli_warning("'%s' has %llu entries, %zu items and an evidence.json of %llu bytes: over the "
+                "default reading limits (%u entries, %u items, 256 MiB), so a reader that keeps "
+                "them refuses it as unreadable. Read it with: evidence verify --max-entries %llu "
+                "--max-items %zu --max-record-size %lluM '%s' (docs/bundle.md, \"Limits when "
+                "reading\"); or split the export into several bundles",
+                out, (unsigned long long)entries, items, (unsigned long long)record,
+                DEFAULT_MAX_ENTRIES, DEFAULT_MAX_ITEMS, (unsigned long long)entries, items,
+                (unsigned long long)((record >> 20) + 1), out);
+}
+
 static void print_summary(const char *out, bool zip, const pack_totals *t)
 {
     const char *base = strrchr(out, '/');
@@ -264,12 +317,20 @@ int cmd_pack(int argc, char **argv)
         /* the summary from what the writer counted */
         cli_progress_end();
         print_summary(out, o.format == EV_FORMAT_ZIP, &totals);
+        if (totals.files >= 100000) {
+            ev_bundle *big = open_own(out);
+            if (big)
+                warn_limits(out, big);
+            ev_bundle_free(big);
+        }
         goto done;
     }
     /* the inspection document (--json), or a summary from the finished
      * bundle when the writer sent no complete count */
-    ev_bundle *b = NULL;
-    if (ev_bundle_new(&b, NULL) == EV_OK && ev_bundle_open(b, out) == EV_OK) {
+    ev_bundle *b = open_own(out);
+    if (b && ev_bundle_item_count(b) >= 100000)
+        warn_limits(out, b);
+    if (b) {
         if (json) {
             char *s = NULL;
             if (ev_bundle_inspect_json(&s, b) == EV_OK) {

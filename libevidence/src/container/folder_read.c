@@ -57,7 +57,9 @@ static int walk_dir(ev_store *s, int dfd, const char *prefix, int depth, const e
         }
         if (s->n >= lim->max_entries) {
             free(name);
-            rc = ev_err__set(err, EV_EUNSAFE, "'%s' holds more than %llu files; refused",
+            rc = ev_err__set(err, EV_EUNSAFE, "'%s' holds more than %llu files; refused "
+                             "(ev_bundle_options.max_entries; evidence verify --max-entries "
+                             "raises it for a bag you trust to be this large)",
                              s->path, (unsigned long long)lim->max_entries);
             break;
         }

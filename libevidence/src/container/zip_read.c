@@ -559,7 +559,9 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
         goto out;
     if (z.n > lim->max_entries) {
         rc = ev_err__set(err, EV_EUNSAFE, "'%s' has %llu entries, more than the limit of %llu; "
-                         "refused", s->path, (unsigned long long)z.n,
+                         "refused (ev_bundle_options.max_entries; evidence verify "
+                         "--max-entries raises it for a bundle you trust to be this large)",
+                         s->path, (unsigned long long)z.n,
                          (unsigned long long)lim->max_entries);
         goto out;
     }

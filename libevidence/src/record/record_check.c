@@ -1286,7 +1286,8 @@ int ev_record__verify(ev_report *r, const ev_store *s, const ev_record__slim *re
     if (ev_record__over_size(s, ci, o)) {
         ev_report__add(r, EV_SEVERITY_ERROR, "limit-record-size", "custody.jsonl",
                        "custody.jsonl holds %llu bytes, over the limit of %llu "
-                       "(ev_bundle_options.max_record_size): it is not read, and the bundle "
+                       "(ev_bundle_options.max_record_size; evidence verify --max-record-size): "
+                       "it is not read, and the bundle "
                        "cannot be checked",
                        (unsigned long long)ev_store__entry(s, (size_t)ci)->size,
                        (unsigned long long)o->max_record_size);

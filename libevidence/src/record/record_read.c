@@ -164,7 +164,8 @@ static bool refuse_items(ev_report *r, size_t n, size_t npayload, const ev_bundl
     if (n > o->max_items) {
         ev_report__add(r, EV_SEVERITY_ERROR, "limit-items", "evidence.json",
                        "evidence.json lists %zu items, over the limit of %llu "
-                       "(ev_bundle_options.max_items): it is not read, and the bundle cannot "
+                       "(ev_bundle_options.max_items; evidence verify --max-items): it is not "
+                       "read, and the bundle cannot "
                        "be checked", n, (unsigned long long)o->max_items);
         return true;
     }
@@ -626,7 +627,8 @@ json_t *ev_record__load_items(const ev_store *s, const ev_bundle_options *o, ev_
     if (ev_record__over_size(s, i, o)) {
         ev_report__add(r, EV_SEVERITY_ERROR, "limit-record-size", "evidence.json",
                        "evidence.json holds %llu bytes, over the limit of %llu "
-                       "(ev_bundle_options.max_record_size): it is not read, and the bundle "
+                       "(ev_bundle_options.max_record_size; evidence verify --max-record-size): "
+                       "it is not read, and the bundle "
                        "cannot be checked",
                        (unsigned long long)ev_store__entry(s, (size_t)i)->size,
                        (unsigned long long)o->max_record_size);
