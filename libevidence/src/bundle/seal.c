@@ -588,6 +588,13 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
     }
     if (w->nprofiles && (rc = ev_bundle__make_derivatives(w, out_path, mg)) != EV_OK)
         goto done;
+    /* every item has its type and final bag path now: the type database
+     * (8 MB) and the folded paths that kept the bag paths unique are not
+     * needed while the bag is written */
+    if (mg)
+        magic_close(mg);
+    mg = NULL;
+    ev_strset__free(&w->keys);
     total = 0;
     for (size_t i = 0; i < w->n; i++)
         total += w->items[i].size;
@@ -663,8 +670,10 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
             rc = ev_producer__file_cb(&p, it->src, it->size, w->o.algorithms, item_hashed, it,
                                       &w->progress);
         if (rc == EV_OK)
-            rc = ev_sink__add(sink, it->bag_path, &p, is_text_mime(ev_bundle__mime_of(it)),
-                              it->mtime_sec, &w->err);
+            /* the writer keeps the bag path until it is freed, after the sink */
+            rc = ev_sink__add_borrowed(sink, it->bag_path, &p,
+                                       is_text_mime(ev_bundle__mime_of(it)), it->mtime_sec,
+                                       &w->err);
         if (rc != EV_OK)
             goto done;
     }

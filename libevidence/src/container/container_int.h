@@ -125,10 +125,11 @@ void ev_producer__free(const ev_producer *p);
 ev_progress_state *ev_producer__progress(const ev_producer *p);
 
 typedef struct ev_sink_entry {
-    char *path;
+    const char *path;
     ev_producer p;
     bool compress;
     bool is_dir;
+    bool path_owned;     /* path is the sink's copy (else borrowed) */
     int64_t mtime;
     /* ZIP bookkeeping */
     uint64_t lho;        /* offset of the local header */

@@ -101,9 +101,30 @@ int ev_sink__add_dir(ev_sink *s, const char *path, ev_errbuf *err)
     ev_sink_entry e;
     memset(&e, 0, sizeof(e));
     e.is_dir = true;
-    e.path = ev__strdup(path);
+    char *copy = ev__strdup(path);
+    e.path = copy;
+    e.path_owned = true;
+    if (!copy || sink_push(s, &e) != EV_OK) {
+        free(copy);
+        return EV_ENOMEM;
+    }
+    return EV_OK;
+}
+
+static int sink_add(ev_sink *s, const char *path, bool borrow, const ev_producer *p,
+                    bool compress, int64_t mtime)
+{
+    ev_sink_entry e;
+    memset(&e, 0, sizeof(e));
+    char *copy = borrow ? NULL : ev__strdup(path);
+    e.path = borrow ? path : copy;
+    e.path_owned = !borrow;
+    e.p = *p;
+    e.compress = compress;
+    e.mtime = mtime;
     if (!e.path || sink_push(s, &e) != EV_OK) {
-        free(e.path);
+        free(copy);
+        ev_producer__free(p);
         return EV_ENOMEM;
     }
     return EV_OK;
@@ -113,18 +134,14 @@ int ev_sink__add(ev_sink *s, const char *path, const ev_producer *p, bool compre
                  int64_t mtime, ev_errbuf *err)
 {
     (void)err;
-    ev_sink_entry e;
-    memset(&e, 0, sizeof(e));
-    e.path = ev__strdup(path);
-    e.p = *p;
-    e.compress = compress;
-    e.mtime = mtime;
-    if (!e.path || sink_push(s, &e) != EV_OK) {
-        free(e.path);
-        ev_producer__free(p);
-        return EV_ENOMEM;
-    }
-    return EV_OK;
+    return sink_add(s, path, false, p, compress, mtime);
+}
+
+int ev_sink__add_borrowed(ev_sink *s, const char *path, const ev_producer *p, bool compress,
+                          int64_t mtime, ev_errbuf *err)
+{
+    (void)err;
+    return sink_add(s, path, true, p, compress, mtime);
 }
 
 static int mkdirs_in(const char *root, const char *rel)
@@ -267,7 +284,8 @@ void ev_sink__free(ev_sink *s)
     if (s->lockfd >= 0)
         close(s->lockfd);
     for (size_t i = 0; i < s->n; i++) {
-        free(s->e[i].path);
+        if (s->e[i].path_owned)
+            free((char *)s->e[i].path);
         if (!s->e[i].is_dir)
             ev_producer__free(&s->e[i].p);
     }
