@@ -267,19 +267,23 @@ static int record_item(ev_record_item *x, size_t i, bool release, void *ctx)
 {
     ev_writer *w = ctx;
     wr_item *it = &w->items[i];
+    wr_extra *ix = it->x;
     if (release) {
         free((void *)x->meta_names);
-        json_decref(it->media);
-        json_decref(it->capture);
-        json_decref(it->content);
-        it->media = it->capture = it->content = NULL;
+        if (ix) {
+            json_decref(ix->media);
+            json_decref(ix->capture);
+            json_decref(ix->content);
+            ix->media = ix->capture = ix->content = NULL;
+        }
         return EV_OK;
     }
-    x->id = it->id;
+    ev_bundle__item_id(w->item_id, i);
+    x->id = w->item_id;
     x->exhibit = it->exhibit;
     x->path = it->bag_path;
-    x->original_path = it->rel;
-    x->name_note = it->name_note;
+    x->original_path = ev_bundle__rel(it);
+    x->name_note = it->renamed ? EV_BUNDLE_NAME_NOTE : NULL;
     x->size = it->size;
     x->algorithms = w->o.algorithms;
     /* the digests as hex, for this item only (released with it) */
@@ -290,30 +294,33 @@ static int record_item(ev_record_item *x, size_t i, bool release, void *ctx)
             item_hex(w->item_digests.hex[sl], it, sl);
     x->digests = &w->item_digests;
     x->mime = ev_bundle__mime_of(it);
-    x->mtime_sec = (int64_t)it->mtime.tv_sec;
-    x->mtime_nsec = it->mtime.tv_nsec;
-    if (it->source >= 0) {
-        const wr_item *src = &w->items[it->source];
-        x->source_id = src->id;
+    x->mtime_sec = it->mtime_sec;
+    x->mtime_nsec = (long)it->mtime_nsec;
+    if (!ix)
+        return EV_OK;
+    if (ix->source >= 0) {
+        const wr_item *src = &w->items[ix->source];
+        ev_bundle__item_id(w->source_id, (size_t)ix->source);
+        x->source_id = w->source_id;
         x->source_sha256 = item_hex(w->source_hex, src, EV_HASH_SHA256);
-        x->profile_name = it->profile->name;
-        x->profile_sha256 = it->profile->sha256;
-        x->profile_action = it->profile->action;
-        x->derivation = it->derivation;
+        x->profile_name = ix->profile->name;
+        x->profile_sha256 = ix->profile->sha256;
+        x->profile_action = ix->profile->action;
+        x->derivation = ix->derivation;
     }
-    x->leaf_sha256 = (const uint8_t (*)[32])it->leaf_sha256;
-    x->nleaf_sha256 = it->nleaf_sha256;
-    x->media = it->media;
-    x->capture = it->capture;
-    x->content = it->content;
-    if (it->nmeta) {
-        const char **names = ev__calloc(it->nmeta, sizeof(*names));
+    x->leaf_sha256 = (const uint8_t (*)[32])ix->leaf_sha256;
+    x->nleaf_sha256 = ix->nleaf_sha256;
+    x->media = ix->media;
+    x->capture = ix->capture;
+    x->content = ix->content;
+    if (ix->nmeta) {
+        const char **names = ev__calloc(ix->nmeta, sizeof(*names));
         if (!names)
             return EV_ENOMEM;
-        for (size_t k = 0; k < it->nmeta; k++)
-            names[k] = it->meta[k].name;
+        for (size_t k = 0; k < ix->nmeta; k++)
+            names[k] = ix->meta[k].name;
         x->meta_names = names;
-        x->nmeta = it->nmeta;
+        x->nmeta = ix->nmeta;
     }
     return EV_OK;
 }
@@ -417,7 +424,8 @@ static int gen_lazy(void *arg, char **data, size_t *len, ev_spill **sp, ev_errbu
         long seq = 2;
         for (size_t i = 0; s && i < w->n; i++) {
             const wr_item *it = &w->items[i];
-            if (it->source < 0)
+            long source = ev_bundle__source(it);
+            if (source < 0)
                 continue;
             char prev[65], *note = NULL, *line = NULL;
             const char *last = strrchr(s, '\n');
@@ -426,8 +434,10 @@ static int gen_lazy(void *arg, char **data, size_t *len, ev_spill **sp, ev_errbu
                 if (*q == '\n')
                     start = q + 1;
             ev_hash__sha256_hex(prev, start, (size_t)(last - start));
-            note = ev__asprintf("%s made from %s by profile %s", it->id,
-                                w->items[it->source].id, it->profile->name);
+            char id[EV_BUNDLE_ITEM_ID_MAX], sid[EV_BUNDLE_ITEM_ID_MAX];
+            ev_bundle__item_id(id, i);
+            ev_bundle__item_id(sid, (size_t)source);
+            note = ev__asprintf("%s made from %s by profile %s", id, sid, it->x->profile->name);
             ev_custody_event te = e;
             te.action = "transcoded";
             te.note = note;
@@ -578,6 +588,13 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
     }
     if (w->nprofiles && (rc = ev_bundle__make_derivatives(w, out_path, mg)) != EV_OK)
         goto done;
+    /* every item has its type and final bag path now: the type database
+     * (8 MB) and the folded paths that kept the bag paths unique are not
+     * needed while the bag is written */
+    if (mg)
+        magic_close(mg);
+    mg = NULL;
+    ev_strset__free(&w->keys);
     total = 0;
     for (size_t i = 0; i < w->n; i++)
         total += w->items[i].size;
@@ -653,16 +670,25 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
             rc = ev_producer__file_cb(&p, it->src, it->size, w->o.algorithms, item_hashed, it,
                                       &w->progress);
         if (rc == EV_OK)
-            rc = ev_sink__add(sink, it->bag_path, &p, is_text_mime(ev_bundle__mime_of(it)),
-                              (int64_t)it->mtime.tv_sec, &w->err);
+            /* the writer keeps the bag path until it is freed, after the sink */
+            rc = ev_sink__add_borrowed(sink, it->bag_path, &p,
+                                       is_text_mime(ev_bundle__mime_of(it)), it->mtime_sec,
+                                       &w->err);
         if (rc != EV_OK)
             goto done;
     }
     /* per-item extras from the media analysis, and derivation records */
     for (size_t i = 0; i < w->n; i++) {
-        wr_item *it = &w->items[i];
+        wr_extra *it = w->items[i].x;
+        /* only media items and working copies name tag files */
+        if (!it || (!it->nmeta && !it->derivation))
+            continue;
+        char id[EV_BUNDLE_ITEM_ID_MAX];
+        ev_bundle__item_id(id, i);
         /* the SHA-256 of the tag files the item names, for its leaf in the
          * record (docs/disclosure.md), while their bytes are at hand */
+        free(it->leaf_sha256);
+        it->nleaf_sha256 = 0;
         it->leaf_sha256 = ev__calloc(it->nmeta + 1, 32);
         if (!it->leaf_sha256) {
             rc = EV_ENOMEM;
@@ -674,7 +700,7 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
             unsigned int ml = 0;
             if (dj)
                 EVP_Digest(dj, dl, it->leaf_sha256[it->nleaf_sha256++], &ml, EVP_sha256(), NULL);
-            char *p = ev__asprintf("meta/%s/derivation.json", it->id);
+            char *p = ev__asprintf("meta/%s/derivation.json", id);
             rc = (dj && p) ? add_tag_prod(w, sink, p, dj, dl, NULL, NULL) : EV_ENOMEM;
             if (!p)
                 free(dj);
@@ -684,7 +710,7 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         }
         /* handed over: each is freed once it has been written */
         for (size_t k = 0; k < it->nmeta; k++) {
-            char *p = ev__asprintf("meta/%s/%s", it->id, it->meta[k].name);
+            char *p = ev__asprintf("meta/%s/%s", id, it->meta[k].name);
             if (!p) {
                 rc = EV_ENOMEM;
                 goto done;

@@ -40,6 +40,31 @@ const char *ev_bundle__mime_of(const wr_item *it)
     return it->mime ? it->mime : "application/octet-stream";
 }
 
+void ev_bundle__item_id(char *out, size_t index)
+{
+    snprintf(out, EV_BUNDLE_ITEM_ID_MAX, "item-%04zu", index + 1);
+}
+
+wr_extra *ev_bundle__extra(wr_item *it)
+{
+    if (!it->x && (it->x = calloc(1, sizeof(*it->x))) != NULL)
+        it->x->source = -1;
+    return it->x;
+}
+
+static void extra_free(wr_extra *x)
+{
+    if (!x)
+        return;
+    json_decref(x->media);
+    json_decref(x->capture);
+    json_decref(x->content);
+    ev_media__files_free(x->meta, x->nmeta);
+    free(x->leaf_sha256);
+    json_decref(x->derivation);
+    free(x);
+}
+
 /* ev_writer_options before officer_person (version 1) */
 #define WRITER_OPTIONS_V1_SIZE offsetof(ev_writer_options, officer_person)
 
@@ -102,13 +127,8 @@ void ev_writer_free(ev_writer *w)
     for (size_t i = 0; i < w->n; i++) {
         free(w->items[i].src); /* and rel, in the same block */
         free(w->items[i].bag_path);
-        json_decref(w->items[i].media);
-        json_decref(w->items[i].capture);
-        json_decref(w->items[i].content);
-        ev_media__files_free(w->items[i].meta, w->items[i].nmeta);
-        free(w->items[i].leaf_sha256);
+        extra_free(w->items[i].x);
         free(w->items[i].sha512);
-        json_decref(w->items[i].derivation);
     }
     free(w->items);
     for (size_t i = 0; i < w->nexrefs; i++)
@@ -299,14 +319,13 @@ static int add_item(ev_writer *w, const char *src, const char *rel, const char *
     wr_item *it = &w->items[w->n];
     memset(it, 0, sizeof(*it));
     it->src = block;
-    it->rel = block + ls + 1;
     it->exhibit = ex;
     it->size = (uint64_t)st->st_size;
-    it->mtime = st->st_mtim;
+    it->mtime_sec = (int64_t)st->st_mtim.tv_sec;
+    it->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
     it->dev = st->st_dev;
     it->ino = st->st_ino;
     it->arg = w->nargs;
-    it->source = -1;
     w->n++;
     return EV_OK;
 }
@@ -507,11 +526,10 @@ int ev_bundle__assign_paths(ev_writer *w, size_t from)
     ev_strset keys = w->keys;
     for (size_t i = from; i < w->n; i++) {
         wr_item *it = &w->items[i];
-        snprintf(it->id, sizeof(it->id), "item-%04zu", i + 1);
         const char *folder = NULL;
         bool changed = false;
         int frc = exhibit_folder(w, it->exhibit, &folder);
-        char *rel = frc == EV_OK ? safe_rel(it->rel, &changed) : NULL;
+        char *rel = frc == EV_OK ? safe_rel(ev_bundle__rel(it), &changed) : NULL;
         if (!rel) {
             w->keys = keys;
             return EV_ENOMEM;
@@ -550,9 +568,8 @@ int ev_bundle__assign_paths(ev_writer *w, size_t from)
             }
             changed = true;
         }
-        if (changed && !it->name_note)
-            it->name_note = "the original name was unsafe or clashed with another item; "
-                            "original_path keeps it";
+        if (changed)
+            it->renamed = true;
         it->bag_path = p;
         free(rel);
     }
@@ -610,7 +627,7 @@ void ev_bundle__detect_mime(ev_writer *w, magic_t mg, wr_item *it, bool probe_ch
     /* libmagic does not know raw streams (H.264, DAV, ...): an octet-stream
      * file is probed when FFmpeg could read it by its head or its name */
     if (probe_check && !strcmp(ev_bundle__mime_of(it), "application/octet-stream"))
-        it->no_probe = !ev_media__worth_probing(head, (size_t)n, it->rel);
+        it->no_probe = !ev_media__worth_probing(head, (size_t)n, ev_bundle__rel(it));
 }
 
 /* Content types of items [from, to): libmagic walks its whole database for
@@ -714,9 +731,12 @@ int ev_bundle__analyze_item(ev_writer *w, wr_item *it)
     /* with a thumbnail (meta/<id>/thumb.jpg) for index.html */
     ev_media__limits lim;
     ev_media__limits_default(&lim, it->size);
+    wr_extra *x = NULL;
+    if (rc == EV_OK && !(x = ev_bundle__extra(it)))
+        rc = EV_ENOMEM;
     if (rc == EV_OK)
-        rc = ev_media__analyze_ex(&it->media, &it->capture, &it->content, &it->meta,
-                                  &it->nmeta, &io, it->rel,
+        rc = ev_media__analyze_ex(&x->media, &x->capture, &x->content, &x->meta,
+                                  &x->nmeta, &io, ev_bundle__rel(it),
                                   /* pack does not decode unless asked: packet hashes
                                    * survive a remux and cost a read of the file */
                                   w->o.content_hash == EV_CONTENT_HASH_DEFAULT
@@ -771,15 +791,18 @@ int ev_bundle__make_derivatives(ev_writer *w, const char *out_path, magic_t mg)
             continue; /* the master itself is already in the bundle */
         for (size_t i = 0; i < nmasters; i++) {
             wr_item *m = &w->items[i];
-            if (!ev_bundle__wants_media(ev_bundle__mime_of(m)) || !m->media || json_object_get(m->media, "error"))
+            const json_t *mmedia = m->x ? m->x->media : NULL;
+            if (!ev_bundle__wants_media(ev_bundle__mime_of(m)) || !mmedia || json_object_get(mmedia, "error"))
                 continue;
             /* a photo gets no video working copy, and a clip no still */
-            const char *kind = json_string_value(json_object_get(m->media, "kind"));
+            const char *kind = json_string_value(json_object_get(mmedia, "kind"));
             bool is_image = kind && !strcmp(kind, "image");
             if ((p->kind == EV_KIND_AV && is_image) || (p->kind == EV_KIND_STILL && !is_image))
                 continue;
             const char *ext = p->extension ? p->extension : "bin";
-            char *out = ev__asprintf("%s/%s-%zu.%s", w->derived_dir, m->id, pi, ext);
+            char mid[EV_BUNDLE_ITEM_ID_MAX];
+            ev_bundle__item_id(mid, i);
+            char *out = ev__asprintf("%s/%s-%zu.%s", w->derived_dir, mid, pi, ext);
             if (!out)
                 return EV_ENOMEM;
             json_t *der = NULL;
@@ -815,7 +838,7 @@ int ev_bundle__make_derivatives(ev_writer *w, const char *out_path, magic_t mg)
                                    p->name);
             }
             /* derived/<profile>/<original path with the profile's extension> */
-            const char *rel = m->rel;
+            const char *rel = ev_bundle__rel(m);
             const char *slash = strrchr(rel, '/');
             const char *dot = strrchr(rel, '.');
             int stem = (int)(dot && (!slash || dot > slash + 1) ? dot - rel : (long)strlen(rel));
@@ -830,9 +853,14 @@ int ev_bundle__make_derivatives(ev_writer *w, const char *out_path, magic_t mg)
             free(out);
             m = &w->items[i]; /* add_item may move the array */
             wr_item *d = &w->items[w->n - 1];
-            d->source = (long)i;
-            d->profile = p;
-            d->derivation = der;
+            wr_extra *dx = ev_bundle__extra(d);
+            if (!dx) {
+                json_decref(der);
+                return EV_ENOMEM;
+            }
+            dx->source = (long)i;
+            dx->profile = p;
+            dx->derivation = der;
         }
     }
     int rc = ev_bundle__assign_paths(w, nmasters);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -18,29 +19,10 @@
 #include "media/media.h"
 #include "profile/profile.h"
 
-typedef struct wr_item {
-    /* One of these per file, all alive until the writer is freed: the
-     * strings that many items share are the writer's (interned), and src
-     * and rel are one allocation. */
-    char *src;            /* path on disk; owns the block that rel is in */
-    const char *rel;      /* original path relative to the exhibit root (may be
-                             non-UTF-8); in src's block */
-    const char *exhibit;  /* exact reference; the writer's (w->exrefs) */
-    char *bag_path;       /* data/<exhibit-folder>/<safe path> */
-    const char *name_note; /* why the name was changed (static text), or NULL */
-    const char *mime;     /* from the content (libmagic); the writer's (w->mimes) */
-    uint64_t size;
-    struct timespec mtime;
-    dev_t dev;            /* identity of the source file, to find a file */
-    ino_t ino;            /*   named by two arguments */
-    size_t arg;           /* which ev_writer_add() call named it (1-based) */
-    bool no_probe;        /* octet-stream that FFmpeg's head probe does not claim */
-    char id[32];
-    /* the payload's digests once written, as bytes (SHA-256; SHA-512 only
-     * when asked for): hex for every algorithm was 520 bytes an item */
-    uint8_t sha256[32];
-    uint8_t *sha512;
-    bool hashed;
+/* What only some items have: the media analysis, meta files and, for a
+ * working copy, its derivation. Allocated for those items alone, so that
+ * the many items of a bundle of small files stay small. */
+typedef struct wr_extra {
     json_t *media, *capture, *content;   /* media analysis, or NULL */
     ev_media__file *meta;                /* meta/<id>/... files */
     size_t nmeta;
@@ -51,7 +33,54 @@ typedef struct wr_item {
     long source;                         /* index of the master, or -1 */
     const ev_profile *profile;
     json_t *derivation;                  /* the derivation record */
+} wr_extra;
+
+typedef struct wr_item {
+    /* One of these per file, all alive until the writer is freed, so kept
+     * small (128 bytes): the strings that many items share are the
+     * writer's (interned); src and rel are one allocation; the id follows
+     * from the index (ev_bundle__item_id) and what only media items and
+     * working copies have is in x. */
+    char *src;            /* path on disk, followed in the same block by the
+                             original path relative to the exhibit root (may
+                             be non-UTF-8): ev_bundle__rel() */
+    char *bag_path;       /* data/<exhibit-folder>/<safe path> */
+    const char *exhibit;  /* exact reference; the writer's (w->exrefs) */
+    const char *mime;     /* from the content (libmagic); the writer's (w->mimes) */
+    wr_extra *x;          /* or NULL */
+    uint64_t size;
+    int64_t mtime_sec;
+    dev_t dev;            /* identity of the source file, to find a file */
+    ino_t ino;            /*   named by two arguments */
+    size_t arg;           /* which ev_writer_add() call named it (1-based) */
+    /* the payload's digests once written, as bytes (SHA-256; SHA-512 only
+     * when asked for): hex for every algorithm was 520 bytes an item */
+    uint8_t *sha512;
+    uint8_t sha256[32];
+    uint32_t mtime_nsec;
+    bool no_probe;        /* octet-stream that FFmpeg's head probe does not claim */
+    bool hashed;
+    bool renamed;         /* the name was changed (EV_BUNDLE_NAME_NOTE says why) */
 } wr_item;
+
+/* Why an item's name was changed, for the record's name_note. */
+#define EV_BUNDLE_NAME_NOTE "the original name was unsafe or clashed with another item; " \
+                            "original_path keeps it"
+/* The item's id, "item-0001" for the first (out: 32 bytes). */
+#define EV_BUNDLE_ITEM_ID_MAX 32
+void ev_bundle__item_id(char *out, size_t index);
+/* The original path of it, relative to the exhibit root. */
+static inline const char *ev_bundle__rel(const wr_item *it)
+{
+    return it->src + strlen(it->src) + 1;
+}
+/* it's extra part, made on first use (NULL: out of memory). */
+wr_extra *ev_bundle__extra(wr_item *it);
+/* The master of it, or -1. */
+static inline long ev_bundle__source(const wr_item *it)
+{
+    return it->x ? it->x->source : -1;
+}
 
 typedef struct tag_digest {
     char *path;
@@ -92,9 +121,11 @@ struct ev_writer {
     struct ev_spill *record;          /* evidence.json as written, for the views */
     char *custody_txt;                /* custody.jsonl as written, for the views */
     size_t custody_len;
-    char *spill_dir;
+    char *spill_dir;                  /* where large generated tag files wait (the output's folder) */
     ev_digests item_digests;          /* the record's item being built: its digests as hex */
-    char source_hex[EV_HASH_HEX_MAX]; /*   and its master's SHA-256 */                  /* where large generated tag files wait (the output's folder) */
+    char source_hex[EV_HASH_HEX_MAX]; /*   and its master's SHA-256 */
+    char item_id[EV_BUNDLE_ITEM_ID_MAX];   /*   its id */
+    char source_id[EV_BUNDLE_ITEM_ID_MAX]; /*   and its master's */
     char tm_sha[2][65];      /* SHA-256 of each tag manifest, for the seal */
     struct tag_prod *prods;  /* producers of tag files, freed after the sink */
     ev_progress_state progress;

@@ -130,6 +130,10 @@ int ev_sink__open_replace(ev_sink **out, const char *final_path, ev_bundle_forma
 /* Add an entry (bag-relative path). compress: deflate in a ZIP. mtime may be 0. */
 int ev_sink__add(ev_sink *s, const char *path, const ev_producer *p, bool compress,
                  int64_t mtime, ev_errbuf *err);
+/* The same with path borrowed, not copied: it must stay valid and unchanged
+ * until the sink is freed (the payload paths a writer holds anyway). */
+int ev_sink__add_borrowed(ev_sink *s, const char *path, const ev_producer *p, bool compress,
+                          int64_t mtime, ev_errbuf *err);
 int ev_sink__add_dir(ev_sink *s, const char *path, ev_errbuf *err);
 /* Write everything and move it into place. */
 int ev_sink__commit(ev_sink *s, ev_errbuf *err);

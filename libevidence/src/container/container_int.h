@@ -124,18 +124,21 @@ void ev_producer__free(const ev_producer *p);
 /* The progress state of a file producer, or NULL (producer.c). */
 ev_progress_state *ev_producer__progress(const ev_producer *p);
 
+/* An entry of a sink: 56 bytes, kept until the central directory is
+ * written; its producer is in the sink's prod array. */
 typedef struct ev_sink_entry {
-    char *path;
-    ev_producer p;
-    bool compress;
-    bool is_dir;
+    const char *path;
     int64_t mtime;
     /* ZIP bookkeeping */
     uint64_t lho;        /* offset of the local header */
     uint64_t usize, csize;
     uint32_t crc;
     uint16_t method;
+    bool compress;
+    bool is_dir;
+    bool path_owned;     /* path is the sink's copy (else borrowed) */
     bool zip64_local;    /* the local header carries a ZIP64 extra field */
+    bool fixed;          /* stored at an offset fixed before writing */
 } ev_sink_entry;
 
 struct ev_sink {
@@ -151,6 +154,13 @@ struct ev_sink {
     ev_progress_state *progress;
     ev_sink_entry *e;
     size_t n, cap;
+    /* the producers: prod[i] is e[i]'s (zeroed for a folder) until the
+     * ZIP writer has written the entries at fixed offsets; it then keeps
+     * only those of the entries still to write, in their order, so that
+     * the spent producers of many payload files are not held while the
+     * last tag files are generated. Those not yet freed have a ctx. */
+    ev_producer *prod;
+    size_t nprod, capprod;
 };
 
 /* Write the ZIP and publish it (zip_write.c). */

@@ -163,9 +163,9 @@ static void entry_free(void *ctx)
 /* A disk file, hashed while read. Files over SMALL_FILE are read ahead by a
  * thread that also hashes, so hashing overlaps the CRC and the writing done
  * on the calling thread. A sink holds one producer per payload file until
- * it has been written, so the state of a file is kept small: the path is
- * borrowed, and the read-ahead state is allocated only when a big file is
- * opened. */
+ * it has been written, so what it holds is kept small (file_plan, 64
+ * bytes: the path is borrowed); the state of reading (file_prod, and the
+ * read-ahead state of a big file) exists only while the file is open. */
 #define RING_SLOTS 4
 #define RING_CHUNK (512u << 10)
 #define SMALL_FILE (1u << 20)
@@ -186,15 +186,28 @@ typedef struct file_ring {
     int th_errno;
 } file_ring;
 
-typedef struct file_prod {
+typedef struct file_plan {
     const char *path;        /* borrowed: valid until the producer is freed */
     uint64_t expect;
     uint32_t algs;
-    int fd;
+    bool finished;           /* read to the end and checked */
     ev_filehash_result *res; /* where the digests go, or NULL: to done */
     void (*done)(void *ctx, const ev_digests *d);
     void *done_ctx;
-    bool finished;
+    ev_progress_state *progress;
+    struct file_prod *open;  /* while open (from the first open to close) */
+} file_plan;
+
+typedef struct file_prod {
+    file_plan *plan;
+    /* the plan's, copied at open */
+    const char *path;
+    uint64_t expect;
+    uint32_t algs;
+    int fd;
+    ev_filehash_result *res;
+    void (*done)(void *ctx, const ev_digests *d);
+    void *done_ctx;
     ev_progress_state *progress;
     ev_hasher *h;
     struct timespec mtime0;  /* at open */
@@ -272,7 +285,23 @@ static int file_fail_changed(file_prod *f, ev_errbuf *err, const char *how)
 
 static int file_open(void *ctx, uint64_t *size, ev_errbuf *err)
 {
-    file_prod *f = ctx;
+    file_plan *pl = ctx;
+    if (!pl->open) {
+        file_prod *n = calloc(1, sizeof(*n));
+        if (!n)
+            return EV_ENOMEM;
+        n->plan = pl;
+        n->path = pl->path;
+        n->expect = pl->expect;
+        n->algs = pl->algs;
+        n->res = pl->res;
+        n->done = pl->done;
+        n->done_ctx = pl->done_ctx;
+        n->progress = pl->progress;
+        n->fd = -1;
+        pl->open = n;
+    }
+    file_prod *f = pl->open;
     if (f->fd >= 0) {
         *size = f->expect;
         return EV_OK;
@@ -359,7 +388,7 @@ static int file_finish(file_prod *f, ev_errbuf *err)
         f->res->bytes = f->total;
         f->res->done = true;
     }
-    f->finished = true;
+    f->plan->finished = true;
     return ev_progress__add(f->progress, 0, 1, f->path, false) == EV_OK
                ? EV_OK
                : ev_err__set(err, EV_ECANCELED, "canceled by callback");
@@ -367,12 +396,15 @@ static int file_finish(file_prod *f, ev_errbuf *err)
 
 static int64_t file_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
 {
-    file_prod *f = ctx;
+    file_plan *pl = ctx;
+    file_prod *f = pl->open;
+    if (!f)
+        return ev_err__set(err, EV_ERROR, "'%s' was read before it was opened", pl->path);
     file_ring *r = f->r;
     if (!r) {
         size_t n = f->slen - f->spos < len ? f->slen - f->spos : len;
         if (n == 0) {
-            int rc = f->finished ? EV_OK : file_finish(f, err);
+            int rc = f->plan->finished ? EV_OK : file_finish(f, err);
             return rc == EV_OK ? 0 : rc;
         }
         memcpy(buf, f->sbuf + f->spos, n);
@@ -396,7 +428,7 @@ static int64_t file_read(void *ctx, void *buf, size_t len, ev_errbuf *err)
         if (r->produced == r->consumed) {
             /* end of file */
             pthread_mutex_unlock(&r->mu);
-            int rc = f->finished ? EV_OK : file_finish(f, err);
+            int rc = f->plan->finished ? EV_OK : file_finish(f, err);
             return rc == EV_OK ? 0 : rc;
         }
         r->slot = (unsigned)(r->consumed % RING_SLOTS);
@@ -451,31 +483,40 @@ static void file_stop(file_prod *f)
     f->fd = -1;
 }
 
+/* The state of reading goes at close: the plan alone stays. */
+static void file_release(file_plan *pl)
+{
+    if (pl->open) {
+        file_stop(pl->open);
+        free(pl->open);
+        pl->open = NULL;
+    }
+}
+
 static int file_close(void *ctx, bool ok, ev_errbuf *err)
 {
     (void)ok;
     (void)err;
-    file_stop(ctx);
+    file_release(ctx);
     return EV_OK;
 }
 
 static void file_free(void *ctx)
 {
-    file_prod *f = ctx;
-    if (!f)
+    file_plan *pl = ctx;
+    if (!pl)
         return;
-    file_stop(f);
-    free(f);
+    file_release(pl);
+    free(pl);
 }
 
 int ev_producer__file(ev_producer *out, const char *path, uint64_t expect_size, uint32_t algs,
                       ev_filehash_result *res, ev_progress_state *progress)
 {
-    file_prod *f = calloc(1, sizeof(*f));
+    file_plan *f = calloc(1, sizeof(*f));
     if (!f)
         return EV_ENOMEM;
     f->path = path;
-    f->fd = -1;
     f->expect = expect_size;
     f->algs = algs;
     f->res = res;
@@ -508,7 +549,7 @@ int ev_producer__file_cb(ev_producer *out, const char *path, uint64_t expect_siz
 {
     int rc = ev_producer__file(out, path, expect_size, algs, NULL, progress);
     if (rc == EV_OK) {
-        file_prod *f = out->ctx;
+        file_plan *f = out->ctx;
         f->done = done;
         f->done_ctx = done_ctx;
     }
@@ -519,5 +560,5 @@ ev_progress_state *ev_producer__progress(const ev_producer *p)
 {
     if (p->open != file_open || !p->ctx)
         return NULL;
-    return ((file_prod *)p->ctx)->progress;
+    return ((file_plan *)p->ctx)->progress;
 }

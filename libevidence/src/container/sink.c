@@ -85,12 +85,21 @@ int ev_sink__open_replace(ev_sink **out, const char *final_path, ev_bundle_forma
     return sink_open(out, final_path, fmt, bag_name, true, err);
 }
 
-static int sink_push(ev_sink *s, ev_sink_entry *e)
+static int sink_push(ev_sink *s, ev_sink_entry *e, const ev_producer *p)
 {
     ev_sink_entry *grown = ev__grow(s->e, &s->cap, s->n, sizeof(*grown), 256);
     if (!grown)
         return EV_ENOMEM;
     s->e = grown;
+    ev_producer *pg = ev__grow(s->prod, &s->capprod, s->nprod, sizeof(*pg), 256);
+    if (!pg)
+        return EV_ENOMEM;
+    s->prod = pg;
+    if (p)
+        s->prod[s->nprod] = *p;
+    else
+        memset(&s->prod[s->nprod], 0, sizeof(*s->prod));
+    s->nprod++;
     s->e[s->n++] = *e;
     return EV_OK;
 }
@@ -101,9 +110,29 @@ int ev_sink__add_dir(ev_sink *s, const char *path, ev_errbuf *err)
     ev_sink_entry e;
     memset(&e, 0, sizeof(e));
     e.is_dir = true;
-    e.path = ev__strdup(path);
-    if (!e.path || sink_push(s, &e) != EV_OK) {
-        free(e.path);
+    char *copy = ev__strdup(path);
+    e.path = copy;
+    e.path_owned = true;
+    if (!copy || sink_push(s, &e, NULL) != EV_OK) {
+        free(copy);
+        return EV_ENOMEM;
+    }
+    return EV_OK;
+}
+
+static int sink_add(ev_sink *s, const char *path, bool borrow, const ev_producer *p,
+                    bool compress, int64_t mtime)
+{
+    ev_sink_entry e;
+    memset(&e, 0, sizeof(e));
+    char *copy = borrow ? NULL : ev__strdup(path);
+    e.path = borrow ? path : copy;
+    e.path_owned = !borrow;
+    e.compress = compress;
+    e.mtime = mtime;
+    if (!e.path || sink_push(s, &e, p) != EV_OK) {
+        free(copy);
+        ev_producer__free(p);
         return EV_ENOMEM;
     }
     return EV_OK;
@@ -113,18 +142,14 @@ int ev_sink__add(ev_sink *s, const char *path, const ev_producer *p, bool compre
                  int64_t mtime, ev_errbuf *err)
 {
     (void)err;
-    ev_sink_entry e;
-    memset(&e, 0, sizeof(e));
-    e.path = ev__strdup(path);
-    e.p = *p;
-    e.compress = compress;
-    e.mtime = mtime;
-    if (!e.path || sink_push(s, &e) != EV_OK) {
-        free(e.path);
-        ev_producer__free(p);
-        return EV_ENOMEM;
-    }
-    return EV_OK;
+    return sink_add(s, path, false, p, compress, mtime);
+}
+
+int ev_sink__add_borrowed(ev_sink *s, const char *path, const ev_producer *p, bool compress,
+                          int64_t mtime, ev_errbuf *err)
+{
+    (void)err;
+    return sink_add(s, path, true, p, compress, mtime);
 }
 
 static int mkdirs_in(const char *root, const char *rel)
@@ -172,6 +197,7 @@ static int commit_dir(ev_sink *s, ev_errbuf *err)
     int rc = EV_OK;
     for (size_t i = 0; i < s->n && rc == EV_OK; i++) {
         ev_sink_entry *e = &s->e[i];
+        ev_producer *pr = &s->prod[i];
         char *p = ev__asprintf("%s/%s", s->tmpdir, e->path);
         if (!p) {
             rc = EV_ENOMEM;
@@ -195,9 +221,9 @@ static int commit_dir(ev_sink *s, ev_errbuf *err)
             break;
         }
         uint64_t size = UINT64_MAX;
-        rc = e->p.open(e->p.ctx, &size, err);
+        rc = pr->open(pr->ctx, &size, err);
         while (rc == EV_OK) {
-            int64_t n = e->p.read(e->p.ctx, buf, CHUNK, err);
+            int64_t n = pr->read(pr->ctx, buf, CHUNK, err);
             if (n < 0) {
                 rc = (int)n;
                 break;
@@ -207,10 +233,10 @@ static int commit_dir(ev_sink *s, ev_errbuf *err)
             if (write_all(fd, buf, (size_t)n) != 0)
                 rc = ev_err__set(err, EV_EIO, "cannot write '%s': %s", p, strerror(errno));
         }
-        e->p.close(e->p.ctx, rc == EV_OK, err);
+        pr->close(pr->ctx, rc == EV_OK, err);
         /* read once: its state goes now, not when the whole bag is written */
-        ev_producer__free(&e->p);
-        e->p.ctx = NULL;
+        ev_producer__free(pr);
+        pr->ctx = NULL;
         if (close(fd) != 0 && rc == EV_OK)
             rc = ev_err__set(err, EV_EIO, "cannot write '%s': %s", p, strerror(errno));
         if (rc == EV_OK && e->mtime > 0) {
@@ -227,18 +253,18 @@ static int commit_dir(ev_sink *s, ev_errbuf *err)
 }
 
 
-static ev_progress_state *producer_progress(const ev_sink_entry *e)
+static ev_progress_state *producer_progress(const ev_sink *s, size_t i)
 {
-    if (e->is_dir)
+    if (s->e[i].is_dir)
         return NULL;
-    return ev_producer__progress(&e->p);
+    return ev_producer__progress(&s->prod[i]);
 }
 
 int ev_sink__commit(ev_sink *s, ev_errbuf *err)
 {
     /* progress is reported through the file producers' state */
     for (size_t i = 0; i < s->n && !s->progress; i++)
-        s->progress = producer_progress(&s->e[i]);
+        s->progress = producer_progress(s, i);
     int rc = s->fmt == EV_FORMAT_ZIP ? ev_sink__commit_zip(s, err) : commit_dir(s, err);
     if (rc == EV_OK) {
         free(s->tmpdir);
@@ -266,11 +292,12 @@ void ev_sink__free(ev_sink *s)
     }
     if (s->lockfd >= 0)
         close(s->lockfd);
-    for (size_t i = 0; i < s->n; i++) {
-        free(s->e[i].path);
-        if (!s->e[i].is_dir)
-            ev_producer__free(&s->e[i].p);
-    }
+    for (size_t i = 0; i < s->n; i++)
+        if (s->e[i].path_owned)
+            free((char *)s->e[i].path);
+    for (size_t i = 0; i < s->nprod; i++)
+        ev_producer__free(&s->prod[i]);
+    free(s->prod);
     free(s->e);
     free(s->final_path);
     free(s->bag_name);

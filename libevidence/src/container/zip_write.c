@@ -163,11 +163,11 @@ static int write_failed(const ev_sink *s, int e, ev_errbuf *err)
  * when the whole bag is written, so that a bag of many files does not hold
  * them all while its last entries (the views) are made. ev_producer__free()
  * then skips it. */
-static int zw_close(ev_sink_entry *e, bool ok, ev_errbuf *err)
+static int zw_close(ev_producer *p, bool ok, ev_errbuf *err)
 {
-    int rc = e->p.close(e->p.ctx, ok, err);
-    ev_producer__free(&e->p);
-    e->p.ctx = NULL;
+    int rc = p->close(p->ctx, ok, err);
+    ev_producer__free(p);
+    p->ctx = NULL;
     return rc;
 }
 
@@ -206,7 +206,8 @@ static void zw_fail(zw_shared *z, int rc, const ev_errbuf *err)
 }
 
 /* Write one stored entry whose offset and size are fixed. */
-static int zw_stored(zw_shared *z, ev_sink_entry *e, uint8_t *buf, ev_errbuf *err)
+static int zw_stored(zw_shared *z, ev_sink_entry *e, ev_producer *pr, uint8_t *buf,
+                     ev_errbuf *err)
 {
     ev_sink *s = z->s;
     size_t hl = local_header_len(s, e);
@@ -216,7 +217,7 @@ static int zw_stored(zw_shared *z, ev_sink_entry *e, uint8_t *buf, ev_errbuf *er
         return we ? write_failed(s, we, err) : EV_OK;
     }
     uint64_t size = UINT64_MAX;
-    int rc = e->p.open(e->p.ctx, &size, err);
+    int rc = pr->open(pr->ctx, &size, err);
     if (rc == EV_OK && size != UINT64_MAX && size != e->usize)
         rc = zw_size_changed(e, err);
     /* a small entry goes out with its header in one write */
@@ -236,7 +237,7 @@ static int zw_stored(zw_shared *z, ev_sink_entry *e, uint8_t *buf, ev_errbuf *er
             dst = done < e->usize ? buf + hl + done : &probe;
             want = done < e->usize ? (size_t)(e->usize - done) : 1;
         }
-        int64_t n = e->p.read(e->p.ctx, dst, want, err);
+        int64_t n = pr->read(pr->ctx, dst, want, err);
         if (n < 0) {
             rc = (int)n;
             break;
@@ -260,7 +261,7 @@ static int zw_stored(zw_shared *z, ev_sink_entry *e, uint8_t *buf, ev_errbuf *er
     }
     if (rc == EV_OK && done != e->usize)
         rc = zw_size_changed(e, err);
-    int crc_rc = zw_close(e, rc == EV_OK, err);
+    int crc_rc = zw_close(pr, rc == EV_OK, err);
     if (rc == EV_OK)
         rc = crc_rc;
     if (rc != EV_OK)
@@ -295,7 +296,8 @@ static void *zw_worker(void *arg)
         pthread_mutex_unlock(&z->mu);
         if (k == SIZE_MAX)
             break;
-        int rc = zw_stored(z, &z->s->e[z->idx[k]], buf, &err);
+        size_t i = z->idx[k];
+        int rc = zw_stored(z, &z->s->e[i], &z->s->prod[i], buf, &err);
         if (rc != EV_OK && rc != EV_ECANCELED)
             zw_fail(z, rc, &err);
         else if (rc == EV_ECANCELED && z->status == EV_OK)
@@ -419,20 +421,21 @@ static int zw_put(zw_out *o, const void *d, size_t n, ev_errbuf *err)
  * local header reserves a ZIP64 field. */
 #define ZW_DEFLATE_ZIP64_FROM 0xF0000000u
 
-static int zw_sequential_one(zw_out *o, ev_sink_entry *e, uint8_t *in, ev_errbuf *err)
+static int zw_sequential_one(zw_out *o, ev_sink_entry *e, ev_producer *pr, uint8_t *in,
+                             ev_errbuf *err)
 {
     ev_sink *s = o->s;
     uint64_t size = UINT64_MAX;
-    int rc = e->p.open(e->p.ctx, &size, err);
+    int rc = pr->open(pr->ctx, &size, err);
     if (rc != EV_OK) {
-        zw_close(e, false, err);
+        zw_close(pr, false, err);
         return rc;
     }
     e->method = e->compress ? 8 : 0;
     e->zip64_local = size == UINT64_MAX || size >= (e->compress ? ZW_DEFLATE_ZIP64_FROM : ZIP32_MAX);
     size_t hl = local_header_len(s, e);
     if ((rc = zw_flush(o, err)) != EV_OK) {
-        zw_close(e, false, err);
+        zw_close(pr, false, err);
         return rc;
     }
     e->lho = o->pos;
@@ -446,7 +449,7 @@ static int zw_sequential_one(zw_out *o, ev_sink_entry *e, uint8_t *in, ev_errbuf
          * than twice the CPU for about a tenth less size (measured in
          * docs/performance.md, "Pack per file (issue 14)") */
         if (deflateInit2(&zs, ZW_DEFLATE_LEVEL, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-            zw_close(e, false, err);
+            zw_close(pr, false, err);
             return EV_ENOMEM;
         }
         z_ok = true;
@@ -455,7 +458,7 @@ static int zw_sequential_one(zw_out *o, ev_sink_entry *e, uint8_t *in, ev_errbuf
     uint32_t crc = 0;
     uint64_t usize = 0, start = o->pos + o->len;
     for (;;) {
-        int64_t n = e->p.read(e->p.ctx, in, ZW_BUF, err);
+        int64_t n = pr->read(pr->ctx, in, ZW_BUF, err);
         if (n < 0) {
             rc = (int)n;
             break;
@@ -489,7 +492,7 @@ static int zw_sequential_one(zw_out *o, ev_sink_entry *e, uint8_t *in, ev_errbuf
     }
     if (z_ok)
         deflateEnd(&zs);
-    int crc_rc = zw_close(e, rc == EV_OK, err);
+    int crc_rc = zw_close(pr, rc == EV_OK, err);
     if (rc == EV_OK)
         rc = crc_rc;
     if (rc == EV_OK && size != UINT64_MAX && usize != size)
@@ -605,6 +608,28 @@ static int zw_central(zw_out *o, const size_t *order, size_t n, ev_errbuf *err)
     return zw_flush(o, err);
 }
 
+/* After the entries at fixed offsets: keep the producers of the others
+ * only (s->prod then follows their order), and free the array that held
+ * one for every payload file. */
+static int zw_keep_unwritten(ev_sink *s)
+{
+    size_t left = 0;
+    for (size_t i = 0; i < s->n; i++)
+        left += !s->e[i].fixed;
+    ev_producer *keep = ev__reallocarray(NULL, left ? left : 1, sizeof(*keep));
+    if (!keep)
+        return EV_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (!s->e[i].fixed)
+            keep[k++] = s->prod[i];
+    /* the others were freed when written (zw_close) */
+    free(s->prod);
+    s->prod = keep;
+    s->nprod = s->capprod = left;
+    return EV_OK;
+}
+
 int ev_sink__commit_zip(ev_sink *s, ev_errbuf *err)
 {
     /* Entries without a time of their own (tag files, folders) get the time
@@ -622,10 +647,12 @@ int ev_sink__commit_zip(ev_sink *s, ev_errbuf *err)
     uint64_t off = 0;
     for (size_t i = 0; i < s->n; i++) {
         ev_sink_entry *e = &s->e[i];
-        if (!e->is_dir && (e->compress || e->p.size_hint == UINT64_MAX))
+        uint64_t hint = s->prod[i].size_hint;
+        if (!e->is_dir && (e->compress || hint == UINT64_MAX))
             continue;
+        e->fixed = true;
         e->method = 0;
-        e->usize = e->is_dir ? 0 : e->p.size_hint;
+        e->usize = e->is_dir ? 0 : hint;
         e->csize = e->usize;
         e->zip64_local = e->usize >= ZIP32_MAX;
         e->lho = off;
@@ -633,11 +660,13 @@ int ev_sink__commit_zip(ev_sink *s, ev_errbuf *err)
         order[nfixed++] = i;
     }
     int rc = zw_parallel(s, order, nfixed, err);
+    if (rc == EV_OK)
+        rc = zw_keep_unwritten(s);
     zw_out o;
     memset(&o, 0, sizeof(o));
     o.s = s;
     o.pos = off;
-    size_t n = nfixed;
+    size_t n = nfixed, k = 0;
     uint8_t *in = NULL;
     if (rc == EV_OK) {
         o.buf = malloc(ZW_BUF);
@@ -647,9 +676,9 @@ int ev_sink__commit_zip(ev_sink *s, ev_errbuf *err)
     }
     for (size_t i = 0; i < s->n && rc == EV_OK; i++) {
         ev_sink_entry *e = &s->e[i];
-        if (e->is_dir || (!e->compress && e->p.size_hint != UINT64_MAX))
+        if (e->fixed)
             continue;
-        rc = zw_sequential_one(&o, e, in, err);
+        rc = zw_sequential_one(&o, e, &s->prod[k++], in, err);
         order[n++] = i;
         if (rc == EV_OK && ev_progress__add(s->progress, 0, 0, NULL, false) != EV_OK)
             rc = ev_err__set(err, EV_ECANCELED, "canceled by callback");
