@@ -49,11 +49,49 @@ int ev_report__add(ev_report *r, ev_severity sev, const char *code, const char *
     return EV_OK;
 }
 
+#define STR_BLOCK 65536
+
+struct ev_report_block {
+    struct ev_report_block *next;
+    size_t cap;
+    char data[];
+};
+
+const char *ev_report__keep(ev_report *r, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    struct ev_report_block *b = r->strs;
+    if (!b || b->cap - r->strs_used < n) {
+        size_t cap = n > STR_BLOCK / 4 ? n : STR_BLOCK;
+        struct ev_report_block *nb = malloc(sizeof(*nb) + cap);
+        if (!nb)
+            return NULL;
+        nb->cap = cap;
+        if (cap == n && b) {
+            /* a long string alone, behind the block being filled */
+            nb->next = b->next;
+            b->next = nb;
+            memcpy(nb->data, s, n);
+            return nb->data;
+        }
+        nb->next = b;
+        r->strs = nb;
+        r->strs_used = 0;
+        b = nb;
+    }
+    char *d = b->data + r->strs_used;
+    memcpy(d, s, n);
+    r->strs_used += n;
+    return d;
+}
+
 long ev_report__add_file(ev_report *r, const char *path, bool is_tag, ev_file_status st,
                          uint64_t size, const char *sha256)
 {
     if (r->nfiles == r->cap_files) {
-        size_t cap = r->cap_files ? r->cap_files * 2 : 64;
+        size_t cap = r->cap_files ? r->cap_files + r->cap_files / 2 : 64;
         ev_file_result *f = ev__reallocarray(r->files, cap, sizeof(*f));
         if (!f)
             return -1;
@@ -63,12 +101,12 @@ long ev_report__add_file(ev_report *r, const char *path, bool is_tag, ev_file_st
     ev_file_result *f = &r->files[r->nfiles];
     memset(f, 0, sizeof(*f));
     f->version = EV_FILE_RESULT_VERSION;
-    f->path = ev__strdup(path);
+    f->path = ev_report__keep(r, path);
     f->is_tag = is_tag;
     f->status = st;
     f->size = size;
-    f->sha256 = ev__strdup(sha256);
-    if (!f->path)
+    f->sha256 = ev_report__keep(r, sha256);
+    if (!f->path || (sha256 && !f->sha256))
         return -1;
     return (long)r->nfiles++;
 }
@@ -127,10 +165,9 @@ void ev_report_free(ev_report *r)
         free((char *)r->problems[i].path);
         free((char *)r->problems[i].message);
     }
-    for (size_t i = 0; i < r->nfiles; i++) {
-        free((char *)r->files[i].path);
-        free((char *)r->files[i].item_id);
-        free((char *)r->files[i].sha256);
+    for (struct ev_report_block *b = r->strs, *n; b; b = n) {
+        n = b->next;
+        free(b);
     }
     free(r->problems);
     free(r->files);

@@ -22,6 +22,11 @@ struct ev_report {
     json_t *extra;             /* optional extra sections (object), e.g. "deep" */
     bool signatures_failed;    /* ev_report_add_signatures(): a signature failed */
     uint64_t payload_bytes, payload_files;
+    /* the strings of the file results, in blocks (a bundle of a million
+     * files has three million of them: one malloc each cost 16 bytes and
+     * more apiece) */
+    struct ev_report_block *strs;
+    size_t strs_used;
 };
 
 int ev_report__new(ev_report **out, const char *format);
@@ -31,6 +36,9 @@ int ev_report__add(ev_report *r, ev_severity sev, const char *code, const char *
 /* Add a per-file result; returns its index or -1. */
 long ev_report__add_file(ev_report *r, const char *path, bool is_tag, ev_file_status st,
                          uint64_t size, const char *sha256);
+/* A copy of s kept with r's file results (NULL stays NULL; NULL also when
+ * out of memory). */
+const char *ev_report__keep(ev_report *r, const char *s);
 /* true when the report has at least one error-severity problem. */
 bool ev_report__has_errors(const ev_report *r);
 /* Count problems of a code. */

@@ -827,7 +827,7 @@ static int phase_item_ids(vctx *c)
             for (size_t i = 0; i < r->nfiles; i++) {
                 const ev_item *const *hit = find_item_by_path(byp, nb, r->files[i].path);
                 if (hit)
-                    r->files[i].item_id = ev__strdup((*hit)->id);
+                    r->files[i].item_id = ev_report__keep(r, (*hit)->id);
             }
             free(byp);
         }
