@@ -96,6 +96,18 @@ bool ev__utf8_valid(const char *s, size_t len);
 size_t ev__utf8_char_len(const char *s, size_t avail);
 
 /* A set of strings (copied). */
+/* Strings copied into blocks of 64 KiB and freed all at once: for the
+ * millions of short strings of a big bundle (one malloc each costs 16
+ * bytes and more apiece). A zeroed ev_strpool is empty. */
+typedef struct ev_strpool_block ev_strpool_block;
+typedef struct ev_strpool {
+    ev_strpool_block *head;
+    size_t used;
+} ev_strpool;
+/* A copy of s in the pool; NULL for NULL, or when out of memory. */
+const char *ev_strpool__keep(ev_strpool *p, const char *s);
+void ev_strpool__free(ev_strpool *p);
+
 typedef struct ev_strset {
     char **keys;
     size_t n, cap;

@@ -49,42 +49,9 @@ int ev_report__add(ev_report *r, ev_severity sev, const char *code, const char *
     return EV_OK;
 }
 
-#define STR_BLOCK 65536
-
-struct ev_report_block {
-    struct ev_report_block *next;
-    size_t cap;
-    char data[];
-};
-
 const char *ev_report__keep(ev_report *r, const char *s)
 {
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    struct ev_report_block *b = r->strs;
-    if (!b || b->cap - r->strs_used < n) {
-        size_t cap = n > STR_BLOCK / 4 ? n : STR_BLOCK;
-        struct ev_report_block *nb = malloc(sizeof(*nb) + cap);
-        if (!nb)
-            return NULL;
-        nb->cap = cap;
-        if (cap == n && b) {
-            /* a long string alone, behind the block being filled */
-            nb->next = b->next;
-            b->next = nb;
-            memcpy(nb->data, s, n);
-            return nb->data;
-        }
-        nb->next = b;
-        r->strs = nb;
-        r->strs_used = 0;
-        b = nb;
-    }
-    char *d = b->data + r->strs_used;
-    memcpy(d, s, n);
-    r->strs_used += n;
-    return d;
+    return ev_strpool__keep(&r->strs, s);
 }
 
 long ev_report__add_file(ev_report *r, const char *path, bool is_tag, ev_file_status st,
@@ -165,10 +132,7 @@ void ev_report_free(ev_report *r)
         free((char *)r->problems[i].path);
         free((char *)r->problems[i].message);
     }
-    for (struct ev_report_block *b = r->strs, *n; b; b = n) {
-        n = b->next;
-        free(b);
-    }
+    ev_strpool__free(&r->strs);
     free(r->problems);
     free(r->files);
     free(r->bundle_path);

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "evidence/bundle.h"
+#include "base/internal.h"
 
 struct ev_report {
     const char *format;        /* "evidence.verify" / "evidence.extract" (static) */
@@ -25,8 +26,7 @@ struct ev_report {
     /* the strings of the file results, in blocks (a bundle of a million
      * files has three million of them: one malloc each cost 16 bytes and
      * more apiece) */
-    struct ev_report_block *strs;
-    size_t strs_used;
+    ev_strpool strs;
 };
 
 int ev_report__new(ev_report **out, const char *format);

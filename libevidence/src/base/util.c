@@ -397,3 +397,51 @@ int ev__options_init(void *opts, size_t size, unsigned int version)
     *(unsigned int *)opts = version;
     return EV_OK;
 }
+
+#define STRPOOL_BLOCK 65536
+
+struct ev_strpool_block {
+    ev_strpool_block *next;
+    size_t cap;
+    char data[];
+};
+
+const char *ev_strpool__keep(ev_strpool *p, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    ev_strpool_block *b = p->head;
+    if (!b || b->cap - p->used < n) {
+        size_t cap = n > STRPOOL_BLOCK / 4 ? n : STRPOOL_BLOCK;
+        ev_strpool_block *nb = malloc(sizeof(*nb) + cap);
+        if (!nb)
+            return NULL;
+        nb->cap = cap;
+        if (cap == n && b) {
+            /* a long string alone, behind the block being filled */
+            nb->next = b->next;
+            b->next = nb;
+            memcpy(nb->data, s, n);
+            return nb->data;
+        }
+        nb->next = b;
+        p->head = nb;
+        p->used = 0;
+        b = nb;
+    }
+    char *d = b->data + p->used;
+    memcpy(d, s, n);
+    p->used += n;
+    return d;
+}
+
+void ev_strpool__free(ev_strpool *p)
+{
+    for (ev_strpool_block *b = p->head, *n; b; b = n) {
+        n = b->next;
+        free(b);
+    }
+    p->head = NULL;
+    p->used = 0;
+}

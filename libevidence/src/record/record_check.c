@@ -478,14 +478,6 @@ static void schema_item(cctx *c, const json_t *it, size_t k)
 
 /* ---- the slim record (record_check.h) ----------------------------------------------- */
 
-#define SLIM_CHUNK 65536
-
-struct ev_record__chunk {
-    ev_record__chunk *next;
-    size_t cap;
-    char data[];
-};
-
 int ev_record__slim_init(ev_record__slim *s)
 {
     memset(s, 0, sizeof(*s));
@@ -494,10 +486,7 @@ int ev_record__slim_init(ev_record__slim *s)
 
 static void slim_clear(ev_record__slim *s)
 {
-    for (ev_record__chunk *c = s->mem, *n; c; c = n) {
-        n = c->next;
-        free(c);
-    }
+    ev_strpool__free(&s->strs);
     free(s->items);
     free(s->x);
     free(s->others);
@@ -528,33 +517,9 @@ void ev_record__slim_reset(void *ctx)
 /* a copy of str among the slim record's strings (NULL stays NULL) */
 static const char *keep(ev_record__slim *s, const char *str)
 {
-    if (!str)
-        return NULL;
-    size_t n = strlen(str) + 1;
-    ev_record__chunk *c = s->mem;
-    if (!c || c->cap - s->used < n) {
-        size_t cap = n > SLIM_CHUNK / 4 ? n : SLIM_CHUNK;
-        ev_record__chunk *nc = malloc(sizeof(*nc) + cap);
-        if (!nc) {
-            s->rc = EV_ENOMEM;
-            return NULL;
-        }
-        nc->cap = cap;
-        if (cap == n && c) {
-            /* a long string alone, behind the chunk being filled */
-            nc->next = c->next;
-            c->next = nc;
-            memcpy(nc->data, str, n);
-            return nc->data;
-        }
-        nc->next = c;
-        s->mem = nc;
-        s->used = 0;
-        c = nc;
-    }
-    char *d = c->data + s->used;
-    memcpy(d, str, n);
-    s->used += n;
+    const char *d = ev_strpool__keep(&s->strs, str);
+    if (str && !d)
+        s->rc = EV_ENOMEM;
     return d;
 }
 

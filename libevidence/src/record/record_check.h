@@ -53,7 +53,6 @@ typedef struct ev_record__vitem {
     bool has_df;                  /* it has a derived_from member, of any type */
 } ev_record__vitem;
 
-typedef struct ev_record__chunk ev_record__chunk;
 typedef struct ev_record__slim {
     json_t *head;       /* the record without its items (an empty array in their place) */
     ev_item *items;     /* the items that are objects, in record order */
@@ -64,8 +63,7 @@ typedef struct ev_record__slim {
     size_t nothers, capothers;
     ev_report *schema;  /* the items' schema problems, as found (at most the cap) */
     size_t nschema;     /* how many were found */
-    ev_record__chunk *mem; /* the strings */
-    size_t used;
+    ev_strpool strs;    /* the strings */
     int rc;             /* EV_ENOMEM once something could not be kept */
 } ev_record__slim;
 

@@ -186,7 +186,7 @@ static bool refuse_items(ev_report *r, size_t n, size_t npayload, const ev_bundl
  *
  * jansson's parser costs several times what building the values does. The
  * record the writer makes is plain JSON: objects, arrays, strings with few
- * escapes, integers, true, false, null. quick_parse reads exactly that and
+ * escapes, integers, true, false, null. quick_read reads exactly that and
  * builds the same values in the same order, and gives up (QP_OTHER) on
  * anything else: \u escapes, numbers with a fraction or exponent, integers
  * jansson would not take, a duplicate key, deep nesting, any byte out of
@@ -499,17 +499,22 @@ static json_t *qp_items(qp *q, int depth)
     return NULL;
 }
 
-json_t *ev_record__quick_value(const char *buf, size_t len)
+/* One value of buf read by q (whose fn, ctx and map are set), or NULL:
+ * then json_loadb decides. object_only: the value must be an object. */
+static json_t *quick_read(qp *q, const char *buf, size_t len, bool object_only)
 {
-    qp q;
-    memset(&q, 0, sizeof(q));
-    q.p = (const unsigned char *)buf;
-    q.end = q.p + len;
-    json_t *v = qp_value(&q, 1);
-    free(q.tmp);
+    q->p = (const unsigned char *)buf;
+    q->end = q->p + len;
+    qp_ws(q);
+    json_t *v = q->p < q->end && (!object_only || *q->p == '{') ? qp_value(q, 1) : NULL;
+    free(q->tmp);
+    q->tmp = NULL;
     if (v) {
-        qp_ws(&q);
-        if (q.p != q.end) {
+        qp_ws(q);
+        /* after a literal or number, jansson's token would go on ("nullx",
+         * "1x"): only whitespace may follow the value here, and within it
+         * every value ended at ',', '}' or ']' */
+        if (q->p != q->end) {
             json_decref(v);
             v = NULL;
         }
@@ -517,28 +522,11 @@ json_t *ev_record__quick_value(const char *buf, size_t len)
     return v;
 }
 
-/* The record as jansson would read it, or NULL: then json_loadb decides. */
-static json_t *quick_parse(qp *qin, const char *buf, size_t len)
+json_t *ev_record__quick_value(const char *buf, size_t len)
 {
-    qp q = *qin;
-    q.p = (const unsigned char *)buf;
-    q.end = (const unsigned char *)buf + len;
-    qp_ws(&q);
-    json_t *v = q.p < q.end && *q.p == '{' ? qp_value(&q, 1) : NULL;
-    free(q.tmp);
-    if (v) {
-        qp_ws(&q);
-        /* after a literal or number, jansson's token would go on ("nullx",
-         * "1x"): only whitespace may follow the object here, and within it
-         * every value ended at ',', '}' or ']' */
-        if (q.p != q.end) {
-            json_decref(v);
-            v = NULL;
-        }
-    }
-    qin->nitems = q.nitems;
-    qin->fn_failed = q.fn_failed;
-    return v;
+    qp q;
+    memset(&q, 0, sizeof(q));
+    return quick_read(&q, buf, len, false);
 }
 
 static json_t *parse_items(const char *buf, size_t len, size_t npayload,
@@ -556,7 +544,7 @@ static json_t *parse_items(const char *buf, size_t len, size_t npayload,
     q.fn = fn;
     q.ctx = ctx;
     q.map = fn ? map : NULL;
-    rec = quick_parse(&q, buf, len);
+    rec = quick_read(&q, buf, len, true);
     if (q.fn_failed) {
         json_decref(rec);
         return NULL;
