@@ -222,8 +222,17 @@ int cli_progress(const ev_progress *p, void *payload)
         return 0;
     char rate[32] = "", el[32], eta[48] = "";
     human_secs(el, sizeof(el), t);
-    if (t > 0.5 && p->bytes_done) {
-        double r = (double)p->bytes_done / t;
+    /* rates and time left are of the current stage: a stage that follows
+     * a long one must not be measured from the start of the command */
+    static char stage[64];
+    static double stage_t0;
+    if (p->stage && strncmp(stage, p->stage, sizeof(stage) - 1) != 0) {
+        snprintf(stage, sizeof(stage), "%s", p->stage);
+        stage_t0 = t;
+    }
+    double st = t - stage_t0;
+    if (st > 0.5 && p->bytes_done) {
+        double r = (double)p->bytes_done / st;
         human_bytes(rate, sizeof(rate), r);
         snprintf(rate + strlen(rate), sizeof(rate) - strlen(rate), "/s, ");
         if (p->bytes_total > p->bytes_done) {
@@ -237,7 +246,23 @@ int cli_progress(const ev_progress *p, void *payload)
                 100.0 * (double)p->bytes_done / (double)p->bytes_total,
                 (unsigned long long)p->files_done, (unsigned long long)p->files_total, rate,
                 el, eta);
-    else
+    else if (p->files_total) {
+        /* a stage that counts files only (content types, media analysis):
+         * the rate and the time left in files */
+        if (st > 0.5 && p->files_done) {
+            double r = (double)p->files_done / st;
+            snprintf(rate, sizeof(rate), "%.0f files/s, ", r);
+            if (p->files_total > p->files_done) {
+                char left[32];
+                human_secs(left, sizeof(left), (double)(p->files_total - p->files_done) / r);
+                snprintf(eta, sizeof(eta), ", about %s left", left);
+            }
+        }
+        fprintf(stderr, "\r%s: %3.0f%% (%llu/%llu files), %s%s elapsed%s\033[K", p->stage,
+                100.0 * (double)p->files_done / (double)p->files_total,
+                (unsigned long long)p->files_done, (unsigned long long)p->files_total, rate, el,
+                eta);
+    } else
         fprintf(stderr, "\r%s: %llu files, %s elapsed\033[K", p->stage,
                 (unsigned long long)p->files_done, el);
     fflush(stderr);

@@ -38,6 +38,41 @@ lines = [l for l in open(sys.argv[1]) if l.strip()]
 ev = [json.loads(l) for l in lines]
 assert ev and all(e["event"] == "progress" and "bytes_done" in e and "elapsed_s" in e for e in ev)' "$ERR"
 
+ok "pack: the content types are a stage of their own" grep -q '"stage":"typing content"' "$ERR"
+
+# SIGTERM while the content types are found (libmagic, minutes for a
+# million files) stops pack there: exit 130, nothing written. The signal is
+# sent once the stage has reported its first file, so no timing is assumed.
+python3 - "$T/many" <<'PY'
+import os, sys
+for d in range(30):
+    os.makedirs(f"{sys.argv[1]}/d{d:02d}")
+    for i in range(200):
+        with open(f"{sys.argv[1]}/d{d:02d}/f{i:03d}", "wb") as f:
+            f.write(os.urandom(100))
+PY
+r=$(python3 - "$T/m.err" "$EVIDENCE" pack --progress=json --no-media -o "$T/m.zip" "$T/many" <<'PY'
+import signal, subprocess, sys, time
+err = open(sys.argv[1], "w+")
+p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=err)
+seen = False
+while p.poll() is None and not seen:
+    err.seek(0)
+    seen = '"stage":"typing content"' in err.read()
+    time.sleep(0.01)
+if seen and p.poll() is None:
+    p.send_signal(signal.SIGTERM)
+rc = p.wait(timeout=120)
+err.seek(0)
+log = err.read()
+print(rc, "stopped-while-typing" if seen and '"stage":"packing"' not in log else "not-stopped-there")
+PY
+)
+ok "SIGTERM while typing content: exit 130 ($r)" test "${r%% *}" = 130
+ok "SIGTERM while typing content: stopped in that stage ($r)" test "${r#* }" = stopped-while-typing
+ok "SIGTERM while typing content: nothing written" test ! -e "$T/m.zip"
+ok "SIGTERM while typing content: said so" grep -q "interrupted: nothing was written" "$T/m.err"
+
 expect_exit 0 "$EVIDENCE" --progress=json verify "$T/b.zip"
 ok "global option before the command" grep -q '"event":"progress"' "$ERR"
 expect_exit 0 "$EVIDENCE" verify --json "$T/b.zip" --progress=json

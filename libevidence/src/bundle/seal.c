@@ -570,7 +570,8 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         magic_close(mg);
         mg = NULL;
     }
-    ev_bundle__detect_mimes(w, mg, 0, w->n);
+    if ((rc = ev_bundle__detect_mimes(w, mg, 0, w->n)) != EV_OK)
+        goto done;
     uint64_t total = 0;
     if (!(w->o.flags & EV_WRITER_NO_MEDIA)) {
         ev_progress_state ap;

@@ -645,15 +645,22 @@ typedef struct mime_job {
     atomic_size_t next;
     size_t end;
     bool probe_check;
+    ev_progress_state progress; /* "typing content": counted by every thread */
+    atomic_bool stop;           /* the caller's callback asked to stop */
 } mime_job;
 
 static void mime_share(mime_job *j, magic_t mg)
 {
-    for (;;) {
+    while (!atomic_load(&j->stop)) {
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->end)
             break;
         ev_bundle__detect_mime(j->w, mg, &j->w->items[i], j->probe_check);
+        /* a worker's count is shown by the calling thread's next report;
+         * a cancellation (SIGTERM in the CLI) stops every thread within
+         * one file each */
+        if (ev_progress__add(&j->progress, 0, 1, j->w->items[i].src, false) != EV_OK)
+            atomic_store(&j->stop, true);
     }
 }
 
@@ -668,13 +675,13 @@ static void *mime_thread(void *arg)
     return NULL;
 }
 
-void ev_bundle__detect_mimes(ev_writer *w, magic_t mg, size_t from, size_t to)
+int ev_bundle__detect_mimes(ev_writer *w, magic_t mg, size_t from, size_t to)
 {
     bool probe_check = !(w->o.flags & EV_WRITER_NO_MEDIA);
     if (!mg || to <= from) {
         for (size_t i = from; i < to; i++)
             ev_bundle__detect_mime(w, mg, &w->items[i], probe_check);
-        return;
+        return EV_OK;
     }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     size_t want = cpus > 1 ? (size_t)cpus : 1;
@@ -689,6 +696,9 @@ void ev_bundle__detect_mimes(ev_writer *w, magic_t mg, size_t from, size_t to)
     atomic_init(&j.next, from);
     j.end = to;
     j.probe_check = probe_check;
+    atomic_init(&j.stop, false);
+    ev_progress__init(&j.progress, w->o.progress_cb, w->o.progress_payload, "typing content", 0,
+                      to - from);
     pthread_t th[MIME_MAX_THREADS];
     size_t started = 0;
     for (size_t k = 1; k < want; k++) {
@@ -699,6 +709,13 @@ void ev_bundle__detect_mimes(ev_writer *w, magic_t mg, size_t from, size_t to)
     mime_share(&j, mg);
     for (size_t k = 0; k < started; k++)
         pthread_join(th[k], NULL);
+    bool canceled = atomic_load(&j.stop);
+    if (!canceled)
+        canceled = ev_progress__add(&j.progress, 0, 0, NULL, true) != EV_OK;
+    pthread_mutex_destroy(&j.progress.mu);
+    if (canceled)
+        return ev_err__set(&w->err, EV_ECANCELED, "canceled by callback");
+    return EV_OK;
 }
 
 /* Media analysis for items whose content type can be media. Never fails
@@ -865,7 +882,7 @@ int ev_bundle__make_derivatives(ev_writer *w, const char *out_path, magic_t mg)
     }
     int rc = ev_bundle__assign_paths(w, nmasters);
     if (rc == EV_OK)
-        ev_bundle__detect_mimes(w, mg, nmasters, w->n);
+        rc = ev_bundle__detect_mimes(w, mg, nmasters, w->n);
     for (size_t i = nmasters; rc == EV_OK && i < w->n; i++) {
         if (!(w->o.flags & EV_WRITER_NO_MEDIA) && ev_bundle__probes(&w->items[i]))
             rc = ev_bundle__analyze_item(w, &w->items[i]);

@@ -146,7 +146,8 @@ void ev_bundle__detect_mime(ev_writer *w, magic_t mg, wr_item *it, bool probe_ch
 bool ev_bundle__probes(const wr_item *it);
 /* The content types of items [from, to), on several threads when there are
  * many; mg is the caller's libmagic handle (NULL: the default types). */
-void ev_bundle__detect_mimes(ev_writer *w, magic_t mg, size_t from, size_t to);
+/* Returns EV_ECANCELED (error set) when the progress callback asks to stop. */
+int ev_bundle__detect_mimes(ev_writer *w, magic_t mg, size_t from, size_t to);
 bool ev_bundle__wants_media(const char *m);
 int ev_bundle__analyze_item(ev_writer *w, wr_item *it);
 /* The working copies of every profile added, as new items. */
