@@ -106,11 +106,17 @@ typedef struct ev_strpool {
 } ev_strpool;
 /* A copy of s in the pool; NULL for NULL, or when out of memory. */
 const char *ev_strpool__keep(ev_strpool *p, const char *s);
+/* A copy of the n bytes at s, with a NUL after them. */
+const char *ev_strpool__keepn(ev_strpool *p, const char *s, size_t n);
 void ev_strpool__free(ev_strpool *p);
 
+/* A set of strings (open addressing); the keys are kept in a pool, not
+ * allocated one by one (the views of a million items hold two million).
+ * A zeroed ev_strset is empty. */
 typedef struct ev_strset {
-    char **keys;
+    const char **keys;
     size_t n, cap;
+    ev_strpool pool;
 } ev_strset;
 int ev_strset__add(ev_strset *set, const char *s, bool *existed);
 bool ev_strset__has(const ev_strset *set, const char *s);

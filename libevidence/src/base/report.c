@@ -54,8 +54,31 @@ const char *ev_report__keep(ev_report *r, const char *s)
     return ev_strpool__keep(&r->strs, s);
 }
 
+int ev_report__reserve_files(ev_report *r, size_t n)
+{
+    if (n <= r->cap_files - r->nfiles)
+        return EV_OK;
+    if (n > SIZE_MAX / sizeof(ev_file_result) - r->nfiles)
+        return EV_ENOMEM;
+    ev_file_result *f = ev__reallocarray(r->files, r->nfiles + n, sizeof(*f));
+    if (!f)
+        return EV_ENOMEM;
+    r->files = f;
+    r->cap_files = r->nfiles + n;
+    return EV_OK;
+}
+
 long ev_report__add_file(ev_report *r, const char *path, bool is_tag, ev_file_status st,
                          uint64_t size, const char *sha256)
+{
+    const char *p = ev_report__keep(r, path), *h = ev_report__keep(r, sha256);
+    if (!p || (sha256 && !h))
+        return -1;
+    return ev_report__add_file_kept(r, p, is_tag, st, size, h);
+}
+
+long ev_report__add_file_kept(ev_report *r, const char *path, bool is_tag, ev_file_status st,
+                              uint64_t size, const char *sha256)
 {
     if (r->nfiles == r->cap_files) {
         size_t cap = r->cap_files ? r->cap_files + r->cap_files / 2 : 64;
@@ -68,13 +91,11 @@ long ev_report__add_file(ev_report *r, const char *path, bool is_tag, ev_file_st
     ev_file_result *f = &r->files[r->nfiles];
     memset(f, 0, sizeof(*f));
     f->version = EV_FILE_RESULT_VERSION;
-    f->path = ev_report__keep(r, path);
+    f->path = path;
     f->is_tag = is_tag;
     f->status = st;
     f->size = size;
-    f->sha256 = ev_report__keep(r, sha256);
-    if (!f->path || (sha256 && !f->sha256))
-        return -1;
+    f->sha256 = sha256;
     return (long)r->nfiles++;
 }
 

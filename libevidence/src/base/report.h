@@ -36,6 +36,14 @@ int ev_report__add(ev_report *r, ev_severity sev, const char *code, const char *
 /* Add a per-file result; returns its index or -1. */
 long ev_report__add_file(ev_report *r, const char *path, bool is_tag, ev_file_status st,
                          uint64_t size, const char *sha256);
+/* Room for n more file results at once (a bundle's file count is known
+ * before its results are added: no array grown by half and left half
+ * empty). EV_OK or EV_ENOMEM. */
+int ev_report__reserve_files(ev_report *r, size_t n);
+/* The same with path and sha256 (or NULL) already kept with r's strings
+ * (ev_report__keep, or a manifest parsed into them), shared, not copied. */
+long ev_report__add_file_kept(ev_report *r, const char *path, bool is_tag, ev_file_status st,
+                              uint64_t size, const char *sha256);
 /* A copy of s kept with r's file results (NULL stays NULL; NULL also when
  * out of memory). */
 const char *ev_report__keep(ev_report *r, const char *s);

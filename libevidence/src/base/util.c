@@ -336,7 +336,7 @@ int ev_strset__add(ev_strset *set, const char *s, bool *existed)
         *existed = false;
     if ((set->n + 1) * 2 > set->cap) {
         size_t ncap = set->cap ? set->cap * 2 : 64;
-        char **nk = calloc(ncap, sizeof(*nk));
+        const char **nk = calloc(ncap, sizeof(*nk));
         if (!nk)
             return EV_ENOMEM;
         for (size_t i = 0; i < set->cap; i++) {
@@ -360,7 +360,7 @@ int ev_strset__add(ev_strset *set, const char *s, bool *existed)
         }
         j = (j + 1) & (set->cap - 1);
     }
-    if (!(set->keys[j] = ev__strdup(s)))
+    if (!(set->keys[j] = ev_strpool__keep(&set->pool, s)))
         return EV_ENOMEM;
     set->n++;
     return EV_OK;
@@ -381,9 +381,8 @@ bool ev_strset__has(const ev_strset *set, const char *s)
 
 void ev_strset__free(ev_strset *set)
 {
-    for (size_t i = 0; i < set->cap; i++)
-        free(set->keys[i]);
     free(set->keys);
+    ev_strpool__free(&set->pool);
     memset(set, 0, sizeof(*set));
 }
 
@@ -408,9 +407,14 @@ struct ev_strpool_block {
 
 const char *ev_strpool__keep(ev_strpool *p, const char *s)
 {
+    return s ? ev_strpool__keepn(p, s, strlen(s)) : NULL;
+}
+
+const char *ev_strpool__keepn(ev_strpool *p, const char *s, size_t len)
+{
     if (!s)
         return NULL;
-    size_t n = strlen(s) + 1;
+    size_t n = len + 1;
     ev_strpool_block *b = p->head;
     if (!b || b->cap - p->used < n) {
         size_t cap = n > STRPOOL_BLOCK / 4 ? n : STRPOOL_BLOCK;
@@ -422,7 +426,8 @@ const char *ev_strpool__keep(ev_strpool *p, const char *s)
             /* a long string alone, behind the block being filled */
             nb->next = b->next;
             b->next = nb;
-            memcpy(nb->data, s, n);
+            memcpy(nb->data, s, len);
+            nb->data[len] = '\0';
             return nb->data;
         }
         nb->next = b;
@@ -431,7 +436,8 @@ const char *ev_strpool__keep(ev_strpool *p, const char *s)
         b = nb;
     }
     char *d = b->data + p->used;
-    memcpy(d, s, n);
+    memcpy(d, s, len);
+    d[len] = '\0';
     p->used += n;
     return d;
 }
