@@ -466,12 +466,8 @@ static int manifest_line(const char *line, size_t len, size_t lineno, void *vctx
     }
     m->entries = grown;
     ev_manifest_entry *e = &m->entries[m->n];
-    e->path = ev_bag__decode_path(p, plen);
-    e->digest = ev__strndup(line, dlen);
-    e->line = lineno;
-    if (!e->path || !e->digest) {
-        free(e->path);
-        free(e->digest);
+    char *path = ev_bag__decode_path(p, plen);
+    if (!path) {
         c->rc = EV_ENOMEM;
         return 1;
     }
@@ -479,9 +475,9 @@ static int manifest_line(const char *line, size_t len, size_t lineno, void *vctx
      * stays where this manifest's files belong; otherwise the safety rules
      * refuse the line as written (ev_bag__check_complete) */
     bool changed, escapes;
-    char *res = ev_bag__resolve_path(e->path, &changed, &escapes);
+    char *res = ev_bag__resolve_path(path, &changed, &escapes);
     if (res && ev_bag__is_payload(res) == !m->is_tag) {
-        const char *q = e->path;
+        const char *q = path;
         while (q[0] == '.' && q[1] == '/')
             q += 2;
         if (strcmp(q, res) == 0) {
@@ -490,10 +486,27 @@ static int manifest_line(const char *line, size_t len, size_t lineno, void *vctx
         } else if (!c->n_rel++) {
             c->rel_line = lineno;
         }
-        free(e->path);
-        e->path = res;
+        free(path);
+        path = res;
     } else {
         free(res);
+    }
+    e->line = lineno;
+    if (m->pool) {
+        e->path = ev_strpool__keep(m->pool, path);
+        e->digest = ev_strpool__keepn(m->pool, line, dlen);
+        free(path);
+    } else {
+        e->path = path;
+        e->digest = ev__strndup(line, dlen);
+    }
+    if (!e->path || !e->digest) {
+        if (!m->pool) {
+            free(path);
+            free((char *)e->digest);
+        }
+        c->rc = EV_ENOMEM;
+        return 1;
     }
     m->n++;
     return 0;
@@ -542,9 +555,9 @@ void ev_bag__manifest_free(ev_manifest *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->n; i++) {
-        free(m->entries[i].path);
-        free(m->entries[i].digest);
+    for (size_t i = 0; !m->pool && i < m->n; i++) {
+        free((char *)m->entries[i].path);
+        free((char *)m->entries[i].digest);
     }
     free(m->entries);
     free(m->filename);

@@ -50,8 +50,8 @@ void ev_bag__normalize_alg(char *dst, size_t dstlen, const char *src);
 
 /* One line of a manifest. */
 typedef struct ev_manifest_entry {
-    char *path;          /* decoded, bag-relative */
-    char *digest;        /* as written (hex) */
+    const char *path;    /* decoded, bag-relative */
+    const char *digest;  /* as written (hex) */
     size_t line;         /* 1-based */
 } ev_manifest_entry;
 
@@ -63,6 +63,11 @@ typedef struct ev_manifest {
     ev_manifest_entry *entries;
     size_t n, cap;
     size_t problems;     /* problems found in or through this manifest */
+    /* set before parsing: the entries' strings are kept in this pool (and
+     * live as long as it), not allocated one by one and freed with the
+     * manifest; verify keeps them with the report, whose file results then
+     * share a path and a digest instead of copying them (a million files) */
+    ev_strpool *pool;
 } ev_manifest;
 
 /* "manifest-<alg>.txt" (tag false) or "tagmanifest-<alg>.txt" into out. */

@@ -101,6 +101,7 @@ int ev_bag__check_add_manifest(ev_bag_check *k, const char *name, bool is_tag, c
         k->capmf = cap;
     }
     ev_manifest *m = &k->mf[k->nmf++];
+    m->pool = &r->strs; /* shared with the file results (ev_bag_expect.path) */
     m->filename = ev__strdup(name);
     m->is_tag = is_tag;
     ev_bag__normalize_alg(m->alg, sizeof(m->alg), alg);
@@ -313,6 +314,7 @@ int ev_bag__check_complete(ev_bag_check *bc)
             }
             ev_bag_expect *f = &bc->exp[e];
             f->listed = true;
+            f->path = me->path;
             f->is_tag = m->is_tag;
             if (!m->is_tag && pm_index < 32)
                 in_manifests[e] |= 1u << pm_index;

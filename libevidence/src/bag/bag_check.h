@@ -38,6 +38,8 @@ typedef struct ev_bag_expect {
     uint32_t algs;                        /* what to compute */
     const char *expect[EV_HASH_COUNT];    /* expected digests (borrowed from the manifests) */
     const char *expect_src[EV_HASH_COUNT];/* manifest that says so */
+    const char *path;                     /* as a manifest lists it, kept with the
+                                             report's strings (ev_report__add_file_kept) */
     bool is_tag, listed;
 } ev_bag_expect;
 

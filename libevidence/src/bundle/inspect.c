@@ -235,11 +235,16 @@ static json_t *manifest_items_json(ev_bundle *b, const bag_decl *d, json_t *unre
                               "missing", 1, "manifests", "hashes");
                 json_object_set_new(byp, path, f);
             }
-            for (char *c = m.entries[k].digest; *c; c++)
-                *c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
             json_t *h = json_object_get(f, "hashes"), *ms = json_object_get(f, "manifests");
-            if (h && !json_object_get(h, m.alg))
-                json_object_set_new(h, m.alg, json_string(m.entries[k].digest));
+            if (h && !json_object_get(h, m.alg)) {
+                /* lower case, as every digest this tool states */
+                char *lc = ev__strdup(m.entries[k].digest);
+                for (char *c = lc; c && *c; c++)
+                    *c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
+                if (lc)
+                    json_object_set_new(h, m.alg, json_string(lc));
+                free(lc);
+            }
             bool listed = false;
             size_t q;
             json_t *x;

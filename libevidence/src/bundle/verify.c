@@ -603,6 +603,8 @@ static int phase_file_results(vctx *c)
     ev_store *s = c->b->store;
     ev_report *r = c->r;
     const char *dest = c->dest;
+    if (ev_report__reserve_files(r, c->ntodo) != EV_OK)
+        return EV_ENOMEM;
     for (size_t k = 0; k < c->ntodo; k++) {
         vfile *f = &c->files[c->todo[k]];
         const ev_store_entry *e = ev_store__entry(s, f->entry);
@@ -648,9 +650,18 @@ static int phase_file_results(vctx *c)
         }
         if (dest && !f->extracted && f->status == EV_OK && st == EV_FILE_OK && f->mismatch)
             st = EV_FILE_MODIFIED;
-        long idx = ev_report__add_file(r, e->name, !ev_bag__is_payload(e->name), st, e->size,
-                                       f->sha256[0] ? f->sha256
-                                                                     : NULL);
+        /* the path and the digest as the manifest gives them, when equal,
+         * are already kept with the report: shared, not copied */
+        const char *path = f->x->path && !strcmp(f->x->path, e->name)
+                               ? f->x->path : ev_report__keep(r, e->name);
+        const char *m256 = f->x->expect[EV_HASH_SHA256];
+        const char *sha = !f->sha256[0] ? NULL
+                          : m256 && !strcmp(m256, f->sha256) ? m256
+                          : ev_report__keep(r, f->sha256);
+        if (!path || (f->sha256[0] && !sha))
+            return EV_ENOMEM;
+        long idx = ev_report__add_file_kept(r, path, !ev_bag__is_payload(e->name), st, e->size,
+                                            sha);
         if (idx >= 0 && dest && !f->extracted && st == EV_FILE_OK && f->status == EV_OK)
             r->files[idx].status = EV_FILE_ERROR;
     }
