@@ -45,7 +45,8 @@ static void uuid5(char out[37], EVP_MD *sha1, EVP_MD_CTX *m, const unsigned char
 /* "kb:<slug>-<uuid5(bundle, key)>" where the key is made of length-prefixed
  * parts, "<kind>/<len(a)>:<a><len(b)>:<b>", so that no two part lists give
  * one key. The key is hashed piece by piece. Caller frees. */
-static char *id_of(cctx *c, const char *slug, const char *kind, const char *a, const char *b)
+/* The 16 bytes of the UUID behind id_of(). */
+static void id_uuid(cctx *c, const char *kind, const char *a, const char *b, unsigned char u[16])
 {
     a = a ? a : "";
     b = b ? b : "";
@@ -63,6 +64,13 @@ static char *id_of(cctx *c, const char *slug, const char *kind, const char *a, c
         memset(d, 0, sizeof(d));
     d[6] = (unsigned char)((d[6] & 0x0f) | 0x50);
     d[8] = (unsigned char)((d[8] & 0x3f) | 0x80);
+    memcpy(u, d, 16);
+}
+
+static char *id_of(cctx *c, const char *slug, const char *kind, const char *a, const char *b)
+{
+    unsigned char d[16];
+    id_uuid(c, kind, a, b, d);
     size_t ls = strlen(slug);
     char *s = malloc(3 + ls + 1 + 36 + 1);
     if (!s) {
@@ -269,7 +277,8 @@ static char *tool_node(cctx *c, const char *name, const char *version, const jso
     return id;
 }
 
-static char *file_id(cctx *c, const json_t *item, size_t index)
+/* The UUID of an item's File node ("kb:file-<uuid>", FILE_ID_LEN chars). */
+static void file_uuid(cctx *c, const json_t *item, size_t index, unsigned char u[16])
 {
     const char *iid = jstr(item, "id");
     char alt[32];
@@ -277,7 +286,14 @@ static char *file_id(cctx *c, const json_t *item, size_t index)
         snprintf(alt, sizeof(alt), "#%zu", index);
         iid = alt;
     }
-    return id_of(c, "file", "item", iid, NULL);
+    id_uuid(c, "item", iid, NULL, u);
+}
+
+#define FILE_ID_LEN (8 + 36)
+static void file_id_format(char out[FILE_ID_LEN + 1], const unsigned char u[16])
+{
+    memcpy(out, "kb:file-", 8);
+    ev__uuid_format(out + 8, u);
 }
 
 static const json_t *first_stream(const json_t *media, const char *type)
@@ -851,7 +867,7 @@ static void sched_exhibit(cctx *c, json_t *p, const json_t *rec, const char *exh
 
 /* What case.jsonld keeps of each item once the item itself is freed. */
 typedef struct citem {
-    char fid[48];  /* the File's @id ("kb:file-<uuid>"), "" when none */
+    unsigned char fid[16]; /* the UUID of the File's @id (file_id_format()) */
     long ex;       /* index of its exhibit, or -1 */
     long next;     /* next item of the same exhibit, or -1 */
     bool master;
@@ -893,7 +909,7 @@ static long flist_next(const flist *l, long i)
     if (l->kind == FL_EXHIBIT)
         return i < 0 ? l->first : l->ci[i].next;
     for (size_t k = (size_t)(i + 1); k < l->n; k++)
-        if (*l->ci[k].fid && (l->kind == FL_ALL || l->ci[k].master))
+        if (l->kind == FL_ALL || l->ci[k].master)
             return (long)k;
     return -1;
 }
@@ -929,8 +945,11 @@ static bool add_node_list(cctx *c, json_t *n, const char *key, const flist *l)
         rc = ev_buf__append(c->out, t.data, (size_t)(at - t.data) + strlen(key) + 3);
     if (rc == EV_OK)
         rc = ev_buf__append(c->out, "[", 1);
-    for (long i = flist_next(l, -1), k = 0; rc == EV_OK && i >= 0; i = flist_next(l, i), k++)
-        rc = ev_buf__printf(c->out, "%s{\"@id\":\"%s\"}", k ? "," : "", l->ci[i].fid);
+    for (long i = flist_next(l, -1), k = 0; rc == EV_OK && i >= 0; i = flist_next(l, i), k++) {
+        char fid[FILE_ID_LEN + 1];
+        file_id_format(fid, l->ci[i].fid);
+        rc = ev_buf__printf(c->out, "%s{\"@id\":\"%s\"}", k ? "," : "", fid);
+    }
     if (rc == EV_OK)
         rc = ev_buf__append(c->out, "]", 1);
     if (rc == EV_OK)
@@ -1017,12 +1036,9 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
         citem *e = &ci[n];
         memset(e, 0, sizeof(*e));
         e->ex = e->next = -1;
-        char *fid = file_id(c, it, n);
-        if (fid && strlen(fid) < sizeof(e->fid))
-            memcpy(e->fid, fid, strlen(fid) + 1);
-        else if (fid)
-            c->rc = EV_ERROR; /* an id of another form: cannot happen */
-        free(fid);
+        file_uuid(c, it, n, e->fid);
+        char fid[FILE_ID_LEN + 1];
+        file_id_format(fid, e->fid);
         e->master = !json_object_get(it, "derived_from");
         const char *own = jstr(it, "id");
         if (own) {
@@ -1030,10 +1046,10 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
             if (ev_strset__add(&ids, own, &had) != EV_OK || (had && ev_strset__add(&dups, own, NULL)))
                 rc = EV_ENOMEM;
         }
-        if (*e->fid) {
-            file_node(c, it, e->fid);
+        {
+            file_node(c, it, fid);
             if (e->master)
-                capture_nodes(c, it, e->fid);
+                capture_nodes(c, it, fid);
             const char *exh = jstr(it, "exhibit");
             if (exh) {
                 json_t *k = json_object_get(exhibits, exh);
@@ -1060,7 +1076,7 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
             if (mid && master_known(&ids, &dups, mid, own)) {
                 char *mfid = id_of(c, "file", "item", mid, NULL);
                 if (mfid)
-                    derivation_nodes(c, it, e->fid, mfid, actions);
+                    derivation_nodes(c, it, fid, mfid, actions);
                 free(mfid);
             } else if (mid) {
                 size_t *d = ev__grow(deferred, &capdef, ndef, sizeof(*d), 16);
@@ -1077,9 +1093,8 @@ static int build_case(cctx *c, const ev_views__rec *r, const json_t *events)
     for (size_t k = 0; k < ndef && rc == EV_OK && c->rc == EV_OK; k++) {
         const json_t *d = ev_views__item(r, deferred[k]);
         const char *mid = jstr(json_object_get(d, "derived_from"), "item");
-        const char *fid = ci[deferred[k]].fid;
-        if (!*fid)
-            continue;
+        char fid[FILE_ID_LEN + 1];
+        file_id_format(fid, ci[deferred[k]].fid);
         if (mid && master_known(&ids, &dups, mid, jstr(d, "id"))) {
             char *mfid = id_of(c, "file", "item", mid, NULL);
             if (mfid)
