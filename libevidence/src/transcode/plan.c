@@ -638,18 +638,18 @@ int ev_transcode__setup_audio(job *j, ost *o)
     o->graph->nb_threads = 1;
     snprintf(args, sizeof(args), "time_base=1/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
              d->sample_rate, d->sample_rate, sample_fmt_name(sf), layout);
-    e = af->graph_create_filter(&o->asrc, af->get_by_name("abuffer"), "in", args,
-                                     NULL, o->graph);
+    e = af->graph_create_filter(&o->asrc, af->get_by_name("abuffer"), "in", args, NULL,
+                                o->graph);
     if (e >= 0)
-        e = af->graph_create_filter(&o->asink, af->get_by_name("abuffersink"), "out",
-                                         NULL, NULL, o->graph);
+        e = af->graph_create_filter(&o->asink, af->get_by_name("abuffersink"), "out", NULL,
+                                    NULL, o->graph);
     AVFilterContext *fmt = NULL;
     snprintf(o->filter_desc, sizeof(o->filter_desc),
              "aformat=sample_fmts=%s:sample_rates=%d:channel_layouts=%s", sample_fmt_name(tf),
              rate, out_layout);
     if (e >= 0)
         e = af->graph_create_filter(&fmt, af->get_by_name("aformat"), "fmt",
-                                         o->filter_desc + 8, NULL, o->graph);
+                                    o->filter_desc + 8, NULL, o->graph);
     if (e >= 0)
         e = af->link(o->asrc, 0, fmt, 0);
     if (e >= 0)
