@@ -7,6 +7,7 @@ PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   zlib1g-dev libzip-dev libjansson-dev libunistring-dev libexif-dev libexpat1-dev libmagic-dev libssl-dev libdeflate-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavfilter-dev libswresample-dev
+  libavfilter8   # loaded at run time (dlopen) for audio conversion, not linked: docs/dependencies.md
   libcmocka-dev
   ffmpeg libimage-exiftool-perl openssl zip unzip python3 file bc time jq
   chromium poppler-utils fonts-dejavu-core

@@ -23,6 +23,7 @@
 #include <libavutil/log.h>
 #include <libavutil/pixfmt.h>
 
+#include "transcode/avfilter_dl.h"
 #include "transcode/conform.h"
 #include "media/boxes.h"
 #include "profile/profile.h"
@@ -1333,6 +1334,80 @@ static void transcode_box_reader(void **state)
     fclose(f);
 }
 
+/* libavfilter is loaded at run time (avfilter_dl.c): the installed one
+ * loads with every function and the headers' major version; a library that
+ * cannot be loaded, or that is not libavfilter, gives a message naming it
+ * and the reason, and no function pointers. */
+static void transcode_avfilter_loader(void **state)
+{
+    (void)state;
+    ev_avfilter_api api;
+    char msg[512];
+    assert_string_equal(EV_AVFILTER_SONAME, "libavfilter.so." AV_STRINGIFY(LIBAVFILTER_VERSION_MAJOR));
+    assert_int_equal(ev_transcode__avfilter_load(EV_AVFILTER_SONAME, &api, msg, sizeof(msg)), EV_OK);
+    assert_string_equal(msg, "");
+    assert_non_null(api.version);
+    assert_non_null(api.graph_alloc);
+    assert_non_null(api.graph_free);
+    assert_non_null(api.graph_create_filter);
+    assert_non_null(api.graph_config);
+    assert_non_null(api.get_by_name);
+    assert_non_null(api.link);
+    assert_non_null(api.buffersink_set_frame_size);
+    assert_non_null(api.buffersink_get_frame);
+    assert_non_null(api.buffersrc_add_frame_flags);
+    assert_int_equal(AV_VERSION_MAJOR(api.version()), LIBAVFILTER_VERSION_MAJOR);
+    /* the pointers work: the three filters of the audio graph exist */
+    assert_non_null(api.get_by_name("abuffer"));
+    assert_non_null(api.get_by_name("aformat"));
+    assert_non_null(api.get_by_name("abuffersink"));
+    AVFilterGraph *g = api.graph_alloc();
+    assert_non_null(g);
+    api.graph_free(&g);
+    assert_null(g);
+
+    /* a name that does not exist: the name and dlerror()'s reason */
+    memset(&api, 0x55, sizeof(api));
+    assert_int_equal(ev_transcode__avfilter_load("libavfilter-missing.so.8", &api, msg,
+                                                 sizeof(msg)), EV_ERROR);
+    assert_non_null(strstr(msg, "libavfilter-missing.so.8 could not be loaded ("));
+    assert_non_null(strstr(msg, "cannot open shared object file"));
+    assert_null(api.version);
+    assert_null(api.graph_alloc);
+    /* a library that loads but is not libavfilter */
+    assert_int_equal(ev_transcode__avfilter_load("libavutil.so." AV_STRINGIFY(LIBAVUTIL_VERSION_MAJOR),
+                                                 &api, msg, sizeof(msg)), EV_ERROR);
+    assert_non_null(strstr(msg, "has no function avfilter_version"));
+    assert_null(api.version);
+    /* a file that is not a library at all */
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/libavfilter.so.8", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("not a library\n", f);
+    fclose(f);
+    assert_int_equal(ev_transcode__avfilter_load(path, &api, msg, sizeof(msg)), EV_ERROR);
+    assert_non_null(strstr(msg, "could not be loaded"));
+    assert_null(api.version);
+    /* a message buffer that is too small is cut, not overrun */
+    char tiny[8];
+    memset(tiny, 'x', sizeof(tiny));
+    assert_int_equal(ev_transcode__avfilter_load("libavfilter-missing.so.8", &api, tiny,
+                                                 sizeof(tiny)), EV_ERROR);
+    assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+
+    /* the process-wide table: loaded once, the same table every time */
+    ev_errbuf err;
+    memset(&err, 0, sizeof(err));
+    const ev_avfilter_api *a = NULL, *b = NULL;
+    assert_int_equal(ev_transcode__avfilter(&a, &err), EV_OK);
+    assert_non_null(a);
+    assert_int_equal(ev_transcode__avfilter(&b, &err), EV_OK);
+    assert_ptr_equal(b, a);
+    assert_string_equal(err.msg, "");
+    assert_int_equal(AV_VERSION_MAJOR(a->version()), LIBAVFILTER_VERSION_MAJOR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1360,6 +1435,7 @@ int main(void)
         cmocka_unit_test(transcode_text_renderer),
         cmocka_unit_test(transcode_stored_location),
         cmocka_unit_test(transcode_box_reader),
+        cmocka_unit_test(transcode_avfilter_loader),
     };
     return cmocka_run_group_tests_name("transcode", tests, setup, teardown);
 }

@@ -13,9 +13,9 @@
 
 #include <jansson.h>
 #include <libavcodec/avcodec.h>
-#include <libavfilter/avfilter.h>
 #include <libavformat/avformat.h>
 
+#include "transcode/avfilter_dl.h"
 #include "transcode/transcode.h"
 #include "transcode/transcode_int.h"
 
@@ -83,6 +83,9 @@ typedef struct job {
     int64_t last_progress;
     AVPacket *pkt, *epkt;
     AVFrame *frame, *ffr;
+    /* libavfilter, loaded when the first audio filter graph is set up
+     * (avfilter_dl.h); NULL while no stream needs one */
+    const ev_avfilter_api *avf;
 } job;
 
 /* job.c: add a note to the record's settings.notes. */

@@ -11,9 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <libavfilter/avfilter.h>
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/display.h>
 #include <libavutil/opt.h>
@@ -93,7 +90,7 @@ static int encode_frame(job *j, ost *o, AVFrame *f)
 static int pull_audio(job *j, ost *o, bool flush)
 {
     for (;;) {
-        int e = av_buffersink_get_frame(o->asink, j->ffr);
+        int e = j->avf->buffersink_get_frame(o->asink, j->ffr);
         if (e == AVERROR(EAGAIN) || e == AVERROR_EOF)
             break;
         if (e < 0)
@@ -427,7 +424,7 @@ static int on_frame(job *j, ost *o, AVFrame *f)
     o->frames_in++;
     f->pts = pts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE
            : av_rescale_q(pts, o->ist->time_base, (AVRational){ 1, f->sample_rate });
-    int e = av_buffersrc_add_frame_flags(o->asrc, f, AV_BUFFERSRC_FLAG_KEEP_REF);
+    int e = j->avf->buffersrc_add_frame_flags(o->asrc, f, AV_BUFFERSRC_FLAG_KEEP_REF);
     if (e < 0)
         return ev_transcode__averr(j->err, e, "stream #%d: audio filter input", o->in_idx);
     return pull_audio(j, o, false);
@@ -554,7 +551,7 @@ int ev_transcode__run_pass(job *j)
         if ((rc = drain_decoder(j, o)) != EV_OK)
             goto done;
         if (o->type == EV_ST_AUDIO) {
-            int e = av_buffersrc_add_frame_flags(o->asrc, NULL, 0);
+            int e = j->avf->buffersrc_add_frame_flags(o->asrc, NULL, 0);
             if (e < 0) {
                 rc = ev_transcode__averr(j->err, e, "stream #%d: audio filter flush", o->in_idx);
                 goto done;

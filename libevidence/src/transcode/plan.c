@@ -11,9 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libavfilter/avfilter.h>
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/display.h>
 #include <libavutil/opt.h>
@@ -632,35 +629,38 @@ int ev_transcode__setup_audio(job *j, ost *o)
     av_channel_layout_uninit(&in_l);
     char out_layout[128];
     av_channel_layout_describe(&en->ch_layout, out_layout, sizeof(out_layout));
-    o->graph = avfilter_graph_alloc();
+    if (!j->avf && (rc = ev_transcode__avfilter(&j->avf, j->err)) != EV_OK)
+        return rc;
+    const ev_avfilter_api *af = j->avf;
+    o->graph = af->graph_alloc();
     if (!o->graph)
         return ev_err__set(j->err, EV_ENOMEM, "out of memory");
     o->graph->nb_threads = 1;
     snprintf(args, sizeof(args), "time_base=1/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
              d->sample_rate, d->sample_rate, sample_fmt_name(sf), layout);
-    e = avfilter_graph_create_filter(&o->asrc, avfilter_get_by_name("abuffer"), "in", args,
-                                     NULL, o->graph);
+    e = af->graph_create_filter(&o->asrc, af->get_by_name("abuffer"), "in", args, NULL,
+                                o->graph);
     if (e >= 0)
-        e = avfilter_graph_create_filter(&o->asink, avfilter_get_by_name("abuffersink"), "out",
-                                         NULL, NULL, o->graph);
+        e = af->graph_create_filter(&o->asink, af->get_by_name("abuffersink"), "out", NULL,
+                                    NULL, o->graph);
     AVFilterContext *fmt = NULL;
     snprintf(o->filter_desc, sizeof(o->filter_desc),
              "aformat=sample_fmts=%s:sample_rates=%d:channel_layouts=%s", sample_fmt_name(tf),
              rate, out_layout);
     if (e >= 0)
-        e = avfilter_graph_create_filter(&fmt, avfilter_get_by_name("aformat"), "fmt",
-                                         o->filter_desc + 8, NULL, o->graph);
+        e = af->graph_create_filter(&fmt, af->get_by_name("aformat"), "fmt",
+                                    o->filter_desc + 8, NULL, o->graph);
     if (e >= 0)
-        e = avfilter_link(o->asrc, 0, fmt, 0);
+        e = af->link(o->asrc, 0, fmt, 0);
     if (e >= 0)
-        e = avfilter_link(fmt, 0, o->asink, 0);
+        e = af->link(fmt, 0, o->asink, 0);
     if (e >= 0)
-        e = avfilter_graph_config(o->graph, NULL);
+        e = af->graph_config(o->graph, NULL);
     if (e < 0)
         return ev_transcode__averr(j->err, e, "stream #%d: audio filter '%s'", o->in_idx,
                                    o->filter_desc);
     if (!(codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) && en->frame_size > 0)
-        av_buffersink_set_frame_size(o->asink, (unsigned)en->frame_size);
+        af->buffersink_set_frame_size(o->asink, (unsigned)en->frame_size);
 
     json_t *s = json_object();
     if (!s)

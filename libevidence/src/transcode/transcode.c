@@ -25,9 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libavfilter/avfilter.h>
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/display.h>
 #include <libavutil/opt.h>
@@ -706,7 +703,8 @@ done:
         json_decref(o->runs);
         avcodec_free_context(&o->dec);
         avcodec_free_context(&o->enc);
-        avfilter_graph_free(&o->graph);
+        if (o->graph)
+            j.avf->graph_free(&o->graph);
         sws_freeContext(o->sws);
         json_decref(o->settings);
     }
