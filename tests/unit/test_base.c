@@ -368,6 +368,45 @@ static void buf_flush_and_spill(void **state)
     ev_buf__free(&all);
 }
 
+/* The string pool: copies (also of n bytes of a longer text, NUL added),
+ * long strings alone, all valid until freed; a set keeps its keys in one. */
+static void strpool_and_strset(void **state)
+{
+    (void)state;
+    ev_strpool p = { 0 };
+    const char *a = ev_strpool__keep(&p, "alpha");
+    const char *b = ev_strpool__keepn(&p, "betamax", 4);
+    char big[70000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    const char *c = ev_strpool__keep(&p, big);
+    const char *d = ev_strpool__keepn(&p, "delta", 5);
+    assert_non_null(a);
+    assert_string_equal(a, "alpha");
+    assert_string_equal(b, "beta");
+    assert_int_equal(strlen(c), sizeof(big) - 1);
+    assert_string_equal(d, "delta");
+    assert_string_equal(a, "alpha"); /* unchanged by what came after */
+    assert_null(ev_strpool__keep(&p, NULL));
+    ev_strpool__free(&p);
+
+    ev_strset set = { 0 };
+    char key[32];
+    bool had = true;
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof(key), "key-%d", i);
+        assert_int_equal(ev_strset__add(&set, key, &had), EV_OK);
+        assert_false(had);
+    }
+    assert_int_equal(ev_strset__add(&set, "key-4999", &had), EV_OK);
+    assert_true(had);
+    assert_true(ev_strset__has(&set, "key-0"));
+    assert_false(ev_strset__has(&set, "key-5000"));
+    assert_int_equal(set.n, 5000);
+    ev_strset__free(&set);
+    assert_false(ev_strset__has(&set, "key-0"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +418,7 @@ int main(void)
         cmocka_unit_test(utf8_char_len),
         cmocka_unit_test(json_write_as_jansson),
         cmocka_unit_test(buf_flush_and_spill),
+        cmocka_unit_test(strpool_and_strset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
