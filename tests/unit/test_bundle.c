@@ -222,6 +222,41 @@ static void bundle_writer_cancel_leaves_nothing(void **state)
     free(dir);
 }
 
+/* Cancels once the payload is in: while the tag files (record, views,
+ * manifests) are made. */
+static int cancel_after_payload(const ev_progress *p, void *payload)
+{
+    int *n = payload;
+    ++*n;
+    return p->stage && !strcmp(p->stage, "packing") && p->files_total &&
+           p->files_done == p->files_total && p->bytes_done == p->bytes_total;
+}
+
+static void bundle_writer_cancel_in_tag_files(void **state)
+{
+    (void)state;
+    ev_writer_options o;
+    ev_writer_options_init(&o, EV_WRITER_OPTIONS_VERSION);
+    o.flags = EV_WRITER_NO_MEDIA;
+    int n = 0;
+    o.progress_cb = cancel_after_payload;
+    o.progress_payload = &n;
+    char *dir = tu_join(g_dir, "cancel-tags");
+    mkdir(dir, 0755);
+    char *out = tu_join(dir, "c.zip");
+    ev_writer *w = NULL;
+    assert_int_equal(ev_writer_new(&w, &o), EV_OK);
+    assert_int_equal(ev_writer_add(w, g_src, NULL), EV_OK);
+    assert_int_equal(ev_writer_seal(w, out), EV_ECANCELED);
+    assert_string_equal(ev_writer_last_error(w), "canceled by callback");
+    ev_writer_free(w);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", dir);
+    assert_int_equal(system(cmd), 0);
+    free(out);
+    free(dir);
+}
+
 /* ---- reading and verifying ------------------------------------------------------------------------ */
 
 static void bundle_open_items_and_verify(void **state)
@@ -644,6 +679,7 @@ int main(void)
         cmocka_unit_test(bundle_options_and_arguments),
         cmocka_unit_test(bundle_writer_errors),
         cmocka_unit_test(bundle_writer_cancel_leaves_nothing),
+        cmocka_unit_test(bundle_writer_cancel_in_tag_files),
         cmocka_unit_test(bundle_open_items_and_verify),
         cmocka_unit_test(bundle_verify_reports_every_problem),
         cmocka_unit_test(bundle_record_problems_keep_their_place),

@@ -278,6 +278,10 @@ static int record_item(ev_record_item *x, size_t i, bool release, void *ctx)
         }
         return EV_OK;
     }
+    /* the record of a million items takes many seconds: a cancellation
+     * (SIGTERM in the CLI) is looked at every 4096 items */
+    if (i % 4096 == 4095 && ev_progress__add(&w->progress, 0, 0, NULL, false) != EV_OK)
+        return EV_ECANCELED;
     ev_bundle__item_id(w->item_id, i);
     x->id = w->item_id;
     x->exhibit = it->exhibit;
@@ -378,6 +382,8 @@ static int gen_spilled(lazy_ctx *c, ev_spill **out, ev_errbuf *err)
     else if (rc == EV_ENOMEM || rc == EV_EIO)
         ev_err__set(err, rc, rc == EV_ENOMEM ? "out of memory while writing %s"
                                              : "cannot write %s to a temporary file", c->path);
+    else if (rc == EV_ECANCELED)
+        ev_err__set(err, rc, "canceled by callback");
     if (rc == EV_OK)
         rc = register_digests(w, c->path, &d);
     if (rc == EV_OK && c->kind == LAZY_MANIFEST && c->slot == EV_HASH_SHA256 &&
@@ -409,6 +415,10 @@ static int gen_lazy(void *arg, char **data, size_t *len, ev_spill **sp, ev_errbu
     ev_writer *w = c->w;
     char *s = NULL;
     *len = 0;
+    /* the tag files are made once the payload is in; a cancellation is
+     * looked at before each (and while the record is built) */
+    if (ev_progress__add(&w->progress, 0, 0, NULL, true) != EV_OK)
+        return ev_err__set(err, EV_ECANCELED, "canceled by callback");
     switch (c->kind) {
     case LAZY_MANIFEST:
     case LAZY_RECORD:
