@@ -449,7 +449,8 @@ static int record_checks(ev_report *r, ev_bundle *b, uint32_t flags)
     if (views_checkable && !(flags & EV_VERIFY_FAST))
         rc = ev_views__check(r, b->store, NULL, b->o.max_record_size > SIZE_MAX - 1
                                                  ? SIZE_MAX - 1
-                                                 : (size_t)b->o.max_record_size);
+                                                 : (size_t)b->o.max_record_size,
+                             b->o.threads > 1);
     return rc;
 }
 

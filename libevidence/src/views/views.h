@@ -102,7 +102,10 @@ bool ev_views__is_view(const char *path);
  * another. Call it only when the record and custody log passed their
  * limits. record: evidence.json as verify parsed it, or NULL (then it is
  * parsed from the stored bytes). Returns EV_OK or EV_ENOMEM. */
-int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_t max_read);
+/* parallel: index.html may be checked on a thread of its own beside
+ * case.jsonld (false when the caller was asked for one thread). */
+int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_t max_read,
+                    bool parallel);
 
 /* ev_views__case_jsonld and ev_views__index_html from a record the caller
  * has already parsed (a JSON object, not changed): the same bytes as from

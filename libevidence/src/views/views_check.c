@@ -2,6 +2,7 @@
  * views_check: verify's check that case.jsonld and index.html in a bundle
  * are what evidence.json and custody.jsonl generate (docs/views.md).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,54 +151,116 @@ static int stored_layout(const ev_store *s, size_t i)
     return layout;
 }
 
+/* What a view's check found, reported once both views were checked. */
+typedef struct view_result {
+    bool present;        /* the bundle holds the view */
+    int vrc;             /* EV_OK: rendered and compared */
+    bool same;
+    int layout, current; /* the layout compared last; the one this version writes */
+    char msg[sizeof(((ev_errbuf *)0)->msg)];
+} view_result;
+
+/* Render view v (0 case.jsonld, 1 index.html) from rec and compare it with
+ * the stored one. EV_ENOMEM, or EV_OK with *out filled. */
+static int check_one(view_result *out, const ev_store *s, int v, const ev_views__rec *rec,
+                     const char *cust, size_t clen)
+{
+    static const char *const names[2] = { EV_VIEW_CASE, EV_VIEW_INDEX };
+    memset(out, 0, sizeof(*out));
+    long i = ev_store__find(s, names[v]);
+    if (i < 0)
+        return EV_OK;
+    out->present = true;
+    ev_errbuf e;
+    e.msg[0] = '\0';
+    /* the layout this version writes for this record: an index.html
+     * without an exhibit schedule is the same in layouts 2 and 3 and
+     * names 2; case.jsonld names no layout, and one written before the
+     * exhibit schedule was shown is compared with its layout 1 */
+    out->current = v == 0 ? EV_VIEWS__CASE_LAYOUT
+                          : json_array_size(json_object_get(rec->root, "exhibits")) > 0
+                                ? EV_VIEWS__LAYOUT : 2;
+    out->layout = out->current;
+    out->vrc = render_compare(&out->same, s, (size_t)i, v, out->current, rec, cust, clen, &e);
+    if (out->vrc == EV_ENOMEM)
+        return EV_ENOMEM;
+    if (out->vrc != EV_OK) {
+        snprintf(out->msg, sizeof(out->msg), "%s", e.msg);
+        return EV_OK;
+    }
+    /* index.html is compared in the layout it names: a page of an
+     * earlier layout must be byte for byte what that layout makes of
+     * the record, so it cannot say anything else either */
+    if (!out->same && (out->layout = v == 0 ? 1 : stored_layout(s, (size_t)i)) != out->current &&
+        out->layout != 0) {
+        if (render_compare(&out->same, s, (size_t)i, v, out->layout, rec, cust, clen, &e) ==
+            EV_ENOMEM)
+            return EV_ENOMEM;
+    }
+    return EV_OK;
+}
+
+typedef struct index_job {
+    view_result res;
+    const ev_store *s;
+    const ev_views__rec *rec;
+    const char *cust;
+    size_t clen;
+    int rc;
+} index_job;
+
+static void *index_job_run(void *arg)
+{
+    index_job *j = arg;
+    j->rc = check_one(&j->res, j->s, 1, j->rec, j->cust, j->clen);
+    return NULL;
+}
+
+/* rec2, when not NULL, is a second reader of the same record: index.html
+ * is then checked on a thread of its own beside case.jsonld (each reads
+ * every item again; for a bundle of many small files they are most of a
+ * verify). */
 static int check_views(ev_report *r, const ev_store *s, const ev_views__rec *rec,
-                       const char *cust, size_t clen, const char *made_by)
+                       const ev_views__rec *rec2, const char *cust, size_t clen,
+                       const char *made_by)
 {
     static const char *const names[2] = { EV_VIEW_CASE, EV_VIEW_INDEX };
     /* a view is rebuilt by this version; one written by another version may
      * be laid out differently without being wrong (docs/views.md) */
     bool same_version = made_by && !strcmp(made_by, EV_VERSION_STRING);
     ev_severity sev = same_version ? EV_SEVERITY_ERROR : EV_SEVERITY_WARNING;
+    view_result res[2];
+    index_job j = { .s = s, .rec = rec2, .cust = cust, .clen = clen, .rc = EV_OK };
+    pthread_t th;
+    bool threaded = rec2 && pthread_create(&th, NULL, index_job_run, &j) == 0;
+    int rc0 = check_one(&res[0], s, 0, rec, cust, clen);
+    int rc1;
+    if (threaded) {
+        pthread_join(th, NULL);
+        res[1] = j.res;
+        rc1 = j.rc;
+    } else {
+        rc1 = rc0 == EV_OK ? check_one(&res[1], s, 1, rec, cust, clen) : EV_OK;
+    }
+    if (rc0 == EV_ENOMEM || rc1 == EV_ENOMEM)
+        return EV_ENOMEM;
     int rc = EV_OK;
     for (int v = 0; v < 2 && rc == EV_OK; v++) {
-        long i = ev_store__find(s, names[v]);
-        if (i < 0)
+        const view_result *x = &res[v];
+        if (!x->present)
             continue;
-        ev_errbuf e;
-        e.msg[0] = '\0';
-        /* the layout this version writes for this record: an index.html
-         * without an exhibit schedule is the same in layouts 2 and 3 and
-         * names 2; case.jsonld names no layout, and one written before the
-         * exhibit schedule was shown is compared with its layout 1 */
-        int current = v == 0 ? EV_VIEWS__CASE_LAYOUT
-                             : json_array_size(json_object_get(rec->root, "exhibits")) > 0
-                                   ? EV_VIEWS__LAYOUT : 2;
-        bool same = false;
-        int vrc = render_compare(&same, s, (size_t)i, v, current, rec, cust, clen, &e);
-        if (vrc == EV_ENOMEM)
-            return EV_ENOMEM;
-        if (vrc != EV_OK) {
+        if (x->vrc != EV_OK) {
             rc = ev_report__add(r, sev, "view-mismatch", names[v],
                                 "%s cannot be rebuilt from evidence.json (%s), so it cannot be "
-                                "what the record generates", names[v], e.msg);
+                                "what the record generates", names[v], x->msg);
             continue;
         }
-        /* index.html is compared in the layout it names: a page of an
-         * earlier layout must be byte for byte what that layout makes of
-         * the record, so it cannot say anything else either */
-        int layout = current;
-        if (!same && (layout = v == 0 ? 1 : stored_layout(s, (size_t)i)) != current &&
-            layout != 0) {
-            if (render_compare(&same, s, (size_t)i, v, layout, rec, cust, clen, &e) ==
-                EV_ENOMEM)
-                return EV_ENOMEM;
-        }
-        if (!same) {
+        if (!x->same) {
             char lay[64] = "";
-            if (v == 1 && layout == 0)
+            if (v == 1 && x->layout == 0)
                 snprintf(lay, sizeof(lay), " (it names a layout this version does not know)");
-            else if (v == 1 && layout != current)
-                snprintf(lay, sizeof(lay), " in its layout %d", layout);
+            else if (v == 1 && x->layout != x->current)
+                snprintf(lay, sizeof(lay), " in its layout %d", x->layout);
             rc = ev_report__add(r, sev, "view-mismatch", names[v],
                                 "%s is not what evidence.json and custody.jsonl generate%s%s; "
                                 "where a view and the record disagree, the record is right "
@@ -253,7 +316,8 @@ int ev_views__rec_store(ev_views__rec *vr, ev_spill *sp, const ev_store *s, size
     return rc;
 }
 
-int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_t max_read)
+int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_t max_read,
+                    bool parallel)
 {
     long ri = ev_store__find(s, "evidence.json");
     long ci = ev_store__find(s, "custody.jsonl");
@@ -286,7 +350,21 @@ int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_
                ev_store__read_all(&cust, &clen, s, (size_t)ci, max_read, &e) == EV_OK) {
         char *made_by = last_tool_version(cust, clen);
         if (orc == EV_OK) {
-            rc = check_views(r, s, &vr, cust, clen, made_by);
+            /* a second reader of the record's text for index.html, when it
+             * is read item by item from the spill (not parsed whole) */
+            ev_views__rec vr2;
+            memset(&vr2, 0, sizeof(vr2));
+            const ev_views__rec *rec2 = NULL;
+            if (parallel && vr.src && sp.len && !rec) {
+                ev_errbuf e2;
+                const char *mem = ev_spill__memory(&sp);
+                int r2 = mem ? ev_views__rec_open(&vr2, mem, (size_t)sp.len, &e2)
+                             : ev_views__rec_read(&vr2, spill_read, &sp, sp.len, &e2);
+                if (r2 == EV_OK && vr2.src)
+                    rec2 = &vr2;
+            }
+            rc = check_views(r, s, &vr, rec2, cust, clen, made_by);
+            ev_views__rec_free(&vr2);
         } else {
             /* not a record the views can be made from */
             bool same_version = made_by && !strcmp(made_by, EV_VERSION_STRING);
