@@ -39,6 +39,7 @@ ev = [json.loads(l) for l in lines]
 assert ev and all(e["event"] == "progress" and "bytes_done" in e and "elapsed_s" in e for e in ev)' "$ERR"
 
 ok "pack: the content types are a stage of their own" grep -q '"stage":"typing content"' "$ERR"
+ok "pack: the walk of a folder is a stage" grep -q '"stage":"finding files"' "$ERR"
 
 # SIGTERM while the content types are found (libmagic, minutes for a
 # million files) stops pack there: exit 130, nothing written. The signal is
@@ -72,6 +73,25 @@ ok "SIGTERM while typing content: exit 130 ($r)" test "${r%% *}" = 130
 ok "SIGTERM while typing content: stopped in that stage ($r)" test "${r#* }" = stopped-while-typing
 ok "SIGTERM while typing content: nothing written" test ! -e "$T/m.zip"
 ok "SIGTERM while typing content: said so" grep -q "interrupted: nothing was written" "$T/m.err"
+
+# SIGTERM once the walk of the folder has reported its first file: exit
+# 130, nothing written (the walk stops there, or the next stage does)
+r=$(python3 - "$T/w.err" "$EVIDENCE" pack --progress=json --no-media -o "$T/w.zip" "$T/many" <<'PY'
+import signal, subprocess, sys, time
+err = open(sys.argv[1], "w+")
+p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=err)
+seen = False
+while p.poll() is None and not seen:
+    err.seek(0)
+    seen = '"stage":"finding files"' in err.read()
+    time.sleep(0.005)
+if seen and p.poll() is None:
+    p.send_signal(signal.SIGTERM)
+print(p.wait(timeout=120), "seen" if seen else "no-walk-event")
+PY
+)
+ok "SIGTERM while finding files: exit 130 ($r)" test "$r" = "130 seen"
+ok "SIGTERM while finding files: nothing written" test ! -e "$T/w.zip"
 
 expect_exit 0 "$EVIDENCE" --progress=json verify "$T/b.zip"
 ok "global option before the command" grep -q '"event":"progress"' "$ERR"

@@ -380,6 +380,10 @@ static int walk(ev_writer *w, const char *dir, const char *rel, const char *exhi
             rc = walk(w, p, r, exhibit, depth + 1);
         } else if (S_ISREG(st.st_mode)) {
             rc = add_item(w, p, r, exhibit, &st);
+            /* a folder of a million files takes a while: shown, and
+             * stopped by a cancel (SIGTERM in the CLI) */
+            if (rc == EV_OK && ev_progress__add(w->walking, 0, 1, p, false) != EV_OK)
+                rc = ev_err__set(&w->err, EV_ECANCELED, "canceled by callback");
         } else if (w->o.log_cb) {
             char msg[600];
             snprintf(msg, sizeof(msg), "skipped '%s': %s, not a regular file", p,
@@ -418,9 +422,16 @@ int ev_writer_add(ev_writer *w, const char *path, const char *exhibit)
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
         base = "files";
     int rc;
-    if (S_ISDIR(st.st_mode))
+    if (S_ISDIR(st.st_mode)) {
+        ev_progress_state wp;
+        ev_progress__init(&wp, w->o.progress_cb, w->o.progress_payload, "finding files", 0, 0);
+        w->walking = &wp;
         rc = walk(w, path, base, exhibit, 0);
-    else if (S_ISREG(st.st_mode))
+        if (rc == EV_OK && ev_progress__add(&wp, 0, 0, NULL, true) != EV_OK)
+            rc = ev_err__set(&w->err, EV_ECANCELED, "canceled by callback");
+        w->walking = NULL;
+        pthread_mutex_destroy(&wp.mu);
+    } else if (S_ISREG(st.st_mode))
         rc = add_item(w, path, base, exhibit, &st);
     else
         rc = ev_err__set(&w->err, EV_EUNSUPPORTED, "'%s' is not a regular file or folder (a "

@@ -129,6 +129,7 @@ struct ev_writer {
     char tm_sha[2][65];      /* SHA-256 of each tag manifest, for the seal */
     struct tag_prod *prods;  /* producers of tag files, freed after the sink */
     ev_progress_state progress;
+    ev_progress_state *walking; /* "finding files", while ev_writer_add walks a folder */
 };
 
 /* write.c */
