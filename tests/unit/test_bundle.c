@@ -188,12 +188,39 @@ static void bundle_writer_errors(void **state)
     free(out2);
 }
 
+/* Cancels at the first report of ev_writer_seal (the walk of the folder
+ * by ev_writer_add reports too: "finding files"). */
 static int cancel_first(const ev_progress *p, void *payload)
 {
     int *n = payload;
-    (void)p;
+    if (p->stage && !strcmp(p->stage, "finding files"))
+        return 0;
     ++*n;
     return 1;
+}
+
+static int cancel_any(const ev_progress *p, void *payload)
+{
+    (void)p;
+    ++*(int *)payload;
+    return 1;
+}
+
+/* The walk of a folder stops at a cancel: ev_writer_add says so. */
+static void bundle_writer_cancel_walk(void **state)
+{
+    (void)state;
+    ev_writer_options o;
+    ev_writer_options_init(&o, EV_WRITER_OPTIONS_VERSION);
+    int n = 0;
+    o.progress_cb = cancel_any;
+    o.progress_payload = &n;
+    ev_writer *w = NULL;
+    assert_int_equal(ev_writer_new(&w, &o), EV_OK);
+    assert_int_equal(ev_writer_add(w, g_src, NULL), EV_ECANCELED);
+    assert_int_equal(n, 1);
+    assert_string_equal(ev_writer_last_error(w), "canceled by callback");
+    ev_writer_free(w);
 }
 
 static void bundle_writer_cancel_leaves_nothing(void **state)
@@ -679,6 +706,7 @@ int main(void)
         cmocka_unit_test(bundle_options_and_arguments),
         cmocka_unit_test(bundle_writer_errors),
         cmocka_unit_test(bundle_writer_cancel_leaves_nothing),
+        cmocka_unit_test(bundle_writer_cancel_walk),
         cmocka_unit_test(bundle_writer_cancel_in_tag_files),
         cmocka_unit_test(bundle_open_items_and_verify),
         cmocka_unit_test(bundle_verify_reports_every_problem),

@@ -102,11 +102,13 @@ EV_EXTERN int ev_writer_new(ev_writer **out, const ev_writer_options *opts);
  * Add a file, or a folder recursively, as master items of one exhibit.
  * Folders keep their relative structure under data/<exhibit>/. Only the
  * file list and sizes are read now; contents are read once, by seal.
+ * The walk of a folder reports to the options' progress callback (stage
+ * "finding files", files counted, no total) and stops when it asks to.
  * @param w        Writer; must not be NULL.
  * @param path     File or folder; copied.
  * @param exhibit  Exhibit reference (e.g. "JS/1"); NULL means "1".
- * @return EV_OK, EV_ENOTFOUND, EV_EIO, EV_EINVAL, or another negative
- *         ev_status; the message is in ev_writer_last_error(w).
+ * @return EV_OK, EV_ENOTFOUND, EV_EIO, EV_EINVAL, EV_ECANCELED, or another
+ *         negative ev_status; the message is in ev_writer_last_error(w).
  */
 EV_EXTERN int ev_writer_add(ev_writer *w, const char *path, const char *exhibit);
 
