@@ -76,7 +76,7 @@ ok "SIGTERM while typing content: said so" grep -q "interrupted: nothing was wri
 
 # SIGTERM once the walk of the folder has reported its first file: exit
 # 130, nothing written (the walk stops there, or the next stage does)
-r=$(python3 - "$T/w.err" "$EVIDENCE" pack --progress=json --no-media -o "$T/w.zip" "$T/many" <<'PY'
+r=$(python3 - "$T/walk.err" "$EVIDENCE" pack --progress=json --no-media -o "$T/walk.zip" "$T/many" <<'PY'
 import signal, subprocess, sys, time
 err = open(sys.argv[1], "w+")
 p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=err)
@@ -91,7 +91,7 @@ print(p.wait(timeout=120), "seen" if seen else "no-walk-event")
 PY
 )
 ok "SIGTERM while finding files: exit 130 ($r)" test "$r" = "130 seen"
-ok "SIGTERM while finding files: nothing written" test ! -e "$T/w.zip"
+ok "SIGTERM while finding files: nothing written" test ! -e "$T/walk.zip"
 
 expect_exit 0 "$EVIDENCE" --progress=json verify "$T/b.zip"
 ok "global option before the command" grep -q '"event":"progress"' "$ERR"
