@@ -173,6 +173,14 @@ static void bundle_writer_errors(void **state)
     assert_int_equal(ev_writer_add(w, g_src, NULL), EV_OK);
     /* an existing output is never replaced */
     assert_int_equal(ev_writer_seal(w, g_zip), EV_EEXISTS);
+    /* and the writer is spent: a second try would name every item again,
+     * each clashing with its own first name */
+    char *retry = tu_join(g_dir, "retry.zip");
+    assert_int_equal(ev_writer_seal(w, retry), EV_EINVAL);
+    assert_non_null(strstr(ev_writer_last_error(w), "create a new one"));
+    struct stat rst;
+    assert_int_not_equal(stat(retry, &rst), 0);
+    free(retry);
     ev_writer_free(w);
     /* a writer seals once */
     char *out = tu_join(g_dir, "once.zip");

@@ -109,6 +109,8 @@ EV_EXTERN int ev_writer_new(ev_writer **out, const ev_writer_options *opts);
  * @param exhibit  Exhibit reference (e.g. "JS/1"); NULL means "1".
  * @return EV_OK, EV_ENOTFOUND, EV_EIO, EV_EINVAL, EV_ECANCELED, or another
  *         negative ev_status; the message is in ev_writer_last_error(w).
+ *         After a failure in a folder, the files found before it stay in
+ *         the writer: free the writer rather than seal it.
  */
 EV_EXTERN int ev_writer_add(ev_writer *w, const char *path, const char *exhibit);
 
@@ -151,7 +153,10 @@ EV_EXTERN int ev_writer_add_schedule(ev_writer *w, const struct ev_schedule *s);
 /**
  * Write the bundle to out_path: everything is written under a temporary name
  * in the same folder and renamed into place only when complete, so a failure
- * or an interruption never leaves a file at out_path.
+ * or an interruption never leaves a file at out_path. A writer seals once:
+ * a second call, also after a failure once the items were named (an
+ * existing out_path, a cancel, a read error), gives EV_EINVAL; make a new
+ * writer.
  * @param w         Writer; must not be NULL.
  * @param out_path  ZIP file (or folder for EV_FORMAT_DIR); must not exist.
  * @return EV_OK, EV_EEXISTS, EV_EIO, EV_ECANCELED, EV_EFORMAT (an input

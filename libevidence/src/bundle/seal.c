@@ -539,8 +539,9 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
     char *bi_txt = NULL;
     char *bag_name = NULL;
 
-    if (w->ntags) {
-        return ev_err__set(&w->err, EV_EINVAL, "this writer was already sealed; create a new one");
+    if (w->ntags || w->spent) {
+        return ev_err__set(&w->err, EV_EINVAL, "this writer was already sealed, or its seal "
+                           "failed after the items were named; create a new one");
     }
     if (w->o.officer_person && !w->officer_person_id)
         return ev_err__set(&w->err, EV_EINVAL, "the officer's person '%.200s' is a person of an "
@@ -572,6 +573,7 @@ int ev_writer_seal(ev_writer *w, const char *out_path)
         goto done;
     }
     ev__time_rfc3339(w->created, sizeof(w->created), (int64_t)time(NULL));
+    w->spent = true;
     if ((rc = ev_bundle__refuse_duplicates(w)) != EV_OK || (rc = ev_bundle__assign_paths(w, 0)) != EV_OK)
         goto done;
 

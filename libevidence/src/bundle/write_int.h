@@ -130,6 +130,7 @@ struct ev_writer {
     struct tag_prod *prods;  /* producers of tag files, freed after the sink */
     ev_progress_state progress;
     ev_progress_state *walking; /* "finding files", while ev_writer_add walks a folder */
+    bool spent;              /* a seal named the items: a second one would rename them all */
 };
 
 /* write.c */

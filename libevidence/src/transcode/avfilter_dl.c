@@ -52,6 +52,7 @@ int ev_transcode__avfilter_load(const char *soname, ev_avfilter_api *api, char *
     if (missing) {
         snprintf(msg, n, "%s has no function %s", soname, missing);
         memset(api, 0, sizeof(*api));
+        dlclose(h); /* nothing points into it: its ~100 libraries go again */
         return EV_ERROR;
     }
     unsigned v = api->version();
@@ -60,6 +61,7 @@ int ev_transcode__avfilter_load(const char *soname, ev_avfilter_api *api, char *
                  "version %d", soname, AV_VERSION_MAJOR(v), AV_VERSION_MINOR(v),
                  AV_VERSION_MICRO(v), LIBAVFILTER_VERSION_MAJOR);
         memset(api, 0, sizeof(*api));
+        dlclose(h);
         return EV_ERROR;
     }
     return EV_OK;

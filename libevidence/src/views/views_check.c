@@ -355,7 +355,8 @@ int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_
             ev_views__rec vr2;
             memset(&vr2, 0, sizeof(vr2));
             const ev_views__rec *rec2 = NULL;
-            if (parallel && vr.src && sp.len && !rec) {
+            if (parallel && vr.src && sp.len && !rec && ev_store__find(s, EV_VIEW_CASE) >= 0 &&
+                ev_store__find(s, EV_VIEW_INDEX) >= 0) {
                 ev_errbuf e2;
                 const char *mem = ev_spill__memory(&sp);
                 int r2 = mem ? ev_views__rec_open(&vr2, mem, (size_t)sp.len, &e2)
