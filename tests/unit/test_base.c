@@ -172,7 +172,7 @@ static void write_file_atomic_api(void **state)
     free(dir);
 }
 
-/* The one hex encoder, and the UUID text form built on it (RFC 9562 8-4-4-4-12). */
+/* The hex encoder, and the UUID text form (RFC 9562 8-4-4-4-12). */
 static void hex_and_uuid(void **state)
 {
     (void)state;

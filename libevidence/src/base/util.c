@@ -231,10 +231,16 @@ void ev__hex_encode(char *out, const unsigned char *raw, size_t len)
 
 void ev__uuid_format(char out[37], const unsigned char u[16])
 {
-    char h[33];
-    ev__hex_encode(h, u, 16);
-    /* 8-4-4-4-12 */
-    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
+    /* 8-4-4-4-12 (called for every node of case.jsonld: no printf) */
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[u[i] >> 4];
+        *o++ = hex[u[i] & 15];
+    }
+    *o = '\0';
 }
 
 static int hexval(char c)
