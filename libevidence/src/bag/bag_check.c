@@ -323,9 +323,9 @@ int ev_bag__check_complete(ev_bag_check *bc)
                     ev_report__add(r, EV_SEVERITY_ERROR, "manifest-conflict", me->path,
                                    "%s line %zu: '%s' has a different %s checksum than %s "
                                    "gives", m->filename, me->line, me->path, m->alg,
-                                   f->expect_src[m->slot]);
+                                   ev_bag__expect_src(bc, f, m->slot));
                 f->expect[m->slot] = me->digest;
-                f->expect_src[m->slot] = m->filename;
+                f->expect_mf[m->slot] = (uint32_t)mi + 1;
                 f->algs |= ev_hash__slot_alg(m->slot);
             }
         }

@@ -37,7 +37,9 @@ long ev_bag__name_find(const ev_bag_name *v, size_t n, const char *name);
 typedef struct ev_bag_expect {
     uint32_t algs;                        /* what to compute */
     const char *expect[EV_HASH_COUNT];    /* expected digests (borrowed from the manifests) */
-    const char *expect_src[EV_HASH_COUNT];/* manifest that says so */
+    uint32_t expect_mf[EV_HASH_COUNT];    /* the manifest that says so: its place in
+                                             ev_bag_check.mf, plus 1 (0: none); see
+                                             ev_bag__expect_src */
     const char *path;                     /* as a manifest lists it, kept with the
                                              report's strings (ev_report__add_file_kept) */
     bool is_tag, listed;
@@ -63,6 +65,15 @@ typedef struct ev_bag_check {
     size_t nfetch;
     ev_baginfo bi;
 } ev_bag_check;
+
+/* The file name of the manifest that gives f's digest in slot (EV_HASH_*),
+ * or NULL when none does. */
+static inline const char *ev_bag__expect_src(const ev_bag_check *bc, const ev_bag_expect *f,
+                                             int slot)
+{
+    uint32_t k = f->expect_mf[slot];
+    return k && k <= bc->nmf ? bc->mf[k - 1].filename : NULL;
+}
 
 /* Start the checks; the caller sets all, payload and exp afterwards. */
 void ev_bag__check_init(ev_bag_check *k, ev_report *r);

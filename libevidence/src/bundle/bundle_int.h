@@ -68,10 +68,11 @@ void ev_bundle__load_record(ev_bundle *b);
 typedef struct vfile {
     size_t entry;
     ev_bag_expect *x;                     /* what the manifests say of it */
-    char sha256[65];                      /* hex SHA-256 of the bytes read, or "" */
     ev_digests *more;                     /* the other digests, when any was computed */
-    int status;                           /* EV_OK or a read failure */
     char *errmsg;                         /* on failure; freed with the context */
+    int status;                           /* EV_OK or a read failure */
+    uint8_t sha256[32];                   /* SHA-256 of the bytes read, when has_sha256 */
+    bool has_sha256;
     bool extracted;
     bool mismatch;
     bool write_failed;                    /* extraction could not write it */
@@ -80,12 +81,17 @@ typedef struct vfile {
 } vfile;
 
 /* The hex digest of slot (EV_HASH_*) of the bytes read, "" when it was not
- * computed. One bundle can hold millions of files: only the SHA-256 is kept
- * in place, the other digests (rare) on the side. */
-static inline const char *vfile_hex(const vfile *f, int slot)
+ * computed; buf holds it when needed. One bundle can hold millions of
+ * files: only the SHA-256 is kept in place, in binary, the other digests
+ * (rare) on the side. */
+static inline const char *vfile_hex(const vfile *f, int slot, char buf[EV_HASH_HEX_MAX])
 {
-    if (slot == EV_HASH_SHA256)
-        return f->sha256;
+    if (slot == EV_HASH_SHA256) {
+        if (!f->has_sha256)
+            return "";
+        ev__hex_encode(buf, f->sha256, sizeof(f->sha256));
+        return buf;
+    }
     return f->more ? f->more->hex[slot] : "";
 }
 

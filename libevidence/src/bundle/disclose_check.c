@@ -30,9 +30,10 @@ static int tag_sha256(uint8_t out[32], ev_store *s, const vfile *files, const ch
         return ev_err__set(err, EV_ENOTFOUND, "'%s' is not in the bundle", path ? path : "?");
     if (files) {
         const vfile *f = &files[e];
-        if (f->queued && f->status == EV_OK && f->sha256[0] &&
-            ev_record__unhex(out, f->sha256, 32))
+        if (f->queued && f->status == EV_OK && f->has_sha256) {
+            memcpy(out, f->sha256, 32);
             return EV_OK;
+        }
     }
     char *buf = NULL;
     size_t len = 0;

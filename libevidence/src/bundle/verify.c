@@ -60,13 +60,14 @@ static bool corroborated(const char *path, const vfile *f, const json_t *last_ev
 {
     if (strcmp(path, EV_BAG_BAGIT_TXT) == 0)
         return bagit_bytes && strcmp(bagit_bytes, EV_BAGIT_TXT) == 0;
-    if (!last_event || f->status != EV_OK || !f->sha256[0])
+    if (!last_event || f->status != EV_OK || !f->has_sha256)
         return false;
     const char *key = strcmp(path, EV_BAG_MANIFEST_SHA256) == 0 ? "manifest_sha256"
                       : strcmp(path, EV_RECORD_FILE) == 0         ? "record_sha256"
                                                                : NULL;
     const char *v = key ? jstr(last_event, key) : NULL;
-    return v && ev_hash__hex_equal(v, f->sha256);
+    char hex[EV_HASH_HEX_MAX];
+    return v && ev_hash__hex_equal(v, vfile_hex(f, EV_HASH_SHA256, hex));
 }
 
 /* Item ids sorted, each with its place among the objects, the last listed
@@ -639,26 +640,31 @@ static int phase_file_results(vctx *c)
             ev_report__add(r, EV_SEVERITY_ERROR, "unreadable", e->name, "'%s' cannot be read: "
                            "%s", e->name, f->errmsg ? f->errmsg : "read error");
         } else {
+            char hex[EV_HASH_HEX_MAX];
             for (int sl = 0; sl < EV_HASH_COUNT; sl++) {
-                if (!f->x->expect[sl] || ev_hash__hex_equal(f->x->expect[sl], vfile_hex(f, sl)))
+                if (!f->x->expect[sl] ||
+                    ev_hash__hex_equal(f->x->expect[sl], vfile_hex(f, sl, hex)))
                     continue;
                 st = EV_FILE_MODIFIED;
-                bool tagm = strncmp(f->x->expect_src[sl], EV_BAG_TAGMANIFEST_PREFIX,
+                const char *src = ev_bag__expect_src(&c->bag, f->x, sl);
+                if (!src)
+                    src = "a manifest"; /* never: a digest comes with its manifest */
+                bool tagm = strncmp(src, EV_BAG_TAGMANIFEST_PREFIX,
                                     strlen(EV_BAG_TAGMANIFEST_PREFIX)) == 0;
                 for (size_t mi = 0; mi < c->bag.nmf; mi++)
-                    if (!strcmp(c->bag.mf[mi].filename, f->x->expect_src[sl]))
+                    if (!strcmp(c->bag.mf[mi].filename, src))
                         c->bag.mf[mi].problems++;
                 if (tagm && corroborated(e->name, f, c->last_event, c->bagit)) {
                     ev_report__add(r, EV_SEVERITY_ERROR, "tagmanifest-modified",
-                                   f->x->expect_src[sl], "%s was modified: its %s checksum for "
+                                   src, "%s was modified: its %s checksum for "
                                    "'%s' is wrong, while the custody log vouches for the file",
-                                   f->x->expect_src[sl], manifest_slot_name(sl), e->name);
+                                   src, manifest_slot_name(sl), e->name);
                     st = EV_FILE_OK;
                 } else {
                     ev_report__add(r, EV_SEVERITY_ERROR, tagm ? "tag-modified" : "modified",
                                    e->name, "'%s' was modified: its %s is %s, but %s says %s",
-                                   e->name, manifest_slot_name(sl), vfile_hex(f, sl),
-                                   f->x->expect_src[sl], f->x->expect[sl]);
+                                   e->name, manifest_slot_name(sl), vfile_hex(f, sl, hex),
+                                   src, f->x->expect[sl]);
                 }
             }
         }
@@ -669,10 +675,12 @@ static int phase_file_results(vctx *c)
         const char *path = f->x->path && !strcmp(f->x->path, e->name)
                                ? f->x->path : ev_report__keep(r, e->name);
         const char *m256 = f->x->expect[EV_HASH_SHA256];
-        const char *sha = !f->sha256[0] ? NULL
-                          : m256 && !strcmp(m256, f->sha256) ? m256
-                          : ev_report__keep(r, f->sha256);
-        if (!path || (f->sha256[0] && !sha))
+        char hex[EV_HASH_HEX_MAX];
+        const char *h256 = vfile_hex(f, EV_HASH_SHA256, hex);
+        const char *sha = !f->has_sha256 ? NULL
+                          : m256 && !strcmp(m256, h256) ? m256
+                          : ev_report__keep(r, h256);
+        if (!path || (f->has_sha256 && !sha))
             return EV_ENOMEM;
         long idx = ev_report__add_file_kept(r, path, !ev_bag__is_payload(e->name), st, e->size,
                                             sha);
@@ -756,14 +764,15 @@ static int phase_custody_vs_tags(vctx *c)
         long ri = ev_store__find(s, EV_RECORD_FILE);
         const char *lm = jstr(c->last_event, "manifest_sha256");
         const char *lr = jstr(c->last_event, "record_sha256");
-        if (mi >= 0 && c->files[mi].status == EV_OK && c->files[mi].sha256[0] && lm &&
-            !ev_hash__hex_equal(lm, c->files[mi].sha256))
+        char hex[EV_HASH_HEX_MAX];
+        if (mi >= 0 && c->files[mi].status == EV_OK && c->files[mi].has_sha256 && lm &&
+            !ev_hash__hex_equal(lm, vfile_hex(&c->files[mi], EV_HASH_SHA256, hex)))
             ev_report__add(r, EV_SEVERITY_ERROR, "custody-manifest-mismatch",
                            EV_BAG_MANIFEST_SHA256,
                            "manifest-sha256.txt differs from the version recorded by the last "
                            "custody event: it was changed without a custody event");
-        if (ri >= 0 && c->files[ri].status == EV_OK && c->files[ri].sha256[0] && lr &&
-            !ev_hash__hex_equal(lr, c->files[ri].sha256))
+        if (ri >= 0 && c->files[ri].status == EV_OK && c->files[ri].has_sha256 && lr &&
+            !ev_hash__hex_equal(lr, vfile_hex(&c->files[ri], EV_HASH_SHA256, hex)))
             ev_report__add(r, EV_SEVERITY_ERROR, "custody-record-mismatch", "evidence.json",
                            "evidence.json differs from the version recorded by the last "
                            "custody event: it was changed without a custody event");

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bundle/bundle_int.h"
+#include "record/record_disclose.h"
 
 int ev_bundle__mkparents_at(int dfd, const char *rel)
 {
@@ -151,8 +152,7 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
         ev_digests d;
         memset(&d, 0, sizeof(d));
         ev_hash__final(h, &d);
-        memcpy(f->sha256, d.hex[EV_HASH_SHA256], sizeof(f->sha256));
-        f->sha256[sizeof(f->sha256) - 1] = '\0';
+        f->has_sha256 = ev_record__unhex(f->sha256, d.hex[EV_HASH_SHA256], sizeof(f->sha256));
         if ((algs & ~(uint32_t)EV_ALG_SHA256) && (f->more = malloc(sizeof(*f->more))))
             memcpy(f->more, &d, sizeof(d));
         else if (algs & ~(uint32_t)EV_ALG_SHA256)
@@ -170,8 +170,9 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
     /* compare now, so that extraction can keep or drop the file */
     f->mismatch = false;
     if (rc == EV_OK) {
+        char hex[EV_HASH_HEX_MAX];
         for (int s = 0; s < EV_HASH_COUNT; s++)
-            if (f->x->expect[s] && !ev_hash__hex_equal(f->x->expect[s], vfile_hex(f, s)))
+            if (f->x->expect[s] && !ev_hash__hex_equal(f->x->expect[s], vfile_hex(f, s, hex)))
                 f->mismatch = true;
     }
     if (out >= 0) {

@@ -912,6 +912,15 @@ int ev_store__zip_open(ev_store *s, const ev_store_limits *lim, ev_report *r, ev
         rc = zip_damaged(err, s->path, "the central directory holds more than its entries");
         goto out;
     }
+    /* the list is kept for as long as the bundle is open: give back what
+     * its last doubling left unused (a quarter of it, on average) */
+    if (s->n && s->cap > s->n) {
+        ev_store_entry *fit = realloc(s->e, s->n * sizeof(*fit));
+        if (fit) {
+            s->e = fit;
+            s->cap = s->n;
+        }
+    }
     /* No two entries may share bytes, nor run into the central directory:
      * overlapping entries are how small ZIPs declare huge contents. */
     qsort(ranges, nranges, sizeof(*ranges), zrange_cmp);
