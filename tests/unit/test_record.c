@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,8 @@
 #include "record/record_read.h"
 #include "base/internal.h"
 #include "base/report.h"
+#include "base/spill.h"
+#include "container/container.h"
 #include "testutil.h"
 
 #define M64 "1111111111111111111111111111111111111111111111111111111111111111"
@@ -454,6 +457,93 @@ static void collect_reset(void *ctx)
     json_array_clear(ctx);
 }
 
+/* A record read item by item through a temporary file (one of more than
+ * 8 MiB) is handed over with its text, so that verify's other readers (the
+ * views check, the disclosure root) need not inflate it again; a small one
+ * is not. The text handed over is the stored text, byte for byte. The
+ * custody log is within its limits only when it is there, small enough and
+ * has few enough events. */
+static void load_items_hands_over_text(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp("rec");
+    char *bag = tu_join(dir, "bag");
+    char *f = tu_join(bag, "data/a.bin");
+    assert_int_equal(tu_write(f, "a", 1), 0);
+    free(f);
+    char *recf = tu_join(bag, "evidence.json");
+    char *custf = tu_join(bag, "custody.jsonl");
+    ev_bundle_options o;
+    assert_int_equal(ev_bundle_options_init(&o, EV_BUNDLE_OPTIONS_VERSION), EV_OK);
+    ev_record__limits_default(&o);
+    ev_store_limits lim = { 1000, (uint64_t)1 << 30, 1000 };
+    for (int big = 0; big < 2; big++) {
+        size_t pad = big ? (size_t)9 << 20 : 10;
+        size_t len = 0;
+        char *text = malloc(pad + 256);
+        assert_non_null(text);
+        len = (size_t)sprintf(text, "{\"items\":[{\"id\":\"a\",\"path\":\"data/a.bin\"}],"
+                                    "\"pad\":\"");
+        memset(text + len, 'x', pad);
+        len += pad;
+        len += (size_t)sprintf(text + len, "\"}\n");
+        assert_int_equal(tu_write(recf, text, len), 0);
+        assert_int_equal(tu_write(custf, "{}\n{}\n", 6), 0);
+        ev_report *r = NULL;
+        assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+        ev_store *s = NULL;
+        ev_errbuf e;
+        assert_int_equal(ev_store__open(&s, bag, &lim, r, &e), EV_OK);
+        ev_record__slim sl;
+        assert_int_equal(ev_record__slim_init(&sl), EV_OK);
+        ev_spill *kept = (ev_spill *)&sl; /* set to NULL when nothing is handed over */
+        json_t *head = ev_record__load_items(s, &o, r, ev_record__slim_item, ev_record__slim_reset,
+                                             &sl, &kept);
+        assert_non_null(head);
+        assert_int_equal(sl.n, 1);
+        assert_string_equal(sl.items[0].id, "a");
+        if (!big) {
+            assert_null(kept);
+        } else {
+            assert_non_null(kept);
+            assert_int_equal(kept->len, len);
+            char *back = malloc(len);
+            assert_non_null(back);
+            assert_int_equal(ev_spill__pread(kept, back, len, 0), (int64_t)len);
+            assert_memory_equal(back, text, len);
+            free(back);
+            ev_spill__free(kept);
+            free(kept);
+        }
+        /* two events: within the limits unless the limit is one */
+        assert_true(ev_record__custody_within(s, &o));
+        o.max_custody_events = 1;
+        assert_false(ev_record__custody_within(s, &o));
+        o.max_custody_events = 2;
+        json_decref(head);
+        ev_record__slim_free(&sl);
+        ev_store__free(s);
+        ev_report_free(r);
+        free(text);
+    }
+    /* no custody log: the views cannot be rebuilt */
+    assert_int_equal(remove(custf), 0);
+    ev_store *s = NULL;
+    ev_errbuf e;
+    ev_store_limits lim2 = { 1000, (uint64_t)1 << 30, 1000 };
+    ev_report *r = NULL;
+    assert_int_equal(ev_report__new(&r, "evidence.verify"), EV_OK);
+    assert_int_equal(ev_store__open(&s, bag, &lim2, r, &e), EV_OK);
+    assert_false(ev_record__custody_within(s, &o));
+    ev_store__free(s);
+    ev_report_free(r);
+    free(recf);
+    free(custf);
+    free(bag);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* ev_record__parse reads the usual record itself and leaves anything else
  * to jansson: either way the result is what json_loadb gives (refused, or
  * the same values with the same types in the same order). */
@@ -867,6 +957,7 @@ int main(void)
         cmocka_unit_test(record_limits),
         cmocka_unit_test(record_custody_names_people_and_places),
         cmocka_unit_test(record_custody_references_resolve),
+        cmocka_unit_test(load_items_hands_over_text),
     };
     return cmocka_run_group_tests_name("record", tests, NULL, NULL);
 }

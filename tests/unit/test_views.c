@@ -865,20 +865,50 @@ static void views_item_reader_same_bytes(void **state)
         assert_non_null(piece.src);
         assert_int_equal(text.nitems, parsed.nitems);
         assert_int_equal(piece.nitems, parsed.nitems);
+        /* a second reader sharing piece's index of the items (verify
+         * renders index.html with one on its own thread) */
+        ev_views__rec shared;
+        assert_int_equal(ev_views__rec_share(&shared, &piece), EV_OK);
+        assert_int_equal(shared.nitems, piece.nitems);
+        assert_ptr_not_equal(shared.root, piece.root);
         for (int v = 0; v < 2; v++) {
             char *a = view_of((ev_views__view)v, &parsed), *b = view_of((ev_views__view)v, &text);
             char *c = view_of((ev_views__view)v, &piece);
+            char *d = view_of((ev_views__view)v, &shared);
             assert_string_equal(a, b);
             assert_string_equal(a, c);
+            assert_string_equal(a, d);
             free(a);
             free(b);
             free(c);
+            free(d);
         }
+        /* each reader has its own current item: reading one does not move
+         * the other */
+        if (piece.nitems > 1) {
+            const json_t *x = ev_views__item(&piece, 0);
+            assert_non_null(x);
+            json_t *keep = json_deep_copy(x);
+            assert_non_null(ev_views__item(&shared, 1));
+            assert_true(json_equal(keep, ev_views__item(&piece, 0)));
+            assert_true(json_equal(json_array_get(parsed.items, 1), ev_views__item(&shared, 1)));
+            json_decref(keep);
+        }
+        ev_views__rec_free(&shared); /* before piece, whose index it borrows */
         ev_views__rec_free(&parsed);
         ev_views__rec_free(&text);
         ev_views__rec_free(&piece);
         json_decref(whole);
     }
+    /* only a reader of the items one by one can be shared */
+    json_t *obj = json_loads("{\"items\":[]}", 0, NULL);
+    ev_views__rec whole, none;
+    ev_views__rec_from(&whole, obj);
+    assert_int_equal(ev_views__rec_share(&none, &whole), EV_EINVAL);
+    assert_null(none.src);
+    ev_views__rec_free(&whole);
+    json_decref(obj);
+
     /* an item that is not JSON, found only when read: an error, not a view */
     const char *bad = "{\"items\":[{\"id\":\"a\"},{\"id\":tru}],\"bundle_id\":\"x\"}";
     ev_views__rec r;

@@ -39,6 +39,10 @@ struct ev_bundle {
     ev_item *items;
     size_t nitems;
     json_t *record;           /* the record parsed whole, once asked for */
+    /* evidence.json's text as the open inflated it, when that went through
+     * a temporary file (a large record): the views check and the
+     * disclosure root read it there instead of inflating it again */
+    ev_spill *rec_text;
 };
 
 /* The record parsed whole (borrowed; NULL when there is no readable

@@ -132,7 +132,9 @@ int ev_bundle__disclosure_root(vctx *c)
     sp.fd = -1;
     ev_errbuf e;
     long ri = ev_store__find(c->b->store, EV_RECORD_FILE);
-    int orc = ri < 0 ? EV_EIO
+    const ev_spill *text = c->b->rec_text; /* as the open read it */
+    int orc = ri < 0  ? EV_EIO
+              : text ? ev_views__rec_spill(&vr, text, ev_record__read_cap(&c->b->o), &e)
                      : ev_views__rec_store(&vr, &sp, c->b->store, (size_t)ri,
                                            ev_record__read_cap(&c->b->o), &e);
     if (orc == EV_ENOMEM) {

@@ -68,6 +68,11 @@ void ev_bundle__drop_record(ev_bundle *b)
     ev_record__slim_free(b->rec);
     free(b->rec);
     b->rec = NULL;
+    if (b->rec_text) {
+        ev_spill__free(b->rec_text);
+        free(b->rec_text);
+        b->rec_text = NULL;
+    }
     b->items = NULL;
     b->nitems = 0;
 }
@@ -127,10 +132,11 @@ void ev_bundle__load_record(ev_bundle *b)
         return;
     }
     s->head = ev_record__load_items(b->store, &b->o, b->open_report, ev_record__slim_item,
-                                    ev_record__slim_reset, s);
+                                    ev_record__slim_reset, s, &b->rec_text);
     if (!s->head || s->rc != EV_OK) {
         ev_record__slim_free(s);
         free(s);
+        ev_bundle__drop_record(b);
         return;
     }
     ev_record__slim_fit(s);

@@ -429,6 +429,14 @@ typedef struct record_job {
     int rc;
     bool started, done;
     pthread_t th;
+    /* the views check (most of a verify of many small files), on a thread
+     * of its own from the start when the record and the custody log allow
+     * it (as ev_record__verify would find), into a report of its own whose
+     * problems come after the record checks' */
+    ev_report *vr;
+    int vrc;
+    bool vstarted, vdone;
+    pthread_t vth;
 } record_job;
 
 typedef struct vrun {
@@ -441,30 +449,45 @@ typedef struct vrun {
     int dr_rc;
 } vrun;
 
-static int record_checks(ev_report *r, ev_bundle *b, uint32_t flags)
+static int views_check(ev_report *r, ev_bundle *b)
+{
+    return ev_views__check(r, b->store, NULL, b->rec_text,
+                           b->o.max_record_size > SIZE_MAX - 1 ? SIZE_MAX - 1
+                                                               : (size_t)b->o.max_record_size,
+                           b->o.threads > 1);
+}
+
+/* views: also check the views, when the record allows it */
+static int record_checks(ev_report *r, ev_bundle *b, uint32_t flags, bool views)
 {
     bool views_checkable = false;
     int rc = ev_record__verify(r, b->store, b->rec, &b->o, flags, &views_checkable);
     if (rc != EV_OK)
         return rc;
-    if (views_checkable && !(flags & EV_VERIFY_FAST))
-        rc = ev_views__check(r, b->store, NULL, b->o.max_record_size > SIZE_MAX - 1
-                                                 ? SIZE_MAX - 1
-                                                 : (size_t)b->o.max_record_size,
-                             b->o.threads > 1);
+    if (views && views_checkable && !(flags & EV_VERIFY_FAST))
+        rc = views_check(r, b);
     return rc;
 }
 
 static void *record_job_run(void *arg)
 {
     record_job *j = arg;
-    j->rc = record_checks(j->r, j->b, j->flags);
+    j->rc = record_checks(j->r, j->b, j->flags, !j->vstarted);
+    return NULL;
+}
+
+static void *views_job_run(void *arg)
+{
+    record_job *j = arg;
+    j->vrc = views_check(j->vr, j->b);
     return NULL;
 }
 
 /* Start the record checks beside the hashing; with b->o.threads 1, or
  * without a thread (or memory), they run later in phase_record_checks, as
  * before. */
+static void record_job_free(record_job *j);
+
 static void record_job_start(vrun *v)
 {
     record_job *j = &v->rj;
@@ -485,9 +508,18 @@ static void record_job_start(vrun *v)
     j->first = j->r->nproblems;
     j->b = b;
     j->flags = v->c.flags;
+    if (!(j->flags & EV_VERIFY_FAST) && b->rec && ev_record__custody_within(b->store, &b->o) &&
+        ev_report__new(&j->vr, v->c.r->format) == EV_OK) {
+        if (pthread_create(&j->vth, NULL, views_job_run, j) == 0) {
+            j->vstarted = true;
+        } else {
+            ev_report_free(j->vr);
+            j->vr = NULL;
+        }
+    }
     if (pthread_create(&j->th, NULL, record_job_run, j) != 0) {
-        ev_report_free(j->r);
-        j->r = NULL;
+        record_job_free(j); /* everything then runs in phase_record_checks */
+        j->vstarted = j->vdone = false;
         return;
     }
     j->started = true;
@@ -499,6 +531,10 @@ static void record_job_join(record_job *j)
         pthread_join(j->th, NULL);
         j->done = true;
     }
+    if (j->vstarted && !j->vdone) {
+        pthread_join(j->vth, NULL);
+        j->vdone = true;
+    }
 }
 
 static void record_job_free(record_job *j)
@@ -506,6 +542,8 @@ static void record_job_free(record_job *j)
     record_job_join(j);
     ev_report_free(j->r);
     j->r = NULL;
+    ev_report_free(j->vr);
+    j->vr = NULL;
 }
 
 static int phase_hash_files(vctx *c)
@@ -826,15 +864,21 @@ static int phase_record_checks(vctx *c)
 {
     record_job *j = &((vrun *)c)->rj;
     if (!j->started)
-        return record_checks(c->r, c->b, c->flags);
+        return record_checks(c->r, c->b, c->flags, true);
     record_job_join(j);
     int rc = j->rc;
-    /* its problems, in the order it found them, as if found here */
-    for (size_t i = j->first; i < j->r->nproblems; i++) {
-        const ev_problem *p = &j->r->problems[i];
-        if (ev_report__add(c->r, p->severity, p->code, p->path, "%s", p->message) != EV_OK) {
-            rc = EV_ENOMEM;
-            break;
+    if (rc == EV_OK && j->vstarted)
+        rc = j->vrc;
+    /* their problems, in the order they were found (the views' after the
+     * record's, as in a run in order), as if found here */
+    for (int k = 0; k < 2; k++) {
+        const ev_report *from = k == 0 ? j->r : j->vr;
+        for (size_t i = k == 0 ? j->first : 0; from && i < from->nproblems; i++) {
+            const ev_problem *p = &from->problems[i];
+            if (ev_report__add(c->r, p->severity, p->code, p->path, "%s", p->message) != EV_OK) {
+                rc = EV_ENOMEM;
+                break;
+            }
         }
     }
     if (j->r->unreadable)

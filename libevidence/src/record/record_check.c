@@ -1233,6 +1233,20 @@ static int check_mime(cctx *c, const ev_store *s, const ev_record__slim *sl)
 
 /* ---- verify ------------------------------------------------------------------------- */
 
+bool ev_record__custody_within(const ev_store *s, const ev_bundle_options *o)
+{
+    long ci = ev_store__find(s, EV_CUSTODY_FILE);
+    char *cust = NULL;
+    size_t clen = 0;
+    ev_errbuf e;
+    if (ci < 0 || ev_record__over_size(s, ci, o) ||
+        ev_store__read_all(&cust, &clen, s, (size_t)ci, ev_record__read_cap(o), &e) != EV_OK)
+        return false;
+    bool ok = ev_custody__count(cust, clen) <= o->max_custody_events;
+    free(cust);
+    return ok;
+}
+
 int ev_record__verify(ev_report *r, const ev_store *s, const ev_record__slim *record,
                       const ev_bundle_options *o, uint32_t flags, bool *views_checkable)
 {

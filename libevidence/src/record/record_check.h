@@ -89,6 +89,10 @@ int ev_record__slim_from(ev_record__slim *s, const json_t *record);
  * EV_OK or EV_ENOMEM. */
 int ev_record__verify(ev_report *r, const ev_store *s, const ev_record__slim *record,
                       const ev_bundle_options *o, uint32_t flags, bool *views_checkable);
+/* true when the custody log is there and within its limits (size and
+ * events), as ev_record__verify finds it: with a record, the views can be
+ * rebuilt (its *views_checkable), so they may be checked beside it. */
+bool ev_record__custody_within(const ev_store *s, const ev_bundle_options *o);
 
 /* The checks on the record alone, from bytes: parse evidence.json (rec,
  * rlen) and check it against its schema, for duplicate items and against

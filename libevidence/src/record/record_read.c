@@ -602,12 +602,15 @@ json_t *ev_record__parse(const char *buf, size_t len, size_t npayload,
 
 json_t *ev_record__load(const ev_store *s, const ev_bundle_options *o, ev_report *r)
 {
-    return ev_record__load_items(s, o, r, NULL, NULL, NULL);
+    return ev_record__load_items(s, o, r, NULL, NULL, NULL, NULL);
 }
 
 json_t *ev_record__load_items(const ev_store *s, const ev_bundle_options *o, ev_report *r,
-                              ev_record__each_fn fn, void (*reset)(void *ctx), void *ctx)
+                              ev_record__each_fn fn, void (*reset)(void *ctx), void *ctx,
+                              ev_spill **text)
 {
+    if (text)
+        *text = NULL;
     long i = ev_store__find(s, EV_RECORD_FILE);
     if (i < 0)
         return NULL;
@@ -656,7 +659,14 @@ json_t *ev_record__load_items(const ev_store *s, const ev_bundle_options *o, ev_
                            : parse_items(buf, len, npayload, o, r, fn, reset, ctx, NULL);
     if (map.base)
         munmap((void *)(uintptr_t)map.base, map.len);
-    ev_spill__free(&sp);
+    /* the text on its temporary file, for the caller's other readers */
+    ev_spill *kept = rec && text && map.base ? malloc(sizeof(*kept)) : NULL;
+    if (kept) {
+        *kept = sp;
+        *text = kept;
+    } else {
+        ev_spill__free(&sp);
+    }
     free(buf);
     return rec;
 }

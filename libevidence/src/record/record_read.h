@@ -21,6 +21,7 @@
 #include "evidence/bundle.h"
 #include "base/internal.h"
 #include "base/report.h"
+#include "base/spill.h"
 
 /* Parse evidence.json from bytes (buf, len; need not be NUL-terminated).
  * npayload: the payload files of the bag, or SIZE_MAX when not known (then
@@ -59,9 +60,14 @@ json_t *ev_record__quick_value(const char *buf, size_t len);
  * no evidence.json or it is not a JSON object (nothing is added then: the
  * verification says so). New reference. */
 json_t *ev_record__load(const ev_store *s, const ev_bundle_options *o, ev_report *r);
-/* The same, with the items given to fn as for ev_record__parse_items. */
+/* The same, with the items given to fn as for ev_record__parse_items.
+ * text (may be NULL): when the record was read through a temporary file
+ * (a large one, read item by item), that file is handed over in *text
+ * (free it with ev_spill__free and free) so that other readers need not
+ * inflate it again; else *text is NULL. */
 json_t *ev_record__load_items(const ev_store *s, const ev_bundle_options *o, ev_report *r,
-                              ev_record__each_fn fn, void (*reset)(void *ctx), void *ctx);
+                              ev_record__each_fn fn, void (*reset)(void *ctx), void *ctx,
+                              ev_spill **text);
 
 /* true when r holds a problem that explains why the record was not loaded
  * (a limit, or more items than payload files). */

@@ -54,6 +54,13 @@ int ev_views__rec_open(ev_views__rec *r, const char *buf, size_t len, ev_errbuf 
  * reference is taken until ev_views__rec_free). */
 void ev_views__rec_from(ev_views__rec *r, const json_t *root);
 void ev_views__rec_free(ev_views__rec *r);
+/* A second reader of the text from reads (opened item by item:
+ * from->src), for another thread: it borrows from's index of the items
+ * (free r before from) and has its own copy of the head, its own buffer
+ * and its own current item. The text itself is only read (read must be
+ * safe to call from two threads, as pread is). EV_OK, EV_EINVAL (from was
+ * not read item by item) or EV_ENOMEM. */
+int ev_views__rec_share(ev_views__rec *r, const ev_views__rec *from);
 /* An item of the record (borrowed: valid until the next call for this
  * record or ev_views__rec_free); NULL when i is out of range, or when it
  * cannot be read (then ev_views__rec_status says why). */
@@ -69,6 +76,9 @@ int ev_views__rec_status(const ev_views__rec *r);
  * temporary file made (nothing opened: read it some other way); EV_ENOMEM. */
 int ev_views__rec_store(ev_views__rec *r, ev_spill *sp, const ev_store *s, size_t ri,
                         size_t max_read, ev_errbuf *e);
+/* The same from a text already in sp (ended; it must outlive r; it is
+ * only read, so several readers may share it, on several threads). */
+int ev_views__rec_spill(ev_views__rec *r, const ev_spill *sp, size_t max_read, ev_errbuf *e);
 
 /* The two views, as streams */
 typedef enum ev_views__view { EV_VIEWS__CASE_JSONLD = 0, EV_VIEWS__INDEX_HTML = 1 } ev_views__view;
@@ -100,12 +110,14 @@ bool ev_views__is_view(const char *path);
  * max_read bytes); otherwise a "view-mismatch" problem, an error when the
  * last custody event was written by this version and a warning when by
  * another. Call it only when the record and custody log passed their
- * limits. record: evidence.json as verify parsed it, or NULL (then it is
- * parsed from the stored bytes). Returns EV_OK or EV_ENOMEM. */
-/* parallel: index.html may be checked on a thread of its own beside
- * case.jsonld (false when the caller was asked for one thread). */
-int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_t max_read,
-                    bool parallel);
+ * limits. record: evidence.json as verify parsed it, or NULL; then text,
+ * when not NULL, is its stored bytes as the open read them (an ended
+ * ev_spill, only read), else they are read from s again. parallel:
+ * index.html may be checked on a thread of its own beside case.jsonld
+ * (false when the caller was asked for one thread). Returns EV_OK or
+ * EV_ENOMEM. */
+int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, const ev_spill *text,
+                    size_t max_read, bool parallel);
 
 /* ev_views__case_jsonld and ev_views__index_html from a record the caller
  * has already parsed (a JSON object, not changed): the same bytes as from

@@ -3,6 +3,7 @@
  * are what evidence.json and custody.jsonl generate (docs/views.md).
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,19 +279,13 @@ static int64_t spill_read(void *ctx, void *buf, size_t len, uint64_t off)
     return ev_spill__pread(ctx, buf, len, off);
 }
 
-int ev_views__rec_store(ev_views__rec *vr, ev_spill *sp, const ev_store *s, size_t ri,
-                        size_t max_read, ev_errbuf *e)
+int ev_views__rec_spill(ev_views__rec *vr, const ev_spill *sp, size_t max_read, ev_errbuf *e)
 {
     memset(vr, 0, sizeof(*vr));
-    int rc = ev_spill__init(sp, P_tmpdir, 0);
-    if (rc == EV_OK)
-        rc = ev_store__read_spill(sp, s, ri, max_read, e);
-    if (rc != EV_OK)
-        return rc == EV_ENOMEM ? EV_ENOMEM : EV_EIO;
     const char *mem = ev_spill__memory(sp);
     if (mem)
         return ev_views__rec_open(vr, mem, (size_t)sp->len, e);
-    rc = ev_views__rec_read(vr, spill_read, sp, sp->len, e);
+    int rc = ev_views__rec_read(vr, spill_read, (void *)(uintptr_t)sp, sp->len, e);
     if (rc == EV_EFORMAT) {
         /* not read item by item: jansson's message, from the whole text */
         char *all = sp->len < max_read ? malloc((size_t)sp->len + 1) : NULL;
@@ -316,8 +311,20 @@ int ev_views__rec_store(ev_views__rec *vr, ev_spill *sp, const ev_store *s, size
     return rc;
 }
 
-int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_t max_read,
-                    bool parallel)
+int ev_views__rec_store(ev_views__rec *vr, ev_spill *sp, const ev_store *s, size_t ri,
+                        size_t max_read, ev_errbuf *e)
+{
+    memset(vr, 0, sizeof(*vr));
+    int rc = ev_spill__init(sp, P_tmpdir, 0);
+    if (rc == EV_OK)
+        rc = ev_store__read_spill(sp, s, ri, max_read, e);
+    if (rc != EV_OK)
+        return rc == EV_ENOMEM ? EV_ENOMEM : EV_EIO;
+    return ev_views__rec_spill(vr, sp, max_read, e);
+}
+
+int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, const ev_spill *text,
+                    size_t max_read, bool parallel)
 {
     long ri = ev_store__find(s, "evidence.json");
     long ci = ev_store__find(s, "custody.jsonl");
@@ -337,7 +344,9 @@ int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_
     if (json_is_object(record)) {
         ev_views__rec_from(&vr, record);
         orc = EV_OK;
-    } else if ((orc = ev_views__rec_store(&vr, &sp, s, (size_t)ri, max_read, &e)) == EV_EIO) {
+    } else if ((orc = text ? ev_views__rec_spill(&vr, text, max_read, &e)
+                           : ev_views__rec_store(&vr, &sp, s, (size_t)ri, max_read, &e)) ==
+               EV_EIO) {
         /* no temporary file here (or the text is unreadable): as before */
         ev_views__rec_free(&vr);
         orc = EV_ERROR;
@@ -355,15 +364,9 @@ int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, size_
             ev_views__rec vr2;
             memset(&vr2, 0, sizeof(vr2));
             const ev_views__rec *rec2 = NULL;
-            if (parallel && vr.src && sp.len && !rec && ev_store__find(s, EV_VIEW_CASE) >= 0 &&
-                ev_store__find(s, EV_VIEW_INDEX) >= 0) {
-                ev_errbuf e2;
-                const char *mem = ev_spill__memory(&sp);
-                int r2 = mem ? ev_views__rec_open(&vr2, mem, (size_t)sp.len, &e2)
-                             : ev_views__rec_read(&vr2, spill_read, &sp, sp.len, &e2);
-                if (r2 == EV_OK && vr2.src)
-                    rec2 = &vr2;
-            }
+            if (parallel && vr.src && ev_store__find(s, EV_VIEW_CASE) >= 0 &&
+                ev_store__find(s, EV_VIEW_INDEX) >= 0 && ev_views__rec_share(&vr2, &vr) == EV_OK)
+                rec2 = &vr2;
             rc = check_views(r, s, &vr, rec2, cust, clen, made_by);
             ev_views__rec_free(&vr2);
         } else {

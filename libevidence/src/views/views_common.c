@@ -48,6 +48,7 @@ struct ev_views__src {
     json_t *cur;           /* the item last read, and its position */
     size_t cur_i;
     int rc;                /* EV_EFORMAT or EV_ENOMEM once an item could not be read */
+    bool shared;           /* items is another reader's (ev_views__rec_share) */
 };
 
 static int64_t mem_read(void *ctx, void *buf, size_t len, uint64_t off)
@@ -65,7 +66,8 @@ static void src_free(ev_views__src *x)
 {
     if (!x)
         return;
-    free(x->items);
+    if (!x->shared)
+        free(x->items);
     free(x->scratch);
     json_decref(x->cur);
     free(x);
@@ -422,12 +424,45 @@ int ev_views__rec_read(ev_views__rec *r, ev_views__read_fn read, void *ctx, uint
                                                  "evidence.json") : rc;
         return EV_EFORMAT; /* the caller parses the whole text for the message */
     }
+    /* the index is kept while the views are made: no room beyond it */
+    if (s.nel) {
+        span *fit = realloc(s.el, s.nel * sizeof(*fit));
+        if (fit)
+            s.el = fit;
+    }
     x->items = s.el;
     x->cap = s.nel;
     r->src = x;
     json_t *items = json_object_get(r->root, "items");
     if (json_is_array(items) && s.have_arr)
         r->nitems = s.nel;
+    return EV_OK;
+}
+
+int ev_views__rec_share(ev_views__rec *r, const ev_views__rec *from)
+{
+    memset(r, 0, sizeof(*r));
+    if (!from->src)
+        return EV_EINVAL;
+    ev_views__src *x = calloc(1, sizeof(*x));
+    /* the head is small: a copy of its own, so that no reference count is
+     * shared between threads */
+    json_t *root = x ? json_deep_copy(from->root) : NULL;
+    if (!root) {
+        free(x);
+        return EV_ENOMEM;
+    }
+    const ev_views__src *f = from->src;
+    x->read = f->read;
+    x->ctx = f->ctx;
+    x->mem = f->mem;
+    x->len = f->len;
+    x->items = f->items;
+    x->cap = f->cap;
+    x->shared = true;
+    r->root = root;
+    r->nitems = from->nitems;
+    r->src = x;
     return EV_OK;
 }
 
