@@ -18,6 +18,7 @@
 #include <evidence/bundle.h>
 
 #include "base/hash.h"
+#include "base/internal.h"
 #include "testutil.h"
 
 static char *g_dir;
@@ -498,6 +499,81 @@ static void bundle_limits_and_cancel(void **state)
     }
 }
 
+/* Every problem of a damaged bundle, "severity code path message" a line,
+ * in the order of the report. Caller frees. */
+static char *problem_lines(const char *bag, unsigned threads)
+{
+    ev_bundle_options bo;
+    ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
+    bo.threads = threads;
+    ev_bundle *b = NULL;
+    assert_int_equal(ev_bundle_new(&b, &bo), EV_OK);
+    assert_int_equal(ev_bundle_open(b, bag), EV_OK);
+    ev_report *r = verify(b, 0);
+    ev_buf out = { 0 };
+    for (size_t i = 0; i < ev_report_problem_count(r); i++) {
+        const ev_problem *p = ev_report_problem(r, i);
+        assert_int_equal(ev_buf__printf(&out, "%d %s %s %s\n", (int)p->severity, p->code,
+                                        p->path ? p->path : "-", p->message),
+                         EV_OK);
+    }
+    assert_int_equal(ev_buf__append(&out, "", 1), EV_OK);
+    ev_report_free(r);
+    ev_bundle_free(b);
+    return out.data;
+}
+
+/* With more than one thread, the record checks, case.jsonld, index.html
+ * and the hashing run beside one another: the report is still the one a
+ * single thread gives, problem for problem, in the same order (the record
+ * checks' problems before the views'). */
+static void bundle_verify_same_report_any_threads(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp("thr");
+    char *src = tu_join(dir, "in");
+    char *f = tu_join(src, "a.txt");
+    assert_int_equal(tu_write(f, "some words\n", 11), 0);
+    free(f);
+    f = tu_join(src, "b.txt");
+    assert_int_equal(tu_write(f, "more words\n", 11), 0);
+    free(f);
+    char *bag = tu_join(dir, "bag");
+    assert_int_equal(tu_make_bundle(src, bag, EV_FORMAT_DIR), EV_OK);
+    /* the record says a text file is a JPEG (a record check) and so no
+     * longer makes the stored views (the views check); index.html is
+     * changed as well */
+    char *rec = tu_join(bag, "evidence.json");
+    size_t n = 0;
+    char *t = (char *)tu_read(rec, &n);
+    assert_non_null(t);
+    char *m = strstr(t, "\"text/plain\"");
+    assert_non_null(m);
+    memcpy(m, "\"image/jpeg\"", 12);
+    assert_int_equal(tu_write(rec, t, n), 0);
+    free(t);
+    char *idx = tu_join(bag, "index.html");
+    t = (char *)tu_read(idx, &n);
+    assert_non_null(t);
+    t[n / 2] = t[n / 2] == 'x' ? 'y' : 'x';
+    assert_int_equal(tu_write(idx, t, n), 0);
+    free(t);
+    char *one = problem_lines(bag, 1), *four = problem_lines(bag, 4);
+    assert_non_null(strstr(one, "record-mime-mismatch"));
+    assert_non_null(strstr(one, "view-mismatch case.jsonld"));
+    assert_non_null(strstr(one, "view-mismatch index.html"));
+    assert_true(strstr(one, "record-mime-mismatch") < strstr(one, "view-mismatch"));
+    assert_string_equal(one, four);
+    free(one);
+    free(four);
+    free(rec);
+    free(idx);
+    free(bag);
+    free(src);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* ---- extraction ---------------------------------------------------------------------------------- */
 
 static void bundle_extract_checks_every_byte(void **state)
@@ -705,6 +781,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bundle_options_and_arguments),
+        cmocka_unit_test(bundle_verify_same_report_any_threads),
         cmocka_unit_test(bundle_writer_errors),
         cmocka_unit_test(bundle_writer_cancel_leaves_nothing),
         cmocka_unit_test(bundle_writer_cancel_walk),

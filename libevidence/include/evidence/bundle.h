@@ -186,7 +186,13 @@ typedef struct ev_bundle_options {
     uint64_t max_total_size;    /**< refuse bigger claimed totals; 0 = 1 TiB */
     uint64_t max_ratio;         /**< max expansion of deflated entries over 1 MiB, and of the
                                      whole archive; 0 = 1000 */
-    unsigned int threads;       /**< hashing threads; 0 = number of cores */
+    unsigned int threads;       /**< hashing threads; 0 = number of cores (at most 16).
+                                     With more than 1, ev_bundle_verify() also runs the
+                                     record checks and the check of the two views
+                                     (case.jsonld, index.html) on three threads of their
+                                     own beside the hashing, so up to threads + 3 run at
+                                     once for a while; with 1 everything runs on the
+                                     calling thread */
     ev_progress_cb progress_cb;
     void *progress_payload;
     ev_log_cb log_cb;
