@@ -5,6 +5,7 @@
 #ifndef EV_BUNDLE_INT_H
 #define EV_BUNDLE_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -82,6 +83,8 @@ typedef struct vfile {
     bool write_failed;                    /* extraction could not write it */
     bool crc_mismatch;                    /* stored ZIP data no longer matches its CRC */
     bool queued;                          /* read by the hashing workers */
+    bool watched;                         /* a view: the views check waits for its digest */
+    bool hashed;                          /* watched and hashed (under vctx.vmu) */
 } vfile;
 
 /* The hex digest of slot (EV_HASH_*) of the bytes read, "" when it was not
@@ -120,6 +123,12 @@ typedef struct vctx {
     char *bagit;                          /* bagit.txt as read, or NULL */
     size_t bagit_len;
     json_t *last_event;                   /* the last custody event, or NULL */
+    /* the views check (on its own thread) waits for the digests of the
+     * stored views (vfile.watched) here; hashing_over once the hashing has
+     * stopped, whatever happened */
+    pthread_mutex_t vmu;
+    pthread_cond_t vcv;
+    bool hashing_over;
 } vctx;
 
 /* verify.c: verify b before changing it or cutting from it: EV_OK when it

@@ -417,13 +417,13 @@ static int phase_completeness(vctx *c)
  * others checked against their ZIP CRC. Skipped with --fast, except for
  * extraction. */
 /* The record checks (schema, bag-info.txt, libmagic, the views) need only
- * the store and the record, not the digests: they run on a thread of their
- * own while the files are hashed, into a report of their own, whose
+ * the store and the record, not the digests (but for the views check's
+ * own, of the two stored views, which it waits for): they run on threads of
+ * their own while the files are hashed, into reports of their own, whose
  * problems phase_record_checks then adds in its turn, so the report is the
  * one a run in order gives. A verification keeps its vctx inside a vrun. */
 typedef struct record_job {
-    ev_bundle *b;
-    uint32_t flags;
+    vctx *c;            /* the verification (its bundle, flags and digests) */
     ev_report *r;       /* the open's problems, then those of the checks */
     size_t first;       /* where the checks' own problems start in r */
     int rc;
@@ -449,37 +449,63 @@ typedef struct vrun {
     int dr_rc;
 } vrun;
 
-static int views_check(ev_report *r, ev_bundle *b)
+/* The digests of the stored views, from the hashing (ev_views__digests) */
+static bool view_will_have(void *ctx, size_t i)
 {
+    const vctx *c = ctx;
+    return c->files && i < c->n && c->files[i].watched;
+}
+
+static bool view_wait(void *ctx, size_t i, uint8_t out[32])
+{
+    vctx *c = ctx;
+    if (!view_will_have(c, i))
+        return false;
+    pthread_mutex_lock(&c->vmu);
+    while (!c->files[i].hashed && !c->hashing_over)
+        pthread_cond_wait(&c->vcv, &c->vmu);
+    const vfile *f = &c->files[i];
+    bool ok = f->hashed && f->has_sha256;
+    if (ok)
+        memcpy(out, f->sha256, sizeof(f->sha256));
+    pthread_mutex_unlock(&c->vmu);
+    return ok;
+}
+
+static int views_check(ev_report *r, vctx *c)
+{
+    ev_bundle *b = c->b;
+    ev_views__digests dg = { view_will_have, view_wait, c };
     return ev_views__check(r, b->store, NULL, b->rec_text,
                            b->o.max_record_size > SIZE_MAX - 1 ? SIZE_MAX - 1
                                                                : (size_t)b->o.max_record_size,
-                           b->o.threads > 1);
+                           b->o.threads > 1, &dg);
 }
 
 /* views: also check the views, when the record allows it */
-static int record_checks(ev_report *r, ev_bundle *b, uint32_t flags, bool views)
+static int record_checks(ev_report *r, vctx *c, bool views)
 {
+    ev_bundle *b = c->b;
     bool views_checkable = false;
-    int rc = ev_record__verify(r, b->store, b->rec, &b->o, flags, &views_checkable);
+    int rc = ev_record__verify(r, b->store, b->rec, &b->o, c->flags, &views_checkable);
     if (rc != EV_OK)
         return rc;
-    if (views && views_checkable && !(flags & EV_VERIFY_FAST))
-        rc = views_check(r, b);
+    if (views && views_checkable && !(c->flags & EV_VERIFY_FAST))
+        rc = views_check(r, c);
     return rc;
 }
 
 static void *record_job_run(void *arg)
 {
     record_job *j = arg;
-    j->rc = record_checks(j->r, j->b, j->flags, !j->vstarted);
+    j->rc = record_checks(j->r, j->c, !j->vstarted);
     return NULL;
 }
 
 static void *views_job_run(void *arg)
 {
     record_job *j = arg;
-    j->vrc = views_check(j->vr, j->b);
+    j->vrc = views_check(j->vr, j->c);
     return NULL;
 }
 
@@ -506,9 +532,8 @@ static void record_job_start(vrun *v)
         }
     }
     j->first = j->r->nproblems;
-    j->b = b;
-    j->flags = v->c.flags;
-    if (!(j->flags & EV_VERIFY_FAST) && b->rec && ev_record__custody_within(b->store, &b->o) &&
+    j->c = &v->c;
+    if (!(v->c.flags & EV_VERIFY_FAST) && b->rec && ev_record__custody_within(b->store, &b->o) &&
         ev_report__new(&j->vr, v->c.r->format) == EV_OK) {
         if (pthread_create(&j->vth, NULL, views_job_run, j) == 0) {
             j->vstarted = true;
@@ -577,11 +602,25 @@ static int phase_hash_files(vctx *c)
     long ri = ev_store__find(s, EV_RECORD_FILE);
     if (ri >= 0)
         c->files[ri].x->algs |= EV_ALG_SHA256;
+    /* the views check compares its renderings with the stored views by
+     * their SHA-256, computed here, instead of inflating them again */
+    static const char *const views[] = { EV_VIEW_CASE, EV_VIEW_INDEX };
+    for (size_t k = 0; k < sizeof(views) / sizeof(views[0]); k++) {
+        long vi = ev_store__find(s, views[k]);
+        if (vi >= 0 && c->files[vi].queued) {
+            c->files[vi].x->algs |= EV_ALG_SHA256;
+            c->files[vi].watched = true;
+        }
+    }
     ev_progress__init(&c->progress, b->o.progress_cb, b->o.progress_payload,
                       dest ? "extracting" : "verifying", total, c->ntodo);
     vrun *v = (vrun *)c;
     record_job_start(v);
     int rc = ev_bundle__run_hashing(c);
+    pthread_mutex_lock(&c->vmu);
+    c->hashing_over = true;
+    pthread_cond_broadcast(&c->vcv);
+    pthread_mutex_unlock(&c->vmu);
     if (rc == EV_OK && v->rj.started && ev_report__new(&v->dr, r->format) == EV_OK) {
         /* the record job (the views check: most of a verify of many small
          * files) is still running on one core; the other is free now */
@@ -864,7 +903,7 @@ static int phase_record_checks(vctx *c)
 {
     record_job *j = &((vrun *)c)->rj;
     if (!j->started)
-        return record_checks(c->r, c->b, c->flags, true);
+        return record_checks(c->r, c, true);
     record_job_join(j);
     int rc = j->rc;
     if (rc == EV_OK && j->vstarted)
@@ -995,6 +1034,8 @@ static void vctx_free(vctx *c)
     free(c->all);
     free(c->bagit);
     json_decref(c->last_event);
+    pthread_cond_destroy(&c->vcv);
+    pthread_mutex_destroy(&c->vmu);
 }
 
 int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const char *dest)
@@ -1019,6 +1060,8 @@ int ev_bundle__verify_run(ev_report **out, ev_bundle *b, uint32_t flags, const c
     c->dest = dest;
     c->destfd = -1;
     c->n = ev_store__count(b->store);
+    pthread_mutex_init(&c->vmu, NULL);
+    pthread_cond_init(&c->vcv, NULL);
     ev_bag__check_init(&c->bag, r);
     for (size_t i = 0; i < sizeof(verify_phases) / sizeof(verify_phases[0]) && rc == EV_OK; i++)
         rc = verify_phases[i].run(&run.c);

@@ -198,6 +198,12 @@ static void hash_one(vctx *c, ev_store_cursor *cur, vfile *f, uint8_t *buf, size
     }
     free(tmpname);
     ev_store__entry_close(er);
+    if (f->watched) {
+        pthread_mutex_lock(&c->vmu);
+        f->hashed = true;
+        pthread_cond_broadcast(&c->vcv);
+        pthread_mutex_unlock(&c->vmu);
+    }
 }
 
 typedef struct worker_arg {

@@ -114,10 +114,21 @@ bool ev_views__is_view(const char *path);
  * when not NULL, is its stored bytes as the open read them (an ended
  * ev_spill, only read), else they are read from s again. parallel:
  * index.html may be checked on a thread of its own beside case.jsonld
- * (false when the caller was asked for one thread). Returns EV_OK or
- * EV_ENOMEM. */
+ * (false when the caller was asked for one thread). dg (may be NULL):
+ * digests of the stored views, see above. Returns EV_OK or EV_ENOMEM. */
+/* The SHA-256 of stored entries that the caller computes anyway (verify
+ * hashes every listed file): a view whose digest will be known is compared
+ * with its rendering by that digest instead of being inflated again. */
+typedef struct ev_views__digests {
+    /* true when the SHA-256 of entry i is being computed */
+    bool (*will_have)(void *ctx, size_t i);
+    /* waits until it is: true with the digest of the whole entry in out,
+     * false when it could not be read whole */
+    bool (*wait)(void *ctx, size_t i, uint8_t out[32]);
+    void *ctx;
+} ev_views__digests;
 int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, const ev_spill *text,
-                    size_t max_read, bool parallel);
+                    size_t max_read, bool parallel, const ev_views__digests *dg);
 
 /* ev_views__case_jsonld and ev_views__index_html from a record the caller
  * has already parsed (a JSON object, not changed): the same bytes as from

@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "base/hash.h"
 #include "base/spill.h"
 #include "container/container.h"
 #include "views/views_int.h"
@@ -83,11 +84,27 @@ static int cmp_flush(void *ctx, const char *data, size_t len)
     return EV_OK;
 }
 
-/* Render view v of rec in a layout and compare it with entry i as it goes.
+/* The rendering hashed and counted as it goes, for a view whose stored
+ * digest the caller has */
+typedef struct dig {
+    ev_hasher *h;
+    uint64_t len;
+} dig;
+
+static int dig_flush(void *ctx, const char *data, size_t len)
+{
+    dig *d = ctx;
+    d->len += len;
+    return ev_hash__update(d->h, data, len);
+}
+
+/* Render view v of rec in a layout and compare it with entry i as it goes
+ * (or, when dg has the entry's SHA-256, compare the rendering's with it).
  * *same: byte for byte the same. Returns the rendering's code (EV_OK,
  * EV_EFORMAT with the message in e, EV_ENOMEM) or the store's. */
 static int render_compare(bool *same, const ev_store *s, size_t i, int v, int layout,
-                          const ev_views__rec *rec, const char *cust, size_t clen, ev_errbuf *e)
+                          const ev_views__rec *rec, const char *cust, size_t clen,
+                          const ev_views__digests *dg, ev_errbuf *e)
 {
     *same = false;
     cmp c = { 0 };
@@ -95,6 +112,36 @@ static int render_compare(bool *same, const ev_store *s, size_t i, int v, int la
     int rc = ev_store__cursor_new(&cur, s, e);
     if (rc == EV_OK)
         rc = ev_store__entry_open(&c.er, cur, i, e);
+    bool by_digest = rc == EV_OK && dg && dg->will_have(dg->ctx, i);
+    if (by_digest) {
+        /* the entry opens (else, as below, it is not what the record
+         * makes, and nothing is rendered): the caller reads it whole
+         * anyway, for its digest */
+        ev_store__entry_close(c.er);
+        ev_store__cursor_free(cur);
+        dig d = { NULL, 0 };
+        if (ev_hash__new(&d.h, EV_ALG_SHA256) != EV_OK)
+            return EV_ENOMEM;
+        ev_buf out = { 0 };
+        out.flush = dig_flush;
+        out.flush_ctx = &d;
+        rc = (v == 0 ? ev_views__case_render : ev_views__index_render)(&out, rec, cust, clen,
+                                                                      layout, e);
+        if (rc == EV_OK)
+            rc = ev_buf__flush(&out);
+        out.flush = NULL;
+        ev_buf__free(&out);
+        ev_digests mine;
+        uint8_t stored[32];
+        char hex[2 * sizeof(stored) + 1];
+        if (rc == EV_OK && ev_hash__final(d.h, &mine) == EV_OK && dg->wait(dg->ctx, i, stored)) {
+            ev__hex_encode(hex, stored, sizeof(stored));
+            *same = d.len == ev_store__entry(s, i)->size &&
+                    strcmp(hex, mine.hex[EV_HASH_SHA256]) == 0;
+        }
+        ev_hash__free(d.h);
+        return rc;
+    }
     if (rc == EV_OK && !(c.tmp = malloc(CMP_CHUNK)))
         rc = EV_ENOMEM;
     if (rc != EV_OK) {
@@ -164,7 +211,7 @@ typedef struct view_result {
 /* Render view v (0 case.jsonld, 1 index.html) from rec and compare it with
  * the stored one. EV_ENOMEM, or EV_OK with *out filled. */
 static int check_one(view_result *out, const ev_store *s, int v, const ev_views__rec *rec,
-                     const char *cust, size_t clen)
+                     const char *cust, size_t clen, const ev_views__digests *dg)
 {
     static const char *const names[2] = { EV_VIEW_CASE, EV_VIEW_INDEX };
     memset(out, 0, sizeof(*out));
@@ -182,7 +229,7 @@ static int check_one(view_result *out, const ev_store *s, int v, const ev_views_
                           : json_array_size(json_object_get(rec->root, "exhibits")) > 0
                                 ? EV_VIEWS__LAYOUT : 2;
     out->layout = out->current;
-    out->vrc = render_compare(&out->same, s, (size_t)i, v, out->current, rec, cust, clen, &e);
+    out->vrc = render_compare(&out->same, s, (size_t)i, v, out->current, rec, cust, clen, dg, &e);
     if (out->vrc == EV_ENOMEM)
         return EV_ENOMEM;
     if (out->vrc != EV_OK) {
@@ -194,7 +241,7 @@ static int check_one(view_result *out, const ev_store *s, int v, const ev_views_
      * the record, so it cannot say anything else either */
     if (!out->same && (out->layout = v == 0 ? 1 : stored_layout(s, (size_t)i)) != out->current &&
         out->layout != 0) {
-        if (render_compare(&out->same, s, (size_t)i, v, out->layout, rec, cust, clen, &e) ==
+        if (render_compare(&out->same, s, (size_t)i, v, out->layout, rec, cust, clen, dg, &e) ==
             EV_ENOMEM)
             return EV_ENOMEM;
     }
@@ -207,13 +254,14 @@ typedef struct index_job {
     const ev_views__rec *rec;
     const char *cust;
     size_t clen;
+    const ev_views__digests *dg;
     int rc;
 } index_job;
 
 static void *index_job_run(void *arg)
 {
     index_job *j = arg;
-    j->rc = check_one(&j->res, j->s, 1, j->rec, j->cust, j->clen);
+    j->rc = check_one(&j->res, j->s, 1, j->rec, j->cust, j->clen, j->dg);
     return NULL;
 }
 
@@ -223,7 +271,7 @@ static void *index_job_run(void *arg)
  * verify). */
 static int check_views(ev_report *r, const ev_store *s, const ev_views__rec *rec,
                        const ev_views__rec *rec2, const char *cust, size_t clen,
-                       const char *made_by)
+                       const char *made_by, const ev_views__digests *dg)
 {
     static const char *const names[2] = { EV_VIEW_CASE, EV_VIEW_INDEX };
     /* a view is rebuilt by this version; one written by another version may
@@ -231,17 +279,17 @@ static int check_views(ev_report *r, const ev_store *s, const ev_views__rec *rec
     bool same_version = made_by && !strcmp(made_by, EV_VERSION_STRING);
     ev_severity sev = same_version ? EV_SEVERITY_ERROR : EV_SEVERITY_WARNING;
     view_result res[2];
-    index_job j = { .s = s, .rec = rec2, .cust = cust, .clen = clen, .rc = EV_OK };
+    index_job j = { .s = s, .rec = rec2, .cust = cust, .clen = clen, .dg = dg, .rc = EV_OK };
     pthread_t th;
     bool threaded = rec2 && pthread_create(&th, NULL, index_job_run, &j) == 0;
-    int rc0 = check_one(&res[0], s, 0, rec, cust, clen);
+    int rc0 = check_one(&res[0], s, 0, rec, cust, clen, dg);
     int rc1;
     if (threaded) {
         pthread_join(th, NULL);
         res[1] = j.res;
         rc1 = j.rc;
     } else {
-        rc1 = rc0 == EV_OK ? check_one(&res[1], s, 1, rec, cust, clen) : EV_OK;
+        rc1 = rc0 == EV_OK ? check_one(&res[1], s, 1, rec, cust, clen, dg) : EV_OK;
     }
     if (rc0 == EV_ENOMEM || rc1 == EV_ENOMEM)
         return EV_ENOMEM;
@@ -324,7 +372,7 @@ int ev_views__rec_store(ev_views__rec *vr, ev_spill *sp, const ev_store *s, size
 }
 
 int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, const ev_spill *text,
-                    size_t max_read, bool parallel)
+                    size_t max_read, bool parallel, const ev_views__digests *dg)
 {
     long ri = ev_store__find(s, "evidence.json");
     long ci = ev_store__find(s, "custody.jsonl");
@@ -367,7 +415,7 @@ int ev_views__check(ev_report *r, const ev_store *s, const json_t *record, const
             if (parallel && vr.src && ev_store__find(s, EV_VIEW_CASE) >= 0 &&
                 ev_store__find(s, EV_VIEW_INDEX) >= 0 && ev_views__rec_share(&vr2, &vr) == EV_OK)
                 rec2 = &vr2;
-            rc = check_views(r, s, &vr, rec2, cust, clen, made_by);
+            rc = check_views(r, s, &vr, rec2, cust, clen, made_by, dg);
             ev_views__rec_free(&vr2);
         } else {
             /* not a record the views can be made from */
