@@ -476,16 +476,22 @@ static void bundle_limits_and_cancel(void **state)
     assert_int_equal(ev_bundle_new(&b, &bo), EV_OK);
     assert_int_equal(ev_bundle_open(b, g_zip), EV_EUNSAFE);
     ev_bundle_free(b);
-    /* a progress callback that asks to stop */
-    ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
-    bo.progress_cb = cancel_now;
-    bo.threads = 1;
-    assert_int_equal(ev_bundle_new(&b, &bo), EV_OK);
-    assert_int_equal(ev_bundle_open(b, g_zip), EV_OK);
+    /* a progress callback that asks to stop; with more than one thread
+     * the views check, which waits for the views' digests from the
+     * hashing, is released when the hashing stops, and the result is the
+     * same */
     ev_report *r = (ev_report *)1;
-    assert_int_equal(ev_bundle_verify(&r, b, NULL), EV_ECANCELED);
-    assert_null(r);
-    ev_bundle_free(b);
+    for (unsigned t = 1; t <= 4; t *= 4) {
+        ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
+        bo.progress_cb = cancel_now;
+        bo.threads = t;
+        assert_int_equal(ev_bundle_new(&b, &bo), EV_OK);
+        assert_int_equal(ev_bundle_open(b, g_zip), EV_OK);
+        r = (ev_report *)1;
+        assert_int_equal(ev_bundle_verify(&r, b, NULL), EV_ECANCELED);
+        assert_null(r);
+        ev_bundle_free(b);
+    }
     /* threads: one and many give the same result */
     for (unsigned t = 1; t <= 8; t *= 8) {
         ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
