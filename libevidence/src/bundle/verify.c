@@ -449,6 +449,16 @@ typedef struct vrun {
     int dr_rc;
 } vrun;
 
+/* over: the hashing has stopped (a views check waiting for a digest gets
+ * none if it was not computed) */
+static void hashing_stopped(vctx *c, bool over)
+{
+    pthread_mutex_lock(&c->vmu);
+    c->hashing_over = over;
+    pthread_cond_broadcast(&c->vcv);
+    pthread_mutex_unlock(&c->vmu);
+}
+
 /* The digests of the stored views, from the hashing (ev_views__digests) */
 static bool view_will_have(void *ctx, size_t i)
 {
@@ -543,7 +553,12 @@ static void record_job_start(vrun *v)
         }
     }
     if (pthread_create(&j->th, NULL, record_job_run, j) != 0) {
-        record_job_free(j); /* everything then runs in phase_record_checks */
+        /* everything then runs in phase_record_checks: the views thread,
+         * whose report is dropped, must not wait for a hashing that has
+         * not started */
+        hashing_stopped(&v->c, true);
+        record_job_free(j);
+        hashing_stopped(&v->c, false);
         j->vstarted = j->vdone = false;
         return;
     }
@@ -617,10 +632,7 @@ static int phase_hash_files(vctx *c)
     vrun *v = (vrun *)c;
     record_job_start(v);
     int rc = ev_bundle__run_hashing(c);
-    pthread_mutex_lock(&c->vmu);
-    c->hashing_over = true;
-    pthread_cond_broadcast(&c->vcv);
-    pthread_mutex_unlock(&c->vmu);
+    hashing_stopped(c, true);
     if (rc == EV_OK && v->rj.started && ev_report__new(&v->dr, r->format) == EV_OK) {
         /* the record job (the views check: most of a verify of many small
          * files) is still running on one core; the other is free now */
