@@ -213,6 +213,18 @@ static bool push_el(scan *s, uint64_t off, uint64_t end)
 static int scan_bytes(scan *s, const char *p, size_t n, uint64_t base)
 {
     for (size_t k = 0; k < n && !s->bad; k++) {
+        if (s->in_str && !s->in_key && !s->esc) {
+            /* the body of a string (most of a record): nothing in it
+             * matters but where it ends or escapes */
+            size_t j = k;
+            while (j < n && p[j] != '"' && p[j] != '\\')
+                j++;
+            if (j > k && s->in_items && s->depth >= 2)
+                s->last_nonws = base + j - 1;
+            if (j == n)
+                break;
+            k = j;
+        }
         char c = p[k];
         uint64_t pos = base + k;
         if (s->done) {
