@@ -265,6 +265,10 @@ int ev_bundle__run_hashing(vctx *c)
     worker(&wa[0]);
     for (unsigned i = 1; i <= started; i++)
         pthread_join(th[i], NULL);
-    ev_progress__add(&c->progress, 0, 0, NULL, true);
+    /* the last report: a stop asked for there counts too (with several
+     * threads the calling thread may have read no file, and so made no
+     * report before it) */
+    if (ev_progress__add(&c->progress, 0, 0, NULL, true) != EV_OK)
+        atomic_store(&c->cancel, 1);
     return atomic_load(&c->cancel) ? EV_ECANCELED : EV_OK;
 }
