@@ -86,6 +86,19 @@ r=$(term_at "finding files" "$T/walk.err" "$EVIDENCE" pack --progress=json --no-
 ok "SIGTERM while finding files: exit 130 ($r)" test "${r% *}" = "130 seen"
 ok "SIGTERM while finding files: nothing written" test ! -e "$T/walk.zip"
 
+# SIGTERM once verify or extract has reported reading the files: exit 130;
+# extract leaves either nothing at its destination or every file (the
+# signal may come after the last file was read)
+"$EVIDENCE" pack -q --no-media -o "$T/many.zip" "$T/many" >/dev/null 2>&1 ||
+    fail "pack of the 6,000 files"
+r=$(term_at "verifying" "$T/v.err" "$EVIDENCE" verify --progress=json "$T/many.zip")
+ok "SIGTERM while verifying: exit 130 ($r)" test "${r% *}" = "130 seen"
+r=$(term_at "extracting" "$T/x.err" "$EVIDENCE" extract --progress=json "$T/many.zip" "$T/x")
+ok "SIGTERM while extracting: exit 130 ($r)" test "${r% *}" = "130 seen"
+n=$(find "$T/x" -type f 2>/dev/null | wc -l)
+ok "SIGTERM while extracting: nothing or everything at the destination ($n files)" \
+    test "$n" -eq 0 -o "$n" -ge 6000
+
 expect_exit 0 "$EVIDENCE" --progress=json verify "$T/b.zip"
 ok "global option before the command" grep -q '"event":"progress"' "$ERR"
 expect_exit 0 "$EVIDENCE" verify --json "$T/b.zip" --progress=json
