@@ -66,6 +66,19 @@ expect_exit 1 "$EVIDENCE" verify --json "$T/w" &&
 lie view
 expect_exit 1 "$EVIDENCE" verify --json "$T/w" &&
     ok "a view that says another case" check invalid view-mismatch case.jsonld error
+# the same with only a SHA-512 tag manifest: the view is then compared
+# byte for byte (verify compares a view by SHA-256 only where a SHA-256 tag
+# manifest lists it), and the files' results name no SHA-256 for it
+mv "$T/w/tagmanifest-sha256.txt" "$T/w/tagmanifest-sha512.txt"
+python3 "$TOOLS/retag.py" "$T/w" || die "retag.py failed"
+expect_exit 1 "$EVIDENCE" verify --json "$T/w" &&
+    ok "a view that says another case (SHA-512 tag manifest)" \
+        check invalid view-mismatch case.jsonld error &&
+    ok "no SHA-256 named for a view only SHA-512 lists" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+f = [x for x in d["files"] if x["path"] in ("case.jsonld", "index.html")]
+sys.exit(not (len(f) == 2 and all(x["sha256"] is None for x in f)))' "$OUT"
 
 # the same lie in a ZIP
 lie mime

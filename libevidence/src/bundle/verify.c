@@ -618,14 +618,16 @@ static int phase_hash_files(vctx *c)
     if (ri >= 0)
         c->files[ri].x->algs |= EV_ALG_SHA256;
     /* the views check compares its renderings with the stored views by
-     * their SHA-256, computed here, instead of inflating them again */
+     * their SHA-256, when it is computed here anyway (a SHA-256 tag
+     * manifest lists them), instead of inflating them again; a view only
+     * other algorithms list is compared byte for byte, and its results
+     * name no SHA-256 that was not asked for */
     static const char *const views[] = { EV_VIEW_CASE, EV_VIEW_INDEX };
     for (size_t k = 0; k < sizeof(views) / sizeof(views[0]); k++) {
         long vi = ev_store__find(s, views[k]);
-        if (vi >= 0 && c->files[vi].queued) {
-            c->files[vi].x->algs |= EV_ALG_SHA256;
+        if (vi >= 0 && c->files[vi].queued &&
+            (!c->files[vi].x->algs || (c->files[vi].x->algs & EV_ALG_SHA256)))
             c->files[vi].watched = true;
-        }
     }
     ev_progress__init(&c->progress, b->o.progress_cb, b->o.progress_payload,
                       dest ? "extracting" : "verifying", total, c->ntodo);
