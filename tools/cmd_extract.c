@@ -61,7 +61,10 @@ int cmd_extract(int argc, char **argv)
     ev_report *r = NULL;
     int st = ev_bundle_extract(&r, b, pos[1]);
     if (st != EV_OK) {
-        cli_error("%s", ev_bundle_last_error(b));
+        if (st == EV_ECANCELED && cli_interrupted)
+            cli_error("interrupted: nothing was extracted to '%s'", pos[1]);
+        else
+            cli_error("%s", ev_bundle_last_error(b));
         ev_bundle_free(b);
         return cli_interrupted ? CLI_EXIT_INTERRUPTED : cli_exit_for_status(st);
     }

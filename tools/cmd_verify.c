@@ -63,8 +63,14 @@ static void verify_work(vctx *c, vjob *j)
         vo.flags = c->flags;
         j->st = ev_bundle_verify(&j->r, j->b, &vo);
     }
-    if (j->st != EV_OK)
+    if (j->st == EV_ECANCELED && cli_interrupted) {
+        size_t n = strlen(j->path) + 80;
+        if ((j->msg = malloc(n)) != NULL)
+            snprintf(j->msg, n, "interrupted: '%s' was not checked to the end, so it has no "
+                     "verdict", j->path);
+    } else if (j->st != EV_OK) {
         j->msg = strdup(j->b ? ev_bundle_last_error(j->b) : ev_strerror(j->st));
+    }
 }
 
 /* One bundle's document (text ending in a newline; taken over): a line

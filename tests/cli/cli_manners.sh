@@ -93,8 +93,12 @@ ok "SIGTERM while finding files: nothing written" test ! -e "$T/walk.zip"
     fail "pack of the 6,000 files"
 r=$(term_at "verifying" "$T/v.err" "$EVIDENCE" verify --progress=json "$T/many.zip")
 ok "SIGTERM while verifying: exit 130 ($r)" test "${r% *}" = "130 seen"
+ok "SIGTERM while verifying: said in words a person reads" \
+    test "$(grep -c "canceled by callback" "$T/v.err")" = 0
 r=$(term_at "extracting" "$T/x.err" "$EVIDENCE" extract --progress=json "$T/many.zip" "$T/x")
 ok "SIGTERM while extracting: exit 130 ($r)" test "${r% *}" = "130 seen"
+ok "SIGTERM while extracting: said in words a person reads" \
+    test "$(grep -c "canceled by callback" "$T/x.err")" = 0
 n=$(find "$T/x" -type f 2>/dev/null | wc -l)
 ok "SIGTERM while extracting: nothing or everything at the destination ($n files)" \
     test "$n" -eq 0 -o "$n" -ge 6000
