@@ -435,6 +435,7 @@ typedef struct record_job {
      * problems come after the record checks' */
     ev_report *vr;
     int vrc;
+    bool views_apart;   /* the views are checked apart from the record checks */
     bool vstarted, vdone;
     pthread_t vth;
 } record_job;
@@ -449,12 +450,12 @@ typedef struct vrun {
     int dr_rc;
 } vrun;
 
-/* over: the hashing has stopped (a views check waiting for a digest gets
- * none if it was not computed) */
-static void hashing_stopped(vctx *c, bool over)
+/* The hashing has stopped: a views check waiting for a digest gets none if
+ * it was not computed. */
+static void hashing_stopped(vctx *c)
 {
     pthread_mutex_lock(&c->vmu);
-    c->hashing_over = over;
+    c->hashing_over = true;
     pthread_cond_broadcast(&c->vcv);
     pthread_mutex_unlock(&c->vmu);
 }
@@ -508,7 +509,7 @@ static int record_checks(ev_report *r, vctx *c, bool views)
 static void *record_job_run(void *arg)
 {
     record_job *j = arg;
-    j->rc = record_checks(j->r, j->c, !j->vstarted);
+    j->rc = record_checks(j->r, j->c, !j->views_apart);
     return NULL;
 }
 
@@ -522,8 +523,6 @@ static void *views_job_run(void *arg)
 /* Start the record checks beside the hashing; with b->o.threads 1, or
  * without a thread (or memory), they run later in phase_record_checks, as
  * before. */
-static void record_job_free(record_job *j);
-
 static void record_job_start(vrun *v)
 {
     record_job *j = &v->rj;
@@ -543,26 +542,24 @@ static void record_job_start(vrun *v)
     }
     j->first = j->r->nproblems;
     j->c = &v->c;
-    if (!(v->c.flags & EV_VERIFY_FAST) && b->rec && ev_record__custody_within(b->store, &b->o) &&
-        ev_report__new(&j->vr, v->c.r->format) == EV_OK) {
-        if (pthread_create(&j->vth, NULL, views_job_run, j) == 0) {
-            j->vstarted = true;
-        } else {
-            ev_report_free(j->vr);
-            j->vr = NULL;
-        }
-    }
+    /* decided before the record thread starts, which reads it */
+    j->views_apart = !(v->c.flags & EV_VERIFY_FAST) && b->rec &&
+                     ev_record__custody_within(b->store, &b->o) &&
+                     ev_report__new(&j->vr, v->c.r->format) == EV_OK;
     if (pthread_create(&j->th, NULL, record_job_run, j) != 0) {
-        /* everything then runs in phase_record_checks: the views thread,
-         * whose report is dropped, must not wait for a hashing that has
-         * not started */
-        hashing_stopped(&v->c, true);
-        record_job_free(j);
-        hashing_stopped(&v->c, false);
-        j->vstarted = j->vdone = false;
+        /* everything then runs in phase_record_checks */
+        ev_report_free(j->vr);
+        j->vr = NULL;
+        j->views_apart = false;
+        ev_report_free(j->r);
+        j->r = NULL;
         return;
     }
     j->started = true;
+    /* without a thread of their own the views are checked in
+     * phase_record_checks, after the hashing */
+    if (j->views_apart && pthread_create(&j->vth, NULL, views_job_run, j) == 0)
+        j->vstarted = true;
 }
 
 static void record_job_join(record_job *j)
@@ -634,7 +631,7 @@ static int phase_hash_files(vctx *c)
     vrun *v = (vrun *)c;
     record_job_start(v);
     int rc = ev_bundle__run_hashing(c);
-    hashing_stopped(c, true);
+    hashing_stopped(c);
     if (rc == EV_OK && v->rj.started && ev_report__new(&v->dr, r->format) == EV_OK) {
         /* the record job (the views check: most of a verify of many small
          * files) is still running on one core; the other is free now */
@@ -919,8 +916,10 @@ static int phase_record_checks(vctx *c)
     if (!j->started)
         return record_checks(c->r, c, true);
     record_job_join(j);
+    if (j->views_apart && !j->vstarted)
+        j->vrc = views_check(j->vr, c); /* no thread for them: here, in order */
     int rc = j->rc;
-    if (rc == EV_OK && j->vstarted)
+    if (rc == EV_OK && j->views_apart)
         rc = j->vrc;
     /* their problems, in the order they were found (the views' after the
      * record's, as in a run in order), as if found here */
