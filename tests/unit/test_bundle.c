@@ -89,6 +89,21 @@ static ev_report *verify(ev_bundle *b, uint32_t flags)
     return r;
 }
 
+/* Open the bundle at path with that many threads and verify it; the report
+ * (the bundle is freed). */
+static ev_report *verify_bag(const char *path, unsigned threads)
+{
+    ev_bundle_options bo;
+    ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
+    bo.threads = threads;
+    ev_bundle *b = NULL;
+    assert_int_equal(ev_bundle_new(&b, &bo), EV_OK);
+    assert_int_equal(ev_bundle_open(b, path), EV_OK);
+    ev_report *r = verify(b, 0);
+    ev_bundle_free(b);
+    return r;
+}
+
 static bool report_has(const ev_report *r, const char *code, const char *path)
 {
     for (size_t i = 0; i < ev_report_problem_count(r); i++) {
@@ -429,13 +444,7 @@ static void bundle_record_problems_keep_their_place(void **state)
     free(rec);
     free(p);
     for (unsigned threads = 1; threads <= 4; threads *= 4) {
-        ev_bundle_options bo;
-        ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
-        bo.threads = threads;
-        ev_bundle *b = NULL;
-        assert_int_equal(ev_bundle_new(&b, &bo), EV_OK);
-        assert_int_equal(ev_bundle_open(b, bag), EV_OK);
-        ev_report *r = verify(b, 0);
+        ev_report *r = verify_bag(bag, threads);
         assert_int_equal(ev_report_verdict(r), EV_VERDICT_INVALID);
         size_t modified = problem_index(r, "modified");
         size_t tag = problem_index(r, "tag-modified");
@@ -447,7 +456,6 @@ static void bundle_record_problems_keep_their_place(void **state)
         /* and the record check's problems as one run: nothing between */
         assert_string_equal(ev_report_problem(r, schema)->path, "evidence.json");
         ev_report_free(r);
-        ev_bundle_free(b);
     }
     free(bag);
 }
@@ -509,13 +517,7 @@ static void bundle_limits_and_cancel(void **state)
  * in the order of the report. Caller frees. */
 static char *problem_lines(const char *bag, unsigned threads)
 {
-    ev_bundle_options bo;
-    ev_bundle_options_init(&bo, EV_BUNDLE_OPTIONS_VERSION);
-    bo.threads = threads;
-    ev_bundle *b = NULL;
-    assert_int_equal(ev_bundle_new(&b, &bo), EV_OK);
-    assert_int_equal(ev_bundle_open(b, bag), EV_OK);
-    ev_report *r = verify(b, 0);
+    ev_report *r = verify_bag(bag, threads);
     ev_buf out = { 0 };
     for (size_t i = 0; i < ev_report_problem_count(r); i++) {
         const ev_problem *p = ev_report_problem(r, i);
@@ -525,7 +527,6 @@ static char *problem_lines(const char *bag, unsigned threads)
     }
     assert_int_equal(ev_buf__append(&out, "", 1), EV_OK);
     ev_report_free(r);
-    ev_bundle_free(b);
     return out.data;
 }
 
@@ -538,12 +539,8 @@ static void bundle_verify_same_report_any_threads(void **state)
     (void)state;
     char *dir = tu_mkdtemp("thr");
     char *src = tu_join(dir, "in");
-    char *f = tu_join(src, "a.txt");
-    assert_int_equal(tu_write(f, "some words\n", 11), 0);
-    free(f);
-    f = tu_join(src, "b.txt");
-    assert_int_equal(tu_write(f, "more words\n", 11), 0);
-    free(f);
+    assert_int_equal(tu_put(src, "a.txt", "some words\n"), 0);
+    assert_int_equal(tu_put(src, "b.txt", "more words\n"), 0);
     char *bag = tu_join(dir, "bag");
     assert_int_equal(tu_make_bundle(src, bag, EV_FORMAT_DIR), EV_OK);
     /* the record says a text file is a JPEG (a record check) and so no

@@ -468,9 +468,7 @@ static void load_items_hands_over_text(void **state)
     (void)state;
     char *dir = tu_mkdtemp("rec");
     char *bag = tu_join(dir, "bag");
-    char *f = tu_join(bag, "data/a.bin");
-    assert_int_equal(tu_write(f, "a", 1), 0);
-    free(f);
+    assert_int_equal(tu_put(bag, "data/a.bin", "a"), 0);
     char *recf = tu_join(bag, "evidence.json");
     char *custf = tu_join(bag, "custody.jsonl");
     ev_bundle_options o;

@@ -76,6 +76,14 @@ int tu_write(const char *path, const void *data, size_t len)
     return (w == len && rc == 0) ? 0 : -1;
 }
 
+int tu_put(const char *dir, const char *rel, const char *text)
+{
+    char *path = tu_join(dir, rel);
+    int rc = path ? tu_write(path, text, strlen(text)) : -1;
+    free(path);
+    return rc;
+}
+
 uint8_t *tu_read(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

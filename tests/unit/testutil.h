@@ -11,6 +11,8 @@ char *tu_mkdtemp(const char *prefix);
 void tu_rmrf(const char *path);
 /* Write a file (creating parent folders). Returns 0 or -1. */
 int tu_write(const char *path, const void *data, size_t len);
+/* Write text (a string) to dir/rel, creating parent folders. 0 or -1. */
+int tu_put(const char *dir, const char *rel, const char *text);
 /* Read a whole file; caller frees. */
 uint8_t *tu_read(const char *path, size_t *len);
 /* path join; caller frees. */
